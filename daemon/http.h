@@ -1,0 +1,27 @@
+/*
+ * http.h — libmicrohttpd front end of the API (daemon only).
+ */
+#ifndef CLAIMFS_HTTP_H
+#define CLAIMFS_HTTP_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+struct model;
+struct http_server;
+
+struct http_config {
+	const char *listen;      /* "HOST:PORT" (port 0 = any free port), or NULL for none */
+	const char *unix_socket; /* path, or NULL */
+	size_t max_body;         /* larger request bodies get 413 */
+	const atomic_bool *ready; /* /readyz answers 200 only while *ready */
+};
+
+int http_server_start(const struct http_config *config, struct model *model,
+		      struct http_server **ret_server);
+/* The TCP port actually bound (after port 0), or 0 if no TCP listener. */
+unsigned http_server_port(const struct http_server *server);
+void http_server_stop(struct http_server *server);
+
+#endif

@@ -1,0 +1,253 @@
+/*
+ * store.h — the claimfs store: every byte and every piece of metadata, in one
+ * SQLite file. This is the only module that includes sqlite3.h or holds SQL.
+ *
+ * Three layers of state live in the store:
+ *   - the inode table (inodes, directory entries, data blocks, xattrs) that the
+ *     FUSE layer (fs.c) serves. Inode numbers are SQLite rowids and are never
+ *     reused (AUTOINCREMENT); the root directory is inode 1.
+ *   - volumes: a volume is a directory tree with a capacity. Its root directory
+ *     is linked as <mount>/<namespace>/<claim> while it is bound to a claim.
+ *   - API objects: opaque JSON text per (kind, namespace, name) with a
+ *     store-wide resourceVersion. Only the model layer interprets the text.
+ *
+ * Every function returns 0 (or a non-negative count) on success and a negative
+ * errno on failure; SQLITE_* codes are mapped to errno in one place (store.c).
+ * Every public function takes the store's one lock; it is recursive, so a
+ * caller may wrap several calls in store_batch_begin/store_batch_end to make
+ * them one atomic change.
+ *
+ * Durability contract (see README): changes are batched into one open SQLite
+ * transaction and committed (a) by store_sync(durable=true) with
+ * synchronous=FULL — fsync, fsyncdir; (b) by store_sync(durable=false) —
+ * close of a written file and a background timer; (c) when the batch grows
+ * large. A SIGKILL loses at most what was never committed; it never leaves the
+ * database inconsistent.
+ */
+#ifndef CLAIMFS_STORE_H
+#define CLAIMFS_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <time.h>
+
+#define STORE_ROOT_INO 1
+#define STORE_NAME_MAX 255
+#define STORE_SYMLINK_MAX 4095
+#define STORE_XATTR_NAME_MAX 255
+#define STORE_XATTR_VALUE_MAX 65536
+/* Bytes of xattr names + values one inode may hold (like ext4's one block, but larger). */
+#define STORE_XATTR_TOTAL_MAX 65536
+
+struct store;
+
+/* Attributes of one inode, as the FUSE layer reports them. */
+struct store_attr {
+	uint64_t ino;
+	uint64_t volume_id; /* 0 for the root and the namespace directories */
+	uint32_t mode;
+	uint32_t uid;
+	uint32_t gid;
+	uint32_t nlink;
+	uint64_t size;
+	uint64_t blocks; /* 512-byte units actually allocated */
+	uint64_t rdev;
+	struct timespec atime;
+	struct timespec mtime;
+	struct timespec ctime;
+};
+
+/* Which fields of struct store_setattr_request to apply. */
+enum store_setattr_flags {
+	STORE_SET_MODE = 1 << 0,
+	STORE_SET_UID = 1 << 1,
+	STORE_SET_GID = 1 << 2,
+	STORE_SET_SIZE = 1 << 3,
+	STORE_SET_ATIME = 1 << 4, /* to .atime */
+	STORE_SET_ATIME_NOW = 1 << 5,
+	STORE_SET_MTIME = 1 << 6, /* to .mtime */
+	STORE_SET_MTIME_NOW = 1 << 7,
+	STORE_SET_CTIME = 1 << 8, /* to .ctime */
+};
+
+struct store_setattr_request {
+	unsigned flags;
+	uint32_t mode;
+	uint32_t uid;
+	uint32_t gid;
+	uint64_t size;
+	struct timespec atime;
+	struct timespec mtime;
+	struct timespec ctime;
+};
+
+/* Who creates an inode: ownership of new inodes follows the caller (and setgid dirs). */
+struct store_caller {
+	uint32_t uid;
+	uint32_t gid;
+};
+
+enum store_open_flags {
+	STORE_OPEN_READONLY = 1 << 0, /* --check: never writes, never migrates */
+};
+
+/* ---- lifetime ---------------------------------------------------------- */
+
+/* Open (creating and migrating if needed) the store at path. Takes an
+ * exclusive lock on the file: a second opener gets -EBUSY. Reclaims orphan
+ * inodes (nlink 0) left by a daemon that died with files open. */
+int store_open(const char *path, unsigned flags, struct store **ret_store);
+/* Commit what is pending and close. Accepts NULL. */
+void store_close(struct store *s);
+/* Schema version this build writes (PRAGMA user_version). */
+int store_schema_version(void);
+
+/* Commit the pending transaction. durable=true: synchronous=FULL (survives
+ * power loss); false: survives SIGKILL of the daemon. No-op if nothing changed
+ * since the last commit of at least that strength. */
+int store_sync(struct store *s, bool durable);
+/* Commit if the pending transaction is older than max_age_ms (timer thread). */
+int store_sync_if_older(struct store *s, unsigned max_age_ms);
+
+/* Group several calls into one atomic change (recursive). rc < 0 at the end
+ * rolls every change since the matching begin back. */
+int store_batch_begin(struct store *s);
+int store_batch_end(struct store *s, int rc);
+
+/* ---- inode table (used by fs.c) ---------------------------------------- */
+
+/* Kernel lookup references: every successful store_lookup/store_create/
+ * store_link reply adds one; store_forget drops n. An inode with nlink 0 and
+ * no references is deleted. */
+void store_forget(struct store *s, uint64_t ino, uint64_t nlookup);
+
+int store_getattr(struct store *s, uint64_t ino, struct store_attr *ret_attr);
+int store_lookup(struct store *s, uint64_t parent, const char *name, struct store_attr *ret_attr);
+/* Create a regular file, directory, fifo, socket or device node (by mode). */
+int store_mknod(struct store *s, uint64_t parent, const char *name, uint32_t mode, uint64_t rdev,
+		const struct store_caller *caller, struct store_attr *ret_attr);
+int store_symlink(struct store *s, uint64_t parent, const char *name, const char *target,
+		  const struct store_caller *caller, struct store_attr *ret_attr);
+int store_link(struct store *s, uint64_t ino, uint64_t new_parent, const char *new_name,
+	       struct store_attr *ret_attr);
+int store_unlink(struct store *s, uint64_t parent, const char *name);
+int store_rmdir(struct store *s, uint64_t parent, const char *name);
+/* flags: 0, RENAME_NOREPLACE or RENAME_EXCHANGE */
+int store_rename(struct store *s, uint64_t parent, const char *name, uint64_t new_parent,
+		 const char *new_name, unsigned flags);
+/* Returns the target length; copies at most size bytes (no NUL added). */
+int store_readlink(struct store *s, uint64_t ino, char *buf, size_t size);
+int store_setattr(struct store *s, uint64_t ino, const struct store_setattr_request *req,
+		  struct store_attr *ret_attr);
+
+/* Returns bytes read (short at end of file). */
+ssize_t store_read(struct store *s, uint64_t ino, uint64_t offset, size_t size, char *buf);
+/* Returns bytes written (all or error: -ENOSPC leaves the file unchanged). */
+ssize_t store_write(struct store *s, uint64_t ino, uint64_t offset, const char *buf, size_t size);
+/* mode 0 or FALLOC_FL_KEEP_SIZE; anything else -EOPNOTSUPP. */
+int store_fallocate(struct store *s, uint64_t ino, int mode, uint64_t offset, uint64_t length);
+/* fsync of one inode: durable commit if the inode changed since the last one. */
+int store_fsync(struct store *s, uint64_t ino, bool datasync);
+/* A file handle that wrote was closed: commit (SIGKILL-durable) if it changed. */
+int store_flush(struct store *s, uint64_t ino);
+/* Update atime on read if the relatime rule asks for it. */
+int store_touch_atime(struct store *s, uint64_t ino);
+
+/* Directory listing. cursor is 0 at the start; the callback gets the cursor of
+ * the entry after this one. Entries "." and ".." are included. Returning
+ * non-zero from the callback stops the listing (the entry was not taken). */
+typedef int (*store_dirent_cb)(void *ud, const char *name, const struct store_attr *attr,
+			       uint64_t next_cursor);
+/* plus=true: the callback's attr is complete and a lookup reference is taken
+ * for every entry the callback accepts (except "." and ".."). */
+int store_readdir(struct store *s, uint64_t ino, uint64_t cursor, bool plus, store_dirent_cb cb,
+		  void *ud);
+
+/* statfs: a volume's capacity and use for inodes inside a volume; the host
+ * filesystem of the store for the top levels. */
+int store_statfs(struct store *s, uint64_t ino, struct statvfs *ret_stat);
+
+/* flags: 0, XATTR_CREATE or XATTR_REPLACE */
+int store_setxattr(struct store *s, uint64_t ino, const char *name, const void *value,
+		   size_t size, int flags);
+/* size 0: returns the needed size; otherwise copies or -ERANGE. */
+ssize_t store_getxattr(struct store *s, uint64_t ino, const char *name, void *buf, size_t size);
+ssize_t store_listxattr(struct store *s, uint64_t ino, char *buf, size_t size);
+int store_removexattr(struct store *s, uint64_t ino, const char *name);
+
+/* ---- volumes (used by model.c) ----------------------------------------- */
+
+#define STORE_NAMESPACE_MAX 63
+#define STORE_CLAIM_NAME_MAX 253
+#define STORE_VOLUME_NAME_MAX 253
+
+struct store_volume {
+	int64_t id;
+	char name[STORE_VOLUME_NAME_MAX + 1];
+	uint64_t capacity;    /* bytes */
+	uint64_t used_bytes;  /* allocated data bytes */
+	uint64_t used_inodes; /* inodes including the root directory */
+	uint64_t max_inodes;
+	bool read_only;
+	uint64_t root_ino;
+	/* Where the root is linked; both empty while unbound. */
+	char bound_namespace[STORE_NAMESPACE_MAX + 1];
+	char bound_claim[STORE_CLAIM_NAME_MAX + 1];
+};
+
+/* Inode limit the store gives a volume of this capacity. */
+uint64_t store_volume_inode_limit(uint64_t capacity);
+
+/* Create an unbound volume with an empty root directory (mode, owner root). */
+int store_volume_create(struct store *s, const char *name, uint64_t capacity, uint32_t root_mode,
+			struct store_volume *ret_volume);
+/* Link the volume's root as <namespace>/<claim>, creating the namespace
+ * directory if needed. -EEXIST: that claim name is taken; -EBUSY: bound. */
+int store_volume_bind(struct store *s, const char *name, const char *namespace_name,
+		      const char *claim_name);
+/* Unlink the root from its namespace directory (removed when empty); the data stays. */
+int store_volume_unbind(struct store *s, const char *name);
+/* Unbind and delete every inode, block and xattr of the volume. */
+int store_volume_delete(struct store *s, const char *name);
+int store_volume_get(struct store *s, const char *name, struct store_volume *ret_volume);
+/* Change capacity (any value >= 1) and the read-only flag. */
+int store_volume_update(struct store *s, const char *name, uint64_t capacity, bool read_only);
+typedef int (*store_volume_cb)(void *ud, const struct store_volume *volume);
+int store_volume_list(struct store *s, store_volume_cb cb, void *ud);
+
+/* ---- API objects (used by model.c) -------------------------------------- */
+
+#define STORE_KIND_MAX 63
+
+/* Create or replace an object. create_only: -EEXIST if it exists.
+ * expected_version > 0: -ESTALE unless the stored version matches; replacing
+ * a missing object with expected_version > 0 is -ENOENT. The new
+ * resourceVersion (store-wide, strictly increasing) goes to ret_version. */
+int store_object_put(struct store *s, const char *kind, const char *namespace_name,
+		     const char *name, const char *body, bool create_only, int64_t expected_version,
+		     int64_t *ret_version);
+/* *ret_body is malloc'd; the caller frees it. */
+int store_object_get(struct store *s, const char *kind, const char *namespace_name,
+		     const char *name, char **ret_body, int64_t *ret_version);
+int store_object_delete(struct store *s, const char *kind, const char *namespace_name,
+			const char *name);
+/* namespace_name NULL: every namespace. Ordered by namespace, name. */
+typedef int (*store_object_cb)(void *ud, const char *namespace_name, const char *name,
+			       const char *body, int64_t version);
+int store_object_list(struct store *s, const char *kind, const char *namespace_name,
+		      store_object_cb cb, void *ud);
+/* Next resourceVersion that would be handed out minus one (for list metadata). */
+int64_t store_current_version(struct store *s);
+
+/* ---- statistics (metrics) ----------------------------------------------- */
+struct store_stats {
+	uint64_t commits;
+	uint64_t durable_commits;
+	uint64_t commit_ns_total;
+};
+void store_get_stats(struct store *s, struct store_stats *ret_stats);
+
+#endif
