@@ -85,6 +85,9 @@ class Daemon:
     def __init__(self, workdir, store=None, mount=None):
         self.workdir = os.path.abspath(workdir)
         os.makedirs(self.workdir, exist_ok=True)
+        # mkdtemp() makes 0700 directories; other users (tests run steps as
+        # nobody) must be able to reach the mount below.
+        os.chmod(self.workdir, 0o755)
         self.store = store or os.path.join(self.workdir, 'store.db')
         self.mount = mount or os.path.join(self.workdir, 'mnt')
         self.unix_socket = os.path.join(self.workdir, 'api.sock')
