@@ -1,0 +1,83 @@
+# Makefile — the two commands a newcomer needs, and the CI entry point.
+#
+#   make demo    install what is missing, build, run the demo
+#   make check   install what is missing, build, run every test three ways:
+#                  1. the whole suite on the normal build (build/)
+#                  2. the whole suite on an ASan+UBSan build (build-asan/)
+#                  3. the unit tests under valgrind memcheck (build/)
+#                then print the totals as one line "N passed, N failed".
+#
+# `check` runs every phase even when an earlier one fails, and fails at the
+# end if anything failed (scripts/count-results.py decides, from the JSON log
+# each phase writes). In CI (CI=true) builds use --werror.
+
+MESON      ?= meson
+NINJA      ?= ninja
+PYTHON     ?= python3
+BUILD      ?= build
+BUILD_ASAN ?= build-asan
+PREFIX     ?= /usr/local
+
+WERROR      := $(if $(filter true 1 yes,$(CI)),--werror,)
+SETUP_FLAGS := $(WERROR) --prefix=$(PREFIX)
+ASAN_FLAGS  := $(WERROR) -Db_sanitize=address,undefined -Db_lundef=false
+
+# Sanitizer reports must fail the test, not scroll by.
+ASAN_ENV := ASAN_OPTIONS=halt_on_error=1:detect_leaks=1:abort_on_error=0 \
+            UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
+VALGRIND := valgrind --error-exitcode=1 --leak-check=full \
+            --errors-for-leak-kinds=definite --track-origins=yes --quiet
+# Check's per-test timeouts are scaled for valgrind's slowdown.
+VALGRIND_ENV := CK_TIMEOUT_MULTIPLIER=10
+
+# Each phase's JSON test log: LABEL=PATH, read by count-results.py.
+LOG_PLAIN    := $(BUILD)/meson-logs/check-plain.json
+LOG_ASAN     := $(BUILD_ASAN)/meson-logs/check-asan.json
+LOG_VALGRIND := $(BUILD)/meson-logs/check-valgrind.json
+
+.PHONY: all deps build demo check check-plain check-asan check-valgrind \
+        install clean
+
+all: build
+
+deps:
+	scripts/install-deps.sh
+
+$(BUILD)/build.ninja:
+	$(MESON) setup $(SETUP_FLAGS) $(BUILD)
+
+$(BUILD_ASAN)/build.ninja:
+	$(MESON) setup $(ASAN_FLAGS) $(BUILD_ASAN)
+
+build: $(BUILD)/build.ninja
+	$(NINJA) -C $(BUILD)
+
+demo: deps build
+	scripts/demo.sh
+
+# The leading '-' lets every phase run; the last line judges them all.
+check: deps
+	@rm -f $(LOG_PLAIN) $(LOG_ASAN) $(LOG_VALGRIND)
+	-$(MAKE) --no-print-directory check-plain
+	-$(MAKE) --no-print-directory check-asan
+	-$(MAKE) --no-print-directory check-valgrind
+	@$(PYTHON) scripts/count-results.py \
+	    plain=$(LOG_PLAIN) asan+ubsan=$(LOG_ASAN) valgrind=$(LOG_VALGRIND)
+
+check-plain: build
+	$(MESON) test -C $(BUILD) --print-errorlogs --logbase check-plain
+
+check-asan: $(BUILD_ASAN)/build.ninja
+	$(NINJA) -C $(BUILD_ASAN)
+	$(ASAN_ENV) $(MESON) test -C $(BUILD_ASAN) --print-errorlogs \
+	    --timeout-multiplier 3 --logbase check-asan
+
+check-valgrind: build
+	$(VALGRIND_ENV) $(MESON) test -C $(BUILD) --suite unit --print-errorlogs \
+	    --timeout-multiplier 10 --wrapper '$(VALGRIND)' --logbase check-valgrind
+
+install: build
+	$(MESON) install -C $(BUILD) $(if $(DESTDIR),--destdir "$(DESTDIR)")
+
+clean:
+	rm -rf $(BUILD) $(BUILD_ASAN)
