@@ -31,6 +31,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/stat.h>
+#include <sys/types.h>
 #include <sys/statvfs.h>
 #include <time.h>
 
@@ -143,7 +144,7 @@ int store_readlink(struct store *s, uint64_t ino, char *buf, size_t size);
 int store_setattr(struct store *s, uint64_t ino, const struct store_setattr_request *req,
 		  struct store_attr *ret_attr);
 
-/* Returns bytes read (short at end of file). */
+/* Returns bytes read (short at end of file); updates atime as relatime does. */
 ssize_t store_read(struct store *s, uint64_t ino, uint64_t offset, size_t size, char *buf);
 /* Returns bytes written (all or error: -ENOSPC leaves the file unchanged). */
 ssize_t store_write(struct store *s, uint64_t ino, uint64_t offset, const char *buf, size_t size);
@@ -153,8 +154,6 @@ int store_fallocate(struct store *s, uint64_t ino, int mode, uint64_t offset, ui
 int store_fsync(struct store *s, uint64_t ino, bool datasync);
 /* A file handle that wrote was closed: commit (SIGKILL-durable) if it changed. */
 int store_flush(struct store *s, uint64_t ino);
-/* Update atime on read if the relatime rule asks for it. */
-int store_touch_atime(struct store *s, uint64_t ino);
 
 /* Directory listing. cursor is 0 at the start; the callback gets the cursor of
  * the entry after this one. Entries "." and ".." are included. Returning

@@ -1,0 +1,807 @@
+/*
+ * store.c — lifetime of the store, its schema and migrations, the batched
+ * transaction and the durability points.
+ *
+ * State transitions of the write transaction (all under store->lock):
+ *   idle --store_op_begin--> in_txn (BEGIN IMMEDIATE, then SAVEPOINT op)
+ *   in_txn --store_op_end(ok)--> in_txn (RELEASE op; change_seq++)
+ *   in_txn --store_op_end(err)--> in_txn (ROLLBACK TO op; RELEASE op)
+ *   in_txn --store_commit--> idle (COMMIT; committed_seq = change_seq)
+ * Durability: store_sync(durable) commits and then fsyncs the WAL outside the
+ * lock, under sync_lock, so concurrent fsync(2) callers share one WAL fsync
+ * (group commit). The database runs with synchronous=NORMAL: a COMMIT
+ * reaches the WAL (survives SIGKILL); the WAL fsync makes it survive power
+ * loss.
+ *
+ * Invariant: no statement is left un-reset after a public function returns;
+ * every public function leaves op_depth as it found it.
+ */
+#include "store_internal.h"
+
+#include "log.h"
+
+#include <assert.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+/* ---- schema ------------------------------------------------------------ */
+
+/* Migration N brings user_version from N to N + 1. Append, never edit. */
+static const char *const store_migrations[] = {
+	/* 0 -> 1: the initial schema */
+	"CREATE TABLE meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;"
+	"INSERT INTO meta(key, value) VALUES ('resource_version', 0);"
+	"CREATE TABLE inodes ("
+	"  ino INTEGER PRIMARY KEY AUTOINCREMENT,"
+	"  volume INTEGER NOT NULL,"
+	"  parent INTEGER NOT NULL,"
+	"  mode INTEGER NOT NULL, uid INTEGER NOT NULL, gid INTEGER NOT NULL,"
+	"  nlink INTEGER NOT NULL, size INTEGER NOT NULL, alloc INTEGER NOT NULL,"
+	"  rdev INTEGER NOT NULL,"
+	"  atime INTEGER NOT NULL, mtime INTEGER NOT NULL, ctime INTEGER NOT NULL,"
+	"  target BLOB);"
+	"CREATE INDEX inodes_volume ON inodes(volume);"
+	"CREATE INDEX inodes_orphans ON inodes(nlink) WHERE nlink = 0;"
+	"CREATE TABLE dentries (id INTEGER PRIMARY KEY, parent INTEGER NOT NULL,"
+	"  name BLOB NOT NULL, ino INTEGER NOT NULL);"
+	"CREATE UNIQUE INDEX dentries_name ON dentries(parent, name);"
+	"CREATE INDEX dentries_parent ON dentries(parent);"
+	"CREATE TABLE blocks (id INTEGER PRIMARY KEY, data BLOB);"
+	"CREATE TABLE xattrs (ino INTEGER NOT NULL, name BLOB NOT NULL, value BLOB NOT NULL,"
+	"  PRIMARY KEY (ino, name)) WITHOUT ROWID;"
+	"CREATE TABLE volumes (id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT NULL UNIQUE,"
+	"  capacity INTEGER NOT NULL, used_bytes INTEGER NOT NULL, used_inodes INTEGER NOT NULL,"
+	"  read_only INTEGER NOT NULL, root_ino INTEGER NOT NULL,"
+	"  bound_namespace TEXT NOT NULL, bound_claim TEXT NOT NULL);"
+	"CREATE TABLE objects (kind TEXT NOT NULL, namespace TEXT NOT NULL, name TEXT NOT NULL,"
+	"  version INTEGER NOT NULL, body TEXT NOT NULL,"
+	"  PRIMARY KEY (kind, namespace, name)) WITHOUT ROWID;"
+	/* the root directory, inode 1 */
+	"INSERT INTO inodes(ino, volume, parent, mode, uid, gid, nlink, size, alloc, rdev,"
+	"  atime, mtime, ctime) VALUES (1, 0, 1, 16877, 0, 0, 2, 4096, 0, 0,"
+	"  CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER) * 1000000,"
+	"  CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER) * 1000000,"
+	"  CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER) * 1000000);",
+};
+
+#define STORE_SCHEMA_VERSION ((int)(sizeof(store_migrations) / sizeof(store_migrations[0])))
+
+#define INODE_COLUMNS "ino, volume, parent, mode, uid, gid, nlink, size, alloc, rdev, atime, mtime, ctime"
+#define VOLUME_COLUMNS \
+	"id, name, capacity, used_bytes, used_inodes, read_only, root_ino, bound_namespace, bound_claim"
+/* Bytes a block row accounts for: a NULL (fallocated) block is a whole block. */
+#define BLOCK_USAGE_SQL \
+	"CASE WHEN data IS NULL THEN 65536 ELSE (length(data) + 4095) / 4096 * 4096 END"
+
+static const char *const store_sql[STMT_COUNT] = {
+	[STMT_BEGIN] = "BEGIN IMMEDIATE",
+	[STMT_COMMIT] = "COMMIT",
+	[STMT_ROLLBACK] = "ROLLBACK",
+	[STMT_SAVEPOINT] = "SAVEPOINT op",
+	[STMT_RELEASE] = "RELEASE op",
+	[STMT_ROLLBACK_TO] = "ROLLBACK TO op",
+	[STMT_INODE_GET] = "SELECT " INODE_COLUMNS " FROM inodes WHERE ino = ?1",
+	[STMT_INODE_INSERT] = "INSERT INTO inodes(volume, parent, mode, uid, gid, nlink, size, alloc,"
+			      " rdev, atime, mtime, ctime, target)"
+			      " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+	[STMT_INODE_UPDATE] = "UPDATE inodes SET parent = ?2, mode = ?3, uid = ?4, gid = ?5,"
+			      " nlink = ?6, size = ?7, alloc = ?8, atime = ?9, mtime = ?10,"
+			      " ctime = ?11 WHERE ino = ?1",
+	[STMT_INODE_DELETE] = "DELETE FROM inodes WHERE ino = ?1",
+	[STMT_INODE_TARGET] = "SELECT target FROM inodes WHERE ino = ?1",
+	[STMT_INODE_ORPHANS] = "SELECT ino FROM inodes WHERE nlink = 0",
+	[STMT_INODE_OF_VOLUME] = "SELECT ino FROM inodes WHERE volume = ?1",
+	[STMT_DENTRY_LOOKUP] = "SELECT id, ino FROM dentries WHERE parent = ?1 AND name = ?2",
+	[STMT_DENTRY_INSERT] = "INSERT INTO dentries(parent, name, ino) VALUES (?1, ?2, ?3)",
+	[STMT_DENTRY_DELETE] = "DELETE FROM dentries WHERE id = ?1",
+	[STMT_DENTRY_MOVE] = "UPDATE dentries SET parent = ?2, name = ?3 WHERE id = ?1",
+	[STMT_DENTRY_SET_INO] = "UPDATE dentries SET ino = ?2 WHERE id = ?1",
+	[STMT_DENTRY_ANY] = "SELECT 1 FROM dentries WHERE parent = ?1 LIMIT 1",
+	[STMT_DENTRY_LIST] = "SELECT d.id, d.name, i.ino, i.volume, i.parent, i.mode, i.uid, i.gid,"
+			     " i.nlink, i.size, i.alloc, i.rdev, i.atime, i.mtime, i.ctime"
+			     " FROM dentries d JOIN inodes i ON i.ino = d.ino"
+			     " WHERE d.parent = ?1 AND d.id > ?2 ORDER BY d.id",
+	[STMT_DENTRY_DELETE_DIR] = "DELETE FROM dentries WHERE parent = ?1",
+	[STMT_BLOCK_GET] = "SELECT data IS NULL, length(data) FROM blocks WHERE id = ?1",
+	[STMT_BLOCK_RANGE] = "SELECT id, data FROM blocks WHERE id BETWEEN ?1 AND ?2 ORDER BY id",
+	[STMT_BLOCK_PUT] = "INSERT INTO blocks(id, data) VALUES (?1, ?2)"
+			   " ON CONFLICT(id) DO UPDATE SET data = excluded.data",
+	[STMT_BLOCK_USAGE] = "SELECT coalesce(sum(" BLOCK_USAGE_SQL "), 0) FROM blocks"
+			     " WHERE id BETWEEN ?1 AND ?2",
+	[STMT_BLOCK_DELETE_RANGE] = "DELETE FROM blocks WHERE id BETWEEN ?1 AND ?2",
+	[STMT_BLOCK_TRIM] = "UPDATE blocks SET data = substr(data, 1, ?2) WHERE id = ?1"
+			    " AND length(data) > ?2",
+	[STMT_BLOCK_INSERT_NULL] = "INSERT OR IGNORE INTO blocks(id, data) VALUES (?1, NULL)",
+	[STMT_BLOCK_PAD] = "UPDATE blocks SET data = data || zeroblob(?2 - length(data))"
+			   " WHERE id = ?1 AND length(data) < ?2",
+	[STMT_XATTR_GET] = "SELECT value FROM xattrs WHERE ino = ?1 AND name = ?2",
+	[STMT_XATTR_PUT] = "INSERT INTO xattrs(ino, name, value) VALUES (?1, ?2, ?3)"
+			   " ON CONFLICT(ino, name) DO UPDATE SET value = excluded.value",
+	[STMT_XATTR_DELETE] = "DELETE FROM xattrs WHERE ino = ?1 AND name = ?2",
+	[STMT_XATTR_LIST] = "SELECT name FROM xattrs WHERE ino = ?1 ORDER BY name",
+	[STMT_XATTR_TOTAL] = "SELECT coalesce(sum(length(name) + length(value)), 0) FROM xattrs"
+			     " WHERE ino = ?1 AND name <> ?2",
+	[STMT_XATTR_DELETE_ALL] = "DELETE FROM xattrs WHERE ino = ?1",
+	[STMT_VOLUME_BY_ID] = "SELECT " VOLUME_COLUMNS " FROM volumes WHERE id = ?1",
+	[STMT_VOLUME_BY_NAME] = "SELECT " VOLUME_COLUMNS " FROM volumes WHERE name = ?1",
+	[STMT_VOLUME_LIST] = "SELECT " VOLUME_COLUMNS " FROM volumes ORDER BY name",
+	[STMT_VOLUME_INSERT] = "INSERT INTO volumes(name, capacity, used_bytes, used_inodes,"
+			       " read_only, root_ino, bound_namespace, bound_claim)"
+			       " VALUES (?1, ?2, 0, 0, 0, 0, '', '')",
+	[STMT_VOLUME_SET_ROOT] = "UPDATE volumes SET root_ino = ?2 WHERE id = ?1",
+	[STMT_VOLUME_USAGE] = "UPDATE volumes SET used_bytes = used_bytes + ?2,"
+			      " used_inodes = used_inodes + ?3 WHERE id = ?1",
+	[STMT_VOLUME_UPDATE] = "UPDATE volumes SET capacity = ?2, read_only = ?3 WHERE id = ?1",
+	[STMT_VOLUME_BIND] = "UPDATE volumes SET bound_namespace = ?2, bound_claim = ?3 WHERE id = ?1",
+	[STMT_VOLUME_DELETE] = "DELETE FROM volumes WHERE id = ?1",
+	[STMT_VOLUME_DELETE_INODES] = "DELETE FROM inodes WHERE volume = ?1",
+	[STMT_OBJECT_GET] = "SELECT body, version FROM objects WHERE kind = ?1 AND namespace = ?2"
+			    " AND name = ?3",
+	[STMT_OBJECT_PUT] = "INSERT INTO objects(kind, namespace, name, version, body)"
+			    " VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT(kind, namespace, name)"
+			    " DO UPDATE SET version = excluded.version, body = excluded.body",
+	[STMT_OBJECT_DELETE] = "DELETE FROM objects WHERE kind = ?1 AND namespace = ?2 AND name = ?3",
+	[STMT_OBJECT_LIST_ALL] = "SELECT namespace, name, body, version FROM objects WHERE kind = ?1"
+				 " ORDER BY namespace, name",
+	[STMT_OBJECT_LIST_NS] = "SELECT namespace, name, body, version FROM objects WHERE kind = ?1"
+				" AND namespace = ?2 ORDER BY name",
+	[STMT_META_GET] = "SELECT value FROM meta WHERE key = ?1",
+	[STMT_META_SET] = "UPDATE meta SET value = ?2 WHERE key = ?1",
+};
+
+int store_schema_version(void)
+{
+	return STORE_SCHEMA_VERSION;
+}
+
+/* ---- small helpers ----------------------------------------------------- */
+
+/* Map an SQLite result code to a negative errno (the one place that does). */
+int store_errno(struct store *s, int rc, const char *what)
+{
+	int err;
+
+	switch (rc & 0xff) {
+	case SQLITE_OK:
+	case SQLITE_ROW:
+	case SQLITE_DONE:
+		return 0;
+	case SQLITE_FULL:
+		err = -ENOSPC;
+		break;
+	case SQLITE_NOMEM:
+		err = -ENOMEM;
+		break;
+	case SQLITE_BUSY:
+	case SQLITE_LOCKED:
+		err = -EBUSY;
+		break;
+	case SQLITE_READONLY:
+		err = -EROFS;
+		break;
+	case SQLITE_CONSTRAINT:
+		err = -EEXIST;
+		break;
+	case SQLITE_TOOBIG:
+		err = -EFBIG;
+		break;
+	case SQLITE_PERM:
+	case SQLITE_AUTH:
+		err = -EACCES;
+		break;
+	case SQLITE_CANTOPEN:
+		err = -ENOENT;
+		break;
+	default:
+		err = -EIO;
+		break;
+	}
+	if (err == -ENOSPC || err == -EIO || err == -EBUSY)
+		log_error("store: %s: %s (sqlite %d)", what, s && s->db ? sqlite3_errmsg(s->db) : "?", rc);
+	return err;
+}
+
+sqlite3_stmt *store_stmt(struct store *s, enum store_stmt which)
+{
+	return s->stmt[which];
+}
+
+/* Step a statement that returns no rows and reset it. */
+int store_step_done(struct store *s, sqlite3_stmt *st, const char *what)
+{
+	int rc = sqlite3_step(st);
+
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE)
+		return store_errno(s, rc, what);
+	return 0;
+}
+
+void store_lock(struct store *s)
+{
+	int rc = pthread_mutex_lock(&s->lock);
+
+	assert(rc == 0);
+	(void)rc;
+}
+
+void store_unlock(struct store *s)
+{
+	int rc = pthread_mutex_unlock(&s->lock);
+
+	assert(rc == 0);
+	(void)rc;
+}
+
+void store_now(struct timespec *ret_now)
+{
+	clock_gettime(CLOCK_REALTIME, ret_now);
+}
+
+int64_t store_ts_to_ns(const struct timespec *ts)
+{
+	return (int64_t)ts->tv_sec * 1000000000 + ts->tv_nsec;
+}
+
+void store_ns_to_ts(int64_t ns, struct timespec *ret_ts)
+{
+	ret_ts->tv_sec = (time_t)(ns / 1000000000);
+	ret_ts->tv_nsec = (long)(ns % 1000000000);
+	if (ret_ts->tv_nsec < 0) {
+		ret_ts->tv_nsec += 1000000000;
+		ret_ts->tv_sec -= 1;
+	}
+}
+
+/* ---- inode map ----------------------------------------------------------- */
+
+#define INOMAP_TOMBSTONE UINT64_MAX
+
+static size_t store_inomap_slot(const struct store_inomap *map, uint64_t ino)
+{
+	uint64_t h = ino * 0x9E3779B97F4A7C15ull;
+
+	return (size_t)(h >> 17) & (map->capacity - 1);
+}
+
+/* Value for ino, 0 if absent. */
+uint64_t store_inomap_get(const struct store_inomap *map, uint64_t ino)
+{
+	if (map->capacity == 0)
+		return 0;
+	for (size_t i = store_inomap_slot(map, ino);; i = (i + 1) & (map->capacity - 1)) {
+		if (map->keys[i] == ino)
+			return map->values[i];
+		if (map->keys[i] == 0)
+			return 0;
+	}
+}
+
+static int store_inomap_grow(struct store_inomap *map)
+{
+	size_t capacity = map->capacity ? map->capacity * 2 : 1024;
+	struct store_inomap bigger = { 0 };
+
+	/* Only live keys move, so a map full of tombstones shrinks back. */
+	size_t live = 0;
+	for (size_t i = 0; i < map->capacity; i++)
+		if (map->keys[i] != 0 && map->keys[i] != INOMAP_TOMBSTONE)
+			live++;
+	while (capacity > 1024 && live * 4 < capacity)
+		capacity /= 2;
+	bigger.keys = calloc(capacity, sizeof(*bigger.keys));
+	bigger.values = calloc(capacity, sizeof(*bigger.values));
+	if (!bigger.keys || !bigger.values) {
+		free(bigger.keys);
+		free(bigger.values);
+		return -ENOMEM;
+	}
+	bigger.capacity = capacity;
+	for (size_t i = 0; i < map->capacity; i++) {
+		uint64_t key = map->keys[i];
+		if (key == 0 || key == INOMAP_TOMBSTONE)
+			continue;
+		size_t j = store_inomap_slot(&bigger, key);
+		while (bigger.keys[j] != 0)
+			j = (j + 1) & (capacity - 1);
+		bigger.keys[j] = key;
+		bigger.values[j] = map->values[i];
+		bigger.used++;
+	}
+	free(map->keys);
+	free(map->values);
+	*map = bigger;
+	return 0;
+}
+
+/* Add delta to ino's value (absent = 0); a value reaching 0 removes the key. */
+int store_inomap_add(struct store_inomap *map, uint64_t ino, int64_t delta, uint64_t *ret_value)
+{
+	size_t tomb = SIZE_MAX, i;
+	int r;
+
+	if ((map->used + 1) * 10 >= map->capacity * 7) {
+		r = store_inomap_grow(map);
+		if (r < 0)
+			return r;
+	}
+	for (i = store_inomap_slot(map, ino);; i = (i + 1) & (map->capacity - 1)) {
+		if (map->keys[i] == ino)
+			break;
+		if (map->keys[i] == INOMAP_TOMBSTONE && tomb == SIZE_MAX)
+			tomb = i;
+		if (map->keys[i] == 0) {
+			if (delta <= 0) {
+				if (ret_value)
+					*ret_value = 0;
+				return 0;
+			}
+			if (tomb != SIZE_MAX)
+				i = tomb;
+			else
+				map->used++;
+			map->keys[i] = ino;
+			map->values[i] = 0;
+			break;
+		}
+	}
+	if (delta < 0 && map->values[i] < (uint64_t)-delta)
+		map->values[i] = 0;
+	else
+		map->values[i] += (uint64_t)delta;
+	if (ret_value)
+		*ret_value = map->values[i];
+	if (map->values[i] == 0)
+		map->keys[i] = INOMAP_TOMBSTONE;
+	return 0;
+}
+
+void store_inomap_free(struct store_inomap *map)
+{
+	free(map->keys);
+	free(map->values);
+	memset(map, 0, sizeof(*map));
+}
+
+/* ---- transactions -------------------------------------------------------- */
+
+static int store_exec_stmt(struct store *s, enum store_stmt which)
+{
+	return store_step_done(s, s->stmt[which], store_sql[which]);
+}
+
+/* COMMIT the open transaction (lock held). */
+static int store_commit(struct store *s)
+{
+	struct timespec start, end;
+	int r;
+
+	assert(s->op_depth == 0);
+	if (!s->in_txn)
+		return 0;
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	r = store_exec_stmt(s, STMT_COMMIT);
+	if (r < 0) {
+		/* A failed COMMIT may have rolled the transaction back itself. */
+		if (sqlite3_get_autocommit(s->db)) {
+			s->in_txn = false;
+			log_error("store: commit failed and rolled back: %d uncommitted operations lost",
+				  s->txn_ops);
+		}
+		return r;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &end);
+	s->in_txn = false;
+	s->txn_ops = 0;
+	atomic_store(&s->committed_seq, atomic_load(&s->change_seq));
+	atomic_fetch_add(&s->stat_commits, 1);
+	atomic_fetch_add(&s->stat_commit_ns,
+			 (uint64_t)((end.tv_sec - start.tv_sec) * 1000000000LL + (end.tv_nsec - start.tv_nsec)));
+	return 0;
+}
+
+/* Start a mutating operation: take the lock, open the batch transaction if
+ * needed and set a savepoint. On failure the lock is released. */
+int store_op_begin(struct store *s)
+{
+	int r;
+
+	store_lock(s);
+	if (s->read_only) {
+		r = -EROFS;
+		goto fail;
+	}
+	if (!s->in_txn) {
+		r = store_exec_stmt(s, STMT_BEGIN);
+		if (r < 0)
+			goto fail;
+		s->in_txn = true;
+		clock_gettime(CLOCK_MONOTONIC, &s->txn_started);
+	}
+	r = store_exec_stmt(s, STMT_SAVEPOINT);
+	if (r < 0)
+		goto fail;
+	s->op_depth++;
+	return 0;
+fail:
+	store_unlock(s);
+	return r;
+}
+
+/* Finish a mutating operation started by store_op_begin: keep its changes
+ * (rc >= 0) or roll them back; releases the lock. Returns rc, or the error of
+ * the savepoint release. */
+int store_op_end(struct store *s, int rc)
+{
+	int r;
+
+	assert(s->op_depth > 0);
+	if (rc < 0) {
+		r = store_exec_stmt(s, STMT_ROLLBACK_TO);
+		if (r < 0)
+			log_error("store: rollback to savepoint failed");
+	}
+	r = store_exec_stmt(s, STMT_RELEASE);
+	s->op_depth--;
+	if (r < 0 && rc >= 0)
+		rc = r;
+	if (rc >= 0 && s->op_depth == 0) {
+		atomic_fetch_add(&s->change_seq, 1);
+		if (++s->txn_ops >= STORE_TXN_MAX_OPS) {
+			r = store_commit(s);
+			if (r < 0)
+				log_warn("store: batch commit failed: %s", strerror(-r));
+		}
+	}
+	store_unlock(s);
+	return rc;
+}
+
+int store_batch_begin(struct store *s)
+{
+	return store_op_begin(s);
+}
+
+int store_batch_end(struct store *s, int rc)
+{
+	return store_op_end(s, rc);
+}
+
+/* fsync the WAL file (not under the store lock). */
+static int store_sync_wal(struct store *s, uint64_t target)
+{
+	sqlite3_file *wal = NULL;
+	int rc, r = 0;
+
+	pthread_mutex_lock(&s->sync_lock);
+	if (atomic_load(&s->durable_seq) >= target)
+		goto out; /* another caller's fsync covered our commit */
+	/* Everything committed up to now is covered by this fsync. */
+	uint64_t covered = atomic_load(&s->committed_seq);
+	store_lock(s);
+	rc = sqlite3_file_control(s->db, "main", SQLITE_FCNTL_JOURNAL_POINTER, &wal);
+	store_unlock(s);
+	if (rc != SQLITE_OK || !wal || !wal->pMethods) {
+		r = rc != SQLITE_OK ? store_errno(s, rc, "journal pointer") : -EIO;
+		goto out;
+	}
+	rc = wal->pMethods->xSync(wal, SQLITE_SYNC_NORMAL);
+	if (rc != SQLITE_OK) {
+		r = store_errno(s, rc, "fsync of the WAL");
+		goto out;
+	}
+	atomic_fetch_add(&s->stat_durable_commits, 1);
+	if (atomic_load(&s->durable_seq) < covered)
+		atomic_store(&s->durable_seq, covered);
+out:
+	pthread_mutex_unlock(&s->sync_lock);
+	return r;
+}
+
+int store_sync(struct store *s, bool durable)
+{
+	uint64_t target;
+	int r = 0;
+
+	store_lock(s);
+	if (s->read_only)
+		goto unlock;
+	/* Inside a batch the caller's batch_end decides; nothing to do yet. */
+	if (s->op_depth > 0)
+		goto unlock;
+	if (atomic_load(&s->committed_seq) != atomic_load(&s->change_seq) || s->in_txn) {
+		r = store_commit(s);
+		if (r < 0)
+			goto unlock;
+	}
+	target = atomic_load(&s->committed_seq);
+	store_unlock(s);
+	if (!durable || atomic_load(&s->durable_seq) >= target)
+		return 0;
+	return store_sync_wal(s, target);
+unlock:
+	store_unlock(s);
+	return r;
+}
+
+int store_sync_if_older(struct store *s, unsigned max_age_ms)
+{
+	struct timespec now;
+	int64_t age_ms;
+	int r = 0;
+
+	store_lock(s);
+	if (s->in_txn && s->op_depth == 0) {
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		age_ms = (now.tv_sec - s->txn_started.tv_sec) * 1000 +
+			 (now.tv_nsec - s->txn_started.tv_nsec) / 1000000;
+		if (age_ms >= (int64_t)max_age_ms)
+			r = store_commit(s);
+	}
+	store_unlock(s);
+	if (r < 0 || !s->checkpoint_db)
+		return r;
+	/* Checkpoint on a second connection: no store lock, off the FUSE path. */
+	int log_frames = 0, done_frames = 0;
+	int rc = sqlite3_wal_checkpoint_v2(s->checkpoint_db, "main", SQLITE_CHECKPOINT_PASSIVE,
+					   &log_frames, &done_frames);
+	if (rc != SQLITE_OK && rc != SQLITE_BUSY)
+		log_warn("store: checkpoint: %s", sqlite3_errmsg(s->checkpoint_db));
+	return 0;
+}
+
+/* ---- open / close -------------------------------------------------------- */
+
+static int store_pragma(struct store *s, const char *sql, const char *expect)
+{
+	sqlite3_stmt *st = NULL;
+	int rc, r = 0;
+
+	rc = sqlite3_prepare_v2(s->db, sql, -1, &st, NULL);
+	if (rc != SQLITE_OK) {
+		r = store_errno(s, rc, sql);
+		goto out;
+	}
+	rc = sqlite3_step(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+		r = store_errno(s, rc, sql);
+		goto out;
+	}
+	if (expect && (rc != SQLITE_ROW ||
+		       strcmp((const char *)sqlite3_column_text(st, 0) ?: "", expect) != 0)) {
+		log_error("store: %s did not give %s", sql, expect);
+		r = -EIO;
+	}
+out:
+	sqlite3_finalize(st);
+	return r;
+}
+
+static int store_user_version(struct store *s, int *ret_version)
+{
+	sqlite3_stmt *st = NULL;
+	int rc, r = 0;
+
+	rc = sqlite3_prepare_v2(s->db, "PRAGMA user_version", -1, &st, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_step(st);
+	if (rc != SQLITE_ROW) {
+		r = store_errno(s, rc, "PRAGMA user_version");
+		goto out;
+	}
+	*ret_version = sqlite3_column_int(st, 0);
+out:
+	sqlite3_finalize(st);
+	return r;
+}
+
+/* Bring the schema to STORE_SCHEMA_VERSION in one transaction. */
+static int store_migrate(struct store *s)
+{
+	char sql[64];
+	char *err = NULL;
+	int version = 0, rc, r;
+
+	r = store_user_version(s, &version);
+	if (r < 0)
+		return r;
+	if (version > STORE_SCHEMA_VERSION) {
+		log_error("store: %s has schema version %d, newer than this claimfsd (%d)", s->path,
+			  version, STORE_SCHEMA_VERSION);
+		return -EPROTO;
+	}
+	if (version == STORE_SCHEMA_VERSION)
+		return 0;
+	if (s->read_only) {
+		log_error("store: %s needs migration from version %d", s->path, version);
+		return -EPROTO;
+	}
+	rc = sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, &err);
+	if (rc != SQLITE_OK)
+		goto fail;
+	for (int v = version; v < STORE_SCHEMA_VERSION; v++) {
+		log_info("store: migrating schema %d -> %d", v, v + 1);
+		rc = sqlite3_exec(s->db, store_migrations[v], NULL, NULL, &err);
+		if (rc != SQLITE_OK)
+			goto rollback;
+	}
+	snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", STORE_SCHEMA_VERSION);
+	rc = sqlite3_exec(s->db, sql, NULL, NULL, &err);
+	if (rc != SQLITE_OK)
+		goto rollback;
+	rc = sqlite3_exec(s->db, "COMMIT", NULL, NULL, &err);
+	if (rc != SQLITE_OK)
+		goto rollback;
+	return 0;
+rollback:
+	sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+fail:
+	log_error("store: migration failed: %s", err ? err : sqlite3_errmsg(s->db));
+	sqlite3_free(err);
+	return store_errno(s, rc, "migration");
+}
+
+static int store_prepare_all(struct store *s)
+{
+	for (int i = 0; i < STMT_COUNT; i++) {
+		int rc = sqlite3_prepare_v3(s->db, store_sql[i], -1, SQLITE_PREPARE_PERSISTENT,
+					    &s->stmt[i], NULL);
+		if (rc != SQLITE_OK) {
+			log_error("store: cannot prepare \"%s\": %s", store_sql[i], sqlite3_errmsg(s->db));
+			return store_errno(s, rc, "prepare");
+		}
+	}
+	return 0;
+}
+
+static int store_lock_file(struct store *s, const char *path)
+{
+	s->lock_fd = open(path, (s->read_only ? O_RDONLY : O_RDWR | O_CREAT) | O_CLOEXEC, 0600);
+	if (s->lock_fd < 0) {
+		int r = -errno;
+		log_error("store: cannot open %s: %s", path, strerror(errno));
+		return r;
+	}
+	if (flock(s->lock_fd, LOCK_EX | LOCK_NB) < 0) {
+		int r = errno == EWOULDBLOCK ? -EBUSY : -errno;
+		log_error("store: %s is locked by another claimfsd (%s)", path, strerror(errno));
+		return r;
+	}
+	return 0;
+}
+
+static int store_open_checkpointer(struct store *s)
+{
+	int rc = sqlite3_open_v2(s->path, &s->checkpoint_db,
+				 SQLITE_OPEN_READWRITE | SQLITE_OPEN_FULLMUTEX, NULL);
+
+	if (rc != SQLITE_OK)
+		return store_errno(s, rc, "open checkpoint connection");
+	rc = sqlite3_busy_timeout(s->checkpoint_db, 0);
+	if (rc != SQLITE_OK)
+		return store_errno(s, rc, "busy timeout");
+	return 0;
+}
+
+int store_open(const char *path, unsigned flags, struct store **ret_store)
+{
+	pthread_mutexattr_t attr;
+	struct store *s;
+	int rc, r;
+
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return -ENOMEM;
+	s->lock_fd = -1;
+	s->read_only = flags & STORE_OPEN_READONLY;
+	pthread_mutexattr_init(&attr);
+	pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_RECURSIVE);
+	pthread_mutex_init(&s->lock, &attr);
+	pthread_mutexattr_destroy(&attr);
+	pthread_mutex_init(&s->sync_lock, NULL);
+	s->path = strdup(path);
+	if (!s->path) {
+		r = -ENOMEM;
+		goto fail;
+	}
+	r = store_lock_file(s, path);
+	if (r < 0)
+		goto fail;
+	rc = sqlite3_open_v2(path, &s->db,
+			     (s->read_only ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) |
+				     SQLITE_OPEN_NOMUTEX,
+			     NULL);
+	if (rc != SQLITE_OK) {
+		r = store_errno(s, rc, "open");
+		log_error("store: cannot open %s: %s", path, s->db ? sqlite3_errmsg(s->db) : "?");
+		goto fail;
+	}
+	sqlite3_extended_result_codes(s->db, 1);
+	rc = sqlite3_busy_timeout(s->db, 5000);
+	if (rc != SQLITE_OK) {
+		r = store_errno(s, rc, "busy timeout");
+		goto fail;
+	}
+	if (!s->read_only) {
+		r = store_pragma(s, "PRAGMA journal_mode = WAL", "wal");
+		if (r < 0)
+			goto fail;
+		r = store_pragma(s, "PRAGMA synchronous = NORMAL", NULL);
+		if (r < 0)
+			goto fail;
+		/* Checkpoints run on the timer's connection, not in the committing thread. */
+		r = store_pragma(s, "PRAGMA wal_autocheckpoint = 0", NULL);
+		if (r < 0)
+			goto fail;
+	}
+	r = store_pragma(s, "PRAGMA temp_store = MEMORY", NULL);
+	if (r < 0)
+		goto fail;
+	r = store_pragma(s, "PRAGMA cache_size = -16384", NULL);
+	if (r < 0)
+		goto fail;
+	r = store_migrate(s);
+	if (r < 0)
+		goto fail;
+	r = store_prepare_all(s);
+	if (r < 0)
+		goto fail;
+	if (!s->read_only) {
+		r = store_open_checkpointer(s);
+		if (r < 0)
+			goto fail;
+		r = store_orphans_reclaim(s);
+		if (r < 0)
+			goto fail;
+		r = store_sync(s, true);
+		if (r < 0)
+			goto fail;
+	}
+	*ret_store = s;
+	return 0;
+fail:
+	store_close(s);
+	return r;
+}
+
+void store_close(struct store *s)
+{
+	if (!s)
+		return;
+	if (s->db && !s->read_only) {
+		store_lock(s);
+		if (s->in_txn && store_commit(s) < 0)
+			log_error("store: final commit failed");
+		store_unlock(s);
+	}
+	for (int i = 0; i < STMT_COUNT; i++)
+		sqlite3_finalize(s->stmt[i]);
+	if (s->checkpoint_db) {
+		/* Fold the WAL into the database so the file is self-contained. */
+		sqlite3_wal_checkpoint_v2(s->checkpoint_db, "main", SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
+		sqlite3_close(s->checkpoint_db);
+	}
+	if (s->db && sqlite3_close(s->db) != SQLITE_OK)
+		log_error("store: close: %s", sqlite3_errmsg(s->db));
+	/* Only now: closing any descriptor of the file would drop SQLite's locks. */
+	if (s->lock_fd >= 0)
+		close(s->lock_fd);
+	store_inomap_free(&s->lookups);
+	store_inomap_free(&s->orphans);
+	pthread_mutex_destroy(&s->lock);
+	pthread_mutex_destroy(&s->sync_lock);
+	free(s->path);
+	free(s);
+}
+
+void store_get_stats(struct store *s, struct store_stats *ret_stats)
+{
+	ret_stats->commits = atomic_load(&s->stat_commits);
+	ret_stats->durable_commits = atomic_load(&s->stat_durable_commits);
+	ret_stats->commit_ns_total = atomic_load(&s->stat_commit_ns);
+}

@@ -1,0 +1,669 @@
+/*
+ * store_data.c — file contents (blocks) and extended attributes.
+ *
+ * A file's bytes live in rows of the blocks table keyed by
+ * store_block_id(ino, index). A row holds the first length(data) bytes of its
+ * block (the rest of the block reads as zeros), or NULL for a block that
+ * fallocate reserved and nobody wrote. A missing row is a hole.
+ *
+ * Invariants:
+ *   - bytes a row holds beyond the file size are zeros (truncate trims rows,
+ *     so growing a file again exposes zeros);
+ *   - inodes.alloc is the sum of the usage of the inode's rows (a NULL row
+ *     counts as a whole block, a data row as its length rounded up to
+ *     STORE_ALLOC_UNIT), and volumes.used_bytes the sum over its inodes;
+ *   - used_bytes <= capacity after every operation that grows it (an
+ *     operation that would pass capacity rolls back with -ENOSPC).
+ */
+#include "store_internal.h"
+
+#include "log.h"
+
+#include <errno.h>
+#include <linux/falloc.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/xattr.h>
+
+static uint64_t store_row_usage(bool is_null, uint64_t len)
+{
+	return is_null ? STORE_BLOCK_SIZE : store_alloc_bytes(len);
+}
+
+/* Load a regular file inside a writable volume for a data change. */
+static int store_load_writable_file(struct store *s, uint64_t ino, struct store_inode *ret_inode,
+				    struct store_volume *ret_volume)
+{
+	int r = store_inode_load(s, ino, ret_inode);
+
+	if (r < 0)
+		return r;
+	if (S_ISDIR(ret_inode->attr.mode))
+		return -EISDIR;
+	if (!S_ISREG(ret_inode->attr.mode))
+		return -EINVAL;
+	r = store_volume_by_id(s, (int64_t)ret_inode->attr.volume_id, ret_volume);
+	if (r < 0)
+		return r;
+	if (ret_volume->read_only)
+		return -EROFS;
+	return 0;
+}
+
+/* Sum of row usage for block indexes [first, last] of ino. */
+static int store_usage_range(struct store *s, uint64_t ino, uint64_t first, uint64_t last,
+			     uint64_t *ret_usage)
+{
+	sqlite3_stmt *st = store_stmt(s, STMT_BLOCK_USAGE);
+	int rc, r = 0;
+
+	sqlite3_bind_int64(st, 1, store_block_id(ino, first));
+	sqlite3_bind_int64(st, 2, store_block_id(ino, last));
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		*ret_usage = (uint64_t)sqlite3_column_int64(st, 0);
+	else
+		r = store_errno(s, rc, "block usage");
+	sqlite3_reset(st);
+	return r;
+}
+
+static int store_delete_range(struct store *s, uint64_t ino, uint64_t first, uint64_t last)
+{
+	sqlite3_stmt *st = store_stmt(s, STMT_BLOCK_DELETE_RANGE);
+
+	sqlite3_bind_int64(st, 1, store_block_id(ino, first));
+	sqlite3_bind_int64(st, 2, store_block_id(ino, last));
+	return store_step_done(s, st, "delete blocks");
+}
+
+int store_data_drop(struct store *s, uint64_t ino)
+{
+	return store_delete_range(s, ino, 0, STORE_BLOCK_MAX_INDEX);
+}
+
+/* State of one block row: absent (-ENOENT), NULL, or data of *ret_len bytes. */
+static int store_block_state(struct store *s, int64_t id, bool *ret_null, uint64_t *ret_len)
+{
+	sqlite3_stmt *st = store_stmt(s, STMT_BLOCK_GET);
+	int rc, r = 0;
+
+	sqlite3_bind_int64(st, 1, id);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		*ret_null = sqlite3_column_int(st, 0) != 0;
+		*ret_len = (uint64_t)sqlite3_column_int64(st, 1);
+	} else {
+		r = rc == SQLITE_DONE ? -ENOENT : store_errno(s, rc, "block state");
+	}
+	sqlite3_reset(st);
+	return r;
+}
+
+static int store_block_put(struct store *s, int64_t id, const void *data, size_t len)
+{
+	sqlite3_stmt *st = store_stmt(s, STMT_BLOCK_PUT);
+
+	sqlite3_bind_int64(st, 1, id);
+	sqlite3_bind_blob(st, 2, data, (int)len, SQLITE_STATIC);
+	int r = store_step_done(s, st, "write block");
+	sqlite3_clear_bindings(st);
+	return r;
+}
+
+/* Overwrite bytes inside an existing data row without rewriting the row. */
+static int store_block_patch(struct store *s, int64_t id, const void *data, size_t len,
+			     uint64_t offset)
+{
+	sqlite3_blob *blob = NULL;
+	int rc;
+
+	rc = sqlite3_blob_open(s->db, "main", "blocks", "data", id, 1, &blob);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_blob_write(blob, data, (int)len, (int)offset);
+	if (blob)
+		sqlite3_blob_close(blob);
+	return rc == SQLITE_OK ? 0 : store_errno(s, rc, "patch block");
+}
+
+/* Read a whole row into buf (STORE_BLOCK_SIZE bytes, zero-filled past its data). */
+static int store_block_load(struct store *s, int64_t id, char *buf)
+{
+	sqlite3_stmt *st = store_stmt(s, STMT_BLOCK_RANGE);
+	int rc, r = 0;
+
+	memset(buf, 0, STORE_BLOCK_SIZE);
+	sqlite3_bind_int64(st, 1, id);
+	sqlite3_bind_int64(st, 2, id);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		int len = sqlite3_column_bytes(st, 1);
+		const void *data = sqlite3_column_blob(st, 1);
+		if (data && len > 0)
+			memcpy(buf, data, (size_t)len > STORE_BLOCK_SIZE ? STORE_BLOCK_SIZE : (size_t)len);
+	} else if (rc != SQLITE_DONE) {
+		r = store_errno(s, rc, "load block");
+	}
+	sqlite3_reset(st);
+	return r;
+}
+
+/* Write part of one block; adds the change in usage to *delta. */
+static int store_write_block(struct store *s, uint64_t ino, uint64_t index, uint64_t offset,
+			     const char *data, size_t len, char *scratch, int64_t *delta)
+{
+	int64_t id = store_block_id(ino, index);
+	bool is_null = false;
+	uint64_t old_len = 0, new_len;
+	int r;
+
+	r = store_block_state(s, id, &is_null, &old_len);
+	if (r < 0 && r != -ENOENT)
+		return r;
+	bool exists = r == 0;
+	if (exists && !is_null && offset + len <= old_len)
+		return store_block_patch(s, id, data, len, offset);
+	if (offset == 0 && len == STORE_BLOCK_SIZE) {
+		new_len = STORE_BLOCK_SIZE;
+		r = store_block_put(s, id, data, len);
+	} else {
+		if (exists && !is_null)
+			r = store_block_load(s, id, scratch);
+		else
+			memset(scratch, 0, STORE_BLOCK_SIZE);
+		if (r < 0 && r != -ENOENT)
+			return r;
+		memcpy(scratch + offset, data, len);
+		/* A reserved block stays a whole block; otherwise keep just the data. */
+		new_len = is_null ? STORE_BLOCK_SIZE : (old_len > offset + len ? old_len : offset + len);
+		r = store_block_put(s, id, scratch, new_len);
+	}
+	if (r < 0)
+		return r;
+	*delta += (int64_t)store_row_usage(false, new_len) -
+		  (exists ? (int64_t)store_row_usage(is_null, old_len) : 0);
+	return 0;
+}
+
+static ssize_t store_do_write(struct store *s, uint64_t ino, uint64_t offset, const char *buf,
+			      size_t size, char *scratch)
+{
+	struct store_inode inode;
+	struct store_volume volume;
+	uint64_t end = offset + size;
+	int64_t delta = 0;
+	int r;
+
+	r = store_load_writable_file(s, ino, &inode, &volume);
+	if (r < 0)
+		return r;
+	if (size == 0)
+		return 0;
+	if (end < offset || end > STORE_FILE_MAX)
+		return -EFBIG;
+	if (end > volume.capacity)
+		return -ENOSPC;
+	for (uint64_t pos = offset; pos < end;) {
+		uint64_t index = pos / STORE_BLOCK_SIZE, in_block = pos % STORE_BLOCK_SIZE;
+		size_t chunk = (size_t)(STORE_BLOCK_SIZE - in_block);
+		if (chunk > end - pos)
+			chunk = (size_t)(end - pos);
+		r = store_write_block(s, ino, index, in_block, buf + (pos - offset), chunk, scratch, &delta);
+		if (r < 0)
+			return r;
+		pos += chunk;
+	}
+	if (delta > 0 && volume.used_bytes + (uint64_t)delta > volume.capacity)
+		return -ENOSPC;
+	if (end > inode.attr.size)
+		inode.attr.size = end;
+	inode.alloc = (uint64_t)((int64_t)inode.alloc + delta);
+	store_now(&inode.attr.mtime);
+	inode.attr.ctime = inode.attr.mtime;
+	r = store_inode_save(s, &inode);
+	if (r < 0)
+		return r;
+	if (delta != 0) {
+		r = store_volume_charge(s, volume.id, delta, 0);
+		if (r < 0)
+			return r;
+	}
+	return (ssize_t)size;
+}
+
+ssize_t store_write(struct store *s, uint64_t ino, uint64_t offset, const char *buf, size_t size)
+{
+	char *scratch = malloc(STORE_BLOCK_SIZE);
+	ssize_t r;
+
+	if (!scratch)
+		return -ENOMEM;
+	r = store_op_begin(s);
+	if (r < 0)
+		goto out;
+	ssize_t written = store_do_write(s, ino, offset, buf, size, scratch);
+	int end = store_op_end(s, written < 0 ? (int)written : 0);
+	r = end < 0 ? end : written;
+out:
+	free(scratch);
+	return r;
+}
+
+/* relatime: update atime when it is older than mtime/ctime or a day old. */
+static bool store_atime_due(const struct store_attr *a, const struct timespec *now)
+{
+	int64_t atime = store_ts_to_ns(&a->atime);
+
+	return atime <= store_ts_to_ns(&a->mtime) || atime <= store_ts_to_ns(&a->ctime) ||
+	       store_ts_to_ns(now) - atime >= 86400LL * 1000000000;
+}
+
+static int store_update_atime(struct store *s, uint64_t ino)
+{
+	struct store_inode inode;
+	struct store_volume volume;
+	int r;
+
+	r = store_op_begin(s);
+	if (r < 0)
+		return r;
+	r = store_inode_load(s, ino, &inode);
+	if (r == 0)
+		r = store_volume_by_id(s, (int64_t)inode.attr.volume_id, &volume);
+	if (r == 0 && !volume.read_only) {
+		store_now(&inode.attr.atime);
+		r = store_inode_save(s, &inode);
+	}
+	return store_op_end(s, r);
+}
+
+ssize_t store_read(struct store *s, uint64_t ino, uint64_t offset, size_t size, char *buf)
+{
+	struct store_inode inode;
+	struct timespec now;
+	sqlite3_stmt *st = NULL;
+	bool atime_due = false;
+	ssize_t r;
+	int rc;
+
+	store_lock(s);
+	r = store_inode_load(s, ino, &inode);
+	if (r < 0)
+		goto out;
+	if (S_ISDIR(inode.attr.mode)) {
+		r = -EISDIR;
+		goto out;
+	}
+	if (!S_ISREG(inode.attr.mode)) {
+		r = -EINVAL;
+		goto out;
+	}
+	store_now(&now);
+	atime_due = inode.attr.volume_id != 0 && store_atime_due(&inode.attr, &now);
+	if (offset >= inode.attr.size || size == 0) {
+		r = 0;
+		goto out;
+	}
+	if (size > inode.attr.size - offset)
+		size = (size_t)(inode.attr.size - offset);
+	memset(buf, 0, size);
+	uint64_t end = offset + size;
+	st = store_stmt(s, STMT_BLOCK_RANGE);
+	sqlite3_bind_int64(st, 1, store_block_id(ino, offset / STORE_BLOCK_SIZE));
+	sqlite3_bind_int64(st, 2, store_block_id(ino, (end - 1) / STORE_BLOCK_SIZE));
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		uint64_t index = (uint64_t)sqlite3_column_int64(st, 0) & STORE_BLOCK_MAX_INDEX;
+		const char *data = sqlite3_column_blob(st, 1);
+		uint64_t len = (uint64_t)sqlite3_column_bytes(st, 1);
+		uint64_t block_start = index * STORE_BLOCK_SIZE;
+		uint64_t from = offset > block_start ? offset : block_start;
+		uint64_t to = block_start + len < end ? block_start + len : end;
+
+		if (!data || to <= from)
+			continue;
+		memcpy(buf + (from - offset), data + (from - block_start), (size_t)(to - from));
+	}
+	r = rc == SQLITE_DONE ? (ssize_t)size : store_errno(s, rc, "read");
+out:
+	if (st)
+		sqlite3_reset(st);
+	store_unlock(s);
+	if (r >= 0 && atime_due) {
+		int ar = store_update_atime(s, ino);
+		if (ar < 0 && ar != -ENOENT)
+			log_debug("store: atime update of %llu: %s", (unsigned long long)ino, strerror(-ar));
+	}
+	return r;
+}
+
+/* Change a file's size, freeing blocks past it (lock and op held). */
+int store_data_truncate(struct store *s, struct store_inode *inode, uint64_t size)
+{
+	struct store_volume volume;
+	uint64_t ino = inode->attr.ino, freed = 0, kept_before = 0, kept_after = 0;
+	int r;
+
+	if (size > STORE_FILE_MAX)
+		return -EFBIG;
+	r = store_volume_by_id(s, (int64_t)inode->attr.volume_id, &volume);
+	if (r < 0)
+		return r;
+	if (size > volume.capacity && size > inode->attr.size)
+		return -ENOSPC;
+	if (size < inode->attr.size) {
+		uint64_t first_dead = (size + STORE_BLOCK_SIZE - 1) / STORE_BLOCK_SIZE;
+		r = store_usage_range(s, ino, first_dead, STORE_BLOCK_MAX_INDEX, &freed);
+		if (r < 0)
+			return r;
+		r = store_delete_range(s, ino, first_dead, STORE_BLOCK_MAX_INDEX);
+		if (r < 0)
+			return r;
+		if (size % STORE_BLOCK_SIZE) {
+			uint64_t last = size / STORE_BLOCK_SIZE;
+			sqlite3_stmt *st = store_stmt(s, STMT_BLOCK_TRIM);
+
+			r = store_usage_range(s, ino, last, last, &kept_before);
+			if (r < 0)
+				return r;
+			sqlite3_bind_int64(st, 1, store_block_id(ino, last));
+			sqlite3_bind_int64(st, 2, (int64_t)(size % STORE_BLOCK_SIZE));
+			r = store_step_done(s, st, "trim block");
+			if (r < 0)
+				return r;
+			r = store_usage_range(s, ino, last, last, &kept_after);
+			if (r < 0)
+				return r;
+			freed += kept_before - kept_after;
+		}
+	}
+	inode->attr.size = size;
+	if (freed) {
+		inode->alloc -= freed;
+		inode->attr.blocks = inode->alloc / 512;
+		r = store_volume_charge(s, volume.id, -(int64_t)freed, 0);
+	}
+	return r;
+}
+
+static int store_do_fallocate(struct store *s, uint64_t ino, int mode, uint64_t offset,
+			      uint64_t length)
+{
+	struct store_inode inode;
+	struct store_volume volume;
+	uint64_t end = offset + length, before = 0, after = 0;
+	int r;
+
+	if (mode & ~FALLOC_FL_KEEP_SIZE)
+		return -EOPNOTSUPP;
+	if (length == 0)
+		return -EINVAL;
+	r = store_load_writable_file(s, ino, &inode, &volume);
+	if (r < 0)
+		return r;
+	if (end < offset || end > STORE_FILE_MAX)
+		return -EFBIG;
+	if (end > volume.capacity)
+		return -ENOSPC;
+	uint64_t first = offset / STORE_BLOCK_SIZE, last = (end - 1) / STORE_BLOCK_SIZE;
+	r = store_usage_range(s, ino, first, last, &before);
+	if (r < 0)
+		return r;
+	for (uint64_t index = first; index <= last; index++) {
+		sqlite3_stmt *st = store_stmt(s, STMT_BLOCK_INSERT_NULL);
+
+		sqlite3_bind_int64(st, 1, store_block_id(ino, index));
+		r = store_step_done(s, st, "reserve block");
+		if (r < 0)
+			return r;
+		st = store_stmt(s, STMT_BLOCK_PAD);
+		sqlite3_bind_int64(st, 1, store_block_id(ino, index));
+		sqlite3_bind_int64(st, 2, STORE_BLOCK_SIZE);
+		r = store_step_done(s, st, "pad block");
+		if (r < 0)
+			return r;
+	}
+	r = store_usage_range(s, ino, first, last, &after);
+	if (r < 0)
+		return r;
+	uint64_t delta = after - before;
+	if (volume.used_bytes + delta > volume.capacity)
+		return -ENOSPC;
+	struct timespec now;
+	store_now(&now);
+	if (!(mode & FALLOC_FL_KEEP_SIZE) && end > inode.attr.size) {
+		inode.attr.size = end;
+		inode.attr.mtime = now;
+	}
+	inode.attr.ctime = now;
+	inode.alloc += delta;
+	r = store_inode_save(s, &inode);
+	if (r == 0 && delta)
+		r = store_volume_charge(s, volume.id, (int64_t)delta, 0);
+	return r;
+}
+
+int store_fallocate(struct store *s, uint64_t ino, int mode, uint64_t offset, uint64_t length)
+{
+	int r = store_op_begin(s);
+
+	if (r < 0)
+		return r;
+	r = store_do_fallocate(s, ino, mode, offset, length);
+	return store_op_end(s, r);
+}
+
+int store_fsync(struct store *s, uint64_t ino, bool datasync)
+{
+	(void)ino;
+	(void)datasync;
+	/* One transaction holds every inode's changes: a durable commit covers them. */
+	return store_sync(s, true);
+}
+
+int store_flush(struct store *s, uint64_t ino)
+{
+	(void)ino;
+	return store_sync(s, false);
+}
+
+/* ---- extended attributes ------------------------------------------------------ */
+
+static int store_check_xattr_name(const char *name)
+{
+	size_t len = strlen(name);
+
+	if (len == 0 || len > STORE_XATTR_NAME_MAX)
+		return -ERANGE;
+	if (strncmp(name, "user.", 5) != 0 && strncmp(name, "trusted.", 8) != 0 &&
+	    strncmp(name, "security.", 9) != 0)
+		return -EOPNOTSUPP;
+	return 0;
+}
+
+/* Load an inode whose xattrs may be read (any) or changed (inside a writable volume). */
+static int store_xattr_inode(struct store *s, uint64_t ino, const char *name, bool write,
+			     struct store_inode *ret_inode)
+{
+	struct store_volume volume;
+	int r = store_inode_load(s, ino, ret_inode);
+
+	if (r < 0)
+		return r;
+	/* ext4 allows user.* only on regular files and directories. */
+	if (strncmp(name, "user.", 5) == 0 && !S_ISREG(ret_inode->attr.mode) &&
+	    !S_ISDIR(ret_inode->attr.mode))
+		return write ? -EPERM : -ENODATA;
+	if (!write)
+		return 0;
+	if (ret_inode->attr.volume_id == 0)
+		return -EPERM;
+	r = store_volume_by_id(s, (int64_t)ret_inode->attr.volume_id, &volume);
+	if (r < 0)
+		return r;
+	return volume.read_only ? -EROFS : 0;
+}
+
+static int store_do_setxattr(struct store *s, uint64_t ino, const char *name, const void *value,
+			     size_t size, int flags)
+{
+	struct store_inode inode;
+	sqlite3_stmt *st;
+	int64_t others = 0;
+	int r, rc;
+
+	r = store_xattr_inode(s, ino, name, true, &inode);
+	if (r < 0)
+		return r;
+	st = store_stmt(s, STMT_XATTR_GET);
+	sqlite3_bind_int64(st, 1, (int64_t)ino);
+	sqlite3_bind_blob(st, 2, name, (int)strlen(name), SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return store_errno(s, rc, "getxattr");
+	if ((flags & XATTR_CREATE) && rc == SQLITE_ROW)
+		return -EEXIST;
+	if ((flags & XATTR_REPLACE) && rc == SQLITE_DONE)
+		return -ENODATA;
+	st = store_stmt(s, STMT_XATTR_TOTAL);
+	sqlite3_bind_int64(st, 1, (int64_t)ino);
+	sqlite3_bind_blob(st, 2, name, (int)strlen(name), SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		others = sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	if (rc != SQLITE_ROW)
+		return store_errno(s, rc, "xattr total");
+	if ((uint64_t)others + strlen(name) + size > STORE_XATTR_TOTAL_MAX)
+		return -ENOSPC;
+	st = store_stmt(s, STMT_XATTR_PUT);
+	sqlite3_bind_int64(st, 1, (int64_t)ino);
+	sqlite3_bind_blob(st, 2, name, (int)strlen(name), SQLITE_STATIC);
+	sqlite3_bind_blob(st, 3, size ? value : "", (int)size, SQLITE_STATIC);
+	r = store_step_done(s, st, "setxattr");
+	if (r < 0)
+		return r;
+	store_now(&inode.attr.ctime);
+	return store_inode_save(s, &inode);
+}
+
+int store_setxattr(struct store *s, uint64_t ino, const char *name, const void *value,
+		   size_t size, int flags)
+{
+	int r = store_check_xattr_name(name);
+
+	if (r < 0)
+		return r;
+	if (size > STORE_XATTR_VALUE_MAX)
+		return -E2BIG;
+	if (flags & ~(XATTR_CREATE | XATTR_REPLACE))
+		return -EINVAL;
+	r = store_op_begin(s);
+	if (r < 0)
+		return r;
+	r = store_do_setxattr(s, ino, name, value, size, flags);
+	return store_op_end(s, r);
+}
+
+ssize_t store_getxattr(struct store *s, uint64_t ino, const char *name, void *buf, size_t size)
+{
+	struct store_inode inode;
+	sqlite3_stmt *st = NULL;
+	ssize_t r = store_check_xattr_name(name);
+	int rc;
+
+	if (r < 0)
+		return r;
+	store_lock(s);
+	r = store_xattr_inode(s, ino, name, false, &inode);
+	if (r < 0)
+		goto out;
+	st = store_stmt(s, STMT_XATTR_GET);
+	sqlite3_bind_int64(st, 1, (int64_t)ino);
+	sqlite3_bind_blob(st, 2, name, (int)strlen(name), SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc != SQLITE_ROW) {
+		r = rc == SQLITE_DONE ? -ENODATA : store_errno(s, rc, "getxattr");
+		goto out;
+	}
+	r = sqlite3_column_bytes(st, 0);
+	if (size > 0) {
+		if ((size_t)r > size)
+			r = -ERANGE;
+		else if (r > 0)
+			memcpy(buf, sqlite3_column_blob(st, 0), (size_t)r);
+	}
+out:
+	if (st)
+		sqlite3_reset(st);
+	store_unlock(s);
+	return r;
+}
+
+ssize_t store_listxattr(struct store *s, uint64_t ino, char *buf, size_t size)
+{
+	struct store_inode inode;
+	sqlite3_stmt *st = NULL;
+	size_t total = 0;
+	ssize_t r;
+	int rc;
+
+	store_lock(s);
+	r = store_inode_load(s, ino, &inode);
+	if (r < 0)
+		goto out;
+	st = store_stmt(s, STMT_XATTR_LIST);
+	sqlite3_bind_int64(st, 1, (int64_t)ino);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		size_t len = (size_t)sqlite3_column_bytes(st, 0);
+		if (size > 0) {
+			if (total + len + 1 > size) {
+				r = -ERANGE;
+				goto out;
+			}
+			memcpy(buf + total, sqlite3_column_blob(st, 0), len);
+			buf[total + len] = '\0';
+		}
+		total += len + 1;
+	}
+	r = rc == SQLITE_DONE ? (ssize_t)total : store_errno(s, rc, "listxattr");
+out:
+	if (st)
+		sqlite3_reset(st);
+	store_unlock(s);
+	return r;
+}
+
+static int store_do_removexattr(struct store *s, uint64_t ino, const char *name)
+{
+	struct store_inode inode;
+	sqlite3_stmt *st;
+	int r;
+
+	r = store_xattr_inode(s, ino, name, true, &inode);
+	if (r < 0)
+		return r;
+	st = store_stmt(s, STMT_XATTR_DELETE);
+	sqlite3_bind_int64(st, 1, (int64_t)ino);
+	sqlite3_bind_blob(st, 2, name, (int)strlen(name), SQLITE_STATIC);
+	r = store_step_done(s, st, "removexattr");
+	if (r < 0)
+		return r;
+	if (sqlite3_changes(s->db) == 0)
+		return -ENODATA;
+	store_now(&inode.attr.ctime);
+	return store_inode_save(s, &inode);
+}
+
+int store_removexattr(struct store *s, uint64_t ino, const char *name)
+{
+	int r = store_check_xattr_name(name);
+
+	if (r < 0)
+		return r;
+	r = store_op_begin(s);
+	if (r < 0)
+		return r;
+	r = store_do_removexattr(s, ino, name);
+	return store_op_end(s, r);
+}

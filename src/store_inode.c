@@ -1,0 +1,1010 @@
+/*
+ * store_inode.c — the namespace: inodes, directory entries, links, renames,
+ * attributes, directory listings and inode lifetime.
+ *
+ * Invariants (checked by the consistency checker of issue 6):
+ *   - an inode's nlink equals the number of dentries naming it, plus 1 for a
+ *     directory's own "." and 1 for each subdirectory's "..";
+ *   - directories have exactly one dentry; inodes.parent names its directory;
+ *   - a dentry and its inode are in the same volume (volume 0 = the root and
+ *     the namespace directories, which only the volume functions change);
+ *   - an inode with nlink 0 exists only while the kernel holds lookup
+ *     references (orphans map); store_inode_release_if_unused() is the one
+ *     place that deletes it, store_orphans_reclaim() cleans up after a crash.
+ */
+#include "store_internal.h"
+
+#include "log.h"
+
+#include <errno.h>
+#include <linux/fs.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- records ------------------------------------------------------------- */
+
+static void store_inode_from_row(sqlite3_stmt *st, int col, struct store_inode *ret_inode)
+{
+	struct store_attr *a = &ret_inode->attr;
+
+	a->ino = (uint64_t)sqlite3_column_int64(st, col + 0);
+	a->volume_id = (uint64_t)sqlite3_column_int64(st, col + 1);
+	ret_inode->parent = (uint64_t)sqlite3_column_int64(st, col + 2);
+	a->mode = (uint32_t)sqlite3_column_int64(st, col + 3);
+	a->uid = (uint32_t)sqlite3_column_int64(st, col + 4);
+	a->gid = (uint32_t)sqlite3_column_int64(st, col + 5);
+	a->nlink = (uint32_t)sqlite3_column_int64(st, col + 6);
+	a->size = (uint64_t)sqlite3_column_int64(st, col + 7);
+	ret_inode->alloc = (uint64_t)sqlite3_column_int64(st, col + 8);
+	a->blocks = ret_inode->alloc / 512;
+	a->rdev = (uint64_t)sqlite3_column_int64(st, col + 9);
+	store_ns_to_ts(sqlite3_column_int64(st, col + 10), &a->atime);
+	store_ns_to_ts(sqlite3_column_int64(st, col + 11), &a->mtime);
+	store_ns_to_ts(sqlite3_column_int64(st, col + 12), &a->ctime);
+}
+
+int store_inode_load(struct store *s, uint64_t ino, struct store_inode *ret_inode)
+{
+	sqlite3_stmt *st = store_stmt(s, STMT_INODE_GET);
+	int rc, r = 0;
+
+	sqlite3_bind_int64(st, 1, (int64_t)ino);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		store_inode_from_row(st, 0, ret_inode);
+	else
+		r = rc == SQLITE_DONE ? -ENOENT : store_errno(s, rc, "load inode");
+	sqlite3_reset(st);
+	return r;
+}
+
+int store_inode_save(struct store *s, const struct store_inode *inode)
+{
+	sqlite3_stmt *st = store_stmt(s, STMT_INODE_UPDATE);
+	const struct store_attr *a = &inode->attr;
+
+	sqlite3_bind_int64(st, 1, (int64_t)a->ino);
+	sqlite3_bind_int64(st, 2, (int64_t)inode->parent);
+	sqlite3_bind_int64(st, 3, a->mode);
+	sqlite3_bind_int64(st, 4, a->uid);
+	sqlite3_bind_int64(st, 5, a->gid);
+	sqlite3_bind_int64(st, 6, a->nlink);
+	sqlite3_bind_int64(st, 7, (int64_t)a->size);
+	sqlite3_bind_int64(st, 8, (int64_t)inode->alloc);
+	sqlite3_bind_int64(st, 9, store_ts_to_ns(&a->atime));
+	sqlite3_bind_int64(st, 10, store_ts_to_ns(&a->mtime));
+	sqlite3_bind_int64(st, 11, store_ts_to_ns(&a->ctime));
+	return store_step_done(s, st, "save inode");
+}
+
+/* Insert a new inode; fills inode->attr.ino. */
+int store_inode_insert(struct store *s, struct store_inode *inode, const char *target)
+{
+	sqlite3_stmt *st = store_stmt(s, STMT_INODE_INSERT);
+	struct store_attr *a = &inode->attr;
+	int r;
+
+	sqlite3_bind_int64(st, 1, (int64_t)a->volume_id);
+	sqlite3_bind_int64(st, 2, (int64_t)inode->parent);
+	sqlite3_bind_int64(st, 3, a->mode);
+	sqlite3_bind_int64(st, 4, a->uid);
+	sqlite3_bind_int64(st, 5, a->gid);
+	sqlite3_bind_int64(st, 6, a->nlink);
+	sqlite3_bind_int64(st, 7, (int64_t)a->size);
+	sqlite3_bind_int64(st, 8, (int64_t)inode->alloc);
+	sqlite3_bind_int64(st, 9, (int64_t)a->rdev);
+	sqlite3_bind_int64(st, 10, store_ts_to_ns(&a->atime));
+	sqlite3_bind_int64(st, 11, store_ts_to_ns(&a->mtime));
+	sqlite3_bind_int64(st, 12, store_ts_to_ns(&a->ctime));
+	if (target)
+		sqlite3_bind_blob(st, 13, target, (int)strlen(target), SQLITE_STATIC);
+	else
+		sqlite3_bind_null(st, 13);
+	r = store_step_done(s, st, "insert inode");
+	sqlite3_clear_bindings(st);
+	if (r < 0)
+		return r;
+	a->ino = (uint64_t)sqlite3_last_insert_rowid(s->db);
+	return 0;
+}
+
+int store_dentry_find(struct store *s, uint64_t parent, const char *name, int64_t *ret_id,
+		      uint64_t *ret_ino)
+{
+	sqlite3_stmt *st = store_stmt(s, STMT_DENTRY_LOOKUP);
+	int rc, r = 0;
+
+	sqlite3_bind_int64(st, 1, (int64_t)parent);
+	sqlite3_bind_blob(st, 2, name, (int)strlen(name), SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		if (ret_id)
+			*ret_id = sqlite3_column_int64(st, 0);
+		if (ret_ino)
+			*ret_ino = (uint64_t)sqlite3_column_int64(st, 1);
+	} else {
+		r = rc == SQLITE_DONE ? -ENOENT : store_errno(s, rc, "lookup");
+	}
+	sqlite3_reset(st);
+	return r;
+}
+
+int store_dentry_add(struct store *s, uint64_t parent, const char *name, uint64_t ino)
+{
+	sqlite3_stmt *st = store_stmt(s, STMT_DENTRY_INSERT);
+
+	sqlite3_bind_int64(st, 1, (int64_t)parent);
+	sqlite3_bind_blob(st, 2, name, (int)strlen(name), SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, (int64_t)ino);
+	return store_step_done(s, st, "insert dentry");
+}
+
+static int store_dentry_remove(struct store *s, int64_t id)
+{
+	sqlite3_stmt *st = store_stmt(s, STMT_DENTRY_DELETE);
+
+	sqlite3_bind_int64(st, 1, id);
+	return store_step_done(s, st, "delete dentry");
+}
+
+/* 1 if the directory has no entries, 0 if it has, negative errno on error. */
+int store_dir_is_empty(struct store *s, uint64_t dir)
+{
+	sqlite3_stmt *st = store_stmt(s, STMT_DENTRY_ANY);
+	int rc;
+
+	sqlite3_bind_int64(st, 1, (int64_t)dir);
+	rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	if (rc == SQLITE_ROW)
+		return 0;
+	if (rc == SQLITE_DONE)
+		return 1;
+	return store_errno(s, rc, "dir empty");
+}
+
+/* ---- inode lifetime --------------------------------------------------------- */
+
+/* Delete an inode and everything it owns, and give its space back. */
+int store_inode_destroy(struct store *s, uint64_t ino)
+{
+	struct store_inode inode;
+	sqlite3_stmt *st;
+	int r;
+
+	r = store_inode_load(s, ino, &inode);
+	if (r < 0)
+		return r;
+	r = store_data_drop(s, ino);
+	if (r < 0)
+		return r;
+	st = store_stmt(s, STMT_XATTR_DELETE_ALL);
+	sqlite3_bind_int64(st, 1, (int64_t)ino);
+	r = store_step_done(s, st, "delete xattrs");
+	if (r < 0)
+		return r;
+	st = store_stmt(s, STMT_INODE_DELETE);
+	sqlite3_bind_int64(st, 1, (int64_t)ino);
+	r = store_step_done(s, st, "delete inode");
+	if (r < 0)
+		return r;
+	if (inode.attr.volume_id != 0)
+		r = store_volume_charge(s, (int64_t)inode.attr.volume_id, -(int64_t)inode.alloc, -1);
+	store_inomap_add(&s->orphans, ino, -1, NULL);
+	return r;
+}
+
+/* Called when an inode's nlink may have dropped to 0: delete it now if the
+ * kernel holds no reference, else remember it as an orphan. */
+int store_inode_release_if_unused(struct store *s, uint64_t ino)
+{
+	struct store_inode inode;
+	int r;
+
+	r = store_inode_load(s, ino, &inode);
+	if (r < 0)
+		return r == -ENOENT ? 0 : r;
+	if (inode.attr.nlink > 0)
+		return 0;
+	if (store_inomap_get(&s->lookups, ino) > 0)
+		return store_inomap_add(&s->orphans, ino, 1, NULL);
+	return store_inode_destroy(s, ino);
+}
+
+int store_orphans_reclaim(struct store *s)
+{
+	sqlite3_stmt *st;
+	uint64_t *inos = NULL;
+	size_t count = 0, capacity = 0;
+	int rc, r;
+
+	r = store_op_begin(s);
+	if (r < 0)
+		return r;
+	st = store_stmt(s, STMT_INODE_ORPHANS);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (count == capacity) {
+			size_t bigger = capacity ? capacity * 2 : 64;
+			uint64_t *grown = realloc(inos, bigger * sizeof(*inos));
+			if (!grown) {
+				r = -ENOMEM;
+				break;
+			}
+			inos = grown;
+			capacity = bigger;
+		}
+		inos[count++] = (uint64_t)sqlite3_column_int64(st, 0);
+	}
+	sqlite3_reset(st);
+	if (r == 0 && rc != SQLITE_DONE)
+		r = store_errno(s, rc, "list orphans");
+	for (size_t i = 0; r == 0 && i < count; i++)
+		r = store_inode_destroy(s, inos[i]);
+	if (r == 0 && count > 0)
+		log_info("store: reclaimed %zu orphan inode(s) left by an unclean stop", count);
+	free(inos);
+	return store_op_end(s, r);
+}
+
+void store_forget(struct store *s, uint64_t ino, uint64_t nlookup)
+{
+	uint64_t left;
+
+	if (store_op_begin(s) < 0)
+		return;
+	int r = store_inomap_add(&s->lookups, ino, -(int64_t)nlookup, &left);
+	if (r == 0 && left == 0 && store_inomap_get(&s->orphans, ino))
+		r = store_inode_destroy(s, ino);
+	if (r < 0 && r != -ENOENT)
+		log_warn("store: forget of inode %llu: %s", (unsigned long long)ino, strerror(-r));
+	store_op_end(s, r == -ENOENT ? 0 : r);
+}
+
+/* Take a kernel lookup reference for a reply that is about to be sent. */
+static int store_ref(struct store *s, uint64_t ino)
+{
+	return store_inomap_add(&s->lookups, ino, 1, NULL);
+}
+
+/* ---- checks shared by the operations -------------------------------------- */
+
+static int store_check_name(const char *name)
+{
+	size_t len = strlen(name);
+
+	if (len == 0)
+		return -ENOENT;
+	if (len > STORE_NAME_MAX)
+		return -ENAMETOOLONG;
+	if (strchr(name, '/'))
+		return -EINVAL;
+	return 0;
+}
+
+/* Load a directory that users may change entries in (inside a volume). */
+static int store_load_user_dir(struct store *s, uint64_t ino, struct store_inode *ret_dir)
+{
+	struct store_volume volume;
+	int r = store_inode_load(s, ino, ret_dir);
+
+	if (r < 0)
+		return r;
+	if (!S_ISDIR(ret_dir->attr.mode))
+		return -ENOTDIR;
+	if (ret_dir->attr.volume_id == 0)
+		return -EPERM; /* the root and namespace levels belong to provisioning */
+	if (ret_dir->attr.nlink == 0)
+		return -ENOENT; /* removed directory */
+	r = store_volume_by_id(s, (int64_t)ret_dir->attr.volume_id, &volume);
+	if (r < 0)
+		return r;
+	if (volume.read_only)
+		return -EROFS;
+	return 0;
+}
+
+static void store_touch_dir(struct store_inode *dir, const struct timespec *now)
+{
+	dir->attr.mtime = *now;
+	dir->attr.ctime = *now;
+}
+
+/* ---- read-only operations ------------------------------------------------ */
+
+int store_getattr(struct store *s, uint64_t ino, struct store_attr *ret_attr)
+{
+	struct store_inode inode;
+	int r;
+
+	store_lock(s);
+	r = store_inode_load(s, ino, &inode);
+	if (r == 0)
+		*ret_attr = inode.attr;
+	store_unlock(s);
+	return r;
+}
+
+int store_lookup(struct store *s, uint64_t parent, const char *name, struct store_attr *ret_attr)
+{
+	struct store_inode dir, inode;
+	uint64_t ino;
+	int r;
+
+	if (strlen(name) > STORE_NAME_MAX)
+		return -ENAMETOOLONG;
+	store_lock(s);
+	r = store_inode_load(s, parent, &dir);
+	if (r < 0)
+		goto out;
+	if (!S_ISDIR(dir.attr.mode)) {
+		r = -ENOTDIR;
+		goto out;
+	}
+	if (strcmp(name, ".") == 0)
+		ino = parent;
+	else if (strcmp(name, "..") == 0)
+		ino = dir.parent ? dir.parent : STORE_ROOT_INO;
+	else {
+		r = store_dentry_find(s, parent, name, NULL, &ino);
+		if (r < 0)
+			goto out;
+	}
+	r = store_inode_load(s, ino, &inode);
+	if (r < 0)
+		goto out;
+	r = store_ref(s, ino);
+	if (r == 0)
+		*ret_attr = inode.attr;
+out:
+	store_unlock(s);
+	return r;
+}
+
+int store_readlink(struct store *s, uint64_t ino, char *buf, size_t size)
+{
+	sqlite3_stmt *st;
+	int rc, r, len;
+
+	store_lock(s);
+	st = store_stmt(s, STMT_INODE_TARGET);
+	sqlite3_bind_int64(st, 1, (int64_t)ino);
+	rc = sqlite3_step(st);
+	if (rc != SQLITE_ROW) {
+		r = rc == SQLITE_DONE ? -ENOENT : store_errno(s, rc, "readlink");
+		goto out;
+	}
+	if (sqlite3_column_type(st, 0) == SQLITE_NULL) {
+		r = -EINVAL;
+		goto out;
+	}
+	len = sqlite3_column_bytes(st, 0);
+	memcpy(buf, sqlite3_column_blob(st, 0), (size_t)len < size ? (size_t)len : size);
+	r = len;
+out:
+	sqlite3_reset(st);
+	store_unlock(s);
+	return r;
+}
+
+int store_readdir(struct store *s, uint64_t ino, uint64_t cursor, bool plus, store_dirent_cb cb,
+		  void *ud)
+{
+	struct store_inode dir, dot;
+	sqlite3_stmt *st = NULL;
+	int rc, r;
+
+	store_lock(s);
+	r = store_inode_load(s, ino, &dir);
+	if (r < 0)
+		goto out;
+	if (!S_ISDIR(dir.attr.mode)) {
+		r = -ENOTDIR;
+		goto out;
+	}
+	/* Cursor 0 = ".", 1 = "..", otherwise 2 + the last dentry id returned. */
+	if (cursor == 0) {
+		if (cb(ud, ".", &dir.attr, 1))
+			goto out;
+		cursor = 1;
+	}
+	if (cursor == 1) {
+		r = store_inode_load(s, dir.parent ? dir.parent : STORE_ROOT_INO, &dot);
+		if (r < 0)
+			goto out;
+		if (cb(ud, "..", &dot.attr, 2))
+			goto out;
+		cursor = 2;
+	}
+	st = store_stmt(s, STMT_DENTRY_LIST);
+	sqlite3_bind_int64(st, 1, (int64_t)ino);
+	sqlite3_bind_int64(st, 2, (int64_t)(cursor - 2));
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct store_inode child;
+		char name[STORE_NAME_MAX + 1];
+		int64_t id = sqlite3_column_int64(st, 0);
+		int len = sqlite3_column_bytes(st, 1);
+
+		if (len > STORE_NAME_MAX)
+			len = STORE_NAME_MAX;
+		memcpy(name, sqlite3_column_blob(st, 1), (size_t)len);
+		name[len] = '\0';
+		store_inode_from_row(st, 2, &child);
+		if (cb(ud, name, &child.attr, (uint64_t)id + 2))
+			break;
+		if (plus) {
+			r = store_ref(s, child.attr.ino);
+			if (r < 0)
+				break;
+		}
+	}
+	if (r == 0 && rc != SQLITE_ROW && rc != SQLITE_DONE)
+		r = store_errno(s, rc, "readdir");
+out:
+	if (st)
+		sqlite3_reset(st);
+	store_unlock(s);
+	return r;
+}
+
+/* ---- creating ---------------------------------------------------------------- */
+
+/* Create an inode of any type in a user directory (lock and op held). */
+static int store_create_inode(struct store *s, uint64_t parent, const char *name, uint32_t mode,
+			      uint64_t rdev, const char *target, const struct store_caller *caller,
+			      struct store_attr *ret_attr)
+{
+	struct store_inode dir, inode = { 0 };
+	struct store_volume volume;
+	struct timespec now;
+	int r;
+
+	r = store_check_name(name);
+	if (r < 0)
+		return r;
+	r = store_load_user_dir(s, parent, &dir);
+	if (r < 0)
+		return r;
+	r = store_dentry_find(s, parent, name, NULL, NULL);
+	if (r == 0)
+		return -EEXIST;
+	if (r != -ENOENT)
+		return r;
+	r = store_volume_by_id(s, (int64_t)dir.attr.volume_id, &volume);
+	if (r < 0)
+		return r;
+	if (volume.used_inodes >= volume.max_inodes)
+		return -ENOSPC;
+	store_now(&now);
+	inode.attr.volume_id = dir.attr.volume_id;
+	inode.attr.mode = mode;
+	inode.attr.uid = caller->uid;
+	inode.attr.gid = caller->gid;
+	if (dir.attr.mode & S_ISGID) {
+		/* BSD group semantics in setgid directories, as ext4 does. */
+		inode.attr.gid = dir.attr.gid;
+		if (S_ISDIR(mode))
+			inode.attr.mode |= S_ISGID;
+	}
+	inode.attr.nlink = S_ISDIR(mode) ? 2 : 1;
+	inode.attr.size = S_ISDIR(mode) ? 4096 : target ? strlen(target) : 0;
+	inode.attr.rdev = rdev;
+	inode.attr.atime = inode.attr.mtime = inode.attr.ctime = now;
+	inode.parent = S_ISDIR(mode) ? parent : 0;
+	r = store_inode_insert(s, &inode, target);
+	if (r < 0)
+		return r;
+	r = store_dentry_add(s, parent, name, inode.attr.ino);
+	if (r < 0)
+		return r;
+	if (S_ISDIR(mode))
+		dir.attr.nlink++;
+	store_touch_dir(&dir, &now);
+	r = store_inode_save(s, &dir);
+	if (r < 0)
+		return r;
+	r = store_volume_charge(s, (int64_t)volume.id, 0, 1);
+	if (r < 0)
+		return r;
+	r = store_ref(s, inode.attr.ino);
+	if (r < 0)
+		return r;
+	*ret_attr = inode.attr;
+	return 0;
+}
+
+int store_mknod(struct store *s, uint64_t parent, const char *name, uint32_t mode, uint64_t rdev,
+		const struct store_caller *caller, struct store_attr *ret_attr)
+{
+	int r;
+
+	switch (mode & S_IFMT) {
+	case S_IFREG:
+	case S_IFDIR:
+	case S_IFIFO:
+	case S_IFSOCK:
+	case S_IFCHR:
+	case S_IFBLK:
+		break;
+	case 0:
+		mode |= S_IFREG;
+		break;
+	default:
+		return -EINVAL;
+	}
+	if (!S_ISCHR(mode) && !S_ISBLK(mode))
+		rdev = 0;
+	r = store_op_begin(s);
+	if (r < 0)
+		return r;
+	r = store_create_inode(s, parent, name, mode, rdev, NULL, caller, ret_attr);
+	return store_op_end(s, r);
+}
+
+int store_symlink(struct store *s, uint64_t parent, const char *name, const char *target,
+		  const struct store_caller *caller, struct store_attr *ret_attr)
+{
+	size_t len = strlen(target);
+	int r;
+
+	if (len == 0)
+		return -ENOENT;
+	if (len > STORE_SYMLINK_MAX)
+		return -ENAMETOOLONG;
+	r = store_op_begin(s);
+	if (r < 0)
+		return r;
+	r = store_create_inode(s, parent, name, S_IFLNK | 0777, 0, target, caller, ret_attr);
+	return store_op_end(s, r);
+}
+
+static int store_do_link(struct store *s, uint64_t ino, uint64_t new_parent, const char *new_name,
+			 struct store_attr *ret_attr)
+{
+	struct store_inode inode, dir;
+	struct timespec now;
+	int r;
+
+	r = store_check_name(new_name);
+	if (r < 0)
+		return r;
+	r = store_inode_load(s, ino, &inode);
+	if (r < 0)
+		return r;
+	if (S_ISDIR(inode.attr.mode))
+		return -EPERM;
+	if (inode.attr.volume_id == 0)
+		return -EPERM;
+	r = store_load_user_dir(s, new_parent, &dir);
+	if (r < 0)
+		return r;
+	if (dir.attr.volume_id != inode.attr.volume_id)
+		return -EXDEV; /* claims are separate volumes */
+	if (inode.attr.nlink == 0)
+		return -ENOENT;
+	if (inode.attr.nlink >= STORE_LINK_MAX)
+		return -EMLINK;
+	r = store_dentry_find(s, new_parent, new_name, NULL, NULL);
+	if (r == 0)
+		return -EEXIST;
+	if (r != -ENOENT)
+		return r;
+	r = store_dentry_add(s, new_parent, new_name, ino);
+	if (r < 0)
+		return r;
+	store_now(&now);
+	inode.attr.nlink++;
+	inode.attr.ctime = now;
+	r = store_inode_save(s, &inode);
+	if (r < 0)
+		return r;
+	store_touch_dir(&dir, &now);
+	r = store_inode_save(s, &dir);
+	if (r < 0)
+		return r;
+	r = store_ref(s, ino);
+	if (r == 0)
+		*ret_attr = inode.attr;
+	return r;
+}
+
+int store_link(struct store *s, uint64_t ino, uint64_t new_parent, const char *new_name,
+	       struct store_attr *ret_attr)
+{
+	int r = store_op_begin(s);
+
+	if (r < 0)
+		return r;
+	r = store_do_link(s, ino, new_parent, new_name, ret_attr);
+	return store_op_end(s, r);
+}
+
+/* ---- removing -------------------------------------------------------------- */
+
+/* Drop one name of child (already removed from dir's entries). */
+static int store_drop_name(struct store *s, struct store_inode *dir, struct store_inode *child,
+			   const struct timespec *now)
+{
+	int r;
+
+	if (S_ISDIR(child->attr.mode)) {
+		child->attr.nlink = 0;
+		dir->attr.nlink--;
+	} else {
+		child->attr.nlink--;
+	}
+	child->attr.ctime = *now;
+	r = store_inode_save(s, child);
+	if (r < 0)
+		return r;
+	return store_inode_release_if_unused(s, child->attr.ino);
+}
+
+static int store_do_remove(struct store *s, uint64_t parent, const char *name, bool want_dir)
+{
+	struct store_inode dir, child;
+	struct timespec now;
+	uint64_t ino;
+	int64_t id;
+	int r;
+
+	if (strlen(name) > STORE_NAME_MAX)
+		return -ENAMETOOLONG;
+	r = store_load_user_dir(s, parent, &dir);
+	if (r < 0)
+		return r;
+	if (want_dir && strcmp(name, ".") == 0)
+		return -EINVAL;
+	if (want_dir && strcmp(name, "..") == 0)
+		return -ENOTEMPTY;
+	r = store_dentry_find(s, parent, name, &id, &ino);
+	if (r < 0)
+		return r;
+	r = store_inode_load(s, ino, &child);
+	if (r < 0)
+		return r;
+	if (want_dir && !S_ISDIR(child.attr.mode))
+		return -ENOTDIR;
+	if (!want_dir && S_ISDIR(child.attr.mode))
+		return -EISDIR;
+	if (want_dir) {
+		r = store_dir_is_empty(s, ino);
+		if (r < 0)
+			return r;
+		if (r == 0)
+			return -ENOTEMPTY;
+	}
+	r = store_dentry_remove(s, id);
+	if (r < 0)
+		return r;
+	store_now(&now);
+	store_touch_dir(&dir, &now);
+	r = store_drop_name(s, &dir, &child, &now);
+	if (r < 0)
+		return r;
+	return store_inode_save(s, &dir);
+}
+
+int store_unlink(struct store *s, uint64_t parent, const char *name)
+{
+	int r = store_op_begin(s);
+
+	if (r < 0)
+		return r;
+	r = store_do_remove(s, parent, name, false);
+	return store_op_end(s, r);
+}
+
+int store_rmdir(struct store *s, uint64_t parent, const char *name)
+{
+	int r = store_op_begin(s);
+
+	if (r < 0)
+		return r;
+	r = store_do_remove(s, parent, name, true);
+	return store_op_end(s, r);
+}
+
+/* ---- rename ------------------------------------------------------------------ */
+
+/* -EINVAL if dir is ancestor or the same as start (moving a directory into itself). */
+static int store_check_not_ancestor(struct store *s, uint64_t dir, uint64_t start)
+{
+	struct store_inode cur;
+	uint64_t ino = start;
+	int r;
+
+	for (unsigned depth = 0; ino != 0 && ino != STORE_ROOT_INO; depth++) {
+		if (ino == dir)
+			return -EINVAL;
+		if (depth > 100000)
+			return -ELOOP;
+		r = store_inode_load(s, ino, &cur);
+		if (r < 0)
+			return r;
+		if (cur.attr.volume_id == 0)
+			break;
+		ino = cur.parent;
+	}
+	return 0;
+}
+
+struct store_rename_ctx {
+	struct store_inode old_dir, new_dir_storage;
+	struct store_inode *new_dir; /* == &old_dir when both are the same directory */
+	struct store_inode src, dst;
+	int64_t src_id, dst_id;
+	bool dst_exists;
+	struct timespec now;
+};
+
+static int store_rename_exchange(struct store *s, struct store_rename_ctx *c, uint64_t old_parent,
+				 uint64_t new_parent)
+{
+	sqlite3_stmt *st;
+	bool src_dir = S_ISDIR(c->src.attr.mode), dst_dir = S_ISDIR(c->dst.attr.mode);
+	int r;
+
+	if (src_dir && old_parent != new_parent) {
+		r = store_check_not_ancestor(s, c->src.attr.ino, new_parent);
+		if (r < 0)
+			return r;
+	}
+	if (dst_dir && old_parent != new_parent) {
+		r = store_check_not_ancestor(s, c->dst.attr.ino, old_parent);
+		if (r < 0)
+			return r;
+	}
+	st = store_stmt(s, STMT_DENTRY_SET_INO);
+	sqlite3_bind_int64(st, 1, c->src_id);
+	sqlite3_bind_int64(st, 2, (int64_t)c->dst.attr.ino);
+	r = store_step_done(s, st, "exchange");
+	if (r < 0)
+		return r;
+	sqlite3_bind_int64(st, 1, c->dst_id);
+	sqlite3_bind_int64(st, 2, (int64_t)c->src.attr.ino);
+	r = store_step_done(s, st, "exchange");
+	if (r < 0)
+		return r;
+	if (src_dir) {
+		c->src.parent = new_parent;
+		c->old_dir.attr.nlink--;
+		c->new_dir->attr.nlink++;
+	}
+	if (dst_dir) {
+		c->dst.parent = old_parent;
+		c->new_dir->attr.nlink--;
+		c->old_dir.attr.nlink++;
+	}
+	c->src.attr.ctime = c->now;
+	c->dst.attr.ctime = c->now;
+	r = store_inode_save(s, &c->src);
+	if (r < 0)
+		return r;
+	return store_inode_save(s, &c->dst);
+}
+
+static int store_rename_move(struct store *s, struct store_rename_ctx *c, uint64_t old_parent,
+			     uint64_t new_parent, const char *new_name)
+{
+	sqlite3_stmt *st;
+	bool src_dir = S_ISDIR(c->src.attr.mode);
+	int r;
+
+	if (src_dir && old_parent != new_parent) {
+		r = store_check_not_ancestor(s, c->src.attr.ino, new_parent);
+		if (r < 0)
+			return r;
+	}
+	if (c->dst_exists) {
+		if (src_dir) {
+			if (!S_ISDIR(c->dst.attr.mode))
+				return -ENOTDIR;
+			r = store_dir_is_empty(s, c->dst.attr.ino);
+			if (r < 0)
+				return r;
+			if (r == 0)
+				return -ENOTEMPTY;
+		} else if (S_ISDIR(c->dst.attr.mode)) {
+			return -EISDIR;
+		}
+		r = store_dentry_remove(s, c->dst_id);
+		if (r < 0)
+			return r;
+		r = store_drop_name(s, c->new_dir, &c->dst, &c->now);
+		if (r < 0)
+			return r;
+	}
+	st = store_stmt(s, STMT_DENTRY_MOVE);
+	sqlite3_bind_int64(st, 1, c->src_id);
+	sqlite3_bind_int64(st, 2, (int64_t)new_parent);
+	sqlite3_bind_blob(st, 3, new_name, (int)strlen(new_name), SQLITE_STATIC);
+	r = store_step_done(s, st, "move dentry");
+	if (r < 0)
+		return r;
+	if (src_dir && old_parent != new_parent) {
+		c->src.parent = new_parent;
+		c->old_dir.attr.nlink--;
+		c->new_dir->attr.nlink++;
+	}
+	c->src.attr.ctime = c->now;
+	return store_inode_save(s, &c->src);
+}
+
+static int store_do_rename(struct store *s, uint64_t old_parent, const char *name,
+			   uint64_t new_parent, const char *new_name, unsigned flags)
+{
+	struct store_rename_ctx c = { 0 };
+	uint64_t src_ino, dst_ino = 0;
+	int r;
+
+	if ((flags & ~(RENAME_NOREPLACE | RENAME_EXCHANGE)) ||
+	    (flags & RENAME_NOREPLACE && flags & RENAME_EXCHANGE))
+		return -EINVAL;
+	r = store_check_name(name);
+	if (r == 0)
+		r = store_check_name(new_name);
+	if (r < 0)
+		return r;
+	r = store_load_user_dir(s, old_parent, &c.old_dir);
+	if (r < 0)
+		return r;
+	if (new_parent == old_parent) {
+		c.new_dir = &c.old_dir;
+	} else {
+		r = store_load_user_dir(s, new_parent, &c.new_dir_storage);
+		if (r < 0)
+			return r;
+		c.new_dir = &c.new_dir_storage;
+		if (c.new_dir->attr.volume_id != c.old_dir.attr.volume_id)
+			return -EXDEV;
+	}
+	r = store_dentry_find(s, old_parent, name, &c.src_id, &src_ino);
+	if (r < 0)
+		return r;
+	r = store_inode_load(s, src_ino, &c.src);
+	if (r < 0)
+		return r;
+	r = store_dentry_find(s, new_parent, new_name, &c.dst_id, &dst_ino);
+	if (r < 0 && r != -ENOENT)
+		return r;
+	c.dst_exists = r == 0;
+	if (c.dst_exists) {
+		if (flags & RENAME_NOREPLACE)
+			return -EEXIST;
+		if (c.dst_id == c.src_id || dst_ino == src_ino)
+			return 0; /* same entry or two links to one inode: nothing to do */
+		r = store_inode_load(s, dst_ino, &c.dst);
+		if (r < 0)
+			return r;
+	} else if (flags & RENAME_EXCHANGE) {
+		return -ENOENT;
+	}
+	store_now(&c.now);
+	if (flags & RENAME_EXCHANGE)
+		r = store_rename_exchange(s, &c, old_parent, new_parent);
+	else
+		r = store_rename_move(s, &c, old_parent, new_parent, new_name);
+	if (r < 0)
+		return r;
+	store_touch_dir(&c.old_dir, &c.now);
+	store_touch_dir(c.new_dir, &c.now);
+	r = store_inode_save(s, &c.old_dir);
+	if (r == 0 && c.new_dir != &c.old_dir)
+		r = store_inode_save(s, c.new_dir);
+	return r;
+}
+
+int store_rename(struct store *s, uint64_t parent, const char *name, uint64_t new_parent,
+		 const char *new_name, unsigned flags)
+{
+	int r = store_op_begin(s);
+
+	if (r < 0)
+		return r;
+	r = store_do_rename(s, parent, name, new_parent, new_name, flags);
+	return store_op_end(s, r);
+}
+
+/* ---- attributes ---------------------------------------------------------------- */
+
+static int store_do_setattr(struct store *s, uint64_t ino, const struct store_setattr_request *req,
+			    struct store_attr *ret_attr)
+{
+	struct store_inode inode;
+	struct store_volume volume;
+	struct timespec now;
+	int r;
+
+	r = store_inode_load(s, ino, &inode);
+	if (r < 0)
+		return r;
+	if (inode.attr.volume_id == 0)
+		return -EPERM;
+	r = store_volume_by_id(s, (int64_t)inode.attr.volume_id, &volume);
+	if (r < 0)
+		return r;
+	if (volume.read_only)
+		return -EROFS;
+	store_now(&now);
+	if (req->flags & STORE_SET_SIZE) {
+		if (S_ISDIR(inode.attr.mode))
+			return -EISDIR;
+		if (!S_ISREG(inode.attr.mode))
+			return -EINVAL;
+		r = store_data_truncate(s, &inode, req->size);
+		if (r < 0)
+			return r;
+		inode.attr.mtime = now;
+	}
+	if (req->flags & STORE_SET_MODE)
+		inode.attr.mode = (inode.attr.mode & S_IFMT) | (req->mode & 07777);
+	if (req->flags & STORE_SET_UID)
+		inode.attr.uid = req->uid;
+	if (req->flags & STORE_SET_GID)
+		inode.attr.gid = req->gid;
+	if (req->flags & STORE_SET_ATIME_NOW)
+		inode.attr.atime = now;
+	else if (req->flags & STORE_SET_ATIME)
+		inode.attr.atime = req->atime;
+	if (req->flags & STORE_SET_MTIME_NOW)
+		inode.attr.mtime = now;
+	else if (req->flags & STORE_SET_MTIME)
+		inode.attr.mtime = req->mtime;
+	inode.attr.ctime = req->flags & STORE_SET_CTIME ? req->ctime : now;
+	r = store_inode_save(s, &inode);
+	if (r == 0)
+		*ret_attr = inode.attr;
+	return r;
+}
+
+int store_setattr(struct store *s, uint64_t ino, const struct store_setattr_request *req,
+		  struct store_attr *ret_attr)
+{
+	int r = store_op_begin(s);
+
+	if (r < 0)
+		return r;
+	r = store_do_setattr(s, ino, req, ret_attr);
+	return store_op_end(s, r);
+}
+
+int store_statfs(struct store *s, uint64_t ino, struct statvfs *ret_stat)
+{
+	struct store_inode inode;
+	struct store_volume volume;
+	int r;
+
+	store_lock(s);
+	r = store_inode_load(s, ino, &inode);
+	if (r < 0)
+		goto out;
+	if (inode.attr.volume_id == 0) {
+		/* Top levels: the host filesystem that holds the store. */
+		if (statvfs(s->path, ret_stat) < 0)
+			r = -errno;
+		else
+			ret_stat->f_namemax = STORE_NAME_MAX;
+		goto out;
+	}
+	r = store_volume_by_id(s, (int64_t)inode.attr.volume_id, &volume);
+	if (r < 0)
+		goto out;
+	memset(ret_stat, 0, sizeof(*ret_stat));
+	ret_stat->f_bsize = STORE_BLOCK_SIZE;
+	ret_stat->f_frsize = STORE_ALLOC_UNIT;
+	ret_stat->f_blocks = (volume.capacity + STORE_ALLOC_UNIT - 1) / STORE_ALLOC_UNIT;
+	ret_stat->f_bfree = volume.capacity > volume.used_bytes
+				    ? (volume.capacity - volume.used_bytes) / STORE_ALLOC_UNIT
+				    : 0;
+	ret_stat->f_bavail = ret_stat->f_bfree;
+	ret_stat->f_files = volume.max_inodes;
+	ret_stat->f_ffree = volume.max_inodes > volume.used_inodes ? volume.max_inodes - volume.used_inodes : 0;
+	ret_stat->f_favail = ret_stat->f_ffree;
+	ret_stat->f_fsid = (unsigned long)volume.id;
+	ret_stat->f_namemax = STORE_NAME_MAX;
+	if (volume.read_only)
+		ret_stat->f_flag |= ST_RDONLY;
+out:
+	store_unlock(s);
+	return r;
+}

@@ -1,0 +1,188 @@
+/*
+ * store_internal.h — state shared by the store's files (store.c: lifetime,
+ * transactions, schema; store_inode.c: namespace operations; store_data.c:
+ * file contents and xattrs; store_volume.c: volumes and API objects).
+ *
+ * Locking: every field of struct store below "protected by lock" is read and
+ * written only with store->lock held. The lock is recursive so batches
+ * (store_batch_begin) can call public functions. Lock order: lock, then
+ * sync_lock is never taken while holding lock (store_sync drops lock before
+ * fsyncing the WAL).
+ *
+ * Transactions: one SQLite write transaction stays open across operations
+ * (in_txn). Each mutating operation runs inside SAVEPOINT "op" so a failure
+ * rolls back exactly that operation (store_op_begin / store_op_end).
+ * change_seq counts completed mutating operations; committed_seq is the
+ * change_seq of the last COMMIT; durable_seq the last one made durable by an
+ * fsync of the WAL. durable_seq <= committed_seq <= change_seq.
+ */
+#ifndef CLAIMFS_STORE_INTERNAL_H
+#define CLAIMFS_STORE_INTERNAL_H
+
+#include "store.h"
+
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stdatomic.h>
+
+/* File contents are kept in blocks of this size; a block row holds up to
+ * STORE_BLOCK_SIZE bytes (shorter at the end of the data, NULL for a block
+ * allocated by fallocate that was never written). Holes store nothing. */
+#define STORE_BLOCK_SIZE 65536u
+/* Block rows are keyed by ino << STORE_BLOCK_BITS | index. */
+#define STORE_BLOCK_BITS 24
+#define STORE_BLOCK_MAX_INDEX ((1ull << STORE_BLOCK_BITS) - 1)
+#define STORE_FILE_MAX ((uint64_t)(STORE_BLOCK_MAX_INDEX + 1) * STORE_BLOCK_SIZE)
+/* Space is accounted in units of this many bytes (st_blocks, statfs). */
+#define STORE_ALLOC_UNIT 4096u
+#define STORE_LINK_MAX 65000u
+/* Commit the batched transaction after this many operations. */
+#define STORE_TXN_MAX_OPS 4096u
+
+static inline int64_t store_block_id(uint64_t ino, uint64_t index)
+{
+	return (int64_t)((ino << STORE_BLOCK_BITS) | index);
+}
+
+static inline uint64_t store_alloc_bytes(uint64_t len)
+{
+	return (len + STORE_ALLOC_UNIT - 1) / STORE_ALLOC_UNIT * STORE_ALLOC_UNIT;
+}
+
+enum store_stmt {
+	STMT_BEGIN,
+	STMT_COMMIT,
+	STMT_ROLLBACK,
+	STMT_SAVEPOINT,
+	STMT_RELEASE,
+	STMT_ROLLBACK_TO,
+	STMT_INODE_GET,
+	STMT_INODE_INSERT,
+	STMT_INODE_UPDATE,
+	STMT_INODE_DELETE,
+	STMT_INODE_TARGET,
+	STMT_INODE_ORPHANS,
+	STMT_INODE_OF_VOLUME,
+	STMT_DENTRY_LOOKUP,
+	STMT_DENTRY_INSERT,
+	STMT_DENTRY_DELETE,
+	STMT_DENTRY_MOVE,
+	STMT_DENTRY_SET_INO,
+	STMT_DENTRY_ANY,
+	STMT_DENTRY_LIST,
+	STMT_DENTRY_DELETE_DIR,
+	STMT_BLOCK_GET,
+	STMT_BLOCK_RANGE,
+	STMT_BLOCK_PUT,
+	STMT_BLOCK_USAGE,
+	STMT_BLOCK_DELETE_RANGE,
+	STMT_BLOCK_TRIM,
+	STMT_BLOCK_INSERT_NULL,
+	STMT_BLOCK_PAD,
+	STMT_XATTR_GET,
+	STMT_XATTR_PUT,
+	STMT_XATTR_DELETE,
+	STMT_XATTR_LIST,
+	STMT_XATTR_TOTAL,
+	STMT_XATTR_DELETE_ALL,
+	STMT_VOLUME_BY_ID,
+	STMT_VOLUME_BY_NAME,
+	STMT_VOLUME_LIST,
+	STMT_VOLUME_INSERT,
+	STMT_VOLUME_SET_ROOT,
+	STMT_VOLUME_USAGE,
+	STMT_VOLUME_UPDATE,
+	STMT_VOLUME_BIND,
+	STMT_VOLUME_DELETE,
+	STMT_VOLUME_DELETE_INODES,
+	STMT_OBJECT_GET,
+	STMT_OBJECT_PUT,
+	STMT_OBJECT_DELETE,
+	STMT_OBJECT_LIST_ALL,
+	STMT_OBJECT_LIST_NS,
+	STMT_META_GET,
+	STMT_META_SET,
+	STMT_COUNT
+};
+
+/* Open-addressing map from inode number to a count (kernel lookup
+ * references, orphan marks). Key 0 is empty; tombstones are UINT64_MAX. */
+struct store_inomap {
+	uint64_t *keys;
+	uint64_t *values;
+	size_t capacity; /* power of two */
+	size_t used;     /* live keys + tombstones */
+};
+
+struct store {
+	pthread_mutex_t lock; /* recursive */
+	sqlite3 *db;          /* protected by lock */
+	sqlite3 *checkpoint_db; /* used only by store_sync_if_older's checkpoint (own mutex) */
+	sqlite3_stmt *stmt[STMT_COUNT]; /* protected by lock */
+	int lock_fd;          /* flock'd store file; owned */
+	char *path;
+	bool read_only;
+
+	/* protected by lock */
+	bool in_txn;
+	unsigned op_depth;  /* nested store_op_begin calls (batches) */
+	unsigned txn_ops;
+	struct timespec txn_started;
+	struct store_inomap lookups; /* ino -> kernel lookup count */
+	struct store_inomap orphans; /* ino -> 1 while nlink == 0 and still referenced */
+
+	atomic_uint_fast64_t change_seq;
+	atomic_uint_fast64_t committed_seq;
+	atomic_uint_fast64_t durable_seq;
+	pthread_mutex_t sync_lock; /* serialises WAL fsyncs (group commit) */
+
+	atomic_uint_fast64_t stat_commits;
+	atomic_uint_fast64_t stat_durable_commits;
+	atomic_uint_fast64_t stat_commit_ns;
+};
+
+/* Internal inode record: struct store_attr plus what only the store needs. */
+struct store_inode {
+	struct store_attr attr;
+	uint64_t parent; /* directories: the containing directory; else 0 */
+	uint64_t alloc;  /* bytes allocated (sum of block usage) */
+};
+
+/* store.c */
+int store_errno(struct store *s, int rc, const char *what);
+sqlite3_stmt *store_stmt(struct store *s, enum store_stmt which);
+int store_step_done(struct store *s, sqlite3_stmt *st, const char *what);
+int store_op_begin(struct store *s);
+int store_op_end(struct store *s, int rc);
+void store_lock(struct store *s);
+void store_unlock(struct store *s);
+void store_now(struct timespec *ret_now);
+int64_t store_ts_to_ns(const struct timespec *ts);
+void store_ns_to_ts(int64_t ns, struct timespec *ret_ts);
+
+/* store_inomap (store.c) */
+uint64_t store_inomap_get(const struct store_inomap *map, uint64_t ino);
+int store_inomap_add(struct store_inomap *map, uint64_t ino, int64_t delta, uint64_t *ret_value);
+void store_inomap_free(struct store_inomap *map);
+
+/* store_inode.c */
+int store_inode_load(struct store *s, uint64_t ino, struct store_inode *ret_inode);
+int store_inode_save(struct store *s, const struct store_inode *inode);
+int store_inode_insert(struct store *s, struct store_inode *inode, const char *target);
+int store_inode_release_if_unused(struct store *s, uint64_t ino);
+int store_inode_destroy(struct store *s, uint64_t ino);
+int store_dentry_find(struct store *s, uint64_t parent, const char *name, int64_t *ret_id,
+		      uint64_t *ret_ino);
+int store_dentry_add(struct store *s, uint64_t parent, const char *name, uint64_t ino);
+int store_dir_is_empty(struct store *s, uint64_t dir);
+int store_orphans_reclaim(struct store *s);
+
+/* store_volume.c */
+int store_volume_by_id(struct store *s, int64_t id, struct store_volume *ret_volume);
+int store_volume_charge(struct store *s, int64_t volume_id, int64_t bytes, int64_t inodes);
+
+/* store_data.c */
+int store_data_truncate(struct store *s, struct store_inode *inode, uint64_t size);
+int store_data_drop(struct store *s, uint64_t ino);
+
+#endif

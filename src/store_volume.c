@@ -1,0 +1,631 @@
+/*
+ * store_volume.c — volumes (a directory tree with a capacity, linked into the
+ * mount as <namespace>/<claim> while bound) and the API object table.
+ *
+ * Invariants:
+ *   - a volume's root inode has volume = volume id; while bound it has one
+ *     dentry in its namespace directory and inodes.parent = that directory,
+ *     while unbound no dentry and parent 0;
+ *   - a namespace directory (volume 0, child of the root) exists exactly
+ *     while at least one volume is bound in it;
+ *   - objects.version values are unique and increase with every put
+ *     (meta.resource_version holds the last one handed out).
+ */
+#include "store_internal.h"
+
+#include "log.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+uint64_t store_volume_inode_limit(uint64_t capacity)
+{
+	uint64_t limit = capacity / 4096;
+
+	return limit < 1024 ? 1024 : limit;
+}
+
+static void store_copy_text(char *dst, size_t size, const unsigned char *src)
+{
+	snprintf(dst, size, "%s", src ? (const char *)src : "");
+}
+
+static void store_volume_from_row(sqlite3_stmt *st, struct store_volume *ret_volume)
+{
+	memset(ret_volume, 0, sizeof(*ret_volume));
+	ret_volume->id = sqlite3_column_int64(st, 0);
+	store_copy_text(ret_volume->name, sizeof(ret_volume->name), sqlite3_column_text(st, 1));
+	ret_volume->capacity = (uint64_t)sqlite3_column_int64(st, 2);
+	ret_volume->used_bytes = (uint64_t)sqlite3_column_int64(st, 3);
+	ret_volume->used_inodes = (uint64_t)sqlite3_column_int64(st, 4);
+	ret_volume->read_only = sqlite3_column_int(st, 5) != 0;
+	ret_volume->root_ino = (uint64_t)sqlite3_column_int64(st, 6);
+	store_copy_text(ret_volume->bound_namespace, sizeof(ret_volume->bound_namespace),
+			sqlite3_column_text(st, 7));
+	store_copy_text(ret_volume->bound_claim, sizeof(ret_volume->bound_claim), sqlite3_column_text(st, 8));
+	ret_volume->max_inodes = store_volume_inode_limit(ret_volume->capacity);
+}
+
+static int store_volume_fetch(struct store *s, sqlite3_stmt *st, struct store_volume *ret_volume)
+{
+	int rc = sqlite3_step(st), r = 0;
+
+	if (rc == SQLITE_ROW)
+		store_volume_from_row(st, ret_volume);
+	else
+		r = rc == SQLITE_DONE ? -ENOENT : store_errno(s, rc, "load volume");
+	sqlite3_reset(st);
+	return r;
+}
+
+int store_volume_by_id(struct store *s, int64_t id, struct store_volume *ret_volume)
+{
+	sqlite3_stmt *st = store_stmt(s, STMT_VOLUME_BY_ID);
+
+	sqlite3_bind_int64(st, 1, id);
+	return store_volume_fetch(s, st, ret_volume);
+}
+
+static int store_volume_by_name(struct store *s, const char *name, struct store_volume *ret_volume)
+{
+	sqlite3_stmt *st = store_stmt(s, STMT_VOLUME_BY_NAME);
+	int r;
+
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	r = store_volume_fetch(s, st, ret_volume);
+	sqlite3_clear_bindings(st);
+	return r;
+}
+
+/* Add to a volume's space and inode use. */
+int store_volume_charge(struct store *s, int64_t volume_id, int64_t bytes, int64_t inodes)
+{
+	sqlite3_stmt *st = store_stmt(s, STMT_VOLUME_USAGE);
+
+	sqlite3_bind_int64(st, 1, volume_id);
+	sqlite3_bind_int64(st, 2, bytes);
+	sqlite3_bind_int64(st, 3, inodes);
+	return store_step_done(s, st, "charge volume");
+}
+
+static int store_volume_set_binding(struct store *s, int64_t id, const char *namespace_name,
+				    const char *claim)
+{
+	sqlite3_stmt *st = store_stmt(s, STMT_VOLUME_BIND);
+	int r;
+
+	sqlite3_bind_int64(st, 1, id);
+	sqlite3_bind_text(st, 2, namespace_name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, claim, -1, SQLITE_STATIC);
+	r = store_step_done(s, st, "bind volume");
+	sqlite3_clear_bindings(st);
+	return r;
+}
+
+static int store_do_volume_create(struct store *s, const char *name, uint64_t capacity,
+				  uint32_t root_mode, struct store_volume *ret_volume)
+{
+	struct store_inode root = { 0 };
+	struct timespec now;
+	sqlite3_stmt *st;
+	int64_t id;
+	int r;
+
+	if (!name[0] || strlen(name) > STORE_VOLUME_NAME_MAX || capacity == 0)
+		return -EINVAL;
+	st = store_stmt(s, STMT_VOLUME_INSERT);
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, (int64_t)capacity);
+	r = store_step_done(s, st, "insert volume");
+	sqlite3_clear_bindings(st);
+	if (r < 0)
+		return r;
+	id = sqlite3_last_insert_rowid(s->db);
+	store_now(&now);
+	root.attr.volume_id = (uint64_t)id;
+	root.attr.mode = S_IFDIR | (root_mode & 07777);
+	root.attr.nlink = 2;
+	root.attr.size = 4096;
+	root.attr.atime = root.attr.mtime = root.attr.ctime = now;
+	r = store_inode_insert(s, &root, NULL);
+	if (r < 0)
+		return r;
+	st = store_stmt(s, STMT_VOLUME_SET_ROOT);
+	sqlite3_bind_int64(st, 1, id);
+	sqlite3_bind_int64(st, 2, (int64_t)root.attr.ino);
+	r = store_step_done(s, st, "volume root");
+	if (r < 0)
+		return r;
+	r = store_volume_charge(s, id, 0, 1);
+	if (r < 0)
+		return r;
+	return ret_volume ? store_volume_by_id(s, id, ret_volume) : 0;
+}
+
+int store_volume_create(struct store *s, const char *name, uint64_t capacity, uint32_t root_mode,
+			struct store_volume *ret_volume)
+{
+	struct store_volume existing;
+	int r = store_op_begin(s);
+
+	if (r < 0)
+		return r;
+	r = store_volume_by_name(s, name, &existing);
+	if (r == 0)
+		r = -EEXIST;
+	else if (r == -ENOENT)
+		r = store_do_volume_create(s, name, capacity, root_mode, ret_volume);
+	return store_op_end(s, r);
+}
+
+/* Find or make the namespace directory under the root. */
+static int store_namespace_dir(struct store *s, const char *namespace_name, bool create,
+			       struct store_inode *ret_dir)
+{
+	struct store_inode root, dir = { 0 };
+	struct timespec now;
+	uint64_t ino;
+	int r;
+
+	r = store_dentry_find(s, STORE_ROOT_INO, namespace_name, NULL, &ino);
+	if (r == 0)
+		return store_inode_load(s, ino, ret_dir);
+	if (r != -ENOENT || !create)
+		return r;
+	r = store_inode_load(s, STORE_ROOT_INO, &root);
+	if (r < 0)
+		return r;
+	store_now(&now);
+	dir.attr.mode = S_IFDIR | 0755;
+	dir.attr.nlink = 2;
+	dir.attr.size = 4096;
+	dir.attr.atime = dir.attr.mtime = dir.attr.ctime = now;
+	dir.parent = STORE_ROOT_INO;
+	r = store_inode_insert(s, &dir, NULL);
+	if (r < 0)
+		return r;
+	r = store_dentry_add(s, STORE_ROOT_INO, namespace_name, dir.attr.ino);
+	if (r < 0)
+		return r;
+	root.attr.nlink++;
+	root.attr.mtime = root.attr.ctime = now;
+	r = store_inode_save(s, &root);
+	if (r == 0)
+		*ret_dir = dir;
+	return r;
+}
+
+static int store_do_volume_bind(struct store *s, const char *name, const char *namespace_name,
+				const char *claim)
+{
+	struct store_volume volume;
+	struct store_inode dir, root;
+	struct timespec now;
+	int r;
+
+	if (!namespace_name[0] || strlen(namespace_name) > STORE_NAMESPACE_MAX || strchr(namespace_name, '/') ||
+	    !claim[0] || strlen(claim) > STORE_CLAIM_NAME_MAX || strchr(claim, '/') ||
+	    strcmp(namespace_name, ".") == 0 || strcmp(namespace_name, "..") == 0 ||
+	    strcmp(claim, ".") == 0 || strcmp(claim, "..") == 0)
+		return -EINVAL;
+	r = store_volume_by_name(s, name, &volume);
+	if (r < 0)
+		return r;
+	if (volume.bound_claim[0])
+		return -EBUSY;
+	r = store_namespace_dir(s, namespace_name, true, &dir);
+	if (r < 0)
+		return r;
+	r = store_dentry_find(s, dir.attr.ino, claim, NULL, NULL);
+	if (r == 0)
+		return -EEXIST;
+	if (r != -ENOENT)
+		return r;
+	r = store_dentry_add(s, dir.attr.ino, claim, volume.root_ino);
+	if (r < 0)
+		return r;
+	store_now(&now);
+	dir.attr.nlink++;
+	dir.attr.mtime = dir.attr.ctime = now;
+	r = store_inode_save(s, &dir);
+	if (r < 0)
+		return r;
+	r = store_inode_load(s, volume.root_ino, &root);
+	if (r < 0)
+		return r;
+	root.parent = dir.attr.ino;
+	root.attr.ctime = now;
+	r = store_inode_save(s, &root);
+	if (r < 0)
+		return r;
+	return store_volume_set_binding(s, volume.id, namespace_name, claim);
+}
+
+int store_volume_bind(struct store *s, const char *name, const char *namespace_name,
+		      const char *claim_name)
+{
+	int r = store_op_begin(s);
+
+	if (r < 0)
+		return r;
+	r = store_do_volume_bind(s, name, namespace_name, claim_name);
+	return store_op_end(s, r);
+}
+
+static int store_do_volume_unbind(struct store *s, struct store_volume *volume)
+{
+	struct store_inode dir, root, top;
+	struct timespec now;
+	int64_t id;
+	int r;
+
+	if (!volume->bound_claim[0])
+		return 0;
+	r = store_namespace_dir(s, volume->bound_namespace, false, &dir);
+	if (r < 0)
+		return r;
+	r = store_dentry_find(s, dir.attr.ino, volume->bound_claim, &id, NULL);
+	if (r < 0)
+		return r;
+	sqlite3_stmt *st = store_stmt(s, STMT_DENTRY_DELETE);
+	sqlite3_bind_int64(st, 1, id);
+	r = store_step_done(s, st, "unbind");
+	if (r < 0)
+		return r;
+	store_now(&now);
+	dir.attr.nlink--;
+	dir.attr.mtime = dir.attr.ctime = now;
+	r = store_inode_save(s, &dir);
+	if (r < 0)
+		return r;
+	r = store_inode_load(s, volume->root_ino, &root);
+	if (r < 0)
+		return r;
+	root.parent = 0;
+	root.attr.ctime = now;
+	r = store_inode_save(s, &root);
+	if (r < 0)
+		return r;
+	r = store_volume_set_binding(s, volume->id, "", "");
+	if (r < 0)
+		return r;
+	/* The namespace directory goes with its last claim. */
+	r = store_dir_is_empty(s, dir.attr.ino);
+	if (r <= 0)
+		return r;
+	r = store_dentry_find(s, STORE_ROOT_INO, volume->bound_namespace, &id, NULL);
+	if (r < 0)
+		return r;
+	st = store_stmt(s, STMT_DENTRY_DELETE);
+	sqlite3_bind_int64(st, 1, id);
+	r = store_step_done(s, st, "remove namespace");
+	if (r < 0)
+		return r;
+	r = store_inode_load(s, STORE_ROOT_INO, &top);
+	if (r < 0)
+		return r;
+	top.attr.nlink--;
+	top.attr.mtime = top.attr.ctime = now;
+	r = store_inode_save(s, &top);
+	if (r < 0)
+		return r;
+	dir.attr.nlink = 0;
+	r = store_inode_save(s, &dir);
+	if (r < 0)
+		return r;
+	return store_inode_release_if_unused(s, dir.attr.ino);
+}
+
+int store_volume_unbind(struct store *s, const char *name)
+{
+	struct store_volume volume;
+	int r = store_op_begin(s);
+
+	if (r < 0)
+		return r;
+	r = store_volume_by_name(s, name, &volume);
+	if (r == 0)
+		r = store_do_volume_unbind(s, &volume);
+	return store_op_end(s, r);
+}
+
+static int store_do_volume_delete(struct store *s, const char *name)
+{
+	struct store_volume volume;
+	sqlite3_stmt *st;
+	int rc, r;
+
+	r = store_volume_by_name(s, name, &volume);
+	if (r < 0)
+		return r;
+	r = store_do_volume_unbind(s, &volume);
+	if (r < 0)
+		return r;
+	/* Every inode of the volume, with its blocks, xattrs and entries. */
+	st = store_stmt(s, STMT_INODE_OF_VOLUME);
+	sqlite3_bind_int64(st, 1, volume.id);
+	uint64_t *inos = NULL;
+	size_t count = 0, capacity = 0;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (count == capacity) {
+			size_t bigger = capacity ? capacity * 2 : 256;
+			uint64_t *grown = realloc(inos, bigger * sizeof(*inos));
+			if (!grown) {
+				r = -ENOMEM;
+				break;
+			}
+			inos = grown;
+			capacity = bigger;
+		}
+		inos[count++] = (uint64_t)sqlite3_column_int64(st, 0);
+	}
+	sqlite3_reset(st);
+	if (r == 0 && rc != SQLITE_DONE)
+		r = store_errno(s, rc, "volume inodes");
+	for (size_t i = 0; r == 0 && i < count; i++) {
+		r = store_data_drop(s, inos[i]);
+		if (r < 0)
+			break;
+		st = store_stmt(s, STMT_XATTR_DELETE_ALL);
+		sqlite3_bind_int64(st, 1, (int64_t)inos[i]);
+		r = store_step_done(s, st, "volume xattrs");
+		if (r < 0)
+			break;
+		st = store_stmt(s, STMT_DENTRY_DELETE_DIR);
+		sqlite3_bind_int64(st, 1, (int64_t)inos[i]);
+		r = store_step_done(s, st, "volume dentries");
+		store_inomap_add(&s->orphans, inos[i], -1, NULL);
+	}
+	free(inos);
+	if (r < 0)
+		return r;
+	st = store_stmt(s, STMT_VOLUME_DELETE_INODES);
+	sqlite3_bind_int64(st, 1, volume.id);
+	r = store_step_done(s, st, "volume inodes");
+	if (r < 0)
+		return r;
+	st = store_stmt(s, STMT_VOLUME_DELETE);
+	sqlite3_bind_int64(st, 1, volume.id);
+	return store_step_done(s, st, "delete volume");
+}
+
+int store_volume_delete(struct store *s, const char *name)
+{
+	int r = store_op_begin(s);
+
+	if (r < 0)
+		return r;
+	r = store_do_volume_delete(s, name);
+	return store_op_end(s, r);
+}
+
+int store_volume_get(struct store *s, const char *name, struct store_volume *ret_volume)
+{
+	int r;
+
+	store_lock(s);
+	r = store_volume_by_name(s, name, ret_volume);
+	store_unlock(s);
+	return r;
+}
+
+int store_volume_update(struct store *s, const char *name, uint64_t capacity, bool read_only)
+{
+	struct store_volume volume;
+	sqlite3_stmt *st;
+	int r;
+
+	if (capacity == 0)
+		return -EINVAL;
+	r = store_op_begin(s);
+	if (r < 0)
+		return r;
+	r = store_volume_by_name(s, name, &volume);
+	if (r == 0) {
+		st = store_stmt(s, STMT_VOLUME_UPDATE);
+		sqlite3_bind_int64(st, 1, volume.id);
+		sqlite3_bind_int64(st, 2, (int64_t)capacity);
+		sqlite3_bind_int(st, 3, read_only ? 1 : 0);
+		r = store_step_done(s, st, "update volume");
+	}
+	return store_op_end(s, r);
+}
+
+int store_volume_list(struct store *s, store_volume_cb cb, void *ud)
+{
+	struct store_volume volume;
+	sqlite3_stmt *st;
+	int rc, r = 0;
+
+	store_lock(s);
+	st = store_stmt(s, STMT_VOLUME_LIST);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		store_volume_from_row(st, &volume);
+		r = cb(ud, &volume);
+		if (r != 0)
+			break;
+	}
+	if (r == 0 && rc != SQLITE_DONE)
+		r = store_errno(s, rc, "list volumes");
+	sqlite3_reset(st);
+	store_unlock(s);
+	return r < 0 ? r : 0;
+}
+
+/* ---- API objects ------------------------------------------------------------ */
+
+static void store_bind_key(sqlite3_stmt *st, const char *kind, const char *namespace_name,
+			   const char *name)
+{
+	sqlite3_bind_text(st, 1, kind, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, namespace_name ? namespace_name : "", -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, name, -1, SQLITE_STATIC);
+}
+
+static int store_next_version(struct store *s, int64_t *ret_version)
+{
+	sqlite3_stmt *st = store_stmt(s, STMT_META_GET);
+	int64_t version = 0;
+	int rc, r;
+
+	sqlite3_bind_text(st, 1, "resource_version", -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		version = sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	if (rc != SQLITE_ROW)
+		return store_errno(s, rc, "resource version");
+	version++;
+	st = store_stmt(s, STMT_META_SET);
+	sqlite3_bind_text(st, 1, "resource_version", -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, version);
+	r = store_step_done(s, st, "resource version");
+	if (r == 0)
+		*ret_version = version;
+	return r;
+}
+
+static int store_do_object_put(struct store *s, const char *kind, const char *namespace_name,
+			       const char *name, const char *body, bool create_only,
+			       int64_t expected_version, int64_t *ret_version)
+{
+	sqlite3_stmt *st = store_stmt(s, STMT_OBJECT_GET);
+	int64_t current = 0, version;
+	int rc, r;
+
+	store_bind_key(st, kind, namespace_name, name);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		current = sqlite3_column_int64(st, 1);
+	sqlite3_reset(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return store_errno(s, rc, "get object");
+	if (create_only && rc == SQLITE_ROW)
+		return -EEXIST;
+	if (expected_version > 0) {
+		if (rc == SQLITE_DONE)
+			return -ENOENT;
+		if (current != expected_version)
+			return -ESTALE;
+	}
+	r = store_next_version(s, &version);
+	if (r < 0)
+		return r;
+	st = store_stmt(s, STMT_OBJECT_PUT);
+	store_bind_key(st, kind, namespace_name, name);
+	sqlite3_bind_int64(st, 4, version);
+	sqlite3_bind_text(st, 5, body, -1, SQLITE_STATIC);
+	r = store_step_done(s, st, "put object");
+	sqlite3_clear_bindings(st);
+	if (r == 0 && ret_version)
+		*ret_version = version;
+	return r;
+}
+
+int store_object_put(struct store *s, const char *kind, const char *namespace_name,
+		     const char *name, const char *body, bool create_only, int64_t expected_version,
+		     int64_t *ret_version)
+{
+	int r = store_op_begin(s);
+
+	if (r < 0)
+		return r;
+	r = store_do_object_put(s, kind, namespace_name, name, body, create_only, expected_version,
+				ret_version);
+	return store_op_end(s, r);
+}
+
+int store_object_get(struct store *s, const char *kind, const char *namespace_name,
+		     const char *name, char **ret_body, int64_t *ret_version)
+{
+	sqlite3_stmt *st;
+	int rc, r = 0;
+
+	store_lock(s);
+	st = store_stmt(s, STMT_OBJECT_GET);
+	store_bind_key(st, kind, namespace_name, name);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		char *body = strdup((const char *)sqlite3_column_text(st, 0) ?: "");
+		if (!body) {
+			r = -ENOMEM;
+		} else {
+			if (ret_version)
+				*ret_version = sqlite3_column_int64(st, 1);
+			if (ret_body)
+				*ret_body = body;
+			else
+				free(body);
+		}
+	} else {
+		r = rc == SQLITE_DONE ? -ENOENT : store_errno(s, rc, "get object");
+	}
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	store_unlock(s);
+	return r;
+}
+
+int store_object_delete(struct store *s, const char *kind, const char *namespace_name,
+			const char *name)
+{
+	sqlite3_stmt *st;
+	int r = store_op_begin(s);
+
+	if (r < 0)
+		return r;
+	st = store_stmt(s, STMT_OBJECT_DELETE);
+	store_bind_key(st, kind, namespace_name, name);
+	r = store_step_done(s, st, "delete object");
+	sqlite3_clear_bindings(st);
+	if (r == 0 && sqlite3_changes(s->db) == 0)
+		r = -ENOENT;
+	if (r == 0) {
+		/* A deletion is a change too: the next version is spent on it. */
+		int64_t version;
+		r = store_next_version(s, &version);
+	}
+	return store_op_end(s, r);
+}
+
+int store_object_list(struct store *s, const char *kind, const char *namespace_name,
+		      store_object_cb cb, void *ud)
+{
+	sqlite3_stmt *st;
+	int rc, r = 0;
+
+	store_lock(s);
+	st = store_stmt(s, namespace_name ? STMT_OBJECT_LIST_NS : STMT_OBJECT_LIST_ALL);
+	sqlite3_bind_text(st, 1, kind, -1, SQLITE_STATIC);
+	if (namespace_name)
+		sqlite3_bind_text(st, 2, namespace_name, -1, SQLITE_STATIC);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		r = cb(ud, (const char *)sqlite3_column_text(st, 0), (const char *)sqlite3_column_text(st, 1),
+		       (const char *)sqlite3_column_text(st, 2), sqlite3_column_int64(st, 3));
+		if (r != 0)
+			break;
+	}
+	if (r == 0 && rc != SQLITE_DONE)
+		r = store_errno(s, rc, "list objects");
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	store_unlock(s);
+	return r < 0 ? r : 0;
+}
+
+int64_t store_current_version(struct store *s)
+{
+	sqlite3_stmt *st;
+	int64_t version = 0;
+
+	store_lock(s);
+	st = store_stmt(s, STMT_META_GET);
+	sqlite3_bind_text(st, 1, "resource_version", -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		version = sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	store_unlock(s);
+	return version;
+}
