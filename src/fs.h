@@ -25,9 +25,11 @@ struct fs_config {
 int fs_clear_stale_mount(const char *mountpoint);
 /* Create the session and mount it. The store must outlive the fs. */
 int fs_mount(struct store *store, const struct fs_config *config, struct fs **ret_fs);
-/* Serve requests until fs_exit() or the mount goes away (blocks). */
+/* Serve requests until fs_exit() or the mount goes away (blocks). The caller
+ * handles signals: after fs_exit() it must interrupt the calling thread with
+ * a signal whose handler does nothing (no SA_RESTART) so the loop notices. */
 int fs_run(struct fs *fs);
-/* Ask fs_run to return (async-signal-safe). */
+/* Ask fs_run to return. */
 void fs_exit(struct fs *fs);
 /* Unmount and free. Accepts NULL. */
 void fs_unmount(struct fs *fs);

@@ -140,6 +140,8 @@ int store_rmdir(struct store *s, uint64_t parent, const char *name);
 int store_rename(struct store *s, uint64_t parent, const char *name, uint64_t new_parent,
 		 const char *new_name, unsigned flags);
 /* Returns the target length; copies at most size bytes (no NUL added). */
+/* 0 if the inode's volume takes changes, -EROFS if it is read-only (ROX claims). */
+int store_check_writable(struct store *s, uint64_t ino);
 int store_readlink(struct store *s, uint64_t ino, char *buf, size_t size);
 int store_setattr(struct store *s, uint64_t ino, const struct store_setattr_request *req,
 		  struct store_attr *ret_attr);

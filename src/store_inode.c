@@ -360,6 +360,23 @@ out:
 	return r;
 }
 
+int store_check_writable(struct store *s, uint64_t ino)
+{
+	struct store_inode inode;
+	struct store_volume volume;
+	int r;
+
+	store_lock(s);
+	r = store_inode_load(s, ino, &inode);
+	if (r == 0 && inode.attr.volume_id != 0) {
+		r = store_volume_by_id(s, (int64_t)inode.attr.volume_id, &volume);
+		if (r == 0 && volume.read_only)
+			r = -EROFS;
+	}
+	store_unlock(s);
+	return r;
+}
+
 int store_readlink(struct store *s, uint64_t ino, char *buf, size_t size)
 {
 	sqlite3_stmt *st;

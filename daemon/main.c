@@ -1,0 +1,418 @@
+/*
+ * main.c — claimfsd: option parsing, start-up and shutdown order, signals.
+ *
+ * Start-up: open (lock, migrate, reclaim) the store -> detach a stale mount
+ * -> mount -> model -> HTTP API -> ready -> serve FUSE until a signal.
+ * Shutdown runs the same steps backwards; the store's final commit comes
+ * last, after nothing can change it any more.
+ *
+ * Signals: SIGTERM/SIGINT/SIGHUP are blocked in every thread and taken by
+ * one signal thread (sigwait), which ends the FUSE loop and wakes the main
+ * thread with SIGUSR1 (its handler does nothing; the interruption is the point).
+ */
+#include "fs.h"
+#include "http.h"
+#include "log.h"
+#include "model.h"
+#include "store.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MAIN_DEFAULT_STORE "/var/lib/claimfs/claimfs.db"
+#define MAIN_DEFAULT_MOUNT "/var/lib/claimfs/volumes"
+#define MAIN_DEFAULT_LISTEN "127.0.0.1:8080"
+#define MAIN_MAX_BODY (1024 * 1024)
+
+struct main_options {
+	const char *store_path;
+	const char *mountpoint;
+	const char *listen;
+	const char *unix_socket;
+	const char *port_file;
+	unsigned commit_interval_ms;
+	unsigned threads;
+	bool fuse_debug;
+};
+
+/* Shared between the main, signal and timer threads. */
+static atomic_bool main_stopping;
+static atomic_bool main_serving; /* main thread is inside fs_run */
+static atomic_bool main_ready;
+static struct fs *main_fs;        /* set before main_serving, cleared after */
+static pthread_t main_thread;
+
+static void main_usage(FILE *out)
+{
+	fprintf(out,
+		"Usage: claimfsd [OPTIONS]\n"
+		"\n"
+		"Serve claimfs volumes: one FUSE mount whose directories <mount>/<namespace>/<claim>/\n"
+		"are volumes stored in one SQLite file, provisioned through a Kubernetes-shaped HTTP API.\n"
+		"\n"
+		"Options:\n"
+		"  --store FILE             SQLite store (default " MAIN_DEFAULT_STORE ");\n"
+		"                           created if missing, locked while the daemon runs\n"
+		"  --mount DIR              mount point (default " MAIN_DEFAULT_MOUNT ");\n"
+		"                           a stale claimfs mount left there by a crash is detached\n"
+		"  --listen HOST:PORT       HTTP API address (default " MAIN_DEFAULT_LISTEN
+		"); port 0 picks a\n"
+		"                           free port; 'none' disables TCP\n"
+		"  --unix-socket PATH       also serve the API on a unix socket\n"
+		"  --port-file FILE         write the bound TCP port to FILE once the API and mount are up\n"
+		"  --commit-interval-ms N   commit batched changes at least every N ms (default 100)\n"
+		"  --threads N              maximum FUSE worker threads (default: libfuse's)\n"
+		"  --log-level LEVEL        error, warn, info (default) or debug\n"
+		"  --fuse-debug             trace every FUSE request (very verbose)\n"
+		"  -h, --help               show this help\n"
+		"  -V, --version            show the version\n"
+		"\n"
+		"Durability: fsync(2) makes data survive power loss; close(2) makes it survive a crash\n"
+		"of the daemon; see README.md. SIGTERM or SIGINT unmount cleanly.\n");
+}
+
+static int main_parse_unsigned(const char *text, unsigned max, unsigned *ret_value)
+{
+	char *end;
+	unsigned long value;
+
+	errno = 0;
+	value = strtoul(text, &end, 10);
+	if (errno || end == text || *end || value > max || text[0] == '-')
+		return -EINVAL;
+	*ret_value = (unsigned)value;
+	return 0;
+}
+
+/* Returns 0 to run, 1 to exit successfully (help/version), -EINVAL on bad use. */
+static int main_parse(int argc, char **argv, struct main_options *o)
+{
+	enum { OPT_STORE = 256, OPT_MOUNT, OPT_LISTEN, OPT_UNIX, OPT_PORT_FILE, OPT_COMMIT, OPT_THREADS,
+	       OPT_LOG, OPT_FUSE_DEBUG };
+	static const struct option longopts[] = {
+		{ "store", required_argument, NULL, OPT_STORE },
+		{ "mount", required_argument, NULL, OPT_MOUNT },
+		{ "listen", required_argument, NULL, OPT_LISTEN },
+		{ "unix-socket", required_argument, NULL, OPT_UNIX },
+		{ "port-file", required_argument, NULL, OPT_PORT_FILE },
+		{ "commit-interval-ms", required_argument, NULL, OPT_COMMIT },
+		{ "threads", required_argument, NULL, OPT_THREADS },
+		{ "log-level", required_argument, NULL, OPT_LOG },
+		{ "fuse-debug", no_argument, NULL, OPT_FUSE_DEBUG },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ 0 },
+	};
+	int c, level;
+
+	*o = (struct main_options){ .store_path = MAIN_DEFAULT_STORE, .mountpoint = MAIN_DEFAULT_MOUNT,
+				    .listen = MAIN_DEFAULT_LISTEN, .commit_interval_ms = 100 };
+	while ((c = getopt_long(argc, argv, "hV", longopts, NULL)) != -1) {
+		switch (c) {
+		case OPT_STORE:
+			o->store_path = optarg;
+			break;
+		case OPT_MOUNT:
+			o->mountpoint = optarg;
+			break;
+		case OPT_LISTEN:
+			o->listen = strcmp(optarg, "none") == 0 ? NULL : optarg;
+			break;
+		case OPT_UNIX:
+			o->unix_socket = optarg;
+			break;
+		case OPT_PORT_FILE:
+			o->port_file = optarg;
+			break;
+		case OPT_COMMIT:
+			if (main_parse_unsigned(optarg, 60000, &o->commit_interval_ms) < 0 ||
+			    o->commit_interval_ms == 0) {
+				fprintf(stderr, "claimfsd: --commit-interval-ms takes 1 to 60000, not '%s'\n", optarg);
+				return -EINVAL;
+			}
+			break;
+		case OPT_THREADS:
+			if (main_parse_unsigned(optarg, 1024, &o->threads) < 0 || o->threads == 0) {
+				fprintf(stderr, "claimfsd: --threads takes 1 to 1024, not '%s'\n", optarg);
+				return -EINVAL;
+			}
+			break;
+		case OPT_LOG:
+			level = log_level_parse(optarg);
+			if (level < 0) {
+				fprintf(stderr, "claimfsd: --log-level takes error, warn, info or debug, not '%s'\n",
+					optarg);
+				return -EINVAL;
+			}
+			log_set_level((enum log_level)level);
+			break;
+		case OPT_FUSE_DEBUG:
+			o->fuse_debug = true;
+			break;
+		case 'h':
+			main_usage(stdout);
+			return 1;
+		case 'V':
+			printf("claimfsd %s\n", CLAIMFS_VERSION);
+			return 1;
+		default:
+			main_usage(stderr);
+			return -EINVAL;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "claimfsd: unexpected argument '%s' (see --help)\n", argv[optind]);
+		return -EINVAL;
+	}
+	if (!o->listen && !o->unix_socket) {
+		fprintf(stderr, "claimfsd: --listen none needs --unix-socket, or the API is unreachable\n");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* mkdir -p */
+static int main_mkdirs(const char *path, mode_t mode)
+{
+	char buf[PATH_MAX];
+	int n = snprintf(buf, sizeof(buf), "%s", path);
+
+	if (n < 0 || (size_t)n >= sizeof(buf))
+		return -ENAMETOOLONG;
+	for (char *p = buf + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(buf, mode) < 0 && errno != EEXIST)
+			return -errno;
+		*p = '/';
+	}
+	if (mkdir(buf, mode) < 0 && errno != EEXIST && errno != ENOTCONN)
+		return -errno;
+	return 0;
+}
+
+static int main_parent_dirs(const char *file)
+{
+	char buf[PATH_MAX];
+	int n = snprintf(buf, sizeof(buf), "%s", file);
+	char *slash;
+
+	if (n < 0 || (size_t)n >= sizeof(buf))
+		return -ENAMETOOLONG;
+	slash = strrchr(buf, '/');
+	if (!slash || slash == buf)
+		return 0;
+	*slash = '\0';
+	return main_mkdirs(buf, 0755);
+}
+
+static int main_write_port_file(const char *path, unsigned port)
+{
+	char tmp[PATH_MAX];
+	FILE *f;
+	int n = snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+
+	if (n < 0 || (size_t)n >= sizeof(tmp))
+		return -ENAMETOOLONG;
+	f = fopen(tmp, "we");
+	if (!f)
+		return -errno;
+	fprintf(f, "%u\n", port);
+	if (fclose(f) != 0)
+		return -errno;
+	if (rename(tmp, path) < 0)
+		return -errno;
+	return 0;
+}
+
+static void main_wake_handler(int sig)
+{
+	(void)sig;
+}
+
+static void *main_signal_thread(void *arg)
+{
+	sigset_t *set = arg;
+	int sig;
+
+	if (sigwait(set, &sig) != 0)
+		return NULL;
+	log_info("received %s, shutting down", strsignal(sig));
+	atomic_store(&main_stopping, true);
+	/* Keep nudging until the main thread has left the FUSE loop. */
+	while (atomic_load(&main_serving)) {
+		fs_exit(main_fs);
+		pthread_kill(main_thread, SIGUSR1);
+		struct timespec pause = { 0, 100 * 1000 * 1000 };
+		nanosleep(&pause, NULL);
+	}
+	return NULL;
+}
+
+struct main_timer {
+	struct store *store;
+	unsigned interval_ms;
+	atomic_bool stop;
+};
+
+/* Commits batched changes that are older than the interval and checkpoints. */
+static void *main_timer_thread(void *arg)
+{
+	struct main_timer *t = arg;
+	unsigned tick_ms = t->interval_ms / 2 ? t->interval_ms / 2 : 1;
+	struct timespec pause = { tick_ms / 1000, (long)(tick_ms % 1000) * 1000000 };
+
+	while (!atomic_load(&t->stop)) {
+		nanosleep(&pause, NULL);
+		int r = store_sync_if_older(t->store, t->interval_ms);
+		if (r < 0)
+			log_warn("periodic commit failed: %s", strerror(-r));
+	}
+	return NULL;
+}
+
+int main(int argc, char **argv)
+{
+	struct main_options o;
+	struct store *store = NULL;
+	struct model *model = NULL;
+	struct http_server *http = NULL;
+	struct fs *fs = NULL;
+	struct main_timer timer = { 0 };
+	pthread_t signal_thread, timer_thread;
+	bool signal_started = false, timer_started = false;
+	sigset_t set, wake;
+	char fsname[PATH_MAX + 16];
+	int r, exit_code = EXIT_FAILURE;
+
+	r = main_parse(argc, argv, &o);
+	if (r != 0)
+		return r > 0 ? EXIT_SUCCESS : 2;
+
+	/* Before any thread exists, so every thread inherits the mask. */
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	sigemptyset(&wake);
+	sigaddset(&wake, SIGUSR1);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	pthread_sigmask(SIG_BLOCK, &wake, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	struct sigaction sa = { .sa_handler = main_wake_handler };
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGUSR1, &sa, NULL);
+	main_thread = pthread_self();
+	if (pthread_create(&signal_thread, NULL, main_signal_thread, &set) != 0) {
+		log_error("cannot start the signal thread");
+		goto out;
+	}
+	signal_started = true;
+
+	r = main_parent_dirs(o.store_path);
+	if (r < 0) {
+		log_error("cannot create the directory of %s: %s", o.store_path, strerror(-r));
+		goto out;
+	}
+	r = store_open(o.store_path, 0, &store);
+	if (r < 0) {
+		if (r == -EBUSY)
+			fprintf(stderr, "claimfsd: the store %s is locked: another claimfsd is using it\n",
+				o.store_path);
+		else
+			fprintf(stderr, "claimfsd: cannot open the store %s: %s\n", o.store_path, strerror(-r));
+		goto out;
+	}
+	r = fs_clear_stale_mount(o.mountpoint);
+	if (r < 0) {
+		fprintf(stderr, "claimfsd: cannot use %s as the mount point: %s\n", o.mountpoint, strerror(-r));
+		goto out;
+	}
+	r = main_mkdirs(o.mountpoint, 0755);
+	if (r < 0) {
+		fprintf(stderr, "claimfsd: cannot create %s: %s\n", o.mountpoint, strerror(-r));
+		goto out;
+	}
+	snprintf(fsname, sizeof(fsname), "claimfs:%s", o.store_path);
+	struct fs_config fs_config = { .mountpoint = o.mountpoint, .fsname = fsname,
+				       .max_threads = o.threads, .debug = o.fuse_debug };
+	r = fs_mount(store, &fs_config, &fs);
+	if (r < 0) {
+		fprintf(stderr, "claimfsd: cannot mount %s: %s\n", o.mountpoint, strerror(-r));
+		goto out;
+	}
+	r = model_open(store, &model);
+	if (r < 0) {
+		log_error("cannot start the provisioning model: %s", strerror(-r));
+		goto out;
+	}
+	struct http_config http_config = { .listen = o.listen, .unix_socket = o.unix_socket,
+					   .max_body = MAIN_MAX_BODY, .ready = &main_ready };
+	r = http_server_start(&http_config, model, &http);
+	if (r < 0) {
+		fprintf(stderr, "claimfsd: cannot serve the API on %s: %s\n",
+			o.listen ? o.listen : o.unix_socket, strerror(-r));
+		goto out;
+	}
+	timer.store = store;
+	timer.interval_ms = o.commit_interval_ms;
+	if (pthread_create(&timer_thread, NULL, main_timer_thread, &timer) != 0) {
+		log_error("cannot start the commit timer");
+		goto out;
+	}
+	timer_started = true;
+
+	main_fs = fs;
+	atomic_store(&main_serving, true);
+	atomic_store(&main_ready, true);
+	if (o.port_file) {
+		r = main_write_port_file(o.port_file, http_server_port(http));
+		if (r < 0) {
+			log_error("cannot write %s: %s", o.port_file, strerror(-r));
+			atomic_store(&main_serving, false);
+			goto out;
+		}
+	}
+	log_info("serving %s on %s (API %s%s%s)", o.store_path, o.mountpoint, o.listen ? o.listen : "",
+		 o.listen && o.unix_socket ? " and " : "", o.unix_socket ? o.unix_socket : "");
+	pthread_sigmask(SIG_UNBLOCK, &wake, NULL);
+	if (!atomic_load(&main_stopping))
+		r = fs_run(fs);
+	pthread_sigmask(SIG_BLOCK, &wake, NULL);
+	atomic_store(&main_serving, false);
+	atomic_store(&main_ready, false);
+	if (r < 0 && r != -EINTR)
+		log_warn("FUSE loop ended: %s", strerror(-r));
+	exit_code = EXIT_SUCCESS;
+out:
+	atomic_store(&main_ready, false);
+	http_server_stop(http);
+	if (timer_started) {
+		atomic_store(&timer.stop, true);
+		pthread_join(timer_thread, NULL);
+	}
+	fs_unmount(fs);
+	main_fs = NULL;
+	model_close(model);
+	store_close(store);
+	if (signal_started) {
+		/* Wake the signal thread if no signal came, then collect it. */
+		atomic_store(&main_serving, false);
+		pthread_kill(signal_thread, SIGTERM);
+		pthread_join(signal_thread, NULL);
+	}
+	if (exit_code == EXIT_SUCCESS)
+		log_info("stopped cleanly");
+	return exit_code;
+}

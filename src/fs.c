@@ -1,0 +1,829 @@
+/*
+ * fs.c — libfuse3 lowlevel operations over the store.
+ *
+ * Every operation is a wrapper that sends exactly one reply around a store
+ * call that returns a negative errno. Nothing here holds a lock across a
+ * fuse_reply_* call: the store takes and drops its own lock inside each call.
+ *
+ * Kernel caching: entries and attributes inside volumes are cached for
+ * FS_CACHE_TIMEOUT seconds (only this daemon changes them, always through the
+ * kernel). The root and namespace levels change behind the kernel's back when
+ * claims are provisioned or deleted, so their entries are never cached.
+ *
+ * File handles: fi->fh points to a struct fs_handle that records whether the
+ * handle changed the file, so close(2) (flush) commits only when needed.
+ */
+#include "fs.h"
+
+#include "log.h"
+#include "store.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <fuse_lowlevel.h>
+#include <limits.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define FS_CACHE_TIMEOUT 1.0
+#define FS_READDIR_MAX (128 * 1024)
+
+struct fs {
+	struct store *store;
+	struct fuse_session *session;
+	char *mountpoint;
+	unsigned max_threads;
+	bool mounted;
+};
+
+struct fs_handle {
+	atomic_bool dirty; /* written or truncated through this handle since the last flush */
+};
+
+static struct store *fs_store(fuse_req_t req)
+{
+	return ((struct fs *)fuse_req_userdata(req))->store;
+}
+
+static void fs_attr_to_stat(const struct store_attr *a, struct stat *ret_stat)
+{
+	memset(ret_stat, 0, sizeof(*ret_stat));
+	ret_stat->st_ino = a->ino;
+	ret_stat->st_mode = a->mode;
+	ret_stat->st_nlink = a->nlink;
+	ret_stat->st_uid = a->uid;
+	ret_stat->st_gid = a->gid;
+	ret_stat->st_size = (off_t)a->size;
+	ret_stat->st_blocks = (blkcnt_t)a->blocks;
+	ret_stat->st_blksize = 65536;
+	ret_stat->st_rdev = (dev_t)a->rdev;
+	ret_stat->st_atim = a->atime;
+	ret_stat->st_mtim = a->mtime;
+	ret_stat->st_ctim = a->ctime;
+}
+
+/* Entries of the top two levels are provisioned behind the kernel's back. */
+static double fs_timeout_for(const struct store_attr *parent_or_self)
+{
+	return parent_or_self->volume_id == 0 ? 0.0 : FS_CACHE_TIMEOUT;
+}
+
+static void fs_fill_entry(const struct store_attr *a, bool top_level, struct fuse_entry_param *e)
+{
+	memset(e, 0, sizeof(*e));
+	e->ino = a->ino;
+	e->generation = 1;
+	fs_attr_to_stat(a, &e->attr);
+	e->attr_timeout = top_level ? 0.0 : fs_timeout_for(a);
+	e->entry_timeout = e->attr_timeout;
+}
+
+static void fs_reply_entry_or_err(fuse_req_t req, int r, const struct store_attr *a)
+{
+	struct fuse_entry_param e;
+
+	if (r < 0) {
+		fuse_reply_err(req, -r);
+		return;
+	}
+	/* Only users create entries, and only inside volumes. */
+	fs_fill_entry(a, false, &e);
+	fuse_reply_entry(req, &e);
+}
+
+static void fs_caller(fuse_req_t req, struct store_caller *ret_caller)
+{
+	const struct fuse_ctx *ctx = fuse_req_ctx(req);
+
+	ret_caller->uid = ctx->uid;
+	ret_caller->gid = ctx->gid;
+}
+
+/* ---- lifetime ------------------------------------------------------------ */
+
+static void fs_op_init(void *userdata, struct fuse_conn_info *conn)
+{
+	(void)userdata;
+	if (conn->capable & FUSE_CAP_ATOMIC_O_TRUNC)
+		conn->want |= FUSE_CAP_ATOMIC_O_TRUNC;
+	/* The kernel clears setuid/setgid on write and chown for us. */
+	conn->want &= ~(unsigned)FUSE_CAP_HANDLE_KILLPRIV;
+	/* Writes go to the store as they come: ENOSPC must reach write(2). */
+	conn->want &= ~(unsigned)FUSE_CAP_WRITEBACK_CACHE;
+	if (conn->capable & FUSE_CAP_PARALLEL_DIROPS)
+		conn->want |= FUSE_CAP_PARALLEL_DIROPS;
+	conn->max_write = 1024 * 1024;
+	conn->time_gran = 1;
+}
+
+/* ---- lookups and attributes ------------------------------------------------ */
+
+static void fs_op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	struct store_attr a, dir;
+	struct fuse_entry_param e;
+	int r;
+
+	r = store_lookup(fs_store(req), parent, name, &a);
+	if (r < 0) {
+		fuse_reply_err(req, -r);
+		return;
+	}
+	/* Names in the root or in a namespace directory are provisioned entries. */
+	bool top = a.volume_id == 0 || (store_getattr(fs_store(req), parent, &dir) == 0 && dir.volume_id == 0);
+	fs_fill_entry(&a, top, &e);
+	if (fuse_reply_entry(req, &e) != 0)
+		store_forget(fs_store(req), a.ino, 1);
+}
+
+static void fs_op_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
+{
+	store_forget(fs_store(req), ino, nlookup);
+	fuse_reply_none(req);
+}
+
+static void fs_op_forget_multi(fuse_req_t req, size_t count, struct fuse_forget_data *forgets)
+{
+	for (size_t i = 0; i < count; i++)
+		store_forget(fs_store(req), forgets[i].ino, forgets[i].nlookup);
+	fuse_reply_none(req);
+}
+
+static void fs_reply_attr(fuse_req_t req, int r, const struct store_attr *a)
+{
+	struct stat st;
+
+	if (r < 0) {
+		fuse_reply_err(req, -r);
+		return;
+	}
+	fs_attr_to_stat(a, &st);
+	/* Claim roots are replaced when claims are re-provisioned: don't cache them. */
+	fuse_reply_attr(req, &st, a->volume_id == 0 ? 0.0 : FS_CACHE_TIMEOUT);
+}
+
+static void fs_op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct store_attr a;
+	int r = store_getattr(fs_store(req), ino, &a);
+
+	(void)fi;
+	fs_reply_attr(req, r, &a);
+}
+
+static void fs_op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
+			  struct fuse_file_info *fi)
+{
+	struct store_setattr_request sr = { 0 };
+	struct store_attr a;
+	int r;
+
+	if (to_set & FUSE_SET_ATTR_MODE) {
+		sr.flags |= STORE_SET_MODE;
+		sr.mode = attr->st_mode;
+	}
+	if (to_set & FUSE_SET_ATTR_UID) {
+		sr.flags |= STORE_SET_UID;
+		sr.uid = attr->st_uid;
+	}
+	if (to_set & FUSE_SET_ATTR_GID) {
+		sr.flags |= STORE_SET_GID;
+		sr.gid = attr->st_gid;
+	}
+	if (to_set & FUSE_SET_ATTR_SIZE) {
+		sr.flags |= STORE_SET_SIZE;
+		sr.size = (uint64_t)attr->st_size;
+	}
+	if (to_set & FUSE_SET_ATTR_ATIME_NOW)
+		sr.flags |= STORE_SET_ATIME_NOW;
+	else if (to_set & FUSE_SET_ATTR_ATIME) {
+		sr.flags |= STORE_SET_ATIME;
+		sr.atime = attr->st_atim;
+	}
+	if (to_set & FUSE_SET_ATTR_MTIME_NOW)
+		sr.flags |= STORE_SET_MTIME_NOW;
+	else if (to_set & FUSE_SET_ATTR_MTIME) {
+		sr.flags |= STORE_SET_MTIME;
+		sr.mtime = attr->st_mtim;
+	}
+	if (to_set & FUSE_SET_ATTR_CTIME) {
+		sr.flags |= STORE_SET_CTIME;
+		sr.ctime = attr->st_ctim;
+	}
+	r = store_setattr(fs_store(req), ino, &sr, &a);
+	if (r == 0 && fi && fi->fh && (sr.flags & STORE_SET_SIZE))
+		atomic_store(&((struct fs_handle *)(uintptr_t)fi->fh)->dirty, true);
+	fs_reply_attr(req, r, &a);
+}
+
+static void fs_op_readlink(fuse_req_t req, fuse_ino_t ino)
+{
+	char target[STORE_SYMLINK_MAX + 1];
+	int r = store_readlink(fs_store(req), ino, target, sizeof(target) - 1);
+
+	if (r < 0) {
+		fuse_reply_err(req, -r);
+		return;
+	}
+	target[r] = '\0';
+	fuse_reply_readlink(req, target);
+}
+
+/* ---- creating and removing -------------------------------------------------- */
+
+static void fs_op_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
+			dev_t rdev)
+{
+	struct store_caller caller;
+	struct store_attr a;
+	int r;
+
+	fs_caller(req, &caller);
+	r = store_mknod(fs_store(req), parent, name, mode, rdev, &caller, &a);
+	fs_reply_entry_or_err(req, r, &a);
+}
+
+static void fs_op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode)
+{
+	fs_op_mknod(req, parent, name, S_IFDIR | (mode & 07777), 0);
+}
+
+static void fs_op_symlink(fuse_req_t req, const char *target, fuse_ino_t parent, const char *name)
+{
+	struct store_caller caller;
+	struct store_attr a;
+	int r;
+
+	fs_caller(req, &caller);
+	r = store_symlink(fs_store(req), parent, name, target, &caller, &a);
+	fs_reply_entry_or_err(req, r, &a);
+}
+
+static void fs_op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t new_parent, const char *new_name)
+{
+	struct store_attr a;
+	int r = store_link(fs_store(req), ino, new_parent, new_name, &a);
+
+	fs_reply_entry_or_err(req, r, &a);
+}
+
+static void fs_op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	fuse_reply_err(req, -store_unlink(fs_store(req), parent, name));
+}
+
+static void fs_op_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	fuse_reply_err(req, -store_rmdir(fs_store(req), parent, name));
+}
+
+static void fs_op_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_t new_parent,
+			 const char *new_name, unsigned int flags)
+{
+	fuse_reply_err(req, -store_rename(fs_store(req), parent, name, new_parent, new_name, flags));
+}
+
+/* ---- files ------------------------------------------------------------------ */
+
+static int fs_new_handle(struct fuse_file_info *fi, bool dirty)
+{
+	struct fs_handle *h = calloc(1, sizeof(*h));
+
+	if (!h)
+		return -ENOMEM;
+	atomic_init(&h->dirty, dirty);
+	fi->fh = (uint64_t)(uintptr_t)h;
+	fi->keep_cache = 0;
+	return 0;
+}
+
+static int fs_do_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct store *s = fs_store(req);
+	bool truncated = false;
+	int r;
+
+	if ((fi->flags & O_ACCMODE) != O_RDONLY || (fi->flags & O_TRUNC)) {
+		r = store_check_writable(s, ino);
+		if (r < 0)
+			return r;
+	}
+	if (fi->flags & O_TRUNC) {
+		struct store_setattr_request sr = { .flags = STORE_SET_SIZE | STORE_SET_MTIME_NOW, .size = 0 };
+		struct store_attr a;
+		r = store_setattr(s, ino, &sr, &a);
+		if (r < 0)
+			return r;
+		truncated = true;
+	}
+	return fs_new_handle(fi, truncated);
+}
+
+static void fs_op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	int r = fs_do_open(req, ino, fi);
+
+	if (r < 0) {
+		fuse_reply_err(req, -r);
+		return;
+	}
+	if (fuse_reply_open(req, fi) != 0)
+		free((void *)(uintptr_t)fi->fh);
+}
+
+static void fs_op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
+			 struct fuse_file_info *fi)
+{
+	struct store *s = fs_store(req);
+	struct store_caller caller;
+	struct fuse_entry_param e;
+	struct store_attr a;
+	int r;
+
+	fs_caller(req, &caller);
+	r = store_mknod(s, parent, name, S_IFREG | (mode & 07777), 0, &caller, &a);
+	if (r == 0) {
+		r = fs_new_handle(fi, true);
+		if (r < 0)
+			store_forget(s, a.ino, 1);
+	}
+	if (r < 0) {
+		fuse_reply_err(req, -r);
+		return;
+	}
+	fs_fill_entry(&a, false, &e);
+	if (fuse_reply_create(req, &e, fi) != 0) {
+		free((void *)(uintptr_t)fi->fh);
+		store_forget(s, a.ino, 1);
+	}
+}
+
+static void fs_op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+		       struct fuse_file_info *fi)
+{
+	char *buf = malloc(size ? size : 1);
+	ssize_t r;
+
+	(void)fi;
+	if (!buf) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	r = store_read(fs_store(req), ino, (uint64_t)off, size, buf);
+	if (r < 0)
+		fuse_reply_err(req, (int)-r);
+	else
+		fuse_reply_buf(req, buf, (size_t)r);
+	free(buf);
+}
+
+static void fs_op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off_t off,
+			struct fuse_file_info *fi)
+{
+	ssize_t r = store_write(fs_store(req), ino, (uint64_t)off, buf, size);
+
+	if (r < 0) {
+		fuse_reply_err(req, (int)-r);
+		return;
+	}
+	if (fi->fh)
+		atomic_store(&((struct fs_handle *)(uintptr_t)fi->fh)->dirty, true);
+	fuse_reply_write(req, (size_t)r);
+}
+
+/* close(2) of one descriptor: what the handle changed is committed (durable
+ * against SIGKILL of the daemon, see the durability contract). */
+static void fs_op_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct fs_handle *h = (struct fs_handle *)(uintptr_t)fi->fh;
+	int r = 0;
+
+	if (h && atomic_exchange(&h->dirty, false)) {
+		r = store_flush(fs_store(req), ino);
+		if (r < 0)
+			atomic_store(&h->dirty, true);
+	}
+	fuse_reply_err(req, -r);
+}
+
+static void fs_op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct fs_handle *h = (struct fs_handle *)(uintptr_t)fi->fh;
+
+	if (h && atomic_load(&h->dirty)) {
+		int r = store_flush(fs_store(req), ino);
+		if (r < 0)
+			log_warn("fs: commit at release of inode %lu: %s", (unsigned long)ino, strerror(-r));
+	}
+	free(h);
+	fuse_reply_err(req, 0);
+}
+
+static void fs_op_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi)
+{
+	struct fs_handle *h = (struct fs_handle *)(uintptr_t)fi->fh;
+	int r = store_fsync(fs_store(req), ino, datasync != 0);
+
+	if (r == 0 && h)
+		atomic_store(&h->dirty, false);
+	fuse_reply_err(req, -r);
+}
+
+static void fs_op_fsyncdir(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi)
+{
+	(void)fi;
+	fuse_reply_err(req, -store_fsync(fs_store(req), ino, datasync != 0));
+}
+
+static void fs_op_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t offset, off_t length,
+			    struct fuse_file_info *fi)
+{
+	int r;
+
+	if (offset < 0 || length <= 0) {
+		fuse_reply_err(req, EINVAL);
+		return;
+	}
+	r = store_fallocate(fs_store(req), ino, mode, (uint64_t)offset, (uint64_t)length);
+	if (r == 0 && fi && fi->fh)
+		atomic_store(&((struct fs_handle *)(uintptr_t)fi->fh)->dirty, true);
+	fuse_reply_err(req, -r);
+}
+
+/* ---- directories ---------------------------------------------------------------- */
+
+struct fs_readdir_ctx {
+	fuse_req_t req;
+	char *buf;
+	size_t size;
+	size_t used;
+	bool plus;
+	bool top; /* listing the root or a namespace directory */
+};
+
+static int fs_readdir_add(void *ud, const char *name, const struct store_attr *a, uint64_t next)
+{
+	struct fs_readdir_ctx *c = ud;
+	size_t len;
+
+	if (c->plus) {
+		struct fuse_entry_param e;
+		bool dot = strcmp(name, ".") == 0 || strcmp(name, "..") == 0;
+
+		fs_fill_entry(a, c->top, &e);
+		if (dot) {
+			/* No lookup reference is taken for "." and "..". */
+			memset(&e, 0, sizeof(e));
+			e.attr.st_ino = a->ino;
+			e.attr.st_mode = a->mode & S_IFMT;
+		}
+		len = fuse_add_direntry_plus(c->req, c->buf + c->used, c->size - c->used, name, &e,
+					     (off_t)next);
+	} else {
+		struct stat st = { .st_ino = a->ino, .st_mode = a->mode & S_IFMT };
+		len = fuse_add_direntry(c->req, c->buf + c->used, c->size - c->used, name, &st, (off_t)next);
+	}
+	if (len > c->size - c->used)
+		return 1; /* does not fit: stop; the entry is not taken */
+	c->used += len;
+	return 0;
+}
+
+static void fs_do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, bool plus)
+{
+	struct fs_readdir_ctx c = { .req = req, .plus = plus };
+	struct store_attr dir;
+	int r;
+
+	if (size > FS_READDIR_MAX)
+		size = FS_READDIR_MAX;
+	r = store_getattr(fs_store(req), ino, &dir);
+	if (r < 0) {
+		fuse_reply_err(req, -r);
+		return;
+	}
+	c.top = dir.volume_id == 0;
+	c.size = size;
+	c.buf = malloc(size);
+	if (!c.buf) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	r = store_readdir(fs_store(req), ino, (uint64_t)off, plus, fs_readdir_add, &c);
+	if (r < 0)
+		fuse_reply_err(req, -r);
+	else
+		fuse_reply_buf(req, c.buf, c.used);
+	free(c.buf);
+}
+
+static void fs_op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+			  struct fuse_file_info *fi)
+{
+	(void)fi;
+	fs_do_readdir(req, ino, size, off, false);
+}
+
+static void fs_op_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+			      struct fuse_file_info *fi)
+{
+	(void)fi;
+	fs_do_readdir(req, ino, size, off, true);
+}
+
+static void fs_op_statfs(fuse_req_t req, fuse_ino_t ino)
+{
+	struct statvfs st;
+	int r = store_statfs(fs_store(req), ino, &st);
+
+	if (r < 0)
+		fuse_reply_err(req, -r);
+	else
+		fuse_reply_statfs(req, &st);
+}
+
+/* ---- extended attributes --------------------------------------------------------- */
+
+static void fs_op_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const char *value,
+			   size_t size, int flags)
+{
+	fuse_reply_err(req, -store_setxattr(fs_store(req), ino, name, value, size, flags));
+}
+
+static void fs_reply_xattr_buf(fuse_req_t req, ssize_t r, size_t size, const char *buf)
+{
+	if (r < 0)
+		fuse_reply_err(req, (int)-r);
+	else if (size == 0)
+		fuse_reply_xattr(req, (size_t)r);
+	else
+		fuse_reply_buf(req, buf, (size_t)r);
+}
+
+static void fs_op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
+{
+	char *buf = size ? malloc(size) : NULL;
+	ssize_t r;
+
+	if (size && !buf) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	r = store_getxattr(fs_store(req), ino, name, buf, size);
+	fs_reply_xattr_buf(req, r, size, buf);
+	free(buf);
+}
+
+static void fs_op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
+{
+	char *buf = size ? malloc(size) : NULL;
+	ssize_t r;
+
+	if (size && !buf) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	r = store_listxattr(fs_store(req), ino, buf, size);
+	fs_reply_xattr_buf(req, r, size, buf);
+	free(buf);
+}
+
+static void fs_op_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
+{
+	fuse_reply_err(req, -store_removexattr(fs_store(req), ino, name));
+}
+
+static const struct fuse_lowlevel_ops fs_ops = {
+	.init = fs_op_init,
+	.lookup = fs_op_lookup,
+	.forget = fs_op_forget,
+	.forget_multi = fs_op_forget_multi,
+	.getattr = fs_op_getattr,
+	.setattr = fs_op_setattr,
+	.readlink = fs_op_readlink,
+	.mknod = fs_op_mknod,
+	.mkdir = fs_op_mkdir,
+	.unlink = fs_op_unlink,
+	.rmdir = fs_op_rmdir,
+	.symlink = fs_op_symlink,
+	.rename = fs_op_rename,
+	.link = fs_op_link,
+	.open = fs_op_open,
+	.create = fs_op_create,
+	.read = fs_op_read,
+	.write = fs_op_write,
+	.flush = fs_op_flush,
+	.release = fs_op_release,
+	.fsync = fs_op_fsync,
+	.fsyncdir = fs_op_fsyncdir,
+	.readdir = fs_op_readdir,
+	.readdirplus = fs_op_readdirplus,
+	.statfs = fs_op_statfs,
+	.setxattr = fs_op_setxattr,
+	.getxattr = fs_op_getxattr,
+	.listxattr = fs_op_listxattr,
+	.removexattr = fs_op_removexattr,
+	.fallocate = fs_op_fallocate,
+};
+
+/* ---- mount management ---------------------------------------------------------------- */
+
+/* Decode the octal escapes (\040 ...) of /proc/self/mountinfo in place. */
+static void fs_unescape(char *s)
+{
+	char *out = s;
+
+	for (; *s; s++) {
+		if (s[0] == '\\' && s[1] >= '0' && s[1] <= '3' && s[2] >= '0' && s[2] <= '7' && s[3] >= '0' &&
+		    s[3] <= '7') {
+			*out++ = (char)((s[1] - '0') * 64 + (s[2] - '0') * 8 + (s[3] - '0'));
+			s += 3;
+		} else {
+			*out++ = *s;
+		}
+	}
+	*out = '\0';
+}
+
+/* Is something mounted at path? Fills the filesystem type. 1 yes, 0 no. */
+static int fs_mounted_at(const char *path, char *ret_type, size_t type_size)
+{
+	char line[4096];
+	int found = 0;
+	FILE *f = fopen("/proc/self/mountinfo", "re");
+
+	if (!f)
+		return -errno;
+	while (fgets(line, sizeof(line), f)) {
+		char mnt[PATH_MAX], type[256];
+		/* id parent major:minor root mountpoint opts ... - type source superopts */
+		if (sscanf(line, "%*s %*s %*s %*s %4095s", mnt) != 1)
+			continue;
+		char *dash = strstr(line, " - ");
+		if (!dash || sscanf(dash + 3, "%255s", type) != 1)
+			continue;
+		fs_unescape(mnt);
+		if (strcmp(mnt, path) == 0) {
+			found = 1; /* the last (topmost) mount wins */
+			snprintf(ret_type, type_size, "%s", type);
+		}
+	}
+	fclose(f);
+	return found;
+}
+
+/* Absolute, normalised path of a mountpoint that may be a dead FUSE mount
+ * (realpath of the mountpoint itself would fail with ENOTCONN). */
+static int fs_canonical_mountpoint(const char *mountpoint, char *ret_path, size_t size)
+{
+	char parent[PATH_MAX], resolved[PATH_MAX];
+	const char *base;
+	char *copy = strdup(mountpoint);
+
+	if (!copy)
+		return -ENOMEM;
+	size_t len = strlen(copy);
+	while (len > 1 && copy[len - 1] == '/')
+		copy[--len] = '\0';
+	char *slash = strrchr(copy, '/');
+	if (!slash) {
+		snprintf(parent, sizeof(parent), ".");
+		base = copy;
+	} else if (slash == copy) {
+		snprintf(parent, sizeof(parent), "/");
+		base = slash + 1;
+	} else {
+		*slash = '\0';
+		snprintf(parent, sizeof(parent), "%s", copy);
+		base = slash + 1;
+	}
+	if (!realpath(parent, resolved)) {
+		int r = -errno;
+		free(copy);
+		return r;
+	}
+	int n = snprintf(ret_path, size, "%s%s%s", resolved, strcmp(resolved, "/") == 0 ? "" : "/", base);
+	free(copy);
+	return n < 0 || (size_t)n >= size ? -ENAMETOOLONG : 0;
+}
+
+int fs_clear_stale_mount(const char *mountpoint)
+{
+	char path[PATH_MAX], type[256];
+	struct stat st;
+	int r;
+
+	r = fs_canonical_mountpoint(mountpoint, path, sizeof(path));
+	if (r < 0)
+		return r;
+	for (int round = 0; round < 16; round++) {
+		r = fs_mounted_at(path, type, sizeof(type));
+		if (r <= 0)
+			return r;
+		if (strcmp(type, "fuse.claimfs") != 0) {
+			log_error("fs: %s already has a %s filesystem mounted", path, type);
+			return -EBUSY;
+		}
+		if (stat(path, &st) == 0) {
+			log_error("fs: %s is served by a running claimfsd", path);
+			return -EBUSY;
+		}
+		if (errno != ENOTCONN && errno != ECONNABORTED) {
+			r = -errno;
+			log_error("fs: cannot inspect %s: %s", path, strerror(errno));
+			return r;
+		}
+		log_warn("fs: detaching stale claimfs mount at %s left by a daemon that died", path);
+		if (umount2(path, MNT_DETACH) < 0) {
+			r = -errno;
+			log_error("fs: cannot detach %s: %s", path, strerror(errno));
+			return r;
+		}
+	}
+	return -EBUSY;
+}
+
+int fs_mount(struct store *store, const struct fs_config *config, struct fs **ret_fs)
+{
+	char options[PATH_MAX + 128];
+	struct fs *fs;
+	int r;
+
+	fs = calloc(1, sizeof(*fs));
+	if (!fs)
+		return -ENOMEM;
+	fs->store = store;
+	fs->max_threads = config->max_threads;
+	fs->mountpoint = strdup(config->mountpoint);
+	if (!fs->mountpoint) {
+		r = -ENOMEM;
+		goto fail;
+	}
+	/* fsname must not contain commas: they separate mount options. */
+	char fsname[PATH_MAX];
+	snprintf(fsname, sizeof(fsname), "%s", config->fsname ? config->fsname : "claimfs");
+	for (char *p = fsname; *p; p++)
+		if (*p == ',')
+			*p = '_';
+	snprintf(options, sizeof(options),
+		 "allow_other,default_permissions,subtype=claimfs,fsname=%s", fsname);
+	char *argv[] = { "claimfsd", "-o", options, config->debug ? "-d" : NULL, NULL };
+	struct fuse_args args = FUSE_ARGS_INIT(config->debug ? 4 : 3, argv);
+	fs->session = fuse_session_new(&args, &fs_ops, sizeof(fs_ops), fs);
+	fuse_opt_free_args(&args);
+	if (!fs->session) {
+		log_error("fs: cannot create the FUSE session");
+		r = -EIO;
+		goto fail;
+	}
+	if (fuse_session_mount(fs->session, fs->mountpoint) != 0) {
+		log_error("fs: cannot mount at %s", fs->mountpoint);
+		r = -EIO;
+		goto fail;
+	}
+	fs->mounted = true;
+	*ret_fs = fs;
+	return 0;
+fail:
+	fs_unmount(fs);
+	return r;
+}
+
+int fs_run(struct fs *fs)
+{
+	struct fuse_loop_config *config = fuse_loop_cfg_create();
+	int r;
+
+	if (!config)
+		return -ENOMEM;
+	fuse_loop_cfg_set_clone_fd(config, 1);
+	if (fs->max_threads)
+		fuse_loop_cfg_set_max_threads(config, fs->max_threads);
+	r = fuse_session_loop_mt(fs->session, config);
+	fuse_loop_cfg_destroy(config);
+	return r < 0 ? r : r > 0 ? -EINTR : 0;
+}
+
+void fs_exit(struct fs *fs)
+{
+	if (fs && fs->session)
+		fuse_session_exit(fs->session);
+}
+
+void fs_unmount(struct fs *fs)
+{
+	if (!fs)
+		return;
+	if (fs->session) {
+		if (fs->mounted)
+			fuse_session_unmount(fs->session);
+		fuse_session_destroy(fs->session);
+	}
+	free(fs->mountpoint);
+	free(fs);
+}
