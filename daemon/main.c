@@ -43,6 +43,8 @@ struct main_options {
 	unsigned commit_interval_ms;
 	unsigned threads;
 	bool fuse_debug;
+	bool check;
+	bool repair;
 };
 
 /* Shared between the main, signal and timer threads. */
@@ -74,6 +76,9 @@ static void main_usage(FILE *out)
 		"  --threads N              maximum FUSE worker threads (default: libfuse's)\n"
 		"  --log-level LEVEL        error, warn, info (default) or debug\n"
 		"  --fuse-debug             trace every FUSE request (very verbose)\n"
+		"  --check                  verify the store (daemon stopped) and exit: 0 consistent,\n"
+		"                           1 problems found (each reported), 2 could not check\n"
+		"  --repair                 with --check: also fix what is safe to fix (orphans, counters)\n"
 		"  -h, --help               show this help\n"
 		"  -V, --version            show the version\n"
 		"\n"
@@ -98,7 +103,7 @@ static int main_parse_unsigned(const char *text, unsigned max, unsigned *ret_val
 static int main_parse(int argc, char **argv, struct main_options *o)
 {
 	enum { OPT_STORE = 256, OPT_MOUNT, OPT_LISTEN, OPT_UNIX, OPT_PORT_FILE, OPT_COMMIT, OPT_THREADS,
-	       OPT_LOG, OPT_FUSE_DEBUG };
+	       OPT_LOG, OPT_FUSE_DEBUG, OPT_CHECK, OPT_REPAIR };
 	static const struct option longopts[] = {
 		{ "store", required_argument, NULL, OPT_STORE },
 		{ "mount", required_argument, NULL, OPT_MOUNT },
@@ -109,6 +114,8 @@ static int main_parse(int argc, char **argv, struct main_options *o)
 		{ "threads", required_argument, NULL, OPT_THREADS },
 		{ "log-level", required_argument, NULL, OPT_LOG },
 		{ "fuse-debug", no_argument, NULL, OPT_FUSE_DEBUG },
+		{ "check", no_argument, NULL, OPT_CHECK },
+		{ "repair", no_argument, NULL, OPT_REPAIR },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ 0 },
@@ -159,6 +166,12 @@ static int main_parse(int argc, char **argv, struct main_options *o)
 		case OPT_FUSE_DEBUG:
 			o->fuse_debug = true;
 			break;
+		case OPT_CHECK:
+			o->check = true;
+			break;
+		case OPT_REPAIR:
+			o->repair = true;
+			break;
 		case 'h':
 			main_usage(stdout);
 			return 1;
@@ -172,6 +185,10 @@ static int main_parse(int argc, char **argv, struct main_options *o)
 	}
 	if (optind < argc) {
 		fprintf(stderr, "claimfsd: unexpected argument '%s' (see --help)\n", argv[optind]);
+		return -EINVAL;
+	}
+	if (o->repair && !o->check) {
+		fprintf(stderr, "claimfsd: --repair goes with --check\n");
 		return -EINVAL;
 	}
 	if (!o->listen && !o->unix_socket) {
@@ -282,6 +299,40 @@ static void *main_timer_thread(void *arg)
 	return NULL;
 }
 
+static void main_check_report(void *ud, const char *problem, bool repaired)
+{
+	(void)ud;
+	printf("%s%s\n", problem, repaired ? " [repaired]" : "");
+}
+
+/* claimfsd --check: exit 0 consistent, 1 problems, 2 could not check. */
+static int main_check(const struct main_options *o)
+{
+	struct store_check_result result = { 0 };
+	struct store *store = NULL;
+	struct stat st;
+	int r;
+
+	if (stat(o->store_path, &st) < 0) {
+		fprintf(stderr, "claimfsd: cannot check %s: %s\n", o->store_path, strerror(errno));
+		return 2;
+	}
+	r = store_open(o->store_path, STORE_OPEN_NO_RECLAIM, &store);
+	if (r < 0) {
+		fprintf(stderr, "claimfsd: cannot check %s: %s\n", o->store_path,
+			r == -EBUSY ? "the store is locked: stop the daemon first" : strerror(-r));
+		return 2;
+	}
+	r = store_check(store, o->repair, main_check_report, NULL, &result);
+	store_close(store);
+	if (r < 0) {
+		fprintf(stderr, "claimfsd: check of %s failed: %s\n", o->store_path, strerror(-r));
+		return 2;
+	}
+	printf("%s: %u problem(s) found, %u repaired\n", o->store_path, result.problems, result.repaired);
+	return result.problems > result.repaired ? 1 : 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct main_options o;
@@ -299,6 +350,8 @@ int main(int argc, char **argv)
 	r = main_parse(argc, argv, &o);
 	if (r != 0)
 		return r > 0 ? EXIT_SUCCESS : 2;
+	if (o.check)
+		return main_check(&o);
 
 	/* Before any thread exists, so every thread inherits the mask. */
 	sigemptyset(&set);

@@ -755,9 +755,11 @@ int store_open(const char *path, unsigned flags, struct store **ret_store)
 		r = store_open_checkpointer(s);
 		if (r < 0)
 			goto fail;
-		r = store_orphans_reclaim(s);
-		if (r < 0)
-			goto fail;
+		if (!(flags & STORE_OPEN_NO_RECLAIM)) {
+			r = store_orphans_reclaim(s);
+			if (r < 0)
+				goto fail;
+		}
 		r = store_sync(s, true);
 		if (r < 0)
 			goto fail;

@@ -92,7 +92,8 @@ struct store_caller {
 };
 
 enum store_open_flags {
-	STORE_OPEN_READONLY = 1 << 0, /* --check: never writes, never migrates */
+	STORE_OPEN_READONLY = 1 << 0,   /* never writes, never migrates */
+	STORE_OPEN_NO_RECLAIM = 1 << 1, /* keep orphans (--check reports them) */
 };
 
 /* ---- lifetime ---------------------------------------------------------- */
@@ -242,6 +243,18 @@ int store_object_list(struct store *s, const char *kind, const char *namespace_n
 		      store_object_cb cb, void *ud);
 /* Next resourceVersion that would be handed out minus one (for list metadata). */
 int64_t store_current_version(struct store *s);
+
+/* ---- consistency check (claimfsd --check) ---------------------------------- */
+typedef void (*store_report_cb)(void *ud, const char *problem, bool repaired);
+struct store_check_result {
+	unsigned problems;
+	unsigned repaired;
+};
+/* Verify integrity_check and the store's own invariants (daemon stopped);
+ * repair=true fixes what is safe (orphans, counters, dangling rows). Each
+ * problem is reported through the callback. */
+int store_check(struct store *s, bool repair, store_report_cb report, void *ud,
+		struct store_check_result *ret_result);
 
 /* ---- statistics (metrics) ----------------------------------------------- */
 struct store_stats {
