@@ -1,0 +1,252 @@
+#!/usr/bin/env python3
+"""test_fs.py - the filesystem of a live claimfsd, checked with real syscalls.
+
+Starts the daemon (lib/daemon.py), provisions claims over the HTTP API and
+runs the `posix` conformance program ($CLAIMFS_POSIX) against them, relaying
+each of its results as one of ours ("posix: ..."), then checks what the
+namespace levels look like from outside: listings of the mount root and the
+namespace directories, df and stat -f on claims, EXDEV across namespaces,
+and claim deletion.
+
+    test_fs.py          the default run (meson test fs-posix)
+    test_fs.py --big    only the multi-GiB run; skipped unless CLAIMFS_TEST_BIG=1
+
+Owns: one temporary work directory and the daemon in it; both are gone when
+the program ends, whatever happened.
+"""
+
+import errno
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import traceback
+
+sys.path.insert(0, os.environ.get('CLAIMFS_TEST_LIB',
+                                  os.path.join(os.path.dirname(__file__), '..', 'lib')))
+from daemon import Daemon  # noqa: E402
+from tap import Tap  # noqa: E402
+
+MiB = 1024 * 1024
+GiB = 1024 * MiB
+POSIX_TIMEOUT = 240
+BIG_TIMEOUT = 1500
+
+RESULT_RE = re.compile(r'^(not )?ok \d+(?: - (.*?))?(?: # (SKIP|TODO)\b ?(.*))?$')
+
+
+def relay_posix(t, args, label, timeout=POSIX_TIMEOUT):
+    """Run posix ARGS and record each of its results as one of ours."""
+    binary = os.environ.get('CLAIMFS_POSIX')
+    if not binary or not os.access(binary, os.X_OK):
+        t.ok(False, '%s: posix program available' % label,
+             'CLAIMFS_POSIX=%r is not executable' % binary)
+        return
+    t.diag('running %s %s' % (binary, ' '.join(args)))
+    try:
+        proc = subprocess.run([binary, *args], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                              timeout=timeout, check=False)
+    except subprocess.TimeoutExpired as e:
+        out = (e.stdout or b'').decode('utf-8', 'replace')
+        t.ok(False, '%s: finished within %ds' % (label, timeout),
+             'last output:\n' + '\n'.join(out.splitlines()[-20:]))
+        return
+    out = proc.stdout.decode('utf-8', 'replace')
+    seen = failed = 0
+    plan = None
+    pending = None  # (good, desc) waiting for its diagnostics
+    diags = []
+
+    def flush():
+        if pending is not None:
+            t.ok(pending[0], '%s: %s' % (label, pending[1]), '\n'.join(diags) if diags else None)
+
+    for line in out.splitlines():
+        m = RESULT_RE.match(line)
+        if m:
+            flush()
+            pending, diags = None, []
+            seen += 1
+            good = m.group(1) is None
+            desc = m.group(2) or '(no description)'
+            if m.group(3) == 'SKIP':
+                t.skip('%s: %s' % (label, desc), m.group(4) or '')
+            elif m.group(3) == 'TODO':
+                t.todo_fail('%s: %s' % (label, desc), m.group(4) or '')
+            else:
+                failed += 0 if good else 1
+                pending = (good, desc)
+        elif line.startswith('# '):
+            if pending is not None and not pending[0]:
+                diags.append(line[2:])
+            else:
+                t.diag('%s %s' % (label, line[2:]))
+        elif line.startswith('1..'):
+            plan = int(line[3:].split()[0])
+        elif line.startswith('Bail out!'):
+            flush()
+            pending = None
+            t.ok(False, '%s: did not bail out' % label, line)
+        elif line.strip():
+            t.diag('%s: %s' % (label, line))
+    flush()
+    t.ok(plan == seen, '%s: plan matches the results' % label,
+         'plan %r, %d results' % (plan, seen))
+    t.ok(proc.returncode == (1 if failed else 0), '%s: exit status agrees with the results' % label,
+         'exit status %d with %d failures' % (proc.returncode, failed))
+
+
+def listing(path):
+    """Sorted directory listing, or the OSError text."""
+    try:
+        return sorted(os.listdir(path))
+    except OSError as e:
+        return 'error: %s' % e
+
+
+def df_line(path, *opts):
+    """The data line of `df OPTS PATH` split in fields, or None."""
+    df = shutil.which('df') or '/bin/df'
+    proc = subprocess.run([df, *opts, path], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                          timeout=30, check=False)
+    lines = proc.stdout.decode().splitlines()
+    if proc.returncode != 0 or len(lines) < 2:
+        return None, proc.stderr.decode()
+    return lines[1].split(), lines
+
+
+def check_layout(t, d):
+    """Mount root lists namespaces, namespace dirs list claims, df and stat -f show claims."""
+    t.eq(listing(d.mount), ['default', 'team-b'], 'mount root lists one directory per namespace')
+    t.eq(listing(os.path.join(d.mount, 'default')), ['general', 'other', 'small'],
+         'namespace directory lists its claims')
+    t.eq(listing(os.path.join(d.mount, 'team-b')), ['data'], 'second namespace lists its claim')
+    t.eq(listing(d.claim_path('team-b', 'data')), [], 'a new claim is an empty directory')
+
+    fields, raw = df_line(d.claim_path('default', 'small'), '-h')
+    t.ok(fields is not None and fields[1] == '1.0M', 'df -h on the 1Mi claim shows Size 1.0M', raw)
+    fields, raw = df_line(d.claim_path('default', 'general'), '-B1')
+    t.ok(fields is not None and fields[1] == str(64 * MiB),
+         'df -B1 on the 64Mi claim shows 67108864 bytes', raw)
+    fields, raw = df_line(d.claim_path('team-b', 'data'), '-B1')
+    t.ok(fields is not None and fields[1] == str(8 * MiB), 'df -B1 on the 8Mi claim shows 8388608',
+         raw)
+    fields, raw = df_line(d.claim_path('team-b', 'data'), '-i')
+    t.ok(fields is not None and fields[1].isdigit() and int(fields[1]) > 0,
+         'df -i on a claim shows an inode total', raw)
+
+    proc = subprocess.run(['stat', '-f', '-c', '%b %S %f %a %c %d %l',
+                           d.claim_path('default', 'small')],
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=30, check=False)
+    vals = proc.stdout.decode().split()
+    ok = proc.returncode == 0 and len(vals) == 7
+    t.ok(ok and int(vals[0]) * int(vals[1]) == MiB,
+         'stat -f: blocks * fundamental block size = 1 MiB', proc.stdout.decode() + proc.stderr.decode())
+    t.ok(ok and int(vals[2]) <= int(vals[0]) and int(vals[3]) <= int(vals[2]),
+         'stat -f: available <= free <= total', proc.stdout.decode())
+    t.ok(ok and int(vals[5]) <= int(vals[4]) and int(vals[4]) > 0,
+         'stat -f: free inodes <= total inodes', proc.stdout.decode())
+    t.ok(ok and vals[6] == '255', 'stat -f: maximum name length 255', proc.stdout.decode())
+
+
+def check_cross_namespace(t, d):
+    """Links and renames between claims of different namespaces fail with EXDEV."""
+    src = os.path.join(d.claim_path('default', 'other'), 'xns')
+    dst = os.path.join(d.claim_path('team-b', 'data'), 'xns')
+    with open(src, 'w', encoding='ascii') as f:
+        f.write('cross')
+    t.errno(lambda: os.link(src, dst), errno.EXDEV, 'link across namespaces -> EXDEV')
+    t.errno(lambda: os.rename(src, dst), errno.EXDEV, 'rename across namespaces -> EXDEV')
+    t.ok(os.path.exists(src) and not os.path.exists(dst), 'nothing moved after EXDEV')
+    os.unlink(src)
+
+
+def check_delete(t, d):
+    """Deleting a claim removes its directory from the namespace."""
+    path = d.claim_path('team-b', 'data')
+    with open(os.path.join(path, 'gone'), 'w', encoding='ascii') as f:
+        f.write('x')
+    try:
+        d.delete_claim('team-b', 'data')
+        t.ok(True, 'DELETE the claim team-b/data')
+    except AssertionError as e:
+        t.ok(False, 'DELETE the claim team-b/data', str(e))
+    t.ok(not os.path.exists(path), 'claim directory is gone after DELETE')
+    ns = listing(os.path.join(d.mount, 'team-b'))
+    t.ok(ns == [] or 'No such file' in str(ns),
+         'namespace no longer lists the claim (empty or removed)', repr(ns))
+    d.create_claim('team-b', 'data', storage='8Mi')
+    t.eq(listing(path), [], 'a claim re-created under the same name starts empty')
+
+
+def run_default(t, d):
+    """The default run: provision, posix on each claim kind, layout checks."""
+    claims = [('default', 'general', '64Mi'), ('default', 'small', '1Mi'),
+              ('default', 'other', '16Mi'), ('team-b', 'data', '8Mi')]
+    for ns, name, size in claims:
+        try:
+            body = d.create_claim(ns, name, storage=size)
+            t.ok(body.get('status', {}).get('phase') == 'Bound',
+                 'claim %s/%s (%s) is Bound' % (ns, name, size), repr(body.get('status')))
+        except AssertionError as e:
+            t.bail(str(e))
+        t.ok(os.path.isdir(d.claim_path(ns, name)), 'claim directory %s/%s exists' % (ns, name))
+
+    check_layout(t, d)
+    relay_posix(t, [d.claim_path('default', 'general'), d.claim_path('default', 'other'),
+                    str(64 * MiB)], 'posix general')
+    relay_posix(t, ['--enospc', d.claim_path('default', 'small'), '-', str(MiB)], 'posix enospc')
+    relay_posix(t, [d.claim_path('team-b', 'data'), d.claim_path('default', 'general'),
+                    str(8 * MiB)], 'posix second namespace')
+    check_cross_namespace(t, d)
+    check_delete(t, d)
+    status, _, _ = d.request('GET', '/readyz')
+    t.eq(status, 200, 'daemon still ready after the conformance runs')
+    for ns, name, _ in claims:
+        t.eq(listing(d.claim_path(ns, name)), [], 'posix left claim %s/%s empty' % (ns, name))
+
+
+def run_big(t, d):
+    """The opt-in run: several GiB in a 4Gi claim."""
+    d.create_claim('default', 'huge', storage='4Gi')
+    relay_posix(t, ['--big', d.claim_path('default', 'huge'), '-', str(4 * GiB)], 'posix big',
+                timeout=BIG_TIMEOUT)
+    status, _, _ = d.request('GET', '/readyz')
+    t.eq(status, 200, 'daemon still ready after the multi-GiB run')
+
+
+def main():
+    """Run the selected checks inside a fresh work directory."""
+    big = '--big' in sys.argv[1:]
+    t = Tap()
+    if big and os.environ.get('CLAIMFS_TEST_BIG') != '1':
+        t.skip_all('multi-GiB run; set CLAIMFS_TEST_BIG=1 to enable')
+    workdir = tempfile.mkdtemp(prefix='claimfs-fs-')
+    try:
+        with Daemon(workdir) as d:
+            try:
+                d.start()
+            except RuntimeError as e:
+                t.bail(str(e).replace('\n', ' | '))
+            t.ok(d.mounted(), 'the mount is live once /readyz answers 200')
+            try:
+                if big:
+                    run_big(t, d)
+                else:
+                    run_default(t, d)
+            except (OSError, AssertionError, ValueError, subprocess.SubprocessError):
+                t.ok(False, 'no unexpected error', traceback.format_exc() + '\n' + d.log_tail())
+            rc = d.stop()
+            t.eq(rc, 0, 'daemon exits 0 on SIGTERM')
+            t.ok(not d.mounted(), 'mount is gone after SIGTERM')
+            if rc != 0:
+                t.diag(d.log_tail())
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    t.done()
+
+
+if __name__ == '__main__':
+    main()
