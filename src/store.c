@@ -86,9 +86,9 @@ static const char *const store_sql[STMT_COUNT] = {
 	[STMT_RELEASE] = "RELEASE op",
 	[STMT_ROLLBACK_TO] = "ROLLBACK TO op",
 	[STMT_INODE_GET] = "SELECT " INODE_COLUMNS " FROM inodes WHERE ino = ?1",
-	[STMT_INODE_INSERT] = "INSERT INTO inodes(volume, parent, mode, uid, gid, nlink, size, alloc,"
-			      " rdev, atime, mtime, ctime, target)"
-			      " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+	[STMT_INODE_INSERT] = "INSERT INTO inodes(ino, volume, parent, mode, uid, gid, nlink, size,"
+			      " alloc, rdev, atime, mtime, ctime, target)"
+			      " VALUES (?14, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
 	[STMT_INODE_UPDATE] = "UPDATE inodes SET parent = ?2, mode = ?3, uid = ?4, gid = ?5,"
 			      " nlink = ?6, size = ?7, alloc = ?8, atime = ?9, mtime = ?10,"
 			      " ctime = ?11 WHERE ino = ?1",
@@ -202,7 +202,8 @@ int store_errno(struct store *s, int rc, const char *what)
 		break;
 	}
 	if (err == -ENOSPC || err == -EIO || err == -EBUSY)
-		log_error("store: %s: %s (sqlite %d)", what, s && s->db ? sqlite3_errmsg(s->db) : "?", rc);
+		log_error("store: %s: %s (sqlite %d)", what,
+			  s && s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc), rc);
 	return err;
 }
 
@@ -492,7 +493,7 @@ static int store_sync_wal(struct store *s, uint64_t target)
 	}
 	rc = wal->pMethods->xSync(wal, SQLITE_SYNC_NORMAL);
 	if (rc != SQLITE_OK) {
-		r = store_errno(s, rc, "fsync of the WAL");
+		r = store_errno(NULL, rc, "fsync of the WAL");
 		goto out;
 	}
 	atomic_fetch_add(&s->stat_durable_commits, 1);
@@ -659,6 +660,25 @@ static int store_prepare_all(struct store *s)
 	return 0;
 }
 
+static int store_load_next_ino(struct store *s)
+{
+	sqlite3_stmt *st = NULL;
+	int rc, r = 0;
+
+	rc = sqlite3_prepare_v2(s->db,
+				"SELECT max(coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'inodes'), 0),"
+				" coalesce((SELECT max(ino) FROM inodes), 0))",
+				-1, &st, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		s->next_ino = (uint64_t)sqlite3_column_int64(st, 0) + 1;
+	else
+		r = store_errno(s, rc, "next inode");
+	sqlite3_finalize(st);
+	return r;
+}
+
 static int store_lock_file(struct store *s, const char *path)
 {
 	s->lock_fd = open(path, (s->read_only ? O_RDONLY : O_RDWR | O_CREAT) | O_CLOEXEC, 0600);
@@ -678,7 +698,7 @@ static int store_lock_file(struct store *s, const char *path)
 static int store_open_checkpointer(struct store *s)
 {
 	int rc = sqlite3_open_v2(s->path, &s->checkpoint_db,
-				 SQLITE_OPEN_READWRITE | SQLITE_OPEN_FULLMUTEX, NULL);
+				 SQLITE_OPEN_READWRITE | SQLITE_OPEN_FULLMUTEX, s->vfs);
 
 	if (rc != SQLITE_OK)
 		return store_errno(s, rc, "open checkpoint connection");
@@ -712,10 +732,13 @@ int store_open(const char *path, unsigned flags, struct store **ret_store)
 	r = store_lock_file(s, path);
 	if (r < 0)
 		goto fail;
+	s->vfs = store_fault_vfs_name(&r);
+	if (r < 0)
+		goto fail;
 	rc = sqlite3_open_v2(path, &s->db,
 			     (s->read_only ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) |
 				     SQLITE_OPEN_NOMUTEX,
-			     NULL);
+			     s->vfs);
 	if (rc != SQLITE_OK) {
 		r = store_errno(s, rc, "open");
 		log_error("store: cannot open %s: %s", path, s->db ? sqlite3_errmsg(s->db) : "?");
@@ -749,6 +772,9 @@ int store_open(const char *path, unsigned flags, struct store **ret_store)
 	if (r < 0)
 		goto fail;
 	r = store_prepare_all(s);
+	if (r < 0)
+		goto fail;
+	r = store_load_next_ino(s);
 	if (r < 0)
 		goto fail;
 	if (!s->read_only) {

@@ -263,5 +263,7 @@ struct store_stats {
 	uint64_t commit_ns_total;
 };
 void store_get_stats(struct store *s, struct store_stats *ret_stats);
+/* Faults injected by the test-only fault VFS (CLAIMFS_FAULT, see store_fault.c). */
+uint64_t store_fault_injected(void);
 
 #endif

@@ -84,6 +84,9 @@ int store_inode_insert(struct store *s, struct store_inode *inode, const char *t
 	struct store_attr *a = &inode->attr;
 	int r;
 
+	if ((s->next_ino << STORE_BLOCK_BITS) >> STORE_BLOCK_BITS != s->next_ino)
+		return -ENOSPC; /* inode numbers exhausted (2^39) */
+	sqlite3_bind_int64(st, 14, (int64_t)s->next_ino);
 	sqlite3_bind_int64(st, 1, (int64_t)a->volume_id);
 	sqlite3_bind_int64(st, 2, (int64_t)inode->parent);
 	sqlite3_bind_int64(st, 3, a->mode);
@@ -104,7 +107,7 @@ int store_inode_insert(struct store *s, struct store_inode *inode, const char *t
 	sqlite3_clear_bindings(st);
 	if (r < 0)
 		return r;
-	a->ino = (uint64_t)sqlite3_last_insert_rowid(s->db);
+	a->ino = s->next_ino++;
 	return 0;
 }
 
@@ -207,7 +210,7 @@ int store_inode_release_if_unused(struct store *s, uint64_t ino)
 	if (inode.attr.nlink > 0)
 		return 0;
 	if (store_inomap_get(&s->lookups, ino) > 0)
-		return store_inomap_add(&s->orphans, ino, 1, NULL);
+		return store_inomap_get(&s->orphans, ino) ? 0 : store_inomap_add(&s->orphans, ino, 1, NULL);
 	return store_inode_destroy(s, ino);
 }
 
@@ -253,8 +256,9 @@ void store_forget(struct store *s, uint64_t ino, uint64_t nlookup)
 	if (store_op_begin(s) < 0)
 		return;
 	int r = store_inomap_add(&s->lookups, ino, -(int64_t)nlookup, &left);
+	/* Re-check nlink: a rolled-back transaction may have brought a name back. */
 	if (r == 0 && left == 0 && store_inomap_get(&s->orphans, ino))
-		r = store_inode_destroy(s, ino);
+		r = store_inode_release_if_unused(s, ino);
 	if (r < 0 && r != -ENOENT)
 		log_warn("store: forget of inode %llu: %s", (unsigned long long)ino, strerror(-r));
 	store_op_end(s, r == -ENOENT ? 0 : r);

@@ -130,6 +130,10 @@ struct store {
 	struct timespec txn_started;
 	struct store_inomap lookups; /* ino -> kernel lookup count */
 	struct store_inomap orphans; /* ino -> 1 while nlink == 0 and still referenced */
+	/* Next inode number to hand out. Only grows, even when a failed commit
+	 * rolls inserts back, so the kernel never sees one number twice. */
+	uint64_t next_ino;
+	const char *vfs; /* NULL: SQLite's default; else the fault-injection VFS */
 
 	atomic_uint_fast64_t change_seq;
 	atomic_uint_fast64_t committed_seq;
@@ -164,6 +168,9 @@ void store_ns_to_ts(int64_t ns, struct timespec *ret_ts);
 uint64_t store_inomap_get(const struct store_inomap *map, uint64_t ino);
 int store_inomap_add(struct store_inomap *map, uint64_t ino, int64_t delta, uint64_t *ret_value);
 void store_inomap_free(struct store_inomap *map);
+
+/* store_fault.c */
+const char *store_fault_vfs_name(int *ret_error);
 
 /* store_inode.c */
 int store_inode_load(struct store *s, uint64_t ino, struct store_inode *ret_inode);
