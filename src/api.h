@@ -32,4 +32,9 @@ struct api_response {
 void api_handle(struct model *model, const struct api_request *req,
 		struct api_response *ret_response);
 
+/* The Status response for a request refused before any handler ran (the
+ * HTTP layer's -EMSGSIZE for an oversized body), mapped like every other
+ * error. message NULL: the default text for errnum. */
+void api_error_response(int errnum, const char *message, struct api_response *ret_response);
+
 #endif

@@ -1,0 +1,523 @@
+/*
+ * http.c — libmicrohttpd front end of the API.
+ *
+ * Owns: the listening sockets (TCP on the --listen address, every address
+ * it resolves to; a unix socket when configured), one MHD daemon per socket,
+ * and the per-request buffers.
+ *
+ * Threading: each MHD daemon runs a small pool of epoll threads
+ * (HTTP_THREADS); api_handle runs on them concurrently and is thread-safe.
+ * Idle connections cost a descriptor and a little memory, no thread, and are
+ * closed after HTTP_IDLE_TIMEOUT_S; the number of connections is capped by
+ * what RLIMIT_NOFILE allows.
+ *
+ * Request life cycle (struct http_request):
+ *   http_uri_log        allocates it (once per request) and keeps the raw
+ *                       query string;
+ *   http_access (1st)   checks Content-Length against max_body: larger is
+ *                       answered 413 at once, without reading the body;
+ *   http_access (more)  appends body bytes; past max_body (chunked uploads)
+ *                       it keeps discarding and answers 413 at the end;
+ *   http_access (last)  calls api_handle and queues the answer;
+ *   http_completed      frees it.
+ */
+#include "http.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <microhttpd.h>
+#include <netdb.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "api.h"
+#include "log.h"
+
+#define HTTP_THREADS 4
+#define HTTP_IDLE_TIMEOUT_S 30
+#define HTTP_BACKLOG 1024
+#define HTTP_LISTENERS_MAX 4
+/* Descriptors kept back from the connection budget for the store, FUSE, logs. */
+#define HTTP_RESERVED_FDS 128
+#define HTTP_CONNECTIONS_MAX 16384
+
+struct http_server {
+	struct model *model;
+	size_t max_body;
+	const atomic_bool *ready;
+	unsigned port;
+	char *unix_path; /* unlinked at stop; NULL if none */
+	unsigned count;
+	struct MHD_Daemon *daemon[HTTP_LISTENERS_MAX];
+};
+
+struct http_request {
+	char *query; /* raw query string without '?', or NULL */
+	char *body;
+	size_t len;
+	size_t cap;
+	bool started;   /* the first call (headers only) is done */
+	bool too_large; /* the body passed max_body: discard it, answer 413 */
+};
+
+/* ---- requests ---------------------------------------------------------------- */
+
+/* MHD_OPTION_URI_LOG_CALLBACK: runs once per request, before the headers. */
+static void *http_uri_log(void *cls, const char *uri, struct MHD_Connection *connection)
+{
+	struct http_request *hr = calloc(1, sizeof(*hr));
+	const char *query = strchr(uri, '?');
+
+	if (hr != NULL && query != NULL)
+		hr->query = strdup(query + 1); /* NULL on ENOMEM: the query is dropped */
+	return hr;
+}
+
+/* MHD_OPTION_NOTIFY_COMPLETED: the request is over, whatever happened. */
+static void http_completed(void *cls, struct MHD_Connection *connection, void **con_cls,
+			   enum MHD_RequestTerminationCode code)
+{
+	struct http_request *hr = *con_cls;
+
+	if (hr != NULL) {
+		free(hr->query);
+		free(hr->body);
+		free(hr);
+	}
+	*con_cls = NULL;
+}
+
+/* Queue an api_response (its body is handed to MHD). */
+static enum MHD_Result http_reply(struct MHD_Connection *connection, struct api_response *res)
+{
+	struct MHD_Response *response;
+	enum MHD_Result ret;
+
+	if (res->body != NULL)
+		response = MHD_create_response_from_buffer(strlen(res->body), res->body,
+							   MHD_RESPMEM_MUST_FREE);
+	else
+		response = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
+	if (response == NULL) {
+		free(res->body);
+		return MHD_NO; /* out of memory: drop the connection */
+	}
+	res->body = NULL; /* now owned by the response */
+	if (res->content_type != NULL &&
+	    MHD_add_response_header(response, MHD_HTTP_HEADER_CONTENT_TYPE, res->content_type) != MHD_YES)
+		log_warn("cannot set the Content-Type of a response");
+	MHD_add_response_header(response, MHD_HTTP_HEADER_CACHE_CONTROL, "no-cache, private");
+	ret = MHD_queue_response(connection, res->status, response);
+	MHD_destroy_response(response);
+	return ret;
+}
+
+/* Answer 413 with a Status body. */
+static enum MHD_Result http_too_large(struct http_server *server, struct MHD_Connection *connection)
+{
+	struct api_response res;
+	char message[128];
+
+	snprintf(message, sizeof(message), "the request body is larger than the limit of %zu bytes",
+		 server->max_body);
+	api_error_response(EMSGSIZE, message, &res);
+	return http_reply(connection, &res);
+}
+
+/* Append body bytes, or start discarding once past max_body. */
+static void http_append(struct http_server *server, struct http_request *hr, const char *data,
+			size_t size)
+{
+	size_t need;
+
+	if (hr->too_large)
+		return;
+	if (size > server->max_body - hr->len) {
+		hr->too_large = true;
+		free(hr->body);
+		hr->body = NULL;
+		hr->len = hr->cap = 0;
+		return;
+	}
+	need = hr->len + size + 1; /* keep a NUL after the body */
+	if (need > hr->cap) {
+		size_t cap = hr->cap ? hr->cap : 4096;
+		char *body;
+
+		while (cap < need)
+			cap *= 2;
+		body = realloc(hr->body, cap);
+		if (body == NULL) {
+			/* Treat like an oversized body: the request cannot be held. */
+			hr->too_large = true;
+			free(hr->body);
+			hr->body = NULL;
+			hr->len = hr->cap = 0;
+			return;
+		}
+		hr->body = body;
+		hr->cap = cap;
+	}
+	memcpy(hr->body + hr->len, data, size);
+	hr->len += size;
+	hr->body[hr->len] = '\0';
+}
+
+/* First call of a request: refuse a declared oversized body before reading it. */
+static bool http_declared_too_large(struct http_server *server, struct MHD_Connection *connection)
+{
+	const char *length = MHD_lookup_connection_value(connection, MHD_HEADER_KIND,
+							 MHD_HTTP_HEADER_CONTENT_LENGTH);
+	unsigned long long value;
+	char *end;
+
+	if (length == NULL)
+		return false;
+	errno = 0;
+	value = strtoull(length, &end, 10);
+	return errno == ERANGE || (end != length && value > server->max_body);
+}
+
+/* MHD access handler: accumulate the body, then hand the request to the API. */
+static enum MHD_Result http_access(void *cls, struct MHD_Connection *connection, const char *url,
+				   const char *method, const char *version,
+				   const char *upload_data, size_t *upload_data_size,
+				   void **con_cls)
+{
+	struct http_server *server = cls;
+	struct http_request *hr = *con_cls;
+	struct api_request req;
+	struct api_response res;
+
+	if (hr == NULL)
+		return MHD_NO; /* http_uri_log ran out of memory */
+	if (!hr->started) {
+		hr->started = true;
+		if (http_declared_too_large(server, connection))
+			return http_too_large(server, connection);
+		return MHD_YES;
+	}
+	if (*upload_data_size > 0) {
+		http_append(server, hr, upload_data, *upload_data_size);
+		*upload_data_size = 0;
+		return MHD_YES;
+	}
+	if (hr->too_large)
+		return http_too_large(server, connection);
+	req = (struct api_request){
+		.method = method,
+		.path = url,
+		.query = hr->query,
+		.content_type = MHD_lookup_connection_value(connection, MHD_HEADER_KIND,
+							    MHD_HTTP_HEADER_CONTENT_TYPE),
+		.body = hr->body,
+		.body_len = hr->len,
+		.ready = server->ready == NULL || atomic_load(server->ready),
+	};
+	api_handle(server->model, &req, &res);
+	return http_reply(connection, &res);
+}
+
+/* MHD_OPTION_EXTERNAL_LOGGER: MHD's own messages (mostly client mishaps). */
+static void http_mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	char line[512];
+	size_t len;
+
+	vsnprintf(line, sizeof(line), fmt, ap);
+	len = strlen(line);
+	while (len > 0 && line[len - 1] == '\n')
+		line[--len] = '\0';
+	log_info("http: %s", line);
+}
+
+/* ---- listening sockets ------------------------------------------------------------ */
+
+/* Split "HOST:PORT" / "[V6]:PORT" / ":PORT" into host (empty: any) and port. */
+static int http_parse_listen(const char *listen_addr, char *host, size_t host_size, char *port,
+			     size_t port_size)
+{
+	const char *colon, *host_start = listen_addr, *host_end;
+	unsigned long value;
+	char *end;
+
+	if (listen_addr[0] == '[') {
+		host_start = listen_addr + 1;
+		host_end = strchr(host_start, ']');
+		if (host_end == NULL || host_end[1] != ':')
+			return -EINVAL;
+		colon = host_end + 1;
+	} else {
+		colon = strrchr(listen_addr, ':');
+		if (colon == NULL)
+			return -EINVAL;
+		host_end = colon;
+	}
+	if ((size_t)(host_end - host_start) >= host_size || strlen(colon + 1) >= port_size ||
+	    colon[1] == '\0')
+		return -EINVAL;
+	errno = 0;
+	value = strtoul(colon + 1, &end, 10);
+	if (errno != 0 || *end != '\0' || value > 65535 || colon[1] < '0' || colon[1] > '9')
+		return -EINVAL;
+	memcpy(host, host_start, (size_t)(host_end - host_start));
+	host[host_end - host_start] = '\0';
+	snprintf(port, port_size, "%lu", value);
+	return 0;
+}
+
+/* A bound, listening, non-blocking TCP socket for one resolved address. */
+static int http_listen_tcp(const struct addrinfo *ai, unsigned port)
+{
+	struct sockaddr_storage addr;
+	int fd, one = 1;
+
+	if (ai->ai_addrlen > sizeof(addr))
+		return -EINVAL;
+	memcpy(&addr, ai->ai_addr, ai->ai_addrlen);
+	/* With port 0 every address shares the port the first one got. */
+	if (port != 0 && addr.ss_family == AF_INET)
+		((struct sockaddr_in *)&addr)->sin_port = htons((uint16_t)port);
+	else if (port != 0 && addr.ss_family == AF_INET6)
+		((struct sockaddr_in6 *)&addr)->sin6_port = htons((uint16_t)port);
+	fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK, ai->ai_protocol);
+	if (fd < 0)
+		return -errno;
+	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
+	    (ai->ai_family == AF_INET6 &&
+	     setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) < 0) ||
+	    bind(fd, (struct sockaddr *)&addr, ai->ai_addrlen) < 0 || listen(fd, HTTP_BACKLOG) < 0) {
+		int r = -errno;
+
+		close(fd);
+		return r;
+	}
+	return fd;
+}
+
+/* The port a listening socket is bound to. */
+static int http_socket_port(int fd, unsigned *ret_port)
+{
+	struct sockaddr_storage addr;
+	socklen_t len = sizeof(addr);
+
+	if (getsockname(fd, (struct sockaddr *)&addr, &len) < 0)
+		return -errno;
+	if (addr.ss_family == AF_INET)
+		*ret_port = ntohs(((struct sockaddr_in *)&addr)->sin_port);
+	else if (addr.ss_family == AF_INET6)
+		*ret_port = ntohs(((struct sockaddr_in6 *)&addr)->sin6_port);
+	else
+		return -EAFNOSUPPORT;
+	return 0;
+}
+
+/* Is a live server answering on the unix socket at path? */
+static bool http_unix_in_use(const struct sockaddr_un *addr)
+{
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	bool live;
+
+	if (fd < 0)
+		return false;
+	live = connect(fd, (const struct sockaddr *)addr, sizeof(*addr)) == 0;
+	close(fd);
+	return live;
+}
+
+/* A listening unix socket at path, replacing a stale one; mode 0660. */
+static int http_listen_unix(const char *path)
+{
+	struct sockaddr_un addr = { .sun_family = AF_UNIX };
+	struct stat st;
+	int fd, r;
+
+	if (strlen(path) >= sizeof(addr.sun_path))
+		return -ENAMETOOLONG;
+	strcpy(addr.sun_path, path);
+	if (lstat(path, &st) == 0) {
+		if (!S_ISSOCK(st.st_mode))
+			return -EEXIST; /* never remove something that is not ours */
+		if (http_unix_in_use(&addr))
+			return -EADDRINUSE;
+		if (unlink(path) < 0)
+			return -errno;
+	}
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0)
+		return -errno;
+	if (bind(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0 || chmod(path, 0660) < 0 ||
+	    listen(fd, HTTP_BACKLOG) < 0) {
+		r = -errno;
+		close(fd);
+		return r;
+	}
+	return fd;
+}
+
+/* How many connections each daemon may hold, from RLIMIT_NOFILE (raised to its hard limit). */
+static unsigned http_connection_limit(unsigned daemons)
+{
+	struct rlimit limit;
+	rlim_t budget;
+
+	if (getrlimit(RLIMIT_NOFILE, &limit) < 0)
+		return 256;
+	if (limit.rlim_cur < limit.rlim_max) {
+		/* Every connection is a descriptor: take what we are allowed. */
+		rlim_t soft = limit.rlim_cur;
+
+		limit.rlim_cur = limit.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &limit) < 0)
+			limit.rlim_cur = soft;
+	}
+	budget = limit.rlim_cur > 2 * HTTP_RESERVED_FDS ? limit.rlim_cur - HTTP_RESERVED_FDS : HTTP_RESERVED_FDS;
+	budget /= daemons > 0 ? daemons : 1;
+	return budget > HTTP_CONNECTIONS_MAX ? HTTP_CONNECTIONS_MAX : (unsigned)budget;
+}
+
+/* Start one MHD daemon on a listening socket (taken over even on failure). */
+static int http_start_daemon(struct http_server *server, int fd, unsigned connection_limit)
+{
+	struct MHD_Daemon *daemon;
+
+	if (server->count == HTTP_LISTENERS_MAX) {
+		close(fd);
+		return -EMFILE;
+	}
+	daemon = MHD_start_daemon(
+		MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ERROR_LOG, 0, NULL, NULL, http_access, server,
+		MHD_OPTION_EXTERNAL_LOGGER, http_mhd_log, NULL,
+		MHD_OPTION_LISTEN_SOCKET, (MHD_socket)fd,
+		MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)HTTP_THREADS,
+		MHD_OPTION_CONNECTION_LIMIT, connection_limit,
+		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)HTTP_IDLE_TIMEOUT_S,
+		MHD_OPTION_URI_LOG_CALLBACK, http_uri_log, NULL,
+		MHD_OPTION_NOTIFY_COMPLETED, http_completed, NULL,
+		MHD_OPTION_END);
+	if (daemon == NULL) {
+		close(fd);
+		return -EIO;
+	}
+	server->daemon[server->count++] = daemon;
+	return 0;
+}
+
+/* Bind every address host:port resolves to and start a daemon on each. */
+static int http_start_tcp(struct http_server *server, const char *listen_addr,
+			  unsigned connection_limit)
+{
+	struct addrinfo hints = { .ai_socktype = SOCK_STREAM,
+				  .ai_flags = AI_PASSIVE | AI_NUMERICSERV };
+	struct addrinfo *list = NULL;
+	char host[256], port[8];
+	int r, fd, first_error = -EADDRNOTAVAIL;
+	unsigned bound = 0;
+
+	r = http_parse_listen(listen_addr, host, sizeof(host), port, sizeof(port));
+	if (r < 0) {
+		log_error("--listen %s: expected HOST:PORT or [IPV6]:PORT", listen_addr);
+		return r;
+	}
+	r = getaddrinfo(host[0] != '\0' ? host : NULL, port, &hints, &list);
+	if (r != 0) {
+		log_error("--listen %s: %s", listen_addr, gai_strerror(r));
+		return r == EAI_SYSTEM ? -errno : -EADDRNOTAVAIL;
+	}
+	for (const struct addrinfo *ai = list; ai != NULL; ai = ai->ai_next) {
+		fd = http_listen_tcp(ai, server->port);
+		if (fd < 0) {
+			if (bound == 0)
+				first_error = fd;
+			log_debug("--listen %s: one address failed: %s", listen_addr, strerror(-fd));
+			continue;
+		}
+		if (server->port == 0 && (r = http_socket_port(fd, &server->port)) < 0) {
+			close(fd);
+			goto out;
+		}
+		r = http_start_daemon(server, fd, connection_limit);
+		if (r < 0)
+			goto out;
+		bound++;
+	}
+	r = bound > 0 ? 0 : first_error;
+	if (r < 0)
+		log_error("--listen %s: %s", listen_addr, strerror(-r));
+out:
+	freeaddrinfo(list);
+	return r;
+}
+
+int http_server_start(const struct http_config *config, struct model *model,
+		      struct http_server **ret_server)
+{
+	struct http_server *server = calloc(1, sizeof(*server));
+	unsigned connection_limit;
+	int r, fd;
+
+	if (server == NULL)
+		return -ENOMEM;
+	server->model = model;
+	server->max_body = config->max_body;
+	server->ready = config->ready;
+	connection_limit = http_connection_limit((config->listen != NULL ? 2 : 0) +
+						 (config->unix_socket != NULL ? 1 : 0));
+	if (config->listen != NULL) {
+		r = http_start_tcp(server, config->listen, connection_limit);
+		if (r < 0)
+			goto fail;
+	}
+	if (config->unix_socket != NULL) {
+		fd = http_listen_unix(config->unix_socket);
+		if (fd < 0) {
+			r = fd;
+			log_error("--unix-socket %s: %s", config->unix_socket, strerror(-r));
+			goto fail;
+		}
+		server->unix_path = strdup(config->unix_socket);
+		if (server->unix_path == NULL) {
+			close(fd);
+			unlink(config->unix_socket);
+			r = -ENOMEM;
+			goto fail;
+		}
+		r = http_start_daemon(server, fd, connection_limit);
+		if (r < 0)
+			goto fail;
+	}
+	if (server->count == 0) {
+		r = -EINVAL;
+		goto fail;
+	}
+	*ret_server = server;
+	return 0;
+fail:
+	http_server_stop(server);
+	return r;
+}
+
+unsigned http_server_port(const struct http_server *server)
+{
+	return server != NULL ? server->port : 0;
+}
+
+void http_server_stop(struct http_server *server)
+{
+	if (server == NULL)
+		return;
+	for (unsigned i = 0; i < server->count; i++)
+		MHD_stop_daemon(server->daemon[i]); /* closes its listening socket */
+	if (server->unix_path != NULL)
+		unlink(server->unix_path);
+	free(server->unix_path);
+	free(server);
+}
