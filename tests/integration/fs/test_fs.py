@@ -124,6 +124,13 @@ def check_layout(t, d):
          'namespace directory lists its claims')
     t.eq(listing(os.path.join(d.mount, 'team-b')), ['data'], 'second namespace lists its claim')
     t.eq(listing(d.claim_path('team-b', 'data')), [], 'a new claim is an empty directory')
+    t.errno(lambda: os.rmdir(d.claim_path('team-b', 'data')), errno.EPERM,
+            'root: rmdir of an empty claim dir -> EPERM')
+    t.errno(lambda: os.rmdir(os.path.join(d.mount, 'team-b')), (errno.EPERM, errno.ENOTEMPTY),
+            'root: rmdir of a namespace dir is refused')
+    t.errno(lambda: os.rename(d.claim_path('team-b', 'data'), os.path.join(d.mount, 'team-b', 'x')),
+            errno.EPERM, 'root: rename of an empty claim dir -> EPERM')
+    t.ok(os.path.isdir(d.claim_path('team-b', 'data')), 'the claim dir is still there')
 
     fields, raw = df_line(d.claim_path('default', 'small'), '-h')
     t.ok(fields is not None and fields[1] == '1.0M', 'df -h on the 1Mi claim shows Size 1.0M', raw)
@@ -131,8 +138,8 @@ def check_layout(t, d):
     t.ok(fields is not None and fields[1] == str(64 * MiB),
          'df -B1 on the 64Mi claim shows 67108864 bytes', raw)
     fields, raw = df_line(d.claim_path('team-b', 'data'), '-B1')
-    t.ok(fields is not None and fields[1] == str(8 * MiB), 'df -B1 on the 8Mi claim shows 8388608',
-         raw)
+    t.ok(fields is not None and fields[1] == str(16 * MiB),
+         'df -B1 on the 16Mi claim shows 16777216', raw)
     fields, raw = df_line(d.claim_path('team-b', 'data'), '-i')
     t.ok(fields is not None and fields[1].isdigit() and int(fields[1]) > 0,
          'df -i on a claim shows an inode total', raw)
@@ -177,14 +184,14 @@ def check_delete(t, d):
     ns = listing(os.path.join(d.mount, 'team-b'))
     t.ok(ns == [] or 'No such file' in str(ns),
          'namespace no longer lists the claim (empty or removed)', repr(ns))
-    d.create_claim('team-b', 'data', storage='8Mi')
+    d.create_claim('team-b', 'data', storage='16Mi')
     t.eq(listing(path), [], 'a claim re-created under the same name starts empty')
 
 
 def run_default(t, d):
     """The default run: provision, posix on each claim kind, layout checks."""
     claims = [('default', 'general', '64Mi'), ('default', 'small', '1Mi'),
-              ('default', 'other', '16Mi'), ('team-b', 'data', '8Mi')]
+              ('default', 'other', '16Mi'), ('team-b', 'data', '16Mi')]
     for ns, name, size in claims:
         try:
             body = d.create_claim(ns, name, storage=size)
@@ -199,7 +206,7 @@ def run_default(t, d):
                     str(64 * MiB)], 'posix general')
     relay_posix(t, ['--enospc', d.claim_path('default', 'small'), '-', str(MiB)], 'posix enospc')
     relay_posix(t, [d.claim_path('team-b', 'data'), d.claim_path('default', 'general'),
-                    str(8 * MiB)], 'posix second namespace')
+                    str(16 * MiB)], 'posix second namespace')
     check_cross_namespace(t, d)
     check_delete(t, d)
     status, _, _ = d.request('GET', '/readyz')

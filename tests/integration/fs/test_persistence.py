@@ -55,7 +55,8 @@ while True:
         dfd = os.open(d, os.O_RDONLY | os.O_DIRECTORY)
         os.fsync(dfd)
         os.close(dfd)
-    except OSError:
+    except OSError as e:
+        print('stopped', e.errno, flush=True)
         sys.exit(0)
     print(name, len(data), flush=True)
     i += 1
@@ -238,6 +239,7 @@ def phase_sigkill(t, d, blob_sha):
     os.write(fd, b'o' * (4 * MiB))
     os.fsync(fd)
     os.unlink(os.path.join(data, 'orphan'))
+    fsync_path(data)  # make the unlink durable: only the open file keeps the inode now
     t.ok(used_bytes(data) >= used_before + 4 * MiB, 'an unlinked but open file still uses space',
          'before %d, with the orphan %d' % (used_before, used_bytes(data)))
 
@@ -337,9 +339,16 @@ def phase_kill_during_writes(t, d, rounds=3):
         except subprocess.TimeoutExpired:
             writer.kill()
             out, _ = writer.communicate()
+        stopped = None
         for line in out.decode().splitlines():
-            name, length = line.split()
-            confirmed[os.path.join('stress%d' % r, name)] = int(length)
+            name, value = line.split()
+            if name == 'stopped':
+                stopped = int(value)
+            else:
+                confirmed[os.path.join('stress%d' % r, name)] = int(value)
+        t.ok(stopped in (errno.ENOTCONN, errno.ECONNABORTED),
+             'round %d: the writer stopped only because the daemon died' % r,
+             'writer stopped with errno %r' % stopped)
         t.eq(integrity_check(d.store), 'ok', 'round %d: integrity_check ok after SIGKILL mid-write' % r)
         start_or_bail(t, d, 'round %d: restart after SIGKILL mid-write' % r)
         bad = []

@@ -129,7 +129,12 @@ class Daemon:
         """Run the daemon and wait until it is ready; raise RuntimeError if not."""
         if self.proc is not None and self.proc.poll() is None:
             raise RuntimeError('daemon already running')
-        os.makedirs(self.mount, exist_ok=True)
+        try:
+            # Not makedirs(exist_ok=True): a stale FUSE mount left by a killed
+            # daemon fails stat() with ENOTCONN, which makedirs turns into an error.
+            os.mkdir(self.mount)
+        except FileExistsError:
+            pass
         for stale in (self.port_file,):
             try:
                 os.unlink(stale)
