@@ -19,11 +19,13 @@
 #include "posix.h"
 
 #include <errno.h>
+#include <linux/magic.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 
 struct posix_config posix_cfg;
@@ -68,6 +70,14 @@ static int parse_args(int argc, char **argv)
 	return 0;
 }
 
+/* True if PATH lives on a FUSE filesystem (claimfs is one). */
+static bool posix_is_fuse(const char *path)
+{
+	struct statfs sf;
+
+	return statfs(path, &sf) == 0 && sf.f_type == FUSE_SUPER_MAGIC;
+}
+
 /* Run the default set of checks. */
 static void run_default(void)
 {
@@ -101,6 +111,12 @@ int main(int argc, char **argv)
 	if (geteuid() != 0) {
 		printf("1..0 # SKIP the conformance program must run as root\n");
 		return 77;
+	}
+	if (!posix_cfg.plain && !posix_is_fuse(posix_cfg.dir)) {
+		/* The top-level checks rename and create next to DIR: never on a real disk. */
+		printf("Bail out! %s is not a FUSE mount; use --plain for other filesystems\n",
+		       posix_cfg.dir);
+		return 1;
 	}
 	signal(SIGPIPE, SIG_IGN);
 	umask(022);
