@@ -214,6 +214,11 @@ int store_volume_bind(struct store *s, const char *name, const char *namespace_n
 int store_volume_unbind(struct store *s, const char *name);
 /* Unbind and delete every inode, block and xattr of the volume. */
 int store_volume_delete(struct store *s, const char *name);
+/* A new unbound volume `name` holding a point-in-time copy of src_name's
+ * tree (files, links, xattrs, times, owners); used for clones and snapshots.
+ * -ENOSPC if capacity is below what the source uses. */
+int store_volume_clone(struct store *s, const char *src_name, const char *name, uint64_t capacity,
+		       struct store_volume *ret_volume);
 int store_volume_get(struct store *s, const char *name, struct store_volume *ret_volume);
 /* Change capacity (any value >= 1) and the read-only flag. */
 int store_volume_update(struct store *s, const char *name, uint64_t capacity, bool read_only);

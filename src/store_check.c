@@ -105,13 +105,23 @@ static int store_check_exec(struct store_check_ctx *c, const char *sql, int64_t 
 	return rc == SQLITE_OK ? 0 : store_errno(c->s, rc, sql);
 }
 
-static int store_check_integrity_row(struct store_check_ctx *c, sqlite3_stmt *row)
+/* PRAGMA integrity_check of the main database (not the temp tables we make). */
+static int store_check_integrity(struct store_check_ctx *c)
 {
-	const char *text = (const char *)sqlite3_column_text(row, 0);
+	sqlite3_stmt *st = NULL;
+	int rc, r = 0;
 
-	if (text && strcmp(text, "ok") != 0)
-		store_check_say(c, false, "integrity_check: %s", text);
-	return 0;
+	rc = sqlite3_prepare_v2(c->s->db, "PRAGMA main.integrity_check", -1, &st, NULL);
+	while (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *text = (const char *)sqlite3_column_text(st, 0);
+		if (text && strcmp(text, "ok") != 0)
+			store_check_say(c, false, "integrity_check: %s", text);
+		rc = SQLITE_OK;
+	}
+	if (rc != SQLITE_DONE)
+		r = store_errno(c->s, rc, "integrity_check");
+	sqlite3_finalize(st);
+	return r;
 }
 
 static int store_check_orphan_row(struct store_check_ctx *c, sqlite3_stmt *row)
@@ -299,7 +309,7 @@ int store_check(struct store *s, bool repair, store_report_cb report, void *ud,
 	if (repair && s->read_only)
 		return -EROFS;
 	store_lock(s);
-	r = store_check_rows(&c, "PRAGMA integrity_check", store_check_integrity_row);
+	r = store_check_integrity(&c);
 	if (r < 0 || c.problems > 0)
 		goto out; /* the rest would read a damaged b-tree */
 	if (repair) {

@@ -401,6 +401,140 @@ int store_volume_delete(struct store *s, const char *name)
 	return store_op_end(s, r);
 }
 
+/* Run one statement of a rare operation (clone), binding up to two integers. */
+static int store_exec_once(struct store *s, const char *sql, int64_t a, int64_t b)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = sqlite3_prepare_v2(s->db, sql, -1, &st, NULL);
+
+	if (rc == SQLITE_OK) {
+		if (sqlite3_bind_parameter_count(st) >= 1)
+			sqlite3_bind_int64(st, 1, a);
+		if (sqlite3_bind_parameter_count(st) >= 2)
+			sqlite3_bind_int64(st, 2, b);
+		rc = sqlite3_step(st);
+		if (rc == SQLITE_DONE || rc == SQLITE_ROW)
+			rc = SQLITE_OK;
+	}
+	sqlite3_finalize(st);
+	return rc == SQLITE_OK ? 0 : store_errno(s, rc, sql);
+}
+
+/* Give every live inode of the source volume a new number in temp.clone_map. */
+static int store_clone_map(struct store *s, int64_t src_volume)
+{
+	sqlite3_stmt *select = NULL, *insert = NULL;
+	int rc, r;
+
+	r = store_exec_once(s, "CREATE TEMP TABLE clone_map (old INTEGER PRIMARY KEY, new INTEGER NOT NULL)",
+			    0, 0);
+	if (r < 0)
+		return r;
+	rc = sqlite3_prepare_v2(s->db,
+				"SELECT i.ino FROM inodes i WHERE i.volume = ?1 AND (i.nlink > 0 OR i.ino ="
+				" (SELECT root_ino FROM volumes WHERE id = ?1)) ORDER BY i.ino",
+				-1, &select, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_prepare_v2(s->db, "INSERT INTO temp.clone_map(old, new) VALUES (?1, ?2)", -1,
+					&insert, NULL);
+	if (rc != SQLITE_OK) {
+		r = store_errno(s, rc, "clone map");
+		goto out;
+	}
+	sqlite3_bind_int64(select, 1, src_volume);
+	while ((rc = sqlite3_step(select)) == SQLITE_ROW) {
+		sqlite3_bind_int64(insert, 1, sqlite3_column_int64(select, 0));
+		sqlite3_bind_int64(insert, 2, (int64_t)s->next_ino++);
+		r = store_step_done(s, insert, "clone map");
+		if (r < 0)
+			goto out;
+	}
+	if (rc != SQLITE_DONE)
+		r = store_errno(s, rc, "clone map");
+out:
+	sqlite3_finalize(select);
+	sqlite3_finalize(insert);
+	return r;
+}
+
+/* Copy the mapped inodes, entries, blocks and xattrs into volume new_id. */
+static int store_clone_rows(struct store *s, int64_t new_id)
+{
+	static const char *const copies[] = {
+		"INSERT INTO inodes(ino, volume, parent, mode, uid, gid, nlink, size, alloc, rdev, atime,"
+		" mtime, ctime, target) SELECT m.new, ?1, coalesce(p.new, 0), i.mode, i.uid, i.gid, i.nlink,"
+		" i.size, i.alloc, i.rdev, i.atime, i.mtime, i.ctime, i.target FROM inodes i"
+		" JOIN temp.clone_map m ON m.old = i.ino LEFT JOIN temp.clone_map p ON p.old = i.parent",
+		"INSERT INTO dentries(parent, name, ino) SELECT p.new, d.name, c.new FROM dentries d"
+		" JOIN temp.clone_map p ON p.old = d.parent JOIN temp.clone_map c ON c.old = d.ino",
+		"INSERT INTO blocks(id, data) SELECT (m.new << 24) + (b.id & 16777215), b.data"
+		" FROM temp.clone_map m JOIN blocks b ON b.id BETWEEN (m.old << 24) AND (m.old << 24) + 16777215",
+		"INSERT INTO xattrs(ino, name, value) SELECT m.new, x.name, x.value FROM xattrs x"
+		" JOIN temp.clone_map m ON m.old = x.ino",
+		"UPDATE volumes SET used_bytes = (SELECT coalesce(sum(alloc), 0) FROM inodes WHERE volume = ?1),"
+		" used_inodes = (SELECT count(*) FROM inodes WHERE volume = ?1) WHERE id = ?1",
+	};
+	int r = 0;
+
+	for (size_t i = 0; r == 0 && i < sizeof(copies) / sizeof(copies[0]); i++)
+		r = store_exec_once(s, copies[i], new_id, 0);
+	return r;
+}
+
+static int store_do_volume_clone(struct store *s, const char *src_name, const char *name,
+				 uint64_t capacity, struct store_volume *ret_volume)
+{
+	struct store_volume src, existing;
+	sqlite3_stmt *st;
+	int64_t id;
+	int r;
+
+	if (!name[0] || strlen(name) > STORE_VOLUME_NAME_MAX || capacity == 0)
+		return -EINVAL;
+	r = store_volume_by_name(s, src_name, &src);
+	if (r < 0)
+		return r;
+	r = store_volume_by_name(s, name, &existing);
+	if (r == 0)
+		return -EEXIST;
+	if (r != -ENOENT)
+		return r;
+	if (capacity < src.used_bytes)
+		return -ENOSPC;
+	st = store_stmt(s, STMT_VOLUME_INSERT);
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, (int64_t)capacity);
+	r = store_step_done(s, st, "insert volume");
+	sqlite3_clear_bindings(st);
+	if (r < 0)
+		return r;
+	id = sqlite3_last_insert_rowid(s->db);
+	r = store_clone_map(s, src.id);
+	if (r == 0)
+		r = store_clone_rows(s, id);
+	if (r == 0)
+		r = store_exec_once(s, "UPDATE volumes SET root_ino = (SELECT new FROM temp.clone_map"
+				       " WHERE old = ?2) WHERE id = ?1",
+				    id, (int64_t)src.root_ino);
+	int dropped = store_exec_once(s, "DROP TABLE IF EXISTS temp.clone_map", 0, 0);
+	if (r == 0)
+		r = dropped;
+	if (r == 0 && ret_volume)
+		r = store_volume_by_id(s, id, ret_volume);
+	return r;
+}
+
+int store_volume_clone(struct store *s, const char *src_name, const char *name, uint64_t capacity,
+		       struct store_volume *ret_volume)
+{
+	int r = store_op_begin(s);
+
+	if (r < 0)
+		return r;
+	r = store_do_volume_clone(s, src_name, name, capacity, ret_volume);
+	return store_op_end(s, r);
+}
+
 int store_volume_get(struct store *s, const char *name, struct store_volume *ret_volume)
 {
 	int r;
