@@ -14,10 +14,15 @@
  * Request life cycle (struct http_request):
  *   http_uri_log        allocates it (once per request) and keeps the raw
  *                       query string;
- *   http_access (1st)   checks Content-Length against max_body: larger is
- *                       answered 413 at once, without reading the body;
- *   http_access (more)  appends body bytes; past max_body (chunked uploads)
- *                       it keeps discarding and answers 413 at the end;
+ *   http_access (1st)   checks Content-Length against max_body. A larger
+ *                       body is answered 413 at once when the client waits
+ *                       for "100 Continue" or declares more than
+ *                       HTTP_DISCARD_FACTOR * max_body; otherwise it is read
+ *                       and discarded first, because a client still sending
+ *                       when the connection closes may never see the answer;
+ *   http_access (more)  appends body bytes; past max_body it discards them
+ *                       (413 at the end), past the discard limit it drops
+ *                       the connection;
  *   http_access (last)  calls api_handle and queues the answer;
  *   http_completed      frees it.
  */
@@ -32,6 +37,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -48,6 +54,8 @@
 /* Descriptors kept back from the connection budget for the store, FUSE, logs. */
 #define HTTP_RESERVED_FDS 128
 #define HTTP_CONNECTIONS_MAX 16384
+/* Oversized bodies up to this many times max_body are read and thrown away. */
+#define HTTP_DISCARD_FACTOR 16
 
 struct http_server {
 	struct model *model;
@@ -64,8 +72,9 @@ struct http_request {
 	char *body;
 	size_t len;
 	size_t cap;
-	bool started;   /* the first call (headers only) is done */
-	bool too_large; /* the body passed max_body: discard it, answer 413 */
+	size_t discarded; /* bytes thrown away after too_large */
+	bool started;     /* the first call (headers only) is done */
+	bool too_large;   /* the body passed max_body: discard it, answer 413 */
 };
 
 /* ---- requests ---------------------------------------------------------------- */
@@ -132,20 +141,27 @@ static enum MHD_Result http_too_large(struct http_server *server, struct MHD_Con
 	return http_reply(connection, &res);
 }
 
-/* Append body bytes, or start discarding once past max_body. */
-static void http_append(struct http_server *server, struct http_request *hr, const char *data,
+/* Start discarding: the body will not be used. */
+static void http_discard(struct http_request *hr)
+{
+	hr->too_large = true;
+	free(hr->body);
+	hr->body = NULL;
+	hr->len = hr->cap = 0;
+}
+
+/* Append body bytes, or discard them once past max_body. false: the
+ * discard limit is passed too; drop the connection. */
+static bool http_append(struct http_server *server, struct http_request *hr, const char *data,
 			size_t size)
 {
 	size_t need;
 
-	if (hr->too_large)
-		return;
-	if (size > server->max_body - hr->len) {
-		hr->too_large = true;
-		free(hr->body);
-		hr->body = NULL;
-		hr->len = hr->cap = 0;
-		return;
+	if (!hr->too_large && size > server->max_body - hr->len)
+		http_discard(hr);
+	if (hr->too_large) {
+		hr->discarded += size;
+		return hr->discarded / HTTP_DISCARD_FACTOR <= server->max_body;
 	}
 	need = hr->len + size + 1; /* keep a NUL after the body */
 	if (need > hr->cap) {
@@ -157,11 +173,8 @@ static void http_append(struct http_server *server, struct http_request *hr, con
 		body = realloc(hr->body, cap);
 		if (body == NULL) {
 			/* Treat like an oversized body: the request cannot be held. */
-			hr->too_large = true;
-			free(hr->body);
-			hr->body = NULL;
-			hr->len = hr->cap = 0;
-			return;
+			http_discard(hr);
+			return true;
 		}
 		hr->body = body;
 		hr->cap = cap;
@@ -169,21 +182,34 @@ static void http_append(struct http_server *server, struct http_request *hr, con
 	memcpy(hr->body + hr->len, data, size);
 	hr->len += size;
 	hr->body[hr->len] = '\0';
+	return true;
 }
 
-/* First call of a request: refuse a declared oversized body before reading it. */
-static bool http_declared_too_large(struct http_server *server, struct MHD_Connection *connection)
+/* How a declared Content-Length compares with max_body. */
+enum http_declared { HTTP_BODY_FITS, HTTP_BODY_DISCARD, HTTP_BODY_REFUSE_NOW };
+
+/* First call of a request: judge the declared body size before reading any of it. */
+static enum http_declared http_check_declared(struct http_server *server,
+					      struct MHD_Connection *connection)
 {
 	const char *length = MHD_lookup_connection_value(connection, MHD_HEADER_KIND,
 							 MHD_HTTP_HEADER_CONTENT_LENGTH);
+	const char *expect = MHD_lookup_connection_value(connection, MHD_HEADER_KIND,
+							 MHD_HTTP_HEADER_EXPECT);
 	unsigned long long value;
 	char *end;
 
 	if (length == NULL)
-		return false;
+		return HTTP_BODY_FITS;
 	errno = 0;
 	value = strtoull(length, &end, 10);
-	return errno == ERANGE || (end != length && value > server->max_body);
+	if (errno != ERANGE && (end == length || value <= server->max_body))
+		return HTTP_BODY_FITS;
+	/* A client waiting for "100 Continue" has sent nothing yet. */
+	if ((expect != NULL && strcasecmp(expect, "100-continue") == 0) || errno == ERANGE ||
+	    value / HTTP_DISCARD_FACTOR > server->max_body)
+		return HTTP_BODY_REFUSE_NOW;
+	return HTTP_BODY_DISCARD;
 }
 
 /* MHD access handler: accumulate the body, then hand the request to the API. */
@@ -201,12 +227,20 @@ static enum MHD_Result http_access(void *cls, struct MHD_Connection *connection,
 		return MHD_NO; /* http_uri_log ran out of memory */
 	if (!hr->started) {
 		hr->started = true;
-		if (http_declared_too_large(server, connection))
+		switch (http_check_declared(server, connection)) {
+		case HTTP_BODY_REFUSE_NOW:
 			return http_too_large(server, connection);
+		case HTTP_BODY_DISCARD:
+			http_discard(hr);
+			break;
+		case HTTP_BODY_FITS:
+			break;
+		}
 		return MHD_YES;
 	}
 	if (*upload_data_size > 0) {
-		http_append(server, hr, upload_data, *upload_data_size);
+		if (!http_append(server, hr, upload_data, *upload_data_size))
+			return MHD_NO; /* endless oversized upload: drop the connection */
 		*upload_data_size = 0;
 		return MHD_YES;
 	}
