@@ -82,13 +82,14 @@ static struct api_errno_status api_status_for(int errnum)
 	return internal;
 }
 
-/* Copy text keeping printable ASCII (path names may be any bytes; JSON needs UTF-8). */
+/* Copy text keeping printable ASCII (path names may be any bytes; JSON needs
+ * UTF-8). buf may be text itself. */
 static void api_printable(const char *text, char *buf, size_t size)
 {
 	size_t n = 0;
 
-	for (; text != NULL && *text != '\0' && n + 1 < size; text++)
-		buf[n++] = (*text >= 0x20 && *text < 0x7f) ? *text : '?';
+	for (; text != NULL && text[n] != '\0' && n + 1 < size; n++)
+		buf[n] = (text[n] >= 0x20 && text[n] < 0x7f) ? text[n] : '?';
 	buf[n] = '\0';
 }
 
@@ -117,7 +118,7 @@ static json_t *api_error_body(int errnum, const struct model_error *err)
 {
 	struct api_errno_status row = api_status_for(errnum);
 	char message[4096], name[NAMES_SUBDOMAIN_MAX + 1];
-	json_t *details;
+	json_t *details, *text;
 
 	api_printable(err->name, name, sizeof(name));
 	if (err->message[0] != '\0')
@@ -143,6 +144,12 @@ static json_t *api_error_body(int errnum, const struct model_error *err)
 	else
 		snprintf(message, sizeof(message), "%s", strerror(errnum));
 
+	/* Messages may quote request text cut mid-character; JSON needs UTF-8. */
+	text = json_string(message);
+	if (text == NULL) {
+		api_printable(message, message, sizeof(message));
+		text = json_string(message);
+	}
 	if (errnum == EINVAL && err->kind != NULL)
 		details = json_pack("{s:s, s:s, s:o}", "name", name, "kind", err->kind, "causes",
 				    api_causes(&err->fields));
@@ -151,8 +158,8 @@ static json_t *api_error_body(int errnum, const struct model_error *err)
 		details = json_pack("{s:s, s:s}", "name", name, "kind", err->resource);
 	else
 		details = NULL;
-	return json_pack("{s:s, s:s, s:{}, s:s, s:s, s:s, s:o*, s:I}", "kind", "Status",
-			 "apiVersion", "v1", "metadata", "status", "Failure", "message", message,
+	return json_pack("{s:s, s:s, s:{}, s:s, s:o, s:s, s:o*, s:I}", "kind", "Status",
+			 "apiVersion", "v1", "metadata", "status", "Failure", "message", text,
 			 "reason", row.reason, "details", details, "code", (json_int_t)row.code);
 }
 

@@ -270,6 +270,7 @@ def run_errors(t, d):
     for desc, change, message in (
             ('wrong apiVersion', {'apiVersion': 'v2'}, 'the API version in the data (v2)'),
             ('wrong kind', {'kind': 'Pod'}, 'the kind in the data (Pod)'),
+            ('long non-ASCII kind', {'kind': 'a' + '\u00fc' * 150}, 'the kind in the data ('),
             ('name not a string', {'metadata': {'name': 5}}, 'metadata.name'),
             ('namespace mismatch', {'metadata': {'name': 'x', 'namespace': 'other'}},
              'does not match the namespace'),
