@@ -250,6 +250,8 @@ def main():
             t.ok(not d.mounted(), 'mount is gone after SIGTERM')
             if rc != 0:
                 t.diag(d.log_tail())
+            reports = d.sanitizer_reports()
+            t.ok(not reports, 'no sanitizer reports in the daemon log', '\n'.join(reports[:20]))
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     t.done()

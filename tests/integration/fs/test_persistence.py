@@ -397,6 +397,9 @@ def main():
                 phase_sigint(t, d)
             except (OSError, AssertionError, ValueError, subprocess.SubprocessError):
                 t.ok(False, 'no unexpected error', traceback.format_exc() + '\n' + d.log_tail())
+            d.stop()
+            reports = d.sanitizer_reports()
+            t.ok(not reports, 'no sanitizer reports in the daemon log', '\n'.join(reports[:20]))
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     t.done()

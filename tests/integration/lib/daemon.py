@@ -125,6 +125,17 @@ class Daemon:
         text = data.decode('utf-8', 'replace').splitlines()
         return '\n'.join(text[-lines:])
 
+    def sanitizer_reports(self):
+        """Lines of the daemon log that report ASan/UBSan/LSan findings."""
+        try:
+            with open(self.log_path, 'rb') as f:
+                text = f.read().decode('utf-8', 'replace')
+        except OSError:
+            return []
+        markers = ('ERROR: AddressSanitizer', 'ERROR: LeakSanitizer', 'runtime error:',
+                   'ERROR: ThreadSanitizer', 'WARNING: ThreadSanitizer')
+        return [line for line in text.splitlines() if any(m in line for m in markers)]
+
     def start(self, extra_args=(), timeout=READY_TIMEOUT):
         """Run the daemon and wait until it is ready; raise RuntimeError if not."""
         if self.proc is not None and self.proc.poll() is None:
