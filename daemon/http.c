@@ -413,7 +413,8 @@ static unsigned http_connection_limit(unsigned daemons)
 		if (setrlimit(RLIMIT_NOFILE, &limit) < 0)
 			limit.rlim_cur = soft;
 	}
-	budget = limit.rlim_cur > 2 * HTTP_RESERVED_FDS ? limit.rlim_cur - HTTP_RESERVED_FDS : HTTP_RESERVED_FDS;
+	budget = limit.rlim_cur > 2 * HTTP_RESERVED_FDS ? limit.rlim_cur - HTTP_RESERVED_FDS
+						       : HTTP_RESERVED_FDS;
 	budget /= daemons > 0 ? daemons : 1;
 	return budget > HTTP_CONNECTIONS_MAX ? HTTP_CONNECTIONS_MAX : (unsigned)budget;
 }

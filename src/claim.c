@@ -34,7 +34,8 @@ static const struct claim_access_mode_name claim_access_mode_names[] = {
 	{ "ReadWriteMany", CLAIM_READ_WRITE_MANY },
 	{ "ReadWriteOncePod", CLAIM_READ_WRITE_ONCE_POD },
 };
-#define CLAIM_ACCESS_MODE_COUNT (sizeof(claim_access_mode_names) / sizeof(claim_access_mode_names[0]))
+#define CLAIM_ACCESS_MODE_COUNT \
+	(sizeof(claim_access_mode_names) / sizeof(claim_access_mode_names[0]))
 
 /* How validation failures are reported back to claim_from_request's caller. */
 struct claim_parse {
@@ -683,7 +684,8 @@ int claim_from_stored(const json_t *obj, struct claim *ret_claim)
 	    (r = claim_stored_member(meta, "finalizers", claim_is_array, &ret_claim->finalizers)) < 0)
 		goto out;
 	ret_claim->access_modes = claim_access_modes_from_json(modes);
-	ret_claim->status_access_modes = status_modes != NULL ? claim_access_modes_from_json(status_modes) : 0;
+	ret_claim->status_access_modes =
+		status_modes != NULL ? claim_access_modes_from_json(status_modes) : 0;
 	ret_claim->phase = CLAIM_PENDING;
 	for (size_t i = 0; i < sizeof(claim_phase_names) / sizeof(claim_phase_names[0]); i++)
 		if (strcmp(phase, claim_phase_names[i]) == 0)

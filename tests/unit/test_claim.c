@@ -10,7 +10,9 @@
 #include "claim.h"
 #include "unit.h"
 
-#define SPEC_OK "\"spec\":{\"accessModes\":[\"ReadWriteOnce\"],\"resources\":{\"requests\":{\"storage\":\"1Mi\"}}}"
+#define SPEC_OK                                                                \
+	"\"spec\":{\"accessModes\":[\"ReadWriteOnce\"],\"resources\":{\"requests\":" \
+	"{\"storage\":\"1Mi\"}}}"
 #define UID "0b6a4d8e-5f0e-4a39-9c7e-8c1d2b3a4f50"
 #define T0 1795255200 /* 2026-11-21T10:00:00Z */
 
@@ -99,11 +101,17 @@ struct bad_case {
 };
 
 #define META_OK "\"metadata\":{\"name\":\"ok\"}"
-#define NAME_254 "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
-#define NS_64 "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
-#define STORAGE(q) "\"spec\":{\"accessModes\":[\"ReadWriteOnce\"],\"resources\":{\"requests\":{\"storage\":" q "}}}"
-#define MODES(m) "\"spec\":{\"accessModes\":" m ",\"resources\":{\"requests\":{\"storage\":\"1Mi\"}}}"
-#define SPEC_WITH(x) "\"spec\":{\"accessModes\":[\"ReadWriteOnce\"],\"resources\":{\"requests\":{\"storage\":\"1Mi\"}}," x "}"
+#define A50 "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+#define NAME_254 A50 A50 A50 A50 A50 "aaaa"
+#define NS_64 A50 "aaaaaaaaaaaaaa"
+#define STORAGE(q)                                                             \
+	"\"spec\":{\"accessModes\":[\"ReadWriteOnce\"],\"resources\":{\"requests\":" \
+	"{\"storage\":" q "}}}"
+#define MODES(m) \
+	"\"spec\":{\"accessModes\":" m ",\"resources\":{\"requests\":{\"storage\":\"1Mi\"}}}"
+#define SPEC_WITH(x)                                                           \
+	"\"spec\":{\"accessModes\":[\"ReadWriteOnce\"],\"resources\":{\"requests\":" \
+	"{\"storage\":\"1Mi\"}}," x "}"
 
 static const struct bad_case bad_cases[] = {
 	{ "[]", "default", -EBADMSG, NULL, "cannot unmarshal array" },
