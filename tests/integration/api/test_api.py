@@ -480,6 +480,8 @@ def main():
             t.ok(not os.path.exists(d.unix_socket), 'unix socket is removed on exit')
             if rc != 0:
                 t.diag(d.log_tail())
+            reports = d.sanitizer_reports()
+            t.ok(not reports, 'no sanitizer reports in the daemon log', '\n'.join(reports[:20]))
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     t.done()
