@@ -92,6 +92,7 @@ static void run_default(void)
 	posix_names();
 	posix_readdir();
 	posix_rename();
+	posix_concurrency();
 	posix_access();
 	posix_toplevel();
 	posix_exdev();

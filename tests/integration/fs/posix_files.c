@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
@@ -326,6 +327,63 @@ static void files_mmap(void)
 	unlink(wp("mm"));
 }
 
+/* O_DIRECT I/O with aligned buffers, record locks, and writes far past the capacity. */
+static void files_direct_locks_limits(void)
+{
+	struct flock lk = { .l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = 0, .l_len = 10 };
+	unsigned char *abuf = NULL, *back = NULL;
+	struct stat st;
+	int fd;
+
+	if (posix_memalign((void **)&abuf, 4096, 8192) != 0 ||
+	    posix_memalign((void **)&back, 4096, 8192) != 0) {
+		expect_ok(-1, "allocate aligned buffers");
+		goto out;
+	}
+	pattern_fill(abuf, 8192, 0, 15);
+	fd = open(wp("direct"), O_RDWR | O_CREAT | O_TRUNC | O_DIRECT, 0644);
+	expect_ok(fd, "open O_DIRECT");
+	expect_eq(pwrite(fd, abuf, 8192, 4096), 8192, "aligned O_DIRECT write of 8 KiB at 4 KiB");
+	expect_eq(pread(fd, back, 8192, 4096), 8192, "aligned O_DIRECT read");
+	expect_true(memcmp(abuf, back, 8192) == 0, "O_DIRECT data round-trips");
+	if (fd >= 0)
+		close(fd);
+	fd = open(wp("direct"), O_RDONLY);
+	expect_ok(fstat(fd, &st), "fstat O_DIRECT file through a buffered fd");
+	expect_eq(st.st_size, 12288, "O_DIRECT file size is 12 KiB");
+	expect_true(fd >= 0 && pread(fd, back, 8192, 4096) == 8192 && memcmp(abuf, back, 8192) == 0,
+		    "buffered read sees the O_DIRECT write");
+	if (fd >= 0)
+		close(fd);
+
+	fd = open(wp("direct"), O_RDWR);
+	expect_ok(fcntl(fd, F_SETLK, &lk), "fcntl F_SETLK write lock");
+	lk.l_type = F_UNLCK;
+	expect_ok(fcntl(fd, F_SETLK, &lk), "fcntl unlock");
+	expect_ok(flock(fd, LOCK_EX | LOCK_NB), "flock LOCK_EX");
+	expect_ok(flock(fd, LOCK_UN), "flock LOCK_UN");
+	if (posix_cfg.plain) {
+		tap_skip("not claimfs", "pwrite at 1 TiB in a small claim -> ENOSPC or EFBIG");
+		tap_skip("not claimfs", "pwrite at 2^62 -> ENOSPC or EFBIG (no overflow)");
+		tap_skip("not claimfs", "ftruncate to 2^62 -> ENOSPC or EFBIG");
+	} else {
+		expect_errno2(pwrite(fd, "x", 1, 1024 * GiB), ENOSPC, EFBIG,
+			      "pwrite at 1 TiB in a small claim -> ENOSPC or EFBIG");
+		expect_errno2(pwrite(fd, "x", 1, INT64_C(1) << 62), ENOSPC, EFBIG,
+			      "pwrite at 2^62 -> ENOSPC or EFBIG (no overflow)");
+		expect_errno2(ftruncate(fd, INT64_C(1) << 62), ENOSPC, EFBIG,
+			      "ftruncate to 2^62 -> ENOSPC or EFBIG");
+	}
+	expect_ok(fstat(fd, &st), "fstat after refused writes");
+	expect_eq(st.st_size, 12288, "refused writes leave the size alone");
+	if (fd >= 0)
+		close(fd);
+	unlink(wp("direct"));
+out:
+	free(abuf);
+	free(back);
+}
+
 /* Regular files: see the file comment. */
 void posix_files(void)
 {
@@ -337,6 +395,7 @@ void posix_files(void)
 	files_sparse();
 	files_fallocate();
 	files_mmap();
+	files_direct_locks_limits();
 	unlink(wp("f"));
 	unlink(wp("t"));
 }

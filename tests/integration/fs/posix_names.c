@@ -99,6 +99,16 @@ void posix_links(void)
 	expect_errno(link(wp("missing"), wp("h4")), ENOENT, "link from a missing file -> ENOENT");
 	expect_ok(mkdir(wp("ld"), 0755), "mkdir for link test");
 	expect_errno(link(wp("ld"), wp("ld2")), EPERM, "link to a directory -> EPERM");
+	bool linked = true;
+	for (int i = 0; i < 1000 && linked; i++)
+		linked = link(wp("h"), wp("ld/many%d", i)) == 0;
+	expect_true(linked, "1000 more hard links to one file");
+	expect_eq(nlink_of(wp("h")), 1003, "nlink counts 1003 names");
+	bool unlinked = true;
+	for (int i = 0; i < 1000 && unlinked; i++)
+		unlinked = unlink(wp("ld/many%d", i)) == 0;
+	expect_true(unlinked, "unlink the 1000 extra links");
+	expect_eq(nlink_of(wp("h")), 3, "nlink back to 3");
 	expect_ok(unlink(wp("h")), "unlink first name");
 	expect_eq(nlink_of(wp("h2")), 2, "nlink drops to 2");
 	expect_ok(verify_file(wp("h3"), 100, 12), "content intact through the remaining names");

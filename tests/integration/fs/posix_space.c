@@ -158,6 +158,10 @@ void posix_enospc(void)
 	r = fill_until_error(fd, 2 * cap, 81, &written);
 	if (!tap_ok(r == -ENOSPC, "writing twice the capacity fails with ENOSPC"))
 		tap_diag("expected ENOSPC got %s after %lld bytes", errno_name(-r), (long long)written);
+	tap_diag("accepted %lld bytes of %lld capacity with 100 KiB in use", (long long)written,
+		 (long long)cap);
+	if (!tap_ok(written >= cap - 100 * KiB - 256 * KiB, "nearly all the free space was usable"))
+		tap_diag("expected >= %lld got %lld", (long long)(cap - 356 * KiB), (long long)written);
 	if (!tap_ok(written <= cap - 100 * KiB, "no more than the free space was accepted"))
 		tap_diag("capacity %lld, accepted %lld after 100 KiB in use", (long long)cap,
 			 (long long)written);

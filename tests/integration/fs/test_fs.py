@@ -171,16 +171,40 @@ def check_cross_namespace(t, d):
 
 
 def check_delete(t, d):
-    """Deleting a claim removes its directory from the namespace."""
+    """Deleting a claim removes its directory, even while it is in use."""
     path = d.claim_path('team-b', 'data')
     with open(os.path.join(path, 'gone'), 'w', encoding='ascii') as f:
-        f.write('x')
+        f.write('x' * 10000)
+    os.mkdir(os.path.join(path, 'sub'))
+    held = open(os.path.join(path, 'gone'), 'r+b')  # pylint: disable=consider-using-with
+    # A child process sits in the claim (cwd) while it is deleted.
+    sitter = subprocess.Popen(['sleep', '30'], cwd=os.path.join(path, 'sub'))
     try:
         d.delete_claim('team-b', 'data')
-        t.ok(True, 'DELETE the claim team-b/data')
+        t.ok(True, 'DELETE the claim team-b/data while a file is open and a cwd is inside')
     except AssertionError as e:
-        t.ok(False, 'DELETE the claim team-b/data', str(e))
+        t.ok(False, 'DELETE the claim team-b/data while a file is open and a cwd is inside', str(e))
     t.ok(not os.path.exists(path), 'claim directory is gone after DELETE')
+    try:
+        held.seek(0)
+        held.read()
+        held.write(b'y')
+        held.flush()
+    except OSError:
+        pass  # either outcome is fine: the claim is gone; the daemon must survive it
+    try:
+        held.close()
+    except OSError:
+        pass
+    sitter.kill()
+    sitter.wait()
+    try:
+        os.listdir('/proc/self/cwd')
+    except OSError:
+        pass
+    status, _, _ = d.request('GET', '/readyz')
+    t.eq(status, 200, 'daemon still serving after deleting a claim in use')
+    t.ok(d.proc.poll() is None, 'daemon process still running')
     ns = listing(os.path.join(d.mount, 'team-b'))
     t.ok(ns == [] or 'No such file' in str(ns),
          'namespace no longer lists the claim (empty or removed)', repr(ns))

@@ -283,6 +283,7 @@ def phase_sigterm(t, d):
     """A clean restart brings back the same state, including new writes."""
     bump_visits(d)
     before = snapshot_all(d)
+    used = {c: used_bytes(d.claim_path(*c.split('/'))) for c in before}
     rc = d.stop()
     t.eq(rc, 0, 'SIGTERM: daemon exits 0')
     t.ok(not d.mounted(), 'SIGTERM: the mount is gone')
@@ -290,6 +291,8 @@ def phase_sigterm(t, d):
     start_or_bail(t, d, 'restart after SIGTERM')
     after = snapshot_all(d)
     t.ok(after == before, 'everything is back after a clean restart', diff_snapshots(before, after))
+    used_after = {c: used_bytes(d.claim_path(*c.split('/'))) for c in before}
+    t.eq(used_after, used, 'statfs used bytes of every claim unchanged by a clean restart')
     t.eq(read_visits(d), {'%s/%s' % (ns, n): '2' for ns, n, _ in CLAIMS},
          'visits.txt incremented before the clean restart reads 2')
 
