@@ -16,6 +16,7 @@
 #include "fs.h"
 
 #include "log.h"
+#include "metrics.h"
 #include "store.h"
 
 #include <errno.h>
@@ -44,6 +45,16 @@ struct fs {
 struct fs_handle {
 	atomic_bool dirty; /* written or truncated through this handle since the last flush */
 };
+
+/* Set by fs_reply_err when the operation on this thread failed (metrics). */
+static _Thread_local int fs_op_failed;
+
+static void fs_reply_err(fuse_req_t req, int err)
+{
+	if (err)
+		fs_op_failed = 1;
+	fuse_reply_err(req, err);
+}
 
 static struct store *fs_store(fuse_req_t req)
 {
@@ -88,7 +99,7 @@ static void fs_reply_entry_or_err(fuse_req_t req, int r, const struct store_attr
 	struct fuse_entry_param e;
 
 	if (r < 0) {
-		fuse_reply_err(req, -r);
+		fs_reply_err(req, -r);
 		return;
 	}
 	/* Only users create entries, and only inside volumes. */
@@ -131,7 +142,7 @@ static void fs_op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 
 	r = store_lookup(fs_store(req), parent, name, &a);
 	if (r < 0) {
-		fuse_reply_err(req, -r);
+		fs_reply_err(req, -r);
 		return;
 	}
 	/* Names in the root or in a namespace directory are provisioned entries. */
@@ -159,7 +170,7 @@ static void fs_reply_attr(fuse_req_t req, int r, const struct store_attr *a)
 	struct stat st;
 
 	if (r < 0) {
-		fuse_reply_err(req, -r);
+		fs_reply_err(req, -r);
 		return;
 	}
 	fs_attr_to_stat(a, &st);
@@ -227,7 +238,7 @@ static void fs_op_readlink(fuse_req_t req, fuse_ino_t ino)
 	int r = store_readlink(fs_store(req), ino, target, sizeof(target) - 1);
 
 	if (r < 0) {
-		fuse_reply_err(req, -r);
+		fs_reply_err(req, -r);
 		return;
 	}
 	target[r] = '\0';
@@ -274,18 +285,18 @@ static void fs_op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t new_parent, co
 
 static void fs_op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
-	fuse_reply_err(req, -store_unlink(fs_store(req), parent, name));
+	fs_reply_err(req, -store_unlink(fs_store(req), parent, name));
 }
 
 static void fs_op_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
-	fuse_reply_err(req, -store_rmdir(fs_store(req), parent, name));
+	fs_reply_err(req, -store_rmdir(fs_store(req), parent, name));
 }
 
 static void fs_op_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_t new_parent,
 			 const char *new_name, unsigned int flags)
 {
-	fuse_reply_err(req, -store_rename(fs_store(req), parent, name, new_parent, new_name, flags));
+	fs_reply_err(req, -store_rename(fs_store(req), parent, name, new_parent, new_name, flags));
 }
 
 /* ---- files ------------------------------------------------------------------ */
@@ -329,7 +340,7 @@ static void fs_op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 	int r = fs_do_open(req, ino, fi);
 
 	if (r < 0) {
-		fuse_reply_err(req, -r);
+		fs_reply_err(req, -r);
 		return;
 	}
 	if (fuse_reply_open(req, fi) != 0)
@@ -353,7 +364,7 @@ static void fs_op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mo
 			store_forget(s, a.ino, 1);
 	}
 	if (r < 0) {
-		fuse_reply_err(req, -r);
+		fs_reply_err(req, -r);
 		return;
 	}
 	fs_fill_entry(&a, false, &e);
@@ -371,12 +382,12 @@ static void fs_op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 
 	(void)fi;
 	if (!buf) {
-		fuse_reply_err(req, ENOMEM);
+		fs_reply_err(req, ENOMEM);
 		return;
 	}
 	r = store_read(fs_store(req), ino, (uint64_t)off, size, buf);
 	if (r < 0)
-		fuse_reply_err(req, (int)-r);
+		fs_reply_err(req, (int)-r);
 	else
 		fuse_reply_buf(req, buf, (size_t)r);
 	free(buf);
@@ -388,7 +399,7 @@ static void fs_op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t 
 	ssize_t r = store_write(fs_store(req), ino, (uint64_t)off, buf, size);
 
 	if (r < 0) {
-		fuse_reply_err(req, (int)-r);
+		fs_reply_err(req, (int)-r);
 		return;
 	}
 	if (fi->fh)
@@ -408,7 +419,7 @@ static void fs_op_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *f
 		if (r < 0)
 			atomic_store(&h->dirty, true);
 	}
-	fuse_reply_err(req, -r);
+	fs_reply_err(req, -r);
 }
 
 static void fs_op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
@@ -421,7 +432,7 @@ static void fs_op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info 
 			log_warn("fs: commit at release of inode %lu: %s", (unsigned long)ino, strerror(-r));
 	}
 	free(h);
-	fuse_reply_err(req, 0);
+	fs_reply_err(req, 0);
 }
 
 static void fs_op_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi)
@@ -431,13 +442,13 @@ static void fs_op_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fus
 
 	if (r == 0 && h)
 		atomic_store(&h->dirty, false);
-	fuse_reply_err(req, -r);
+	fs_reply_err(req, -r);
 }
 
 static void fs_op_fsyncdir(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi)
 {
 	(void)fi;
-	fuse_reply_err(req, -store_fsync(fs_store(req), ino, datasync != 0));
+	fs_reply_err(req, -store_fsync(fs_store(req), ino, datasync != 0));
 }
 
 static void fs_op_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t offset, off_t length,
@@ -446,13 +457,13 @@ static void fs_op_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t offs
 	int r;
 
 	if (offset < 0 || length <= 0) {
-		fuse_reply_err(req, EINVAL);
+		fs_reply_err(req, EINVAL);
 		return;
 	}
 	r = store_fallocate(fs_store(req), ino, mode, (uint64_t)offset, (uint64_t)length);
 	if (r == 0 && fi && fi->fh)
 		atomic_store(&((struct fs_handle *)(uintptr_t)fi->fh)->dirty, true);
-	fuse_reply_err(req, -r);
+	fs_reply_err(req, -r);
 }
 
 /* ---- directories ---------------------------------------------------------------- */
@@ -504,19 +515,19 @@ static void fs_do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off
 		size = FS_READDIR_MAX;
 	r = store_getattr(fs_store(req), ino, &dir);
 	if (r < 0) {
-		fuse_reply_err(req, -r);
+		fs_reply_err(req, -r);
 		return;
 	}
 	c.top = dir.volume_id == 0;
 	c.size = size;
 	c.buf = malloc(size);
 	if (!c.buf) {
-		fuse_reply_err(req, ENOMEM);
+		fs_reply_err(req, ENOMEM);
 		return;
 	}
 	r = store_readdir(fs_store(req), ino, (uint64_t)off, plus, fs_readdir_add, &c);
 	if (r < 0)
-		fuse_reply_err(req, -r);
+		fs_reply_err(req, -r);
 	else
 		fuse_reply_buf(req, c.buf, c.used);
 	free(c.buf);
@@ -542,7 +553,7 @@ static void fs_op_statfs(fuse_req_t req, fuse_ino_t ino)
 	int r = store_statfs(fs_store(req), ino, &st);
 
 	if (r < 0)
-		fuse_reply_err(req, -r);
+		fs_reply_err(req, -r);
 	else
 		fuse_reply_statfs(req, &st);
 }
@@ -552,13 +563,13 @@ static void fs_op_statfs(fuse_req_t req, fuse_ino_t ino)
 static void fs_op_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const char *value,
 			   size_t size, int flags)
 {
-	fuse_reply_err(req, -store_setxattr(fs_store(req), ino, name, value, size, flags));
+	fs_reply_err(req, -store_setxattr(fs_store(req), ino, name, value, size, flags));
 }
 
 static void fs_reply_xattr_buf(fuse_req_t req, ssize_t r, size_t size, const char *buf)
 {
 	if (r < 0)
-		fuse_reply_err(req, (int)-r);
+		fs_reply_err(req, (int)-r);
 	else if (size == 0)
 		fuse_reply_xattr(req, (size_t)r);
 	else
@@ -571,7 +582,7 @@ static void fs_op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, siz
 	ssize_t r;
 
 	if (size && !buf) {
-		fuse_reply_err(req, ENOMEM);
+		fs_reply_err(req, ENOMEM);
 		return;
 	}
 	r = store_getxattr(fs_store(req), ino, name, buf, size);
@@ -585,7 +596,7 @@ static void fs_op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 	ssize_t r;
 
 	if (size && !buf) {
-		fuse_reply_err(req, ENOMEM);
+		fs_reply_err(req, ENOMEM);
 		return;
 	}
 	r = store_listxattr(fs_store(req), ino, buf, size);
@@ -595,40 +606,81 @@ static void fs_op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 
 static void fs_op_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
 {
-	fuse_reply_err(req, -store_removexattr(fs_store(req), ino, name));
+	fs_reply_err(req, -store_removexattr(fs_store(req), ino, name));
 }
+
+/* Every operation is timed into metrics_fs[] (counts, errors, latency). The
+ * wrapper touches nothing of the request after the operation replied. */
+#define FS_TIMED(op, metric, params, args)                                        \
+	static void fs_timed_##op params                                          \
+	{                                                                         \
+		uint64_t start = metrics_now_ns();                                \
+		fs_op_failed = 0;                                                 \
+		fs_op_##op args;                                                  \
+		metrics_record(&metrics_fs[METRICS_FS_##metric], start, fs_op_failed); \
+	}
+
+FS_TIMED(lookup, LOOKUP, (fuse_req_t req, fuse_ino_t parent, const char *name), (req, parent, name))
+FS_TIMED(forget, FORGET, (fuse_req_t req, fuse_ino_t ino, uint64_t nlookup), (req, ino, nlookup))
+FS_TIMED(forget_multi, FORGET, (fuse_req_t req, size_t count, struct fuse_forget_data *forgets), (req, count, forgets))
+FS_TIMED(getattr, GETATTR, (fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi), (req, ino, fi))
+FS_TIMED(setattr, SETATTR, (fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set, struct fuse_file_info *fi), (req, ino, attr, to_set, fi))
+FS_TIMED(readlink, READLINK, (fuse_req_t req, fuse_ino_t ino), (req, ino))
+FS_TIMED(mknod, MKNOD, (fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode, dev_t rdev), (req, parent, name, mode, rdev))
+FS_TIMED(mkdir, MKDIR, (fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode), (req, parent, name, mode))
+FS_TIMED(unlink, UNLINK, (fuse_req_t req, fuse_ino_t parent, const char *name), (req, parent, name))
+FS_TIMED(rmdir, RMDIR, (fuse_req_t req, fuse_ino_t parent, const char *name), (req, parent, name))
+FS_TIMED(symlink, SYMLINK, (fuse_req_t req, const char *target, fuse_ino_t parent, const char *name), (req, target, parent, name))
+FS_TIMED(rename, RENAME, (fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_t new_parent, const char *new_name, unsigned int flags), (req, parent, name, new_parent, new_name, flags))
+FS_TIMED(link, LINK, (fuse_req_t req, fuse_ino_t ino, fuse_ino_t new_parent, const char *new_name), (req, ino, new_parent, new_name))
+FS_TIMED(open, OPEN, (fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi), (req, ino, fi))
+FS_TIMED(create, CREATE, (fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode, struct fuse_file_info *fi), (req, parent, name, mode, fi))
+FS_TIMED(read, READ, (fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi), (req, ino, size, off, fi))
+FS_TIMED(write, WRITE, (fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off_t off, struct fuse_file_info *fi), (req, ino, buf, size, off, fi))
+FS_TIMED(flush, FLUSH, (fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi), (req, ino, fi))
+FS_TIMED(release, RELEASE, (fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi), (req, ino, fi))
+FS_TIMED(fsync, FSYNC, (fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi), (req, ino, datasync, fi))
+FS_TIMED(fsyncdir, FSYNC, (fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi), (req, ino, datasync, fi))
+FS_TIMED(readdir, READDIR, (fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi), (req, ino, size, off, fi))
+FS_TIMED(readdirplus, READDIR, (fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi), (req, ino, size, off, fi))
+FS_TIMED(statfs, STATFS, (fuse_req_t req, fuse_ino_t ino), (req, ino))
+FS_TIMED(setxattr, XATTR, (fuse_req_t req, fuse_ino_t ino, const char *name, const char *value, size_t size, int flags), (req, ino, name, value, size, flags))
+FS_TIMED(getxattr, XATTR, (fuse_req_t req, fuse_ino_t ino, const char *name, size_t size), (req, ino, name, size))
+FS_TIMED(listxattr, XATTR, (fuse_req_t req, fuse_ino_t ino, size_t size), (req, ino, size))
+FS_TIMED(removexattr, XATTR, (fuse_req_t req, fuse_ino_t ino, const char *name), (req, ino, name))
+FS_TIMED(fallocate, FALLOCATE, (fuse_req_t req, fuse_ino_t ino, int mode, off_t offset, off_t length, struct fuse_file_info *fi), (req, ino, mode, offset, length, fi))
 
 static const struct fuse_lowlevel_ops fs_ops = {
 	.init = fs_op_init,
-	.lookup = fs_op_lookup,
-	.forget = fs_op_forget,
-	.forget_multi = fs_op_forget_multi,
-	.getattr = fs_op_getattr,
-	.setattr = fs_op_setattr,
-	.readlink = fs_op_readlink,
-	.mknod = fs_op_mknod,
-	.mkdir = fs_op_mkdir,
-	.unlink = fs_op_unlink,
-	.rmdir = fs_op_rmdir,
-	.symlink = fs_op_symlink,
-	.rename = fs_op_rename,
-	.link = fs_op_link,
-	.open = fs_op_open,
-	.create = fs_op_create,
-	.read = fs_op_read,
-	.write = fs_op_write,
-	.flush = fs_op_flush,
-	.release = fs_op_release,
-	.fsync = fs_op_fsync,
-	.fsyncdir = fs_op_fsyncdir,
-	.readdir = fs_op_readdir,
-	.readdirplus = fs_op_readdirplus,
-	.statfs = fs_op_statfs,
-	.setxattr = fs_op_setxattr,
-	.getxattr = fs_op_getxattr,
-	.listxattr = fs_op_listxattr,
-	.removexattr = fs_op_removexattr,
-	.fallocate = fs_op_fallocate,
+	.lookup = fs_timed_lookup,
+	.forget = fs_timed_forget,
+	.forget_multi = fs_timed_forget_multi,
+	.getattr = fs_timed_getattr,
+	.setattr = fs_timed_setattr,
+	.readlink = fs_timed_readlink,
+	.mknod = fs_timed_mknod,
+	.mkdir = fs_timed_mkdir,
+	.unlink = fs_timed_unlink,
+	.rmdir = fs_timed_rmdir,
+	.symlink = fs_timed_symlink,
+	.rename = fs_timed_rename,
+	.link = fs_timed_link,
+	.open = fs_timed_open,
+	.create = fs_timed_create,
+	.read = fs_timed_read,
+	.write = fs_timed_write,
+	.flush = fs_timed_flush,
+	.release = fs_timed_release,
+	.fsync = fs_timed_fsync,
+	.fsyncdir = fs_timed_fsyncdir,
+	.readdir = fs_timed_readdir,
+	.readdirplus = fs_timed_readdirplus,
+	.statfs = fs_timed_statfs,
+	.setxattr = fs_timed_setxattr,
+	.getxattr = fs_timed_getxattr,
+	.listxattr = fs_timed_listxattr,
+	.removexattr = fs_timed_removexattr,
+	.fallocate = fs_timed_fallocate,
 };
 
 /* ---- mount management ---------------------------------------------------------------- */

@@ -19,6 +19,7 @@
 #include "store_internal.h"
 
 #include "log.h"
+#include "metrics.h"
 
 #include <assert.h>
 #include <errno.h>
@@ -386,7 +387,9 @@ static int store_commit(struct store *s)
 	if (!s->in_txn)
 		return 0;
 	clock_gettime(CLOCK_MONOTONIC, &start);
+	uint64_t metrics_start = metrics_now_ns();
 	r = store_exec_stmt(s, STMT_COMMIT);
+	metrics_record(&metrics_commit, metrics_start, r < 0);
 	if (r < 0) {
 		/* A failed COMMIT may have rolled the transaction back itself. */
 		if (sqlite3_get_autocommit(s->db)) {
@@ -491,7 +494,9 @@ static int store_sync_wal(struct store *s, uint64_t target)
 		r = rc != SQLITE_OK ? store_errno(s, rc, "journal pointer") : -EIO;
 		goto out;
 	}
+	uint64_t metrics_start = metrics_now_ns();
 	rc = wal->pMethods->xSync(wal, SQLITE_SYNC_NORMAL);
+	metrics_record(&metrics_durable_sync, metrics_start, rc != SQLITE_OK);
 	if (rc != SQLITE_OK) {
 		r = store_errno(NULL, rc, "fsync of the WAL");
 		goto out;
