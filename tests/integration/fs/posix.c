@@ -93,6 +93,7 @@ static void run_default(void)
 	posix_readdir();
 	posix_rename();
 	posix_concurrency();
+	posix_cache();
 	posix_access();
 	posix_toplevel();
 	posix_exdev();

@@ -93,6 +93,7 @@ void posix_names(void);
 void posix_readdir(void);
 void posix_rename(void);      /* posix_rename.c */
 void posix_concurrency(void); /* posix_concurrent.c */
+void posix_cache(void);       /* posix_cache.c */
 void posix_access(void);      /* posix_access.c: permissions, setgid/sticky, top levels, EXDEV */
 void posix_toplevel(void);
 void posix_exdev(void);

@@ -295,6 +295,18 @@ void posix_toplevel(void)
 	expect_ok(lstat(claim, &st), "claim dir still there after the refused operations");
 	expect_eq(lstat_e(pj(ns, "renamed-claim"), &st), -ENOENT, "no renamed claim appeared");
 
+	/* Kubernetes fsGroup handling chowns and chmods the volume root: it must work. */
+	expect_ok(chown(claim, 0, 2000), "root: chown the claim root to group 2000 (fsGroup)");
+	expect_ok(chmod(claim, 02775), "root: chmod the claim root 02775");
+	expect_ok(lstat(claim, &st), "stat the claim root");
+	expect_true(st.st_gid == 2000 && (st.st_mode & 07777) == 02775, "claim root has gid 2000, mode 02775");
+	expect_ok(write_file(pj(claim, "fsgroup-%ld", (long)getpid()), 0644, 1, 0), "create in the claim root");
+	expect_ok(lstat(pj(claim, "fsgroup-%ld", (long)getpid()), &st), "stat the new file");
+	expect_eq(st.st_gid, 2000, "new file in the setgid claim root gets group 2000");
+	unlink(pj(claim, "fsgroup-%ld", (long)getpid()));
+	expect_ok(chmod(claim, 0777), "root: chmod the claim root back to 0777");
+	expect_ok(chown(claim, 0, 0), "root: chown the claim root back to root");
+
 	nobody_expect(op_mkdir, pj(root, "x"), NULL, EACCES, "nobody: mkdir at the mount root -> EACCES");
 	nobody_expect(op_create, pj(root, "x"), NULL, EACCES, "nobody: create at the mount root -> EACCES");
 	nobody_expect(op_mkdir, pj(ns, "x"), NULL, EACCES, "nobody: mkdir in a namespace dir -> EACCES");

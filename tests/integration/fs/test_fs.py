@@ -158,6 +158,38 @@ def check_layout(t, d):
     t.ok(ok and vals[6] == '255', 'stat -f: maximum name length 255', proc.stdout.decode())
 
 
+def check_long_claim_name(t, d):
+    """A claim with the longest legal name (253 chars) is a working volume."""
+    name = ('a' * 62 + '.') * 4 + 'b'
+    name = name[:252] + 'z'
+    t.eq(len(name), 253, 'the long claim name has 253 characters')
+    try:
+        d.create_claim('default', name, storage='2Mi')
+    except AssertionError as e:
+        t.ok(False, 'provision a claim with a 253-character name', str(e))
+        return
+    path = d.claim_path('default', name)
+    data = os.urandom(100000)
+    with open(os.path.join(path, 'f'), 'wb') as f:
+        f.write(data)
+    with open(os.path.join(path, 'f'), 'rb') as f:
+        t.ok(f.read() == data, 'write and read back in the 253-character claim')
+    fields, raw = df_line(path, '-B1')
+    t.ok(fields is not None and fields[1] == str(2 * MiB), 'df on the 253-character claim shows 2 MiB',
+         raw)
+    os.unlink(os.path.join(path, 'f'))
+    d.delete_claim('default', name)
+    t.ok(not os.path.exists(path), 'the 253-character claim is gone after DELETE')
+
+
+def check_top_statfs(t, d):
+    """df and statvfs also answer at the mount root and namespace levels."""
+    for path, what in ((d.mount, 'mount root'), (os.path.join(d.mount, 'default'), 'namespace dir')):
+        fields, raw = df_line(path, '-B1')
+        t.ok(fields is not None and fields[1].isdigit() and int(fields[1]) > 0,
+             'df on the %s answers with a size' % what, raw)
+
+
 def check_cross_namespace(t, d):
     """Links and renames between claims of different namespaces fail with EXDEV."""
     src = os.path.join(d.claim_path('default', 'other'), 'xns')
@@ -232,6 +264,8 @@ def run_default(t, d):
     relay_posix(t, [d.claim_path('team-b', 'data'), d.claim_path('default', 'general'),
                     str(16 * MiB)], 'posix second namespace')
     check_cross_namespace(t, d)
+    check_long_claim_name(t, d)
+    check_top_statfs(t, d)
     check_delete(t, d)
     status, _, _ = d.request('GET', '/readyz')
     t.eq(status, 200, 'daemon still ready after the conformance runs')
