@@ -365,11 +365,16 @@ class Bench:
 
     def teardown(self):
         for what in (self.claimfsd, self.passthrough):
-            if what is not None:
-                try:
-                    what.stop()
-                except Exception as e:  # noqa: BLE001 - teardown must go on
-                    log('teardown: %s' % e)
+            if what is None:
+                continue
+            try:
+                status = what.stop()
+            except Exception as e:  # noqa: BLE001 - teardown must go on
+                log('teardown: %s' % e)
+                continue
+            if what is self.claimfsd and status != 0:
+                self.errors.append('claimfsd exited with %s on SIGTERM:\n%s'
+                                   % (status, what.log_tail()))
 
     def target_dir(self, target, name):
         """Directory NAME on TARGET (a claim on claimfs), created on first use."""
@@ -697,8 +702,38 @@ class Bench:
         for w in WORKLOADS:
             if w in self.args.workloads:
                 log('== %s' % w)
-                steps[w]()
+                perf = self.perf_start(w)
+                try:
+                    steps[w]()
+                finally:
+                    self.perf_stop(perf)
                 self.note_memory(w)
+
+    def perf_start(self, workload):
+        """With --perf-dir, `perf record -g` the main claimfsd during one workload."""
+        if not self.args.perf_dir or self.claimfsd is None or not self.claimfsd.alive():
+            return None
+        os.makedirs(self.args.perf_dir, exist_ok=True)
+        out = os.path.join(os.path.abspath(self.args.perf_dir), workload + '.perf.data')
+        try:
+            return subprocess.Popen(['perf', 'record', '-g', '-q', '-o', out, '-p',
+                                     str(self.claimfsd.proc.pid)],
+                                    stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                    stderr=subprocess.DEVNULL)
+        except OSError as e:
+            self.notes.append('perf record failed: %s' % e)
+            return None
+
+    def perf_stop(self, proc):
+        if proc is None:
+            return
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGINT)
+            try:
+                proc.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
 
 
 # --- reporting -------------------------------------------------------------
@@ -858,8 +893,9 @@ class Report:
             lines.append('')
         return '\n'.join(lines)
 
-    def checks_table(self, checks):
-        lines = ['### targets', '', '| target | claimfs | verdict |', '|---|---|---|']
+    def checks_table(self, checks, quick):
+        lines = ['### targets' + (' (quick mode: tiny sizes, indicative only)' if quick else ''),
+                 '', '| target | claimfs | verdict |', '|---|---|---|']
         for c in checks:
             lines.append('| %s | %s | %s |' % (c['target'], c['shown'] or '-', c['verdict']))
         lines.append('')
@@ -889,7 +925,8 @@ def machine_info(workdir):
                             capture_output=True, text=True, check=False).stdout.strip()
     return {'nproc': os.cpu_count(), 'cpu': cpu, 'kernel': platform.release(),
             'memory_gib': round(mem_kib / 1048576.0, 1), 'filesystem': fstype,
-            'device': source, 'commit': commit or '?'}
+            'device': source, 'commit': commit or '?',
+            'loadavg': ' '.join('%.2f' % x for x in os.getloadavg())}
 
 
 # --- setup -----------------------------------------------------------------
@@ -934,6 +971,8 @@ def parse_args(argv):
                    help='rebuild the cached start-up store')
     p.add_argument('--enforce-targets', action='store_true',
                    help='exit 1 when a target is missed (FAIL)')
+    p.add_argument('--perf-dir', help='record `perf record -g` profiles of the main claimfsd, '
+                   'one WORKLOAD.perf.data per workload, in this directory')
     args = p.parse_args(argv)
     args.workloads = [w for w in args.workloads.split(',') if w]
     args.targets = [t for t in args.targets.split(',') if t]
@@ -1010,12 +1049,13 @@ def main(argv):
         sizes['rounds'], '' if sizes['rounds'] == 1 else 's', elapsed))
     print('')
     print('Machine: %(nproc)s × %(cpu)s, %(memory_gib)s GiB, kernel %(kernel)s, work directory '
-          'on %(filesystem)s (%(device)s); claimfs %(commit)s' % machine)
+          'on %(filesystem)s (%(device)s); claimfs %(commit)s; load average at the end '
+          '%(loadavg)s' % machine)
     print('Cells: median [min–max] over rounds; ratios are of medians; ↑ higher is better, '
           '↓ lower is better.')
     print('')
     print(report.tables())
-    print(report.checks_table(checks))
+    print(report.checks_table(checks, args.quick))
     for note in sorted(set(bench.notes)):
         print('Note: %s' % note)
     if bench.errors:
