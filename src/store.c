@@ -377,6 +377,33 @@ static int store_exec_stmt(struct store *s, enum store_stmt which)
 	return store_step_done(s, s->stmt[which], store_sql[which]);
 }
 
+/* Records the WAL's length after every commit of the main connection. */
+static int store_wal_hook(void *ud, sqlite3 *db, const char *schema, int frames)
+{
+	struct store *s = ud;
+
+	(void)db;
+	(void)schema;
+	s->wal_frames = frames;
+	return SQLITE_OK;
+}
+
+/* Copy what is left of the WAL into the database and start it over, so it
+ * does not grow while the batch transaction keeps the checkpointer from
+ * resetting it (lock held, no transaction open). */
+static void store_wal_restart(struct store *s)
+{
+	int log_frames = 0, done = 0;
+	int rc = sqlite3_wal_checkpoint_v2(s->db, "main", SQLITE_CHECKPOINT_RESTART, &log_frames, &done);
+
+	if (rc != SQLITE_OK && rc != SQLITE_BUSY)
+		log_warn("store: WAL restart: %s", sqlite3_errmsg(s->db));
+	else
+		log_debug("store: WAL restart after %d frames (%d copied now)%s", s->wal_frames, done,
+			  rc == SQLITE_BUSY ? ", busy" : "");
+	s->wal_frames = 0;
+}
+
 /* COMMIT the open transaction (lock held). */
 static int store_commit(struct store *s)
 {
@@ -403,6 +430,8 @@ static int store_commit(struct store *s)
 	s->in_txn = false;
 	s->txn_ops = 0;
 	atomic_store(&s->committed_seq, atomic_load(&s->change_seq));
+	if (s->wal_frames > STORE_WAL_RESTART_FRAMES)
+		store_wal_restart(s);
 	atomic_fetch_add(&s->stat_commits, 1);
 	atomic_fetch_add(&s->stat_commit_ns,
 			 (uint64_t)((end.tv_sec - start.tv_sec) * 1000000000LL + (end.tv_nsec - start.tv_nsec)));
@@ -710,6 +739,11 @@ static int store_open_checkpointer(struct store *s)
 	rc = sqlite3_busy_timeout(s->checkpoint_db, 0);
 	if (rc != SQLITE_OK)
 		return store_errno(s, rc, "busy timeout");
+	/* A connection that never read the database has not opened the WAL, and
+	 * its checkpoints would silently do nothing. */
+	rc = sqlite3_exec(s->checkpoint_db, "SELECT count(*) FROM sqlite_schema", NULL, NULL, NULL);
+	if (rc != SQLITE_OK)
+		return store_errno(s, rc, "checkpoint connection");
 	return 0;
 }
 
@@ -766,6 +800,10 @@ int store_open(const char *path, unsigned flags, struct store **ret_store)
 		r = store_pragma(s, "PRAGMA wal_autocheckpoint = 0", NULL);
 		if (r < 0)
 			goto fail;
+		r = store_pragma(s, "PRAGMA journal_size_limit = 67108864", NULL);
+		if (r < 0)
+			goto fail;
+		sqlite3_wal_hook(s->db, store_wal_hook, s);
 	}
 	r = store_pragma(s, "PRAGMA temp_store = MEMORY", NULL);
 	if (r < 0)

@@ -36,6 +36,9 @@
 /* Space is accounted in units of this many bytes (st_blocks, statfs). */
 #define STORE_ALLOC_UNIT 4096u
 #define STORE_LINK_MAX 65000u
+/* Past this many WAL frames, the committing thread restarts the WAL after
+ * its commit (the background checkpointer has copied most frames by then). */
+#define STORE_WAL_RESTART_FRAMES 8192
 /* Commit the batched transaction after this many operations. */
 #define STORE_TXN_MAX_OPS 4096u
 
@@ -134,6 +137,7 @@ struct store {
 	 * rolls inserts back, so the kernel never sees one number twice. */
 	uint64_t next_ino;
 	const char *vfs; /* NULL: SQLite's default; else the fault-injection VFS */
+	int wal_frames;  /* frames in the WAL after the last commit (wal hook; lock held) */
 
 	atomic_uint_fast64_t change_seq;
 	atomic_uint_fast64_t committed_seq;
