@@ -195,8 +195,11 @@ run df -h "$WORK/volumes/$NAMESPACE/${CLAIMS[0]}"
 
 step "SIGKILL the daemon (no clean shutdown, no unmount)"
 show "kill -KILL $DAEMON_PID"
+# bash reports "Killed" for a job whenever it notices; keep that quiet.
+exec 3>&2 2>/dev/null
 kill -KILL "$DAEMON_PID"
-wait "$DAEMON_PID" 2>/dev/null || true
+wait "$DAEMON_PID" || true
+exec 2>&3 3>&-
 DAEMON_PID=''
 if ls "$WORK/volumes/$NAMESPACE" >"$WORK/ls.out" 2>&1; then
 	bad "the mount still answers after SIGKILL"
