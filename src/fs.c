@@ -10,6 +10,10 @@
  * kernel). The root and namespace levels change behind the kernel's back when
  * claims are provisioned or deleted, so their entries are never cached.
  *
+ * Page cache: kept across opens (keep_cache), since no file changes except
+ * through this mount; volumes are never modified behind the kernel's back
+ * except by deletion, which makes their inodes unreachable.
+ *
  * File handles: fi->fh points to a struct fs_handle that records whether the
  * handle changed the file, so close(2) (flush) commits only when needed.
  */
@@ -309,7 +313,10 @@ static int fs_new_handle(struct fuse_file_info *fi, bool dirty)
 		return -ENOMEM;
 	atomic_init(&h->dirty, dirty);
 	fi->fh = (uint64_t)(uintptr_t)h;
-	fi->keep_cache = 0;
+	/* Every change to a file's data passes through this mount's page cache
+	 * (writes are write-through, truncates go through setattr), so what the
+	 * kernel cached is still right at the next open: keep it. */
+	fi->keep_cache = 1;
 	return 0;
 }
 
