@@ -100,6 +100,7 @@ static void run_default(void)
 	posix_statfs();
 }
 
+/* Parse, create the work directory, run the selected group, clean up, print the plan. */
 int main(int argc, char **argv)
 {
 	char work[PATH_MAX];

@@ -134,7 +134,10 @@ class Daemon:
             return []
         markers = ('ERROR: AddressSanitizer', 'ERROR: LeakSanitizer', 'runtime error:',
                    'ERROR: ThreadSanitizer', 'WARNING: ThreadSanitizer')
-        return [line for line in text.splitlines() if any(m in line for m in markers)]
+        lines = text.splitlines()
+        first = next((i for i, line in enumerate(lines) if any(m in line for m in markers)), None)
+        # The whole report from its first line on (stack traces included), bounded.
+        return [] if first is None else lines[first:first + 120]
 
     def start(self, extra_args=(), timeout=READY_TIMEOUT):
         """Run the daemon and wait until it is ready; raise RuntimeError if not."""
