@@ -3,8 +3,9 @@
  * st_blocks, truncate, sparse files, fallocate, mmap, random I/O against an
  * in-memory reference, and unlinked-but-open files.
  *
- * Expectations are what ext4 does; the only claimfs-specific difference is
- * that fallocate modes other than 0 and KEEP_SIZE fail with EOPNOTSUPP.
+ * Expectations are what ext4 does; the claimfs-specific ones (skipped with
+ * --plain) are that fallocate modes other than 0 and KEEP_SIZE fail with
+ * EOPNOTSUPP and that writes or truncates far past the capacity fail.
  */
 #include "posix.h"
 
