@@ -27,6 +27,7 @@
 #include <fcntl.h>
 #include <fuse_lowlevel.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -44,10 +45,15 @@ struct fs {
 	char *mountpoint;
 	unsigned max_threads;
 	bool mounted;
+	/* Open handles, so the ones the kernel never released (it sends RELEASE
+	 * asynchronously after close) are freed at unmount. */
+	pthread_mutex_t handles_lock;
+	struct fs_handle *handles; /* protected by handles_lock */
 };
 
 struct fs_handle {
 	atomic_bool dirty; /* written or truncated through this handle since the last flush */
+	struct fs_handle *prev, *next; /* protected by fs->handles_lock */
 };
 
 /* Set by fs_reply_err when the operation on this thread failed (metrics). */
@@ -305,13 +311,35 @@ static void fs_op_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fu
 
 /* ---- files ------------------------------------------------------------------ */
 
-static int fs_new_handle(struct fuse_file_info *fi, bool dirty)
+static void fs_free_handle(struct fs *fs, struct fs_handle *h)
 {
+	if (!h)
+		return;
+	pthread_mutex_lock(&fs->handles_lock);
+	if (h->prev)
+		h->prev->next = h->next;
+	else
+		fs->handles = h->next;
+	if (h->next)
+		h->next->prev = h->prev;
+	pthread_mutex_unlock(&fs->handles_lock);
+	free(h);
+}
+
+static int fs_new_handle(fuse_req_t req, struct fuse_file_info *fi, bool dirty)
+{
+	struct fs *fs = fuse_req_userdata(req);
 	struct fs_handle *h = calloc(1, sizeof(*h));
 
 	if (!h)
 		return -ENOMEM;
 	atomic_init(&h->dirty, dirty);
+	pthread_mutex_lock(&fs->handles_lock);
+	h->next = fs->handles;
+	if (h->next)
+		h->next->prev = h;
+	fs->handles = h;
+	pthread_mutex_unlock(&fs->handles_lock);
 	fi->fh = (uint64_t)(uintptr_t)h;
 	/* Every change to a file's data passes through this mount's page cache
 	 * (writes are write-through, truncates go through setattr), so what the
@@ -339,7 +367,7 @@ static int fs_do_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 			return r;
 		truncated = true;
 	}
-	return fs_new_handle(fi, truncated);
+	return fs_new_handle(req, fi, truncated);
 }
 
 static void fs_op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
@@ -350,8 +378,9 @@ static void fs_op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 		fs_reply_err(req, -r);
 		return;
 	}
+	struct fs *fs = fuse_req_userdata(req);
 	if (fuse_reply_open(req, fi) != 0)
-		free((void *)(uintptr_t)fi->fh);
+		fs_free_handle(fs, (struct fs_handle *)(uintptr_t)fi->fh);
 }
 
 static void fs_op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
@@ -366,7 +395,7 @@ static void fs_op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mo
 	fs_caller(req, &caller);
 	r = store_mknod(s, parent, name, S_IFREG | (mode & 07777), 0, &caller, &a);
 	if (r == 0) {
-		r = fs_new_handle(fi, true);
+		r = fs_new_handle(req, fi, true);
 		if (r < 0)
 			store_forget(s, a.ino, 1);
 	}
@@ -375,8 +404,9 @@ static void fs_op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mo
 		return;
 	}
 	fs_fill_entry(&a, false, &e);
+	struct fs *fs = fuse_req_userdata(req);
 	if (fuse_reply_create(req, &e, fi) != 0) {
-		free((void *)(uintptr_t)fi->fh);
+		fs_free_handle(fs, (struct fs_handle *)(uintptr_t)fi->fh);
 		store_forget(s, a.ino, 1);
 	}
 }
@@ -438,7 +468,7 @@ static void fs_op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info 
 		if (r < 0)
 			log_warn("fs: commit at release of inode %lu: %s", (unsigned long)ino, strerror(-r));
 	}
-	free(h);
+	fs_free_handle(fuse_req_userdata(req), h);
 	fs_reply_err(req, 0);
 }
 
@@ -818,6 +848,7 @@ int fs_mount(struct store *store, const struct fs_config *config, struct fs **re
 		return -ENOMEM;
 	fs->store = store;
 	fs->max_threads = config->max_threads;
+	pthread_mutex_init(&fs->handles_lock, NULL);
 	fs->mountpoint = strdup(config->mountpoint);
 	if (!fs->mountpoint) {
 		r = -ENOMEM;
@@ -883,6 +914,10 @@ void fs_unmount(struct fs *fs)
 			fuse_session_unmount(fs->session);
 		fuse_session_destroy(fs->session);
 	}
+	/* The session is gone: no request can touch a handle any more. */
+	while (fs->handles)
+		fs_free_handle(fs, fs->handles);
+	pthread_mutex_destroy(&fs->handles_lock);
 	free(fs->mountpoint);
 	free(fs);
 }
