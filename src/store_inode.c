@@ -252,16 +252,20 @@ int store_orphans_reclaim(struct store *s)
 void store_forget(struct store *s, uint64_t ino, uint64_t nlookup)
 {
 	uint64_t left;
+	int r;
 
-	if (store_op_begin(s) < 0)
-		return;
-	int r = store_inomap_add(&s->lookups, ino, -(int64_t)nlookup, &left);
-	/* Re-check nlink: a rolled-back transaction may have brought a name back. */
-	if (r == 0 && left == 0 && store_inomap_get(&s->orphans, ino))
-		r = store_inode_release_if_unused(s, ino);
+	/* Most forgets only drop a count: no transaction for those. */
+	store_lock(s);
+	r = store_inomap_add(&s->lookups, ino, -(int64_t)nlookup, &left);
+	if (r == 0 && left == 0 && store_inomap_get(&s->orphans, ino)) {
+		r = store_op_begin(s);
+		/* Re-check nlink: a rolled-back transaction may have brought a name back. */
+		if (r == 0)
+			r = store_op_end(s, store_inode_release_if_unused(s, ino));
+	}
 	if (r < 0 && r != -ENOENT)
 		log_warn("store: forget of inode %llu: %s", (unsigned long long)ino, strerror(-r));
-	store_op_end(s, r == -ENOENT ? 0 : r);
+	store_unlock(s);
 }
 
 /* Take a kernel lookup reference for a reply that is about to be sent. */
