@@ -30,7 +30,8 @@ VALGRIND := valgrind --error-exitcode=1 --leak-check=full \
 # Check's per-test timeouts are scaled for valgrind's slowdown.
 VALGRIND_ENV := CK_TIMEOUT_MULTIPLIER=10
 
-# Each phase's JSON test log: LABEL=PATH, read by count-results.py.
+# Each phase's JSON test log, read by count-results.py. (With --wrapper,
+# meson appends the wrapper's name: --logbase check writes check-valgrind.json.)
 LOG_PLAIN    := $(BUILD)/meson-logs/check-plain.json
 LOG_ASAN     := $(BUILD_ASAN)/meson-logs/check-asan.json
 LOG_VALGRIND := $(BUILD)/meson-logs/check-valgrind.json
@@ -74,7 +75,7 @@ check-asan: $(BUILD_ASAN)/build.ninja
 
 check-valgrind: build
 	$(VALGRIND_ENV) $(MESON) test -C $(BUILD) --suite unit --print-errorlogs \
-	    --timeout-multiplier 10 --wrapper '$(VALGRIND)' --logbase check-valgrind
+	    --timeout-multiplier 10 --wrapper '$(VALGRIND)' --logbase check
 
 install: build
 	$(MESON) install -C $(BUILD) $(if $(DESTDIR),--destdir "$(DESTDIR)")
