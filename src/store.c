@@ -118,7 +118,7 @@ static const char *const store_sql[STMT_COUNT] = {
 	[STMT_BLOCK_TRIM] = "UPDATE blocks SET data = substr(data, 1, ?2) WHERE id = ?1"
 			    " AND length(data) > ?2",
 	[STMT_BLOCK_INSERT_NULL] = "INSERT OR IGNORE INTO blocks(id, data) VALUES (?1, NULL)",
-	[STMT_BLOCK_PAD] = "UPDATE blocks SET data = data || zeroblob(?2 - length(data))"
+	[STMT_BLOCK_PAD] = "UPDATE blocks SET data = CAST(data || zeroblob(?2 - length(data)) AS BLOB)"
 			   " WHERE id = ?1 AND length(data) < ?2",
 	[STMT_XATTR_GET] = "SELECT value FROM xattrs WHERE ino = ?1 AND name = ?2",
 	[STMT_XATTR_PUT] = "INSERT INTO xattrs(ino, name, value) VALUES (?1, ?2, ?3)"
