@@ -1,0 +1,48 @@
+/*
+ * daemon_ctl.h — the claimfsd that the harness starts, SIGKILLs and
+ * restarts on a private store and mount.
+ */
+#ifndef CLAIMFS_HARNESS_DAEMON_CTL_H
+#define CLAIMFS_HARNESS_DAEMON_CTL_H
+
+#include "http_client.h"
+
+#include <limits.h>
+#include <stdbool.h>
+#include <sys/types.h>
+
+struct daemon_ctl {
+	char binary[PATH_MAX];
+	char store[PATH_MAX];
+	char mount[PATH_MAX];
+	char port_file[PATH_MAX];
+	char log_path[PATH_MAX];
+	pid_t pid;               /* 0 when not running */
+	struct http_target api;  /* valid while running */
+	unsigned starts;
+};
+
+/* Locate the daemon: OPTION_PATH, $CLAIMFSD, ../../daemon/claimfsd and
+ * ./claimfsd next to SELF_EXE, then PATH. 0 or -ENOENT. */
+int daemon_ctl_find_binary(const char *option_path, const char *self_exe, char *ret_path,
+			   size_t cap);
+
+/* Prepare paths below WORKDIR (store.db, mnt/, port, daemon.log). */
+int daemon_ctl_init(struct daemon_ctl *d, const char *binary, const char *workdir);
+
+/* Start the daemon and wait until /readyz answers 200. On failure the
+ * process is gone and the log tail printed. 0 or -errno (-EINTR when
+ * interrupted). */
+int daemon_ctl_start(struct daemon_ctl *d, unsigned timeout_ms);
+
+/* Reap the daemon if it exited on its own: 1 (status in *ret_status) or 0. */
+int daemon_ctl_poll(struct daemon_ctl *d, int *ret_status);
+
+/* SIGKILL and reap; the dead mount stays (the next start detaches it). */
+int daemon_ctl_kill(struct daemon_ctl *d);
+
+/* SIGTERM, wait up to GRACE_MS, SIGKILL if needed; then make sure nothing
+ * is mounted at or below the mount point. 0 or -errno. */
+int daemon_ctl_stop(struct daemon_ctl *d, unsigned grace_ms);
+
+#endif

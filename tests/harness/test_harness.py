@@ -1,0 +1,465 @@
+#!/usr/bin/env python3
+"""test_harness.py - claimfs-harness against the real claimfsd (TAP).
+
+Short scenarios of every option (a few hundred visits each), the two
+deliberately broken built-in apps and a broken --app (the harness must fail
+them with the right verdict), a --app run with visits_app.py, JSON and JUnit
+output checked against each other, and after every run - including ones
+interrupted with SIGINT/SIGTERM - no claimfsd or replica process, no mount
+and no temporary directory left behind.
+
+Environment (set by meson): CLAIMFS_HARNESS (the binary), CLAIMFSD,
+CLAIMFS_HARNESS_DIR (this directory), CLAIMFS_TEST_LIB (tap.py, daemon.py).
+Every harness run gets its own private TMPDIR so leftovers are attributable.
+"""
+
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import xml.etree.ElementTree as ET
+
+sys.path.insert(0, os.environ.get('CLAIMFS_TEST_LIB', os.path.join(os.path.dirname(__file__), '..', 'integration', 'lib')))
+from tap import Tap  # noqa: E402  pylint: disable=wrong-import-position
+from daemon import Daemon  # noqa: E402  pylint: disable=wrong-import-position
+
+HARNESS = os.environ.get('CLAIMFS_HARNESS', '')
+HERE = os.environ.get('CLAIMFS_HARNESS_DIR', os.path.dirname(os.path.abspath(__file__)))
+APP = os.path.join(HERE, 'visits_app.py')
+HEADER = 'POD            CLAIM               ACKED  ON DISK  RESTARTS  VERDICT'
+RUN_TIMEOUT = 120
+
+
+class Result:
+    """One finished harness run."""
+
+    def __init__(self, rc, out, err, report, junit):
+        self.rc, self.out, self.err, self.report, self.junit = rc, out, err, report, junit
+
+    def replicas(self):
+        return (self.report or {}).get('replicas', [])
+
+    def rows(self):
+        """Table rows of stdout as lists of fields (verdict kept whole)."""
+        lines = self.out.splitlines()
+        if HEADER not in lines:
+            return []
+        rows = []
+        for line in lines[lines.index(HEADER) + 1:]:
+            m = re.match(r'^(\S+)\s+(\S+)\s+(\d+)\s+(\S+)\s+(\d+)  (.*)$', line)
+            if not m:
+                break
+            rows.append(list(m.groups()))
+        return rows
+
+    def timeline(self, kind):
+        return [e['text'] for e in (self.report or {}).get('timeline', []) if e['kind'] == kind]
+
+    def diag(self):
+        return 'rc %s\nstdout:\n%s\nstderr (tail):\n%s' % (
+            self.rc, self.out, '\n'.join(self.err.splitlines()[-25:]))
+
+
+class Suite:
+    """Private directories, one harness invocation at a time, leftover checks."""
+
+    def __init__(self, t):
+        self.t = t
+        self.root = tempfile.mkdtemp(prefix='claimfs-harness-test-')
+        os.chmod(self.root, 0o755)
+        self.tmpdir = os.path.join(self.root, 'tmp')
+        os.mkdir(self.tmpdir)
+        os.chmod(self.tmpdir, 0o755)
+        self.count = 0
+
+    def env(self):
+        env = dict(os.environ)
+        env['TMPDIR'] = self.tmpdir
+        return env
+
+    def out_paths(self):
+        self.count += 1
+        return (os.path.join(self.root, 'run%d.json' % self.count),
+                os.path.join(self.root, 'run%d.xml' % self.count))
+
+    def run(self, args, timeout=RUN_TIMEOUT, reports=True):
+        """Run the harness to completion; returns a Result (reports parsed)."""
+        jpath, xpath = self.out_paths()
+        cmd = [HARNESS, *args]
+        if reports:
+            cmd += ['--json', jpath, '--junit', xpath]
+        try:
+            p = subprocess.run(cmd, env=self.env(), capture_output=True, text=True,
+                               timeout=timeout, check=False)
+            rc, out, err = p.returncode, p.stdout, p.stderr
+        except subprocess.TimeoutExpired as e:
+            rc, out, err = 'timeout', e.stdout or '', e.stderr or ''
+            out = out.decode() if isinstance(out, bytes) else out
+            err = err.decode() if isinstance(err, bytes) else err
+        report = junit = None
+        if reports and os.path.exists(jpath):
+            try:
+                with open(jpath, encoding='utf-8') as f:
+                    report = json.load(f)
+            except ValueError:
+                report = None
+        if reports and os.path.exists(xpath):
+            try:
+                junit = ET.parse(xpath).getroot()
+            except ET.ParseError:
+                junit = None
+        return Result(rc, out, err, report, junit)
+
+    def leftovers(self):
+        """What a finished run left behind: dirs, mounts, processes."""
+        problems = []
+        deadline = time.monotonic() + 2.0
+        while True:
+            problems = []
+            entries = os.listdir(self.tmpdir)
+            if entries:
+                problems.append('temporary entries: %s' % entries)
+            with open('/proc/self/mounts', encoding='utf-8') as f:
+                for line in f:
+                    mnt = line.split()[1].replace('\\040', ' ')
+                    if mnt.startswith(self.tmpdir):
+                        problems.append('mount: %s' % mnt)
+            problems += ['process %s' % p for p in processes_mentioning(self.tmpdir)]
+            if not problems or time.monotonic() > deadline:
+                return problems
+            time.sleep(0.1)
+
+    def check_clean(self, what):
+        problems = self.leftovers()
+        self.t.ok(not problems, '%s: no processes, mounts or temporary files left' % what,
+                  '\n'.join(problems))
+
+    def close(self):
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
+def processes_mentioning(text):
+    """PIDs (with command lines) whose command line or environment contains TEXT."""
+    found = []
+    needle = text.encode()
+    for pid in os.listdir('/proc'):
+        if not pid.isdigit() or int(pid) == os.getpid():
+            continue
+        try:
+            with open('/proc/%s/cmdline' % pid, 'rb') as f:
+                cmdline = f.read()
+            with open('/proc/%s/environ' % pid, 'rb') as f:
+                environ = f.read()
+        except OSError:
+            continue
+        if needle in cmdline or needle in environ:
+            found.append('%s %s' % (pid, cmdline.replace(b'\0', b' ').decode('utf-8', 'replace')))
+    return found
+
+
+def check_consistent(t, res, what):
+    """Exit 0, PASS, every replica ok in table, JSON and JUnit alike."""
+    t.eq(res.rc, 0, '%s: exit status 0' % what) or t.diag(res.diag())
+    t.ok(HEADER in res.out.splitlines(), '%s: table header as in the issue' % what, res.out)
+    rows = res.rows()
+    t.ok(rows and all(r[5].startswith('ok') for r in rows), '%s: every row says ok' % what, res.out)
+    rep = res.report or {}
+    t.eq(rep.get('result'), 'pass', '%s: JSON result pass' % what)
+    table = [(r[0], r[1], int(r[2]), int(r[3]), int(r[4]), r[5]) for r in rows]
+    from_json = [(r['pod'], r['claim'], r['acked'], r['on_disk'], r['restarts'], r['verdict'])
+                 for r in res.replicas()]
+    t.eq(from_json, table, '%s: JSON replicas match the table' % what)
+    for r in res.replicas():
+        unacked = r['in_flight_at_kill'] + r['failed']
+        if not r['acked'] <= r['on_disk'] <= r['acked'] + unacked:
+            t.ok(False, '%s: %s acked <= on disk <= acked + unacknowledged' % (what, r['pod']), r)
+    junit = res.junit
+    t.ok(junit is not None and junit.get('failures') == '0' and
+         junit.get('tests') == str(len(rows)) and len(junit.findall('.*/testcase')) == len(rows),
+         '%s: JUnit has one passing testcase per replica' % what,
+         ET.tostring(junit).decode() if junit is not None else 'no JUnit file')
+
+
+def check_fails(t, res, what, pattern, pods):
+    """Exit 1 and FAIL verdicts matching PATTERN on exactly PODS."""
+    t.eq(res.rc, 1, '%s: exit status 1' % what) or t.diag(res.diag())
+    bad = sorted(r['pod'] for r in res.replicas() if not r['ok'])
+    t.eq(bad, sorted(pods), '%s: inconsistent replicas' % what)
+    rows = {r[0]: r[5] for r in res.rows()}
+    t.ok(all(re.search(pattern, rows.get(p, '')) and rows[p].startswith('FAIL: ') for p in pods),
+         '%s: table VERDICT says %r' % (what, pattern), res.out)
+    t.eq((res.report or {}).get('result'), 'fail', '%s: JSON result fail' % what)
+    fails = res.junit.findall('.*/testcase/failure') if res.junit is not None else []
+    t.ok(len(fails) == len(pods) and all(re.search(pattern, f.get('message', '')) for f in fails),
+         '%s: JUnit failures carry the verdict' % what)
+    t.ok(re.search(r'^FAIL: \d+ of \d+ replicas inconsistent$', res.out, re.M), '%s: FAIL summary' % what, res.out)
+
+
+def kill_victims(res):
+    return [re.match(r'SIGKILL (\S+)', text).group(1) for text in res.timeline('kill-replica')]
+
+
+def test_usage(t, s):
+    res = s.run(['--help'], reports=False)
+    t.eq(res.rc, 0, '--help exits 0')
+    for opt in ('--replicas', '--requests', '--concurrency', '--kill-replicas', '--kill-daemon', '--seed',
+                '--app', '--mount-path', '--pod-management', '--rolling-update', '--partition',
+                '--scale-cycle', '--balance', '--api', '--mount', '--json', '--junit', '--broken-app'):
+        if opt not in res.out:
+            t.ok(False, '--help documents %s' % opt)
+    for args, what in ((['--replicas', '0'], 'zero replicas'), (['--balance', 'nearest'], 'unknown balance'),
+                       (['--pod-management', 'Serial'], 'unknown pod management'),
+                       (['--api', 'http://127.0.0.1:1'], '--api without --mount'),
+                       (['--api', 'http://127.0.0.1:1', '--mount', '/', '--kill-daemon', '1'],
+                        '--kill-daemon with --api'),
+                       (['--replicas', '2', '--weights', '1,2,3'], 'weights count'),
+                       (['--broken-app', 'cross-write', '--replicas', '1'], 'cross-write with one replica')):
+        res = s.run(args, reports=False)
+        t.eq(res.rc, 2, 'usage error exits 2: %s' % what)
+    res = s.run(['--claimfsd', '/nonexistent/claimfsd', '--requests', '10'])
+    t.eq(res.rc, 2, 'missing daemon binary: exit 2')
+    t.ok('ERROR: cannot find claimfsd' in res.out and (res.report or {}).get('result') == 'error',
+         'missing daemon binary: ERROR in table and JSON', res.diag())
+    s.check_clean('missing daemon binary')
+
+
+def test_basic(t, s, app_dir_existed):
+    res = s.run(['--replicas', '3', '--requests', '300', '--seed', '1'])
+    check_consistent(t, res, 'basic')
+    t.eq(sum(r['acked'] for r in res.replicas()), 300, 'basic: every visit acknowledged')
+    t.eq([r['claim'] for r in res.replicas()], ['data-app-python-%d' % i for i in range(3)],
+         'basic: claims named <template>-<sts>-<ordinal>')
+    t.eq((res.report or {}).get('visits', {}).get('completed'), 300, 'basic: JSON visits completed')
+    t.ok(res.report and res.report['namespaced'], 'basic: replicas ran in mount namespaces (root)')
+    t.ok(os.path.exists('/app') == app_dir_existed, 'basic: /app/data was never created on the host')
+    s.check_clean('basic')
+
+
+def test_chaos(t, s):
+    res = s.run(['--replicas', '3', '--requests', '600', '--kill-replicas', '8', '--kill-daemon', '2',
+                 '--seed', '7'])
+    check_consistent(t, res, 'kills')
+    kills = (res.report or {}).get('kills', {})
+    t.eq((kills.get('replicas'), kills.get('daemon')), (8, 2), 'kills: 8 replica and 2 daemon kills done')
+    t.eq(len(res.timeline('kill-replica')), 8, 'kills: timeline lists each replica kill')
+    t.eq(len(res.timeline('restart-daemon')), 2, 'kills: daemon restarted twice')
+    t.ok(sum(r['restarts'] for r in res.replicas()) >= 8 + 2 * 3, 'kills: replicas recreated after daemon kills',
+         res.replicas())
+    t.ok(re.search(r'^8 replica kills|8 replica kills, 2 daemon kills', res.out, re.M), 'kills: summary line', res.out)
+    s.check_clean('kills')
+
+
+def test_replay(t, s):
+    args = ['--replicas', '3', '--requests', '200', '--kill-replicas', '5', '--concurrency', '2', '--seed', '42']
+    first, second = s.run(args), s.run(args)
+    t.ok(first.rc == 0 and second.rc == 0, 'replay: both runs pass', first.diag() + second.diag())
+    t.ok(len(kill_victims(first)) == 5 and kill_victims(first) == kill_victims(second),
+         'replay: the same seed kills the same replicas in the same order',
+         '%s\n%s' % (kill_victims(first), kill_victims(second)))
+    t.ok(re.search(r'seed 42$', first.out, re.M), 'replay: the seed is printed', first.out)
+    s.check_clean('replay')
+
+
+def test_policies(t, s):
+    rec = os.path.join(s.root, 'ordered.rec')
+    app = 'python3 %s --record %s --start-delay 0.3' % (APP, rec)
+    res = s.run(['--app', app, '--replicas', '3', '--requests', '60', '--pod-management', 'OrderedReady'])
+    t.eq(res.rc, 0, 'OrderedReady: run passes') or t.diag(res.diag())
+    starts = sorted((int(o), float(ts)) for o, ts in (line.split() for line in open(rec, encoding='ascii')))
+    t.ok(len(starts) == 3 and all(starts[i + 1][1] - starts[i][1] >= 0.3 for i in range(2)),
+         'OrderedReady: ordinal i starts only after i-1 is ready', starts)
+    rec = os.path.join(s.root, 'parallel.rec')
+    app = 'python3 %s --record %s --start-delay 0.3' % (APP, rec)
+    res = s.run(['--app', app, '--replicas', '3', '--requests', '60', '--pod-management', 'Parallel',
+                 '--balance', 'random'])
+    t.eq(res.rc, 0, 'Parallel: run passes') or t.diag(res.diag())
+    starts = [float(line.split()[1]) for line in open(rec, encoding='ascii')]
+    t.ok(len(starts) == 3 and max(starts) - min(starts) < 0.3, 'Parallel: all ordinals start together', starts)
+    t.eq(((res.report or {}).get('options', {}).get('pod_management'), res.report['options']['balance']),
+         ('Parallel', 'random'), 'Parallel: options in JSON')
+    s.check_clean('pod management')
+
+
+def test_balance(t, s):
+    res = s.run(['--replicas', '3', '--requests', '300', '--balance', 'round-robin'])
+    check_consistent(t, res, 'round-robin')
+    acked = [r['acked'] for r in res.replicas()]
+    t.ok(all(abs(a - 100) <= 4 for a in acked), 'round-robin: visits spread evenly', acked)
+    res = s.run(['--replicas', '3', '--requests', '400', '--balance', 'weighted', '--weights', '6,1,1'])
+    check_consistent(t, res, 'weighted')
+    acked = [r['acked'] for r in res.replicas()]
+    t.ok(acked[0] > acked[1] + acked[2] and min(acked) > 0, 'weighted 6,1,1: ordinal 0 gets most visits', acked)
+    s.check_clean('balance')
+
+
+def test_rolling_update(t, s):
+    res = s.run(['--replicas', '3', '--requests', '300', '--rolling-update', '--partition', '1'])
+    check_consistent(t, res, 'rolling update')
+    t.eq([r['revision'] for r in res.replicas()], [1, 2, 2], 'rolling update: ordinals >= partition updated')
+    steps = [re.match(r'(\S+) updated', x).group(1) for x in res.timeline('rolling-update') if 'updated' in x]
+    t.eq(steps, ['app-python-2', 'app-python-1'], 'rolling update: highest ordinal first')
+    s.check_clean('rolling update')
+
+
+def test_scale_cycle(t, s):
+    res = s.run(['--replicas', '3', '--requests', '400', '--scale-cycle', '--pod-management', 'Parallel'])
+    check_consistent(t, res, 'scale cycle')
+    reps = res.replicas()
+    t.ok(reps and reps[0]['scale_cycle'] is None and all(
+        r['scale_cycle'] and r['scale_cycle']['left_with'] > 0 and
+        r['scale_cycle']['came_back_with'] == r['scale_cycle']['left_with'] and
+        r['scale_cycle']['first_answer'] == r['scale_cycle']['left_with'] + 1 for r in reps[1:]),
+        'scale cycle: ordinals 1 and 2 came back to their own data', [r.get('scale_cycle') for r in reps])
+    t.eq(len(res.timeline('scale')), 2, 'scale cycle: scaled down and back up')
+    s.check_clean('scale cycle')
+
+
+def test_app(t, s, app_dir_existed):
+    app = 'python3 %s --expect-mount /app/data' % APP
+    res = s.run(['--app', app, '--mount-path', '/app/data', '--replicas', '2', '--rolling-update',
+                 '--requests', '200', '--kill-replicas', '2', '--kill-daemon', '1', '--seed', '3'])
+    check_consistent(t, res, '--app python at /app/data')
+    t.ok(os.path.exists('/app') == app_dir_existed, '--app: /app/data not left on the host')
+    shadow = os.path.join(s.root, 'existing')
+    os.mkdir(shadow)
+    open(os.path.join(shadow, 'keep'), 'w', encoding='ascii').close()
+    target = os.path.join(shadow, 'nested', 'data')
+    res = s.run(['--app', 'python3 %s --expect-mount %s' % (APP, target), '--mount-path', target,
+                 '--replicas', '2', '--requests', '100'])
+    check_consistent(t, res, '--mount-path below an existing directory')
+    t.eq(os.listdir(shadow), ['keep'], '--mount-path: the host directory is untouched')
+    direct = os.path.join(s.root, 'direct')
+    os.mkdir(direct)
+    res = s.run(['--app', 'python3 %s --expect-mount %s' % (APP, direct), '--mount-path', direct,
+                 '--replicas', '2', '--requests', '100'])
+    check_consistent(t, res, '--mount-path an existing directory')
+    t.eq(os.listdir(direct), [], '--mount-path: nothing written to the host directory')
+    res = s.run(['--app', 'python3 %s --expect-claim-dir' % APP, '--no-namespaces', '--replicas', '2',
+                 '--requests', '100'])
+    check_consistent(t, res, '--no-namespaces: the app gets the claim directory')
+    s.check_clean('--app')
+
+
+def test_broken(t, s):
+    res = s.run(['--broken-app', 'ack-before-fsync', '--replicas', '2', '--requests', '300',
+                 '--kill-replicas', '3', '--seed', '5'])
+    check_fails(t, res, 'ack-before-fsync', r'lost \d+ acknowledged visits', ['app-python-0', 'app-python-1'])
+    res = s.run(['--broken-app', 'cross-write', '--replicas', '3', '--requests', '300', '--seed', '5'])
+    check_fails(t, res, 'cross-write', r'written by another replica \(app-python-0\)', ['app-python-1'])
+    res = s.run(['--app', 'python3 %s --ack-first' % APP, '--replicas', '2', '--requests', '200',
+                 '--kill-replicas', '2', '--seed', '5'])
+    check_fails(t, res, '--app answering before fsync', r'lost \d+ acknowledged visits',
+                ['app-python-0', 'app-python-1'])
+    res = s.run(['--app', 'python3 -c "import sys; sys.exit(3)"', '--replicas', '1', '--requests', '10',
+                 '--ready-timeout', '5'])
+    t.eq(res.rc, 2, 'an app that never becomes ready: exit 2')
+    t.ok(re.search(r'^ERROR: the replicas did not start', res.out, re.M), 'never ready: ERROR line', res.diag())
+    s.check_clean('broken apps')
+
+
+def test_external_daemon(t, s):
+    work = tempfile.mkdtemp(prefix='claimfs-harness-api-')
+    try:
+        with Daemon(work) as d:
+            d.start()
+            args = ['--api', d.url, '--mount', d.mount, '--replicas', '2', '--requests', '150']
+            res = s.run(args)
+            check_consistent(t, res, '--api/--mount')
+            status, _, body = d.request('GET', '/api/v1/namespaces/default/persistentvolumeclaims')
+            names = sorted(i['metadata']['name'] for i in json.loads(body).get('items', [])) if status == 200 else []
+            t.eq(names, ['data-app-python-0', 'data-app-python-1'], '--api: claims exist in the running daemon')
+            again = s.run(args)
+            check_consistent(t, again, '--api again: claims reused')
+            t.ok(all(r['baseline'] > 0 for r in again.replicas()), '--api again: counts continue from disk',
+                 again.replicas())
+            t.ok(d.proc.poll() is None and d.mounted(), '--api: the running daemon was left alone')
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    s.check_clean('--api/--mount')
+
+
+def interrupt(t, s, sig, expected_rc):
+    """Start a long run, wait for progress, send SIG; the harness must clean up."""
+    cmd = [HARNESS, '--replicas', '3', '--requests', '1000000', '--kill-replicas', '200', '--kill-daemon', '20']
+    p = subprocess.Popen(cmd, env=s.env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    seen = []
+    deadline = time.monotonic() + 30
+    try:
+        for line in p.stderr:
+            seen.append(line)
+            if line.startswith('visits ') or time.monotonic() > deadline:
+                break
+        time.sleep(0.3)
+        p.send_signal(sig)
+        out, err = p.communicate(timeout=60)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        out, err = p.communicate()
+    t.ok(any(x.startswith('visits ') for x in seen), '%s: live progress lines on stderr' % sig.name,
+         ''.join(seen[-5:]))
+    t.eq(p.returncode, expected_rc, '%s mid-run: exit status %d' % (sig.name, expected_rc))
+    t.ok('interrupted by signal' in err, '%s: says it was interrupted' % sig.name, err[-500:] + out)
+    s.check_clean('%s mid-run' % sig.name)
+
+
+def test_tty_progress(t, s):
+    master, slave = os.openpty()
+    try:
+        p = subprocess.Popen([HARNESS, '--replicas', '2', '--requests', '400', '--kill-replicas', '4'],
+                             env=s.env(), stdout=subprocess.PIPE, stderr=slave)
+        os.close(slave)
+        slave = -1
+        out, _ = p.communicate(timeout=RUN_TIMEOUT)
+        chunks = []
+        while True:
+            try:
+                data = os.read(master, 65536)
+            except OSError:
+                break
+            if not data:
+                break
+            chunks.append(data)
+        err = b''.join(chunks).decode('utf-8', 'replace')
+    finally:
+        os.close(master)
+        if slave >= 0:
+            os.close(slave)
+    t.eq(p.returncode, 0, 'tty: run passes')
+    t.ok('\r\x1b[Kvisits ' in err, 'tty: progress is one line rewritten in place', repr(err[-300:]))
+    t.ok(HEADER in out.decode(), 'tty: table on stdout')
+    s.check_clean('tty')
+
+
+def main():
+    t = Tap()
+    if not HARNESS or not os.access(HARNESS, os.X_OK):
+        t.skip_all('CLAIMFS_HARNESS not set to the harness binary')
+    s = Suite(t)
+    app_dir_existed = os.path.exists('/app')
+    try:
+        test_usage(t, s)
+        test_basic(t, s, app_dir_existed)
+        test_chaos(t, s)
+        test_replay(t, s)
+        test_policies(t, s)
+        test_balance(t, s)
+        test_rolling_update(t, s)
+        test_scale_cycle(t, s)
+        test_app(t, s, app_dir_existed)
+        test_broken(t, s)
+        test_external_daemon(t, s)
+        interrupt(t, s, signal.SIGINT, 130)
+        interrupt(t, s, signal.SIGTERM, 143)
+        test_tty_progress(t, s)
+    finally:
+        s.close()
+    t.done()
+
+
+if __name__ == '__main__':
+    main()
