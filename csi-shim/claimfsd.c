@@ -147,17 +147,18 @@ static int claimfsd_call(const struct claimfsd *client, const char *method, cons
 		claimfsd_fail(err, 0, true, "claimfsd API unreachable (%s: %s)", path, strerror(-r));
 		return r;
 	}
-	if (res.body_len > 0)
+	/* Parse what we need: the answer we asked for, or a Status to quote. */
+	if (res.body_len > 0 && (ret_json != NULL || res.status < 200 || res.status > 299))
 		answer = json_loadb(res.body, res.body_len, 0, &jerr);
 	if (res.status < 200 || res.status > 299) {
 		const char *message = json_string_value(json_object_get(answer, "message"));
 
-		claimfsd_fail(err, res.status, false, "%s (claimfsd answered HTTP %u)",
+		claimfsd_fail(err, res.status, false, "%.300s (claimfsd answered HTTP %u)",
 			      message != NULL ? message : "no message", res.status);
 		r = claimfsd_errno_for_status(res.status);
 		goto out;
 	}
-	if (res.body_len > 0 && answer == NULL) {
+	if (ret_json != NULL && res.body_len > 0 && answer == NULL) {
 		claimfsd_fail(err, res.status, true, "claimfsd answered %s with invalid JSON: %s",
 			      path, jerr.text);
 		r = -EPROTO;
