@@ -472,6 +472,7 @@ struct trunc_state {
 	bool exists;
 	unsigned long long ops; /* try lines so far: names the content of each write */
 	int fd;
+	uint8_t *replay[2]; /* verification's replay buffers */
 };
 
 struct trunc_digest {
@@ -505,6 +506,126 @@ static int trunc_parse_states(const char *text, struct trunc_digest *out, int ma
 	return n;
 }
 
+/* The parameters of one trunc operation, as its "try" line records them. */
+struct trunc_params {
+	unsigned long long n;
+	size_t newsize, off, len;
+};
+
+/* Apply operation p to (data, size): the ftruncate, and the pwrite if full. */
+static void trunc_apply(const struct crash_writer *w, const struct trunc_params *p, uint8_t *data,
+			size_t *size, bool full)
+{
+	if (p->newsize > *size)
+		memset(data + *size, 0, p->newsize - *size);
+	*size = p->newsize;
+	if (!full)
+		return;
+	if (p->off > *size)
+		memset(data + *size, 0, p->off - *size);
+	crash_fill(crash_key(w, p->n), 0, data + p->off, p->len);
+	if (p->off + p->len > *size)
+		*size = p->off + p->len;
+}
+
+/* Replays the log to rebuild every state, for a precise report on a mismatch. */
+struct trunc_replay {
+	bool valid;
+	uint8_t *data, *tmp;
+	size_t size;
+	bool pending;
+	struct trunc_params p;
+};
+
+/* Follow one log line; base lines pick the state the disk was found in. */
+static void trunc_replay_line(const struct crash_writer *w, struct trunc_replay *rp, const char *l)
+{
+	const char *params = strstr(l, " p ");
+	unsigned long long s = 0;
+	uint64_t h = 0;
+
+	if (!rp->valid)
+		return;
+	if (strncmp(l, "try ", 4) == 0) {
+		rp->pending = params && sscanf(l, "try %llu", &rp->p.n) == 1 &&
+			      sscanf(params, " p %zu %zu %zu", &rp->p.newsize, &rp->p.off, &rp->p.len) == 3;
+		rp->valid = rp->pending;
+	} else if (strncmp(l, "ack ", 4) == 0 && rp->pending) {
+		trunc_apply(w, &rp->p, rp->data, &rp->size, true);
+		rp->pending = false;
+	} else if (strcmp(l, "base absent") == 0) {
+		rp->size = 0;
+		rp->pending = false;
+	} else if (sscanf(l, "base %llu %" SCNx64, &s, &h) == 2) {
+		bool full = false;
+		int k;
+
+		for (k = 0; k < 3; k++) {
+			size_t size = rp->size;
+
+			memcpy(rp->tmp, rp->data, TRUNC_MAX_SIZE + 2 * TRUNC_MAX_WRITE);
+			if (k > 0 && !rp->pending)
+				break;
+			if (k > 0)
+				trunc_apply(w, &rp->p, rp->tmp, &size, full = k == 2);
+			if (size == s && crash_fnv(CRASH_FNV_INIT, rp->tmp, size) == h) {
+				memcpy(rp->data, rp->tmp, TRUNC_MAX_SIZE + 2 * TRUNC_MAX_WRITE);
+				rp->size = size;
+				break;
+			}
+		}
+		rp->valid = k < 3 && (k == 0 || rp->pending);
+		rp->pending = false;
+	}
+}
+
+/* Where found differs from want: "bytes [a, b] differ (n of them)". */
+static void trunc_describe_diff(const uint8_t *found, size_t flen, const uint8_t *want, size_t wlen,
+				char *out, size_t size)
+{
+	size_t first = SIZE_MAX, last = 0, count = 0, common = flen < wlen ? flen : wlen;
+
+	for (size_t i = 0; i < common; i++) {
+		if (found[i] != want[i]) {
+			if (first == SIZE_MAX)
+				first = i;
+			last = i;
+			count++;
+		}
+	}
+	if (first == SIZE_MAX)
+		snprintf(out, size, "same first %zu bytes, sizes %zu/%zu", common, flen, wlen);
+	else
+		snprintf(out, size, "bytes [%zu, %zu] differ (%zu of them; found byte %02x, wanted %02x), sizes %zu/%zu",
+			 first, last, count, found[first], want[first], flen, wlen);
+}
+
+/* On a mismatch, say how the file differs from each state it could be in. */
+static void trunc_report(struct crash_writer *w, struct trunc_replay *rp, const uint8_t *found,
+			 size_t flen)
+{
+	static const char *const names[] = { "acknowledged state", "in-flight after ftruncate",
+					      "in-flight after pwrite" };
+	char text[256];
+
+	if (!rp->valid) {
+		fprintf(stderr, "  (log too old to replay the states)\n");
+		return;
+	}
+	for (int k = 0; k < 3 && (k == 0 || rp->pending); k++) {
+		size_t size = rp->size;
+
+		memcpy(rp->tmp, rp->data, TRUNC_MAX_SIZE + 2 * TRUNC_MAX_WRITE);
+		if (k > 0)
+			trunc_apply(w, &rp->p, rp->tmp, &size, k == 2);
+		trunc_describe_diff(found, flen, rp->tmp, size, text, sizeof(text));
+		fprintf(stderr, "  vs %s: %s\n", names[k], text);
+	}
+	if (rp->pending)
+		fprintf(stderr, "  in-flight op %llu: ftruncate %zu, pwrite %zu bytes at %zu\n", rp->p.n,
+			rp->p.newsize, rp->p.len, rp->p.off);
+}
+
 /* Verify t: the acknowledged digest or one the in-flight operation passes through. */
 static int trunc_verify(struct crash_writer *w, bool resolve)
 {
@@ -522,13 +643,18 @@ static int trunc_verify(struct crash_writer *w, bool resolve)
 	st->fd = -1;
 	w->state = st;
 	st->data = calloc(1, TRUNC_MAX_SIZE + 2 * TRUNC_MAX_WRITE);
-	if (!st->data)
+	struct trunc_replay rp = { .valid = true };
+	/* Owned by the state (freed by trunc_destroy on every path). */
+	rp.data = st->replay[0] = calloc(1, TRUNC_MAX_SIZE + 2 * TRUNC_MAX_WRITE);
+	rp.tmp = st->replay[1] = calloc(1, TRUNC_MAX_SIZE + 2 * TRUNC_MAX_WRITE);
+	if (!st->data || !rp.data || !rp.tmp)
 		return -ENOMEM;
 	for (size_t i = 0; i < w->nlines; i++) {
 		const char *l = w->lines[i];
 		unsigned long long n;
 		int used = 0;
 
+		trunc_replay_line(w, &rp, l);
 		if (sscanf(l, "try %llu%n", &n, &used) == 1) {
 			if (pending)
 				return crash_log_corrupt(w, i);
@@ -567,11 +693,13 @@ static int trunc_verify(struct crash_writer *w, bool resolve)
 		ok = acked.exists && acked.size == found.size && acked.hash == found.hash;
 		for (int i = 0; pending && i < ntried && !ok; i++)
 			ok = tried[i].size == found.size && tried[i].hash == found.hash;
-		if (!ok)
+		if (!ok) {
 			crash_lost(w, "t is %llu bytes (hash %016" PRIx64 "), acknowledged %s%llu bytes "
 				   "(hash %016" PRIx64 ")%s", found.size, found.hash,
 				   acked.exists ? "" : "nothing, ", acked.size, acked.hash,
 				   pending ? " or an in-flight state" : "");
+			trunc_report(w, &rp, data, len);
+		}
 		if (len > TRUNC_MAX_SIZE + TRUNC_MAX_WRITE)
 			len = TRUNC_MAX_SIZE + TRUNC_MAX_WRITE; /* reported above; keep the model bounded */
 		memcpy(st->data, data, len);
@@ -612,8 +740,9 @@ static int trunc_step(struct crash_writer *w)
 	crash_fill(key, 0, st->data + off, len);
 	st->size = off + len > newsize ? off + len : newsize;
 	s2 = trunc_digest_of(st->data, st->size);
-	r = crash_log_put(w, false, "try %llu %llu %016" PRIx64 " %llu %016" PRIx64 " %llu %016" PRIx64,
-			  st->ops, s0.size, s0.hash, s1.size, s1.hash, s2.size, s2.hash);
+	r = crash_log_put(w, false, "try %llu %llu %016" PRIx64 " %llu %016" PRIx64 " %llu %016" PRIx64
+			  " p %zu %zu %zu", st->ops, s0.size, s0.hash, s1.size, s1.hash, s2.size, s2.hash,
+			  newsize, off, len);
 	if (r < 0) {
 		errno = -r;
 		return crash_failed(w, "log");
@@ -649,6 +778,8 @@ static void trunc_destroy(struct crash_writer *w)
 		if (st->fd >= 0)
 			close(st->fd);
 		free(st->data);
+		free(st->replay[0]);
+		free(st->replay[1]);
 	}
 	crash_state_free(w);
 }

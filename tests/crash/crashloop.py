@@ -214,7 +214,8 @@ class CrashLoop:
         if args.daemon:
             self.daemon.binary = args.daemon
         self.writers = [Writer(i, claim, kind, self.daemon, self.logdir, args.seed, args.writer)
-                        for i, (claim, kind) in enumerate(WRITERS)]
+                        for i, (claim, kind) in enumerate(WRITERS)
+                        if not args.only or kind.split(':')[0] in args.only.split(',')]
         self.kills = 0
         self.verified_acks = 0
         self.objects = 0
@@ -274,7 +275,7 @@ class CrashLoop:
     def setup(self):
         """First start: the claims."""
         self.daemon.start()
-        for claim in sorted({c for c, _ in WRITERS}):
+        for claim in sorted({w.claim for w in self.writers}):
             self.daemon.create_claim(NAMESPACE, claim, storage=CLAIM_SIZE)
 
     def cycle(self, n):
@@ -318,8 +319,10 @@ class CrashLoop:
         """The verifier must be able to fail: corrupt acknowledged data through the
         mount and expect LOST from the writers that own it."""
         self.daemon.start()
-        counter = next(w for w in self.writers if w.kind == 'counter:0')
-        append = next(w for w in self.writers if w.kind == 'append')
+        counter = next((w for w in self.writers if w.kind == 'counter:0'), None)
+        append = next((w for w in self.writers if w.kind == 'append'), None)
+        if counter is None or append is None:
+            raise Failure('--self-test needs the counter:0 and append writers')
         with open(os.path.join(counter.dir, 'visits.txt'), 'r+b') as f:
             f.write(b'00000000000000000000\n'[:21])
         with open(os.path.join(append.dir, 'journal'), 'r+b') as f:
@@ -344,6 +347,7 @@ def parse_args(argv):
     p.add_argument('--tap', action='store_true', help='print TAP (for meson)')
     p.add_argument('--self-test', action='store_true',
                    help='finally corrupt acknowledged data and expect the verifier to catch it')
+    p.add_argument('--only', help='run only these writer kinds (comma-separated, e.g. trunc,link)')
     p.add_argument('--workdir', help='use this directory (default: a new temporary one)')
     p.add_argument('--keep', action='store_true', help='keep the work directory')
     p.add_argument('--keep-on-failure', action='store_true', help='keep it when a check fails')
@@ -385,7 +389,8 @@ def main(argv):
     try:
         loop.setup()
         rep.info('crash loop: %d cycles, seed %d, %d writers on %d claims, work dir %s' %
-                 (args.cycles, args.seed, len(WRITERS), len({c for c, _ in WRITERS}), loop.workdir))
+                 (args.cycles, args.seed, len(loop.writers), len({w.claim for w in loop.writers}),
+                  loop.workdir))
         for n in range(1, args.cycles + 1):
             if args.time_limit and time.monotonic() - started > args.time_limit:
                 rep.info('time limit reached after %d cycles' % (n - 1))
