@@ -125,6 +125,11 @@ static void options_usage(FILE *f)
 	      "  -q, --quiet              no progress or event lines, only the final table\n"
 	      "  --help, --version\n"
 	      "\n"
+	      "The table's ACKED and ON DISK count this run's visits (a reused claim's earlier\n"
+	      "count is subtracted); a replica is consistent when ACKED <= ON DISK <= ACKED +\n"
+	      "visits unacknowledged because they were in flight when something was killed,\n"
+	      "and no other replica ever wrote its file.\n"
+	      "\n"
 	      "Exit status: 0 when every replica's file is consistent, 1 when one is not,\n"
 	      "2 on a usage or set-up error, 128+N when interrupted by signal N.\n",
 	      f);

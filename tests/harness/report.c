@@ -132,13 +132,14 @@ int report_json(const struct report *rep, const char *path)
 	}
 	const char *result = rep->result == REPORT_PASS ? "pass" : rep->result == REPORT_FAIL ? "fail" : "error";
 	json_t *root = json_pack(
-		"{s:s, s:s?, s:I, s:o, s:s, s:b, s:{s:I, s:I, s:I, s:I, s:f, s:f}, s:{s:i, s:i}, s:i, s:i, s:o, s:o}",
+		"{s:s, s:s?, s:I, s:o, s:s, s:b, s:{s:I, s:I, s:I, s:I, s:I, s:f, s:f}, s:{s:i, s:i}, s:i, s:i, s:o, s:o}",
 		"result", result, "error", rep->error, "seed", (json_int_t)rep->opts->seed,
 		"options", report_options_json(rep->opts),
 		"claims_via", rep->via_statefulset ? "statefulset" : "persistentvolumeclaims",
 		"namespaced", rep->namespaced,
 		"visits", "requested", (json_int_t)rep->opts->requests, "completed", (json_int_t)rep->visits_done,
 		"acknowledged", (json_int_t)acked, "unacknowledged", (json_int_t)unacked,
+		"undelivered_retries", (json_int_t)rep->retries,
 		"seconds", rep->load_seconds,
 		"per_second", rep->load_seconds > 0 ? (double)rep->visits_done / rep->load_seconds : 0.0,
 		"kills", "replicas", (int)rep->replica_kills, "daemon", (int)rep->daemon_kills,

@@ -22,6 +22,7 @@ struct report {
 	const char *error;          /* REPORT_ERROR: what stopped the run */
 	unsigned inconsistent;      /* replicas whose verdict failed */
 	unsigned long visits_done;
+	unsigned long retries;      /* visits re-sent because no replica took them */
 	double load_seconds;
 	unsigned replica_kills, daemon_kills, daemon_crashes;
 	bool via_statefulset;
