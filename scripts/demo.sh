@@ -8,6 +8,9 @@
 #   4. SIGKILL the daemon: the mount is dead
 #   5. start it again on the same store: every claim and every count is back
 #   6. SIGTERM: clean unmount
+#   7. the same story under load: claimfs-harness (issue 4) runs a StatefulSet
+#      of visits-app replicas, SIGKILLs replicas and the daemon, and checks
+#      every acknowledged visit (skipped if the harness was not built)
 #
 # Owns: one temp directory (store, mount, logs) and the daemons it starts.
 # Invariant: whatever happens (failure, Ctrl-C), the EXIT trap kills the
@@ -15,11 +18,14 @@
 # Exits 0 only if every claim and every count survived the kill.
 #
 # Environment: CLAIMFSD (daemon binary, default build/daemon/claimfsd),
-# DEMO_KEEP=1 keeps the temp directory, NO_COLOR disables colours.
+# HARNESS (default build/tests/harness/claimfs-harness; DEMO_HARNESS=0 skips
+# step 7), DEMO_SEED (the harness's seed; random by default), DEMO_KEEP=1
+# keeps the temp directory, NO_COLOR disables colours.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 CLAIMFSD=${CLAIMFSD:-$ROOT/build/daemon/claimfsd}
+HARNESS=${HARNESS:-$ROOT/build/tests/harness/claimfs-harness}
 CLAIMS=(data-app-python-0 data-app-python-1 data-app-python-2)
 VISITS=5
 NAMESPACE=default
@@ -250,10 +256,29 @@ else
 	good "$WORK/volumes is unmounted"
 fi
 
+HARNESS_SUMMARY=''
+if [ "${DEMO_HARNESS:-1}" != 0 ] && [ -x "$HARNESS" ]; then
+	step "Under load: a StatefulSet of visit counters, replicas and daemon SIGKILLed (claimfs-harness)"
+	seed=${DEMO_SEED:-$RANDOM}
+	harness_args=(--replicas 3 --requests 1000 --concurrency 4
+		--kill-replicas 4 --kill-daemon 2 --seed "$seed")
+	show "claimfs-harness ${harness_args[*]}"
+	rc=0
+	CLAIMFSD="$CLAIMFSD" "$HARNESS" "${harness_args[@]}" 2>&1 | sed 's/^/    /' || rc=$?
+	if [ "$rc" -eq 0 ]; then
+		good "every acknowledged visit is on disk (replay this run with --seed $seed)"
+		HARNESS_SUMMARY=' Under load, every acknowledged visit survived replica and daemon kills.'
+	else
+		bad "claimfs-harness failed (exit $rc); replay with --seed $seed"
+	fi
+elif [ "${DEMO_HARNESS:-1}" != 0 ]; then
+	note "(claimfs-harness not built at $HARNESS; skipping the run under load)"
+fi
+
 echo
 if [ "$FAILURES" -eq 0 ]; then
-	printf '%s%sDemo passed:%s %d claims x %d visits survived a SIGKILL of the daemon.\n' \
-		"$BOLD" "$GREEN" "$RESET" "${#CLAIMS[@]}" "$VISITS"
+	printf '%s%sDemo passed:%s %d claims x %d visits survived a SIGKILL of the daemon.%s\n' \
+		"$BOLD" "$GREEN" "$RESET" "${#CLAIMS[@]}" "$VISITS" "$HARNESS_SUMMARY"
 	exit 0
 fi
 printf '%s%sDemo FAILED:%s %d problem(s); daemon log below.\n' "$BOLD" "$RED" "$RESET" "$FAILURES"
