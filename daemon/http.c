@@ -23,8 +23,22 @@
  *   http_access (more)  appends body bytes; past max_body it discards them
  *                       (413 at the end), past the discard limit it drops
  *                       the connection;
- *   http_access (last)  calls api_handle and queues the answer;
- *   http_completed      frees it.
+ *   http_access (last)  calls api_handle and queues the answer — or, for
+ *                       ?watch=true, a callback response that streams the
+ *                       api_watch (chunked) until it ends;
+ *   http_completed      frees it and records the request's metrics.
+ *
+ * Authentication: with a token configured, every request but the health
+ * probes must carry "Authorization: Bearer <token>" (checked on the first
+ * call, before any body is read); otherwise 401 with a Status.
+ *
+ * Watch streams (struct http_watch): the content reader asks api_watch_read
+ * for bytes; when there are none it suspends the connection (from inside
+ * the reader, the only place MHD allows) through the model's notify hooks,
+ * and the publisher resumes it. A ticker thread wakes streams whose timeout
+ * or bookmark is due. Shutdown stops every stream and waits (bounded) until
+ * MHD has freed them, because MHD must not be stopped with a connection
+ * suspended.
  */
 #include "http.h"
 
@@ -42,10 +56,14 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <pthread.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "api.h"
 #include "log.h"
+#include "metrics.h"
+#include "model.h"
 
 #define HTTP_THREADS 4
 #define HTTP_IDLE_TIMEOUT_S 30
@@ -56,15 +74,36 @@
 #define HTTP_CONNECTIONS_MAX 16384
 /* Oversized bodies up to this many times max_body are read and thrown away. */
 #define HTTP_DISCARD_FACTOR 16
+#define HTTP_WATCH_BLOCK 16384
+#define HTTP_STOP_WAIT_MS 3000
+
+struct http_watch;
 
 struct http_server {
 	struct model *model;
 	size_t max_body;
 	const atomic_bool *ready;
+	char *token; /* NULL: no authentication */
 	unsigned port;
 	char *unix_path; /* unlinked at stop; NULL if none */
 	unsigned count;
 	struct MHD_Daemon *daemon[HTTP_LISTENERS_MAX];
+	/* Watch streams: the list is protected by watch_lock. */
+	pthread_mutex_t watch_lock;
+	pthread_cond_t watch_gone;
+	struct http_watch *watches;
+	unsigned watch_count;
+	pthread_t ticker;
+	bool ticker_started;
+	atomic_bool stopping;
+};
+
+/* One streaming watch response. */
+struct http_watch {
+	struct http_server *server;
+	struct MHD_Connection *connection;
+	struct api_watch *watch;
+	struct http_watch *prev, *next;
 };
 
 struct http_request {
@@ -75,6 +114,9 @@ struct http_request {
 	size_t discarded; /* bytes thrown away after too_large */
 	bool started;     /* the first call (headers only) is done */
 	bool too_large;   /* the body passed max_body: discard it, answer 413 */
+	uint64_t start_ns;  /* for the API latency histogram */
+	int method;         /* METRICS_API_* */
+	unsigned status;    /* what was answered */
 };
 
 /* ---- requests ---------------------------------------------------------------- */
@@ -97,6 +139,8 @@ static void http_completed(void *cls, struct MHD_Connection *connection, void **
 	struct http_request *hr = *con_cls;
 
 	if (hr != NULL) {
+		metrics_record(&metrics_api[hr->method], hr->start_ns,
+			       hr->status >= 400 || code != MHD_REQUEST_TERMINATED_COMPLETED_OK);
 		free(hr->query);
 		free(hr->body);
 		free(hr);
@@ -105,14 +149,18 @@ static void http_completed(void *cls, struct MHD_Connection *connection, void **
 }
 
 /* Queue an api_response (its body is handed to MHD). */
-static enum MHD_Result http_reply(struct MHD_Connection *connection, struct api_response *res)
+static enum MHD_Result http_reply(struct MHD_Connection *connection, struct http_request *hr,
+				   struct api_response *res)
 {
 	struct MHD_Response *response;
 	enum MHD_Result ret;
 
+	if (hr != NULL)
+		hr->status = res->status;
 	if (res->body != NULL)
-		response = MHD_create_response_from_buffer(strlen(res->body), res->body,
-							   MHD_RESPMEM_MUST_FREE);
+		response = MHD_create_response_from_buffer(res->body_len > 0 ? res->body_len
+									     : strlen(res->body),
+							   res->body, MHD_RESPMEM_MUST_FREE);
 	else
 		response = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
 	if (response == NULL) {
@@ -130,7 +178,8 @@ static enum MHD_Result http_reply(struct MHD_Connection *connection, struct api_
 }
 
 /* Answer 413 with a Status body. */
-static enum MHD_Result http_too_large(struct http_server *server, struct MHD_Connection *connection)
+static enum MHD_Result http_too_large(struct http_server *server, struct MHD_Connection *connection,
+				      struct http_request *hr)
 {
 	struct api_response res;
 	char message[128];
@@ -138,7 +187,7 @@ static enum MHD_Result http_too_large(struct http_server *server, struct MHD_Con
 	snprintf(message, sizeof(message), "the request body is larger than the limit of %zu bytes",
 		 server->max_body);
 	api_error_response(EMSGSIZE, message, &res);
-	return http_reply(connection, &res);
+	return http_reply(connection, hr, &res);
 }
 
 /* Start discarding: the body will not be used. */
@@ -212,6 +261,152 @@ static enum http_declared http_check_declared(struct http_server *server,
 	return HTTP_BODY_DISCARD;
 }
 
+/* The METRICS_API_* index of a method. */
+static int http_method_index(const char *method)
+{
+	for (int i = 0; i < METRICS_API_OTHER; i++)
+		if (strcmp(method, metrics_api_method_names[i]) == 0)
+			return i;
+	return METRICS_API_OTHER;
+}
+
+/* Probes answer without a token (kubelet and load balancers do not send one). */
+static bool http_is_probe(const char *url)
+{
+	return strcmp(url, "/healthz") == 0 || strcmp(url, "/livez") == 0 ||
+	       strcmp(url, "/readyz") == 0;
+}
+
+/* Does the request carry "Authorization: Bearer <token>"? Constant time in the token. */
+static bool http_authorized(const struct http_server *server, struct MHD_Connection *connection)
+{
+	const char *value = MHD_lookup_connection_value(connection, MHD_HEADER_KIND,
+							MHD_HTTP_HEADER_AUTHORIZATION);
+	size_t want = strlen(server->token), got;
+	unsigned char diff = 0;
+
+	if (value == NULL || strncasecmp(value, "Bearer ", 7) != 0)
+		return false;
+	value += 7;
+	while (*value == ' ')
+		value++;
+	got = strlen(value);
+	while (got > 0 && (value[got - 1] == ' ' || value[got - 1] == '\t'))
+		got--;
+	for (size_t i = 0; i < want; i++)
+		diff |= (unsigned char)server->token[i] ^ (unsigned char)(i < got ? value[i] : 0);
+	return diff == 0 && got == want;
+}
+
+/* ---- watch streams ---------------------------------------------------------------- */
+
+/* model_watch_notify hooks: called under the hub's lock. */
+static void http_watch_suspend(void *ud)
+{
+	struct http_watch *hw = ud;
+
+	MHD_suspend_connection(hw->connection);
+}
+
+static void http_watch_resume(void *ud)
+{
+	struct http_watch *hw = ud;
+
+	MHD_resume_connection(hw->connection);
+}
+
+/* MHD content reader of a watch response. */
+static ssize_t http_watch_read(void *cls, uint64_t pos, char *buf, size_t max)
+{
+	struct http_watch *hw = cls;
+	struct model_watch_notify notify = { http_watch_suspend, http_watch_resume, hw };
+	ssize_t n;
+
+	if (atomic_load(&hw->server->stopping))
+		return MHD_CONTENT_READER_END_OF_STREAM;
+	n = api_watch_read(hw->watch, buf, max, &notify);
+	if (n < 0)
+		return MHD_CONTENT_READER_END_OF_STREAM;
+	return n;
+}
+
+/* MHD frees the response: the stream is over. */
+static void http_watch_free(void *cls)
+{
+	struct http_watch *hw = cls;
+	struct http_server *server = hw->server;
+
+	pthread_mutex_lock(&server->watch_lock);
+	if (hw->prev != NULL)
+		hw->prev->next = hw->next;
+	else
+		server->watches = hw->next;
+	if (hw->next != NULL)
+		hw->next->prev = hw->prev;
+	server->watch_count--;
+	pthread_cond_broadcast(&server->watch_gone);
+	pthread_mutex_unlock(&server->watch_lock);
+	api_watch_free(hw->watch);
+	free(hw);
+}
+
+/* Queue a streaming response for a watch (takes res->watch). */
+static enum MHD_Result http_stream(struct http_server *server, struct MHD_Connection *connection,
+				   struct http_request *hr, struct api_response *res)
+{
+	struct http_watch *hw = calloc(1, sizeof(*hw));
+	struct MHD_Response *response;
+	enum MHD_Result ret;
+
+	if (hw == NULL) {
+		api_watch_free(res->watch);
+		return MHD_NO;
+	}
+	hw->server = server;
+	hw->connection = connection;
+	hw->watch = res->watch;
+	response = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, HTTP_WATCH_BLOCK,
+						     http_watch_read, hw, http_watch_free);
+	if (response == NULL) {
+		api_watch_free(hw->watch);
+		free(hw);
+		return MHD_NO;
+	}
+	pthread_mutex_lock(&server->watch_lock);
+	hw->next = server->watches;
+	if (server->watches != NULL)
+		server->watches->prev = hw;
+	server->watches = hw;
+	server->watch_count++;
+	pthread_mutex_unlock(&server->watch_lock);
+	/* A watch may be quiet for a long time: no idle timeout. */
+	MHD_set_connection_option(connection, MHD_CONNECTION_OPTION_TIMEOUT, 0u);
+	MHD_add_response_header(response, MHD_HTTP_HEADER_CONTENT_TYPE, res->content_type);
+	MHD_add_response_header(response, MHD_HTTP_HEADER_CACHE_CONTROL, "no-cache, private");
+	hr->status = 200;
+	ret = MHD_queue_response(connection, 200, response);
+	MHD_destroy_response(response);
+	return ret;
+}
+
+/* Ticker: wake streams whose timeout or bookmark is due. */
+static void *http_ticker(void *arg)
+{
+	struct http_server *server = arg;
+	struct timespec pause = { 1, 0 };
+
+	while (!atomic_load(&server->stopping)) {
+		unsigned long long now = metrics_now_ns();
+
+		pthread_mutex_lock(&server->watch_lock);
+		for (struct http_watch *hw = server->watches; hw != NULL; hw = hw->next)
+			api_watch_tick(hw->watch, now);
+		pthread_mutex_unlock(&server->watch_lock);
+		nanosleep(&pause, NULL);
+	}
+	return NULL;
+}
+
 /* MHD access handler: accumulate the body, then hand the request to the API. */
 static enum MHD_Result http_access(void *cls, struct MHD_Connection *connection, const char *url,
 				   const char *method, const char *version,
@@ -227,9 +422,16 @@ static enum MHD_Result http_access(void *cls, struct MHD_Connection *connection,
 		return MHD_NO; /* http_uri_log ran out of memory */
 	if (!hr->started) {
 		hr->started = true;
+		hr->start_ns = metrics_now_ns();
+		hr->method = http_method_index(method);
+		if (server->token != NULL && !http_is_probe(url) &&
+		    !http_authorized(server, connection)) {
+			api_error_response(EACCES, "Unauthorized", &res);
+			return http_reply(connection, hr, &res);
+		}
 		switch (http_check_declared(server, connection)) {
 		case HTTP_BODY_REFUSE_NOW:
-			return http_too_large(server, connection);
+			return http_too_large(server, connection, hr);
 		case HTTP_BODY_DISCARD:
 			http_discard(hr);
 			break;
@@ -245,19 +447,23 @@ static enum MHD_Result http_access(void *cls, struct MHD_Connection *connection,
 		return MHD_YES;
 	}
 	if (hr->too_large)
-		return http_too_large(server, connection);
+		return http_too_large(server, connection, hr);
 	req = (struct api_request){
 		.method = method,
 		.path = url,
 		.query = hr->query,
 		.content_type = MHD_lookup_connection_value(connection, MHD_HEADER_KIND,
 							    MHD_HTTP_HEADER_CONTENT_TYPE),
+		.accept = MHD_lookup_connection_value(connection, MHD_HEADER_KIND,
+						      MHD_HTTP_HEADER_ACCEPT),
 		.body = hr->body,
 		.body_len = hr->len,
 		.ready = server->ready == NULL || atomic_load(server->ready),
 	};
 	api_handle(server->model, &req, &res);
-	return http_reply(connection, &res);
+	if (res.watch != NULL)
+		return http_stream(server, connection, hr, &res);
+	return http_reply(connection, hr, &res);
 }
 
 /* MHD_OPTION_EXTERNAL_LOGGER: MHD's own messages (mostly client mishaps). */
@@ -429,7 +635,8 @@ static int http_start_daemon(struct http_server *server, int fd, unsigned connec
 		return -EMFILE;
 	}
 	daemon = MHD_start_daemon(
-		MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ERROR_LOG, 0, NULL, NULL, http_access, server,
+		MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME, 0, NULL,
+		NULL, http_access, server,
 		MHD_OPTION_EXTERNAL_LOGGER, http_mhd_log, NULL,
 		MHD_OPTION_LISTEN_SOCKET, (MHD_socket)fd,
 		MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)HTTP_THREADS,
@@ -501,9 +708,22 @@ int http_server_start(const struct http_config *config, struct model *model,
 
 	if (server == NULL)
 		return -ENOMEM;
+	if (pthread_mutex_init(&server->watch_lock, NULL) != 0) {
+		free(server);
+		return -ENOMEM;
+	}
+	if (pthread_cond_init(&server->watch_gone, NULL) != 0) {
+		pthread_mutex_destroy(&server->watch_lock);
+		free(server);
+		return -ENOMEM;
+	}
 	server->model = model;
 	server->max_body = config->max_body;
 	server->ready = config->ready;
+	if (config->token != NULL && (server->token = strdup(config->token)) == NULL) {
+		r = -ENOMEM;
+		goto fail;
+	}
 	connection_limit = http_connection_limit((config->listen != NULL ? 2 : 0) +
 						 (config->unix_socket != NULL ? 1 : 0));
 	if (config->listen != NULL) {
@@ -533,6 +753,10 @@ int http_server_start(const struct http_config *config, struct model *model,
 		r = -EINVAL;
 		goto fail;
 	}
+	r = -pthread_create(&server->ticker, NULL, http_ticker, server);
+	if (r < 0)
+		goto fail;
+	server->ticker_started = true;
 	*ret_server = server;
 	return 0;
 fail:
@@ -545,14 +769,66 @@ unsigned http_server_port(const struct http_server *server)
 	return server != NULL ? server->port : 0;
 }
 
+/* End every watch stream and wait (bounded) until MHD has freed them all. */
+static void http_stop_watches(struct http_server *server)
+{
+	struct timespec deadline;
+
+	clock_gettime(CLOCK_REALTIME, &deadline);
+	deadline.tv_sec += HTTP_STOP_WAIT_MS / 1000;
+	pthread_mutex_lock(&server->watch_lock);
+	for (struct http_watch *hw = server->watches; hw != NULL; hw = hw->next)
+		api_watch_stop(hw->watch);
+	while (server->watch_count > 0) {
+		if (pthread_cond_timedwait(&server->watch_gone, &server->watch_lock, &deadline) != 0) {
+			log_warn("%u watch stream(s) did not end in time", server->watch_count);
+			break;
+		}
+	}
+	pthread_mutex_unlock(&server->watch_lock);
+}
+
 void http_server_stop(struct http_server *server)
 {
 	if (server == NULL)
 		return;
+	atomic_store(&server->stopping, true);
+	if (server->ticker_started)
+		pthread_join(server->ticker, NULL);
+	http_stop_watches(server);
 	for (unsigned i = 0; i < server->count; i++)
 		MHD_stop_daemon(server->daemon[i]); /* closes its listening socket */
 	if (server->unix_path != NULL)
 		unlink(server->unix_path);
 	free(server->unix_path);
+	free(server->token);
+	pthread_cond_destroy(&server->watch_gone);
+	pthread_mutex_destroy(&server->watch_lock);
 	free(server);
+}
+
+bool http_listen_is_loopback(const char *listen_addr)
+{
+	struct addrinfo hints = { .ai_socktype = SOCK_STREAM,
+				  .ai_flags = AI_PASSIVE | AI_NUMERICSERV };
+	struct addrinfo *list = NULL;
+	char host[256], port[8];
+	bool loopback;
+
+	if (http_parse_listen(listen_addr, host, sizeof(host), port, sizeof(port)) < 0 ||
+	    host[0] == '\0' || getaddrinfo(host, port, &hints, &list) != 0)
+		return false;
+	loopback = list != NULL;
+	for (const struct addrinfo *ai = list; ai != NULL; ai = ai->ai_next) {
+		if (ai->ai_family == AF_INET)
+			loopback = loopback &&
+				   (ntohl(((struct sockaddr_in *)ai->ai_addr)->sin_addr.s_addr) >> 24) == 127;
+		else if (ai->ai_family == AF_INET6)
+			loopback = loopback &&
+				   IN6_IS_ADDR_LOOPBACK(&((struct sockaddr_in6 *)ai->ai_addr)->sin6_addr);
+		else
+			loopback = false;
+	}
+	freeaddrinfo(list);
+	return loopback;
 }

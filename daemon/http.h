@@ -16,7 +16,12 @@ struct http_config {
 	const char *unix_socket; /* path, or NULL */
 	size_t max_body;         /* larger request bodies get 413 */
 	const atomic_bool *ready; /* /readyz answers 200 only while *ready */
+	const char *token;        /* bearer token every request but the probes needs, or NULL */
 };
+
+/* Does every address "HOST:PORT" resolves to belong to the loopback
+ * interface? (An empty host or 0.0.0.0 binds every interface: false.) */
+bool http_listen_is_loopback(const char *listen_addr);
 
 int http_server_start(const struct http_config *config, struct model *model,
 		      struct http_server **ret_server);

@@ -40,6 +40,7 @@ struct main_options {
 	const char *listen;
 	const char *unix_socket;
 	const char *port_file;
+	const char *token_file;
 	unsigned commit_interval_ms;
 	unsigned threads;
 	bool fuse_debug;
@@ -72,6 +73,9 @@ static void main_usage(FILE *out)
 		"                           free port; 'none' disables TCP\n"
 		"  --unix-socket PATH       also serve the API on a unix socket\n"
 		"  --port-file FILE         write the bound TCP port to FILE once the API and mount are up\n"
+		"  --token-file FILE        require \"Authorization: Bearer <token>\" (the token is the\n"
+		"                           file's first line) on every request but the health probes;\n"
+		"                           needed to listen on a non-loopback address\n"
 		"  --commit-interval-ms N   commit batched changes at least every N ms (default 100)\n"
 		"  --threads N              maximum FUSE worker threads (default: libfuse's)\n"
 		"  --log-level LEVEL        error, warn, info (default) or debug\n"
@@ -103,13 +107,14 @@ static int main_parse_unsigned(const char *text, unsigned max, unsigned *ret_val
 static int main_parse(int argc, char **argv, struct main_options *o)
 {
 	enum { OPT_STORE = 256, OPT_MOUNT, OPT_LISTEN, OPT_UNIX, OPT_PORT_FILE, OPT_COMMIT, OPT_THREADS,
-	       OPT_LOG, OPT_FUSE_DEBUG, OPT_CHECK, OPT_REPAIR };
+	       OPT_LOG, OPT_FUSE_DEBUG, OPT_CHECK, OPT_REPAIR, OPT_TOKEN_FILE };
 	static const struct option longopts[] = {
 		{ "store", required_argument, NULL, OPT_STORE },
 		{ "mount", required_argument, NULL, OPT_MOUNT },
 		{ "listen", required_argument, NULL, OPT_LISTEN },
 		{ "unix-socket", required_argument, NULL, OPT_UNIX },
 		{ "port-file", required_argument, NULL, OPT_PORT_FILE },
+		{ "token-file", required_argument, NULL, OPT_TOKEN_FILE },
 		{ "commit-interval-ms", required_argument, NULL, OPT_COMMIT },
 		{ "threads", required_argument, NULL, OPT_THREADS },
 		{ "log-level", required_argument, NULL, OPT_LOG },
@@ -140,6 +145,9 @@ static int main_parse(int argc, char **argv, struct main_options *o)
 			break;
 		case OPT_PORT_FILE:
 			o->port_file = optarg;
+			break;
+		case OPT_TOKEN_FILE:
+			o->token_file = optarg;
 			break;
 		case OPT_COMMIT:
 			if (main_parse_unsigned(optarg, 60000, &o->commit_interval_ms) < 0 ||
@@ -195,6 +203,36 @@ static int main_parse(int argc, char **argv, struct main_options *o)
 		fprintf(stderr, "claimfsd: --listen none needs --unix-socket, or the API is unreachable\n");
 		return -EINVAL;
 	}
+	if (o->listen && !o->token_file && !o->check && !http_listen_is_loopback(o->listen)) {
+		fprintf(stderr,
+			"claimfsd: refusing to serve the API on %s without authentication: that address "
+			"is not loopback-only; give --token-file FILE (clients then send "
+			"\"Authorization: Bearer <token>\") or listen on 127.0.0.1\n",
+			o->listen);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* The bearer token: the first line of path, without surrounding blanks. */
+static int main_read_token(const char *path, char *buf, size_t size)
+{
+	FILE *f = fopen(path, "re");
+	size_t len;
+
+	if (f == NULL)
+		return -errno;
+	if (fgets(buf, (int)size, f) == NULL) {
+		fclose(f);
+		return -ENODATA;
+	}
+	fclose(f);
+	len = strcspn(buf, "\r\n");
+	while (len > 0 && (buf[len - 1] == ' ' || buf[len - 1] == '\t'))
+		len--;
+	buf[len] = '\0';
+	if (len == 0 || buf[0] == ' ' || buf[0] == '\t')
+		return -ENODATA;
 	return 0;
 }
 
@@ -344,7 +382,7 @@ int main(int argc, char **argv)
 	pthread_t signal_thread, timer_thread;
 	bool signal_started = false, timer_started = false;
 	sigset_t set, wake;
-	char fsname[PATH_MAX + 16];
+	char fsname[PATH_MAX + 16], token[4096];
 	int r, exit_code = EXIT_FAILURE;
 
 	r = main_parse(argc, argv, &o);
@@ -352,6 +390,14 @@ int main(int argc, char **argv)
 		return r > 0 ? EXIT_SUCCESS : 2;
 	if (o.check)
 		return main_check(&o);
+	if (o.token_file) {
+		r = main_read_token(o.token_file, token, sizeof(token));
+		if (r < 0) {
+			fprintf(stderr, "claimfsd: cannot read a token from %s: %s\n", o.token_file,
+				r == -ENODATA ? "the file holds no token" : strerror(-r));
+			return 2;
+		}
+	}
 
 	/* Before any thread exists, so every thread inherits the mask. */
 	sigemptyset(&set);
@@ -411,7 +457,8 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	struct http_config http_config = { .listen = o.listen, .unix_socket = o.unix_socket,
-					   .max_body = MAIN_MAX_BODY, .ready = &main_ready };
+					   .max_body = MAIN_MAX_BODY, .ready = &main_ready,
+					   .token = o.token_file ? token : NULL };
 	r = http_server_start(&http_config, model, &http);
 	if (r < 0) {
 		fprintf(stderr, "claimfsd: cannot serve the API on %s: %s\n",

@@ -1,50 +1,45 @@
 /*
- * api.c — the HTTP API as a route table: method + path pattern -> handler.
+ * api.c — the HTTP API: fixed routes (health, discovery, OpenAPI, metrics)
+ * in a table, and one generic router for every served kind at
+ * /api/v1/... and /apis/<group>/<version>/... .
  *
- * Owns: routing, request body decoding (content type, JSON), and the one
- * mapping from negative errno to HTTP status, Kubernetes Status reason and
- * message (api_status_for / api_error_body).
+ * Owns: routing, query parameters, request body decoding (content types,
+ * JSON and YAML), response shapes (objects, lists, Tables, watch streams)
+ * and the one mapping from negative errno to HTTP status, Kubernetes Status
+ * reason and message (api_status_for / api_error_body).
  *
  * Invariants:
- *   - api_handle always fills the response: handlers return 0 with a body or
- *     a negative errno with call->err filled; only api_finish turns either
- *     into status + body, so every failure becomes a Status object.
+ *   - api_handle always fills the response: handlers return 0 with a body
+ *     (or a stream) or a negative errno with call->err filled; only
+ *     api_finish turns either into status + body, so every failure becomes
+ *     a Status object.
  *   - Handlers call the model only; no store, no inodes.
  *   - Nothing here keeps state between requests: api_handle may run on
  *     several threads at once.
  */
-#include "api.h"
+#include "api_internal.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
-#include "claim.h"
 #include "log.h"
-#include "model.h"
+#include "selector.h"
+#include "yaml_body.h"
 
-#define API_SEGMENTS_MAX 8
 #define API_PATH_MAX 4096
+#define API_WATCH_TIMEOUT_DEFAULT_S 1800
 
 static const char api_json_type[] = "application/json";
 static const char api_text_type[] = "text/plain; charset=utf-8";
 
-/* One request being handled: inputs, captured path parameters, outputs. */
-struct api_call {
-	struct model *model;
-	const struct api_request *req;
-	const char *param[API_SEGMENTS_MAX]; /* the "{}" segments, in order */
-	unsigned status;                     /* success: HTTP status */
-	json_t *body;                        /* success: JSON answer (owned) */
-	const char *text;                    /* success: plain-text answer instead */
-	struct model_error err;              /* failure: what went wrong */
-};
-
 typedef int (*api_handler)(struct api_call *call);
 
-/* One route: method, '/'-separated pattern ("{}" captures a segment), handler. */
+/* One fixed route: method, '/'-separated pattern ("{}" captures a segment), handler. */
 struct api_route {
 	const char *method;
 	const char *pattern;
@@ -62,11 +57,14 @@ struct api_errno_status {
 
 static const struct api_errno_status api_errno_statuses[] = {
 	{ EBADMSG, 400, "BadRequest" },
+	{ EACCES, 401, "Unauthorized" },
 	{ EINVAL, 422, "Invalid" },
 	{ EEXIST, 409, "AlreadyExists" },
 	{ ESTALE, 409, "Conflict" },
 	{ ENOENT, 404, "NotFound" },
 	{ EOPNOTSUPP, 405, "MethodNotAllowed" },
+	{ ENOTSUP, 406, "NotAcceptable" },
+	{ EKEYEXPIRED, 410, "Expired" },
 	{ EMSGSIZE, 413, "RequestEntityTooLarge" },
 	{ EMEDIUMTYPE, 415, "UnsupportedMediaType" },
 };
@@ -113,6 +111,37 @@ static json_t *api_causes(const struct names_field_errors *fields)
 	return causes;
 }
 
+/* The human message of a failure. */
+static void api_error_message(int errnum, const struct model_error *err, const char *name,
+			      char *message, size_t size)
+{
+	struct api_errno_status row = api_status_for(errnum);
+
+	if (err->message[0] != '\0' && !(errnum == EINVAL && err->fields.count > 0))
+		snprintf(message, size, "%s", err->message);
+	else if (errnum == EINVAL && err->fields.count > 0)
+		names_field_errors_message(&err->fields, err->kind ? err->kind : "object", err->name,
+					   message, size);
+	else if ((errnum == EEXIST || errnum == ENOENT) && err->resource != NULL)
+		snprintf(message, size, "%s \"%s\" %s", err->resource, name,
+			 errnum == EEXIST ? "already exists" : "not found");
+	else if (errnum == ENOENT)
+		snprintf(message, size, "the server could not find the requested resource");
+	else if (errnum == EOPNOTSUPP)
+		snprintf(message, size, "the server does not allow this method on the requested resource");
+	else if (errnum == EACCES)
+		snprintf(message, size, "Unauthorized");
+	else if (errnum == ESTALE && err->resource != NULL)
+		snprintf(message, size,
+			 "Operation cannot be fulfilled on %s \"%s\": the object has been modified; "
+			 "please apply your changes to the latest version and try again",
+			 err->resource, name);
+	else if (row.code == 500)
+		snprintf(message, size, "Internal error occurred: %s", strerror(errnum));
+	else
+		snprintf(message, size, "%s", strerror(errnum));
+}
+
 /* The Kubernetes Status object for a failure. */
 static json_t *api_error_body(int errnum, const struct model_error *err)
 {
@@ -121,29 +150,7 @@ static json_t *api_error_body(int errnum, const struct model_error *err)
 	json_t *details, *text;
 
 	api_printable(err->name, name, sizeof(name));
-	if (err->message[0] != '\0')
-		snprintf(message, sizeof(message), "%s", err->message);
-	else if (errnum == EINVAL && err->fields.count > 0)
-		names_field_errors_message(&err->fields, err->kind ? err->kind : "object", err->name,
-					   message, sizeof(message));
-	else if ((errnum == EEXIST || errnum == ENOENT) && err->resource != NULL)
-		snprintf(message, sizeof(message), "%s \"%s\" %s", err->resource, name,
-			 errnum == EEXIST ? "already exists" : "not found");
-	else if (errnum == ENOENT)
-		snprintf(message, sizeof(message), "the server could not find the requested resource");
-	else if (errnum == EOPNOTSUPP)
-		snprintf(message, sizeof(message),
-			 "the server does not allow this method on the requested resource");
-	else if (errnum == ESTALE && err->resource != NULL)
-		snprintf(message, sizeof(message),
-			 "Operation cannot be fulfilled on %s \"%s\": the object has been modified; "
-			 "please apply your changes to the latest version and try again",
-			 err->resource, name);
-	else if (row.code == 500)
-		snprintf(message, sizeof(message), "Internal error occurred: %s", strerror(errnum));
-	else
-		snprintf(message, sizeof(message), "%s", strerror(errnum));
-
+	api_error_message(errnum, err, name, message, sizeof(message));
 	/* Messages may quote request text cut mid-character; JSON needs UTF-8. */
 	text = json_string(message);
 	if (text == NULL) {
@@ -197,16 +204,87 @@ void api_error_response(int errnum, const char *message, struct api_response *re
 {
 	struct model_error err;
 
+	memset(ret_response, 0, sizeof(*ret_response));
 	model_error_init(&err);
 	if (message != NULL)
 		snprintf(err.message, sizeof(err.message), "%s", message);
 	api_set_json(ret_response, api_status_for(errnum).code, api_error_body(errnum, &err));
 }
 
+/* ---- query --------------------------------------------------------------------------- */
+
+/* Percent-decode (and '+' -> ' ') len bytes of text into a new string. */
+static char *api_unescape(const char *text, size_t len)
+{
+	char *out = malloc(len + 1);
+	size_t n = 0;
+
+	if (out == NULL)
+		return NULL;
+	for (size_t i = 0; i < len; i++) {
+		if (text[i] == '%' && i + 2 < len && isxdigit((unsigned char)text[i + 1]) &&
+		    isxdigit((unsigned char)text[i + 2])) {
+			char hex[3] = { text[i + 1], text[i + 2], '\0' };
+
+			out[n++] = (char)strtoul(hex, NULL, 16);
+			i += 2;
+		} else {
+			out[n++] = text[i] == '+' ? ' ' : text[i];
+		}
+	}
+	out[n] = '\0';
+	return out;
+}
+
+/* Split the raw query string into decoded key/value pairs. */
+static int api_parse_query(struct api_call *call)
+{
+	const char *p = call->req->query;
+
+	while (p != NULL && *p != '\0') {
+		size_t len = strcspn(p, "&");
+		const char *eq = memchr(p, '=', len);
+		size_t key_len = eq != NULL ? (size_t)(eq - p) : len;
+
+		if (len > 0) {
+			if (call->query_count == API_QUERY_MAX)
+				return -EBADMSG;
+			call->query_key[call->query_count] = api_unescape(p, key_len);
+			call->query_value[call->query_count] =
+				eq != NULL ? api_unescape(eq + 1, len - key_len - 1) : strdup("");
+			if (call->query_key[call->query_count] == NULL ||
+			    call->query_value[call->query_count] == NULL) {
+				call->query_count++;
+				return -ENOMEM;
+			}
+			call->query_count++;
+		}
+		p += len;
+		if (*p == '&')
+			p++;
+	}
+	return 0;
+}
+
+const char *api_query(const struct api_call *call, const char *key)
+{
+	for (unsigned i = 0; i < call->query_count; i++)
+		if (strcmp(call->query_key[i], key) == 0)
+			return call->query_value[i];
+	return NULL;
+}
+
+bool api_query_true(const struct api_call *call, const char *key)
+{
+	const char *value = api_query(call, key);
+
+	return value != NULL && (strcmp(value, "true") == 0 || strcmp(value, "1") == 0);
+}
+
 /* ---- request bodies ---------------------------------------------------------------- */
 
-/* True if the Content-Type's media type (before any ';') is application/json. */
-static bool api_is_json(const char *content_type)
+/* The media type of a Content-Type (before any ';'), compared case-insensitively. */
+static bool api_media_is(const char *content_type, const char *type)
 {
 	size_t len;
 
@@ -215,37 +293,68 @@ static bool api_is_json(const char *content_type)
 	while (*content_type == ' ' || *content_type == '\t')
 		content_type++;
 	len = strcspn(content_type, "; \t");
-	return len == strlen(api_json_type) && strncasecmp(content_type, api_json_type, len) == 0;
+	return len == strlen(type) && strncasecmp(content_type, type, len) == 0;
 }
 
-/* Decode the request body as JSON into *ret_body (a new reference). */
-static int api_decode_body(struct api_call *call, json_t **ret_body)
+/* Decode the request body (JSON, or YAML when yaml) into *ret_body. */
+static int api_decode_as(struct api_call *call, bool yaml, json_t **ret_body)
 {
 	const struct api_request *req = call->req;
 	json_error_t error;
 
-	if (!api_is_json(req->content_type)) {
-		snprintf(call->err.message, sizeof(call->err.message),
-			 "the body of the request was in an unknown format - accepted media types "
-			 "include: %s",
-			 api_json_type);
-		return -EMEDIUMTYPE;
-	}
-	if (req->body == NULL || req->body_len == 0) {
-		snprintf(call->err.message, sizeof(call->err.message), "the request body is empty");
-		return -EBADMSG;
-	}
+	if (req->body == NULL || req->body_len == 0)
+		return model_fail(&call->err, -EBADMSG, "the request body is empty");
+	if (yaml)
+		return yaml_body_parse(req->body, req->body_len, ret_body, call->err.message,
+				       sizeof(call->err.message));
 	*ret_body = json_loadb(req->body, req->body_len, JSON_DECODE_ANY, &error);
-	if (*ret_body == NULL) {
-		snprintf(call->err.message, sizeof(call->err.message),
-			 "json parse error: %s at line %d, column %d", error.text, error.line,
-			 error.column);
-		return -EBADMSG;
-	}
+	if (*ret_body == NULL)
+		return model_fail(&call->err, -EBADMSG, "json parse error: %s at line %d, column %d",
+				  error.text, error.line, error.column);
 	return 0;
 }
 
-/* ---- handlers --------------------------------------------------------------------- */
+/* The body of a POST or PUT: JSON or YAML. */
+static int api_decode_body(struct api_call *call, json_t **ret_body)
+{
+	const char *type = call->req->content_type;
+
+	if (api_media_is(type, api_json_type))
+		return api_decode_as(call, false, ret_body);
+	if (api_media_is(type, "application/yaml"))
+		return api_decode_as(call, true, ret_body);
+	return model_fail(&call->err, -EMEDIUMTYPE,
+			  "the body of the request was in an unknown format - accepted media types "
+			  "include: application/json, application/yaml");
+}
+
+/* The body and type of a PATCH. */
+static int api_decode_patch(struct api_call *call, enum model_patch_type *ret_type,
+			    json_t **ret_body)
+{
+	static const struct {
+		const char *media;
+		enum model_patch_type type;
+		bool yaml;
+	} types[] = {
+		{ "application/merge-patch+json", MODEL_PATCH_MERGE, false },
+		{ "application/strategic-merge-patch+json", MODEL_PATCH_STRATEGIC, false },
+		{ "application/json-patch+json", MODEL_PATCH_JSON, false },
+		{ "application/apply-patch+yaml", MODEL_PATCH_APPLY, true },
+	};
+
+	for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++)
+		if (api_media_is(call->req->content_type, types[i].media)) {
+			*ret_type = types[i].type;
+			return api_decode_as(call, types[i].yaml, ret_body);
+		}
+	return model_fail(&call->err, -EMEDIUMTYPE,
+			  "the body of the request was in an unknown format - accepted media types "
+			  "include: application/json-patch+json, application/merge-patch+json, "
+			  "application/apply-patch+yaml, application/strategic-merge-patch+json");
+}
+
+/* ---- fixed handlers ------------------------------------------------------------------- */
 
 /* GET /healthz, /livez: the process answers. */
 static int api_health(struct api_call *call)
@@ -263,61 +372,443 @@ static int api_ready(struct api_call *call)
 	return 0;
 }
 
-/* POST /api/v1/namespaces/{ns}/persistentvolumeclaims */
-static int api_claim_create(struct api_call *call)
+/* Hand a discovery document to the response (NULL: not served). */
+static int api_document(struct api_call *call, json_t *doc)
 {
-	json_t *body = NULL;
+	if (doc == NULL)
+		return -ENOENT;
+	call->status = 200;
+	call->body = doc;
+	return 0;
+}
+
+static int api_version(struct api_call *call)
+{
+	return api_document(call, api_discovery_version());
+}
+
+static int api_core_versions(struct api_call *call)
+{
+	return api_document(call, api_discovery_core_versions());
+}
+
+static int api_groups(struct api_call *call)
+{
+	return api_document(call, api_discovery_groups());
+}
+
+static int api_group(struct api_call *call)
+{
+	return api_document(call, api_discovery_group(call->param[0]));
+}
+
+static int api_core_resources(struct api_call *call)
+{
+	return api_document(call, api_discovery_resources("", "v1"));
+}
+
+static int api_group_resources(struct api_call *call)
+{
+	return api_document(call, api_discovery_resources(call->param[0], call->param[1]));
+}
+
+/* GET /openapi/v2: protobuf when asked for (kubectl), JSON otherwise. */
+static int api_openapi2(struct api_call *call)
+{
+	size_t len;
 	int r;
 
-	r = api_decode_body(call, &body);
+	if (call->req->accept == NULL || strstr(call->req->accept, "protobuf") == NULL)
+		return api_document(call, json_pack("{s:s, s:{s:s, s:s}, s:{}, s:{}}", "swagger",
+						    "2.0", "info", "title", "claimfs", "version",
+						    "v1.32.0", "paths", "definitions"));
+	r = api_openapi_v2(&call->owned_text, &len);
 	if (r < 0)
 		return r;
-	r = model_claim_create(call->model, call->param[0], body, &call->body, &call->err);
-	json_decref(body);
-	call->status = 201;
-	return r;
+	call->owned_len = len;
+	call->status = 200;
+	call->text_type = "application/com.github.proto-openapi.spec.v2@v1.0+protobuf";
+	return 0;
 }
 
-/* GET /api/v1/namespaces/{ns}/persistentvolumeclaims/{name} */
-static int api_claim_get(struct api_call *call)
+static int api_openapi3(struct api_call *call)
 {
-	call->status = 200;
-	return model_claim_get(call->model, call->param[0], call->param[1], &call->body,
-			       &call->err);
+	return api_document(call, api_openapi_index());
 }
 
-/* GET /api/v1/namespaces/{ns}/persistentvolumeclaims */
-static int api_claim_list(struct api_call *call)
+/* GET /openapi/v3/api/v1, /openapi/v3/apis/<group>/<version>. */
+static int api_openapi3_core(struct api_call *call)
 {
-	call->status = 200;
-	return model_claim_list(call->model, call->param[0], &call->body, &call->err);
+	return api_document(call, api_openapi_document("api/v1"));
 }
 
-/* GET /api/v1/persistentvolumeclaims */
-static int api_claim_list_all(struct api_call *call)
+static int api_openapi3_group(struct api_call *call)
 {
-	call->status = 200;
-	return model_claim_list(call->model, NULL, &call->body, &call->err);
+	char path[256];
+
+	snprintf(path, sizeof(path), "apis/%s/%s", call->param[0], call->param[1]);
+	return api_document(call, api_openapi_document(path));
 }
 
-/* DELETE /api/v1/namespaces/{ns}/persistentvolumeclaims/{name} */
-static int api_claim_delete(struct api_call *call)
+/* GET /metrics: Prometheus text format. */
+static int api_metrics(struct api_call *call)
 {
+	size_t len = 0, cap = 0;
+	int r;
+
+	r = model_metrics(call->model, &call->owned_text, &len, &cap);
+	if (r < 0)
+		return r;
 	call->status = 200;
-	return model_claim_delete(call->model, call->param[0], call->param[1], &call->body,
-				  &call->err);
+	call->text_type = "text/plain; version=0.0.4; charset=utf-8";
+	return 0;
 }
 
 static const struct api_route api_routes[] = {
 	{ "GET", "healthz", api_health },
 	{ "GET", "livez", api_health },
 	{ "GET", "readyz", api_ready },
-	{ "GET", "api/v1/persistentvolumeclaims", api_claim_list_all },
-	{ "GET", "api/v1/namespaces/{}/persistentvolumeclaims", api_claim_list },
-	{ "POST", "api/v1/namespaces/{}/persistentvolumeclaims", api_claim_create },
-	{ "GET", "api/v1/namespaces/{}/persistentvolumeclaims/{}", api_claim_get },
-	{ "DELETE", "api/v1/namespaces/{}/persistentvolumeclaims/{}", api_claim_delete },
+	{ "GET", "version", api_version },
+	{ "GET", "metrics", api_metrics },
+	{ "GET", "api", api_core_versions },
+	{ "GET", "api/v1", api_core_resources },
+	{ "GET", "apis", api_groups },
+	{ "GET", "apis/{}", api_group },
+	{ "GET", "apis/{}/{}", api_group_resources },
+	{ "GET", "openapi/v2", api_openapi2 },
+	{ "GET", "openapi/v3", api_openapi3 },
+	{ "GET", "openapi/v3/api/v1", api_openapi3_core },
+	{ "GET", "openapi/v3/apis/{}/{}", api_openapi3_group },
 };
+
+/* ---- resources ---------------------------------------------------------------------- */
+
+/* A request for a resource, from its path. kind < 0 for pods/events. */
+struct api_target {
+	int kind;
+	const char *resource; /* as in the path */
+	const char *ns;       /* NULL: cluster scope or every namespace */
+	const char *name;     /* NULL: the collection */
+	const char *sub;      /* subresource, or NULL */
+};
+
+/* Parse /api/v1/... or /apis/<g>/<v>/... segments into a target. -ENOENT if
+ * the path names nothing served. */
+static int api_target_parse(char *const segment[], unsigned count, struct api_target *t)
+{
+	const char *group, *version;
+	unsigned i;
+	enum model_kind kind;
+
+	memset(t, 0, sizeof(*t));
+	if (count >= 3 && strcmp(segment[0], "api") == 0 && strcmp(segment[1], "v1") == 0) {
+		group = "";
+		version = "v1";
+		i = 2;
+	} else if (count >= 4 && strcmp(segment[0], "apis") == 0) {
+		group = segment[1];
+		version = segment[2];
+		i = 3;
+	} else {
+		return -ENOENT;
+	}
+	if (count - i >= 3 && strcmp(segment[i], "namespaces") == 0) {
+		t->ns = segment[i + 1];
+		i += 2;
+	}
+	t->resource = segment[i++];
+	if (i < count)
+		t->name = segment[i++];
+	if (i < count)
+		t->sub = segment[i++];
+	if (i < count)
+		return -ENOENT;
+	if (model_kind_find(group, version, t->resource, &kind) == 0) {
+		t->kind = (int)kind;
+		if (!model_kind_info(kind)->namespaced && t->ns != NULL)
+			return -ENOENT;
+		return 0;
+	}
+	if (group[0] == '\0' && (strcmp(t->resource, "pods") == 0 || strcmp(t->resource, "events") == 0)) {
+		t->kind = -1;
+		return 0;
+	}
+	return -ENOENT;
+}
+
+/* Table version requested in Accept (as=Table), or NULL. */
+static const char *api_table_version(const struct api_call *call)
+{
+	const char *accept = call->req->accept;
+
+	if (accept == NULL || strstr(accept, "as=Table") == NULL)
+		return NULL;
+	/* The first Table the client lists decides the version. */
+	const char *v1 = strstr(accept, "as=Table;v=v1;");
+	const char *beta = strstr(accept, "as=Table;v=v1beta1");
+
+	if (v1 == NULL && beta == NULL)
+		return "meta.k8s.io/v1";
+	if (v1 == NULL || (beta != NULL && beta < v1))
+		return "meta.k8s.io/v1beta1";
+	return "meta.k8s.io/v1";
+}
+
+static enum api_include_object api_include(const struct api_call *call)
+{
+	const char *value = api_query(call, "includeObject");
+
+	if (value != NULL && strcmp(value, "None") == 0)
+		return API_INCLUDE_NONE;
+	if (value != NULL && strcmp(value, "Object") == 0)
+		return API_INCLUDE_OBJECT;
+	return API_INCLUDE_METADATA;
+}
+
+/* Answer obj (consumed) as itself or as a Table. */
+static int api_answer(struct api_call *call, int kind, json_t *obj, bool is_list, unsigned status)
+{
+	const char *table = api_table_version(call);
+
+	call->status = status;
+	if (table == NULL || kind < 0) {
+		call->body = obj;
+		return 0;
+	}
+	call->body = api_table((enum model_kind)kind, obj, is_list, api_include(call), table,
+			       (long long)time(NULL));
+	json_decref(obj);
+	return call->body != NULL ? 0 : -ENOMEM;
+}
+
+/* Selectors of a list or watch; fields limited to what the API server supports. */
+static int api_selectors(struct api_call *call, struct selector *labels, struct selector *fields,
+			 bool *has_labels, bool *has_fields)
+{
+	static const char *const supported[] = { "metadata.name", "metadata.namespace",
+						 "status.phase", "spec.volumeName",
+						 "spec.storageClassName" };
+	const char *text;
+
+	*has_labels = *has_fields = false;
+	text = api_query(call, "labelSelector");
+	if (text != NULL && text[0] != '\0') {
+		if (selector_parse_labels(text, labels, call->err.message, sizeof(call->err.message)) < 0)
+			return -EBADMSG;
+		*has_labels = true;
+	}
+	text = api_query(call, "fieldSelector");
+	if (text != NULL && text[0] != '\0') {
+		if (selector_parse_fields(text, fields, call->err.message, sizeof(call->err.message)) < 0)
+			return -EBADMSG;
+		for (unsigned i = 0; i < fields->count; i++) {
+			bool known = false;
+
+			for (size_t k = 0; k < sizeof(supported) / sizeof(supported[0]); k++)
+				known = known || strcmp(fields->req[i].key, supported[k]) == 0;
+			if (!known)
+				return model_fail(&call->err, -EBADMSG,
+						  "field label not supported: %.100s", fields->req[i].key);
+		}
+		*has_fields = true;
+	}
+	return 0;
+}
+
+/* An empty list of an unserved kind (pods, events). */
+static json_t *api_empty_list(const struct api_target *t)
+{
+	return json_pack("{s:s, s:s, s:{s:s}, s:[]}", "kind",
+			 strcmp(t->resource, "pods") == 0 ? "PodList" : "EventList", "apiVersion",
+			 "v1", "metadata", "resourceVersion", "0", "items");
+}
+
+/* GET of a collection: list or watch. */
+static int api_list(struct api_call *call, const struct api_target *t)
+{
+	struct selector labels, fields;
+	bool has_labels, has_fields, watch = api_query_true(call, "watch");
+	const char *timeout = api_query(call, "timeoutSeconds");
+	struct model_watch *mw = NULL;
+	json_t *list = NULL;
+	int r;
+
+	r = api_selectors(call, &labels, &fields, &has_labels, &has_fields);
+	if (r < 0)
+		return r;
+	if (watch) {
+		struct model_watch_options wo = {
+			.labels = has_labels ? &labels : NULL,
+			.fields = has_fields ? &fields : NULL,
+			.resource_version = api_query(call, "resourceVersion"),
+			.send_initial_events = api_query_true(call, "sendInitialEvents"),
+		};
+		struct api_watch_options ao = {
+			.kind = t->kind >= 0 ? (enum model_kind)t->kind : MODEL_PVC,
+			.table = api_table_version(call) != NULL && t->kind >= 0,
+			.table_version = api_table_version(call),
+			.include = api_include(call),
+			.bookmarks = api_query_true(call, "allowWatchBookmarks"),
+			.timeout_s = timeout != NULL ? (unsigned)strtoul(timeout, NULL, 10)
+						     : API_WATCH_TIMEOUT_DEFAULT_S,
+		};
+
+		if (ao.timeout_s == 0)
+			ao.timeout_s = API_WATCH_TIMEOUT_DEFAULT_S;
+		if (t->kind >= 0) {
+			r = model_watch_open(call->model, (enum model_kind)t->kind, t->ns, &wo, &mw,
+					     &call->err);
+			if (r < 0)
+				return r;
+		} else {
+			ao.kind = (enum model_kind)-1;
+		}
+		r = api_watch_new(mw, &ao, &call->watch);
+		if (r < 0)
+			model_watch_close(mw);
+		call->status = 200;
+		return r;
+	}
+	if (t->kind < 0) {
+		const char *table = api_table_version(call);
+
+		call->status = 200;
+		call->body = table != NULL ? api_table_empty(table, "0") : api_empty_list(t);
+		return call->body != NULL ? 0 : -ENOMEM;
+	}
+	struct model_list_options lo = { has_labels ? &labels : NULL, has_fields ? &fields : NULL };
+
+	r = model_list(call->model, (enum model_kind)t->kind, t->ns, &lo, &list, &call->err);
+	if (r < 0)
+		return r;
+	return api_answer(call, t->kind, list, true, 200);
+}
+
+/* ?dryRun=All */
+static struct model_write_options api_write_options(const struct api_call *call)
+{
+	const char *dry = api_query(call, "dryRun");
+
+	return (struct model_write_options){ .dry_run = dry != NULL && strcmp(dry, "All") == 0 };
+}
+
+/* POST to a collection. */
+static int api_create(struct api_call *call, const struct api_target *t)
+{
+	struct model_write_options wo = api_write_options(call);
+	json_t *body = NULL, *obj = NULL;
+	int r;
+
+	r = api_decode_body(call, &body);
+	if (r < 0)
+		return r;
+	r = model_create(call->model, (enum model_kind)t->kind, t->ns, body, &wo, &obj, &call->err);
+	json_decref(body);
+	if (r < 0)
+		return r;
+	return api_answer(call, t->kind, obj, false, 201);
+}
+
+/* The scale subresource. */
+static int api_scale(struct api_call *call, const struct api_target *t, const char *method)
+{
+	struct model_write_options wo = api_write_options(call);
+	enum model_patch_type type;
+	json_t *body = NULL, *obj = NULL;
+	int r;
+
+	if (strcmp(method, "GET") == 0) {
+		r = model_scale_get(call->model, t->ns, t->name, &obj, &call->err);
+	} else if (strcmp(method, "PUT") == 0 || strcmp(method, "PATCH") == 0) {
+		r = strcmp(method, "PUT") == 0 ? api_decode_body(call, &body)
+					       : api_decode_patch(call, &type, &body);
+		if (r < 0)
+			return r;
+		r = model_scale_update(call->model, t->ns, t->name,
+				       strcmp(method, "PUT") == 0 ? -1 : (int)type, body, &wo, &obj,
+				       &call->err);
+		json_decref(body);
+	} else {
+		return -EOPNOTSUPP;
+	}
+	if (r < 0)
+		return r;
+	call->status = 200;
+	call->body = obj;
+	return 0;
+}
+
+/* Requests for one named object. */
+static int api_item(struct api_call *call, const struct api_target *t, const char *method)
+{
+	struct model_write_options wo = api_write_options(call);
+	enum model_kind kind = (enum model_kind)t->kind;
+	enum model_patch_type type;
+	json_t *body = NULL, *obj = NULL;
+	bool created = false;
+	int r;
+
+	if (strcmp(method, "GET") == 0) {
+		r = model_get(call->model, kind, t->ns, t->name, &obj, &call->err);
+		return r < 0 ? r : api_answer(call, t->kind, obj, false, 200);
+	}
+	if (strcmp(method, "PUT") == 0) {
+		r = api_decode_body(call, &body);
+		if (r == 0)
+			r = model_replace(call->model, kind, t->ns, t->name, body, &wo, &obj,
+					  &call->err);
+	} else if (strcmp(method, "PATCH") == 0) {
+		r = api_decode_patch(call, &type, &body);
+		if (r == 0)
+			r = model_patch(call->model, kind, t->ns, t->name, type, body, &wo, &obj,
+					&created, &call->err);
+	} else if (strcmp(method, "DELETE") == 0) {
+		/* DeleteOptions (optional): only preconditions matter here. */
+		if (call->req->body_len > 0 && api_media_is(call->req->content_type, api_json_type))
+			body = json_loadb(call->req->body, call->req->body_len, 0, NULL);
+		r = model_delete(call->model, kind, t->ns, t->name,
+				 json_object_get(body, "preconditions"), &wo, &obj, &call->err);
+	} else {
+		return -EOPNOTSUPP;
+	}
+	json_decref(body);
+	if (r < 0)
+		return r;
+	return api_answer(call, t->kind, obj, false, created ? 201 : 200);
+}
+
+/* Every request under /api/v1 and /apis/<g>/<v> that is not discovery. */
+static int api_resource(struct api_call *call, char *const segment[], unsigned count,
+			const char *method)
+{
+	struct api_target t;
+	int r;
+
+	r = api_target_parse(segment, count, &t);
+	if (r < 0)
+		return r;
+	if (t.kind >= 0)
+		model_error_name(&call->err, (enum model_kind)t.kind, t.name != NULL ? t.name : "");
+	if (t.name == NULL) {
+		if (strcmp(method, "GET") == 0)
+			return api_list(call, &t);
+		if (strcmp(method, "POST") == 0 && t.kind >= 0 &&
+		    (t.ns != NULL || !model_kind_info((enum model_kind)t.kind)->namespaced))
+			return api_create(call, &t);
+		return -EOPNOTSUPP;
+	}
+	if (t.kind < 0)
+		return strcmp(method, "GET") == 0 ? -ENOENT : -EOPNOTSUPP;
+	if (t.ns == NULL && model_kind_info((enum model_kind)t.kind)->namespaced)
+		return -ENOENT;
+	if (t.sub == NULL)
+		return api_item(call, &t, method);
+	if (strcmp(t.sub, "scale") == 0 && t.kind == MODEL_STS)
+		return api_scale(call, &t, method);
+	if (strcmp(t.sub, "status") == 0 && strcmp(method, "GET") == 0)
+		return api_item(call, &t, method);
+	return -ENOENT;
+}
 
 /* ---- routing ------------------------------------------------------------------------ */
 
@@ -370,8 +861,8 @@ static bool api_match(const char *pattern, char *const segment[], unsigned count
 	return i == count;
 }
 
-/* Find the handler; -ENOENT: no such path, -EOPNOTSUPP: not with this method. */
-static int api_route(struct api_call *call, char *path, api_handler *ret_handler)
+/* Route and run the request. */
+static int api_dispatch(struct api_call *call, char *path)
 {
 	const char *method = strcmp(call->req->method, "HEAD") == 0 ? "GET" : call->req->method;
 	char *segment[API_SEGMENTS_MAX];
@@ -386,12 +877,12 @@ static int api_route(struct api_call *call, char *path, api_handler *ret_handler
 		if (!api_match(api_routes[i].pattern, segment, count, call->param))
 			continue;
 		path_known = true;
-		if (strcmp(api_routes[i].method, method) == 0) {
-			*ret_handler = api_routes[i].handler;
-			return 0;
-		}
+		if (strcmp(api_routes[i].method, method) == 0)
+			return api_routes[i].handler(call);
 	}
-	return path_known ? -EOPNOTSUPP : -ENOENT;
+	if (path_known)
+		return -EOPNOTSUPP;
+	return api_resource(call, segment, count, method);
 }
 
 /* Turn the handler's result into the response. */
@@ -399,10 +890,26 @@ static void api_finish(struct api_call *call, int r, struct api_response *res)
 {
 	if (r < 0) {
 		json_decref(call->body);
+		free(call->owned_text);
+		if (call->watch != NULL)
+			api_watch_free(call->watch);
 		api_set_json(res, api_status_for(-r).code, api_error_body(-r, &call->err));
 		if (res->status >= 500)
 			log_warn("%s %s: %s", call->req->method, call->req->path,
 				 call->err.message[0] ? call->err.message : strerror(-r));
+		return;
+	}
+	if (call->watch != NULL) {
+		res->status = 200;
+		res->content_type = api_json_type;
+		res->watch = call->watch;
+		return;
+	}
+	if (call->owned_text != NULL) {
+		res->status = call->status;
+		res->content_type = call->text_type;
+		res->body = call->owned_text;
+		res->body_len = call->owned_len;
 		return;
 	}
 	if (call->text != NULL) {
@@ -424,7 +931,6 @@ void api_handle(struct model *model, const struct api_request *req,
 		struct api_response *ret_response)
 {
 	struct api_call call = { .model = model, .req = req };
-	api_handler handler = NULL;
 	char *path = NULL;
 	int r;
 
@@ -434,17 +940,24 @@ void api_handle(struct model *model, const struct api_request *req,
 		r = -ENOENT;
 		goto out;
 	}
+	r = api_parse_query(&call);
+	if (r == -EBADMSG)
+		model_fail(&call.err, r, "too many query parameters");
+	if (r < 0)
+		goto out;
 	path = strdup(req->path);
 	if (path == NULL) {
 		r = -ENOMEM;
 		goto out;
 	}
-	r = api_route(&call, path, &handler);
-	if (r == 0)
-		r = handler(&call);
+	r = api_dispatch(&call, path);
 out:
 	api_finish(&call, r, ret_response);
 	log_debug("%s %s -> %u", req->method ? req->method : "?", req->path ? req->path : "?",
 		  ret_response->status);
+	for (unsigned i = 0; i < call.query_count; i++) {
+		free(call.query_key[i]);
+		free(call.query_value[i]);
+	}
 	free(path);
 }

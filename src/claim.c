@@ -22,6 +22,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "selector.h"
+
 /* One access mode: its API spelling and its bit. Table order is render order. */
 struct claim_access_mode_name {
 	const char *name;
@@ -56,6 +58,10 @@ void claim_release(struct claim *c)
 	json_decref(c->labels);
 	json_decref(c->annotations);
 	json_decref(c->finalizers);
+	json_decref(c->owner_references);
+	json_decref(c->selector);
+	json_decref(c->data_source);
+	json_decref(c->data_source_ref);
 	claim_init(c);
 }
 
@@ -193,6 +199,24 @@ static int claim_copy_string_array(struct claim_parse *p, const json_t *obj, con
 	return *ret != NULL ? 0 : -ENOMEM;
 }
 
+/* Copy a []object member (ownerReferences) into *ret (NULL if absent). */
+static int claim_copy_object_array(struct claim_parse *p, const json_t *obj, const char *key,
+				   const char *field, json_t **ret)
+{
+	const json_t *array = json_object_get(obj, key), *value;
+	size_t i;
+
+	if (array == NULL || json_is_null(array))
+		return 0;
+	if (!json_is_array(array))
+		return claim_type_error(p, field, array, "[]OwnerReference");
+	json_array_foreach(array, i, value)
+		if (!json_is_object(value))
+			return claim_type_error(p, field, value, "OwnerReference");
+	*ret = json_deep_copy(array);
+	return *ret != NULL ? 0 : -ENOMEM;
+}
+
 /* Copy text into a fixed field; false if it does not fit. */
 static bool claim_copy(char *dst, size_t size, const char *text)
 {
@@ -244,7 +268,7 @@ static void claim_parse_name(struct claim_parse *p, const char *name, const char
 /* The metadata of a create request. */
 static int claim_parse_metadata(struct claim_parse *p, const json_t *body,
 				const char *namespace_name, const char *random_suffix,
-				struct claim *c)
+				bool update, struct claim *c)
 {
 	const char *name, *generate_name, *ns, *version;
 	const json_t *meta;
@@ -267,7 +291,7 @@ static int claim_parse_metadata(struct claim_parse *p, const json_t *body,
 			 "on the request");
 		return -EBADMSG;
 	}
-	if (version != NULL && version[0] != '\0') {
+	if (!update && version != NULL && version[0] != '\0') {
 		snprintf(p->bad_request, p->bad_request_size,
 			 "resourceVersion should not be set on objects to be created");
 		return -EBADMSG;
@@ -277,7 +301,9 @@ static int claim_parse_metadata(struct claim_parse *p, const json_t *body,
 		    (r = claim_copy_string_map(p, meta, "annotations", "metadata.annotations",
 					       &c->annotations)) < 0 ||
 		    (r = claim_copy_string_array(p, meta, "finalizers", "metadata.finalizers",
-						 &c->finalizers)) < 0)
+						 &c->finalizers)) < 0 ||
+		    (r = claim_copy_object_array(p, meta, "ownerReferences",
+						 "metadata.ownerReferences", &c->owner_references)) < 0)
 			return r;
 	}
 	if (names_check_label(namespace_name, msg, sizeof(msg)) < 0)
@@ -367,12 +393,44 @@ static int claim_parse_storage(struct claim_parse *p, const json_t *spec, struct
 	return 0;
 }
 
-/* The rest of spec: class, volume mode, and what claimfs cannot honour. */
+/* spec.dataSource / spec.dataSourceRef: a claim or a VolumeSnapshot to copy. */
+static void claim_check_source(struct claim_parse *p, const json_t *source, const char *field)
+{
+	const char *group = json_string_value(json_object_get(source, "apiGroup"));
+	const char *kind = json_string_value(json_object_get(source, "kind"));
+	const char *name = json_string_value(json_object_get(source, "name"));
+	char path[64];
+
+	snprintf(path, sizeof(path), "%s.name", field);
+	if (name == NULL || name[0] == '\0')
+		names_field_error_add(p->errs, NAMES_FIELD_REQUIRED, path, NULL, "%s", "");
+	snprintf(path, sizeof(path), "%s.kind", field);
+	if (kind == NULL || kind[0] == '\0')
+		names_field_error_add(p->errs, NAMES_FIELD_REQUIRED, path, NULL, "%s", "");
+	else if (!((strcmp(kind, CLAIM_KIND) == 0 && (group == NULL || group[0] == '\0')) ||
+		   (strcmp(kind, CLAIM_SNAPSHOT_KIND) == 0 && group != NULL &&
+		    strcmp(group, CLAIM_SNAPSHOT_GROUP) == 0)))
+		names_field_error_add(p->errs, NAMES_FIELD_NOT_SUPPORTED, path, kind,
+				      "supported values: \"PersistentVolumeClaim\", \"%s/%s\"",
+				      CLAIM_SNAPSHOT_GROUP, CLAIM_SNAPSHOT_KIND);
+}
+
+/* Copy an optional object member into *ret. */
+static int claim_keep_object(const json_t *value, json_t **ret)
+{
+	if (value == NULL)
+		return 0;
+	*ret = json_deep_copy(value);
+	return *ret != NULL ? 0 : -ENOMEM;
+}
+
+/* The rest of spec: class, volume mode, binding to a named volume, selector, source. */
 static int claim_parse_spec_rest(struct claim_parse *p, const json_t *spec, struct claim *c)
 {
 	const char *class_name, *volume_mode, *volume_name;
 	const json_t *selector, *source, *source_ref;
 	char msg[NAMES_FIELD_DETAIL_MAX];
+	bool match;
 	int r;
 
 	if ((r = claim_get_string(p, spec, "storageClassName", "spec.storageClassName",
@@ -383,33 +441,64 @@ static int claim_parse_spec_rest(struct claim_parse *p, const json_t *spec, stru
 	    (r = claim_get_object(p, spec, "dataSource", "spec.dataSource", &source)) < 0 ||
 	    (r = claim_get_object(p, spec, "dataSourceRef", "spec.dataSourceRef", &source_ref)) < 0)
 		return r;
-	if (class_name == NULL)
-		class_name = CLAIM_DEFAULT_STORAGE_CLASS;
-	if (class_name[0] != '\0' && names_check_subdomain(class_name, msg, sizeof(msg)) < 0)
+	c->class_set = class_name != NULL;
+	if (class_name != NULL && class_name[0] != '\0' &&
+	    names_check_subdomain(class_name, msg, sizeof(msg)) < 0)
 		names_field_error_add(p->errs, NAMES_FIELD_INVALID, "spec.storageClassName",
 				      class_name, "%s", msg);
-	else
+	else if (class_name != NULL)
 		claim_copy(c->storage_class, sizeof(c->storage_class), class_name);
 	if (volume_mode != NULL && strcmp(volume_mode, "Filesystem") != 0)
 		names_field_error_add(p->errs, NAMES_FIELD_NOT_SUPPORTED, "spec.volumeMode",
 				      volume_mode, "supported values: \"Filesystem\"");
-	if (volume_name != NULL && volume_name[0] != '\0')
-		names_field_error_add(p->errs, NAMES_FIELD_FORBIDDEN, "spec.volumeName", NULL,
-				      "claimfs provisions a new volume for every claim; binding to "
-				      "an existing volume is not supported");
-	if (selector != NULL)
-		names_field_error_add(p->errs, NAMES_FIELD_FORBIDDEN, "spec.selector", NULL,
-				      "a selector cannot be honoured by dynamic provisioning");
-	if (source != NULL || source_ref != NULL)
-		names_field_error_add(p->errs, NAMES_FIELD_FORBIDDEN,
-				      source != NULL ? "spec.dataSource" : "spec.dataSourceRef", NULL,
-				      "claimfs does not populate volumes from a data source");
+	if (volume_name != NULL && volume_name[0] != '\0') {
+		if (names_check_subdomain(volume_name, msg, sizeof(msg)) < 0)
+			names_field_error_add(p->errs, NAMES_FIELD_INVALID, "spec.volumeName",
+					      volume_name, "%s", msg);
+		else
+			claim_copy(c->volume_name, sizeof(c->volume_name), volume_name);
+	}
+	if (selector != NULL && selector_match_object(selector, NULL, &match) < 0)
+		names_field_error_add(p->errs, NAMES_FIELD_INVALID, "spec.selector", NULL,
+				      "not a valid label selector");
+	if (source != NULL)
+		claim_check_source(p, source, "spec.dataSource");
+	if (source_ref != NULL)
+		claim_check_source(p, source_ref, "spec.dataSourceRef");
+	if (source != NULL && source_ref != NULL && !json_equal(source, source_ref))
+		names_field_error_add(p->errs, NAMES_FIELD_INVALID, "spec", NULL,
+				      "must not set both dataSource and dataSourceRef unless they match");
+	/* As the API server does: either one fills in the other. */
+	if ((r = claim_keep_object(selector, &c->selector)) < 0 ||
+	    (r = claim_keep_object(source != NULL ? source : source_ref, &c->data_source)) < 0 ||
+	    (r = claim_keep_object(source_ref != NULL ? source_ref : source, &c->data_source_ref)) < 0)
+		return r;
 	return 0;
 }
+
+/* Parse a create (update=false) or update request into *ret_claim. */
+static int claim_parse(const json_t *body, const char *namespace_name, const char *random_suffix,
+		       bool update, struct claim *ret_claim, char *bad_request,
+		       size_t bad_request_size, struct names_field_errors *errs);
 
 int claim_from_request(const json_t *body, const char *namespace_name, const char *random_suffix,
 		       struct claim *ret_claim, char *bad_request, size_t bad_request_size,
 		       struct names_field_errors *errs)
+{
+	return claim_parse(body, namespace_name, random_suffix, false, ret_claim, bad_request,
+			   bad_request_size, errs);
+}
+
+int claim_from_update(const json_t *body, const char *namespace_name, struct claim *ret_claim,
+		      char *bad_request, size_t bad_request_size, struct names_field_errors *errs)
+{
+	return claim_parse(body, namespace_name, "xxxxx", true, ret_claim, bad_request,
+			   bad_request_size, errs);
+}
+
+static int claim_parse(const json_t *body, const char *namespace_name, const char *random_suffix,
+		       bool update, struct claim *ret_claim, char *bad_request,
+		       size_t bad_request_size, struct names_field_errors *errs)
 {
 	struct claim_parse p = { bad_request, bad_request_size, errs };
 	const char *api_version, *kind;
@@ -441,7 +530,8 @@ int claim_from_request(const json_t *body, const char *namespace_name, const cha
 		r = -EBADMSG;
 		goto out;
 	}
-	if ((r = claim_parse_metadata(&p, body, namespace_name, random_suffix, ret_claim)) < 0 ||
+	if ((r = claim_parse_metadata(&p, body, namespace_name, random_suffix, update,
+				      ret_claim)) < 0 ||
 	    (r = claim_get_object(&p, body, "spec", "spec", &spec)) < 0 ||
 	    (r = claim_parse_access_modes(&p, spec, ret_claim)) < 0 ||
 	    (r = claim_parse_storage(&p, spec, ret_claim)) < 0 ||
@@ -478,27 +568,47 @@ static int claim_add_finalizer(json_t **array, const char *finalizer)
 	return json_array_append_new(*array, json_string(finalizer)) == 0 ? 0 : -ENOMEM;
 }
 
-int claim_bind(struct claim *c, const char *uid, int64_t now)
+int claim_admit(struct claim *c, const char *uid, int64_t now)
+{
+	if (!claim_copy(c->uid, sizeof(c->uid), uid))
+		return -EINVAL;
+	c->creation_time = now;
+	return claim_add_finalizer(&c->finalizers, CLAIM_PROTECTION_FINALIZER);
+}
+
+int claim_set_bound(struct claim *c, const char *volume_name, uint64_t capacity,
+		    unsigned access_modes, bool provisioned)
 {
 	int r;
 
-	if (!claim_copy(c->uid, sizeof(c->uid), uid))
+	if (!claim_copy(c->volume_name, sizeof(c->volume_name), volume_name))
 		return -EINVAL;
-	snprintf(c->volume_name, sizeof(c->volume_name), "pvc-%s", uid);
-	c->creation_time = now;
 	if ((r = claim_set_member(&c->annotations, "pv.kubernetes.io/bind-completed", "yes")) < 0 ||
 	    (r = claim_set_member(&c->annotations, "pv.kubernetes.io/bound-by-controller", "yes")) <
-		    0 ||
-	    (r = claim_set_member(&c->annotations, "volume.beta.kubernetes.io/storage-provisioner",
-				  CLAIM_PROVISIONER)) < 0 ||
-	    (r = claim_set_member(&c->annotations, "volume.kubernetes.io/storage-provisioner",
-				  CLAIM_PROVISIONER)) < 0 ||
-	    (r = claim_add_finalizer(&c->finalizers, CLAIM_PROTECTION_FINALIZER)) < 0)
+		    0)
+		return r;
+	if (provisioned &&
+	    ((r = claim_set_member(&c->annotations, "volume.beta.kubernetes.io/storage-provisioner",
+				   CLAIM_PROVISIONER)) < 0 ||
+	     (r = claim_set_member(&c->annotations, "volume.kubernetes.io/storage-provisioner",
+				   CLAIM_PROVISIONER)) < 0))
 		return r;
 	c->phase = CLAIM_BOUND;
-	c->capacity = c->storage;
-	c->status_access_modes = c->access_modes;
+	c->capacity = capacity;
+	c->status_access_modes = access_modes;
 	return 0;
+}
+
+int claim_bind(struct claim *c, const char *uid, int64_t now)
+{
+	char volume_name[NAMES_SUBDOMAIN_MAX + 1];
+	int r;
+
+	r = claim_admit(c, uid, now);
+	if (r < 0)
+		return r;
+	snprintf(volume_name, sizeof(volume_name), "pvc-%s", uid);
+	return claim_set_bound(c, volume_name, c->storage, c->access_modes, true);
 }
 
 bool claim_is_read_only(const struct claim *c)
@@ -509,7 +619,7 @@ bool claim_is_read_only(const struct claim *c)
 /* ---- rendering ------------------------------------------------------------------ */
 
 /* JSON array of the modes in bits, in table order. */
-static json_t *claim_access_modes_to_json(unsigned bits)
+json_t *claim_access_modes_to_json(unsigned bits)
 {
 	json_t *array = json_array();
 
@@ -522,8 +632,20 @@ static json_t *claim_access_modes_to_json(unsigned bits)
 	return array;
 }
 
+void claim_access_modes_short(unsigned bits, char *buf, size_t size)
+{
+	static const char *const shorts[] = { "RWO", "ROX", "RWX", "RWOP" };
+	size_t n = 0;
+
+	buf[0] = '\0';
+	for (size_t i = 0; i < CLAIM_ACCESS_MODE_COUNT; i++)
+		if (bits & claim_access_mode_names[i].bit)
+			n += (size_t)snprintf(buf + n, n < size ? size - n : 0, "%s%s",
+					      n > 0 ? "," : "", shorts[i]);
+}
+
 /* Bits of a JSON array of mode names (unknown names are ignored). */
-static unsigned claim_access_modes_from_json(const json_t *array)
+unsigned claim_access_modes_from_json(const json_t *array)
 {
 	const json_t *value;
 	unsigned bits = 0;
@@ -588,18 +710,52 @@ static json_t *claim_status_to_json(const struct claim *c)
 			 claim_storage_to_json(c->capacity, c->storage_format));
 }
 
+/* Set key to a copy of value unless value is NULL (absent). */
+static int claim_put_copy(json_t *obj, const char *key, const json_t *value)
+{
+	if (value == NULL)
+		return 0;
+	return json_object_set_new(obj, key, json_deep_copy(value)) == 0 ? 0 : -ENOMEM;
+}
+
+/* spec of a claim. */
+static json_t *claim_spec_to_json(const struct claim *c)
+{
+	json_t *spec = json_pack("{s:o, s:{s:o}}", "accessModes",
+				 claim_access_modes_to_json(c->access_modes), "resources",
+				 "requests", claim_storage_to_json(c->storage, c->storage_format));
+
+	if (spec == NULL ||
+	    (c->class_set && json_object_set_new(spec, "storageClassName",
+						 json_string(c->storage_class)) < 0) ||
+	    json_object_set_new(spec, "volumeMode", json_string("Filesystem")) < 0 ||
+	    (c->volume_name[0] != '\0' &&
+	     json_object_set_new(spec, "volumeName", json_string(c->volume_name)) < 0) ||
+	    claim_put_copy(spec, "selector", c->selector) < 0 ||
+	    claim_put_copy(spec, "dataSource", c->data_source) < 0 ||
+	    claim_put_copy(spec, "dataSourceRef", c->data_source_ref) < 0) {
+		json_decref(spec);
+		return NULL;
+	}
+	return spec;
+}
+
 json_t *claim_to_json(const struct claim *c)
 {
-	return json_pack("{s:s, s:s, s:o, s:{s:o, s:{s:o}, s:s, s:s, s:s*}, s:o}", "apiVersion", "v1",
-			 "kind", CLAIM_KIND, "metadata", claim_metadata_to_json(c), "spec",
-			 "accessModes", claim_access_modes_to_json(c->access_modes), "resources",
-			 "requests", claim_storage_to_json(c->storage, c->storage_format),
-			 "storageClassName", c->storage_class, "volumeMode", "Filesystem",
-			 "volumeName", c->volume_name[0] != '\0' ? c->volume_name : NULL, "status",
+	json_t *meta = claim_metadata_to_json(c);
+
+	if (meta != NULL && c->owner_references != NULL && json_array_size(c->owner_references) > 0 &&
+	    json_object_set_new(meta, "ownerReferences", json_deep_copy(c->owner_references)) < 0) {
+		json_decref(meta);
+		return NULL;
+	}
+	return json_pack("{s:s, s:s, s:o, s:o, s:o}", "apiVersion", "v1", "kind", CLAIM_KIND,
+			 "metadata", meta, "spec", claim_spec_to_json(c), "status",
 			 claim_status_to_json(c));
 }
 
-json_t *claim_volume_to_json(const struct claim *c, const char *volume_uid)
+json_t *claim_volume_to_json(const struct claim *c, const char *volume_uid,
+			     const char *reclaim_policy)
 {
 	char created[32];
 
@@ -619,7 +775,7 @@ json_t *claim_volume_to_json(const struct claim *c, const char *volume_uid)
 			 "claimRef", "apiVersion", "v1", "kind", CLAIM_KIND, "namespace",
 			 c->namespace_name, "name", c->name, "uid", c->uid,
 			 "csi", "driver", CLAIM_PROVISIONER, "volumeHandle", c->volume_name,
-			 "persistentVolumeReclaimPolicy", "Delete", "storageClassName",
+			 "persistentVolumeReclaimPolicy", reclaim_policy, "storageClassName",
 			 c->storage_class, "volumeMode", "Filesystem",
 			 "status", "phase", "Bound");
 }
@@ -647,7 +803,7 @@ static int claim_is_array(const json_t *value) { return json_is_array(value); }
 int claim_from_stored(const json_t *obj, struct claim *ret_claim)
 {
 	const char *kind, *name, *ns, *uid = "", *generate_name = "", *created = NULL;
-	const char *storage, *class_name, *volume_name = "", *phase = "Pending";
+	const char *storage, *class_name = NULL, *volume_name = "", *phase = "Pending";
 	const char *capacity = NULL;
 	json_t *meta, *modes, *status_modes = NULL;
 	enum quantity_format format;
@@ -655,7 +811,7 @@ int claim_from_stored(const json_t *obj, struct claim *ret_claim)
 
 	claim_init(ret_claim);
 	/* json_unpack only reads, but is declared without const. */
-	if (json_unpack((json_t *)obj, "{s:s, s:o, s:{s:o, s:{s:{s:s}}, s:s, s?s}, s?{s?s, s?o, s?{s?s}}}",
+	if (json_unpack((json_t *)obj, "{s:s, s:o, s:{s:o, s:{s:{s:s}}, s?s, s?s}, s?{s?s, s?o, s?{s?s}}}",
 			"kind", &kind, "metadata", &meta, "spec", "accessModes", &modes,
 			"resources", "requests", "storage", &storage, "storageClassName",
 			&class_name, "volumeName", &volume_name, "status", "phase", &phase,
@@ -670,7 +826,8 @@ int claim_from_stored(const json_t *obj, struct claim *ret_claim)
 	    !claim_copy(ret_claim->namespace_name, sizeof(ret_claim->namespace_name), ns) ||
 	    !claim_copy(ret_claim->uid, sizeof(ret_claim->uid), uid) ||
 	    !claim_copy(ret_claim->generate_name, sizeof(ret_claim->generate_name), generate_name) ||
-	    !claim_copy(ret_claim->storage_class, sizeof(ret_claim->storage_class), class_name) ||
+	    (class_name != NULL &&
+	     !claim_copy(ret_claim->storage_class, sizeof(ret_claim->storage_class), class_name)) ||
 	    !claim_copy(ret_claim->volume_name, sizeof(ret_claim->volume_name), volume_name)) {
 		r = -EINVAL;
 		goto out;
@@ -681,8 +838,17 @@ int claim_from_stored(const json_t *obj, struct claim *ret_claim)
 	    (r = claim_stored_member(meta, "labels", claim_is_object, &ret_claim->labels)) < 0 ||
 	    (r = claim_stored_member(meta, "annotations", claim_is_object,
 				     &ret_claim->annotations)) < 0 ||
-	    (r = claim_stored_member(meta, "finalizers", claim_is_array, &ret_claim->finalizers)) < 0)
+	    (r = claim_stored_member(meta, "finalizers", claim_is_array, &ret_claim->finalizers)) < 0 ||
+	    (r = claim_stored_member(meta, "ownerReferences", claim_is_array,
+				     &ret_claim->owner_references)) < 0 ||
+	    (r = claim_stored_member(json_object_get(obj, "spec"), "selector", claim_is_object,
+				     &ret_claim->selector)) < 0 ||
+	    (r = claim_stored_member(json_object_get(obj, "spec"), "dataSource", claim_is_object,
+				     &ret_claim->data_source)) < 0 ||
+	    (r = claim_stored_member(json_object_get(obj, "spec"), "dataSourceRef", claim_is_object,
+				     &ret_claim->data_source_ref)) < 0)
 		goto out;
+	ret_claim->class_set = class_name != NULL;
 	ret_claim->access_modes = claim_access_modes_from_json(modes);
 	ret_claim->status_access_modes =
 		status_modes != NULL ? claim_access_modes_from_json(status_modes) : 0;

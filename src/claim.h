@@ -32,6 +32,8 @@
 #define CLAIM_PROVISIONER "claimfs.csi.claimfs.io"
 #define CLAIM_PROTECTION_FINALIZER "kubernetes.io/pvc-protection"
 #define CLAIM_VOLUME_PROTECTION_FINALIZER "kubernetes.io/pv-protection"
+#define CLAIM_SNAPSHOT_KIND "VolumeSnapshot"
+#define CLAIM_SNAPSHOT_GROUP "snapshot.storage.k8s.io"
 
 #define CLAIM_UID_MAX 36 /* textual UUID */
 /* generateName + 5 random characters, as the API server does it. */
@@ -57,11 +59,16 @@ struct claim {
 	json_t *labels;      /* object of strings, or NULL; owned */
 	json_t *annotations; /* object of strings, or NULL; owned */
 	json_t *finalizers;  /* array of strings, or NULL; owned */
+	json_t *owner_references; /* array of objects, or NULL; owned */
 	unsigned access_modes; /* enum claim_access_mode bits */
 	uint64_t storage;      /* requested bytes */
 	enum quantity_format storage_format;
+	bool class_set; /* false: no storageClassName (the default class fills it in) */
 	char storage_class[NAMES_SUBDOMAIN_MAX + 1];
 	char volume_name[NAMES_SUBDOMAIN_MAX + 1];
+	json_t *selector;        /* LabelSelector object, or NULL; owned */
+	json_t *data_source;     /* {apiGroup?, kind, name}, or NULL; owned */
+	json_t *data_source_ref; /* as requested, or NULL; owned */
 	/* status */
 	enum claim_phase phase;
 	uint64_t capacity;
@@ -82,9 +89,28 @@ int claim_from_request(const json_t *body, const char *namespace_name, const cha
 		       struct claim *ret_claim, char *bad_request, size_t bad_request_size,
 		       struct names_field_errors *errs);
 
-/* Fill in what binding adds: uid, volume name "pvc-<uid>", creation time,
- * annotations, finalizer, status (Bound, capacity, access modes). */
+/* Parse the full object of an update (PUT, or a patch already applied):
+ * like claim_from_request, but metadata.resourceVersion, uid and the rest
+ * the server set are allowed (the caller compares them with the stored claim). */
+int claim_from_update(const json_t *body, const char *namespace_name, struct claim *ret_claim,
+		      char *bad_request, size_t bad_request_size, struct names_field_errors *errs);
+
+/* What admission adds to a new claim: uid, creation time, the
+ * pvc-protection finalizer. The claim is Pending until claim_set_bound. */
+int claim_admit(struct claim *c, const char *uid, int64_t now);
+/* Bind to volume_name with that capacity and those access modes: binding
+ * annotations (provisioned: also the storage-provisioner ones), phase Bound. */
+int claim_set_bound(struct claim *c, const char *volume_name, uint64_t capacity,
+		    unsigned access_modes, bool provisioned);
+/* claim_admit, then claim_set_bound to a new volume "pvc-<uid>" with the
+ * requested size and modes (dynamic provisioning). */
 int claim_bind(struct claim *c, const char *uid, int64_t now);
+
+/* Access mode bits <-> JSON array of names (unknown names are ignored). */
+json_t *claim_access_modes_to_json(unsigned bits);
+unsigned claim_access_modes_from_json(const json_t *array);
+/* "RWO,ROX" as kubectl prints access modes. */
+void claim_access_modes_short(unsigned bits, char *buf, size_t size);
 
 /* Read back a stored object (trusted, but checked: -EINVAL if it is not one). */
 int claim_from_stored(const json_t *obj, struct claim *ret_claim);
@@ -92,8 +118,10 @@ int claim_from_stored(const json_t *obj, struct claim *ret_claim);
 /* The claim as the API shows it (resourceVersion included when non-zero).
  * NULL if out of memory. */
 json_t *claim_to_json(const struct claim *c);
-/* The PersistentVolume bound to a bound claim, with its own uid. */
-json_t *claim_volume_to_json(const struct claim *c, const char *volume_uid);
+/* The PersistentVolume dynamically provisioned for a bound claim, with its
+ * own uid and the reclaim policy of the claim's class ("Delete"/"Retain"). */
+json_t *claim_volume_to_json(const struct claim *c, const char *volume_uid,
+			     const char *reclaim_policy);
 
 /* The read-only rule of the store volume: every requested mode is read-only. */
 bool claim_is_read_only(const struct claim *c);

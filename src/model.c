@@ -1,26 +1,22 @@
 /*
- * model.c — provisioning: PersistentVolumeClaims mapped onto store volumes.
+ * model.c — the model's core: kinds, write transactions, stored objects, and
+ * the generic create/get/list/replace/patch/delete every kind goes through.
  *
- * Owns: the link between a claim object, its PersistentVolume object and the
- * store volume that holds its data.
+ * Owns: struct model and its write lock (see model_internal.h for the write
+ * path), the table of kinds, the mapping between API objects and store
+ * object rows (stored bodies omit metadata.resourceVersion; the row's
+ * version is put back on every read), and the metadata rules common to all
+ * kinds (names, uid, creationTimestamp, labels, annotations, finalizers,
+ * resourceVersion preconditions).
  *
- * Invariants (each kept by one store batch, so no other thread or a crash
- * ever sees half of it):
- *   - a stored claim <ns>/<name> is bound: its volume "pvc-<claim uid>"
- *     exists, is linked as <mount>/<ns>/<name>, has the claim's capacity and
- *     its read-only flag, and a PersistentVolume object of the same name
- *     (cluster-scoped: namespace "") records the binding;
- *   - model_claim_create and model_claim_delete commit durably before they
- *     return 0, so an HTTP 201/200 survives power loss.
- * Stored objects omit metadata.resourceVersion; the store's version of the
- * row is put back when they are read.
- *
- * Thread safety: struct model is immutable after model_open; the store
- * serialises everything else.
+ * Kind-specific rules live in model_pvc.c, model_pv.c, model_sc.c,
+ * model_sts.c and model_snapshot.c; watch events in model_watch.c.
  */
-#include "model.h"
+#include "model_internal.h"
 
 #include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -28,25 +24,94 @@
 
 #include "claim.h"
 #include "log.h"
+#include "patch.h"
+#include "selector.h"
 #include "store.h"
 
-struct model {
-	struct store *store; /* not owned */
+static const struct model_kind_info model_kinds[MODEL_KIND_COUNT] = {
+	[MODEL_PVC] = { "PersistentVolumeClaim", "PersistentVolumeClaimList",
+			"persistentvolumeclaims", "persistentvolumeclaim", "", "v1", "v1", "pvc",
+			true },
+	[MODEL_PV] = { "PersistentVolume", "PersistentVolumeList", "persistentvolumes",
+		       "persistentvolume", "", "v1", "v1", "pv", false },
+	[MODEL_SC] = { "StorageClass", "StorageClassList", "storageclasses", "storageclass",
+		       "storage.k8s.io", "v1", "storage.k8s.io/v1", "sc", false },
+	[MODEL_STS] = { "StatefulSet", "StatefulSetList", "statefulsets", "statefulset", "apps",
+			"v1", "apps/v1", "sts", true },
+	[MODEL_SNAPSHOT] = { "VolumeSnapshot", "VolumeSnapshotList", "volumesnapshots",
+			     "volumesnapshot", "snapshot.storage.k8s.io", "v1",
+			     "snapshot.storage.k8s.io/v1", "vs", true },
 };
+
+static const struct model_kind_ops *const model_ops[MODEL_KIND_COUNT] = {
+	[MODEL_PVC] = &model_pvc_ops,
+	[MODEL_PV] = &model_pv_ops,
+	[MODEL_SC] = &model_sc_ops,
+	[MODEL_STS] = &model_sts_ops,
+	[MODEL_SNAPSHOT] = &model_snapshot_ops,
+};
+
+const struct model_kind_info *model_kind_info(enum model_kind kind)
+{
+	return &model_kinds[kind];
+}
+
+int model_kind_find(const char *group, const char *version, const char *resource,
+		    enum model_kind *ret_kind)
+{
+	for (int i = 0; i < MODEL_KIND_COUNT; i++)
+		if (strcmp(model_kinds[i].group, group) == 0 &&
+		    strcmp(model_kinds[i].version, version) == 0 &&
+		    strcmp(model_kinds[i].resource, resource) == 0) {
+			*ret_kind = (enum model_kind)i;
+			return 0;
+		}
+	return -ENOENT;
+}
+
+const char *model_store_kind(enum model_kind kind)
+{
+	return model_kinds[kind].kind;
+}
+
+/* ---- lifetime --------------------------------------------------------------------- */
 
 int model_open(struct store *store, struct model **ret_model)
 {
 	struct model *model = calloc(1, sizeof(*model));
+	int r;
 
 	if (model == NULL)
 		return -ENOMEM;
 	model->store = store;
+	r = pthread_mutex_init(&model->write_lock, NULL);
+	if (r != 0) {
+		free(model);
+		return -r;
+	}
+	r = model_hub_open(store_current_version(store), &model->hub);
+	if (r < 0)
+		goto fail;
+	r = model_sc_defaults(model);
+	if (r < 0) {
+		log_error("cannot create the default storage class: %s", strerror(-r));
+		goto fail;
+	}
 	*ret_model = model;
 	return 0;
+fail:
+	model_hub_close(model->hub);
+	pthread_mutex_destroy(&model->write_lock);
+	free(model);
+	return r;
 }
 
 void model_close(struct model *model)
 {
+	if (model == NULL)
+		return;
+	model_hub_close(model->hub);
+	pthread_mutex_destroy(&model->write_lock);
 	free(model);
 }
 
@@ -55,16 +120,290 @@ void model_error_init(struct model_error *err)
 	memset(err, 0, sizeof(*err));
 }
 
-/* Name a not-found / already-exists error after a claim. */
-static void model_error_claim(struct model_error *err, const char *name)
+/* ---- transactions ---------------------------------------------------------------------- */
+
+int model_txn_begin(struct model *model, bool dry_run, struct model_txn *t)
 {
-	err->kind = CLAIM_KIND;
-	err->resource = CLAIM_RESOURCE;
-	snprintf(err->name, sizeof(err->name), "%s", name);
+	int r;
+
+	*t = (struct model_txn){ .model = model, .dry_run = dry_run, .now = (int64_t)time(NULL) };
+	t->events = json_array();
+	if (t->events == NULL)
+		return -ENOMEM;
+	pthread_mutex_lock(&model->write_lock);
+	r = store_batch_begin(model->store);
+	if (r < 0) {
+		pthread_mutex_unlock(&model->write_lock);
+		json_decref(t->events);
+		t->events = NULL;
+	}
+	return r;
 }
 
-/* A random UUID in its lowercase text form. */
-static void model_new_uid(char uid[CLAIM_UID_MAX + 1])
+int model_txn_event(struct model_txn *t, const char *type, enum model_kind kind,
+		    const json_t *object, const json_t *old)
+{
+	json_t *event = json_pack("{s:s, s:i, s:O, s:O*}", "type", type, "kind", (int)kind,
+				  "object", object, "old", old);
+
+	if (event == NULL || json_array_append_new(t->events, event) < 0)
+		return -ENOMEM;
+	return 0;
+}
+
+int model_txn_end(struct model_txn *t, int r, struct model_error *err)
+{
+	struct model *model = t->model;
+	const json_t *event;
+	size_t i;
+	int end;
+
+	/* A dry run ends like a failure: nothing it did stays. */
+	end = store_batch_end(model->store, r < 0 ? r : t->dry_run ? -ECANCELED : 0);
+	if (r == 0 && !t->dry_run && end < 0)
+		r = end;
+	if (r == 0 && !t->dry_run) {
+		json_array_foreach(t->events, i, event) {
+			json_t *object = json_object_get(event, "object");
+
+			model_hub_publish(model->hub,
+					  (enum model_kind)json_integer_value(json_object_get(event, "kind")),
+					  json_string_value(json_object_get(event, "type")), object,
+					  json_object_get(event, "old"), model_obj_version(object));
+		}
+	}
+	pthread_mutex_unlock(&model->write_lock);
+	json_decref(t->events);
+	t->events = NULL;
+	if (r == 0 && !t->dry_run) {
+		/* A 200/201 promises the change survives power loss. */
+		int s = store_sync(model->store, true);
+
+		if (s < 0) {
+			snprintf(err->message, sizeof(err->message),
+				 "the change was made but could not be committed durably: %s",
+				 strerror(-s));
+			r = s;
+		}
+	}
+	return r;
+}
+
+/* ---- stored objects ---------------------------------------------------------------------- */
+
+int64_t model_obj_version(const json_t *obj)
+{
+	const char *text = model_path_string(obj, "metadata.resourceVersion");
+
+	return text != NULL ? strtoll(text, NULL, 10) : 0;
+}
+
+/* Set metadata.resourceVersion. */
+static int model_obj_set_version(json_t *obj, int64_t version)
+{
+	char text[24];
+
+	snprintf(text, sizeof(text), "%lld", (long long)version);
+	return model_path_set(obj, "metadata.resourceVersion", json_string(text));
+}
+
+/* A stored body back into an object with its version. */
+static int model_obj_decode(const char *body, int64_t version, json_t **ret_obj)
+{
+	json_t *obj = json_loads(body, 0, NULL);
+
+	if (obj == NULL || !json_is_object(obj)) {
+		json_decref(obj);
+		return -EIO; /* the store holds what we wrote: unreadable text is corruption */
+	}
+	if (model_obj_set_version(obj, version) < 0) {
+		json_decref(obj);
+		return -ENOMEM;
+	}
+	*ret_obj = obj;
+	return 0;
+}
+
+int model_obj_get(struct model *model, enum model_kind kind, const char *ns, const char *name,
+		  json_t **ret_obj)
+{
+	char *body = NULL;
+	int64_t version;
+	int r;
+
+	r = store_object_get(model->store, model_store_kind(kind),
+			     model_kinds[kind].namespaced ? ns : "", name, &body, &version);
+	if (r < 0)
+		return r;
+	r = model_obj_decode(body, version, ret_obj);
+	free(body);
+	return r;
+}
+
+int model_obj_put(struct model_txn *t, enum model_kind kind, json_t *obj, bool create,
+		  int64_t expected_version, const json_t *old)
+{
+	const char *ns = model_path_string(obj, "metadata.namespace");
+	const char *name = model_path_string(obj, "metadata.name");
+	json_t *meta = json_object_get(obj, "metadata");
+	int64_t version;
+	char *text;
+	int r;
+
+	if (name == NULL || meta == NULL)
+		return -EINVAL;
+	json_object_del(meta, "resourceVersion");
+	text = json_dumps(obj, JSON_COMPACT);
+	if (text == NULL)
+		return -ENOMEM;
+	r = store_object_put(t->model->store, model_store_kind(kind),
+			     model_kinds[kind].namespaced && ns != NULL ? ns : "", name, text, create,
+			     expected_version, &version);
+	free(text);
+	if (r < 0)
+		return r;
+	r = model_obj_set_version(obj, version);
+	if (r < 0)
+		return r;
+	return model_txn_event(t, create ? "ADDED" : "MODIFIED", kind, obj, old);
+}
+
+int model_obj_delete(struct model_txn *t, enum model_kind kind, json_t *obj)
+{
+	const char *ns = model_path_string(obj, "metadata.namespace");
+	const char *name = model_path_string(obj, "metadata.name");
+	int r;
+
+	if (name == NULL)
+		return -EINVAL;
+	r = store_object_delete(t->model->store, model_store_kind(kind),
+				model_kinds[kind].namespaced && ns != NULL ? ns : "", name);
+	if (r < 0)
+		return r;
+	/* The deletion spent a version: watchers see it on the DELETED object. */
+	r = model_obj_set_version(obj, store_current_version(t->model->store));
+	if (r < 0)
+		return r;
+	return model_txn_event(t, "DELETED", kind, obj, NULL);
+}
+
+int model_obj_update(struct model_txn *t, enum model_kind kind, const json_t *old, json_t *obj)
+{
+	json_t *a = json_deep_copy(old), *b = json_deep_copy(obj);
+	bool same;
+
+	if (a == NULL || b == NULL) {
+		json_decref(a);
+		json_decref(b);
+		return -ENOMEM;
+	}
+	json_object_del(json_object_get(a, "metadata"), "resourceVersion");
+	json_object_del(json_object_get(b, "metadata"), "resourceVersion");
+	same = json_equal(a, b);
+	json_decref(a);
+	json_decref(b);
+	if (same)
+		return model_path_set(obj, "metadata.resourceVersion",
+				      json_string(model_path_string(old, "metadata.resourceVersion")));
+	return model_obj_put(t, kind, obj, false, model_obj_version(old), old);
+}
+
+struct model_list_walk {
+	model_obj_cb cb;
+	void *ud;
+};
+
+/* store_object_list callback: decode, hand to the caller's callback. */
+static int model_obj_list_row(void *ud, const char *ns, const char *name, const char *body,
+			      int64_t version)
+{
+	struct model_list_walk *walk = ud;
+	json_t *obj;
+	int r;
+
+	r = model_obj_decode(body, version, &obj);
+	if (r < 0) {
+		log_error("stored object %s/%s is unreadable", ns, name);
+		return r;
+	}
+	r = walk->cb(walk->ud, obj);
+	json_decref(obj);
+	return r;
+}
+
+int model_obj_list(struct model *model, enum model_kind kind, const char *ns, model_obj_cb cb,
+		   void *ud)
+{
+	struct model_list_walk walk = { cb, ud };
+
+	return store_object_list(model->store, model_store_kind(kind),
+				 model_kinds[kind].namespaced ? ns : NULL, model_obj_list_row, &walk);
+}
+
+/* ---- JSON helpers -------------------------------------------------------------------------- */
+
+json_t *model_path(const json_t *obj, const char *path)
+{
+	char key[128];
+
+	while (obj != NULL) {
+		size_t len = strcspn(path, ".");
+
+		if (len >= sizeof(key))
+			return NULL;
+		memcpy(key, path, len);
+		key[len] = '\0';
+		obj = json_object_get(obj, key);
+		if (path[len] == '\0')
+			return (json_t *)obj;
+		path += len + 1;
+	}
+	return NULL;
+}
+
+const char *model_path_string(const json_t *obj, const char *path)
+{
+	return json_string_value(model_path(obj, path));
+}
+
+int model_path_set(json_t *obj, const char *path, json_t *value)
+{
+	char key[128];
+
+	if (value == NULL)
+		return -ENOMEM;
+	for (;;) {
+		size_t len = strcspn(path, ".");
+		json_t *next;
+
+		if (len >= sizeof(key) || !json_is_object(obj)) {
+			json_decref(value);
+			return -EINVAL;
+		}
+		memcpy(key, path, len);
+		key[len] = '\0';
+		if (path[len] == '\0')
+			return json_object_set_new(obj, key, value) == 0 ? 0 : -ENOMEM;
+		next = json_object_get(obj, key);
+		if (!json_is_object(next)) {
+			next = json_object();
+			if (next == NULL || json_object_set_new(obj, key, next) < 0) {
+				json_decref(value);
+				return -ENOMEM;
+			}
+		}
+		obj = next;
+		path += len + 1;
+	}
+}
+
+void model_timestamp(int64_t now, char buf[32])
+{
+	if (claim_format_time(now, buf, 32) < 0)
+		snprintf(buf, 32, "1970-01-01T00:00:00Z");
+}
+
+void model_new_uid(char uid[37])
 {
 	uuid_t u;
 
@@ -72,297 +411,455 @@ static void model_new_uid(char uid[CLAIM_UID_MAX + 1])
 	uuid_unparse_lower(u, uid);
 }
 
-/* Five random characters from the alphabet the API server uses for generateName. */
-static void model_random_suffix(char suffix[CLAIM_GENERATE_SUFFIX_LEN + 1])
+void model_random_suffix(char suffix[6])
 {
 	static const char alphabet[] = "bcdfghjklmnpqrstvwxz2456789";
 	uuid_t u;
 
 	uuid_generate_random(u);
-	for (int i = 0; i < CLAIM_GENERATE_SUFFIX_LEN; i++)
+	for (int i = 0; i < 5; i++)
 		suffix[i] = alphabet[u[i] % (sizeof(alphabet) - 1)];
-	suffix[CLAIM_GENERATE_SUFFIX_LEN] = '\0';
+	suffix[5] = '\0';
 }
 
-/* The name a (possibly invalid) request asks for, for the error message. */
-static void model_request_name(const json_t *body, char *buf, size_t size)
+void model_error_name(struct model_error *err, enum model_kind kind, const char *name)
 {
-	const json_t *meta = json_is_object(body) ? json_object_get(body, "metadata") : NULL;
+	err->kind = model_kinds[kind].kind;
+	err->resource = model_kinds[kind].resource;
+	snprintf(err->name, sizeof(err->name), "%s", name != NULL ? name : "");
+}
+
+int model_fail(struct model_error *err, int r, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err->message, sizeof(err->message), fmt, ap);
+	va_end(ap);
+	return r;
+}
+
+int model_check_type(enum model_kind kind, const json_t *body, struct model_error *err)
+{
+	const json_t *api_version = json_object_get(body, "apiVersion");
+	const json_t *kind_name = json_object_get(body, "kind");
+	const json_t *meta = json_object_get(body, "metadata");
+
+	if (!json_is_object(body))
+		return model_fail(err, -EBADMSG, "the request body must be a %s object",
+				  model_kinds[kind].kind);
+	if (api_version != NULL && !json_is_null(api_version) &&
+	    (!json_is_string(api_version) ||
+	     strcmp(json_string_value(api_version), model_kinds[kind].api_version) != 0))
+		return model_fail(err, -EBADMSG,
+				  "the API version in the data (%.100s) does not match the expected "
+				  "API version (%s)",
+				  json_is_string(api_version) ? json_string_value(api_version) : "?",
+				  model_kinds[kind].api_version);
+	if (kind_name != NULL && !json_is_null(kind_name) &&
+	    (!json_is_string(kind_name) ||
+	     strcmp(json_string_value(kind_name), model_kinds[kind].kind) != 0))
+		return model_fail(err, -EBADMSG,
+				  "the kind in the data (%.100s) does not match the expected kind (%s)",
+				  json_is_string(kind_name) ? json_string_value(kind_name) : "?",
+				  model_kinds[kind].kind);
+	if (meta != NULL && !json_is_null(meta) && !json_is_object(meta))
+		return model_fail(err, -EBADMSG, "%s in version \"%s\" cannot be handled as a %s: "
+				  "metadata must be an object",
+				  model_kinds[kind].kind, model_kinds[kind].version,
+				  model_kinds[kind].kind);
+	return 0;
+}
+
+/* Labels and annotations are maps of strings; finalizers a list of strings. */
+static int model_check_meta_types(enum model_kind kind, const json_t *meta,
+				  struct model_error *err)
+{
+	static const char *const maps[] = { "labels", "annotations" };
+	const json_t *value, *finalizers = json_object_get(meta, "finalizers");
+	const char *key;
+	size_t i;
+
+	for (size_t m = 0; m < 2; m++) {
+		const json_t *map = json_object_get(meta, maps[m]);
+
+		if (map == NULL || json_is_null(map))
+			continue;
+		if (!json_is_object(map))
+			return model_fail(err, -EBADMSG, "metadata.%s must be a map of strings",
+					  maps[m]);
+		json_object_foreach((json_t *)map, key, value)
+			if (!json_is_string(value))
+				return model_fail(err, -EBADMSG,
+						  "%s: metadata.%s.%.100s must be a string",
+						  model_kinds[kind].kind, maps[m], key);
+	}
+	if (finalizers != NULL && !json_is_null(finalizers)) {
+		if (!json_is_array(finalizers))
+			return model_fail(err, -EBADMSG, "metadata.finalizers must be a list of strings");
+		json_array_foreach(finalizers, i, value)
+			if (!json_is_string(value))
+				return model_fail(err, -EBADMSG,
+						  "metadata.finalizers must be a list of strings");
+	}
+	return 0;
+}
+
+int model_new_metadata(struct model_txn *t, enum model_kind kind, const char *ns,
+		       const json_t *body, json_t **ret_obj, struct model_error *err)
+{
+	const json_t *meta = json_object_get(body, "metadata");
 	const char *name = json_string_value(json_object_get(meta, "name"));
-
-	if (name == NULL || name[0] == '\0')
-		name = json_string_value(json_object_get(meta, "generateName"));
-	snprintf(buf, size, "%s", name != NULL ? name : "");
-}
-
-/* Serialise a JSON object for the store. NULL if out of memory. */
-static char *model_dump(const json_t *obj)
-{
-	return obj != NULL ? json_dumps(obj, JSON_COMPACT) : NULL;
-}
-
-/* Read one stored claim row into *ret_claim, restoring its resourceVersion. */
-static int model_claim_from_row(const char *body, int64_t version, struct claim *ret_claim)
-{
-	json_t *obj = json_loads(body, 0, NULL);
+	const char *generate = json_string_value(json_object_get(meta, "generateName"));
+	const char *body_ns = json_string_value(json_object_get(meta, "namespace"));
+	const char *version = json_string_value(json_object_get(meta, "resourceVersion"));
+	char msg[NAMES_FIELD_DETAIL_MAX], generated[NAMES_SUBDOMAIN_MAX + 1], uid[37], now[32];
+	char suffix[6];
+	json_t *obj, *new_meta;
 	int r;
 
-	if (obj == NULL) {
-		claim_init(ret_claim);
-		return -EIO; /* the store holds what we wrote: unreadable text is corruption */
-	}
-	r = claim_from_stored(obj, ret_claim);
-	json_decref(obj);
-	if (r == -EINVAL)
-		r = -EIO;
+	r = model_check_type(kind, body, err);
 	if (r == 0)
-		ret_claim->resource_version = version;
-	return r;
-}
-
-/* The store changes of a create, inside the caller's batch. */
-static int model_claim_store(struct model *model, const struct claim *c, const char *claim_text,
-			     const char *volume_text, int64_t *ret_version)
-{
-	struct store_volume volume;
-	int64_t volume_version;
-	int r;
-
-	r = store_object_put(model->store, CLAIM_KIND, c->namespace_name, c->name, claim_text, true,
-			     0, ret_version);
+		r = model_check_meta_types(kind, meta, err);
 	if (r < 0)
 		return r;
-	r = store_volume_create(model->store, c->volume_name, c->storage, 0777, &volume);
-	if (r < 0)
-		return r == -EEXIST ? -EIO : r; /* a uid collision is no user error */
-	r = store_volume_bind(model->store, c->volume_name, c->namespace_name, c->name);
-	if (r < 0)
-		return r;
-	if (claim_is_read_only(c)) {
-		r = store_volume_update(model->store, c->volume_name, c->storage, true);
-		if (r < 0)
-			return r;
+	if (model_kinds[kind].namespaced && body_ns != NULL && body_ns[0] != '\0' &&
+	    strcmp(body_ns, ns) != 0)
+		return model_fail(err, -EBADMSG,
+				  "the namespace of the provided object does not match the namespace "
+				  "sent on the request");
+	if (version != NULL && version[0] != '\0')
+		return model_fail(err, -EBADMSG,
+				  "resourceVersion should not be set on objects to be created");
+	if ((name == NULL || name[0] == '\0') && generate != NULL && generate[0] != '\0') {
+		model_random_suffix(suffix);
+		snprintf(generated, sizeof(generated), "%.58s%s", generate, suffix);
+		name = generated;
 	}
-	r = store_object_put(model->store, CLAIM_VOLUME_KIND, "", c->volume_name, volume_text,
-			     true, 0, &volume_version);
-	return r == -EEXIST ? -EIO : r;
-}
-
-int model_claim_create(struct model *model, const char *namespace_name, const json_t *body,
-		       json_t **ret_claim, struct model_error *err)
-{
-	char uid[CLAIM_UID_MAX + 1], volume_uid[CLAIM_UID_MAX + 1];
-	char suffix[CLAIM_GENERATE_SUFFIX_LEN + 1];
-	char *claim_text = NULL, *volume_text = NULL;
-	json_t *volume_obj = NULL, *stored = NULL, *answer;
-	struct claim c;
-	int64_t version = 0;
-	int r;
-
-	model_error_init(err);
-	model_random_suffix(suffix);
-	r = claim_from_request(body, namespace_name, suffix, &c, err->message, sizeof(err->message),
-			       &err->fields);
-	if (r < 0) {
-		err->kind = CLAIM_KIND;
-		err->resource = CLAIM_RESOURCE;
-		model_request_name(body, err->name, sizeof(err->name));
-		return r;
+	model_error_name(err, kind, name);
+	if (name == NULL || name[0] == '\0') {
+		names_field_error_add(&err->fields, NAMES_FIELD_REQUIRED, "metadata.name", NULL,
+				      "name or generateName is required");
+	} else if (names_check_subdomain(name, msg, sizeof(msg)) < 0) {
+		names_field_error_add(&err->fields, NAMES_FIELD_INVALID, "metadata.name", name,
+				      "%s", msg);
 	}
-	model_error_claim(err, c.name);
+	if (model_kinds[kind].namespaced && names_check_label(ns, msg, sizeof(msg)) < 0)
+		names_field_error_add(&err->fields, NAMES_FIELD_INVALID, "metadata.namespace", ns,
+				      "%s", msg);
+	if (err->fields.count > 0)
+		return -EINVAL;
+	obj = json_deep_copy(body);
+	if (obj == NULL)
+		return -ENOMEM;
 	model_new_uid(uid);
-	model_new_uid(volume_uid);
-	r = claim_bind(&c, uid, (int64_t)time(NULL));
-	if (r < 0)
-		goto out;
-	stored = claim_to_json(&c);
-	volume_obj = claim_volume_to_json(&c, volume_uid);
-	claim_text = model_dump(stored);
-	volume_text = model_dump(volume_obj);
-	if (claim_text == NULL || volume_text == NULL) {
-		r = -ENOMEM;
-		goto out;
+	model_timestamp(t->now, now);
+	new_meta = json_object_get(obj, "metadata");
+	if (new_meta == NULL || !json_is_object(new_meta)) {
+		new_meta = json_object();
+		if (json_object_set_new(obj, "metadata", new_meta) < 0)
+			goto nomem;
 	}
-	r = store_batch_begin(model->store);
-	if (r < 0)
-		goto out;
-	r = store_batch_end(model->store,
-			    model_claim_store(model, &c, claim_text, volume_text, &version));
-	if (r < 0)
-		goto out;
-	/* A 201 promises the claim survives power loss. */
-	r = store_sync(model->store, true);
-	if (r < 0) {
-		snprintf(err->message, sizeof(err->message),
-			 "the claim was created but could not be committed durably: %s",
-			 strerror(-r));
-		goto out;
-	}
-	c.resource_version = version;
-	answer = claim_to_json(&c);
-	if (answer == NULL) {
-		r = -ENOMEM;
-		goto out;
-	}
-	log_info("provisioned %s/%s as %s (%llu bytes)", c.namespace_name, c.name, c.volume_name,
-		 (unsigned long long)c.storage);
-	*ret_claim = answer;
-out:
-	free(claim_text);
-	free(volume_text);
-	json_decref(stored);
-	json_decref(volume_obj);
-	claim_release(&c);
-	return r;
+	json_object_del(new_meta, "managedFields");
+	json_object_del(new_meta, "deletionTimestamp");
+	json_object_del(new_meta, "selfLink");
+	if (json_object_set_new(obj, "apiVersion", json_string(model_kinds[kind].api_version)) < 0 ||
+	    json_object_set_new(obj, "kind", json_string(model_kinds[kind].kind)) < 0 ||
+	    json_object_set_new(new_meta, "name", json_string(name)) < 0 ||
+	    (model_kinds[kind].namespaced &&
+	     json_object_set_new(new_meta, "namespace", json_string(ns)) < 0) ||
+	    json_object_set_new(new_meta, "uid", json_string(uid)) < 0 ||
+	    json_object_set_new(new_meta, "creationTimestamp", json_string(now)) < 0)
+		goto nomem;
+	if (!model_kinds[kind].namespaced)
+		json_object_del(new_meta, "namespace");
+	*ret_obj = obj;
+	return 0;
+nomem:
+	json_decref(obj);
+	return -ENOMEM;
 }
 
-int model_claim_get(struct model *model, const char *namespace_name, const char *name,
-		    json_t **ret_claim, struct model_error *err)
+int model_update_metadata(enum model_kind kind, const json_t *old, const json_t *body,
+			  json_t *new_obj, struct model_error *err)
 {
-	struct claim c;
-	char *body = NULL;
-	int64_t version;
-	json_t *answer;
+	static const char *const taken[] = { "labels", "annotations", "finalizers",
+					     "ownerReferences" };
+	const json_t *body_meta = json_object_get(body, "metadata");
+	const char *name = json_string_value(json_object_get(body_meta, "name"));
+	const char *ns = json_string_value(json_object_get(body_meta, "namespace"));
+	const char *version = json_string_value(json_object_get(body_meta, "resourceVersion"));
+	const char *old_name = model_path_string(old, "metadata.name");
+	const char *old_ns = model_path_string(old, "metadata.namespace");
+	json_t *meta;
+	int r;
+
+	r = model_check_type(kind, body, err);
+	if (r == 0)
+		r = model_check_meta_types(kind, body_meta, err);
+	if (r < 0)
+		return r;
+	if (name != NULL && name[0] != '\0' && strcmp(name, old_name) != 0)
+		return model_fail(err, -EBADMSG,
+				  "the name of the object (%.253s) does not match the name on the URL "
+				  "(%.253s)",
+				  name, old_name);
+	if (model_kinds[kind].namespaced && ns != NULL && ns[0] != '\0' && old_ns != NULL &&
+	    strcmp(ns, old_ns) != 0)
+		return model_fail(err, -EBADMSG,
+				  "the namespace of the provided object does not match the namespace "
+				  "sent on the request");
+	if (version != NULL && version[0] != '\0' &&
+	    strcmp(version, model_path_string(old, "metadata.resourceVersion")) != 0)
+		return -ESTALE;
+	meta = json_deep_copy(json_object_get(old, "metadata"));
+	if (meta == NULL || json_object_set_new(new_obj, "metadata", meta) < 0)
+		return -ENOMEM;
+	for (size_t i = 0; i < sizeof(taken) / sizeof(taken[0]); i++) {
+		const json_t *value = json_object_get(body_meta, taken[i]);
+
+		if (value == NULL || json_is_null(value) ||
+		    (json_is_object(value) && json_object_size(value) == 0) ||
+		    (json_is_array(value) && json_array_size(value) == 0))
+			json_object_del(meta, taken[i]);
+		else if (json_object_set_new(meta, taken[i], json_deep_copy(value)) < 0)
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+/* ---- generic operations ------------------------------------------------------------------ */
+
+int model_create(struct model *model, enum model_kind kind, const char *ns, const json_t *body,
+		 const struct model_write_options *opts, json_t **ret_obj,
+		 struct model_error *err)
+{
+	struct model_txn t;
+	json_t *obj = NULL;
 	int r;
 
 	model_error_init(err);
-	model_error_claim(err, name);
-	r = store_object_get(model->store, CLAIM_KIND, namespace_name, name, &body, &version);
+	model_error_name(err, kind, model_path_string(body, "metadata.name"));
+	r = model_txn_begin(model, opts != NULL && opts->dry_run, &t);
 	if (r < 0)
 		return r;
-	r = model_claim_from_row(body, version, &c);
-	free(body);
-	if (r < 0)
-		return r;
-	answer = claim_to_json(&c);
-	claim_release(&c);
-	if (answer == NULL)
-		return -ENOMEM;
-	*ret_claim = answer;
-	return 0;
-}
-
-/* store_object_list callback: append each claim to the items array. */
-static int model_claim_list_item(void *ud, const char *namespace_name, const char *name,
-				 const char *body, int64_t version)
-{
-	json_t *items = ud, *item;
-	struct claim c;
-	int r;
-
-	r = model_claim_from_row(body, version, &c);
+	r = model_ops[kind]->create(&t, ns, body, &obj, err);
+	r = model_txn_end(&t, r, err);
 	if (r < 0) {
-		log_error("stored claim %s/%s is unreadable: %s", namespace_name, name, strerror(-r));
+		json_decref(obj);
 		return r;
 	}
-	item = claim_to_json(&c);
-	claim_release(&c);
-	if (item == NULL || json_array_append_new(items, item) < 0)
-		return -ENOMEM;
+	*ret_obj = obj;
 	return 0;
 }
 
-int model_claim_list(struct model *model, const char *namespace_name, json_t **ret_list,
-		     struct model_error *err)
+int model_get(struct model *model, enum model_kind kind, const char *ns, const char *name,
+	      json_t **ret_obj, struct model_error *err)
 {
-	json_t *items = json_array(), *list = NULL;
+	model_error_init(err);
+	model_error_name(err, kind, name);
+	return model_obj_get(model, kind, ns, name, ret_obj);
+}
+
+struct model_list_filter {
+	const struct model_list_options *opts;
+	json_t *items;
+};
+
+/* Keep the objects that pass the selectors. */
+static int model_list_item(void *ud, json_t *obj)
+{
+	struct model_list_filter *f = ud;
+
+	if (f->opts != NULL && f->opts->labels != NULL &&
+	    !selector_match_labels(f->opts->labels, model_path(obj, "metadata.labels")))
+		return 0;
+	if (f->opts != NULL && f->opts->fields != NULL &&
+	    !selector_match_fields(f->opts->fields, obj))
+		return 0;
+	return json_array_append(f->items, obj) == 0 ? 0 : -ENOMEM;
+}
+
+int model_list(struct model *model, enum model_kind kind, const char *ns,
+	       const struct model_list_options *opts, json_t **ret_list,
+	       struct model_error *err)
+{
+	struct model_list_filter f = { opts, json_array() };
+	json_t *list = NULL;
 	char version[24];
 	int r;
 
 	model_error_init(err);
-	err->kind = CLAIM_KIND;
-	err->resource = CLAIM_RESOURCE;
-	if (items == NULL)
+	model_error_name(err, kind, "");
+	if (f.items == NULL)
 		return -ENOMEM;
 	/* Read the version first: the list is at least as new as it says. */
-	snprintf(version, sizeof(version), "%lld",
-		 (long long)store_current_version(model->store));
-	r = store_object_list(model->store, CLAIM_KIND, namespace_name, model_claim_list_item, items);
+	snprintf(version, sizeof(version), "%lld", (long long)store_current_version(model->store));
+	r = model_obj_list(model, kind, ns, model_list_item, &f);
 	if (r < 0)
 		goto out;
-	list = json_pack("{s:s, s:s, s:{s:s}, s:O}", "kind", CLAIM_LIST_KIND, "apiVersion", "v1",
-			 "metadata", "resourceVersion", version, "items", items);
+	list = json_pack("{s:s, s:s, s:{s:s}, s:O}", "kind", model_kinds[kind].list_kind,
+			 "apiVersion", model_kinds[kind].api_version, "metadata", "resourceVersion",
+			 version, "items", f.items);
 	if (list == NULL) {
 		r = -ENOMEM;
 		goto out;
 	}
 	*ret_list = list;
 out:
-	json_decref(items);
+	json_decref(f.items);
 	return r;
 }
 
-/* The store changes of a delete, inside the caller's batch; *ret_claim gets
- * the claim as it was stored. */
-static int model_claim_unstore(struct model *model, const char *namespace_name, const char *name,
-			       struct claim *ret_claim)
+/* Update old to body (a full object) inside t; *ret_obj the result. An
+ * update that changes nothing writes nothing (same resourceVersion). */
+static int model_update_in(struct model_txn *t, enum model_kind kind, json_t *old,
+			   const json_t *body, json_t **ret_obj, struct model_error *err)
 {
-	char *body = NULL;
-	int64_t version;
+	json_t *obj = NULL;
 	int r;
 
-	claim_init(ret_claim);
-	r = store_object_get(model->store, CLAIM_KIND, namespace_name, name, &body, &version);
+	r = model_ops[kind]->update(t, old, body, &obj, err);
 	if (r < 0)
 		return r;
-	r = model_claim_from_row(body, version, ret_claim);
-	free(body);
-	if (r < 0)
-		return r;
-	r = store_object_delete(model->store, CLAIM_KIND, namespace_name, name);
-	if (r < 0 || ret_claim->volume_name[0] == '\0')
-		return r;
-	r = store_object_delete(model->store, CLAIM_VOLUME_KIND, "", ret_claim->volume_name);
-	if (r < 0 && r != -ENOENT)
-		return r;
-	r = store_volume_delete(model->store, ret_claim->volume_name);
-	if (r == -ENOENT) {
-		log_warn("claim %s/%s had no volume %s", namespace_name, name,
-			 ret_claim->volume_name);
-		r = 0;
-	}
-	return r;
+	*ret_obj = obj;
+	return 0;
 }
 
-int model_claim_delete(struct model *model, const char *namespace_name, const char *name,
-		       json_t **ret_claim, struct model_error *err)
+int model_replace(struct model *model, enum model_kind kind, const char *ns, const char *name,
+		  const json_t *body, const struct model_write_options *opts, json_t **ret_obj,
+		  struct model_error *err)
 {
-	char deleted_at[32];
-	struct claim c;
-	json_t *answer = NULL;
+	struct model_txn t;
+	json_t *old = NULL, *obj = NULL;
 	int r;
 
 	model_error_init(err);
-	model_error_claim(err, name);
-	claim_init(&c);
-	r = store_batch_begin(model->store);
+	model_error_name(err, kind, name);
+	r = model_txn_begin(model, opts != NULL && opts->dry_run, &t);
 	if (r < 0)
 		return r;
-	r = store_batch_end(model->store, model_claim_unstore(model, namespace_name, name, &c));
-	if (r < 0)
-		goto out;
-	r = store_sync(model->store, true);
+	r = model_obj_get(model, kind, ns, name, &old);
+	if (r == 0)
+		r = model_update_in(&t, kind, old, body, &obj, err);
+	r = model_txn_end(&t, r, err);
+	json_decref(old);
 	if (r < 0) {
-		snprintf(err->message, sizeof(err->message),
-			 "the claim was deleted but the deletion could not be committed durably: %s",
-			 strerror(-r));
-		goto out;
+		json_decref(obj);
+		return r;
 	}
-	log_info("deleted %s/%s and its volume %s", namespace_name, name, c.volume_name);
-	/* Answer as the API server does for an object it is finalizing. */
-	answer = claim_to_json(&c);
-	if (answer == NULL || claim_format_time((int64_t)time(NULL), deleted_at, sizeof(deleted_at)) < 0 ||
-	    json_object_set_new(json_object_get(answer, "metadata"), "deletionTimestamp",
-				json_string(deleted_at)) < 0 ||
-	    json_object_set_new(json_object_get(answer, "metadata"), "deletionGracePeriodSeconds",
-				json_integer(0)) < 0) {
-		r = -ENOMEM;
-		goto out;
+	*ret_obj = obj;
+	return 0;
+}
+
+int model_apply_patch(enum model_kind kind, const json_t *old, enum model_patch_type type,
+			     const json_t *patch, json_t **ret_body, struct model_error *err)
+{
+	int r;
+
+	switch (type) {
+	case MODEL_PATCH_MERGE:
+		if (!json_is_object(patch))
+			return model_fail(err, -EBADMSG, "a merge patch must be a JSON object");
+		*ret_body = patch_merge(old, patch);
+		return *ret_body != NULL ? 0 : -ENOMEM;
+	case MODEL_PATCH_JSON:
+		r = patch_json(old, patch, ret_body, err->message, sizeof(err->message));
+		/* The API server answers a bad JSON patch with 422. */
+		return r;
+	case MODEL_PATCH_STRATEGIC:
+	case MODEL_PATCH_APPLY:
+		if (type == MODEL_PATCH_APPLY) {
+			r = model_check_type(kind, patch, err);
+			if (r < 0)
+				return r;
+		}
+		r = patch_strategic(old, patch, ret_body, err->message, sizeof(err->message));
+		return r == -EINVAL ? -EBADMSG : r;
 	}
-	*ret_claim = answer;
-	answer = NULL;
-out:
-	json_decref(answer);
-	claim_release(&c);
-	return r;
+	return -EINVAL;
+}
+
+int model_patch(struct model *model, enum model_kind kind, const char *ns, const char *name,
+		enum model_patch_type type, const json_t *patch,
+		const struct model_write_options *opts, json_t **ret_obj, bool *ret_created,
+		struct model_error *err)
+{
+	struct model_txn t;
+	json_t *old = NULL, *body = NULL, *obj = NULL;
+	const char *patch_name;
+	int r;
+
+	model_error_init(err);
+	model_error_name(err, kind, name);
+	*ret_created = false;
+	r = model_txn_begin(model, opts != NULL && opts->dry_run, &t);
+	if (r < 0)
+		return r;
+	r = model_obj_get(model, kind, ns, name, &old);
+	if (r == -ENOENT && type == MODEL_PATCH_APPLY) {
+		/* Server-side apply of a new object is a create. */
+		patch_name = model_path_string(patch, "metadata.name");
+		if (patch_name != NULL && strcmp(patch_name, name) != 0)
+			r = model_fail(err, -EBADMSG,
+				       "the name of the object (%.253s) does not match the name on "
+				       "the URL (%.253s)",
+				       patch_name, name);
+		else if ((body = json_deep_copy(patch)) == NULL ||
+			 model_path_set(body, "metadata.name", json_string(name)) < 0)
+			r = -ENOMEM;
+		else
+			r = model_ops[kind]->create(&t, ns, body, &obj, err);
+		*ret_created = r == 0;
+	} else if (r == 0) {
+		r = model_apply_patch(kind, old, type, patch, &body, err);
+		if (r == 0)
+			r = model_update_in(&t, kind, old, body, &obj, err);
+	}
+	r = model_txn_end(&t, r, err);
+	json_decref(old);
+	json_decref(body);
+	if (r < 0) {
+		json_decref(obj);
+		return r;
+	}
+	*ret_obj = obj;
+	return 0;
+}
+
+int model_delete(struct model *model, enum model_kind kind, const char *ns, const char *name,
+		 const json_t *preconditions, const struct model_write_options *opts,
+		 json_t **ret_obj, struct model_error *err)
+{
+	const char *want_version = json_string_value(json_object_get(preconditions, "resourceVersion"));
+	const char *want_uid = json_string_value(json_object_get(preconditions, "uid"));
+	struct model_txn t;
+	json_t *old = NULL, *obj = NULL;
+	int r;
+
+	model_error_init(err);
+	model_error_name(err, kind, name);
+	r = model_txn_begin(model, opts != NULL && opts->dry_run, &t);
+	if (r < 0)
+		return r;
+	r = model_obj_get(model, kind, ns, name, &old);
+	if (r == 0 && want_version != NULL &&
+	    strcmp(want_version, model_path_string(old, "metadata.resourceVersion")) != 0)
+		r = -ESTALE;
+	if (r == 0 && want_uid != NULL &&
+	    strcmp(want_uid, model_path_string(old, "metadata.uid")) != 0)
+		r = model_fail(err, -ESTALE,
+			       "Precondition failed: UID in precondition: %.40s, UID in object "
+			       "meta: %.40s",
+			       want_uid, model_path_string(old, "metadata.uid"));
+	if (r == 0)
+		r = model_ops[kind]->remove(&t, old, &obj, err);
+	r = model_txn_end(&t, r, err);
+	json_decref(old);
+	if (r < 0) {
+		json_decref(obj);
+		return r;
+	}
+	*ret_obj = obj;
+	return 0;
 }

@@ -1,37 +1,38 @@
 /*
- * model.h — the provisioning model: Kubernetes-shaped objects (claims, and
- * later volumes, classes, stateful sets) mapped onto store volumes.
+ * model.h — the provisioning model: Kubernetes-shaped objects mapped onto
+ * store volumes. PersistentVolumeClaims, PersistentVolumes, StorageClasses,
+ * StatefulSets (the storage half of their controller) and VolumeSnapshots.
  *
  * The model validates and renders JSON (jansson); it calls store_* for state
  * and never touches inodes or FUSE. HTTP handlers (api.c) call the model.
+ *
+ * Every call returns 0 or a negative errno and, on failure, fills *err with
+ * what the API needs for a Kubernetes Status:
+ *   -EBADMSG     the request cannot be decoded (400 BadRequest), err->message
+ *   -EINVAL      the request breaks a rule (422 Invalid), err->fields or message
+ *   -EEXIST      the name is taken (409 AlreadyExists), err->resource/name
+ *   -ESTALE      stale resourceVersion (409 Conflict)
+ *   -ENOENT      no such object (404 NotFound), err->resource/name
+ *   -EKEYEXPIRED a watch from a version older than the history (410 Expired)
+ *   other        store failure (500), err->message may say more
+ * Successful calls hand over a new JSON reference in *ret_*. Safe to call
+ * from several threads at once: changes are serialised inside the model.
  */
 #ifndef CLAIMFS_MODEL_H
 #define CLAIMFS_MODEL_H
 
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "names.h"
+
 struct store;
 struct model;
+struct selector;
 
 int model_open(struct store *store, struct model **ret_model);
 void model_close(struct model *model);
-
-/* The rest of the model API is declared below by the API module's owner. */
-
-/* ---- claims (PersistentVolumeClaims) --------------------------------------
- *
- * Every call returns 0 or a negative errno and, on failure, fills *err with
- * what the API needs for a Kubernetes Status:
- *   -EBADMSG  the request cannot be decoded (400 BadRequest), err->message
- *   -EINVAL   the request breaks a rule (422 Invalid), err->fields
- *   -EEXIST   the name is taken (409 AlreadyExists), err->resource/name
- *   -ENOENT   no such object (404 NotFound), err->resource/name
- *   other     store failure (500), err->message may say more
- * Successful calls hand over a new JSON reference in *ret_*. Safe to call
- * from several threads at once: the model keeps no mutable state of its own
- * and every change is one store batch.
- */
-#include <jansson.h>
-
-#include "names.h"
 
 struct model_error {
 	const char *kind;     /* "PersistentVolumeClaim" (details.kind of a 422) */
@@ -44,21 +45,135 @@ struct model_error {
 /* Reset err to "nothing known". */
 void model_error_init(struct model_error *err);
 
-/* Provision: validate the request body (already decoded), create the volume,
- * bind it as <namespace>/<name>, store the claim and its PersistentVolume in
- * one batch and commit durably. *ret_claim: the bound claim. */
-int model_claim_create(struct model *model, const char *namespace_name, const json_t *body,
-		       json_t **ret_claim, struct model_error *err);
-int model_claim_get(struct model *model, const char *namespace_name, const char *name,
-		    json_t **ret_claim, struct model_error *err);
-/* namespace_name NULL: every namespace. A PersistentVolumeClaimList ordered
- * by namespace, then name. */
-int model_claim_list(struct model *model, const char *namespace_name, json_t **ret_list,
+/* ---- kinds --------------------------------------------------------------------- */
+
+enum model_kind {
+	MODEL_PVC,
+	MODEL_PV,
+	MODEL_SC,
+	MODEL_STS,
+	MODEL_SNAPSHOT,
+	MODEL_KIND_COUNT
+};
+
+struct model_kind_info {
+	const char *kind;        /* "PersistentVolumeClaim" */
+	const char *list_kind;   /* "PersistentVolumeClaimList" */
+	const char *resource;    /* "persistentvolumeclaims" */
+	const char *singular;    /* "persistentvolumeclaim" */
+	const char *group;       /* "" for the core group */
+	const char *version;     /* "v1" */
+	const char *api_version; /* "v1", "apps/v1" */
+	const char *short_name;  /* "pvc", or NULL */
+	bool namespaced;
+};
+
+const struct model_kind_info *model_kind_info(enum model_kind kind);
+/* The kind served at group/version/resource; -ENOENT if none. */
+int model_kind_find(const char *group, const char *version, const char *resource,
+		    enum model_kind *ret_kind);
+
+/* Borrowed member at a dotted path of obj ("spec.volumeName"), or NULL. */
+json_t *model_path(const json_t *obj, const char *path);
+const char *model_path_string(const json_t *obj, const char *path);
+/* Name a not-found / already-exists / conflict error after an object. */
+void model_error_name(struct model_error *err, enum model_kind kind, const char *name);
+/* Put a message in err->message; returns r. */
+int model_fail(struct model_error *err, int r, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* ---- reads and writes ------------------------------------------------------------ */
+
+struct model_write_options {
+	bool dry_run; /* validate and answer, change nothing (?dryRun=All) */
+};
+
+struct model_list_options {
+	const struct selector *labels; /* NULL: everything */
+	const struct selector *fields; /* NULL: everything */
+};
+
+enum model_patch_type {
+	MODEL_PATCH_MERGE,     /* application/merge-patch+json */
+	MODEL_PATCH_STRATEGIC, /* application/strategic-merge-patch+json */
+	MODEL_PATCH_JSON,      /* application/json-patch+json */
+	MODEL_PATCH_APPLY,     /* application/apply-patch+yaml (server-side apply) */
+};
+
+/* ns: the namespace for namespaced kinds, ignored (may be NULL) otherwise. */
+int model_create(struct model *model, enum model_kind kind, const char *ns, const json_t *body,
+		 const struct model_write_options *opts, json_t **ret_obj,
+		 struct model_error *err);
+int model_get(struct model *model, enum model_kind kind, const char *ns, const char *name,
+	      json_t **ret_obj, struct model_error *err);
+/* ns NULL: every namespace. A <Kind>List ordered by namespace, then name. */
+int model_list(struct model *model, enum model_kind kind, const char *ns,
+	       const struct model_list_options *opts, json_t **ret_list,
+	       struct model_error *err);
+/* PUT: body is the whole new object. */
+int model_replace(struct model *model, enum model_kind kind, const char *ns, const char *name,
+		  const json_t *body, const struct model_write_options *opts, json_t **ret_obj,
+		  struct model_error *err);
+/* PATCH. MODEL_PATCH_APPLY creates the object when it does not exist
+ * (*ret_created true). */
+int model_patch(struct model *model, enum model_kind kind, const char *ns, const char *name,
+		enum model_patch_type type, const json_t *patch,
+		const struct model_write_options *opts, json_t **ret_obj, bool *ret_created,
+		struct model_error *err);
+/* DELETE; preconditions: optional DeleteOptions.preconditions. *ret_obj:
+ * the object as it was, with metadata.deletionTimestamp set. */
+int model_delete(struct model *model, enum model_kind kind, const char *ns, const char *name,
+		 const json_t *preconditions, const struct model_write_options *opts,
+		 json_t **ret_obj, struct model_error *err);
+
+/* The scale subresource of a StatefulSet (autoscaling/v1 Scale). */
+int model_scale_get(struct model *model, const char *ns, const char *name, json_t **ret_scale,
+		    struct model_error *err);
+/* PUT (type < 0) or PATCH of the Scale; only spec.replicas changes. */
+int model_scale_update(struct model *model, const char *ns, const char *name, int type,
+		       const json_t *body, const struct model_write_options *opts,
+		       json_t **ret_scale, struct model_error *err);
+
+/* ---- watch ---------------------------------------------------------------------------- */
+
+struct model_watch;
+
+struct model_watch_options {
+	const struct selector *labels;
+	const struct selector *fields;
+	/* "" or "0": start with ADDED for every current object; a version:
+	 * replay what happened after it (-EKEYEXPIRED if no longer known). */
+	const char *resource_version;
+	bool send_initial_events; /* sendInitialEvents=true: ADDED for all, then a bookmark */
+};
+
+/* How a consumer that cannot block is told that events arrived. Both are
+ * called with the hub's lock held: they must not call back into the model. */
+struct model_watch_notify {
+	void (*suspend)(void *ud); /* nothing to read: the consumer goes idle */
+	void (*resume)(void *ud);  /* the consumer went idle and there is news */
+	void *ud;
+};
+
+int model_watch_open(struct model *model, enum model_kind kind, const char *ns,
+		     const struct model_watch_options *opts, struct model_watch **ret_watch,
 		     struct model_error *err);
-/* Delete the claim, its PersistentVolume and the volume's data (reclaim
- * policy Delete) in one batch, committed durably. *ret_claim: the claim as
- * it was, with metadata.deletionTimestamp set (what the API server answers). */
-int model_claim_delete(struct model *model, const char *namespace_name, const char *name,
-		       json_t **ret_claim, struct model_error *err);
+/* Take the next event: 0 with *ret_type ("ADDED", "MODIFIED", "DELETED",
+ * "BOOKMARK") and a new reference in *ret_object; -EAGAIN if none (with
+ * notify given: notify->suspend was called, notify->resume will follow);
+ * -EPIPE if the consumer fell too far behind (the stream must end). */
+int model_watch_next(struct model_watch *w, const char **ret_type, json_t **ret_object,
+		     const struct model_watch_notify *notify);
+/* Wake a suspended consumer once (timers, shutdown); harmless otherwise. */
+void model_watch_kick(struct model_watch *w);
+/* The newest resourceVersion the watch has seen or could report. */
+int64_t model_watch_version(struct model_watch *w);
+void model_watch_close(struct model_watch *w);
+
+/* ---- metrics ---------------------------------------------------------------------------- */
+
+/* Per-volume and store figures in Prometheus text format, appended to *buf
+ * (malloc'd, grown as needed). */
+int model_metrics(struct model *model, char **buf, size_t *len, size_t *cap);
 
 #endif

@@ -1,0 +1,89 @@
+/*
+ * api_internal.h — what the API's files share (not for use outside
+ * src/api*.c): the call being handled, query parameters, and the
+ * renderers of discovery documents, OpenAPI documents and Tables.
+ */
+#ifndef CLAIMFS_API_INTERNAL_H
+#define CLAIMFS_API_INTERNAL_H
+
+#include <jansson.h>
+#include <stdbool.h>
+
+#include "api.h"
+#include "model.h"
+
+#define API_SEGMENTS_MAX 10
+#define API_QUERY_MAX 24
+
+/* One request being handled: inputs, captured path parameters, outputs. */
+struct api_call {
+	struct model *model;
+	const struct api_request *req;
+	const char *param[API_SEGMENTS_MAX]; /* the "{}" segments, in order */
+	unsigned query_count;
+	char *query_key[API_QUERY_MAX]; /* decoded; owned */
+	char *query_value[API_QUERY_MAX];
+	unsigned status;        /* success: HTTP status */
+	json_t *body;           /* success: JSON answer (owned) */
+	const char *text;       /* success: plain-text answer instead */
+	char *owned_text;       /* success: malloc'd answer instead (text or binary) */
+	size_t owned_len;       /* its length when binary (0: a C string) */
+	const char *text_type;  /* Content-Type of a text answer */
+	struct api_watch *watch; /* success: a stream instead */
+	struct model_error err; /* failure: what went wrong */
+};
+
+/* The decoded value of query parameter key, or NULL. */
+const char *api_query(const struct api_call *call, const char *key);
+/* A boolean query parameter ("true"/"1"). */
+bool api_query_true(const struct api_call *call, const char *key);
+
+/* ---- discovery (api_discovery.c) ------------------------------------------------ */
+
+json_t *api_discovery_version(void);
+json_t *api_discovery_core_versions(void);
+json_t *api_discovery_groups(void);
+/* APIGroup of group, or NULL if not served. */
+json_t *api_discovery_group(const char *group);
+/* APIResourceList of group/version ("" = core), or NULL if not served. */
+json_t *api_discovery_resources(const char *group, const char *version);
+/* Is group/version served? */
+bool api_discovery_served(const char *group, const char *version);
+
+/* ---- OpenAPI (api_openapi.c) --------------------------------------------------------- */
+
+/* /openapi/v3: the index of group-version documents. */
+json_t *api_openapi_index(void);
+/* /openapi/v3/<path> ("api/v1", "apis/apps/v1", ...), or NULL. */
+json_t *api_openapi_document(const char *path);
+/* /openapi/v2 as protobuf (application/com.github.proto-openapi.spec.v2@v1.0+protobuf):
+ * a malloc'd buffer and its length. */
+int api_openapi_v2(char **ret_data, size_t *ret_len);
+
+/* ---- tables (api_table.c) -------------------------------------------------------------- */
+
+enum api_include_object { API_INCLUDE_NONE, API_INCLUDE_METADATA, API_INCLUDE_OBJECT };
+
+/* A meta.k8s.io Table of one object or of a list's items (list: a <Kind>List). */
+json_t *api_table(enum model_kind kind, const json_t *obj, bool is_list,
+		  enum api_include_object include, const char *api_version, long long now);
+/* A table of an empty list of an unserved kind (pods, events). */
+json_t *api_table_empty(const char *api_version, const char *resource_version);
+/* kubectl's age text of a duration in seconds ("3m", "2d4h"). */
+void api_table_age(long long seconds, char *buf, size_t size);
+
+/* ---- watch (api_watch.c) ------------------------------------------------------------------ */
+
+struct api_watch_options {
+	enum model_kind kind;       /* or -1: nothing is ever sent (pods, events) */
+	bool table;                 /* objects as Tables */
+	const char *table_version;  /* "meta.k8s.io/v1" */
+	enum api_include_object include;
+	bool bookmarks;             /* allowWatchBookmarks */
+	unsigned timeout_s;         /* end of stream */
+};
+
+int api_watch_new(struct model_watch *mw, const struct api_watch_options *opts,
+		  struct api_watch **ret);
+
+#endif

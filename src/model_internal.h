@@ -1,0 +1,141 @@
+/*
+ * model_internal.h — what the model's files share: the model itself, write
+ * transactions, stored-object helpers, the event hub, and each kind's
+ * operations. Not for use outside src/model*.c.
+ *
+ * Write path (every change of any kind):
+ *   model_txn_begin    takes model->write_lock, opens a store batch;
+ *   kind operations    read and write objects and volumes through the
+ *                      model_obj_* / store_volume_* calls, queueing one
+ *                      watch event per object written (model_txn_event);
+ *   model_txn_end      ends the batch (rolled back on error or dry run),
+ *                      publishes the queued events in resourceVersion
+ *                      order, drops the lock, and commits durably.
+ * Because every writer holds write_lock from its first read to its
+ * publish, events reach watchers in exactly the order of their versions
+ * and a read-check-write (resourceVersion preconditions, binding) is atomic.
+ */
+#ifndef CLAIMFS_MODEL_INTERNAL_H
+#define CLAIMFS_MODEL_INTERNAL_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "model.h"
+
+struct store;
+struct model_hub;
+
+struct model {
+	struct store *store;         /* not owned */
+	pthread_mutex_t write_lock;  /* serialises every change (see above) */
+	struct model_hub *hub;       /* watch events; has its own lock */
+};
+
+/* One write transaction. */
+struct model_txn {
+	struct model *model;
+	bool dry_run;
+	int64_t now;   /* seconds since the epoch, for timestamps */
+	json_t *events; /* queued: [{"type", "kind" (int), "object", "old"}] */
+};
+
+int model_txn_begin(struct model *model, bool dry_run, struct model_txn *t);
+/* End with the result r of the work: commit and publish when r == 0. */
+int model_txn_end(struct model_txn *t, int r, struct model_error *err);
+/* Queue a watch event; object and old (may be NULL) are copied. */
+int model_txn_event(struct model_txn *t, const char *type, enum model_kind kind,
+		    const json_t *object, const json_t *old);
+
+/* ---- stored objects --------------------------------------------------------- */
+
+/* The store's kind string of a model kind. */
+const char *model_store_kind(enum model_kind kind);
+/* Read one object with metadata.resourceVersion filled in. -ENOENT if absent. */
+int model_obj_get(struct model *model, enum model_kind kind, const char *ns, const char *name,
+		  json_t **ret_obj);
+/* Write obj (its resourceVersion is replaced by the new one). create: must
+ * not exist (-EEXIST); otherwise expected_version > 0 must match (-ESTALE).
+ * Queues ADDED or MODIFIED (old: the previous state, for selector moves). */
+int model_obj_put(struct model_txn *t, enum model_kind kind, json_t *obj, bool create,
+		  int64_t expected_version, const json_t *old);
+/* Write obj as the new state of old, unless nothing changed (then obj
+ * gets old's version and nothing is written or published). */
+int model_obj_update(struct model_txn *t, enum model_kind kind, const json_t *old, json_t *obj);
+/* Delete obj; queues DELETED with the deletion's version. */
+int model_obj_delete(struct model_txn *t, enum model_kind kind, json_t *obj);
+typedef int (*model_obj_cb)(void *ud, json_t *obj);
+/* Each object of kind (ns NULL: all) with its resourceVersion; obj is borrowed. */
+int model_obj_list(struct model *model, enum model_kind kind, const char *ns, model_obj_cb cb,
+		   void *ud);
+/* metadata.resourceVersion as a number (0 if absent or malformed). */
+int64_t model_obj_version(const json_t *obj);
+
+/* ---- small JSON helpers ------------------------------------------------------------ */
+
+/* Set a member at a dotted path, creating objects on the way (value consumed). */
+int model_path_set(json_t *obj, const char *path, json_t *value);
+/* "2026-11-21T10:00:00Z" of now. */
+void model_timestamp(int64_t now, char buf[32]);
+/* New random UUID text. */
+void model_new_uid(char uid[37]);
+/* Five random characters for generateName. */
+void model_random_suffix(char suffix[6]);
+/* Check apiVersion/kind of a body against kind (absent is fine): -EBADMSG. */
+int model_check_type(enum model_kind kind, const json_t *body, struct model_error *err);
+/* Common metadata of a create: name or generateName (filled in), namespace
+ * check, no resourceVersion, string maps. Returns the new object's name via
+ * the body copy (*ret_obj: deep copy with name/namespace/uid/time set). */
+int model_new_metadata(struct model_txn *t, enum model_kind kind, const char *ns,
+		       const json_t *body, json_t **ret_obj, struct model_error *err);
+/* Common metadata of an update: take labels/annotations/finalizers/
+ * ownerReferences from body, keep the rest of old's metadata. -ESTALE on a
+ * resourceVersion mismatch, -EBADMSG on a name/namespace mismatch. */
+int model_update_metadata(enum model_kind kind, const json_t *old, const json_t *body,
+			  json_t *new_obj, struct model_error *err);
+
+/* The new full object that patch (of type) makes of old. */
+int model_apply_patch(enum model_kind kind, const json_t *old, enum model_patch_type type,
+		      const json_t *patch, json_t **ret_body, struct model_error *err);
+
+/* ---- kinds -------------------------------------------------------------------------- */
+
+struct model_kind_ops {
+	/* Validate and create; *ret_obj: the stored object (with version). */
+	int (*create)(struct model_txn *t, const char *ns, const json_t *body, json_t **ret_obj,
+		      struct model_error *err);
+	/* old: stored object; body: the requested full object. */
+	int (*update)(struct model_txn *t, const json_t *old, const json_t *body, json_t **ret_obj,
+		      struct model_error *err);
+	/* Delete old (stored); *ret_obj: what DELETE answers. */
+	int (*remove)(struct model_txn *t, json_t *old, json_t **ret_obj, struct model_error *err);
+};
+
+extern const struct model_kind_ops model_pvc_ops, model_pv_ops, model_sc_ops, model_sts_ops,
+	model_snapshot_ops;
+
+/* Bind every Pending claim that can be bound now (after a class, volume or
+ * snapshot appeared or changed). */
+int model_pvc_reconcile(struct model_txn *t);
+/* Create the claim a StatefulSet template asks for unless it exists
+ * (body: a full claim manifest). */
+int model_pvc_ensure(struct model_txn *t, const char *ns, const json_t *body,
+		     struct model_error *err);
+/* Delete a claim by name if it exists (StatefulSet retention). */
+int model_pvc_delete_if_exists(struct model_txn *t, const char *ns, const char *name,
+			       struct model_error *err);
+/* The class named name, or -ENOENT; the default class when name is NULL. */
+int model_sc_find(struct model *model, const char *name, json_t **ret_class);
+/* Create the default class on a store that never had classes. */
+int model_sc_defaults(struct model *model);
+
+/* ---- event hub (model_watch.c) ---------------------------------------------------- */
+
+int model_hub_open(int64_t floor, struct model_hub **ret_hub);
+void model_hub_close(struct model_hub *hub);
+/* Publish one event (object and old borrowed; the hub keeps references). */
+void model_hub_publish(struct model_hub *hub, enum model_kind kind, const char *type,
+		       json_t *object, json_t *old, int64_t version);
+
+#endif

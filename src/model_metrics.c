@@ -1,0 +1,189 @@
+/*
+ * model_metrics.c — /metrics in the Prometheus text exposition format.
+ *
+ * Owns: metric names and help texts. Reads the store's volumes (per claim
+ * capacity and use), the store's commit statistics, and the process-wide
+ * histograms of metrics.h (FUSE operations, API requests, commits).
+ * metrics_histogram buckets are stored per bucket (not cumulative);
+ * Prometheus wants cumulative counts, summed here.
+ */
+#include "model_internal.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "metrics.h"
+#include "store.h"
+
+struct model_metrics_buf {
+	char **buf;
+	size_t *len, *cap;
+	int r;
+};
+
+/* Append formatted text (records -ENOMEM once). */
+__attribute__((format(printf, 2, 3))) static void model_metrics_printf(struct model_metrics_buf *b,
+								       const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (b->r < 0)
+		return;
+	for (;;) {
+		size_t room = *b->cap - *b->len;
+
+		va_start(ap, fmt);
+		n = vsnprintf(*b->buf != NULL ? *b->buf + *b->len : NULL, *b->buf != NULL ? room : 0,
+			      fmt, ap);
+		va_end(ap);
+		if (n < 0) {
+			b->r = -EINVAL;
+			return;
+		}
+		if (*b->buf != NULL && (size_t)n < room) {
+			*b->len += (size_t)n;
+			return;
+		}
+		size_t cap = *b->cap > 0 ? *b->cap * 2 : 16384;
+		while (cap - *b->len <= (size_t)n)
+			cap *= 2;
+		char *grown = realloc(*b->buf, cap);
+		if (grown == NULL) {
+			b->r = -ENOMEM;
+			return;
+		}
+		*b->buf = grown;
+		*b->cap = cap;
+	}
+}
+
+/* One histogram series with labels (e.g. `op="read"`). */
+static void model_metrics_histogram(struct model_metrics_buf *b, const char *name,
+				    const char *labels, struct metrics_histogram *h)
+{
+	uint64_t cumulative = 0;
+
+	for (int i = 0; i < METRICS_BUCKETS; i++) {
+		cumulative += atomic_load(&h->buckets[i]);
+		model_metrics_printf(b, "%s_bucket{%s,le=\"%g\"} %llu\n", name, labels,
+				     metrics_bucket_bounds[i], (unsigned long long)cumulative);
+	}
+	cumulative += atomic_load(&h->buckets[METRICS_BUCKETS]);
+	model_metrics_printf(b, "%s_bucket{%s,le=\"+Inf\"} %llu\n", name, labels,
+			     (unsigned long long)cumulative);
+	model_metrics_printf(b, "%s_sum{%s} %.9f\n", name, labels,
+			     (double)atomic_load(&h->sum_ns) / 1e9);
+	model_metrics_printf(b, "%s_count{%s} %llu\n", name, labels,
+			     (unsigned long long)atomic_load(&h->count));
+}
+
+/* HELP and TYPE lines. */
+static void model_metrics_head(struct model_metrics_buf *b, const char *name, const char *type,
+			       const char *help)
+{
+	model_metrics_printf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+enum { MODEL_METRICS_CAPACITY, MODEL_METRICS_USED, MODEL_METRICS_INODES,
+       MODEL_METRICS_INODES_MAX, MODEL_METRICS_PASSES };
+
+struct model_metrics_volumes {
+	struct model_metrics_buf *b;
+	int pass;
+};
+
+/* One volume's sample of the current pass. */
+static int model_metrics_volume(void *ud, const struct store_volume *v)
+{
+	static const char *const names[] = { "claimfs_volume_capacity_bytes",
+					     "claimfs_volume_used_bytes",
+					     "claimfs_volume_used_inodes",
+					     "claimfs_volume_inodes_limit" };
+	struct model_metrics_volumes *m = ud;
+	uint64_t values[] = { v->capacity, v->used_bytes, v->used_inodes, v->max_inodes };
+
+	model_metrics_printf(m->b, "%s{volume=\"%s\",namespace=\"%s\",claim=\"%s\"} %llu\n",
+			     names[m->pass], v->name, v->bound_namespace, v->bound_claim,
+			     (unsigned long long)values[m->pass]);
+	return m->b->r;
+}
+
+int model_metrics(struct model *model, char **buf, size_t *len, size_t *cap)
+{
+	static const char *const help[] = {
+		"Capacity of the volume (its claim's storage request)",
+		"Bytes of data allocated in the volume",
+		"Inodes in use in the volume, its root included",
+		"Inodes the volume may hold",
+	};
+	static const char *const names[] = { "claimfs_volume_capacity_bytes",
+					     "claimfs_volume_used_bytes",
+					     "claimfs_volume_used_inodes",
+					     "claimfs_volume_inodes_limit" };
+	struct model_metrics_buf b = { buf, len, cap, 0 };
+	struct model_metrics_volumes m = { &b, 0 };
+	struct store_stats stats;
+	char labels[64];
+	int r;
+
+	for (m.pass = 0; m.pass < MODEL_METRICS_PASSES; m.pass++) {
+		model_metrics_head(&b, names[m.pass], "gauge", help[m.pass]);
+		r = store_volume_list(model->store, model_metrics_volume, &m);
+		if (r < 0)
+			return r;
+	}
+	model_metrics_head(&b, "claimfs_fuse_request_duration_seconds", "histogram",
+			   "Latency of FUSE requests by operation");
+	for (int i = 0; i < METRICS_FS_OP_COUNT; i++) {
+		snprintf(labels, sizeof(labels), "op=\"%s\"", metrics_fs_op_names[i]);
+		model_metrics_histogram(&b, "claimfs_fuse_request_duration_seconds", labels,
+					&metrics_fs[i]);
+	}
+	model_metrics_head(&b, "claimfs_fuse_request_errors_total", "counter",
+			   "FUSE requests answered with an error, by operation");
+	for (int i = 0; i < METRICS_FS_OP_COUNT; i++)
+		model_metrics_printf(&b, "claimfs_fuse_request_errors_total{op=\"%s\"} %llu\n",
+				     metrics_fs_op_names[i],
+				     (unsigned long long)atomic_load(&metrics_fs[i].errors));
+	model_metrics_head(&b, "claimfs_api_request_duration_seconds", "histogram",
+			   "Latency of API requests by HTTP method");
+	for (int i = 0; i < METRICS_API_METHOD_COUNT; i++) {
+		snprintf(labels, sizeof(labels), "method=\"%s\"", metrics_api_method_names[i]);
+		model_metrics_histogram(&b, "claimfs_api_request_duration_seconds", labels,
+					&metrics_api[i]);
+	}
+	model_metrics_head(&b, "claimfs_api_request_errors_total", "counter",
+			   "API requests answered with a 4xx or 5xx status, by HTTP method");
+	for (int i = 0; i < METRICS_API_METHOD_COUNT; i++)
+		model_metrics_printf(&b, "claimfs_api_request_errors_total{method=\"%s\"} %llu\n",
+				     metrics_api_method_names[i],
+				     (unsigned long long)atomic_load(&metrics_api[i].errors));
+	model_metrics_head(&b, "claimfs_store_commit_duration_seconds", "histogram",
+			   "Latency of store commits (durable: with fsync of the WAL)");
+	model_metrics_histogram(&b, "claimfs_store_commit_duration_seconds", "durable=\"false\"",
+				&metrics_commit);
+	model_metrics_histogram(&b, "claimfs_store_commit_duration_seconds", "durable=\"true\"",
+				&metrics_durable_sync);
+	store_get_stats(model->store, &stats);
+	model_metrics_head(&b, "claimfs_store_commits_total", "counter",
+			   "Transactions committed by the store");
+	model_metrics_printf(&b, "claimfs_store_commits_total %llu\n",
+			     (unsigned long long)stats.commits);
+	model_metrics_head(&b, "claimfs_store_durable_commits_total", "counter",
+			   "Commits made durable (synchronous=FULL)");
+	model_metrics_printf(&b, "claimfs_store_durable_commits_total %llu\n",
+			     (unsigned long long)stats.durable_commits);
+	model_metrics_head(&b, "claimfs_store_commit_seconds_total", "counter",
+			   "Time spent committing");
+	model_metrics_printf(&b, "claimfs_store_commit_seconds_total %.9f\n",
+			     (double)stats.commit_ns_total / 1e9);
+	model_metrics_head(&b, "claimfs_store_resource_version", "gauge",
+			   "Newest resourceVersion handed out");
+	model_metrics_printf(&b, "claimfs_store_resource_version %lld\n",
+			     (long long)store_current_version(model->store));
+	return b.r;
+}
