@@ -76,7 +76,7 @@ class Suite:
         os.chmod(self.root, 0o755)
         self.tmpdir = os.path.join(self.root, 'tmp')
         os.mkdir(self.tmpdir)
-        os.chmod(self.tmpdir, 0o755)
+        os.chmod(self.tmpdir, 0o1777)  # like /tmp: the unprivileged run needs it too
         self.count = 0
 
     def env(self):
@@ -89,10 +89,11 @@ class Suite:
         return (os.path.join(self.root, 'run%d.json' % self.count),
                 os.path.join(self.root, 'run%d.xml' % self.count))
 
-    def run(self, args, timeout=RUN_TIMEOUT, reports=True):
-        """Run the harness to completion; returns a Result (reports parsed)."""
+    def run(self, args, timeout=RUN_TIMEOUT, reports=True, raw=False):
+        """Run the harness (ARGS is the whole command line when RAW) to
+        completion; returns a Result (reports parsed)."""
         jpath, xpath = self.out_paths()
-        cmd = [HARNESS, *args]
+        cmd = list(args) if raw else [HARNESS, *args]
         if reports:
             cmd += ['--json', jpath, '--junit', xpath]
         try:
@@ -384,6 +385,16 @@ def test_external_daemon(t, s):
             t.ok(all(r['baseline'] > 0 for r in again.replicas()), '--api again: counts continue from disk',
                  again.replicas())
             t.ok(d.proc.poll() is None and d.mounted(), '--api: the running daemon was left alone')
+            # Not root: no namespaces, each replica is told its claim directory.
+            binary = os.path.join(s.root, 'claimfs-harness')
+            shutil.copy(HARNESS, binary)
+            os.chmod(binary, 0o755)
+            app = 'python3 %s --expect-claim-dir' % APP
+            res = s.run(['setpriv', '--reuid=nobody', '--regid=nogroup', '--clear-groups', binary,
+                         '--app', app, *args, '--kill-replicas', '2'], reports=False, raw=True)
+            t.eq(res.rc, 0, 'unprivileged --api run: exit 0') or t.diag(res.diag())
+            rows = res.rows()
+            t.ok(len(rows) == 2 and all(r[5].startswith('ok') for r in rows), 'unprivileged: every row ok', res.out)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     s.check_clean('--api/--mount')
