@@ -169,15 +169,19 @@ static const struct api_openapi_doc api_docs[] = {
 };
 #define API_DOC_COUNT (sizeof(api_docs) / sizeof(api_docs[0]))
 
+json_t *api_openapi_document(const char *path);
+
 /* A hash of the document's text for serverRelativeURL (clients cache by it). */
 static unsigned long long api_doc_hash(const struct api_openapi_doc *doc)
 {
+	json_t *whole = api_openapi_document(doc->path);
+	char *text = whole != NULL ? json_dumps(whole, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
 	unsigned long long h = 1469598103934665603ull;
 
-	for (const char *p = doc->schemas; *p != '\0'; p++)
+	for (const char *p = text != NULL ? text : doc->schemas; *p != '\0'; p++)
 		h = (h ^ (unsigned char)*p) * 1099511628211ull;
-	for (const char *p = CLAIMFS_VERSION; *p != '\0'; p++)
-		h = (h ^ (unsigned char)*p) * 1099511628211ull;
+	free(text);
+	json_decref(whole);
 	return h;
 }
 
@@ -260,8 +264,12 @@ static int api_kind_paths(json_t *paths, enum model_kind kind, const char *prefi
 
 	snprintf(ref, sizeof(ref), "#/components/schemas/%s%s", prefix, k);
 	snprintf(list_ref, sizeof(list_ref), "#/components/schemas/%s%s", prefix, info->list_kind);
-	snprintf(base, sizeof(base), "/%s%s%s/%s%s", g[0] != '\0' ? "apis/" : "api/", g,
-		 g[0] != '\0' ? "/" : "", v, info->namespaced ? "/namespaces/{namespace}" : "");
+	if (g[0] != '\0')
+		snprintf(base, sizeof(base), "/apis/%s/%s%s", g, v,
+			 info->namespaced ? "/namespaces/{namespace}" : "");
+	else
+		snprintf(base, sizeof(base), "/api/%s%s", v,
+			 info->namespaced ? "/namespaces/{namespace}" : "");
 	snprintf(item, sizeof(item), "%s/%s/{name}", base, info->resource);
 	if (json_object_set_new(paths, item,
 				json_pack("{s:o, s:o, s:o, s:o}", "get",

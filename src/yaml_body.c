@@ -127,12 +127,12 @@ static json_t *yaml_body_scalar(const yaml_node_t *node)
 	static const char *const falses[] = { "false", "False", "FALSE", "no", "No", "NO",
 					      "off", "Off", "OFF", "n", "N", NULL };
 	const char *text = (const char *)node->data.scalar.value;
-	const char *tag = (const char *)node->tag;
 	json_int_t integer;
 	double real;
 
-	if (node->data.scalar.style != YAML_PLAIN_SCALAR_STYLE ||
-	    (tag != NULL && strcmp(tag, YAML_STR_TAG) == 0))
+	/* libyaml's loader tags every untagged scalar !!str, so the tag cannot
+	 * tell "!!str 3" from "3": plain scalars are always resolved. */
+	if (node->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
 		return json_stringn(text, node->data.scalar.length);
 	/* The 'y'/'n' forms are booleans only in YAML 1.1 resolvers that go-yaml
 	 * v2 does not use for keys or values; keep them strings. */
