@@ -24,7 +24,7 @@ enum {
 	OPT_SEED, OPT_APP, OPT_MOUNT_PATH, OPT_POD_MANAGEMENT, OPT_ROLLING_UPDATE, OPT_PARTITION,
 	OPT_SCALE_CYCLE, OPT_BALANCE, OPT_WEIGHTS, OPT_API, OPT_MOUNT, OPT_CLAIMFSD,
 	OPT_NAMESPACE, OPT_STATEFULSET, OPT_CLAIM_TEMPLATE, OPT_STORAGE, OPT_VISITS_FILE,
-	OPT_PROBE_PATH, OPT_JSON, OPT_JUNIT, OPT_READY_TIMEOUT, OPT_GRACE, OPT_BROKEN_APP,
+	OPT_PROBE_PATH, OPT_JSON, OPT_JUNIT, OPT_LOGS, OPT_READY_TIMEOUT, OPT_GRACE, OPT_BROKEN_APP,
 	OPT_NO_NAMESPACES, OPT_HELP, OPT_VERSION,
 };
 
@@ -54,6 +54,7 @@ static const struct option options_long[] = {
 	{ "probe-path", required_argument, NULL, OPT_PROBE_PATH },
 	{ "json", required_argument, NULL, OPT_JSON },
 	{ "junit", required_argument, NULL, OPT_JUNIT },
+	{ "logs", required_argument, NULL, OPT_LOGS },
 	{ "ready-timeout", required_argument, NULL, OPT_READY_TIMEOUT },
 	{ "grace-period", required_argument, NULL, OPT_GRACE },
 	{ "broken-app", required_argument, NULL, OPT_BROKEN_APP },
@@ -122,6 +123,8 @@ static void options_usage(FILE *f)
 	      "Output:\n"
 	      "  --json FILE              write the results as JSON\n"
 	      "  --junit FILE             write the results as JUnit XML\n"
+	      "  --logs DIR               at the end, copy claimfsd's and every replica's log to DIR\n"
+	      "                           (the private work directory itself is always removed)\n"
 	      "  -q, --quiet              no progress or event lines, only the final table\n"
 	      "  --help, --version\n"
 	      "\n"
@@ -273,6 +276,7 @@ static int options_one(int c, const char *arg, struct options *o, unsigned *weig
 	case OPT_PROBE_PATH: o->probe_path = arg; break;
 	case OPT_JSON: o->json_path = arg; break;
 	case OPT_JUNIT: o->junit_path = arg; break;
+	case OPT_LOGS: o->logs_dir = arg; break;
 	case OPT_READY_TIMEOUT:
 		r = options_number("ready-timeout", arg, 3600, &v);
 		o->ready_timeout_ms = (unsigned)v * 1000u;

@@ -41,6 +41,7 @@ struct options {
 	const char *probe_path;
 	const char *json_path;
 	const char *junit_path;
+	const char *logs_dir;  /* copy the daemon's and replicas' logs here at the end */
 	unsigned ready_timeout_ms;
 	unsigned grace_ms;
 	enum options_broken broken;

@@ -263,6 +263,25 @@ static int run_loop(struct run *run)
 	}
 }
 
+/* --logs: keep copies of the logs before the work directory goes. */
+static void run_save_logs(struct run *run)
+{
+	const char *dir = run->opts->logs_dir;
+	char dst[PATH_MAX];
+	int r = util_mkdir_p(dir, 0755);
+	if (r == 0 && run->own_daemon && util_format(dst, sizeof(dst), "%s/claimfsd.log", dir) == 0)
+		r = util_copy_file(run->daemon.log_path, dst);
+	for (unsigned i = 0; r >= 0 && run->have_fleet && i < run->fleet.count; i++) {
+		const struct replica *rep = &run->fleet.replicas[i];
+		if (util_format(dst, sizeof(dst), "%s/%s.log", dir, rep->pod_name) < 0)
+			r = -ENAMETOOLONG;
+		else if (access(rep->log_path, F_OK) == 0)
+			r = util_copy_file(rep->log_path, dst);
+	}
+	if (r < 0)
+		util_say("claimfs-harness: cannot save the logs to %s: %s", dir, strerror(-r));
+}
+
 /* Stop everything we started and remove the work directory. */
 static void run_cleanup(struct run *run)
 {
@@ -273,6 +292,8 @@ static void run_cleanup(struct run *run)
 	progress_stop(&run->progress);
 	if (run->own_daemon)
 		daemon_ctl_stop(&run->daemon, 10000);
+	if (run->have_workdir && run->opts->logs_dir)
+		run_save_logs(run);
 	if (run->have_workdir) {
 		util_detach_under(run->workdir);
 		int r = util_remove_tree(run->workdir);

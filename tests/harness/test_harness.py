@@ -249,9 +249,15 @@ def test_basic(t, s, app_dir_existed):
 
 
 def test_chaos(t, s):
+    logs = os.path.join(s.root, 'chaos-logs')
     res = s.run(['--replicas', '3', '--requests', '600', '--kill-replicas', '8', '--kill-daemon', '2',
-                 '--seed', '7'])
+                 '--seed', '7', '--logs', logs])
     check_consistent(t, res, 'kills')
+    daemon_log = open(os.path.join(logs, 'claimfsd.log'), encoding='utf-8', errors='replace').read() \
+        if os.path.exists(os.path.join(logs, 'claimfsd.log')) else ''
+    t.ok(daemon_log.count('=== claimfs-harness: start #') == 3 and
+         sorted(os.listdir(logs)) == ['app-python-0.log', 'app-python-1.log', 'app-python-2.log', 'claimfsd.log'],
+         '--logs: the daemon log (three starts) and every replica log were kept', os.listdir(logs))
     kills = (res.report or {}).get('kills', {})
     t.eq((kills.get('replicas'), kills.get('daemon')), (8, 2), 'kills: 8 replica and 2 daemon kills done')
     t.eq(len(res.timeline('kill-replica')), 8, 'kills: timeline lists each replica kill')

@@ -379,6 +379,39 @@ int util_remove_tree(const char *path)
 }
 
 /* See util.h. */
+int util_copy_file(const char *src, const char *dst)
+{
+	char buf[65536];
+	int r = 0;
+	int in = open(src, O_RDONLY | O_CLOEXEC);
+	if (in < 0)
+		return -errno;
+	int out = open(dst, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (out < 0) {
+		r = -errno;
+		goto out;
+	}
+	for (;;) {
+		ssize_t n = read(in, buf, sizeof(buf));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			r = n < 0 ? -errno : 0;
+			break;
+		}
+		if (write(out, buf, (size_t)n) != n) {
+			r = errno ? -errno : -EIO;
+			break;
+		}
+	}
+	if (close(out) < 0 && r == 0)
+		r = -errno;
+out:
+	close(in);
+	return r;
+}
+
+/* See util.h. */
 int util_mkdir_p(const char *path, unsigned mode)
 {
 	char buf[4096];

@@ -67,6 +67,8 @@ int util_detach_under(const char *path);
 /* Remove the tree at PATH without crossing into other file systems.
  * Returns 0 or -errno (the first error). */
 int util_remove_tree(const char *path);
+/* Copy the regular file SRC to DST (created or truncated). 0 or -errno. */
+int util_copy_file(const char *src, const char *dst);
 /* mkdir -p with MODE; 0 or -errno. */
 int util_mkdir_p(const char *path, unsigned mode);
 
