@@ -93,7 +93,8 @@ int csi_lookup_all_volumes(struct csi_call *call, struct mapping_claim **ret_cla
 		/* Claims that are not bound have no volume: not listed. */
 		if (mapping_claim_parse(item, &claims[count], msg, sizeof(msg)) == 0)
 			count++;
-	qsort(claims, count, sizeof(*claims), csi_claim_compare);
+	if (count > 1)
+		qsort(claims, count, sizeof(*claims), csi_claim_compare);
 	*ret_claims = claims;
 	*ret_count = count;
 	return 0;

@@ -464,7 +464,8 @@ int snapshot_list(struct csi_call *call, const ProtobufCMessage *request,
 				req->starting_token);
 	if (snapshot_list_select(call, req, &set, &source) < 0)
 		return -1;
-	qsort(set.items, set.count, sizeof(*set.items), snapshot_compare_ids);
+	if (set.count > 1)
+		qsort(set.items, set.count, sizeof(*set.items), snapshot_compare_ids);
 	res->entries = csi_array(call, set.count);
 	if (res->entries == NULL)
 		return csi_fail_oom(call);
