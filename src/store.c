@@ -363,6 +363,49 @@ int store_inomap_add(struct store_inomap *map, uint64_t ino, int64_t delta, uint
 	return 0;
 }
 
+/* Drop every key, keeping the allocation. */
+void store_inomap_clear(struct store_inomap *map)
+{
+	if (map->capacity == 0)
+		return;
+	memset(map->keys, 0, map->capacity * sizeof(*map->keys));
+	memset(map->values, 0, map->capacity * sizeof(*map->values));
+	map->used = 0;
+}
+
+void store_note_changed(struct store *s, uint64_t ino)
+{
+	if (store_inomap_get(&s->txn_inodes, ino) == 0 &&
+	    store_inomap_add(&s->txn_inodes, ino, 1, NULL) < 0)
+		log_warn("store: out of memory tracking changed inodes");
+}
+
+/* The open transaction was rolled back as a whole: remember whose changes
+ * were lost so their fsync/close can say so. */
+static void store_note_lost(struct store *s)
+{
+	for (size_t i = 0; i < s->txn_inodes.capacity; i++) {
+		uint64_t ino = s->txn_inodes.keys[i];
+		if (ino != 0 && ino != UINT64_MAX && store_inomap_get(&s->lost_inodes, ino) == 0)
+			store_inomap_add(&s->lost_inodes, ino, 1, NULL);
+	}
+	store_inomap_clear(&s->txn_inodes);
+}
+
+/* -EIO once if changes to ino were lost by a rolled-back transaction. */
+int store_take_lost(struct store *s, uint64_t ino)
+{
+	int r = 0;
+
+	store_lock(s);
+	if (store_inomap_get(&s->lost_inodes, ino)) {
+		store_inomap_add(&s->lost_inodes, ino, -1, NULL);
+		r = -EIO;
+	}
+	store_unlock(s);
+	return r;
+}
+
 void store_inomap_free(struct store_inomap *map)
 {
 	free(map->keys);
@@ -421,6 +464,7 @@ static int store_commit(struct store *s)
 		/* A failed COMMIT may have rolled the transaction back itself. */
 		if (sqlite3_get_autocommit(s->db)) {
 			s->in_txn = false;
+			store_note_lost(s);
 			log_error("store: commit failed and rolled back: %d uncommitted operations lost",
 				  s->txn_ops);
 		}
@@ -429,6 +473,7 @@ static int store_commit(struct store *s)
 	clock_gettime(CLOCK_MONOTONIC, &end);
 	s->in_txn = false;
 	s->txn_ops = 0;
+	store_inomap_clear(&s->txn_inodes);
 	atomic_store(&s->committed_seq, atomic_load(&s->change_seq));
 	if (s->wal_frames > STORE_WAL_RESTART_FRAMES)
 		store_wal_restart(s);
@@ -864,6 +909,8 @@ void store_close(struct store *s)
 		close(s->lock_fd);
 	store_inomap_free(&s->lookups);
 	store_inomap_free(&s->orphans);
+	store_inomap_free(&s->txn_inodes);
+	store_inomap_free(&s->lost_inodes);
 	pthread_mutex_destroy(&s->lock);
 	pthread_mutex_destroy(&s->sync_lock);
 	free(s->path);

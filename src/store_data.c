@@ -454,16 +454,20 @@ int store_fallocate(struct store *s, uint64_t ino, int mode, uint64_t offset, ui
 
 int store_fsync(struct store *s, uint64_t ino, bool datasync)
 {
-	(void)ino;
 	(void)datasync;
 	/* One transaction holds every inode's changes: a durable commit covers them. */
-	return store_sync(s, true);
+	int r = store_sync(s, true);
+	int lost = store_take_lost(s, ino);
+
+	return r < 0 ? r : lost;
 }
 
 int store_flush(struct store *s, uint64_t ino)
 {
-	(void)ino;
-	return store_sync(s, false);
+	int r = store_sync(s, false);
+	int lost = store_take_lost(s, ino);
+
+	return r < 0 ? r : lost;
 }
 
 /* ---- extended attributes ------------------------------------------------------ */

@@ -74,6 +74,7 @@ int store_inode_save(struct store *s, const struct store_inode *inode)
 	sqlite3_bind_int64(st, 9, store_ts_to_ns(&a->atime));
 	sqlite3_bind_int64(st, 10, store_ts_to_ns(&a->mtime));
 	sqlite3_bind_int64(st, 11, store_ts_to_ns(&a->ctime));
+	store_note_changed(s, a->ino);
 	return store_step_done(s, st, "save inode");
 }
 
@@ -108,6 +109,7 @@ int store_inode_insert(struct store *s, struct store_inode *inode, const char *t
 	if (r < 0)
 		return r;
 	a->ino = s->next_ino++;
+	store_note_changed(s, a->ino);
 	return 0;
 }
 

@@ -133,6 +133,11 @@ struct store {
 	struct timespec txn_started;
 	struct store_inomap lookups; /* ino -> kernel lookup count */
 	struct store_inomap orphans; /* ino -> 1 while nlink == 0 and still referenced */
+	/* Inodes changed by the open transaction; if it is lost (a failed COMMIT
+	 * rolls it back) they move to lost_inodes, and the next fsync or close
+	 * of each reports EIO once instead of acknowledging data that is gone. */
+	struct store_inomap txn_inodes;
+	struct store_inomap lost_inodes;
 	/* Next inode number to hand out. Only grows, even when a failed commit
 	 * rolls inserts back, so the kernel never sees one number twice. */
 	uint64_t next_ino;
@@ -172,6 +177,10 @@ void store_ns_to_ts(int64_t ns, struct timespec *ret_ts);
 uint64_t store_inomap_get(const struct store_inomap *map, uint64_t ino);
 int store_inomap_add(struct store_inomap *map, uint64_t ino, int64_t delta, uint64_t *ret_value);
 void store_inomap_free(struct store_inomap *map);
+void store_inomap_clear(struct store_inomap *map);
+/* Note that the open transaction changed ino (lock held). */
+void store_note_changed(struct store *s, uint64_t ino);
+int store_take_lost(struct store *s, uint64_t ino);
 
 /* store_fault.c */
 const char *store_fault_vfs_name(int *ret_error);

@@ -352,6 +352,37 @@ START_TEST(test_fault_injection_rolls_back)
 }
 END_TEST
 
+START_TEST(test_lost_commit_reports_eio)
+{
+	char fault[600];
+	FILE *f;
+	uint64_t root = make_volume("v", "c", 64 << 20);
+	uint64_t ino = make_file(root, "f"), other = make_file(root, "g");
+	char back[4];
+
+	ck_assert_int_eq(store_write(st, ino, 0, "good", 4), 4);
+	ck_assert_int_eq(store_sync(st, true), 0);
+	store_close(st);
+	snprintf(fault, sizeof(fault), "%s/fault", test_dir);
+	setenv("CLAIMFS_FAULT_FILE", fault, 1);
+	ck_assert_int_eq(store_open(test_path, 0, &st), 0);
+	ck_assert_int_eq(store_write(st, ino, 0, "lost", 4), 4);
+	f = fopen(fault, "w");
+	ck_assert_ptr_nonnull(f);
+	fputs("write:1:EIO:1\n", f);
+	fclose(f);
+	/* the commit fails and rolls the transaction back: the write is gone,
+	 * and fsync must say so instead of returning 0 */
+	ck_assert_int_lt(store_sync(st, false), 0);
+	unlink(fault);
+	ck_assert_int_eq(store_fsync(st, ino, false), -EIO);
+	ck_assert_int_eq(store_fsync(st, ino, false), 0); /* reported once, as Linux does */
+	ck_assert_int_eq(store_fsync(st, other, false), 0);
+	ck_assert_int_eq(store_read(st, ino, 0, 4, back), 4);
+	ck_assert_mem_eq(back, "good", 4);
+}
+END_TEST
+
 static Suite *store_ops_suite(void)
 {
 	Suite *s = suite_create("store_ops");
@@ -369,6 +400,7 @@ static Suite *store_ops_suite(void)
 	tcase_add_test(tc, test_check_finds_and_repairs);
 	tcase_add_test(tc, test_second_open_is_locked);
 	tcase_add_test(tc, test_fault_injection_rolls_back);
+	tcase_add_test(tc, test_lost_commit_reports_eio);
 	suite_add_tcase(s, tc);
 	return s;
 }
