@@ -113,6 +113,7 @@ struct http_request {
 	size_t cap;
 	size_t discarded; /* bytes thrown away after too_large */
 	bool started;     /* the first call (headers only) is done */
+	bool answered;    /* a response was queued: never handle the request again */
 	bool too_large;   /* the body passed max_body: discard it, answer 413 */
 	uint64_t start_ns;  /* for the API latency histogram */
 	int method;         /* METRICS_API_* */
@@ -420,6 +421,10 @@ static enum MHD_Result http_access(void *cls, struct MHD_Connection *connection,
 
 	if (hr == NULL)
 		return MHD_NO; /* http_uri_log ran out of memory */
+	/* libmicrohttpd 0.9.75 may call again for an answered request while it
+	 * stops; a POST or DELETE must not run twice. */
+	if (hr->answered)
+		return MHD_YES;
 	if (!hr->started) {
 		hr->started = true;
 		hr->start_ns = metrics_now_ns();
@@ -427,10 +432,12 @@ static enum MHD_Result http_access(void *cls, struct MHD_Connection *connection,
 		if (server->token != NULL && !http_is_probe(url) &&
 		    !http_authorized(server, connection)) {
 			api_error_response(EACCES, "Unauthorized", &res);
+			hr->answered = true;
 			return http_reply(connection, hr, &res);
 		}
 		switch (http_check_declared(server, connection)) {
 		case HTTP_BODY_REFUSE_NOW:
+			hr->answered = true;
 			return http_too_large(server, connection, hr);
 		case HTTP_BODY_DISCARD:
 			http_discard(hr);
@@ -446,6 +453,7 @@ static enum MHD_Result http_access(void *cls, struct MHD_Connection *connection,
 		*upload_data_size = 0;
 		return MHD_YES;
 	}
+	hr->answered = true;
 	if (hr->too_large)
 		return http_too_large(server, connection, hr);
 	req = (struct api_request){
