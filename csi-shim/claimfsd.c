@@ -232,6 +232,7 @@ int claimfsd_ready(const struct claimfsd *client, struct claimfsd_error *err)
 
 /* ---- claims -------------------------------------------------------------------------- */
 
+/* GET one claim. */
 int claimfsd_claim_get(const struct claimfsd *client, const char *ns, const char *name,
 		       json_t **ret_claim, struct claimfsd_error *err)
 {
@@ -243,6 +244,7 @@ int claimfsd_claim_get(const struct claimfsd *client, const char *ns, const char
 	return r < 0 ? r : claimfsd_call(client, "GET", path, NULL, NULL, ret_claim, err);
 }
 
+/* POST a claim into a namespace. */
 int claimfsd_claim_create(const struct claimfsd *client, const char *ns, json_t *claim,
 			  json_t **ret_claim, struct claimfsd_error *err)
 {
@@ -256,6 +258,7 @@ int claimfsd_claim_create(const struct claimfsd *client, const char *ns, json_t 
 				     err);
 }
 
+/* DELETE one claim (and, by its reclaim policy, its volume). */
 int claimfsd_claim_delete(const struct claimfsd *client, const char *ns, const char *name,
 			  struct claimfsd_error *err)
 {
@@ -267,6 +270,7 @@ int claimfsd_claim_delete(const struct claimfsd *client, const char *ns, const c
 	return r < 0 ? r : claimfsd_call(client, "DELETE", path, NULL, NULL, NULL, err);
 }
 
+/* GET the cluster-wide claim list. */
 int claimfsd_claim_list(const struct claimfsd *client, json_t **ret_items,
 			struct claimfsd_error *err)
 {
@@ -280,6 +284,7 @@ int claimfsd_claim_list(const struct claimfsd *client, json_t **ret_items,
 	return r;
 }
 
+/* PATCH (merge patch) the claim's storage request. */
 int claimfsd_claim_expand(const struct claimfsd *client, const char *ns, const char *name,
 			  uint64_t bytes, json_t **ret_claim, struct claimfsd_error *err)
 {
@@ -302,6 +307,7 @@ int claimfsd_claim_expand(const struct claimfsd *client, const char *ns, const c
 	return r;
 }
 
+/* DELETE one PersistentVolume. */
 int claimfsd_volume_delete(const struct claimfsd *client, const char *name,
 			   struct claimfsd_error *err)
 {
@@ -315,6 +321,7 @@ int claimfsd_volume_delete(const struct claimfsd *client, const char *name,
 
 /* ---- snapshots ------------------------------------------------------------------------- */
 
+/* GET one VolumeSnapshot. */
 int claimfsd_snapshot_get(const struct claimfsd *client, const char *ns, const char *name,
 			  json_t **ret_snapshot, struct claimfsd_error *err)
 {
@@ -326,6 +333,7 @@ int claimfsd_snapshot_get(const struct claimfsd *client, const char *ns, const c
 	return r < 0 ? r : claimfsd_call(client, "GET", path, NULL, NULL, ret_snapshot, err);
 }
 
+/* POST a VolumeSnapshot into a namespace. */
 int claimfsd_snapshot_create(const struct claimfsd *client, const char *ns, json_t *snapshot,
 			     json_t **ret_snapshot, struct claimfsd_error *err)
 {
@@ -339,6 +347,7 @@ int claimfsd_snapshot_create(const struct claimfsd *client, const char *ns, json
 				     ret_snapshot, err);
 }
 
+/* DELETE one VolumeSnapshot. */
 int claimfsd_snapshot_delete(const struct claimfsd *client, const char *ns, const char *name,
 			     struct claimfsd_error *err)
 {
@@ -350,6 +359,7 @@ int claimfsd_snapshot_delete(const struct claimfsd *client, const char *ns, cons
 	return r < 0 ? r : claimfsd_call(client, "DELETE", path, NULL, NULL, NULL, err);
 }
 
+/* GET the VolumeSnapshots of a namespace, or of all. */
 int claimfsd_snapshot_list(const struct claimfsd *client, const char *ns, json_t **ret_items,
 			   struct claimfsd_error *err)
 {

@@ -257,6 +257,7 @@ static int main_signals(sigset_t *ret_set)
 	return -pthread_sigmask(SIG_BLOCK, ret_set, NULL);
 }
 
+/* Start, serve until SIGTERM/SIGINT, stop; exit 0 on a clean stop, 2 on usage errors. */
 int main(int argc, char **argv)
 {
 	struct main_options o = {

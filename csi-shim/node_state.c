@@ -230,11 +230,13 @@ void node_state_close(struct node_state *state)
 	free(state);
 }
 
+/* Take the publications lock. */
 void node_state_lock(struct node_state *state)
 {
 	pthread_mutex_lock(&state->lock);
 }
 
+/* Release the publications lock. */
 void node_state_unlock(struct node_state *state)
 {
 	pthread_mutex_unlock(&state->lock);
@@ -242,6 +244,7 @@ void node_state_unlock(struct node_state *state)
 
 /* ---- queries and changes (lock held) ------------------------------------------------------ */
 
+/* Lock held: linear search by target (a node has few publications). */
 const struct node_publication *node_state_find(struct node_state *state, const char *target)
 {
 	for (size_t i = 0; i < state->count; i++)
@@ -250,11 +253,13 @@ const struct node_publication *node_state_find(struct node_state *state, const c
 	return NULL;
 }
 
+/* Lock held: how many publications. */
 size_t node_state_count(struct node_state *state)
 {
 	return state->count;
 }
 
+/* Lock held: the i-th publication, NULL past the end. */
 const struct node_publication *node_state_at(struct node_state *state, size_t i)
 {
 	return i < state->count ? &state->items[i] : NULL;
