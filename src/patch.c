@@ -335,11 +335,13 @@ static int patch_smp_object(struct patch_smp *p, json_t *target, const json_t *p
 		}
 		if (strncmp(key, order_prefix, sizeof(order_prefix) - 1) != 0 || !json_is_array(value))
 			continue;
-		key += sizeof(order_prefix) - 1;
-		patch_join(sub, sizeof(sub), path, key);
+		/* key itself drives the iteration: never move it. */
+		const char *list = key + sizeof(order_prefix) - 1;
+
+		patch_join(sub, sizeof(sub), path, list);
 		rule = patch_strategy_for(sub);
-		if (rule != NULL && json_is_array(json_object_get(target, key))) {
-			r = patch_smp_order(json_object_get(target, key), value, rule->merge_key);
+		if (rule != NULL && json_is_array(json_object_get(target, list))) {
+			r = patch_smp_order(json_object_get(target, list), value, rule->merge_key);
 			if (r < 0)
 				return r;
 		}

@@ -61,12 +61,17 @@ static void teardown(void)
 static json_t *call(const char *method, const char *url, const char *content_type,
 		    const char *body, unsigned *ret_status)
 {
-	struct api_request req = { .method = method, .path = url, .content_type = content_type,
+	char url_path[1024];
+	const char *query = strchr(url, '?');
+	struct api_request req = { .method = method, .path = url_path, .content_type = content_type,
 				   .body = body, .body_len = body ? strlen(body) : 0,
 				   .ready = true };
 	struct api_response res;
 	json_t *obj;
 
+	snprintf(url_path, sizeof(url_path), "%.*s", query != NULL ? (int)(query - url) : (int)strlen(url),
+		 url);
+	req.query = query != NULL ? query + 1 : NULL;
 	api_handle(model, &req, &res);
 	ck_assert_ptr_nonnull(res.body);
 	ck_assert_ptr_nonnull(res.content_type);
@@ -202,7 +207,15 @@ START_TEST(test_errors)
 	expect("GET", "/api/v1/namespaces//persistentvolumeclaims", NULL, NULL, 404, "NotFound");
 	expect("GET", PVCS "/", NULL, NULL, 404, "NotFound");
 	expect("GET", "/a/b/c/d/e/f/g/h/i/j/k", NULL, NULL, 404, "NotFound");
-	expect("PUT", PVCS "/x", "application/json", "{}", 405, "MethodNotAllowed");
+	expect("PUT", PVCS "/x", "application/json", "{}", 404, "NotFound");
+	expect("DELETE", PVCS, NULL, NULL, 405, "MethodNotAllowed");
+	expect("POST", "/api/v1/persistentvolumeclaims", "application/json", "{}", 405,
+	       "MethodNotAllowed");
+	expect("PATCH", PVCS "/x", "application/json", "{}", 415, "UnsupportedMediaType");
+	expect("GET", "/api/v1/namespaces/default/persistentvolumes", NULL, NULL, 404, "NotFound");
+	expect("GET", "/apis/apps/v2/statefulsets", NULL, NULL, 404, "NotFound");
+	expect("GET", PVCS "?fieldSelector=spec.foo%3Dx", NULL, NULL, 400, "BadRequest");
+	expect("GET", PVCS "?labelSelector=a%20in%20(", NULL, NULL, 400, "BadRequest");
 	expect("POST", PVCS, "text/plain", CLAIM_JSON("x", "1Mi"), 415, "UnsupportedMediaType");
 	expect("POST", PVCS, NULL, CLAIM_JSON("x", "1Mi"), 415, "UnsupportedMediaType");
 	expect("POST", PVCS, "application/json", "{bad", 400, "BadRequest");

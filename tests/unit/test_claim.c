@@ -52,7 +52,9 @@ START_TEST(test_request_minimal)
 	ck_assert_uint_eq(c.access_modes, CLAIM_READ_WRITE_ONCE);
 	ck_assert_uint_eq(c.storage, 1048576);
 	ck_assert_int_eq(c.storage_format, QUANTITY_BINARY_SI);
-	ck_assert_str_eq(c.storage_class, CLAIM_DEFAULT_STORAGE_CLASS);
+	/* no class asked for: the model fills in the default class */
+	ck_assert(!c.class_set);
+	ck_assert_str_eq(c.storage_class, "");
 	ck_assert_str_eq(c.uid, "");
 	ck_assert_int_eq(c.phase, CLAIM_PENDING);
 	ck_assert(!claim_is_read_only(&c));
@@ -188,14 +190,19 @@ static const struct bad_case bad_cases[] = {
 	  "must be less than 16Ei" },
 	{ "{" META_OK "," SPEC_WITH("\"volumeMode\":\"Block\"") "}", "default", -EINVAL,
 	  "spec.volumeMode", "Unsupported value: \"Block\": supported values: \"Filesystem\"" },
-	{ "{" META_OK "," SPEC_WITH("\"volumeName\":\"pvc-1\"") "}", "default", -EINVAL,
-	  "spec.volumeName", "Forbidden" },
+	{ "{" META_OK "," SPEC_WITH("\"volumeName\":\"Bad_Volume\"") "}", "default", -EINVAL,
+	  "spec.volumeName", "Invalid value: \"Bad_Volume\"" },
 	{ "{" META_OK "," SPEC_WITH("\"storageClassName\":\"Fast_SSD\"") "}", "default", -EINVAL,
 	  "spec.storageClassName", "Invalid value: \"Fast_SSD\"" },
-	{ "{" META_OK "," SPEC_WITH("\"selector\":{}") "}", "default", -EINVAL, "spec.selector",
-	  "Forbidden" },
+	{ "{" META_OK "," SPEC_WITH("\"selector\":{\"matchExpressions\":[{\"key\":\"a\","
+				    "\"operator\":\"Sometimes\"}]}") "}",
+	  "default", -EINVAL, "spec.selector", "not a valid label selector" },
 	{ "{" META_OK "," SPEC_WITH("\"dataSource\":{\"kind\":\"PersistentVolumeClaim\"}") "}",
-	  "default", -EINVAL, "spec.dataSource", "Forbidden" },
+	  "default", -EINVAL, "spec.dataSource.name", "Required value" },
+	{ "{" META_OK "," SPEC_WITH("\"dataSource\":{\"kind\":\"Pod\",\"name\":\"p\"}") "}",
+	  "default", -EINVAL, "spec.dataSource.kind", "Unsupported value: \"Pod\"" },
+	{ "{" META_OK "," SPEC_WITH("\"dataSource\":{\"kind\":\"VolumeSnapshot\",\"name\":\"s\"}") "}",
+	  "default", -EINVAL, "spec.dataSource.kind", "snapshot.storage.k8s.io/VolumeSnapshot" },
 };
 
 START_TEST(test_request_invalid)
@@ -249,6 +256,11 @@ static void make_bound(struct claim *c, const char *request)
 	char bad[512];
 
 	ck_assert_int_eq(parse(request, "team-a", c, bad, sizeof(bad), &errs), 0);
+	if (!c->class_set) {
+		/* what the model's DefaultStorageClass admission does */
+		snprintf(c->storage_class, sizeof(c->storage_class), "%s", CLAIM_DEFAULT_STORAGE_CLASS);
+		c->class_set = true;
+	}
 	ck_assert_int_eq(claim_bind(c, UID, T0), 0);
 }
 
@@ -380,7 +392,7 @@ START_TEST(test_volume_render)
 
 	make_bound(&c, "{\"metadata\":{\"name\":\"data\"},\"spec\":{\"accessModes\":[\"ReadOnlyMany\"],"
 		       "\"resources\":{\"requests\":{\"storage\":\"100k\"}}}}");
-	pv = claim_volume_to_json(&c, "11111111-2222-3333-4444-555555555555");
+	pv = claim_volume_to_json(&c, "11111111-2222-3333-4444-555555555555", "Delete");
 	ck_assert_ptr_nonnull(pv);
 	ck_assert_int_eq(json_unpack(pv,
 				     "{s:s, s:{s:s, s:s}, s:{s:{s:s}, s:{s:s, s:s, s:s}, s:s, s:s,"
@@ -407,7 +419,7 @@ START_TEST(test_volume_render)
 	json_decref(pv);
 	/* an unbound claim has no volume */
 	c.volume_name[0] = '\0';
-	ck_assert_ptr_null(claim_volume_to_json(&c, "x"));
+	ck_assert_ptr_null(claim_volume_to_json(&c, "x", "Delete"));
 	claim_release(&c);
 }
 END_TEST
