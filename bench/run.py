@@ -17,6 +17,10 @@ counter values, read-back data, entry counts, HTTP statuses) and exit 1 when
 anything is wrong; any such failure makes this driver exit 1, in every mode.
 A missed performance target does not, unless --enforce-targets.
 
+Files: run.py (this: workloads, rounds, set-up, main), bench_procs.py
+(passthrough_ll and claimfsd processes, mounts), bench_report.py (tables,
+ratios, target checks).
+
 Owns: one temporary work directory (under the build directory unless
 --workdir-parent), the processes it starts (passthrough_ll, claimfsd) and
 their mounts. Invariant: when it exits, for whatever reason, every process it
@@ -31,23 +35,23 @@ usage, 77 skipped (not root, or no /dev/fuse).
 """
 
 import argparse
-import http.client
 import json
 import os
-import platform
 import shutil
 import signal
-import statistics
 import subprocess
 import sys
 import tempfile
 import time
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.dont_write_bytecode = True  # nothing written next to the sources
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+# pylint: disable=wrong-import-position
+from bench_procs import (BenchError, Claimfsd, Passthrough, drop_caches,  # noqa: E402
+                         filesystem_of, force_unmount, log)
+from bench_report import REPO, TARGETS, WORKLOADS, Report, machine_info  # noqa: E402
+
 PASSTHROUGH_SRC = '/usr/share/doc/libfuse3-dev/examples/passthrough_ll.c'
-TARGETS = ('native', 'passthrough', 'claimfs')
-WORKLOADS = ('visits', 'sequential', 'random', 'metadata', 'provisioning', 'startup')
-CLAIM_STORAGE = '8Gi'
 SKIP = 77
 
 # Sizes. Full mode follows the issue; quick mode runs everything tiny.
@@ -89,219 +93,6 @@ QUICK = {
     'startup_bytes': 4 << 20,
     'program_timeout': 120,
 }
-
-
-class BenchError(Exception):
-    """A workload could not run or its checks failed."""
-
-
-def log(msg):
-    """Progress on stderr (stdout carries the tables)."""
-    print(msg, file=sys.stderr, flush=True)
-
-
-# --- mounts and processes ------------------------------------------------
-
-def is_mounted(path):
-    """True if PATH is a mount point according to /proc/self/mounts."""
-    real = os.path.realpath(path)
-    try:
-        with open('/proc/self/mounts', encoding='utf-8') as f:
-            for line in f:
-                fields = line.split()
-                if len(fields) >= 2 and fields[1].replace('\\040', ' ') == real:
-                    return True
-    except OSError:
-        pass
-    return False
-
-
-def force_unmount(path):
-    """Detach PATH if still mounted (lazily, so a hung FUSE server can't block us)."""
-    for _ in range(5):
-        if not is_mounted(path):
-            return True
-        for cmd in (['fusermount3', '-u', '-z', path], ['umount', '-l', path]):
-            try:
-                subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                               timeout=10, check=False)
-            except (OSError, subprocess.TimeoutExpired):
-                continue
-            if not is_mounted(path):
-                return True
-        time.sleep(0.2)
-    return not is_mounted(path)
-
-
-def stop_process(proc, timeout=30):
-    """SIGTERM, wait, then SIGKILL; returns the exit status."""
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            log('process %d ignored SIGTERM for %d s; killing it' % (proc.pid, timeout))
-            proc.kill()
-            proc.wait()
-    return proc.returncode
-
-
-def filesystem_of(path):
-    """(fstype, source) of the mount holding PATH."""
-    real = os.path.realpath(path)
-    best = ('?', '?', '')
-    with open('/proc/self/mounts', encoding='utf-8') as f:
-        for line in f:
-            fields = line.split()
-            if len(fields) < 3:
-                continue
-            mnt = fields[1].replace('\\040', ' ')
-            if (real == mnt or real.startswith(mnt.rstrip('/') + '/')) and len(mnt) >= len(best[2]):
-                best = (fields[2], fields[0], mnt)
-    return best[0], best[1]
-
-
-def drop_caches():
-    """Write back and drop the page, dentry and inode caches; False if not allowed."""
-    os.sync()
-    try:
-        with open('/proc/sys/vm/drop_caches', 'w', encoding='ascii') as f:
-            f.write('3\n')
-        return True
-    except OSError:
-        return False
-
-
-class Passthrough:
-    """passthrough_ll -f -o source=SRC MNT, default options."""
-
-    def __init__(self, binary, src, mnt, log_path):
-        self.binary, self.src, self.mnt, self.log_path = binary, src, mnt, log_path
-        self.proc = None
-
-    def start(self):
-        os.makedirs(self.src, exist_ok=True)
-        os.makedirs(self.mnt, exist_ok=True)
-        with open(self.log_path, 'ab') as logf:
-            self.proc = subprocess.Popen([self.binary, '-f', '-o', 'source=' + self.src, self.mnt],
-                                         stdin=subprocess.DEVNULL, stdout=logf, stderr=logf)
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise BenchError('passthrough_ll exited with %d; see %s'
-                                 % (self.proc.returncode, self.log_path))
-            if is_mounted(self.mnt):
-                return
-            time.sleep(0.02)
-        raise BenchError('passthrough_ll did not mount %s within 10 s' % self.mnt)
-
-    def alive(self):
-        return self.proc is not None and self.proc.poll() is None
-
-    def stop(self):
-        if self.proc is not None:
-            stop_process(self.proc)
-        force_unmount(self.mnt)
-
-
-class Claimfsd:
-    """One claimfsd on STORE mounted at MOUNT; HTTP on 127.0.0.1, port from a port file."""
-
-    def __init__(self, binary, store, mount, workdir, tag):
-        self.binary, self.store, self.mount = binary, store, mount
-        self.port_file = os.path.join(workdir, tag + '.port')
-        self.log_path = os.path.join(workdir, tag + '.log')
-        self.proc = None
-        self.port = None
-
-    def start(self, timeout=120):
-        os.makedirs(self.mount, exist_ok=True)
-        if os.path.exists(self.port_file):
-            os.unlink(self.port_file)
-        with open(self.log_path, 'ab') as logf:
-            self.proc = subprocess.Popen(
-                [self.binary, '--store', self.store, '--mount', self.mount,
-                 '--listen', '127.0.0.1:0', '--port-file', self.port_file, '--log-level', 'warn'],
-                stdin=subprocess.DEVNULL, stdout=logf, stderr=logf)
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise BenchError('claimfsd exited with %d before it was ready:\n%s'
-                                 % (self.proc.returncode, self.log_tail()))
-            if self.port is None:
-                try:
-                    with open(self.port_file, encoding='ascii') as f:
-                        text = f.read().strip()
-                    self.port = int(text) if text else None
-                except (OSError, ValueError):
-                    pass
-            if self.port is not None:
-                try:
-                    if self.request('GET', '/readyz')[0] == 200:
-                        return
-                except OSError:
-                    pass
-            time.sleep(0.02)
-        raise BenchError('claimfsd not ready within %d s:\n%s' % (timeout, self.log_tail()))
-
-    def log_tail(self, lines=30):
-        try:
-            with open(self.log_path, 'rb') as f:
-                return '\n'.join(f.read().decode('utf-8', 'replace').splitlines()[-lines:])
-        except OSError:
-            return '(no log)'
-
-    def alive(self):
-        return self.proc is not None and self.proc.poll() is None
-
-    def check_alive(self):
-        if not self.alive():
-            raise BenchError('claimfsd is not running (exit status %s):\n%s'
-                             % (self.proc.returncode if self.proc else None, self.log_tail()))
-
-    def request(self, method, path, body=None):
-        conn = http.client.HTTPConnection('127.0.0.1', self.port, timeout=60)
-        try:
-            headers = {'Content-Type': 'application/json'} if body is not None else {}
-            conn.request(method, path, body=json.dumps(body) if body is not None else None,
-                         headers=headers)
-            resp = conn.getresponse()
-            return resp.status, resp.read()
-        finally:
-            conn.close()
-
-    def create_claim(self, name, storage=CLAIM_STORAGE, namespace='default'):
-        """Provision a claim and return its directory on the mount."""
-        self.check_alive()
-        status, data = self.request(
-            'POST', '/api/v1/namespaces/%s/persistentvolumeclaims' % namespace,
-            {'apiVersion': 'v1', 'kind': 'PersistentVolumeClaim', 'metadata': {'name': name},
-             'spec': {'accessModes': ['ReadWriteOnce'],
-                      'resources': {'requests': {'storage': storage}}}})
-        if status != 201:
-            raise BenchError('creating claim %s: HTTP %d %s' % (name, status, data[:300]))
-        path = os.path.join(self.mount, namespace, name)
-        if not os.path.isdir(path):
-            raise BenchError('claim %s answered 201 but %s is missing' % (name, path))
-        return path
-
-    def memory_kib(self):
-        """(VmHWM, VmRSS) in KiB from /proc/PID/status."""
-        values = {}
-        with open('/proc/%d/status' % self.proc.pid, encoding='ascii') as f:
-            for line in f:
-                key, _, rest = line.partition(':')
-                if key in ('VmHWM', 'VmRSS'):
-                    values[key] = int(rest.split()[0])
-        return values.get('VmHWM', 0), values.get('VmRSS', 0)
-
-    def stop(self):
-        """SIGTERM (clean unmount expected); returns the exit status."""
-        status = None
-        if self.proc is not None:
-            status = stop_process(self.proc)
-        force_unmount(self.mount)
-        return status
 
 
 # --- the bench -----------------------------------------------------------
@@ -734,199 +525,6 @@ class Bench:
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()
-
-
-# --- reporting -------------------------------------------------------------
-
-TARGET_CHECKS = [
-    # (label, case, metric, kind, threshold); kinds: vs_native / vs_passthrough are
-    # minimum ratios of claimfs to the reference, max / min absolute bounds on claimfs.
-    ('visits O_TRUNC+fsync N=8 >= 5x native', 'visits O_TRUNC+fsync N=8', 'increments_per_s',
-     'vs_native', 5.0),
-    ('visits pwrite+fsync N=8 >= 1.0x passthrough', 'visits pwrite+fsync N=8',
-     'increments_per_s', 'vs_passthrough', 1.0),
-    ('visits pwrite no-fsync N=8 >= 1.0x passthrough', 'visits pwrite no-fsync N=8',
-     'increments_per_s', 'vs_passthrough', 1.0),
-    ('visits O_TRUNC no-fsync N=8 >= 1.0x passthrough', 'visits O_TRUNC no-fsync N=8',
-     'increments_per_s', 'vs_passthrough', 1.0),
-    ('sequential write incl. fsync >= 1.0x passthrough', 'sequential write+fsync', 'mib_per_s',
-     'vs_passthrough', 1.0),
-    ('sequential warm read >= 0.7x native', 'sequential read warm', 'mib_per_s', 'vs_native', 0.7),
-    ('random 4k write, fsync/64 >= 1.0x passthrough', 'random 4k write, fsync/64', 'iops',
-     'vs_passthrough', 1.0),
-    ('metadata create >= 1.5x passthrough', 'metadata create', 'ops_per_s', 'vs_passthrough', 1.5),
-    ('metadata stat >= 1.0x passthrough', 'metadata stat', 'ops_per_s', 'vs_passthrough', 1.0),
-    ('metadata unlink >= 1.0x passthrough', 'metadata unlink', 'ops_per_s', 'vs_passthrough', 1.0),
-    ('rename of a 10,000-entry directory <= 10 ms', 'metadata rename', 'rename_ms', 'max', 10.0),
-    ('provisioning sequential >= 1,000 claims/s', 'provisioning', 'create_per_s', 'min', 1000.0),
-    ('provisioning sequential p99 <= 5 ms', 'provisioning', 'create_p99_ms', 'max', 5.0),
-    ('start-up with 10,000 claims <= 300 ms (warm cache)', 'start-up', 'ready_ms', 'max', 300.0),
-    ('claimfsd peak RSS <= 64 MiB', 'memory', 'hwm_mib', 'max', 64.0),
-]
-
-
-def fmt(value):
-    """Compact number."""
-    if value is None:
-        return '-'
-    a = abs(value)
-    if a >= 1000:
-        return '{:,.0f}'.format(value)
-    if a >= 100:
-        return '%.0f' % value
-    if a >= 10:
-        return '%.1f' % value
-    return '%.2f' % value
-
-
-def summarize(values):
-    if not values:
-        return None
-    return {'median': statistics.median(values), 'min': min(values), 'max': max(values),
-            'runs': values}
-
-
-class Report:
-    """Tables and target checks from a Bench."""
-
-    def __init__(self, bench):
-        self.bench = bench
-        self.summary = {}  # case -> metric -> target -> summary
-        for case in bench.case_order:
-            _, metrics = bench.case_info[case]
-            self.summary[case] = {}
-            for metric, _, _ in metrics:
-                self.summary[case][metric] = {}
-                for t in TARGETS:
-                    runs = bench.results[case].get(t, [])
-                    vals = [r[metric] for r in runs if r.get(metric) is not None]
-                    self.summary[case][metric][t] = summarize(vals)
-        hwm = max((m[1] for m in bench.memory), default=None)
-        self.memory_mib = hwm / 1024.0 if hwm is not None else None
-
-    def median(self, case, metric, target):
-        s = self.summary.get(case, {}).get(metric, {}).get(target)
-        return s['median'] if s else None
-
-    def find_case(self, prefix, metric):
-        """The first case starting with PREFIX (labels carry sizes) that has METRIC."""
-        for case in self.bench.case_order:
-            if case.startswith(prefix) and metric in self.summary[case]:
-                if prefix == 'provisioning' and 'sequential' not in case:
-                    continue
-                if prefix == 'start-up' and 'warm' not in case:
-                    continue
-                return case
-        return None
-
-    def checks(self):
-        out = []
-        for label, prefix, metric, kind, threshold in TARGET_CHECKS:
-            if prefix == 'memory':
-                value, shown = self.memory_mib, None
-                if value is not None:
-                    shown = '%.1f MiB' % value
-            else:
-                case = self.find_case(prefix, metric)
-                value = shown = None
-                if case:
-                    cf = self.median(case, metric, 'claimfs')
-                    if kind in ('vs_native', 'vs_passthrough'):
-                        ref = self.median(case, metric, kind[3:])
-                        if cf is not None and ref:
-                            value = cf / ref
-                            shown = '%.2fx (%s vs %s)' % (value, fmt(cf), fmt(ref))
-                    else:
-                        value = cf
-                        if cf is not None:
-                            shown = fmt(cf)
-            if value is None:
-                verdict = 'n/a'
-            elif kind == 'max':
-                verdict = 'PASS' if value <= threshold else 'FAIL'
-            else:
-                verdict = 'PASS' if value >= threshold else 'FAIL'
-            out.append({'target': label, 'value': value, 'shown': shown, 'verdict': verdict})
-        return out
-
-    def cell(self, s):
-        if not s:
-            return '-'
-        if len(s['runs']) == 1:
-            return fmt(s['median'])
-        return '%s [%s–%s]' % (fmt(s['median']), fmt(s['min']), fmt(s['max']))
-
-    def tables(self):
-        """Markdown tables, one per workload."""
-        lines = []
-        for workload in WORKLOADS:
-            cases = [c for c in self.bench.case_order if self.bench.case_info[c][0] == workload]
-            if not cases:
-                continue
-            lines.append('### %s' % workload)
-            lines.append('')
-            lines.append('| case | metric | native | passthrough | claimfs | cf/native '
-                         '| cf/passthrough |')
-            lines.append('|---|---|---:|---:|---:|---:|---:|')
-            for case in cases:
-                for metric, label, better in self.bench.case_info[case][1]:
-                    s = self.summary[case][metric]
-                    cf = s['claimfs']['median'] if s['claimfs'] else None
-                    ratios = []
-                    for ref in ('native', 'passthrough'):
-                        if cf is not None and s[ref] and s[ref]['median']:
-                            ratios.append('%.2fx' % (cf / s[ref]['median']))
-                        else:
-                            ratios.append('-')
-                    arrow = '↑' if better == 'higher' else '↓'
-                    lines.append('| %s | %s %s | %s | %s | %s | %s | %s |' % (
-                        case, label, arrow, self.cell(s['native']), self.cell(s['passthrough']),
-                        self.cell(s['claimfs']), ratios[0], ratios[1]))
-            lines.append('')
-        if self.bench.memory:
-            lines.append('### memory (claimfsd of the main bench, after each workload)')
-            lines.append('')
-            lines.append('| after | VmHWM MiB | VmRSS MiB |')
-            lines.append('|---|---:|---:|')
-            for after, hwm, rss in self.bench.memory:
-                lines.append('| %s | %.1f | %.1f |' % (after, hwm / 1024.0, rss / 1024.0))
-            lines.append('')
-        return '\n'.join(lines)
-
-    def checks_table(self, checks, quick):
-        lines = ['### targets' + (' (quick mode: tiny sizes, indicative only)' if quick else ''),
-                 '', '| target | claimfs | verdict |', '|---|---|---|']
-        for c in checks:
-            lines.append('| %s | %s | %s |' % (c['target'], c['shown'] or '-', c['verdict']))
-        lines.append('')
-        return '\n'.join(lines)
-
-
-def machine_info(workdir):
-    cpu = '?'
-    try:
-        with open('/proc/cpuinfo', encoding='utf-8') as f:
-            for line in f:
-                if line.startswith('model name'):
-                    cpu = line.split(':', 1)[1].strip()
-                    break
-    except OSError:
-        pass
-    mem_kib = 0
-    try:
-        with open('/proc/meminfo', encoding='ascii') as f:
-            for line in f:
-                if line.startswith('MemTotal:'):
-                    mem_kib = int(line.split()[1])
-    except OSError:
-        pass
-    fstype, source = filesystem_of(workdir)
-    commit = subprocess.run(['git', '-C', REPO, 'describe', '--always', '--dirty'],
-                            capture_output=True, text=True, check=False).stdout.strip()
-    return {'nproc': os.cpu_count(), 'cpu': cpu, 'kernel': platform.release(),
-            'memory_gib': round(mem_kib / 1048576.0, 1), 'filesystem': fstype,
-            'device': source, 'commit': commit or '?',
-            'loadavg': ' '.join('%.2f' % x for x in os.getloadavg())}
 
 
 # --- setup -----------------------------------------------------------------

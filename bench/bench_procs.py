@@ -1,0 +1,231 @@
+"""bench_procs.py - processes and mounts of the claimfs bench (stdlib only).
+
+Owns: passthrough_ll and claimfsd processes started for the bench, and their
+FUSE mounts. Invariant: stop() of either class leaves its process reaped and
+its mount point unmounted (lazily if the server hangs), whatever state it was
+in; force_unmount() never blocks on a dead FUSE server.
+"""
+
+import http.client
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+CLAIM_STORAGE = '8Gi'
+
+
+class BenchError(Exception):
+    """A workload could not run or its checks failed."""
+
+
+def log(msg):
+    """Progress on stderr (stdout carries the tables)."""
+    print(msg, file=sys.stderr, flush=True)
+
+
+# --- mounts and processes ------------------------------------------------
+
+def is_mounted(path):
+    """True if PATH is a mount point according to /proc/self/mounts."""
+    real = os.path.realpath(path)
+    try:
+        with open('/proc/self/mounts', encoding='utf-8') as f:
+            for line in f:
+                fields = line.split()
+                if len(fields) >= 2 and fields[1].replace('\\040', ' ') == real:
+                    return True
+    except OSError:
+        pass
+    return False
+
+
+def force_unmount(path):
+    """Detach PATH if still mounted (lazily, so a hung FUSE server can't block us)."""
+    for _ in range(5):
+        if not is_mounted(path):
+            return True
+        for cmd in (['fusermount3', '-u', '-z', path], ['umount', '-l', path]):
+            try:
+                subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                               timeout=10, check=False)
+            except (OSError, subprocess.TimeoutExpired):
+                continue
+            if not is_mounted(path):
+                return True
+        time.sleep(0.2)
+    return not is_mounted(path)
+
+
+def stop_process(proc, timeout=30):
+    """SIGTERM, wait, then SIGKILL; returns the exit status."""
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            log('process %d ignored SIGTERM for %d s; killing it' % (proc.pid, timeout))
+            proc.kill()
+            proc.wait()
+    return proc.returncode
+
+
+def filesystem_of(path):
+    """(fstype, source) of the mount holding PATH."""
+    real = os.path.realpath(path)
+    best = ('?', '?', '')
+    with open('/proc/self/mounts', encoding='utf-8') as f:
+        for line in f:
+            fields = line.split()
+            if len(fields) < 3:
+                continue
+            mnt = fields[1].replace('\\040', ' ')
+            if (real == mnt or real.startswith(mnt.rstrip('/') + '/')) and len(mnt) >= len(best[2]):
+                best = (fields[2], fields[0], mnt)
+    return best[0], best[1]
+
+
+def drop_caches():
+    """Write back and drop the page, dentry and inode caches; False if not allowed."""
+    os.sync()
+    try:
+        with open('/proc/sys/vm/drop_caches', 'w', encoding='ascii') as f:
+            f.write('3\n')
+        return True
+    except OSError:
+        return False
+
+
+class Passthrough:
+    """passthrough_ll -f -o source=SRC MNT, default options."""
+
+    def __init__(self, binary, src, mnt, log_path):
+        self.binary, self.src, self.mnt, self.log_path = binary, src, mnt, log_path
+        self.proc = None
+
+    def start(self):
+        os.makedirs(self.src, exist_ok=True)
+        os.makedirs(self.mnt, exist_ok=True)
+        with open(self.log_path, 'ab') as logf:
+            self.proc = subprocess.Popen([self.binary, '-f', '-o', 'source=' + self.src, self.mnt],
+                                         stdin=subprocess.DEVNULL, stdout=logf, stderr=logf)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise BenchError('passthrough_ll exited with %d; see %s'
+                                 % (self.proc.returncode, self.log_path))
+            if is_mounted(self.mnt):
+                return
+            time.sleep(0.02)
+        raise BenchError('passthrough_ll did not mount %s within 10 s' % self.mnt)
+
+    def alive(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def stop(self):
+        if self.proc is not None:
+            stop_process(self.proc)
+        force_unmount(self.mnt)
+
+
+class Claimfsd:
+    """One claimfsd on STORE mounted at MOUNT; HTTP on 127.0.0.1, port from a port file."""
+
+    def __init__(self, binary, store, mount, workdir, tag):
+        self.binary, self.store, self.mount = binary, store, mount
+        self.port_file = os.path.join(workdir, tag + '.port')
+        self.log_path = os.path.join(workdir, tag + '.log')
+        self.proc = None
+        self.port = None
+
+    def start(self, timeout=120):
+        os.makedirs(self.mount, exist_ok=True)
+        if os.path.exists(self.port_file):
+            os.unlink(self.port_file)
+        with open(self.log_path, 'ab') as logf:
+            self.proc = subprocess.Popen(
+                [self.binary, '--store', self.store, '--mount', self.mount,
+                 '--listen', '127.0.0.1:0', '--port-file', self.port_file, '--log-level', 'warn'],
+                stdin=subprocess.DEVNULL, stdout=logf, stderr=logf)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise BenchError('claimfsd exited with %d before it was ready:\n%s'
+                                 % (self.proc.returncode, self.log_tail()))
+            if self.port is None:
+                try:
+                    with open(self.port_file, encoding='ascii') as f:
+                        text = f.read().strip()
+                    self.port = int(text) if text else None
+                except (OSError, ValueError):
+                    pass
+            if self.port is not None:
+                try:
+                    if self.request('GET', '/readyz')[0] == 200:
+                        return
+                except OSError:
+                    pass
+            time.sleep(0.02)
+        raise BenchError('claimfsd not ready within %d s:\n%s' % (timeout, self.log_tail()))
+
+    def log_tail(self, lines=30):
+        try:
+            with open(self.log_path, 'rb') as f:
+                return '\n'.join(f.read().decode('utf-8', 'replace').splitlines()[-lines:])
+        except OSError:
+            return '(no log)'
+
+    def alive(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def check_alive(self):
+        if not self.alive():
+            raise BenchError('claimfsd is not running (exit status %s):\n%s'
+                             % (self.proc.returncode if self.proc else None, self.log_tail()))
+
+    def request(self, method, path, body=None):
+        conn = http.client.HTTPConnection('127.0.0.1', self.port, timeout=60)
+        try:
+            headers = {'Content-Type': 'application/json'} if body is not None else {}
+            conn.request(method, path, body=json.dumps(body) if body is not None else None,
+                         headers=headers)
+            resp = conn.getresponse()
+            return resp.status, resp.read()
+        finally:
+            conn.close()
+
+    def create_claim(self, name, storage=CLAIM_STORAGE, namespace='default'):
+        """Provision a claim and return its directory on the mount."""
+        self.check_alive()
+        status, data = self.request(
+            'POST', '/api/v1/namespaces/%s/persistentvolumeclaims' % namespace,
+            {'apiVersion': 'v1', 'kind': 'PersistentVolumeClaim', 'metadata': {'name': name},
+             'spec': {'accessModes': ['ReadWriteOnce'],
+                      'resources': {'requests': {'storage': storage}}}})
+        if status != 201:
+            raise BenchError('creating claim %s: HTTP %d %s' % (name, status, data[:300]))
+        path = os.path.join(self.mount, namespace, name)
+        if not os.path.isdir(path):
+            raise BenchError('claim %s answered 201 but %s is missing' % (name, path))
+        return path
+
+    def memory_kib(self):
+        """(VmHWM, VmRSS) in KiB from /proc/PID/status."""
+        values = {}
+        with open('/proc/%d/status' % self.proc.pid, encoding='ascii') as f:
+            for line in f:
+                key, _, rest = line.partition(':')
+                if key in ('VmHWM', 'VmRSS'):
+                    values[key] = int(rest.split()[0])
+        return values.get('VmHWM', 0), values.get('VmRSS', 0)
+
+    def stop(self):
+        """SIGTERM (clean unmount expected); returns the exit status."""
+        status = None
+        if self.proc is not None:
+            status = stop_process(self.proc)
+        force_unmount(self.mount)
+        return status
+
