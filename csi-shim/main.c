@@ -177,7 +177,7 @@ static int main_parse(int argc, char **argv, struct main_options *o)
 			printf("claimfs-csi %s\n", CLAIMFS_VERSION);
 			exit(0);
 		default:
-			main_usage(stderr);
+			fprintf(stderr, "Try 'claimfs-csi --help'.\n");
 			return -EINVAL;
 		}
 	}
