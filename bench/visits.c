@@ -16,8 +16,9 @@
  * parent through a fresh open; any malformed read fails the run.
  *
  * Timing: children wait on a pipe; the parent stamps the start, closes the
- * pipe and every child runs until start + S. Throughput is all increments
- * over (last child's end - start); latency is one whole increment.
+ * pipe and every child runs until start + S (at least one increment each).
+ * Throughput is all increments over (last child's end - start); latency is
+ * one whole increment.
  */
 #include "bench_common.h"
 
@@ -203,7 +204,8 @@ static int visits_child(const char *dir, int go_fd, const struct visits_options 
 	while (n < 0 && errno == EINTR);
 	if (n != 0)
 		return -EPROTO;
-	while (bench_now_ns() < shared->deadline_ns) {
+	/* At least one increment, however late this child was scheduled. */
+	do {
 		uint64_t t0 = bench_now_ns();
 
 		if (o->mode == VISITS_TRUNC)
@@ -221,7 +223,7 @@ static int visits_child(const char *dir, int go_fd, const struct visits_options 
 				    slot->count);
 			return -EIO;
 		}
-	}
+	} while (bench_now_ns() < shared->deadline_ns);
 	slot->end_ns = bench_now_ns();
 	r = visits_read_value(path, &final);
 	if (r < 0) {
@@ -340,8 +342,10 @@ int main(int argc, char **argv)
 	shared->start_ns = bench_now_ns();
 	shared->deadline_ns = shared->start_ns + (uint64_t)(o.seconds * 1e9);
 out:
+	/* The start signal; after a failed start (deadline 0) each child stops
+	 * after one increment. */
 	if (go[1] >= 0)
-		close(go[1]); /* the start signal, or EOF to stop children early on failure */
+		close(go[1]);
 	if (go[0] >= 0)
 		close(go[0]);
 	for (int i = 0; i < started; i++) {
