@@ -11,6 +11,8 @@
 #include <stddef.h>
 #include <string.h>
 
+#include "node_mount.h"
+
 /* All map<string,string> entries protobuf-c generates share this layout. */
 struct csi_map_entry {
 	ProtobufCMessage base;
@@ -126,9 +128,12 @@ Csi__V1__Volume *csi_volume_new(struct csi_call *call, const struct mapping_clai
 	return volume;
 }
 
-/* Mount access type and a known access mode, nothing else. */
+/* Mount access type, a known access mode and bind-mount-able flags. */
 int csi_capability_check(struct csi_call *call, const Csi__V1__VolumeCapability *capability)
 {
+	unsigned long flags;
+	char bad[128];
+
 	if (capability == NULL)
 		return csi_fail(call, GRPC_STATUS_INVALID_ARGUMENT, "volume capability missing");
 	switch (capability->access_type_case) {
@@ -146,5 +151,11 @@ int csi_capability_check(struct csi_call *call, const Csi__V1__VolumeCapability 
 	    mapping_k8s_mode(capability->access_mode->mode) == 0)
 		return csi_fail(call, GRPC_STATUS_INVALID_ARGUMENT,
 				"volume capability has no known access mode");
+	/* Mount options (StorageClass mountOptions) must make sense for a bind mount. */
+	if (capability->mount != NULL &&
+	    node_mount_flags_parse(capability->mount->n_mount_flags, capability->mount->mount_flags,
+				   &flags, bad, sizeof(bad)) < 0)
+		return csi_fail(call, GRPC_STATUS_INVALID_ARGUMENT,
+				"mount flag \"%s\" is not supported for a claimfs bind mount", bad);
 	return 0;
 }

@@ -23,6 +23,7 @@
 #include <sys/statvfs.h>
 
 #include "names.h"
+#include "node_mount.h"
 #include "node_state.h"
 
 /* NULL and "" are both "unset" in proto3. */
@@ -342,8 +343,15 @@ int controller_delete_volume(struct csi_call *call, const ProtobufCMessage *requ
 static const char *controller_unsupported(const struct mapping_claim *claim,
 					  const Csi__V1__VolumeCapability *cap)
 {
+	unsigned long flags;
+	char bad[128];
+
 	if (cap->access_type_case == CSI__V1__VOLUME_CAPABILITY__ACCESS_TYPE_BLOCK)
 		return "block access is not supported";
+	if (cap->mount != NULL && node_mount_flags_parse(cap->mount->n_mount_flags,
+							 cap->mount->mount_flags, &flags, bad,
+							 sizeof(bad)) < 0)
+		return "a mount flag is not supported for a claimfs bind mount";
 	if ((mapping_k8s_mode(cap->access_mode->mode) & claim->modes) == 0)
 		return "the volume was not provisioned for this access mode";
 	return NULL;

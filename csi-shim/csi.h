@@ -101,8 +101,9 @@ bool csi_topology_is_this_node(const struct csi_driver *driver, const Csi__V1__T
 Csi__V1__Volume *csi_volume_new(struct csi_call *call, const struct mapping_claim *claim,
 				const Csi__V1__VolumeContentSource *source);
 
-/* Check one volume capability: mount access type and a known access mode.
- * Returns 0, or -1 with INVALID_ARGUMENT (block, missing fields). */
+/* Check one volume capability: mount access type, a known access mode and
+ * mount flags a bind mount can take. Returns 0, or -1 with INVALID_ARGUMENT
+ * (block, missing fields, unsupported flags). */
 int csi_capability_check(struct csi_call *call, const Csi__V1__VolumeCapability *capability);
 
 /* ---- lookup.c: claims by volume id -------------------------------------------- */

@@ -362,6 +362,7 @@ class CsiTest:
             ('limit below required', self.create_req('x', required=2 * MiB, limit=MiB)),
             ('negative size', self.create_req('x', required=-1)),
             ('unknown parameter', self.create_req('x', params={'replicas': '3'})),
+            ('an unsupported mount flag', pb.CreateVolumeRequest(name='x', volume_capabilities=[self.cap(flags=('sync',))])),
             ('PVC name without namespace', self.create_req('x', params={'csi.storage.k8s.io/pvc/name': 'a'})),
             ('invalid PVC name', self.create_req('x', pvc=('default', 'Not_Valid'))),
         ]
@@ -405,6 +406,10 @@ class CsiTest:
         t.ok(not r.HasField('confirmed') and r.message, 'an RWO volume is not confirmed for multi-node writers', r)
         r = validate([self.cap(block=True)])
         t.ok(not r.HasField('confirmed') and 'block' in r.message, 'block access is not confirmed', r)
+        r = validate([self.cap('SINGLE_NODE_WRITER', flags=('nosuid', 'noatime'))])
+        t.ok(r.HasField('confirmed'), 'bind-mount flags nosuid,noatime are confirmed', r)
+        r = validate([self.cap('SINGLE_NODE_WRITER', flags=('sync',))])
+        t.ok(not r.HasField('confirmed') and 'flag' in r.message, 'an unsupported mount flag is not confirmed', r)
         r = validate([self.cap()], params={'fancy': 'yes'})
         t.ok(not r.HasField('confirmed'), 'unknown parameters are not confirmed', r)
         self.expect(S.NOT_FOUND, lambda: validate([self.cap()], vid='pvc-does-not-exist', ctx={}),
