@@ -291,8 +291,8 @@ class Bench:
                     if t not in prepared:
                         self.prog('bench-randio', 'prepare', path, '--size', size)
                         prepared.add(t)
-                    w64 = self.prog('bench-randio', 'write', path, '--size', size, '--seconds', secs,
-                                    '--fsync-every', 64, '--seed', 2 * r + 1)
+                    w64 = self.prog('bench-randio', 'write', path, '--size', size,
+                                    '--seconds', secs, '--fsync-every', 64, '--seed', 2 * r + 1)
                     self.record(cases['w64'], t, w64)
                     w0 = self.prog('bench-randio', 'write', path, '--size', size, '--seconds', secs,
                                    '--seed', 2 * r + 2)
