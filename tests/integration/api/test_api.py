@@ -257,7 +257,7 @@ def run_errors(t, d):
                  'existing name', message='persistentvolumeclaims "data-app-python-0" already exists')
     check_status(t, d.request('GET', PVC % ('default', 'missing')), 404, 'NotFound',
                  'missing claim', message='persistentvolumeclaims "missing" not found')
-    for path in ('/nope', '/api/v2/persistentvolumeclaims', '/api/v1/namespaces/default/pods',
+    for path in ('/nope', '/api/v2/persistentvolumeclaims', '/api/v1/namespaces/default/secrets',
                  PVC % ('default', 'a') + '/extra', '/api/v1/namespaces//persistentvolumeclaims',
                  PVC % ('default', 'a%2Fb')):
         check_status(t, d.request('GET', path), 404, 'NotFound', 'GET %s' % path)
@@ -317,16 +317,16 @@ def run_errors(t, d):
     t.ok(all(i['metadata']['name'] != 'q' for i in json.loads(raw)['items']),
          'refused requests created nothing')
 
-    # 415: only JSON bodies
-    for ctype in ('text/plain', 'application/x-www-form-urlencoded', 'application/yaml',
-                  'application/jsonx', None):
+    # 415: only JSON and YAML bodies (YAML is tested in test_kubectl.py)
+    for ctype in ('text/plain', 'application/x-www-form-urlencoded',
+                  'application/vnd.kubernetes.protobuf', 'application/jsonx', None):
         check_status(t, d.request('POST', url, json.dumps(body_of('ct')), content_type=ctype),
                      415, 'UnsupportedMediaType', 'Content-Type %s' % ctype)
 
-    # 405: known paths, other methods
-    for method, path in (('PUT', PVC % ('default', 'data-app-python-0')),
-                         ('PATCH', PVC % ('default', 'data-app-python-0')),
-                         ('POST', ALL_PVCS), ('DELETE', url), ('POST', '/healthz')):
+    # 405: known paths, other methods (PUT and PATCH of claims: test_kubectl.py)
+    for method, path in (('POST', PVC % ('default', 'data-app-python-0')),
+                         ('PUT', ALL_PVCS), ('POST', ALL_PVCS), ('DELETE', url),
+                         ('POST', '/healthz')):
         check_status(t, d.request(method, path, body_of('x') if method != 'DELETE' else None),
                      405, 'MethodNotAllowed', '%s %s' % (method, path))
     run_too_large(t, d)
