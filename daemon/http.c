@@ -633,18 +633,30 @@ static unsigned http_connection_limit(unsigned daemons)
 	return budget > HTTP_CONNECTIONS_MAX ? HTTP_CONNECTIONS_MAX : (unsigned)budget;
 }
 
-/* Start one MHD daemon on a listening socket (taken over even on failure). */
-static int http_start_daemon(struct http_server *server, int fd, unsigned connection_limit)
+/* Start one MHD daemon on a listening socket (taken over even on failure);
+ * with HTTPS when tls is given. */
+static int http_start_daemon(struct http_server *server, int fd, unsigned connection_limit,
+			     const struct http_config *tls)
 {
+	unsigned flags = MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME;
+	struct MHD_OptionItem tls_options[] = {
+		{ MHD_OPTION_HTTPS_MEM_CERT, 0, (void *)(tls != NULL ? tls->tls_cert_pem : NULL) },
+		{ MHD_OPTION_HTTPS_MEM_KEY, 0, (void *)(tls != NULL ? tls->tls_key_pem : NULL) },
+		{ MHD_OPTION_END, 0, NULL },
+	};
 	struct MHD_Daemon *daemon;
 
 	if (server->count == HTTP_LISTENERS_MAX) {
 		close(fd);
 		return -EMFILE;
 	}
+	if (tls != NULL)
+		flags |= MHD_USE_TLS;
+	else
+		tls_options[0].option = MHD_OPTION_END;
 	daemon = MHD_start_daemon(
-		MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME, 0, NULL,
-		NULL, http_access, server,
+		flags, 0, NULL, NULL, http_access, server,
+		MHD_OPTION_ARRAY, tls_options,
 		MHD_OPTION_EXTERNAL_LOGGER, http_mhd_log, NULL,
 		MHD_OPTION_LISTEN_SOCKET, (MHD_socket)fd,
 		MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)HTTP_THREADS,
@@ -663,7 +675,7 @@ static int http_start_daemon(struct http_server *server, int fd, unsigned connec
 
 /* Bind every address host:port resolves to and start a daemon on each. */
 static int http_start_tcp(struct http_server *server, const char *listen_addr,
-			  unsigned connection_limit)
+			  unsigned connection_limit, const struct http_config *tls)
 {
 	struct addrinfo hints = { .ai_socktype = SOCK_STREAM,
 				  .ai_flags = AI_PASSIVE | AI_NUMERICSERV };
@@ -694,7 +706,7 @@ static int http_start_tcp(struct http_server *server, const char *listen_addr,
 			close(fd);
 			goto out;
 		}
-		r = http_start_daemon(server, fd, connection_limit);
+		r = http_start_daemon(server, fd, connection_limit, tls);
 		if (r < 0)
 			goto out;
 		bound++;
@@ -735,7 +747,8 @@ int http_server_start(const struct http_config *config, struct model *model,
 	connection_limit = http_connection_limit((config->listen != NULL ? 2 : 0) +
 						 (config->unix_socket != NULL ? 1 : 0));
 	if (config->listen != NULL) {
-		r = http_start_tcp(server, config->listen, connection_limit);
+		r = http_start_tcp(server, config->listen, connection_limit,
+				   config->tls_cert_pem != NULL ? config : NULL);
 		if (r < 0)
 			goto fail;
 	}
@@ -753,7 +766,7 @@ int http_server_start(const struct http_config *config, struct model *model,
 			r = -ENOMEM;
 			goto fail;
 		}
-		r = http_start_daemon(server, fd, connection_limit);
+		r = http_start_daemon(server, fd, connection_limit, NULL);
 		if (r < 0)
 			goto fail;
 	}

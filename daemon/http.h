@@ -17,6 +17,10 @@ struct http_config {
 	size_t max_body;         /* larger request bodies get 413 */
 	const atomic_bool *ready; /* /readyz answers 200 only while *ready */
 	const char *token;        /* bearer token every request but the probes needs, or NULL */
+	/* HTTPS on the TCP listener (PEM text, both or neither); the unix
+	 * socket stays plain HTTP. kubectl sends --token only over TLS. */
+	const char *tls_cert_pem;
+	const char *tls_key_pem;
 };
 
 /* Does every address "HOST:PORT" resolves to belong to the loopback

@@ -41,6 +41,8 @@ struct main_options {
 	const char *unix_socket;
 	const char *port_file;
 	const char *token_file;
+	const char *tls_cert_file;
+	const char *tls_key_file;
 	unsigned commit_interval_ms;
 	unsigned threads;
 	bool fuse_debug;
@@ -76,6 +78,8 @@ static void main_usage(FILE *out)
 		"  --token-file FILE        require \"Authorization: Bearer <token>\" (the token is the\n"
 		"                           file's first line) on every request but the health probes;\n"
 		"                           needed to listen on a non-loopback address\n"
+		"  --tls-cert-file FILE     serve the TCP API over HTTPS with this PEM certificate\n"
+		"  --tls-key-file FILE      ... and this PEM key (kubectl sends --token only over TLS)\n"
 		"  --commit-interval-ms N   commit batched changes at least every N ms (default 100)\n"
 		"  --threads N              maximum FUSE worker threads (default: libfuse's)\n"
 		"  --log-level LEVEL        error, warn, info (default) or debug\n"
@@ -107,7 +111,8 @@ static int main_parse_unsigned(const char *text, unsigned max, unsigned *ret_val
 static int main_parse(int argc, char **argv, struct main_options *o)
 {
 	enum { OPT_STORE = 256, OPT_MOUNT, OPT_LISTEN, OPT_UNIX, OPT_PORT_FILE, OPT_COMMIT, OPT_THREADS,
-	       OPT_LOG, OPT_FUSE_DEBUG, OPT_CHECK, OPT_REPAIR, OPT_TOKEN_FILE };
+	       OPT_LOG, OPT_FUSE_DEBUG, OPT_CHECK, OPT_REPAIR, OPT_TOKEN_FILE,
+	       OPT_TLS_CERT, OPT_TLS_KEY };
 	static const struct option longopts[] = {
 		{ "store", required_argument, NULL, OPT_STORE },
 		{ "mount", required_argument, NULL, OPT_MOUNT },
@@ -115,6 +120,8 @@ static int main_parse(int argc, char **argv, struct main_options *o)
 		{ "unix-socket", required_argument, NULL, OPT_UNIX },
 		{ "port-file", required_argument, NULL, OPT_PORT_FILE },
 		{ "token-file", required_argument, NULL, OPT_TOKEN_FILE },
+		{ "tls-cert-file", required_argument, NULL, OPT_TLS_CERT },
+		{ "tls-key-file", required_argument, NULL, OPT_TLS_KEY },
 		{ "commit-interval-ms", required_argument, NULL, OPT_COMMIT },
 		{ "threads", required_argument, NULL, OPT_THREADS },
 		{ "log-level", required_argument, NULL, OPT_LOG },
@@ -148,6 +155,12 @@ static int main_parse(int argc, char **argv, struct main_options *o)
 			break;
 		case OPT_TOKEN_FILE:
 			o->token_file = optarg;
+			break;
+		case OPT_TLS_CERT:
+			o->tls_cert_file = optarg;
+			break;
+		case OPT_TLS_KEY:
+			o->tls_key_file = optarg;
 			break;
 		case OPT_COMMIT:
 			if (main_parse_unsigned(optarg, 60000, &o->commit_interval_ms) < 0 ||
@@ -203,6 +216,10 @@ static int main_parse(int argc, char **argv, struct main_options *o)
 		fprintf(stderr, "claimfsd: --listen none needs --unix-socket, or the API is unreachable\n");
 		return -EINVAL;
 	}
+	if (!o->tls_cert_file != !o->tls_key_file) {
+		fprintf(stderr, "claimfsd: --tls-cert-file and --tls-key-file go together\n");
+		return -EINVAL;
+	}
 	if (o->listen && !o->token_file && !o->check && !http_listen_is_loopback(o->listen)) {
 		fprintf(stderr,
 			"claimfsd: refusing to serve the API on %s without authentication: that address "
@@ -211,6 +228,40 @@ static int main_parse(int argc, char **argv, struct main_options *o)
 			o->listen);
 		return -EINVAL;
 	}
+	return 0;
+}
+
+/* The whole of a (small) file as a C string in *ret (malloc'd). */
+static int main_read_file(const char *path, char **ret)
+{
+	FILE *f = fopen(path, "re");
+	char *buf = NULL;
+	size_t len = 0, cap = 0, n;
+
+	if (f == NULL)
+		return -errno;
+	do {
+		if (len + 4096 + 1 > cap) {
+			char *grown = realloc(buf, cap = len + 8192);
+
+			if (grown == NULL || cap > (1u << 20)) {
+				free(grown != NULL ? grown : buf);
+				fclose(f);
+				return grown == NULL ? -ENOMEM : -EFBIG;
+			}
+			buf = grown;
+		}
+		n = fread(buf + len, 1, 4096, f);
+		len += n;
+	} while (n > 0);
+	if (ferror(f)) {
+		free(buf);
+		fclose(f);
+		return -EIO;
+	}
+	fclose(f);
+	buf[len] = '\0';
+	*ret = buf;
 	return 0;
 }
 
@@ -383,6 +434,7 @@ int main(int argc, char **argv)
 	bool signal_started = false, timer_started = false;
 	sigset_t set, wake;
 	char fsname[PATH_MAX + 16], token[4096];
+	char *tls_cert = NULL, *tls_key = NULL;
 	int r, exit_code = EXIT_FAILURE;
 
 	r = main_parse(argc, argv, &o);
@@ -397,6 +449,14 @@ int main(int argc, char **argv)
 				r == -ENODATA ? "the file holds no token" : strerror(-r));
 			return 2;
 		}
+	}
+	if (o.tls_cert_file &&
+	    ((r = main_read_file(o.tls_cert_file, &tls_cert)) < 0 ||
+	     (r = main_read_file(o.tls_key_file, &tls_key)) < 0)) {
+		fprintf(stderr, "claimfsd: cannot read %s: %s\n",
+			tls_cert == NULL ? o.tls_cert_file : o.tls_key_file, strerror(-r));
+		free(tls_cert);
+		return 2;
 	}
 
 	/* Before any thread exists, so every thread inherits the mask. */
@@ -458,7 +518,8 @@ int main(int argc, char **argv)
 	}
 	struct http_config http_config = { .listen = o.listen, .unix_socket = o.unix_socket,
 					   .max_body = MAIN_MAX_BODY, .ready = &main_ready,
-					   .token = o.token_file ? token : NULL };
+					   .token = o.token_file ? token : NULL,
+					   .tls_cert_pem = tls_cert, .tls_key_pem = tls_key };
 	r = http_server_start(&http_config, model, &http);
 	if (r < 0) {
 		fprintf(stderr, "claimfsd: cannot serve the API on %s: %s\n",
@@ -512,6 +573,8 @@ out:
 		pthread_kill(signal_thread, SIGTERM);
 		pthread_join(signal_thread, NULL);
 	}
+	free(tls_cert);
+	free(tls_key);
 	if (exit_code == EXIT_SUCCESS)
 		log_info("stopped cleanly");
 	return exit_code;

@@ -16,18 +16,19 @@ when the program ends, whatever happened.
 """
 
 import errno
+import http.client
 import json
 import os
 import queue
 import re
 import shutil
+import ssl
 import subprocess
 import sys
 import tempfile
 import threading
 import time
 import traceback
-import urllib.request
 
 sys.path.insert(0, os.environ.get('CLAIMFS_TEST_LIB',
                                   os.path.join(os.path.dirname(__file__), '..', 'lib')))
@@ -487,14 +488,49 @@ def run_metrics(t, d):
          '%r %r' % (buckets, count and count.group(0)))
 
 
+class TlsDaemon(Daemon):
+    """A daemon serving HTTPS on TCP: requests (and the readiness poll) use TLS."""
+
+    ca = None
+
+    def request(self, method, path, body=None, content_type='application/json',
+                headers=None, timeout=30):
+        if self.port is None:
+            raise RuntimeError('daemon not started')
+        context = ssl.create_default_context(cafile=self.ca)
+        conn = http.client.HTTPSConnection('127.0.0.1', self.port, timeout=timeout,
+                                           context=context)
+        self.url = 'https://127.0.0.1:%d' % self.port
+        return self._do(conn, method, path, body, content_type, headers)
+
+
+def make_certificate(directory):
+    """A self-signed certificate for 127.0.0.1; returns (cert, key) paths or None."""
+    cert, key = os.path.join(directory, 'tls.crt'), os.path.join(directory, 'tls.key')
+    try:
+        subprocess.run(['openssl', 'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '2',
+                        '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1',
+                        '-keyout', key, '-out', cert], capture_output=True, check=True,
+                       timeout=60)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return cert, key
+
+
 def run_token(t, workdir):
     tokdir = os.path.join(workdir, 'tok')
     os.makedirs(tokdir, exist_ok=True)
     token_file = os.path.join(tokdir, 'token')
     with open(token_file, 'w', encoding='ascii') as f:
         f.write('s3cret-token\n')
-    with Daemon(tokdir) as d:
-        d.start(extra_args=['--token-file', token_file])
+    pair = make_certificate(tokdir)
+    if pair is None:
+        t.skip('bearer tokens over HTTPS', 'openssl cannot make a certificate')
+        return
+    with TlsDaemon(tokdir) as d:
+        d.ca = pair[0]
+        d.start(extra_args=['--token-file', token_file, '--tls-cert-file', pair[0],
+                            '--tls-key-file', pair[1]])
         status, _, body = d.request('GET', '/api/v1/persistentvolumeclaims')
         obj = json.loads(body) if body else {}
         t.ok(status == 401 and obj.get('reason') == 'Unauthorized' and obj.get('kind') == 'Status',
@@ -503,11 +539,18 @@ def run_token(t, workdir):
         t.eq(status, 200, 'the probes need no token')
         status, _, _ = d.request('GET', '/metrics', headers={'Authorization': 'Bearer wrong'})
         t.eq(status, 401, 'a wrong token: 401')
+        status, _, _ = d.request('GET', '/metrics', headers={'Authorization': 'Bearer s3cret-token'})
+        t.eq(status, 200, 'the right token: 200')
+        status, _, _ = d.request_unix('GET', '/api/v1/persistentvolumeclaims')
+        t.eq(status, 401, 'the unix socket needs the token too')
         k = Kubectl(tokdir, d.url)
-        k.fails(t, 'kubectl without --token is refused', 'get', 'pvc', expect='Unauthorized')
-        k.token = 's3cret-token'
-        k.ok(t, 'kubectl --token works', 'get', 'pvc')
-        k.ok(t, 'kubectl --token creates', 'create', '-f', fixture('claim.yaml'))
+        # (kubectl then asks for a user name on the terminal; stdin is empty)
+        k.fails(t, 'kubectl without --token is refused', 'get', 'pvc',
+                '--certificate-authority', pair[0])
+        k.ok(t, 'kubectl --token over HTTPS works', 'get', 'pvc', '--certificate-authority',
+             pair[0], '--token', 's3cret-token')
+        k.ok(t, 'kubectl --token creates', 'create', '-f', fixture('claim.yaml'),
+             '--certificate-authority', pair[0], '--token', 's3cret-token', expect='created')
         d.stop()
     proc = subprocess.run([os.environ['CLAIMFSD'], '--store', os.path.join(tokdir, 's2.db'),
                            '--mount', os.path.join(tokdir, 'm2'), '--listen', '0.0.0.0:0'],
