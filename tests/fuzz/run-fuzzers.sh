@@ -15,10 +15,11 @@ out=${FUZZ_OUT:-$root/build-fuzz}
 seconds=${1:?usage: run-fuzzers.sh SECONDS [TARGET...]}
 shift
 
-"$here/build-fuzzers.sh" "$out" >"$out.build.log" 2>&1
+mkdir -p "$out"
+"$here/build-fuzzers.sh" "$out" >"$out/build.log" 2>&1
 rc=$?
 if [ $rc -ne 0 ]; then
-	cat "$out.build.log" >&2
+	cat "$out/build.log" >&2
 	exit $rc
 fi
 if [ $# -gt 0 ]; then
