@@ -6,6 +6,7 @@
 #                  2. the whole suite on an ASan+UBSan build (build-asan/)
 #                  3. the unit tests under valgrind memcheck (build/)
 #                then print the totals as one line "N passed, N failed".
+#   make bench | crash-soak | fuzz | fuzz-fs | load    the long runs (below)
 #
 # `check` runs every phase even when an earlier one fails, and fails at the
 # end if anything failed (scripts/count-results.py decides, from the JSON log
@@ -37,7 +38,18 @@ LOG_ASAN     := $(BUILD_ASAN)/meson-logs/check-asan.json
 LOG_VALGRIND := $(BUILD)/meson-logs/check-valgrind.json
 
 .PHONY: all deps build demo check check-plain check-asan check-valgrind \
-        install clean
+        bench crash-soak fuzz fuzz-fs load install clean
+
+# Long runs, not part of check; override on the command line, e.g.
+# `make crash-soak CRASH_CYCLES=5000 SEED=9`.
+SEED          ?= 1
+CRASH_CYCLES  ?= 1000
+FSX_SEEDS     ?= 1-30
+FSX_OPS       ?= 20000
+FUZZ_SECONDS  ?= 60
+LOAD_SECONDS  ?= 60
+BENCH_ARGS    ?=
+RUN_ENV := CLAIMFSD=$(abspath $(BUILD))/daemon/claimfsd
 
 all: build
 
@@ -77,8 +89,32 @@ check-valgrind: build
 	$(VALGRIND_ENV) $(MESON) test -C $(BUILD) --suite unit --print-errorlogs \
 	    --timeout-multiplier 10 --wrapper '$(VALGRIND)' --logbase check
 
+# Issue 7: claimfs against a native directory and FUSE passthrough (builds
+# its own release build in build-release/).
+bench:
+	$(PYTHON) bench/run.py $(BENCH_ARGS)
+
+# Issue 6: the crash loop with >= 1,000 daemon kills.
+crash-soak: build
+	$(RUN_ENV) CLAIMFS_CRASHWRITER=$(abspath $(BUILD))/tests/crash/crashwriter \
+	    $(PYTHON) tests/crash/crashloop.py --cycles $(CRASH_CYCLES) --seed $(SEED)
+
+# Issue 6: each libFuzzer target (clang, build-fuzz/) for FUZZ_SECONDS.
+fuzz: deps
+	tests/fuzz/run-fuzzers.sh $(FUZZ_SECONDS)
+
+# Issue 6: the differential filesystem tester (claim vs tmpfs), longer.
+fuzz-fs: build
+	$(RUN_ENV) CLAIMFS_FSX=$(abspath $(BUILD))/tests/fuzz/fsx/fsx \
+	    $(PYTHON) tests/fuzz/fsx/fsx_run.py --seeds $(FSX_SEEDS) --ops $(FSX_OPS) \
+	    --restart-every 1000
+
+# Issue 6: 16 writers + 200 HTTP clients + hostile connections.
+load: build
+	$(RUN_ENV) $(PYTHON) tests/load/load.py --duration $(LOAD_SECONDS)
+
 install: build
 	$(MESON) install -C $(BUILD) $(if $(DESTDIR),--destdir "$(DESTDIR)")
 
 clean:
-	rm -rf $(BUILD) $(BUILD_ASAN)
+	rm -rf $(BUILD) $(BUILD_ASAN) build-release build-fuzz build-fuzz.build.log

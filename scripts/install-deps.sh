@@ -8,12 +8,21 @@
 set -euo pipefail
 
 PACKAGES=(
+	# build and the daemon
 	build-essential pkg-config meson ninja-build
 	libfuse3-dev fuse3
 	libsqlite3-dev sqlite3
 	libmicrohttpd-dev libjansson-dev libyaml-dev uuid-dev
-	check curl python3 valgrind clang
+	# tests: Check, fixtures, valgrind phase, libFuzzer (clang + its runtime),
+	# openssl (a throwaway TLS certificate for the HTTPS tests)
+	check curl python3 valgrind clang libclang-rt-14-dev openssl
+	# claimfs-csi (gRPC core + protobuf-c) and its Python gRPC test client;
+	# without them meson skips the driver, so they are installed, not optional
+	libgrpc-dev libprotobuf-c-dev protobuf-c-compiler libprotobuf-dev
+	python3-grpcio python3-grpc-tools
 )
+# kubectl (the kubectl integration tests) is not a Debian 12 package; the
+# machine image provides it and those tests skip without it.
 
 # as_root CMD... — run CMD as root (directly, or through sudo).
 as_root() {
