@@ -28,11 +28,9 @@
 #include <time.h>
 
 #include "log.h"
-#include "selector.h"
 #include "yaml_body.h"
 
 #define API_PATH_MAX 4096
-#define API_WATCH_TIMEOUT_DEFAULT_S 1800
 
 static const char api_json_type[] = "application/json";
 static const char api_text_type[] = "text/plain; charset=utf-8";
@@ -284,7 +282,7 @@ bool api_query_true(const struct api_call *call, const char *key)
 /* ---- request bodies ---------------------------------------------------------------- */
 
 /* The media type of a Content-Type (before any ';'), compared case-insensitively. */
-static bool api_media_is(const char *content_type, const char *type)
+bool api_media_is(const char *content_type, const char *type)
 {
 	size_t len;
 
@@ -315,7 +313,7 @@ static int api_decode_as(struct api_call *call, bool yaml, json_t **ret_body)
 }
 
 /* The body of a POST or PUT: JSON or YAML. */
-static int api_decode_body(struct api_call *call, json_t **ret_body)
+int api_decode_body(struct api_call *call, json_t **ret_body)
 {
 	const char *type = call->req->content_type;
 
@@ -329,8 +327,8 @@ static int api_decode_body(struct api_call *call, json_t **ret_body)
 }
 
 /* The body and type of a PATCH. */
-static int api_decode_patch(struct api_call *call, enum model_patch_type *ret_type,
-			    json_t **ret_body)
+int api_decode_patch(struct api_call *call, enum model_patch_type *ret_type,
+		     json_t **ret_body)
 {
 	static const struct {
 		const char *media;
@@ -480,335 +478,6 @@ static const struct api_route api_routes[] = {
 	{ "GET", "openapi/v3/api/v1", api_openapi3_core },
 	{ "GET", "openapi/v3/apis/{}/{}", api_openapi3_group },
 };
-
-/* ---- resources ---------------------------------------------------------------------- */
-
-/* A request for a resource, from its path. kind < 0 for pods/events. */
-struct api_target {
-	int kind;
-	const char *resource; /* as in the path */
-	const char *ns;       /* NULL: cluster scope or every namespace */
-	const char *name;     /* NULL: the collection */
-	const char *sub;      /* subresource, or NULL */
-};
-
-/* Parse /api/v1/... or /apis/<g>/<v>/... segments into a target. -ENOENT if
- * the path names nothing served. */
-static int api_target_parse(char *const segment[], unsigned count, struct api_target *t)
-{
-	const char *group, *version;
-	unsigned i;
-	enum model_kind kind;
-
-	memset(t, 0, sizeof(*t));
-	if (count >= 3 && strcmp(segment[0], "api") == 0 && strcmp(segment[1], "v1") == 0) {
-		group = "";
-		version = "v1";
-		i = 2;
-	} else if (count >= 4 && strcmp(segment[0], "apis") == 0) {
-		group = segment[1];
-		version = segment[2];
-		i = 3;
-	} else {
-		return -ENOENT;
-	}
-	if (count - i >= 3 && strcmp(segment[i], "namespaces") == 0) {
-		t->ns = segment[i + 1];
-		i += 2;
-	}
-	t->resource = segment[i++];
-	if (i < count)
-		t->name = segment[i++];
-	if (i < count)
-		t->sub = segment[i++];
-	if (i < count)
-		return -ENOENT;
-	if (model_kind_find(group, version, t->resource, &kind) == 0) {
-		t->kind = (int)kind;
-		if (!model_kind_info(kind)->namespaced && t->ns != NULL)
-			return -ENOENT;
-		return 0;
-	}
-	if (group[0] == '\0' && (strcmp(t->resource, "pods") == 0 || strcmp(t->resource, "events") == 0)) {
-		t->kind = -1;
-		return 0;
-	}
-	return -ENOENT;
-}
-
-/* Table version requested in Accept (as=Table), or NULL. */
-static const char *api_table_version(const struct api_call *call)
-{
-	const char *accept = call->req->accept;
-
-	if (accept == NULL || strstr(accept, "as=Table") == NULL)
-		return NULL;
-	/* The first Table the client lists decides the version. */
-	const char *v1 = strstr(accept, "as=Table;v=v1;");
-	const char *beta = strstr(accept, "as=Table;v=v1beta1");
-
-	if (v1 == NULL && beta == NULL)
-		return "meta.k8s.io/v1";
-	if (v1 == NULL || (beta != NULL && beta < v1))
-		return "meta.k8s.io/v1beta1";
-	return "meta.k8s.io/v1";
-}
-
-static enum api_include_object api_include(const struct api_call *call)
-{
-	const char *value = api_query(call, "includeObject");
-
-	if (value != NULL && strcmp(value, "None") == 0)
-		return API_INCLUDE_NONE;
-	if (value != NULL && strcmp(value, "Object") == 0)
-		return API_INCLUDE_OBJECT;
-	return API_INCLUDE_METADATA;
-}
-
-/* Answer obj (consumed) as itself or as a Table. */
-static int api_answer(struct api_call *call, int kind, json_t *obj, bool is_list, unsigned status)
-{
-	const char *table = api_table_version(call);
-
-	call->status = status;
-	if (table == NULL || kind < 0) {
-		call->body = obj;
-		return 0;
-	}
-	call->body = api_table((enum model_kind)kind, obj, is_list, api_include(call), table,
-			       (long long)time(NULL));
-	json_decref(obj);
-	return call->body != NULL ? 0 : -ENOMEM;
-}
-
-/* Selectors of a list or watch; fields limited to what the API server supports. */
-static int api_selectors(struct api_call *call, struct selector *labels, struct selector *fields,
-			 bool *has_labels, bool *has_fields)
-{
-	static const char *const supported[] = { "metadata.name", "metadata.namespace",
-						 "status.phase", "spec.volumeName",
-						 "spec.storageClassName" };
-	const char *text;
-
-	*has_labels = *has_fields = false;
-	text = api_query(call, "labelSelector");
-	if (text != NULL && text[0] != '\0') {
-		if (selector_parse_labels(text, labels, call->err.message, sizeof(call->err.message)) < 0)
-			return -EBADMSG;
-		*has_labels = true;
-	}
-	text = api_query(call, "fieldSelector");
-	if (text != NULL && text[0] != '\0') {
-		if (selector_parse_fields(text, fields, call->err.message, sizeof(call->err.message)) < 0)
-			return -EBADMSG;
-		for (unsigned i = 0; i < fields->count; i++) {
-			bool known = false;
-
-			for (size_t k = 0; k < sizeof(supported) / sizeof(supported[0]); k++)
-				known = known || strcmp(fields->req[i].key, supported[k]) == 0;
-			if (!known)
-				return model_fail(&call->err, -EBADMSG,
-						  "field label not supported: %.100s", fields->req[i].key);
-		}
-		*has_fields = true;
-	}
-	return 0;
-}
-
-/* An empty list of an unserved kind (pods, events). */
-static json_t *api_empty_list(const struct api_target *t)
-{
-	return json_pack("{s:s, s:s, s:{s:s}, s:[]}", "kind",
-			 strcmp(t->resource, "pods") == 0 ? "PodList" : "EventList", "apiVersion",
-			 "v1", "metadata", "resourceVersion", "0", "items");
-}
-
-/* GET of a collection: list or watch. */
-static int api_list(struct api_call *call, const struct api_target *t)
-{
-	struct selector labels, fields;
-	bool has_labels, has_fields, watch = api_query_true(call, "watch");
-	const char *timeout = api_query(call, "timeoutSeconds");
-	struct model_watch *mw = NULL;
-	json_t *list = NULL;
-	int r;
-
-	r = api_selectors(call, &labels, &fields, &has_labels, &has_fields);
-	if (r < 0)
-		return r;
-	if (watch) {
-		struct model_watch_options wo = {
-			.labels = has_labels ? &labels : NULL,
-			.fields = has_fields ? &fields : NULL,
-			.resource_version = api_query(call, "resourceVersion"),
-			.send_initial_events = api_query_true(call, "sendInitialEvents"),
-		};
-		struct api_watch_options ao = {
-			.kind = t->kind >= 0 ? (enum model_kind)t->kind : MODEL_PVC,
-			.table = api_table_version(call) != NULL && t->kind >= 0,
-			.table_version = api_table_version(call),
-			.include = api_include(call),
-			.bookmarks = api_query_true(call, "allowWatchBookmarks"),
-			.timeout_s = timeout != NULL ? (unsigned)strtoul(timeout, NULL, 10)
-						     : API_WATCH_TIMEOUT_DEFAULT_S,
-		};
-
-		if (ao.timeout_s == 0)
-			ao.timeout_s = API_WATCH_TIMEOUT_DEFAULT_S;
-		if (t->kind >= 0) {
-			r = model_watch_open(call->model, (enum model_kind)t->kind, t->ns, &wo, &mw,
-					     &call->err);
-			if (r < 0)
-				return r;
-		} else {
-			ao.kind = (enum model_kind)-1;
-		}
-		r = api_watch_new(mw, &ao, &call->watch);
-		if (r < 0)
-			model_watch_close(mw);
-		call->status = 200;
-		return r;
-	}
-	if (t->kind < 0) {
-		const char *table = api_table_version(call);
-
-		call->status = 200;
-		call->body = table != NULL ? api_table_empty(table, "0") : api_empty_list(t);
-		return call->body != NULL ? 0 : -ENOMEM;
-	}
-	struct model_list_options lo = { has_labels ? &labels : NULL, has_fields ? &fields : NULL };
-
-	r = model_list(call->model, (enum model_kind)t->kind, t->ns, &lo, &list, &call->err);
-	if (r < 0)
-		return r;
-	return api_answer(call, t->kind, list, true, 200);
-}
-
-/* ?dryRun=All */
-static struct model_write_options api_write_options(const struct api_call *call)
-{
-	const char *dry = api_query(call, "dryRun");
-
-	return (struct model_write_options){ .dry_run = dry != NULL && strcmp(dry, "All") == 0 };
-}
-
-/* POST to a collection. */
-static int api_create(struct api_call *call, const struct api_target *t)
-{
-	struct model_write_options wo = api_write_options(call);
-	json_t *body = NULL, *obj = NULL;
-	int r;
-
-	r = api_decode_body(call, &body);
-	if (r < 0)
-		return r;
-	r = model_create(call->model, (enum model_kind)t->kind, t->ns, body, &wo, &obj, &call->err);
-	json_decref(body);
-	if (r < 0)
-		return r;
-	return api_answer(call, t->kind, obj, false, 201);
-}
-
-/* The scale subresource. */
-static int api_scale(struct api_call *call, const struct api_target *t, const char *method)
-{
-	struct model_write_options wo = api_write_options(call);
-	enum model_patch_type type;
-	json_t *body = NULL, *obj = NULL;
-	int r;
-
-	if (strcmp(method, "GET") == 0) {
-		r = model_scale_get(call->model, t->ns, t->name, &obj, &call->err);
-	} else if (strcmp(method, "PUT") == 0 || strcmp(method, "PATCH") == 0) {
-		r = strcmp(method, "PUT") == 0 ? api_decode_body(call, &body)
-					       : api_decode_patch(call, &type, &body);
-		if (r < 0)
-			return r;
-		r = model_scale_update(call->model, t->ns, t->name,
-				       strcmp(method, "PUT") == 0 ? -1 : (int)type, body, &wo, &obj,
-				       &call->err);
-		json_decref(body);
-	} else {
-		return -EOPNOTSUPP;
-	}
-	if (r < 0)
-		return r;
-	call->status = 200;
-	call->body = obj;
-	return 0;
-}
-
-/* Requests for one named object. */
-static int api_item(struct api_call *call, const struct api_target *t, const char *method)
-{
-	struct model_write_options wo = api_write_options(call);
-	enum model_kind kind = (enum model_kind)t->kind;
-	enum model_patch_type type;
-	json_t *body = NULL, *obj = NULL;
-	bool created = false;
-	int r;
-
-	if (strcmp(method, "GET") == 0) {
-		r = model_get(call->model, kind, t->ns, t->name, &obj, &call->err);
-		return r < 0 ? r : api_answer(call, t->kind, obj, false, 200);
-	}
-	if (strcmp(method, "PUT") == 0) {
-		r = api_decode_body(call, &body);
-		if (r == 0)
-			r = model_replace(call->model, kind, t->ns, t->name, body, &wo, &obj,
-					  &call->err);
-	} else if (strcmp(method, "PATCH") == 0) {
-		r = api_decode_patch(call, &type, &body);
-		if (r == 0)
-			r = model_patch(call->model, kind, t->ns, t->name, type, body, &wo, &obj,
-					&created, &call->err);
-	} else if (strcmp(method, "DELETE") == 0) {
-		/* DeleteOptions (optional): only preconditions matter here. */
-		if (call->req->body_len > 0 && api_media_is(call->req->content_type, api_json_type))
-			body = json_loadb(call->req->body, call->req->body_len, 0, NULL);
-		r = model_delete(call->model, kind, t->ns, t->name,
-				 json_object_get(body, "preconditions"), &wo, &obj, &call->err);
-	} else {
-		return -EOPNOTSUPP;
-	}
-	json_decref(body);
-	if (r < 0)
-		return r;
-	return api_answer(call, t->kind, obj, false, created ? 201 : 200);
-}
-
-/* Every request under /api/v1 and /apis/<g>/<v> that is not discovery. */
-static int api_resource(struct api_call *call, char *const segment[], unsigned count,
-			const char *method)
-{
-	struct api_target t;
-	int r;
-
-	r = api_target_parse(segment, count, &t);
-	if (r < 0)
-		return r;
-	if (t.kind >= 0)
-		model_error_name(&call->err, (enum model_kind)t.kind, t.name != NULL ? t.name : "");
-	if (t.name == NULL) {
-		if (strcmp(method, "GET") == 0)
-			return api_list(call, &t);
-		if (strcmp(method, "POST") == 0 && t.kind >= 0 &&
-		    (t.ns != NULL || !model_kind_info((enum model_kind)t.kind)->namespaced))
-			return api_create(call, &t);
-		return -EOPNOTSUPP;
-	}
-	if (t.kind < 0)
-		return strcmp(method, "GET") == 0 ? -ENOENT : -EOPNOTSUPP;
-	if (t.ns == NULL && model_kind_info((enum model_kind)t.kind)->namespaced)
-		return -ENOENT;
-	if (t.sub == NULL)
-		return api_item(call, &t, method);
-	if (strcmp(t.sub, "scale") == 0 && t.kind == MODEL_STS)
-		return api_scale(call, &t, method);
-	if (strcmp(t.sub, "status") == 0 && strcmp(method, "GET") == 0)
-		return api_item(call, &t, method);
-	return -ENOENT;
-}
 
 /* ---- routing ------------------------------------------------------------------------ */
 

@@ -38,6 +38,17 @@ const char *api_query(const struct api_call *call, const char *key);
 /* A boolean query parameter ("true"/"1"). */
 bool api_query_true(const struct api_call *call, const char *key);
 
+/* Is the media type of a Content-Type header type (case-insensitive)? */
+bool api_media_is(const char *content_type, const char *type);
+/* The body of a POST or PUT (JSON or YAML) into *ret_body. */
+int api_decode_body(struct api_call *call, json_t **ret_body);
+/* The body and type of a PATCH. */
+int api_decode_patch(struct api_call *call, enum model_patch_type *ret_type, json_t **ret_body);
+/* Every request under /api/v1 and /apis/<g>/<v> that is not discovery
+ * (api_resource.c); segment: the path's segments. */
+int api_resource(struct api_call *call, char *const segment[], unsigned count,
+		 const char *method);
+
 /* ---- discovery (api_discovery.c) ------------------------------------------------ */
 
 json_t *api_discovery_version(void);

@@ -1,0 +1,260 @@
+/*
+ * model_ops.c — the generic create/get/list/replace/patch/delete every kind
+ * goes through: one write transaction per call (model_txn_begin/end), the
+ * stored object read under the write lock, the patch applied to it, and
+ * the kind's own rules (struct model_kind_ops) deciding what is stored.
+ */
+#include "model_internal.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "patch.h"
+#include "selector.h"
+#include "store.h"
+
+static const struct model_kind_ops *const model_ops[MODEL_KIND_COUNT] = {
+	[MODEL_PVC] = &model_pvc_ops,
+	[MODEL_PV] = &model_pv_ops,
+	[MODEL_SC] = &model_sc_ops,
+	[MODEL_STS] = &model_sts_ops,
+	[MODEL_SNAPSHOT] = &model_snapshot_ops,
+};
+
+/* ---- generic operations ------------------------------------------------------------------ */
+
+int model_create(struct model *model, enum model_kind kind, const char *ns, const json_t *body,
+		 const struct model_write_options *opts, json_t **ret_obj,
+		 struct model_error *err)
+{
+	struct model_txn t;
+	json_t *obj = NULL;
+	int r;
+
+	model_error_init(err);
+	model_error_name(err, kind, model_path_string(body, "metadata.name"));
+	r = model_txn_begin(model, opts != NULL && opts->dry_run, &t);
+	if (r < 0)
+		return r;
+	r = model_ops[kind]->create(&t, ns, body, &obj, err);
+	r = model_txn_end(&t, r, err);
+	if (r < 0) {
+		json_decref(obj);
+		return r;
+	}
+	*ret_obj = obj;
+	return 0;
+}
+
+int model_get(struct model *model, enum model_kind kind, const char *ns, const char *name,
+	      json_t **ret_obj, struct model_error *err)
+{
+	model_error_init(err);
+	model_error_name(err, kind, name);
+	return model_obj_get(model, kind, ns, name, ret_obj);
+}
+
+struct model_list_filter {
+	const struct model_list_options *opts;
+	json_t *items;
+};
+
+/* Keep the objects that pass the selectors. */
+static int model_list_item(void *ud, json_t *obj)
+{
+	struct model_list_filter *f = ud;
+
+	if (f->opts != NULL && f->opts->labels != NULL &&
+	    !selector_match_labels(f->opts->labels, model_path(obj, "metadata.labels")))
+		return 0;
+	if (f->opts != NULL && f->opts->fields != NULL &&
+	    !selector_match_fields(f->opts->fields, obj))
+		return 0;
+	return json_array_append(f->items, obj) == 0 ? 0 : -ENOMEM;
+}
+
+int model_list(struct model *model, enum model_kind kind, const char *ns,
+	       const struct model_list_options *opts, json_t **ret_list,
+	       struct model_error *err)
+{
+	struct model_list_filter f = { opts, json_array() };
+	json_t *list = NULL;
+	char version[24];
+	int r;
+
+	model_error_init(err);
+	model_error_name(err, kind, "");
+	if (f.items == NULL)
+		return -ENOMEM;
+	/* Read the version first: the list is at least as new as it says. */
+	snprintf(version, sizeof(version), "%lld", (long long)store_current_version(model->store));
+	r = model_obj_list(model, kind, ns, model_list_item, &f);
+	if (r < 0)
+		goto out;
+	list = json_pack("{s:s, s:s, s:{s:s}, s:O}", "kind", model_kind_info(kind)->list_kind,
+			 "apiVersion", model_kind_info(kind)->api_version, "metadata", "resourceVersion",
+			 version, "items", f.items);
+	if (list == NULL) {
+		r = -ENOMEM;
+		goto out;
+	}
+	*ret_list = list;
+out:
+	json_decref(f.items);
+	return r;
+}
+
+/* Update old to body (a full object) inside t; *ret_obj the result. An
+ * update that changes nothing writes nothing (same resourceVersion). */
+static int model_update_in(struct model_txn *t, enum model_kind kind, json_t *old,
+			   const json_t *body, json_t **ret_obj, struct model_error *err)
+{
+	json_t *obj = NULL;
+	int r;
+
+	r = model_ops[kind]->update(t, old, body, &obj, err);
+	if (r < 0)
+		return r;
+	*ret_obj = obj;
+	return 0;
+}
+
+int model_replace(struct model *model, enum model_kind kind, const char *ns, const char *name,
+		  const json_t *body, const struct model_write_options *opts, json_t **ret_obj,
+		  struct model_error *err)
+{
+	struct model_txn t;
+	json_t *old = NULL, *obj = NULL;
+	int r;
+
+	model_error_init(err);
+	model_error_name(err, kind, name);
+	r = model_txn_begin(model, opts != NULL && opts->dry_run, &t);
+	if (r < 0)
+		return r;
+	r = model_obj_get(model, kind, ns, name, &old);
+	if (r == 0)
+		r = model_update_in(&t, kind, old, body, &obj, err);
+	r = model_txn_end(&t, r, err);
+	json_decref(old);
+	if (r < 0) {
+		json_decref(obj);
+		return r;
+	}
+	*ret_obj = obj;
+	return 0;
+}
+
+int model_apply_patch(enum model_kind kind, const json_t *old, enum model_patch_type type,
+			     const json_t *patch, json_t **ret_body, struct model_error *err)
+{
+	int r;
+
+	switch (type) {
+	case MODEL_PATCH_MERGE:
+		if (!json_is_object(patch))
+			return model_fail(err, -EBADMSG, "a merge patch must be a JSON object");
+		*ret_body = patch_merge(old, patch);
+		return *ret_body != NULL ? 0 : -ENOMEM;
+	case MODEL_PATCH_JSON:
+		r = patch_json(old, patch, ret_body, err->message, sizeof(err->message));
+		/* The API server answers a bad JSON patch with 422. */
+		return r;
+	case MODEL_PATCH_STRATEGIC:
+	case MODEL_PATCH_APPLY:
+		if (type == MODEL_PATCH_APPLY) {
+			r = model_check_type(kind, patch, err);
+			if (r < 0)
+				return r;
+		}
+		r = patch_strategic(old, patch, ret_body, err->message, sizeof(err->message));
+		return r == -EINVAL ? -EBADMSG : r;
+	}
+	return -EINVAL;
+}
+
+int model_patch(struct model *model, enum model_kind kind, const char *ns, const char *name,
+		enum model_patch_type type, const json_t *patch,
+		const struct model_write_options *opts, json_t **ret_obj, bool *ret_created,
+		struct model_error *err)
+{
+	struct model_txn t;
+	json_t *old = NULL, *body = NULL, *obj = NULL;
+	const char *patch_name;
+	int r;
+
+	model_error_init(err);
+	model_error_name(err, kind, name);
+	*ret_created = false;
+	r = model_txn_begin(model, opts != NULL && opts->dry_run, &t);
+	if (r < 0)
+		return r;
+	r = model_obj_get(model, kind, ns, name, &old);
+	if (r == -ENOENT && type == MODEL_PATCH_APPLY) {
+		/* Server-side apply of a new object is a create. */
+		patch_name = model_path_string(patch, "metadata.name");
+		if (patch_name != NULL && strcmp(patch_name, name) != 0)
+			r = model_fail(err, -EBADMSG,
+				       "the name of the object (%.253s) does not match the name on "
+				       "the URL (%.253s)",
+				       patch_name, name);
+		else if ((body = json_deep_copy(patch)) == NULL ||
+			 model_path_set(body, "metadata.name", json_string(name)) < 0)
+			r = -ENOMEM;
+		else
+			r = model_ops[kind]->create(&t, ns, body, &obj, err);
+		*ret_created = r == 0;
+	} else if (r == 0) {
+		r = model_apply_patch(kind, old, type, patch, &body, err);
+		if (r == 0)
+			r = model_update_in(&t, kind, old, body, &obj, err);
+	}
+	r = model_txn_end(&t, r, err);
+	json_decref(old);
+	json_decref(body);
+	if (r < 0) {
+		json_decref(obj);
+		return r;
+	}
+	*ret_obj = obj;
+	return 0;
+}
+
+int model_delete(struct model *model, enum model_kind kind, const char *ns, const char *name,
+		 const json_t *preconditions, const struct model_write_options *opts,
+		 json_t **ret_obj, struct model_error *err)
+{
+	const char *want_version = json_string_value(json_object_get(preconditions, "resourceVersion"));
+	const char *want_uid = json_string_value(json_object_get(preconditions, "uid"));
+	struct model_txn t;
+	json_t *old = NULL, *obj = NULL;
+	int r;
+
+	model_error_init(err);
+	model_error_name(err, kind, name);
+	r = model_txn_begin(model, opts != NULL && opts->dry_run, &t);
+	if (r < 0)
+		return r;
+	r = model_obj_get(model, kind, ns, name, &old);
+	if (r == 0 && want_version != NULL &&
+	    strcmp(want_version, model_path_string(old, "metadata.resourceVersion")) != 0)
+		r = -ESTALE;
+	if (r == 0 && want_uid != NULL &&
+	    strcmp(want_uid, model_path_string(old, "metadata.uid")) != 0)
+		r = model_fail(err, -ESTALE,
+			       "Precondition failed: UID in precondition: %.40s, UID in object "
+			       "meta: %.40s",
+			       want_uid, model_path_string(old, "metadata.uid"));
+	if (r == 0)
+		r = model_ops[kind]->remove(&t, old, &obj, err);
+	r = model_txn_end(&t, r, err);
+	json_decref(old);
+	if (r < 0) {
+		json_decref(obj);
+		return r;
+	}
+	*ret_obj = obj;
+	return 0;
+}
