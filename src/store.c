@@ -24,6 +24,7 @@
 #include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -115,6 +116,11 @@ static const char *const store_sql[STMT_COUNT] = {
 	[STMT_BLOCK_USAGE] = "SELECT coalesce(sum(" BLOCK_USAGE_SQL "), 0) FROM blocks"
 			     " WHERE id BETWEEN ?1 AND ?2",
 	[STMT_BLOCK_DELETE_RANGE] = "DELETE FROM blocks WHERE id BETWEEN ?1 AND ?2",
+	[STMT_BLOCK_CHUNK_USAGE] = "SELECT coalesce(sum(" BLOCK_USAGE_SQL "), 0), count(*) FROM"
+				   " (SELECT data FROM blocks WHERE id BETWEEN ?1 AND ?2 ORDER BY id LIMIT ?3)",
+	[STMT_BLOCK_CHUNK_DELETE] = "DELETE FROM blocks WHERE id IN (SELECT id FROM blocks"
+				    " WHERE id BETWEEN ?1 AND ?2 ORDER BY id LIMIT ?3)",
+	[STMT_VOLUME_ORPHAN_INODES] = "UPDATE inodes SET nlink = 0 WHERE volume = ?1",
 	[STMT_BLOCK_TRIM] = "UPDATE blocks SET data = substr(data, 1, ?2) WHERE id = ?1"
 			    " AND length(data) > ?2",
 	[STMT_BLOCK_INSERT_NULL] = "INSERT OR IGNORE INTO blocks(id, data) VALUES (?1, NULL)",
@@ -163,6 +169,118 @@ int store_schema_version(void)
 /* ---- small helpers ----------------------------------------------------- */
 
 /* Map an SQLite result code to a negative errno (the one place that does). */
+/* ---- host disk space ------------------------------------------------------ *
+ *
+ * SQLite needs room to commit even a deletion, so the store keeps a reserve
+ * file of STORE_RESERVE_BYTES next to the database. When the host disk is
+ * full (a commit fails with ENOSPC) the reserve is released, and from then on
+ * writes that grow data are refused with ENOSPC while less than
+ * STORE_LOW_SPACE_BYTES is free (host free space plus the database's free
+ * pages), so users can still delete to make room. The reserve comes back once
+ * the disk has room again (store_space_recheck, from the timer).
+ */
+
+static void store_reserve_path(const struct store *s, char *buf, size_t size)
+{
+	snprintf(buf, size, "%s-reserve", s->path);
+}
+
+static void store_reserve_make(struct store *s)
+{
+	char path[PATH_MAX];
+	int fd;
+
+	store_reserve_path(s, path, sizeof(path));
+	fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return;
+	int r = posix_fallocate(fd, 0, STORE_RESERVE_BYTES);
+	close(fd);
+	if (r != 0) {
+		unlink(path);
+		return;
+	}
+	atomic_store(&s->reserve_released, false);
+}
+
+/* A commit ran out of host disk: free the reserve so deletions can commit. */
+void store_space_exhausted(struct store *s)
+{
+	char path[PATH_MAX];
+
+	atomic_store(&s->low_space, true);
+	if (atomic_exchange(&s->reserve_released, true))
+		return;
+	store_reserve_path(s, path, sizeof(path));
+	if (unlink(path) == 0)
+		log_warn("store: the disk holding %s is full: released the %d MiB reserve so files can be "
+			 "deleted; writes that need space get ENOSPC until there is room again",
+			 s->path, STORE_RESERVE_BYTES >> 20);
+}
+
+/* Bytes the store can still grow by: host free space plus free pages. */
+static int64_t store_space_free(struct store *s)
+{
+	struct statvfs sv;
+	int64_t free_bytes = 0;
+	sqlite3_stmt *st = NULL;
+
+	if (statvfs(s->path, &sv) == 0)
+		free_bytes = (int64_t)sv.f_bavail * (int64_t)sv.f_frsize;
+	if (sqlite3_prepare_v2(s->db, "SELECT freelist_count * page_size FROM pragma_freelist_count, pragma_page_size",
+			       -1, &st, NULL) == SQLITE_OK &&
+	    sqlite3_step(st) == SQLITE_ROW)
+		free_bytes += sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return free_bytes;
+}
+
+/* 0, or -ENOSPC when a write that needs `bytes` more must be refused (lock
+ * held). The disk is never filled by data: writes stop while less than
+ * STORE_LOW_SPACE_BYTES (plus twice the write: WAL and database) would be
+ * left, so commits, deletions and checkpoints always have room. Host free
+ * space is sampled at most every 50 ms while it is plentiful. */
+int store_space_check(struct store *s, uint64_t bytes)
+{
+	struct timespec now;
+	int64_t need = (int64_t)STORE_LOW_SPACE_BYTES + 2 * (int64_t)bytes;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	int64_t age_ms = (now.tv_sec - s->space_sampled.tv_sec) * 1000 +
+			 (now.tv_nsec - s->space_sampled.tv_nsec) / 1000000;
+	if (s->space_free >= 4 * need && age_ms < 50 && !atomic_load(&s->low_space)) {
+		s->space_free -= 2 * (int64_t)bytes;
+		return 0;
+	}
+	s->space_free = store_space_free(s);
+	s->space_sampled = now;
+	if (s->space_free < need) {
+		if (!atomic_exchange(&s->low_space, true))
+			log_warn("store: the disk holding %s is nearly full: writes that need space get ENOSPC",
+				 s->path);
+		return -ENOSPC;
+	}
+	return 0;
+}
+
+/* Leave low-space mode and take the reserve back once there is room (timer). */
+static void store_space_recheck(struct store *s)
+{
+	struct statvfs sv;
+
+	if (!atomic_load(&s->low_space))
+		return;
+	if (statvfs(s->path, &sv) != 0)
+		return;
+	if ((int64_t)sv.f_bavail * (int64_t)sv.f_frsize < 2 * (int64_t)STORE_LOW_SPACE_BYTES)
+		return;
+	store_reserve_make(s);
+	if (!atomic_load(&s->reserve_released)) {
+		atomic_store(&s->low_space, false);
+		log_info("store: the disk has room again; reserve restored");
+	}
+}
+
 int store_errno(struct store *s, int rc, const char *what)
 {
 	int err;
@@ -202,6 +320,14 @@ int store_errno(struct store *s, int rc, const char *what)
 		err = -EIO;
 		break;
 	}
+	/* An I/O error that was the host disk filling up is ENOSPC to users. */
+	if (err == -EIO && s && s->db) {
+		int sys = sqlite3_system_errno(s->db);
+		if (sys == ENOSPC || sys == EDQUOT)
+			err = -ENOSPC;
+	}
+	if (err == -ENOSPC && s)
+		store_space_exhausted(s);
 	if (err == -ENOSPC || err == -EIO || err == -EBUSY)
 		log_error("store: %s: %s (sqlite %d)", what,
 			  s && s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc), rc);
@@ -475,7 +601,9 @@ static int store_commit(struct store *s)
 	s->txn_ops = 0;
 	store_inomap_clear(&s->txn_inodes);
 	atomic_store(&s->committed_seq, atomic_load(&s->change_seq));
-	if (s->wal_frames > STORE_WAL_RESTART_FRAMES)
+	/* Short on disk: restart the WAL early so it reuses its space. */
+	if (s->wal_frames > STORE_WAL_RESTART_FRAMES ||
+	    (atomic_load(&s->low_space) && s->wal_frames > 0))
 		store_wal_restart(s);
 	atomic_fetch_add(&s->stat_commits, 1);
 	atomic_fetch_add(&s->stat_commit_ns,
@@ -537,6 +665,9 @@ int store_op_end(struct store *s, int rc)
 		}
 	}
 	store_unlock(s);
+	/* Big deletions queued by this operation run now, chunk by chunk. */
+	if (s->op_depth == 0 && s->reclaim.used > 0)
+		store_reclaim_pending(s);
 	return rc;
 }
 
@@ -624,6 +755,7 @@ int store_sync_if_older(struct store *s, unsigned max_age_ms)
 			r = store_commit(s);
 	}
 	store_unlock(s);
+	store_space_recheck(s);
 	if (r < 0 || !s->checkpoint_db)
 		return r;
 	/* Checkpoint on a second connection: no store lock, off the FUSE path. */
@@ -803,6 +935,7 @@ int store_open(const char *path, unsigned flags, struct store **ret_store)
 		return -ENOMEM;
 	s->lock_fd = -1;
 	s->read_only = flags & STORE_OPEN_READONLY;
+	s->no_reclaim = flags & STORE_OPEN_NO_RECLAIM;
 	pthread_mutexattr_init(&attr);
 	pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_RECURSIVE);
 	pthread_mutex_init(&s->lock, &attr);
@@ -869,7 +1002,7 @@ int store_open(const char *path, unsigned flags, struct store **ret_store)
 		r = store_open_checkpointer(s);
 		if (r < 0)
 			goto fail;
-		if (!(flags & STORE_OPEN_NO_RECLAIM)) {
+		if (!s->no_reclaim) {
 			r = store_orphans_reclaim(s);
 			if (r < 0)
 				goto fail;
@@ -878,6 +1011,8 @@ int store_open(const char *path, unsigned flags, struct store **ret_store)
 		if (r < 0)
 			goto fail;
 	}
+	if (!s->read_only)
+		store_reserve_make(s);
 	*ret_store = s;
 	return 0;
 fail:
@@ -889,7 +1024,11 @@ void store_close(struct store *s)
 {
 	if (!s)
 		return;
-	if (s->db && !s->read_only) {
+	if (s->db && !s->read_only && s->stmt[STMT_COMMIT]) {
+		/* Unmounted: the kernel holds no inode any more, so files unlinked
+		 * while open are gone for good. */
+		if (!s->no_reclaim && store_orphans_reclaim(s) < 0)
+			log_error("store: reclaiming unlinked files at close failed");
 		store_lock(s);
 		if (s->in_txn && store_commit(s) < 0)
 			log_error("store: final commit failed");
@@ -909,6 +1048,7 @@ void store_close(struct store *s)
 		close(s->lock_fd);
 	store_inomap_free(&s->lookups);
 	store_inomap_free(&s->orphans);
+	store_inomap_free(&s->reclaim);
 	store_inomap_free(&s->txn_inodes);
 	store_inomap_free(&s->lost_inodes);
 	pthread_mutex_destroy(&s->lock);

@@ -252,8 +252,9 @@ int64_t store_current_version(struct store *s);
 /* ---- consistency check (claimfsd --check) ---------------------------------- */
 typedef void (*store_report_cb)(void *ud, const char *problem, bool repaired);
 struct store_check_result {
-	unsigned problems;
-	unsigned repaired;
+	unsigned problems; /* invariants broken */
+	unsigned repaired; /* of those, fixed by --repair */
+	unsigned notes;    /* expected leftovers of a crash (orphans), not problems */
 };
 /* Verify integrity_check and the store's own invariants (daemon stopped);
  * repair=true fixes what is safe (orphans, counters, dangling rows). Each

@@ -32,6 +32,7 @@ struct store_check_ctx {
 	bool repair;
 	unsigned problems;
 	unsigned repaired;
+	unsigned notes;
 	store_report_cb report;
 	void *ud;
 };
@@ -129,10 +130,17 @@ static int store_check_orphan_row(struct store_check_ctx *c, sqlite3_stmt *row)
 	int64_t ino = sqlite3_column_int64(row, 0);
 	int r = 0;
 
+	/* Expected after a crash with files open (the next start reclaims
+	 * them): a note, not a problem. */
 	if (c->repair)
 		r = store_inode_destroy(c->s, (uint64_t)ino);
-	store_check_say(c, c->repair && r == 0, "orphans: inode %lld has no name (unlinked while open)",
-			(long long)ino);
+	c->notes++;
+	if (c->report) {
+		char line[160];
+		snprintf(line, sizeof(line), "note: orphans: inode %lld was unlinked while open%s",
+			 (long long)ino, c->repair && r == 0 ? " (reclaimed)" : "; the next start reclaims it");
+		c->report(c->ud, line, c->repair && r == 0);
+	}
 	return r;
 }
 
@@ -329,6 +337,7 @@ out:
 	if (ret_result) {
 		ret_result->problems = c.problems;
 		ret_result->repaired = c.repaired;
+		ret_result->notes = c.notes;
 	}
 	return r;
 }

@@ -203,6 +203,9 @@ static ssize_t store_do_write(struct store *s, uint64_t ino, uint64_t offset, co
 		return -EFBIG;
 	if (end > volume.capacity)
 		return -ENOSPC;
+	r = store_space_check(s, size);
+	if (r < 0)
+		return r;
 	for (uint64_t pos = offset; pos < end;) {
 		uint64_t index = pos / STORE_BLOCK_SIZE, in_block = pos % STORE_BLOCK_SIZE;
 		size_t chunk = (size_t)(STORE_BLOCK_SIZE - in_block);
@@ -217,6 +220,7 @@ static ssize_t store_do_write(struct store *s, uint64_t ino, uint64_t offset, co
 		return -ENOSPC;
 	if (end > inode.attr.size)
 		inode.attr.size = end;
+	store_note_changed(s, ino);
 	inode.alloc = (uint64_t)((int64_t)inode.alloc + delta);
 	store_now(&inode.attr.mtime);
 	inode.attr.ctime = inode.attr.mtime;
@@ -377,6 +381,7 @@ int store_data_truncate(struct store *s, struct store_inode *inode, uint64_t siz
 		}
 	}
 	inode->attr.size = size;
+	store_note_changed(s, ino);
 	if (freed) {
 		inode->alloc -= freed;
 		inode->attr.blocks = inode->alloc / 512;
@@ -404,6 +409,9 @@ static int store_do_fallocate(struct store *s, uint64_t ino, int mode, uint64_t 
 		return -EFBIG;
 	if (end > volume.capacity)
 		return -ENOSPC;
+	r = store_space_check(s, length);
+	if (r < 0)
+		return r;
 	uint64_t first = offset / STORE_BLOCK_SIZE, last = (end - 1) / STORE_BLOCK_SIZE;
 	r = store_usage_range(s, ino, first, last, &before);
 	if (r < 0)
@@ -436,6 +444,7 @@ static int store_do_fallocate(struct store *s, uint64_t ino, int mode, uint64_t 
 	}
 	inode.attr.ctime = now;
 	inode.alloc += delta;
+	store_note_changed(s, ino);
 	r = store_inode_save(s, &inode);
 	if (r == 0 && delta)
 		r = store_volume_charge(s, volume.id, (int64_t)delta, 0);

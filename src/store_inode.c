@@ -74,7 +74,6 @@ int store_inode_save(struct store *s, const struct store_inode *inode)
 	sqlite3_bind_int64(st, 9, store_ts_to_ns(&a->atime));
 	sqlite3_bind_int64(st, 10, store_ts_to_ns(&a->mtime));
 	sqlite3_bind_int64(st, 11, store_ts_to_ns(&a->ctime));
-	store_note_changed(s, a->ino);
 	return store_step_done(s, st, "save inode");
 }
 
@@ -213,7 +212,97 @@ int store_inode_release_if_unused(struct store *s, uint64_t ino)
 		return 0;
 	if (store_inomap_get(&s->lookups, ino) > 0)
 		return store_inomap_get(&s->orphans, ino) ? 0 : store_inomap_add(&s->orphans, ino, 1, NULL);
+	if (inode.alloc > STORE_RECLAIM_INLINE_BYTES) {
+		/* Deleted in chunks once the current operation ends. */
+		store_inomap_add(&s->orphans, ino, -1, NULL);
+		return store_inomap_get(&s->reclaim, ino) ? 0 : store_inomap_add(&s->reclaim, ino, 1, NULL);
+	}
 	return store_inode_destroy(s, ino);
+}
+
+/* One chunk of a queued deletion: drop up to STORE_RECLAIM_CHUNK_BLOCKS
+ * blocks of ino, or the inode itself once it has none. Returns 1 while
+ * more remains, 0 when done, negative errno on failure. */
+static int store_reclaim_chunk(struct store *s, uint64_t ino)
+{
+	struct store_inode inode;
+	sqlite3_stmt *st;
+	int64_t usage = 0, rows = 0;
+	int rc, r;
+
+	r = store_inode_load(s, ino, &inode);
+	if (r == -ENOENT)
+		return 0;
+	if (r < 0)
+		return r;
+	/* A rolled-back transaction may have brought a name back; a new
+	 * kernel reference makes it an ordinary orphan again. */
+	if (inode.attr.nlink > 0)
+		return 0;
+	if (store_inomap_get(&s->lookups, ino) > 0) {
+		store_inomap_add(&s->orphans, ino, 1, NULL);
+		return 0;
+	}
+	st = store_stmt(s, STMT_BLOCK_CHUNK_USAGE);
+	sqlite3_bind_int64(st, 1, store_block_id(ino, 0));
+	sqlite3_bind_int64(st, 2, store_block_id(ino, STORE_BLOCK_MAX_INDEX));
+	sqlite3_bind_int64(st, 3, STORE_RECLAIM_CHUNK_BLOCKS);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		usage = sqlite3_column_int64(st, 0);
+		rows = sqlite3_column_int64(st, 1);
+	}
+	sqlite3_reset(st);
+	if (rc != SQLITE_ROW)
+		return store_errno(s, rc, "reclaim usage");
+	if (rows < STORE_RECLAIM_CHUNK_BLOCKS) {
+		r = store_inode_destroy(s, ino);
+		return r < 0 ? r : 0;
+	}
+	st = store_stmt(s, STMT_BLOCK_CHUNK_DELETE);
+	sqlite3_bind_int64(st, 1, store_block_id(ino, 0));
+	sqlite3_bind_int64(st, 2, store_block_id(ino, STORE_BLOCK_MAX_INDEX));
+	sqlite3_bind_int64(st, 3, STORE_RECLAIM_CHUNK_BLOCKS);
+	r = store_step_done(s, st, "reclaim blocks");
+	if (r < 0)
+		return r;
+	inode.alloc = inode.alloc > (uint64_t)usage ? inode.alloc - (uint64_t)usage : 0;
+	r = store_inode_save(s, &inode);
+	if (r == 0 && inode.attr.volume_id != 0)
+		r = store_volume_charge(s, (int64_t)inode.attr.volume_id, -usage, 0);
+	return r < 0 ? r : 1;
+}
+
+/* Run the queued chunked deletions (called when no operation is open). */
+void store_reclaim_pending(struct store *s)
+{
+	store_lock(s);
+	if (s->reclaiming || s->op_depth > 0) {
+		store_unlock(s);
+		return;
+	}
+	s->reclaiming = true;
+	for (;;) {
+		uint64_t ino = 0;
+		for (size_t i = 0; i < s->reclaim.capacity && !ino; i++)
+			if (s->reclaim.keys[i] != 0 && s->reclaim.keys[i] != UINT64_MAX)
+				ino = s->reclaim.keys[i];
+		if (!ino)
+			break;
+		int r;
+		do {
+			r = store_op_begin(s);
+			if (r < 0)
+				break;
+			r = store_op_end(s, store_reclaim_chunk(s, ino));
+		} while (r == 1);
+		if (r < 0)
+			log_warn("store: deleting inode %llu: %s; the next start finishes it",
+				 (unsigned long long)ino, strerror(-r));
+		store_inomap_add(&s->reclaim, ino, -1, NULL);
+	}
+	s->reclaiming = false;
+	store_unlock(s);
 }
 
 int store_orphans_reclaim(struct store *s)
@@ -244,11 +333,12 @@ int store_orphans_reclaim(struct store *s)
 	if (r == 0 && rc != SQLITE_DONE)
 		r = store_errno(s, rc, "list orphans");
 	for (size_t i = 0; r == 0 && i < count; i++)
-		r = store_inode_destroy(s, inos[i]);
+		if (store_inomap_get(&s->lookups, inos[i]) == 0)
+			r = store_inomap_add(&s->reclaim, inos[i], 1, NULL);
 	if (r == 0 && count > 0)
-		log_info("store: reclaimed %zu orphan inode(s) left by an unclean stop", count);
+		log_info("store: reclaiming %zu inode(s) unlinked while open", count);
 	free(inos);
-	return store_op_end(s, r);
+	return store_op_end(s, r); /* runs the queued deletions */
 }
 
 void store_forget(struct store *s, uint64_t ino, uint64_t nlookup)
@@ -313,10 +403,12 @@ static int store_load_user_dir(struct store *s, uint64_t ino, struct store_inode
 	return 0;
 }
 
-static void store_touch_dir(struct store_inode *dir, const struct timespec *now)
+/* A directory's entries changed (also noted for fsync of the directory). */
+static void store_touch_dir(struct store *s, struct store_inode *dir, const struct timespec *now)
 {
 	dir->attr.mtime = *now;
 	dir->attr.ctime = *now;
+	store_note_changed(s, dir->attr.ino);
 }
 
 /* ---- read-only operations ------------------------------------------------ */
@@ -525,7 +617,7 @@ static int store_create_inode(struct store *s, uint64_t parent, const char *name
 		return r;
 	if (S_ISDIR(mode))
 		dir.attr.nlink++;
-	store_touch_dir(&dir, &now);
+	store_touch_dir(s, &dir, &now);
 	r = store_inode_save(s, &dir);
 	if (r < 0)
 		return r;
@@ -624,7 +716,7 @@ static int store_do_link(struct store *s, uint64_t ino, uint64_t new_parent, con
 	r = store_inode_save(s, &inode);
 	if (r < 0)
 		return r;
-	store_touch_dir(&dir, &now);
+	store_touch_dir(s, &dir, &now);
 	r = store_inode_save(s, &dir);
 	if (r < 0)
 		return r;
@@ -704,7 +796,7 @@ static int store_do_remove(struct store *s, uint64_t parent, const char *name, b
 	if (r < 0)
 		return r;
 	store_now(&now);
-	store_touch_dir(&dir, &now);
+	store_touch_dir(s, &dir, &now);
 	r = store_drop_name(s, &dir, &child, &now);
 	if (r < 0)
 		return r;
@@ -913,8 +1005,8 @@ static int store_do_rename(struct store *s, uint64_t old_parent, const char *nam
 		r = store_rename_move(s, &c, old_parent, new_parent, new_name);
 	if (r < 0)
 		return r;
-	store_touch_dir(&c.old_dir, &c.now);
-	store_touch_dir(c.new_dir, &c.now);
+	store_touch_dir(s, &c.old_dir, &c.now);
+	store_touch_dir(s, c.new_dir, &c.now);
 	r = store_inode_save(s, &c.old_dir);
 	if (r == 0 && c.new_dir != &c.old_dir)
 		r = store_inode_save(s, c.new_dir);
@@ -984,11 +1076,49 @@ static int store_do_setattr(struct store *s, uint64_t ino, const struct store_se
 	return r;
 }
 
+/* Shrink a big file towards `size` a chunk at a time, each its own
+ * operation, so the final truncate frees at most STORE_RECLAIM_INLINE_BYTES
+ * (no savepoint journal holds a whole file). Returns 0 or negative errno. */
+static int store_truncate_in_chunks(struct store *s, uint64_t ino, uint64_t size)
+{
+	const uint64_t step = (uint64_t)STORE_RECLAIM_CHUNK_BLOCKS * STORE_BLOCK_SIZE;
+
+	for (;;) {
+		struct store_inode inode;
+		int r = store_op_begin(s);
+
+		if (r < 0)
+			return r;
+		struct store_volume volume;
+		r = store_inode_load(s, ino, &inode);
+		if (r == 0)
+			r = store_volume_by_id(s, (int64_t)inode.attr.volume_id, &volume);
+		if (r < 0 || volume.read_only || !S_ISREG(inode.attr.mode) || inode.attr.size <= size ||
+		    inode.alloc <= STORE_RECLAIM_INLINE_BYTES || inode.attr.size - size <= step) {
+			store_op_end(s, 0);
+			return 0; /* errors are the final setattr's to report */
+		}
+		uint64_t next = (inode.attr.size - step) / STORE_BLOCK_SIZE * STORE_BLOCK_SIZE;
+		r = store_data_truncate(s, &inode, next < size ? size : next);
+		if (r == 0)
+			r = store_inode_save(s, &inode);
+		r = store_op_end(s, r);
+		if (r < 0)
+			return r;
+	}
+}
+
 int store_setattr(struct store *s, uint64_t ino, const struct store_setattr_request *req,
 		  struct store_attr *ret_attr)
 {
-	int r = store_op_begin(s);
+	int r;
 
+	if (req->flags & STORE_SET_SIZE) {
+		r = store_truncate_in_chunks(s, ino, req->size);
+		if (r < 0)
+			return r;
+	}
+	r = store_op_begin(s);
 	if (r < 0)
 		return r;
 	r = store_do_setattr(s, ino, req, ret_attr);

@@ -39,6 +39,16 @@
 /* Past this many WAL frames, the committing thread restarts the WAL after
  * its commit (the background checkpointer has copied most frames by then). */
 #define STORE_WAL_RESTART_FRAMES 8192
+/* Files holding more than this are deleted in chunks of
+ * STORE_RECLAIM_CHUNK_BLOCKS blocks, each its own operation, so no
+ * savepoint journal ever holds a whole file (a 1 GiB unlink would
+ * otherwise need 1 GiB of memory). */
+#define STORE_RECLAIM_INLINE_BYTES (4u << 20)
+#define STORE_RECLAIM_CHUNK_BLOCKS 64
+/* Spare disk space kept beside the store for deletions on a full disk. */
+#define STORE_RESERVE_BYTES (4 << 20)
+/* Writes that grow data need this much host space left over. */
+#define STORE_LOW_SPACE_BYTES (8 << 20)
 /* Commit the batched transaction after this many operations. */
 #define STORE_TXN_MAX_OPS 4096u
 
@@ -79,6 +89,9 @@ enum store_stmt {
 	STMT_BLOCK_PUT,
 	STMT_BLOCK_USAGE,
 	STMT_BLOCK_DELETE_RANGE,
+	STMT_BLOCK_CHUNK_USAGE,
+	STMT_BLOCK_CHUNK_DELETE,
+	STMT_VOLUME_ORPHAN_INODES,
 	STMT_BLOCK_TRIM,
 	STMT_BLOCK_INSERT_NULL,
 	STMT_BLOCK_PAD,
@@ -125,6 +138,7 @@ struct store {
 	int lock_fd;          /* flock'd store file; owned */
 	char *path;
 	bool read_only;
+	bool no_reclaim; /* STORE_OPEN_NO_RECLAIM: leave orphans for the checker */
 
 	/* protected by lock */
 	bool in_txn;
@@ -133,9 +147,14 @@ struct store {
 	struct timespec txn_started;
 	struct store_inomap lookups; /* ino -> kernel lookup count */
 	struct store_inomap orphans; /* ino -> 1 while nlink == 0 and still referenced */
-	/* Inodes changed by the open transaction; if it is lost (a failed COMMIT
-	 * rolls it back) they move to lost_inodes, and the next fsync or close
-	 * of each reports EIO once instead of acknowledging data that is gone. */
+	struct store_inomap reclaim; /* ino -> 1: nlink 0, unreferenced, data still to delete */
+	bool reclaiming;             /* store_reclaim_pending is running (lock held) */
+	/* Inodes whose data or entries the open transaction changed (created,
+	 * written, truncated, allocated; directories whose entries changed). If
+	 * the transaction is lost (a failed COMMIT rolls it back) they move to
+	 * lost_inodes, and the next fsync or close of each reports EIO once
+	 * instead of acknowledging what is gone (as Linux reports writeback
+	 * errors; lost atime or mode changes are not reported). */
 	struct store_inomap txn_inodes;
 	struct store_inomap lost_inodes;
 	/* Next inode number to hand out. Only grows, even when a failed commit
@@ -143,6 +162,10 @@ struct store {
 	uint64_t next_ino;
 	const char *vfs; /* NULL: SQLite's default; else the fault-injection VFS */
 	int wal_frames;  /* frames in the WAL after the last commit (wal hook; lock held) */
+	atomic_bool low_space;        /* the host disk is (nearly) full; cleared by the timer */
+	int64_t space_free;           /* last sample of store_space_free (lock held) */
+	struct timespec space_sampled;
+	atomic_bool reserve_released; /* the reserve file is gone */
 
 	atomic_uint_fast64_t change_seq;
 	atomic_uint_fast64_t committed_seq;
@@ -162,6 +185,8 @@ struct store_inode {
 };
 
 /* store.c */
+void store_space_exhausted(struct store *s);
+int store_space_check(struct store *s, uint64_t bytes);
 int store_errno(struct store *s, int rc, const char *what);
 sqlite3_stmt *store_stmt(struct store *s, enum store_stmt which);
 int store_step_done(struct store *s, sqlite3_stmt *st, const char *what);
@@ -191,6 +216,7 @@ int store_inode_save(struct store *s, const struct store_inode *inode);
 int store_inode_insert(struct store *s, struct store_inode *inode, const char *target);
 int store_inode_release_if_unused(struct store *s, uint64_t ino);
 int store_inode_destroy(struct store *s, uint64_t ino);
+void store_reclaim_pending(struct store *s);
 int store_dentry_find(struct store *s, uint64_t parent, const char *name, int64_t *ret_id,
 		      uint64_t *ret_ino);
 int store_dentry_add(struct store *s, uint64_t parent, const char *name, uint64_t ino);

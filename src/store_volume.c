@@ -343,7 +343,9 @@ static int store_do_volume_delete(struct store *s, const char *name)
 	r = store_do_volume_unbind(s, &volume);
 	if (r < 0)
 		return r;
-	/* Every inode of the volume, with its blocks, xattrs and entries. */
+	/* Every inode of the volume loses its names now; their data goes in
+	 * chunks after this operation (store_reclaim_pending), and a crash in
+	 * between leaves orphans that the next start reclaims. */
 	st = store_stmt(s, STMT_INODE_OF_VOLUME);
 	sqlite3_bind_int64(st, 1, volume.id);
 	uint64_t *inos = NULL;
@@ -365,25 +367,22 @@ static int store_do_volume_delete(struct store *s, const char *name)
 	if (r == 0 && rc != SQLITE_DONE)
 		r = store_errno(s, rc, "volume inodes");
 	for (size_t i = 0; r == 0 && i < count; i++) {
-		r = store_data_drop(s, inos[i]);
-		if (r < 0)
-			break;
-		st = store_stmt(s, STMT_XATTR_DELETE_ALL);
-		sqlite3_bind_int64(st, 1, (int64_t)inos[i]);
-		r = store_step_done(s, st, "volume xattrs");
-		if (r < 0)
-			break;
 		st = store_stmt(s, STMT_DENTRY_DELETE_DIR);
 		sqlite3_bind_int64(st, 1, (int64_t)inos[i]);
 		r = store_step_done(s, st, "volume dentries");
-		store_inomap_add(&s->orphans, inos[i], -1, NULL);
+	}
+	if (r == 0) {
+		st = store_stmt(s, STMT_VOLUME_ORPHAN_INODES);
+		sqlite3_bind_int64(st, 1, volume.id);
+		r = store_step_done(s, st, "orphan volume inodes");
+	}
+	for (size_t i = 0; r == 0 && i < count; i++) {
+		if (store_inomap_get(&s->lookups, inos[i]) > 0)
+			r = store_inomap_add(&s->orphans, inos[i], 1, NULL);
+		else
+			r = store_inomap_add(&s->reclaim, inos[i], 1, NULL);
 	}
 	free(inos);
-	if (r < 0)
-		return r;
-	st = store_stmt(s, STMT_VOLUME_DELETE_INODES);
-	sqlite3_bind_int64(st, 1, volume.id);
-	r = store_step_done(s, st, "volume inodes");
 	if (r < 0)
 		return r;
 	st = store_stmt(s, STMT_VOLUME_DELETE);
