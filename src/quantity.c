@@ -234,8 +234,11 @@ int quantity_format(uint64_t bytes, enum quantity_format format, char *buf, size
 
 	if (format == QUANTITY_AUTO)
 		format = bytes >= 1024 && bytes % 1024 == 0 ? QUANTITY_BINARY_SI : QUANTITY_DECIMAL_SI;
-	/* Like Quantity.String(): small binary values read better as plain numbers. */
-	if (format == QUANTITY_BINARY_SI && bytes < 1024)
+	/* Like Quantity.String(): small binary values read better as plain
+	 * numbers, and a value no binary suffix states exactly (a fraction of
+	 * Gi rounded up to whole bytes) is written in decimal SI, so that the
+	 * text parses back to the same value and format. */
+	if (format == QUANTITY_BINARY_SI && (bytes < 1024 || bytes % 1024 != 0))
 		format = QUANTITY_DECIMAL_SI;
 	switch (format) {
 	case QUANTITY_BINARY_SI:
