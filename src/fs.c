@@ -5,10 +5,12 @@
  * call that returns a negative errno. Nothing here holds a lock across a
  * fuse_reply_* call: the store takes and drops its own lock inside each call.
  *
- * Kernel caching: entries and attributes inside volumes are cached for
- * FS_CACHE_TIMEOUT seconds (only this daemon changes them, always through the
- * kernel). The root and namespace levels change behind the kernel's back when
- * claims are provisioned or deleted, so their entries are never cached.
+ * Kernel caching: entries and attributes are cached for FS_CACHE_TIMEOUT
+ * seconds. Inside volumes only this daemon changes them, always through the
+ * kernel. The root and namespace levels change behind the kernel's back when
+ * claims are unbound or deleted: the store reports each such entry through
+ * its invalidate hook and fs_invalidate_entry drops it from the kernel's
+ * cache (new entries need nothing: failed lookups are not cached).
  *
  * Page cache: kept across opens (keep_cache), since no file changes except
  * through this mount; volumes are never modified behind the kernel's back
@@ -34,6 +36,7 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #define FS_CACHE_TIMEOUT 1.0
@@ -88,20 +91,25 @@ static void fs_attr_to_stat(const struct store_attr *a, struct stat *ret_stat)
 	ret_stat->st_ctim = a->ctime;
 }
 
-/* Entries of the top two levels are provisioned behind the kernel's back. */
-static double fs_timeout_for(const struct store_attr *parent_or_self)
-{
-	return parent_or_self->volume_id == 0 ? 0.0 : FS_CACHE_TIMEOUT;
-}
-
-static void fs_fill_entry(const struct store_attr *a, bool top_level, struct fuse_entry_param *e)
+static void fs_fill_entry(const struct store_attr *a, struct fuse_entry_param *e)
 {
 	memset(e, 0, sizeof(*e));
 	e->ino = a->ino;
 	e->generation = 1;
 	fs_attr_to_stat(a, &e->attr);
-	e->attr_timeout = top_level ? 0.0 : fs_timeout_for(a);
-	e->entry_timeout = e->attr_timeout;
+	e->attr_timeout = FS_CACHE_TIMEOUT;
+	e->entry_timeout = FS_CACHE_TIMEOUT;
+}
+
+/* Store hook: a claim or namespace entry went away behind the kernel's back
+ * (called with no store lock held). */
+static void fs_invalidate_entry(void *ud, uint64_t parent, const char *name)
+{
+	struct fs *fs = ud;
+	int r = fuse_lowlevel_notify_inval_entry(fs->session, parent, name, strlen(name));
+
+	if (r < 0 && r != -ENOENT)
+		log_debug("fs: invalidating %s in %llu: %s", name, (unsigned long long)parent, strerror(-r));
 }
 
 static void fs_reply_entry_or_err(fuse_req_t req, int r, const struct store_attr *a)
@@ -112,8 +120,7 @@ static void fs_reply_entry_or_err(fuse_req_t req, int r, const struct store_attr
 		fs_reply_err(req, -r);
 		return;
 	}
-	/* Only users create entries, and only inside volumes. */
-	fs_fill_entry(a, false, &e);
+	fs_fill_entry(a, &e);
 	fuse_reply_entry(req, &e);
 }
 
@@ -146,7 +153,7 @@ static void fs_op_init(void *userdata, struct fuse_conn_info *conn)
 
 static void fs_op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
-	struct store_attr a, dir;
+	struct store_attr a;
 	struct fuse_entry_param e;
 	int r;
 
@@ -155,9 +162,7 @@ static void fs_op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 		fs_reply_err(req, -r);
 		return;
 	}
-	/* Names in the root or in a namespace directory are provisioned entries. */
-	bool top = a.volume_id == 0 || (store_getattr(fs_store(req), parent, &dir) == 0 && dir.volume_id == 0);
-	fs_fill_entry(&a, top, &e);
+	fs_fill_entry(&a, &e);
 	if (fuse_reply_entry(req, &e) != 0)
 		store_forget(fs_store(req), a.ino, 1);
 }
@@ -184,8 +189,7 @@ static void fs_reply_attr(fuse_req_t req, int r, const struct store_attr *a)
 		return;
 	}
 	fs_attr_to_stat(a, &st);
-	/* Claim roots are replaced when claims are re-provisioned: don't cache them. */
-	fuse_reply_attr(req, &st, a->volume_id == 0 ? 0.0 : FS_CACHE_TIMEOUT);
+	fuse_reply_attr(req, &st, FS_CACHE_TIMEOUT);
 }
 
 static void fs_op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
@@ -403,7 +407,7 @@ static void fs_op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mo
 		fs_reply_err(req, -r);
 		return;
 	}
-	fs_fill_entry(&a, false, &e);
+	fs_fill_entry(&a, &e);
 	struct fs *fs = fuse_req_userdata(req);
 	if (fuse_reply_create(req, &e, fi) != 0) {
 		fs_free_handle(fs, (struct fs_handle *)(uintptr_t)fi->fh);
@@ -511,7 +515,6 @@ struct fs_readdir_ctx {
 	size_t size;
 	size_t used;
 	bool plus;
-	bool top; /* listing the root or a namespace directory */
 };
 
 static int fs_readdir_add(void *ud, const char *name, const struct store_attr *a, uint64_t next)
@@ -523,7 +526,7 @@ static int fs_readdir_add(void *ud, const char *name, const struct store_attr *a
 		struct fuse_entry_param e;
 		bool dot = strcmp(name, ".") == 0 || strcmp(name, "..") == 0;
 
-		fs_fill_entry(a, c->top, &e);
+		fs_fill_entry(a, &e);
 		if (dot) {
 			/* No lookup reference is taken for "." and "..". */
 			memset(&e, 0, sizeof(e));
@@ -545,17 +548,10 @@ static int fs_readdir_add(void *ud, const char *name, const struct store_attr *a
 static void fs_do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, bool plus)
 {
 	struct fs_readdir_ctx c = { .req = req, .plus = plus };
-	struct store_attr dir;
 	int r;
 
 	if (size > FS_READDIR_MAX)
 		size = FS_READDIR_MAX;
-	r = store_getattr(fs_store(req), ino, &dir);
-	if (r < 0) {
-		fs_reply_err(req, -r);
-		return;
-	}
-	c.top = dir.volume_id == 0;
 	c.size = size;
 	c.buf = malloc(size);
 	if (!c.buf) {
@@ -615,9 +611,16 @@ static void fs_reply_xattr_buf(fuse_req_t req, ssize_t r, size_t size, const cha
 
 static void fs_op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
 {
-	char *buf = size ? malloc(size) : NULL;
+	char *buf;
 	ssize_t r;
 
+	/* The kernel asks for security.capability before every write; answer
+	 * without the store lock when no file has one. */
+	if (!store_may_have_xattr(fs_store(req), name)) {
+		fs_reply_err(req, ENODATA);
+		return;
+	}
+	buf = size ? malloc(size) : NULL;
 	if (size && !buf) {
 		fs_reply_err(req, ENOMEM);
 		return;
@@ -804,7 +807,7 @@ static int fs_canonical_mountpoint(const char *mountpoint, char *ret_path, size_
 int fs_clear_stale_mount(const char *mountpoint)
 {
 	char path[PATH_MAX], type[256];
-	struct stat st;
+	struct statvfs sv;
 	int r;
 
 	r = fs_canonical_mountpoint(mountpoint, path, sizeof(path));
@@ -818,7 +821,9 @@ int fs_clear_stale_mount(const char *mountpoint)
 			log_error("fs: %s already has a %s filesystem mounted", path, type);
 			return -EBUSY;
 		}
-		if (stat(path, &st) == 0) {
+		/* statfs always reaches the daemon (stat may answer from the
+		 * kernel's attribute cache for a while after the daemon died). */
+		if (statvfs(path, &sv) == 0) {
 			log_error("fs: %s is served by a running claimfsd", path);
 			return -EBUSY;
 		}
@@ -877,6 +882,7 @@ int fs_mount(struct store *store, const struct fs_config *config, struct fs **re
 		goto fail;
 	}
 	fs->mounted = true;
+	store_set_invalidate_hook(store, fs_invalidate_entry, fs);
 	*ret_fs = fs;
 	return 0;
 fail:
@@ -909,6 +915,8 @@ void fs_unmount(struct fs *fs)
 {
 	if (!fs)
 		return;
+	if (fs->mounted)
+		store_set_invalidate_hook(fs->store, NULL, NULL);
 	if (fs->session) {
 		if (fs->mounted)
 			fuse_session_unmount(fs->session);

@@ -350,20 +350,84 @@ int store_step_done(struct store *s, sqlite3_stmt *st, const char *what)
 	return 0;
 }
 
+/* How deep this thread holds the (recursive) store lock. */
+static _Thread_local unsigned store_lock_depth;
+
 void store_lock(struct store *s)
 {
 	int rc = pthread_mutex_lock(&s->lock);
 
 	assert(rc == 0);
 	(void)rc;
+	store_lock_depth++;
 }
 
 void store_unlock(struct store *s)
 {
+	assert(store_lock_depth > 0);
+	store_lock_depth--;
 	int rc = pthread_mutex_unlock(&s->lock);
 
 	assert(rc == 0);
 	(void)rc;
+}
+
+void store_set_invalidate_hook(struct store *s, store_invalidate_cb cb, void *ud)
+{
+	store_lock(s);
+	s->invalidate_cb = cb;
+	s->invalidate_ud = ud;
+	store_unlock(s);
+}
+
+/* Remember a top-level entry that changed (lock held). */
+void store_queue_invalidation(struct store *s, uint64_t parent, const char *name)
+{
+	if (!s->invalidate_cb)
+		return;
+	if (s->invalidation_count == s->invalidation_capacity) {
+		size_t bigger = s->invalidation_capacity ? s->invalidation_capacity * 2 : 8;
+		struct store_invalidation *grown = realloc(s->invalidations, bigger * sizeof(*grown));
+		if (!grown) {
+			log_warn("store: out of memory queueing a cache invalidation for %s", name);
+			return;
+		}
+		s->invalidations = grown;
+		s->invalidation_capacity = bigger;
+	}
+	struct store_invalidation *inv = &s->invalidations[s->invalidation_count++];
+	inv->parent = parent;
+	snprintf(inv->name, sizeof(inv->name), "%s", name);
+}
+
+/* Hand queued invalidations to the hook, only when this thread holds no
+ * store lock: the kernel may wait for a directory lock held by a request
+ * that waits for ours. */
+static void store_deliver_invalidations(struct store *s)
+{
+	struct store_invalidation *batch;
+	size_t count;
+
+	if (store_lock_depth > 0)
+		return;
+	store_lock(s);
+	batch = s->invalidations;
+	count = s->invalidation_count;
+	store_invalidate_cb cb = s->invalidate_cb;
+	void *ud = s->invalidate_ud;
+	s->invalidations = NULL;
+	s->invalidation_count = s->invalidation_capacity = 0;
+	store_unlock(s);
+	for (size_t i = 0; cb && i < count; i++)
+		cb(ud, batch[i].parent, batch[i].name);
+	free(batch);
+}
+
+bool store_may_have_xattr(struct store *s, const char *name)
+{
+	if (strcmp(name, "security.capability") == 0)
+		return atomic_load(&s->capability_xattrs);
+	return true;
 }
 
 void store_now(struct timespec *ret_now)
@@ -664,10 +728,13 @@ int store_op_end(struct store *s, int rc)
 				log_warn("store: batch commit failed: %s", strerror(-r));
 		}
 	}
+	bool outermost = s->op_depth == 0;
 	store_unlock(s);
 	/* Big deletions queued by this operation run now, chunk by chunk. */
-	if (s->op_depth == 0 && s->reclaim.used > 0)
+	if (outermost && s->reclaim.used > 0)
 		store_reclaim_pending(s);
+	if (outermost && s->invalidation_count > 0)
+		store_deliver_invalidations(s);
 	return rc;
 }
 
@@ -998,6 +1065,15 @@ int store_open(const char *path, unsigned flags, struct store **ret_store)
 	r = store_load_next_ino(s);
 	if (r < 0)
 		goto fail;
+	{
+		sqlite3_stmt *cap = NULL;
+		rc = sqlite3_prepare_v2(s->db, "SELECT EXISTS (SELECT 1 FROM xattrs WHERE name = "
+					"CAST('security.capability' AS BLOB))", -1, &cap, NULL);
+		if (rc == SQLITE_OK)
+			rc = sqlite3_step(cap);
+		atomic_store(&s->capability_xattrs, rc != SQLITE_ROW || sqlite3_column_int(cap, 0) != 0);
+		sqlite3_finalize(cap);
+	}
 	if (!s->read_only) {
 		r = store_open_checkpointer(s);
 		if (r < 0)
@@ -1049,6 +1125,7 @@ void store_close(struct store *s)
 	store_inomap_free(&s->lookups);
 	store_inomap_free(&s->orphans);
 	store_inomap_free(&s->reclaim);
+	free(s->invalidations);
 	store_inomap_free(&s->txn_inodes);
 	store_inomap_free(&s->lost_inodes);
 	pthread_mutex_destroy(&s->lock);

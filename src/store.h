@@ -180,6 +180,16 @@ ssize_t store_getxattr(struct store *s, uint64_t ino, const char *name, void *bu
 ssize_t store_listxattr(struct store *s, uint64_t ino, char *buf, size_t size);
 int store_removexattr(struct store *s, uint64_t ino, const char *name);
 
+/* The root and namespace levels change behind the kernel's back when claims
+ * are bound and unbound. The store calls this hook with (directory, name) of
+ * every such entry after the change is made, with no store lock held, so the
+ * FUSE layer can drop the kernel's cached entry. */
+typedef void (*store_invalidate_cb)(void *ud, uint64_t parent, const char *name);
+void store_set_invalidate_hook(struct store *s, store_invalidate_cb cb, void *ud);
+/* False when no inode can have this xattr, so a lookup can be skipped (the
+ * kernel asks for security.capability before every write). */
+bool store_may_have_xattr(struct store *s, const char *name);
+
 /* ---- volumes (used by model.c) ----------------------------------------- */
 
 #define STORE_NAMESPACE_MAX 63

@@ -556,6 +556,8 @@ static int store_do_setxattr(struct store *s, uint64_t ino, const char *name, co
 	r = store_step_done(s, st, "setxattr");
 	if (r < 0)
 		return r;
+	if (strcmp(name, "security.capability") == 0)
+		atomic_store(&s->capability_xattrs, true);
 	store_now(&inode.attr.ctime);
 	return store_inode_save(s, &inode);
 }

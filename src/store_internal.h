@@ -149,6 +149,13 @@ struct store {
 	struct store_inomap orphans; /* ino -> 1 while nlink == 0 and still referenced */
 	struct store_inomap reclaim; /* ino -> 1: nlink 0, unreferenced, data still to delete */
 	bool reclaiming;             /* store_reclaim_pending is running (lock held) */
+	/* Entries of the top levels changed by the open operation, delivered to
+	 * invalidate_cb once no store lock is held (store_op_end). */
+	struct store_invalidation *invalidations; /* protected by lock */
+	size_t invalidation_count, invalidation_capacity;
+	store_invalidate_cb invalidate_cb;
+	void *invalidate_ud;
+	atomic_bool capability_xattrs; /* some inode may have security.capability */
 	/* Inodes whose data or entries the open transaction changed (created,
 	 * written, truncated, allocated; directories whose entries changed). If
 	 * the transaction is lost (a failed COMMIT rolls it back) they move to
@@ -177,6 +184,11 @@ struct store {
 	atomic_uint_fast64_t stat_commit_ns;
 };
 
+struct store_invalidation {
+	uint64_t parent;
+	char name[STORE_CLAIM_NAME_MAX + 1];
+};
+
 /* Internal inode record: struct store_attr plus what only the store needs. */
 struct store_inode {
 	struct store_attr attr;
@@ -186,6 +198,7 @@ struct store_inode {
 
 /* store.c */
 void store_space_exhausted(struct store *s);
+void store_queue_invalidation(struct store *s, uint64_t parent, const char *name);
 int store_space_check(struct store *s, uint64_t bytes);
 int store_errno(struct store *s, int rc, const char *what);
 sqlite3_stmt *store_stmt(struct store *s, enum store_stmt which);

@@ -274,6 +274,7 @@ static int store_do_volume_unbind(struct store *s, struct store_volume *volume)
 	r = store_step_done(s, st, "unbind");
 	if (r < 0)
 		return r;
+	store_queue_invalidation(s, dir.attr.ino, volume->bound_claim);
 	store_now(&now);
 	dir.attr.nlink--;
 	dir.attr.mtime = dir.attr.ctime = now;
@@ -303,6 +304,7 @@ static int store_do_volume_unbind(struct store *s, struct store_volume *volume)
 	r = store_step_done(s, st, "remove namespace");
 	if (r < 0)
 		return r;
+	store_queue_invalidation(s, STORE_ROOT_INO, volume->bound_namespace);
 	r = store_inode_load(s, STORE_ROOT_INO, &top);
 	if (r < 0)
 		return r;
