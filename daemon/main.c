@@ -418,7 +418,8 @@ static int main_check(const struct main_options *o)
 		fprintf(stderr, "claimfsd: check of %s failed: %s\n", o->store_path, strerror(-r));
 		return 2;
 	}
-	printf("%s: %u problem(s) found, %u repaired\n", o->store_path, result.problems, result.repaired);
+	printf("%s: %u problem(s) found, %u repaired, %u note(s)\n", o->store_path, result.problems,
+	       result.repaired, result.notes);
 	return result.problems > result.repaired ? 1 : 0;
 }
 
