@@ -114,6 +114,7 @@ struct http_request {
 	size_t discarded; /* bytes thrown away after too_large */
 	bool started;     /* the first call (headers only) is done */
 	bool answered;    /* a response was queued: never handle the request again */
+	bool malformed;   /* the request line holds a NUL byte */
 	bool too_large;   /* the body passed max_body: discard it, answer 413 */
 	uint64_t start_ns;  /* for the API latency histogram */
 	int method;         /* METRICS_API_* */
@@ -130,6 +131,13 @@ static void *http_uri_log(void *cls, const char *uri, struct MHD_Connection *con
 
 	if (hr != NULL && query != NULL)
 		hr->query = strdup(query + 1); /* NULL on ENOMEM: the query is dropped */
+	/* libmicrohttpd hands us the raw request-target inside its line buffer,
+	 * where the space before the version was replaced by a NUL: the version
+	 * follows it directly. Anything else means a NUL byte inside the target
+	 * ("DELETE /x\0junk HTTP/1.1"), which every later string would cut
+	 * short: refuse the request rather than act on a truncated path. */
+	if (hr != NULL && strncmp(uri + strlen(uri) + 1, "HTTP/", 5) != 0)
+		hr->malformed = true;
 	return hr;
 }
 
@@ -429,6 +437,12 @@ static enum MHD_Result http_access(void *cls, struct MHD_Connection *connection,
 		hr->started = true;
 		hr->start_ns = metrics_now_ns();
 		hr->method = http_method_index(method);
+		/* Never act on a path cut short by a NUL byte (see http_uri_log). */
+		if (hr->malformed || version == NULL || strncmp(version, "HTTP/1.", 7) != 0) {
+			api_error_response(EBADMSG, "malformed request line", &res);
+			hr->answered = true;
+			return http_reply(connection, hr, &res);
+		}
 		if (server->token != NULL && !http_is_probe(url) &&
 		    !http_authorized(server, connection)) {
 			api_error_response(EACCES, "Unauthorized", &res);
