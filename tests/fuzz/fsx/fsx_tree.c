@@ -121,15 +121,18 @@ static bool fsx_compare_dir(struct fsx *f, const char *rel)
 					rel, i, i < n[0] ? names[0][i] : "(end)",
 					i < n[1] ? names[1][i] : "(end)");
 	}
-	/* names[] is static: copy ours before recursing. */
-	int count = n[0];
-	char (*mine)[256] = malloc((size_t)(count ? count : 1) * 256);
+	/* names[] is static: copy ours before recursing. n[0] is 0..FSX_MAX_NAMES
+	 * here (negative counts returned above). */
+	size_t count = (size_t)n[0];
+	if (count > FSX_MAX_NAMES)
+		return fsx_fail(f, "tree: too many names in %s", rel);
+	char (*mine)[256] = calloc(count ? count : 1, sizeof(*mine));
 	bool ok = true;
 
 	if (!mine)
 		return fsx_fail(f, "tree: out of memory");
-	memcpy(mine, names[0], (size_t)count * 256);
-	for (int i = 0; i < count && ok; i++) {
+	memcpy(mine, names[0], count * sizeof(*mine));
+	for (size_t i = 0; i < count && ok; i++) {
 		char sub[4400];
 
 		fsx_format(sub, sizeof(sub), "%s%s%s", rel, *rel ? "/" : "", mine[i]);
