@@ -41,6 +41,7 @@
  * suspended.
  */
 #include "http.h"
+#include "http_guard.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -67,6 +68,8 @@
 
 #define HTTP_THREADS 4
 #define HTTP_IDLE_TIMEOUT_S 30
+/* A request head (request line and headers) must arrive within this. */
+#define HTTP_HEAD_TIMEOUT_S 30
 #define HTTP_BACKLOG 1024
 #define HTTP_LISTENERS_MAX 4
 /* Descriptors kept back from the connection budget for the store, FUSE, logs. */
@@ -96,6 +99,8 @@ struct http_server {
 	pthread_t ticker;
 	bool ticker_started;
 	atomic_bool stopping;
+	struct http_guard guard; /* request-head deadlines (slow-loris) */
+	bool guard_ready;
 };
 
 /* One streaming watch response. */
@@ -147,6 +152,7 @@ static void http_completed(void *cls, struct MHD_Connection *connection, void **
 {
 	struct http_request *hr = *con_cls;
 
+	http_guard_request_done(connection);
 	if (hr != NULL) {
 		metrics_record(&metrics_api[hr->method], hr->start_ns,
 			       hr->status >= 400 || code != MHD_REQUEST_TERMINATED_COMPLETED_OK);
@@ -411,6 +417,7 @@ static void *http_ticker(void *arg)
 		for (struct http_watch *hw = server->watches; hw != NULL; hw = hw->next)
 			api_watch_tick(hw->watch, now);
 		pthread_mutex_unlock(&server->watch_lock);
+		http_guard_sweep(&server->guard);
 		nanosleep(&pause, NULL);
 	}
 	return NULL;
@@ -435,6 +442,7 @@ static enum MHD_Result http_access(void *cls, struct MHD_Connection *connection,
 		return MHD_YES;
 	if (!hr->started) {
 		hr->started = true;
+		http_guard_head_done(connection);
 		hr->start_ns = metrics_now_ns();
 		hr->method = http_method_index(method);
 		/* Never act on a path cut short by a NUL byte (see http_uri_log). */
@@ -678,6 +686,7 @@ static int http_start_daemon(struct http_server *server, int fd, unsigned connec
 		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)HTTP_IDLE_TIMEOUT_S,
 		MHD_OPTION_URI_LOG_CALLBACK, http_uri_log, NULL,
 		MHD_OPTION_NOTIFY_COMPLETED, http_completed, NULL,
+		MHD_OPTION_NOTIFY_CONNECTION, http_guard_notify, &server->guard,
 		MHD_OPTION_END);
 	if (daemon == NULL) {
 		close(fd);
@@ -751,6 +760,13 @@ int http_server_start(const struct http_config *config, struct model *model,
 		free(server);
 		return -ENOMEM;
 	}
+	if (http_guard_init(&server->guard, HTTP_HEAD_TIMEOUT_S) != 0) {
+		pthread_cond_destroy(&server->watch_gone);
+		pthread_mutex_destroy(&server->watch_lock);
+		free(server);
+		return -ENOMEM;
+	}
+	server->guard_ready = true;
 	server->model = model;
 	server->max_body = config->max_body;
 	server->ready = config->ready;
@@ -839,6 +855,8 @@ void http_server_stop(struct http_server *server)
 	free(server->token);
 	pthread_cond_destroy(&server->watch_gone);
 	pthread_mutex_destroy(&server->watch_lock);
+	if (server->guard_ready)
+		http_guard_destroy(&server->guard);
 	free(server);
 }
 

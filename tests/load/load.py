@@ -24,7 +24,8 @@ For --duration seconds, at once:
 Afterwards: no claim of the run is left, the daemon answers and stops
 cleanly (exit 0). Idle connections must have been closed by the server when
 the run outlasts its idle timeout (30 s); slow-loris connections still open
-at the end are reported (--strict-slowloris makes that a failure).
+at the end are checked once the run held them past the server's 30 s limit
+(--strict-slowloris checks them in a shorter run too).
 
     load.py --duration 60            # make load: prints the figures
     load.py --duration 10 --tap      # the meson test
@@ -464,7 +465,8 @@ def main(argv):
                        '(its idle timeout is %d s)' % (idle_closed, idle_count, held, IDLE_TIMEOUT_S))
             slow_msg = ('%d of %d slow-loris connections closed by the server after %.0f s' %
                         (slow_closed, slow_count, held))
-            if args.strict_slowloris:
+            # claimfsd gives every request head 30 s in all (http_guard.c).
+            if args.strict_slowloris or held > IDLE_TIMEOUT_S + 5:
                 t.ok(slow_closed == slow_count, slow_msg)
             else:
                 t.diag(slow_msg + ('' if slow_closed == slow_count else
