@@ -23,6 +23,10 @@ import sys
 import tempfile
 import threading
 import time
+
+# The apps run under Debian's interpreter: a pyenv shim on PATH starts in
+# hundreds of milliseconds, seconds under load, and makes readiness flaky.
+PY = '/usr/bin/python3' if os.access('/usr/bin/python3', os.X_OK) else 'python3'
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import xml.etree.ElementTree as ET
 
@@ -281,14 +285,14 @@ def test_replay(t, s):
 
 def test_policies(t, s):
     rec = os.path.join(s.root, 'ordered.rec')
-    app = 'python3 %s --record %s --start-delay 0.3' % (APP, rec)
+    app = PY + ' %s --record %s --start-delay 0.3' % (APP, rec)
     res = s.run(['--app', app, '--replicas', '3', '--requests', '60', '--pod-management', 'OrderedReady'])
     t.eq(res.rc, 0, 'OrderedReady: run passes') or t.diag(res.diag())
     starts = sorted((int(o), float(ts)) for o, ts in (line.split() for line in open(rec, encoding='ascii')))
     t.ok(len(starts) == 3 and all(starts[i + 1][1] - starts[i][1] >= 0.3 for i in range(2)),
          'OrderedReady: ordinal i starts only after i-1 is ready', starts)
     rec = os.path.join(s.root, 'parallel.rec')
-    app = 'python3 %s --record %s --start-delay 0.3' % (APP, rec)
+    app = PY + ' %s --record %s --start-delay 0.3' % (APP, rec)
     res = s.run(['--app', app, '--replicas', '3', '--requests', '60', '--pod-management', 'Parallel',
                  '--balance', 'random'])
     t.eq(res.rc, 0, 'Parallel: run passes') or t.diag(res.diag())
@@ -334,7 +338,7 @@ def test_scale_cycle(t, s):
 
 
 def test_app(t, s, app_dir_existed):
-    app = 'python3 %s --expect-mount /app/data' % APP
+    app = PY + ' %s --expect-mount /app/data' % APP
     res = s.run(['--app', app, '--mount-path', '/app/data', '--replicas', '2', '--rolling-update',
                  '--requests', '200', '--kill-replicas', '2', '--kill-daemon', '1', '--seed', '3'])
     check_consistent(t, res, '--app python at /app/data')
@@ -343,17 +347,17 @@ def test_app(t, s, app_dir_existed):
     os.mkdir(shadow)
     open(os.path.join(shadow, 'keep'), 'w', encoding='ascii').close()
     target = os.path.join(shadow, 'nested', 'data')
-    res = s.run(['--app', 'python3 %s --expect-mount %s' % (APP, target), '--mount-path', target,
+    res = s.run(['--app', PY + ' %s --expect-mount %s' % (APP, target), '--mount-path', target,
                  '--replicas', '2', '--requests', '100'])
     check_consistent(t, res, '--mount-path below an existing directory')
     t.eq(os.listdir(shadow), ['keep'], '--mount-path: the host directory is untouched')
     direct = os.path.join(s.root, 'direct')
     os.mkdir(direct)
-    res = s.run(['--app', 'python3 %s --expect-mount %s' % (APP, direct), '--mount-path', direct,
+    res = s.run(['--app', PY + ' %s --expect-mount %s' % (APP, direct), '--mount-path', direct,
                  '--replicas', '2', '--requests', '100'])
     check_consistent(t, res, '--mount-path an existing directory')
     t.eq(os.listdir(direct), [], '--mount-path: nothing written to the host directory')
-    res = s.run(['--app', 'python3 %s --expect-claim-dir' % APP, '--no-namespaces', '--replicas', '2',
+    res = s.run(['--app', PY + ' %s --expect-claim-dir' % APP, '--no-namespaces', '--replicas', '2',
                  '--requests', '100'])
     check_consistent(t, res, '--no-namespaces: the app gets the claim directory')
     s.check_clean('--app')
@@ -365,10 +369,10 @@ def test_broken(t, s):
     check_fails(t, res, 'ack-before-fsync', r'lost \d+ acknowledged visits')
     res = s.run(['--broken-app', 'cross-write', '--replicas', '3', '--requests', '300', '--seed', '5'])
     check_fails(t, res, 'cross-write', r'written by another replica \(app-python-0\)', ['app-python-1'])
-    res = s.run(['--app', 'python3 %s --ack-first' % APP, '--replicas', '2', '--requests', '300',
+    res = s.run(['--app', PY + ' %s --ack-first' % APP, '--replicas', '2', '--requests', '300',
                  '--kill-replicas', '4', '--seed', '5'])
     check_fails(t, res, '--app answering before fsync', r'lost \d+ acknowledged visits')
-    res = s.run(['--app', 'python3 -c "import sys; sys.exit(3)"', '--replicas', '1', '--requests', '10',
+    res = s.run(['--app', PY + ' -c "import sys; sys.exit(3)"', '--replicas', '1', '--requests', '10',
                  '--ready-timeout', '5'])
     t.eq(res.rc, 2, 'an app that never becomes ready: exit 2')
     t.ok(re.search(r'^ERROR: the replicas did not start', res.out, re.M), 'never ready: ERROR line', res.diag())
@@ -395,7 +399,7 @@ def test_external_daemon(t, s):
             binary = os.path.join(s.root, 'claimfs-harness')
             shutil.copy(HARNESS, binary)
             os.chmod(binary, 0o755)
-            app = 'python3 %s --expect-claim-dir' % APP
+            app = PY + ' %s --expect-claim-dir' % APP
             res = s.run(['setpriv', '--reuid=nobody', '--regid=nogroup', '--clear-groups', binary,
                          '--app', app, *args, '--kill-replicas', '2'], reports=False, raw=True)
             t.eq(res.rc, 0, 'unprivileged --api run: exit 0') or t.diag(res.diag())
