@@ -135,5 +135,6 @@ int crash_file_compare(const char *path, uint64_t key, uint64_t size, struct sta
 int crash_remove_tree(const char *path);
 /* Is errno the daemon going away (ENOTCONN, ECONNABORTED)? */
 bool crash_errno_is_transport(int err);
+bool crash_mount_is_dead(const char *path);
 
 #endif

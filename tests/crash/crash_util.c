@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include "crash.h"
@@ -400,6 +401,14 @@ int crash_remove_tree(const char *path)
 	if (lstat(path, &st) < 0)
 		return errno == ENOENT ? 0 : -1;
 	return nftw(path, crash_remove_entry, 16, FTW_DEPTH | FTW_PHYS) == 0 ? 0 : -1;
+}
+
+/* Has the FUSE daemon behind path died? statfs always asks the daemon. */
+bool crash_mount_is_dead(const char *path)
+{
+	struct statvfs sv;
+
+	return statvfs(path, &sv) < 0 && crash_errno_is_transport(errno);
 }
 
 /* The errors a process sees once the FUSE daemon died. */

@@ -153,7 +153,10 @@ static int crash_run(const struct crash_options *o, struct crash_writer *w)
 	printf("stopped deadline ops=%llu\n", ops);
 	return CRASH_EXIT_OK;
 failed:
-	if (crash_errno_is_transport(-r)) {
+	/* A write(2) in flight when the daemon dies can also end in EIO (the
+	 * kernel's page-write path); it counts as the daemon's death only if
+	 * the mount is in fact gone, so a real EIO from a live daemon fails. */
+	if (crash_errno_is_transport(-r) || (r == -EIO && crash_mount_is_dead(w->dir))) {
 		printf("stopped transport ops=%llu (%s: %s)\n", ops, w->failed_call, strerror(-r));
 		return CRASH_EXIT_OK;
 	}
