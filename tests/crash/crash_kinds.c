@@ -539,6 +539,9 @@ struct trunc_replay {
 	struct trunc_params p;
 };
 
+static bool trunc_split_matches(const struct crash_writer *w, struct trunc_replay *rp,
+				const struct trunc_digest *found);
+
 /* Follow one log line; base lines pick the state the disk was found in. */
 static void trunc_replay_line(const struct crash_writer *w, struct trunc_replay *rp, const char *l)
 {
@@ -574,6 +577,17 @@ static void trunc_replay_line(const struct crash_writer *w, struct trunc_replay 
 				memcpy(rp->data, rp->tmp, TRUNC_MAX_SIZE + 2 * TRUNC_MAX_WRITE);
 				rp->size = size;
 				break;
+			}
+		}
+		if (k == 3 && rp->pending) {
+			/* A torn in-flight pwrite that verification accepted: keep
+			 * replaying from that state (trunc_split_matches leaves it
+			 * in tmp when it matches). */
+			struct trunc_digest found = { true, (size_t)s, h };
+			if (trunc_split_matches(w, rp, &found)) {
+				memcpy(rp->data, rp->tmp, TRUNC_MAX_SIZE + 2 * TRUNC_MAX_WRITE);
+				rp->size = (size_t)s;
+				k = 1;
 			}
 		}
 		rp->valid = k < 3 && (k == 0 || rp->pending);
