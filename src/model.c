@@ -331,6 +331,15 @@ int model_obj_list(struct model *model, enum model_kind kind, const char *ns, mo
 				 model_kinds[kind].namespaced ? ns : NULL, model_obj_list_row, &walk);
 }
 
+int model_obj_list_phase(struct model *model, enum model_kind kind, const char *phase,
+			 model_obj_cb cb, void *ud)
+{
+	struct model_list_walk walk = { cb, ud };
+
+	return store_object_list_phase(model->store, model_store_kind(kind), phase,
+				       model_obj_list_row, &walk);
+}
+
 /* ---- JSON helpers -------------------------------------------------------------------------- */
 
 json_t *model_path(const json_t *obj, const char *path)

@@ -69,6 +69,10 @@ typedef int (*model_obj_cb)(void *ud, json_t *obj);
 /* Each object of kind (ns NULL: all) with its resourceVersion; obj is borrowed. */
 int model_obj_list(struct model *model, enum model_kind kind, const char *ns, model_obj_cb cb,
 		   void *ud);
+/* Objects of kind (every namespace) whose status.phase is phase; indexed, so
+ * binding searches do not read every object. */
+int model_obj_list_phase(struct model *model, enum model_kind kind, const char *phase,
+			 model_obj_cb cb, void *ud);
 /* metadata.resourceVersion as a number (0 if absent or malformed). */
 int64_t model_obj_version(const json_t *obj);
 

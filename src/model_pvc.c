@@ -321,7 +321,8 @@ static int model_pvc_try_bind(struct model_txn *t, struct claim *c, struct model
 			r = 0;
 		goto out;
 	}
-	r = model_obj_list(t->model, MODEL_PV, NULL, model_pvc_search_pv, &search);
+	/* Only Available volumes can fit (model_pvc_fits). */
+	r = model_obj_list_phase(t->model, MODEL_PV, "Available", model_pvc_search_pv, &search);
 	if (r < 0)
 		goto out;
 	if (search.best != NULL)
@@ -420,7 +421,7 @@ int model_pvc_reconcile(struct model_txn *t)
 
 	if (pending == NULL)
 		return -ENOMEM;
-	r = model_obj_list(t->model, MODEL_PVC, NULL, model_pvc_collect_pending, pending);
+	r = model_obj_list_phase(t->model, MODEL_PVC, "Pending", model_pvc_collect_pending, pending);
 	json_array_foreach(pending, i, obj) {
 		struct claim c;
 		json_t *updated;

@@ -69,6 +69,9 @@ static const char *const store_migrations[] = {
 	"  CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER) * 1000000,"
 	"  CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER) * 1000000,"
 	"  CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER) * 1000000);",
+	/* 1 -> 2: the model finds Available volumes and Pending claims without
+	 * reading every object (store_object_list_phase). */
+	"CREATE INDEX objects_phase ON objects(kind, json_extract(body, '$.status.phase'));",
 };
 
 #define STORE_SCHEMA_VERSION ((int)(sizeof(store_migrations) / sizeof(store_migrations[0])))
@@ -155,6 +158,8 @@ static const char *const store_sql[STMT_COUNT] = {
 	[STMT_OBJECT_DELETE] = "DELETE FROM objects WHERE kind = ?1 AND namespace = ?2 AND name = ?3",
 	[STMT_OBJECT_LIST_ALL] = "SELECT namespace, name, body, version FROM objects WHERE kind = ?1"
 				 " ORDER BY namespace, name",
+	[STMT_OBJECT_LIST_PHASE] = "SELECT namespace, name, body, version FROM objects WHERE kind = ?1"
+				   " AND json_extract(body, '$.status.phase') = ?2 ORDER BY namespace, name",
 	[STMT_OBJECT_LIST_NS] = "SELECT namespace, name, body, version FROM objects WHERE kind = ?1"
 				" AND namespace = ?2 ORDER BY name",
 	[STMT_META_GET] = "SELECT value FROM meta WHERE key = ?1",

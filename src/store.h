@@ -256,6 +256,10 @@ typedef int (*store_object_cb)(void *ud, const char *namespace_name, const char 
 			       const char *body, int64_t version);
 int store_object_list(struct store *s, const char *kind, const char *namespace_name,
 		      store_object_cb cb, void *ud);
+/* Every namespace's objects of kind whose status.phase is `phase` (an
+ * indexed lookup: the model's binding searches must not read every object). */
+int store_object_list_phase(struct store *s, const char *kind, const char *phase,
+			    store_object_cb cb, void *ud);
 /* Next resourceVersion that would be handed out minus one (for list metadata). */
 int64_t store_current_version(struct store *s);
 

@@ -750,6 +750,30 @@ int store_object_list(struct store *s, const char *kind, const char *namespace_n
 	return r < 0 ? r : 0;
 }
 
+int store_object_list_phase(struct store *s, const char *kind, const char *phase,
+			    store_object_cb cb, void *ud)
+{
+	sqlite3_stmt *st;
+	int rc, r = 0;
+
+	store_lock(s);
+	st = store_stmt(s, STMT_OBJECT_LIST_PHASE);
+	sqlite3_bind_text(st, 1, kind, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, phase, -1, SQLITE_STATIC);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		r = cb(ud, (const char *)sqlite3_column_text(st, 0), (const char *)sqlite3_column_text(st, 1),
+		       (const char *)sqlite3_column_text(st, 2), sqlite3_column_int64(st, 3));
+		if (r != 0)
+			break;
+	}
+	if (r == 0 && rc != SQLITE_DONE)
+		r = store_errno(s, rc, "list objects by phase");
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	store_unlock(s);
+	return r < 0 ? r : 0;
+}
+
 int64_t store_current_version(struct store *s)
 {
 	sqlite3_stmt *st;
