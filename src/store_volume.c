@@ -725,17 +725,12 @@ int store_object_delete(struct store *s, const char *kind, const char *namespace
 	return store_op_end(s, r);
 }
 
-int store_object_list(struct store *s, const char *kind, const char *namespace_name,
-		      store_object_cb cb, void *ud)
+/* Hand every row of a bound object query (namespace, name, body, version)
+ * to cb, then reset the statement and release the lock taken by the caller. */
+static int store_object_rows(struct store *s, sqlite3_stmt *st, store_object_cb cb, void *ud)
 {
-	sqlite3_stmt *st;
 	int rc, r = 0;
 
-	store_lock(s);
-	st = store_stmt(s, namespace_name ? STMT_OBJECT_LIST_NS : STMT_OBJECT_LIST_ALL);
-	sqlite3_bind_text(st, 1, kind, -1, SQLITE_STATIC);
-	if (namespace_name)
-		sqlite3_bind_text(st, 2, namespace_name, -1, SQLITE_STATIC);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		r = cb(ud, (const char *)sqlite3_column_text(st, 0), (const char *)sqlite3_column_text(st, 1),
 		       (const char *)sqlite3_column_text(st, 2), sqlite3_column_int64(st, 3));
@@ -750,28 +745,29 @@ int store_object_list(struct store *s, const char *kind, const char *namespace_n
 	return r < 0 ? r : 0;
 }
 
+int store_object_list(struct store *s, const char *kind, const char *namespace_name,
+		      store_object_cb cb, void *ud)
+{
+	sqlite3_stmt *st;
+
+	store_lock(s);
+	st = store_stmt(s, namespace_name ? STMT_OBJECT_LIST_NS : STMT_OBJECT_LIST_ALL);
+	sqlite3_bind_text(st, 1, kind, -1, SQLITE_STATIC);
+	if (namespace_name)
+		sqlite3_bind_text(st, 2, namespace_name, -1, SQLITE_STATIC);
+	return store_object_rows(s, st, cb, ud);
+}
+
 int store_object_list_phase(struct store *s, const char *kind, const char *phase,
 			    store_object_cb cb, void *ud)
 {
 	sqlite3_stmt *st;
-	int rc, r = 0;
 
 	store_lock(s);
 	st = store_stmt(s, STMT_OBJECT_LIST_PHASE);
 	sqlite3_bind_text(st, 1, kind, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, phase, -1, SQLITE_STATIC);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		r = cb(ud, (const char *)sqlite3_column_text(st, 0), (const char *)sqlite3_column_text(st, 1),
-		       (const char *)sqlite3_column_text(st, 2), sqlite3_column_int64(st, 3));
-		if (r != 0)
-			break;
-	}
-	if (r == 0 && rc != SQLITE_DONE)
-		r = store_errno(s, rc, "list objects by phase");
-	sqlite3_reset(st);
-	sqlite3_clear_bindings(st);
-	store_unlock(s);
-	return r < 0 ? r : 0;
+	return store_object_rows(s, st, cb, ud);
 }
 
 int64_t store_current_version(struct store *s)
