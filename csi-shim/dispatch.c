@@ -14,7 +14,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "csi_log.h"
+#include "log.h"
 
 #define CSI_ROW(service, method, type, handler)                                  \
 	{ "/csi.v1." service "/" method, &csi__v1__##type##_request__descriptor, \
@@ -113,7 +113,7 @@ int csi_fail_api(struct csi_call *call, int r, const struct claimfsd_error *err,
 	grpc_status_code code = err->transport ? GRPC_STATUS_UNAVAILABLE : csi_code_for_errno(r);
 
 	if (code == GRPC_STATUS_UNAVAILABLE || code == GRPC_STATUS_INTERNAL)
-		csi_log_warn("%s: %s: %s", call->method, what, err->message);
+		log_warn("%s: %s: %s", call->method, what, err->message);
 	return csi_fail(call, code, "%s: %s", what,
 			err->message[0] != '\0' ? err->message : strerror(-r));
 }

@@ -15,7 +15,7 @@
 #include <string.h>
 #include <sys/vfs.h>
 
-#include "csi_log.h"
+#include "log.h"
 
 #ifndef FUSE_SUPER_MAGIC
 #define FUSE_SUPER_MAGIC 0x65735546
@@ -112,7 +112,7 @@ int identity_probe(struct csi_call *call, const ProtobufCMessage *request,
 				err.message);
 	ready->value = r == 1 && identity_mount_visible(call->driver->mount_dir);
 	if (r == 1 && !ready->value)
-		csi_log_warn("probe: claimfsd is ready but %s is not a FUSE mount here (check the "
+		log_warn("probe: claimfsd is ready but %s is not a FUSE mount here (check the "
 			     "mount propagation of the volume holding it)",
 			     call->driver->mount_dir);
 	res->ready = ready;

@@ -19,7 +19,7 @@
 #include <unistd.h>
 
 #include "csi.h"
-#include "csi_log.h"
+#include "log.h"
 #include "node_state.h"
 #include "quantity.h"
 #include "server.h"
@@ -40,7 +40,7 @@ struct main_options {
 	uint64_t default_capacity;
 	int64_t max_volumes;
 	unsigned workers;
-	enum csi_log_level log_level;
+	enum log_level log_level;
 };
 
 /* --help text. */
@@ -162,13 +162,13 @@ static int main_parse(int argc, char **argv, struct main_options *o)
 			o->workers = (unsigned)n;
 			break;
 		case OPT_LOG:
-			level = csi_log_level_parse(optarg);
+			level = log_level_parse(optarg);
 			if (level < 0) {
 				fprintf(stderr, "claimfs-csi: --log-level %s: expected error, warn, "
 						"info or debug\n", optarg);
 				return -EINVAL;
 			}
-			o->log_level = (enum csi_log_level)level;
+			o->log_level = (enum log_level)level;
 			break;
 		case OPT_HELP:
 			main_usage(stdout);
@@ -266,7 +266,7 @@ int main(int argc, char **argv)
 		.state_dir = MAIN_DEFAULT_STATE_DIR,
 		.default_capacity = MAPPING_DEFAULT_CAPACITY,
 		.workers = MAIN_DEFAULT_WORKERS,
-		.log_level = CSI_LOG_INFO,
+		.log_level = LOG_LEVEL_INFO,
 	};
 	struct csi_driver driver = { 0 };
 	struct csi_server *server = NULL;
@@ -276,44 +276,45 @@ int main(int argc, char **argv)
 
 	if (main_parse(argc, argv, &o) < 0 || main_check(&o, hostname, sizeof(hostname)) < 0)
 		return 2;
-	csi_log_set_level(o.log_level);
+	log_set_program("claimfs-csi");
+	log_set_level(o.log_level);
 	driver.node_id = o.node_id;
 	driver.mount_dir = o.mount;
 	driver.default_capacity = o.default_capacity;
 	driver.max_volumes_per_node = o.max_volumes;
 	r = claimfsd_init(&driver.api, o.api, o.token_file, msg, sizeof(msg));
 	if (r < 0) {
-		csi_log_error("%s", msg);
+		log_error("%s", msg);
 		return 2;
 	}
 	r = main_signals(&signals);
 	if (r < 0) {
-		csi_log_error("blocking signals: %s", strerror(-r));
+		log_error("blocking signals: %s", strerror(-r));
 		return 1;
 	}
 	r = node_state_open(o.state_dir, &driver.node, msg, sizeof(msg));
 	if (r < 0) {
-		csi_log_error("%s", msg[0] ? msg : strerror(-r));
+		log_error("%s", msg[0] ? msg : strerror(-r));
 		return 1;
 	}
 	r = csi_server_start(&driver, main_socket_path(o.endpoint), o.workers, &server, msg,
 			     sizeof(msg));
 	if (r < 0) {
-		csi_log_error("%s", msg[0] ? msg : strerror(-r));
+		log_error("%s", msg[0] ? msg : strerror(-r));
 		goto out;
 	}
-	csi_log_info("%s %s serving %s (node %s, api %s, mount %s)", CSI_DRIVER_NAME,
+	log_info("%s %s serving %s (node %s, api %s, mount %s)", CSI_DRIVER_NAME,
 		     CLAIMFS_VERSION, o.endpoint, o.node_id, o.api, o.mount);
 	while (sig == 0) {
 		r = sigwait(&signals, &sig);
 		if (r != 0 && r != EINTR) {
-			csi_log_error("sigwait: %s", strerror(r));
+			log_error("sigwait: %s", strerror(r));
 			r = -r;
 			break;
 		}
 	}
 	if (sig != 0) {
-		csi_log_info("signal %d: shutting down", sig);
+		log_info("signal %d: shutting down", sig);
 		r = 0;
 	}
 out:

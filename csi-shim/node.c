@@ -30,7 +30,7 @@
 #include <sys/statvfs.h>
 #include <unistd.h>
 
-#include "csi_log.h"
+#include "log.h"
 #include "node_mount.h"
 #include "node_state.h"
 
@@ -159,7 +159,7 @@ static int node_publish_target(struct csi_call *call, const struct node_publicat
 	if (!node_mount_dead(pub->target))
 		return 1;
 	/* claimfsd died since: this bind mount leads nowhere. Mount it again. */
-	csi_log_info("%s: republishing %s at %s: the old mount is dead", call->method,
+	log_info("%s: republishing %s at %s: the old mount is dead", call->method,
 		     pub->volume_id, pub->target);
 	r = node_mount_unbind(pub->target);
 	if (r < 0)
@@ -236,7 +236,7 @@ static int node_publish_locked(struct csi_call *call, const struct node_publicat
 		return csi_fail(call, GRPC_STATUS_INTERNAL, "recording the publication: %s",
 				strerror(-r));
 	}
-	csi_log_info("published %s (%s/%s) at %s%s", pub->volume_id, pub->namespace_name,
+	log_info("published %s (%s/%s) at %s%s", pub->volume_id, pub->namespace_name,
 		     pub->claim, pub->target, pub->readonly ? " read-only" : "");
 	return 0;
 }
@@ -346,7 +346,7 @@ static int node_unpublish_locked(struct csi_call *call, const char *volume_id,
 							 GRPC_STATUS_INTERNAL,
 				"removing %s: %s", target, strerror(errno));
 	if (*ret_undone)
-		csi_log_info("unpublished %s from %s", volume_id, target);
+		log_info("unpublished %s from %s", volume_id, target);
 	return 0;
 }
 

@@ -23,7 +23,7 @@
 
 #include <jansson.h>
 
-#include "csi_log.h"
+#include "log.h"
 #include "node_mount.h"
 
 #define NODE_STATE_FILE "publications.json"
@@ -91,7 +91,7 @@ static int node_state_load(struct node_state *state, char *msg, size_t msg_size)
 		if (node_state_decode(entry, &state->items[state->count]))
 			state->count++;
 		else
-			csi_log_warn("%s: ignoring malformed publication #%zu", state->path, i);
+			log_warn("%s: ignoring malformed publication #%zu", state->path, i);
 	}
 	json_decref(root);
 	return 0;

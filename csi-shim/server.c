@@ -35,7 +35,7 @@
 #include <grpc/support/time.h>
 
 #include "csi.h"
-#include "csi_log.h"
+#include "log.h"
 
 #define CSI_METHOD_MAX 256
 
@@ -151,7 +151,7 @@ static void csi_serve(struct csi_worker *w, grpc_call *call, const grpc_call_det
 	ops[0].op = GRPC_OP_RECV_MESSAGE;
 	ops[0].data.recv_message.recv_message = &payload;
 	if (!csi_batch(w, call, ops, 1)) {
-		csi_log_debug("%s: cancelled before its request arrived", method);
+		log_debug("%s: cancelled before its request arrived", method);
 		goto out;
 	}
 	ctx.arena = arena_create();
@@ -181,11 +181,11 @@ static void csi_serve(struct csi_worker *w, grpc_call *call, const grpc_call_det
 	ops[n].op = GRPC_OP_RECV_CLOSE_ON_SERVER;
 	ops[n++].data.recv_close_on_server.cancelled = &cancelled;
 	if (!csi_batch(w, call, ops, n) || cancelled)
-		csi_log_debug("%s: the client went away before the answer", method);
+		log_debug("%s: the client went away before the answer", method);
 	if (ctx.code == GRPC_STATUS_OK)
-		csi_log_debug("%s: OK", method);
+		log_debug("%s: OK", method);
 	else
-		csi_log_info("%s: status %d: %s", method, (int)ctx.code, ctx.message);
+		log_info("%s: status %d: %s", method, (int)ctx.code, ctx.message);
 out:
 	grpc_slice_unref(status_details);
 	if (answer != NULL)
@@ -338,7 +338,7 @@ void csi_server_stop(struct csi_server *server)
 	csi_queue_destroy(server->shutdown_cq);
 	if (server->grpc != NULL && server->socket_path != NULL && unlink(server->socket_path) < 0 &&
 	    errno != ENOENT)
-		csi_log_warn("removing %s: %s", server->socket_path, strerror(errno));
+		log_warn("removing %s: %s", server->socket_path, strerror(errno));
 	if (server->grpc_ready)
 		grpc_shutdown();
 	free(server->workers);

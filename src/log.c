@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 static enum log_level log_threshold = LOG_LEVEL_INFO;
+static const char *log_program = "claimfsd";
 static atomic_uint log_errors;
 
 static const char *const log_level_names[] = { "error", "warn", "info", "debug" };
@@ -27,6 +28,7 @@ int log_level_parse(const char *text)
 }
 
 void log_set_level(enum log_level level) { log_threshold = level; }
+void log_set_program(const char *name) { log_program = name; }
 enum log_level log_get_level(void) { return log_threshold; }
 unsigned log_error_count(void) { return atomic_load(&log_errors); }
 
@@ -44,9 +46,9 @@ void log_msg(enum log_level level, const char *fmt, ...)
 		goto out;
 	clock_gettime(CLOCK_REALTIME, &now);
 	gmtime_r(&now.tv_sec, &tm);
-	n = snprintf(line, sizeof(line), "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ claimfsd[%d]: %s: ",
+	n = snprintf(line, sizeof(line), "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ %s[%d]: %s: ",
 		     tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-		     now.tv_nsec / 1000000, (int)getpid(), log_level_names[level]);
+		     now.tv_nsec / 1000000, log_program, (int)getpid(), log_level_names[level]);
 	if (n < 0)
 		goto out;
 	va_start(ap, fmt);
