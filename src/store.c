@@ -149,7 +149,6 @@ static const char *const store_sql[STMT_COUNT] = {
 	[STMT_VOLUME_UPDATE] = "UPDATE volumes SET capacity = ?2, read_only = ?3 WHERE id = ?1",
 	[STMT_VOLUME_BIND] = "UPDATE volumes SET bound_namespace = ?2, bound_claim = ?3 WHERE id = ?1",
 	[STMT_VOLUME_DELETE] = "DELETE FROM volumes WHERE id = ?1",
-	[STMT_VOLUME_DELETE_INODES] = "DELETE FROM inodes WHERE volume = ?1",
 	[STMT_OBJECT_GET] = "SELECT body, version FROM objects WHERE kind = ?1 AND namespace = ?2"
 			    " AND name = ?3",
 	[STMT_OBJECT_PUT] = "INSERT INTO objects(kind, namespace, name, version, body)"
