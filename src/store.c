@@ -4,6 +4,7 @@
  *
  * State transitions of the write transaction (all under store->lock):
  *   idle --store_op_begin--> in_txn (BEGIN IMMEDIATE, then SAVEPOINT op)
+ *   idle --store_lock_read--> in_txn (BEGIN IMMEDIATE; reads join the batch)
  *   in_txn --store_op_end(ok)--> in_txn (RELEASE op; change_seq++)
  *   in_txn --store_op_end(err)--> in_txn (ROLLBACK TO op; RELEASE op)
  *   in_txn --store_commit--> idle (COMMIT; committed_seq = change_seq)
@@ -101,6 +102,8 @@ static const char *const store_sql[STMT_COUNT] = {
 	[STMT_INODE_TARGET] = "SELECT target FROM inodes WHERE ino = ?1",
 	[STMT_INODE_ORPHANS] = "SELECT ino FROM inodes WHERE nlink = 0",
 	[STMT_INODE_OF_VOLUME] = "SELECT ino FROM inodes WHERE volume = ?1",
+	[STMT_INODE_TOUCH_ATIME] = "UPDATE inodes SET atime = ?2 WHERE ino = ?1 AND NOT"
+				   " (SELECT read_only FROM volumes WHERE id = inodes.volume)",
 	[STMT_DENTRY_LOOKUP] = "SELECT id, ino FROM dentries WHERE parent = ?1 AND name = ?2",
 	[STMT_DENTRY_INSERT] = "INSERT INTO dentries(parent, name, ino) VALUES (?1, ?2, ?3)",
 	[STMT_DENTRY_DELETE] = "DELETE FROM dentries WHERE id = ?1",
@@ -370,6 +373,28 @@ void store_lock(struct store *s)
 	store_lock_depth++;
 }
 
+/* Open the batch transaction (lock held) so the statements that follow share
+ * one read snapshot and one set of SQLite locks: in autocommit mode every
+ * statement takes and drops the WAL read lock itself (two fcntl calls). */
+static int store_txn_open(struct store *s)
+{
+	if (s->in_txn)
+		return 0;
+	int r = store_step_done(s, s->stmt[STMT_BEGIN], "BEGIN");
+	if (r < 0)
+		return r;
+	s->in_txn = true;
+	clock_gettime(CLOCK_MONOTONIC, &s->txn_started);
+	return 0;
+}
+
+void store_lock_read(struct store *s)
+{
+	store_lock(s);
+	if (!s->read_only && store_txn_open(s) < 0)
+		log_debug("store: reading without the batch transaction: %s", sqlite3_errmsg(s->db));
+}
+
 void store_unlock(struct store *s)
 {
 	assert(store_lock_depth > 0);
@@ -564,7 +589,7 @@ int store_inomap_add(struct store_inomap *map, uint64_t ino, int64_t delta, uint
 /* Drop every key, keeping the allocation. */
 void store_inomap_clear(struct store_inomap *map)
 {
-	if (map->capacity == 0)
+	if (map->used == 0)
 		return;
 	memset(map->keys, 0, map->capacity * sizeof(*map->keys));
 	memset(map->values, 0, map->capacity * sizeof(*map->values));
@@ -669,6 +694,7 @@ static int store_commit(struct store *s)
 		return r;
 	}
 	clock_gettime(CLOCK_MONOTONIC, &end);
+	bool wrote = s->txn_ops > 0;
 	s->in_txn = false;
 	s->txn_ops = 0;
 	store_inomap_clear(&s->txn_inodes);
@@ -677,6 +703,8 @@ static int store_commit(struct store *s)
 	if (s->wal_frames > STORE_WAL_RESTART_FRAMES ||
 	    (atomic_load(&s->low_space) && s->wal_frames > 0))
 		store_wal_restart(s);
+	if (!wrote)
+		return 0; /* a read-only batch (store_lock_read) */
 	atomic_fetch_add(&s->stat_commits, 1);
 	atomic_fetch_add(&s->stat_commit_ns,
 			 (uint64_t)((end.tv_sec - start.tv_sec) * 1000000000LL + (end.tv_nsec - start.tv_nsec)));
@@ -685,6 +713,15 @@ static int store_commit(struct store *s)
 
 /* Start a mutating operation: take the lock, open the batch transaction if
  * needed and set a savepoint. On failure the lock is released. */
+/* Count a change made by one statement inside the batch transaction without
+ * a savepoint of its own (lock held, in_txn): a single statement is atomic. */
+void store_note_statement_change(struct store *s)
+{
+	assert(s->in_txn);
+	atomic_fetch_add(&s->change_seq, 1);
+	s->txn_ops++;
+}
+
 int store_op_begin(struct store *s)
 {
 	int r;
@@ -694,13 +731,9 @@ int store_op_begin(struct store *s)
 		r = -EROFS;
 		goto fail;
 	}
-	if (!s->in_txn) {
-		r = store_exec_stmt(s, STMT_BEGIN);
-		if (r < 0)
-			goto fail;
-		s->in_txn = true;
-		clock_gettime(CLOCK_MONOTONIC, &s->txn_started);
-	}
+	r = store_txn_open(s);
+	if (r < 0)
+		goto fail;
 	r = store_exec_stmt(s, STMT_SAVEPOINT);
 	if (r < 0)
 		goto fail;

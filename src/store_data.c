@@ -281,6 +281,19 @@ static int store_update_atime(struct store *s, uint64_t ino)
 	return store_op_end(s, r);
 }
 
+/* relatime update by one statement (lock held, batch transaction open). */
+static int store_touch_atime(struct store *s, uint64_t ino, const struct timespec *now)
+{
+	sqlite3_stmt *st = store_stmt(s, STMT_INODE_TOUCH_ATIME);
+
+	sqlite3_bind_int64(st, 1, (int64_t)ino);
+	sqlite3_bind_int64(st, 2, store_ts_to_ns(now));
+	int r = store_step_done(s, st, "touch atime");
+	if (r == 0 && sqlite3_changes(s->db) > 0)
+		store_note_statement_change(s);
+	return r;
+}
+
 ssize_t store_read(struct store *s, uint64_t ino, uint64_t offset, size_t size, char *buf)
 {
 	struct store_inode inode;
@@ -290,7 +303,7 @@ ssize_t store_read(struct store *s, uint64_t ino, uint64_t offset, size_t size, 
 	ssize_t r;
 	int rc;
 
-	store_lock(s);
+	store_lock_read(s);
 	r = store_inode_load(s, ino, &inode);
 	if (r < 0)
 		goto out;
@@ -328,6 +341,15 @@ ssize_t store_read(struct store *s, uint64_t ino, uint64_t offset, size_t size, 
 		memcpy(buf + (from - offset), data + (from - block_start), (size_t)(to - from));
 	}
 	r = rc == SQLITE_DONE ? (ssize_t)size : store_errno(s, rc, "read");
+	sqlite3_reset(st);
+	st = NULL;
+	/* Inside the batch the atime update is one statement, no second load. */
+	if (r >= 0 && atime_due && s->in_txn && s->op_depth == 0) {
+		atime_due = false;
+		int ar = store_touch_atime(s, ino, &now);
+		if (ar < 0)
+			log_debug("store: atime update of %llu: %s", (unsigned long long)ino, strerror(-ar));
+	}
 out:
 	if (st)
 		sqlite3_reset(st);
@@ -589,7 +611,7 @@ ssize_t store_getxattr(struct store *s, uint64_t ino, const char *name, void *bu
 
 	if (r < 0)
 		return r;
-	store_lock(s);
+	store_lock_read(s);
 	r = store_xattr_inode(s, ino, name, false, &inode);
 	if (r < 0)
 		goto out;
@@ -623,7 +645,7 @@ ssize_t store_listxattr(struct store *s, uint64_t ino, char *buf, size_t size)
 	ssize_t r;
 	int rc;
 
-	store_lock(s);
+	store_lock_read(s);
 	r = store_inode_load(s, ino, &inode);
 	if (r < 0)
 		goto out;

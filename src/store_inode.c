@@ -418,7 +418,7 @@ int store_getattr(struct store *s, uint64_t ino, struct store_attr *ret_attr)
 	struct store_inode inode;
 	int r;
 
-	store_lock(s);
+	store_lock_read(s);
 	r = store_inode_load(s, ino, &inode);
 	if (r == 0)
 		*ret_attr = inode.attr;
@@ -434,7 +434,7 @@ int store_lookup(struct store *s, uint64_t parent, const char *name, struct stor
 
 	if (strlen(name) > STORE_NAME_MAX)
 		return -ENAMETOOLONG;
-	store_lock(s);
+	store_lock_read(s);
 	r = store_inode_load(s, parent, &dir);
 	if (r < 0)
 		goto out;
@@ -468,7 +468,7 @@ int store_check_writable(struct store *s, uint64_t ino)
 	struct store_volume volume;
 	int r;
 
-	store_lock(s);
+	store_lock_read(s);
 	r = store_inode_load(s, ino, &inode);
 	if (r == 0 && inode.attr.volume_id != 0) {
 		r = store_volume_by_id(s, (int64_t)inode.attr.volume_id, &volume);
@@ -484,7 +484,7 @@ int store_readlink(struct store *s, uint64_t ino, char *buf, size_t size)
 	sqlite3_stmt *st;
 	int rc, r, len;
 
-	store_lock(s);
+	store_lock_read(s);
 	st = store_stmt(s, STMT_INODE_TARGET);
 	sqlite3_bind_int64(st, 1, (int64_t)ino);
 	rc = sqlite3_step(st);
@@ -512,7 +512,7 @@ int store_readdir(struct store *s, uint64_t ino, uint64_t cursor, bool plus, sto
 	sqlite3_stmt *st = NULL;
 	int rc, r;
 
-	store_lock(s);
+	store_lock_read(s);
 	r = store_inode_load(s, ino, &dir);
 	if (r < 0)
 		goto out;
@@ -1131,7 +1131,7 @@ int store_statfs(struct store *s, uint64_t ino, struct statvfs *ret_stat)
 	struct store_volume volume;
 	int r;
 
-	store_lock(s);
+	store_lock_read(s);
 	r = store_inode_load(s, ino, &inode);
 	if (r < 0)
 		goto out;

@@ -76,6 +76,7 @@ enum store_stmt {
 	STMT_INODE_TARGET,
 	STMT_INODE_ORPHANS,
 	STMT_INODE_OF_VOLUME,
+	STMT_INODE_TOUCH_ATIME,
 	STMT_DENTRY_LOOKUP,
 	STMT_DENTRY_INSERT,
 	STMT_DENTRY_DELETE,
@@ -206,6 +207,9 @@ int store_step_done(struct store *s, sqlite3_stmt *st, const char *what);
 int store_op_begin(struct store *s);
 int store_op_end(struct store *s, int rc);
 void store_lock(struct store *s);
+/* store_lock, then join the batch transaction (reads share its snapshot). */
+void store_lock_read(struct store *s);
+void store_note_statement_change(struct store *s);
 void store_unlock(struct store *s);
 void store_now(struct timespec *ret_now);
 int64_t store_ts_to_ns(const struct timespec *ts);

@@ -29,7 +29,10 @@ uint64_t store_volume_inode_limit(uint64_t capacity)
 
 static void store_copy_text(char *dst, size_t size, const unsigned char *src)
 {
-	snprintf(dst, size, "%s", src ? (const char *)src : "");
+	size_t len = src ? strnlen((const char *)src, size - 1) : 0;
+
+	memcpy(dst, src ? (const char *)src : "", len);
+	dst[len] = '\0';
 }
 
 static void store_volume_from_row(sqlite3_stmt *st, struct store_volume *ret_volume)
@@ -540,7 +543,7 @@ int store_volume_get(struct store *s, const char *name, struct store_volume *ret
 {
 	int r;
 
-	store_lock(s);
+	store_lock_read(s);
 	r = store_volume_by_name(s, name, ret_volume);
 	store_unlock(s);
 	return r;
@@ -574,7 +577,7 @@ int store_volume_list(struct store *s, store_volume_cb cb, void *ud)
 	sqlite3_stmt *st;
 	int rc, r = 0;
 
-	store_lock(s);
+	store_lock_read(s);
 	st = store_stmt(s, STMT_VOLUME_LIST);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		store_volume_from_row(st, &volume);
@@ -678,7 +681,7 @@ int store_object_get(struct store *s, const char *kind, const char *namespace_na
 	sqlite3_stmt *st;
 	int rc, r = 0;
 
-	store_lock(s);
+	store_lock_read(s);
 	st = store_stmt(s, STMT_OBJECT_GET);
 	store_bind_key(st, kind, namespace_name, name);
 	rc = sqlite3_step(st);
@@ -750,7 +753,7 @@ int store_object_list(struct store *s, const char *kind, const char *namespace_n
 {
 	sqlite3_stmt *st;
 
-	store_lock(s);
+	store_lock_read(s);
 	st = store_stmt(s, namespace_name ? STMT_OBJECT_LIST_NS : STMT_OBJECT_LIST_ALL);
 	sqlite3_bind_text(st, 1, kind, -1, SQLITE_STATIC);
 	if (namespace_name)
@@ -763,7 +766,7 @@ int store_object_list_phase(struct store *s, const char *kind, const char *phase
 {
 	sqlite3_stmt *st;
 
-	store_lock(s);
+	store_lock_read(s);
 	st = store_stmt(s, STMT_OBJECT_LIST_PHASE);
 	sqlite3_bind_text(st, 1, kind, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, phase, -1, SQLITE_STATIC);
@@ -775,7 +778,7 @@ int64_t store_current_version(struct store *s)
 	sqlite3_stmt *st;
 	int64_t version = 0;
 
-	store_lock(s);
+	store_lock_read(s);
 	st = store_stmt(s, STMT_META_GET);
 	sqlite3_bind_text(st, 1, "resource_version", -1, SQLITE_STATIC);
 	if (sqlite3_step(st) == SQLITE_ROW)
