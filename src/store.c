@@ -73,6 +73,19 @@ static const char *const store_migrations[] = {
 	/* 1 -> 2: the model finds Available volumes and Pending claims without
 	 * reading every object (store_object_list_phase). */
 	"CREATE INDEX objects_phase ON objects(kind, json_extract(body, '$.status.phase'));",
+	/* 2 -> 3: 16 KiB blocks keyed by ino << 26 | index (were 64 KiB blocks,
+	 * ino << 24 | index): each row becomes up to four rows, a NULL
+	 * (fallocated) block four NULL rows; usage is unchanged since 16 KiB is a
+	 * multiple of the 4 KiB allocation unit. */
+	"CREATE TABLE blocks_v3 (id INTEGER PRIMARY KEY, data BLOB);"
+	"INSERT INTO blocks_v3(id, data)"
+	"  SELECT ((b.id >> 24) << 26) + (b.id & 16777215) * 4 + k.k,"
+	"    CASE WHEN b.data IS NULL THEN NULL ELSE substr(b.data, k.k * 16384 + 1, 16384) END"
+	"  FROM blocks b JOIN (SELECT 0 AS k UNION ALL SELECT 1 UNION ALL SELECT 2 UNION ALL SELECT 3) k"
+	"  WHERE b.data IS NULL OR k.k = 0 OR length(b.data) > k.k * 16384"
+	"  ORDER BY 1;"
+	"DROP TABLE blocks;"
+	"ALTER TABLE blocks_v3 RENAME TO blocks;",
 };
 
 #define STORE_SCHEMA_VERSION ((int)(sizeof(store_migrations) / sizeof(store_migrations[0])))
@@ -82,7 +95,7 @@ static const char *const store_migrations[] = {
 	"id, name, capacity, used_bytes, used_inodes, read_only, root_ino, bound_namespace, bound_claim"
 /* Bytes a block row accounts for: a NULL (fallocated) block is a whole block. */
 #define BLOCK_USAGE_SQL \
-	"CASE WHEN data IS NULL THEN 65536 ELSE (length(data) + 4095) / 4096 * 4096 END"
+	"CASE WHEN data IS NULL THEN " STORE_BLOCK_SIZE_SQL " ELSE (length(data) + 4095) / 4096 * 4096 END"
 
 static const char *const store_sql[STMT_COUNT] = {
 	[STMT_BEGIN] = "BEGIN IMMEDIATE",
@@ -941,6 +954,20 @@ static int store_migrate(struct store *s)
 		log_error("store: %s needs migration from version %d", s->path, version);
 		return -EPROTO;
 	}
+	if (version >= 1 && version < 3) {
+		/* 2 -> 3 gives block ids two more index bits, taken from the inode number. */
+		sqlite3_stmt *st = NULL;
+		rc = sqlite3_prepare_v2(s->db, "SELECT coalesce(max(ino), 0) FROM inodes", -1, &st, NULL);
+		if (rc == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW &&
+		    (uint64_t)sqlite3_column_int64(st, 0) >> (63 - STORE_BLOCK_BITS) != 0) {
+			log_error("store: %s has inode numbers too large for schema 3", s->path);
+			sqlite3_finalize(st);
+			return -EOVERFLOW;
+		}
+		sqlite3_finalize(st);
+		if (rc != SQLITE_OK)
+			return store_errno(s, rc, "migration check");
+	}
 	rc = sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, &err);
 	if (rc != SQLITE_OK)
 		goto fail;
@@ -1038,6 +1065,13 @@ int store_open(const char *path, unsigned flags, struct store **ret_store)
 	struct store *s;
 	int rc, r;
 
+	/* The SQL copies of the block layout must match the C constants. */
+	if (strtoull(STORE_BLOCK_SIZE_SQL, NULL, 10) != STORE_BLOCK_SIZE ||
+	    strtoull(STORE_BLOCK_BITS_SQL, NULL, 10) != STORE_BLOCK_BITS ||
+	    strtoull(STORE_BLOCK_MASK_SQL, NULL, 10) != STORE_BLOCK_MAX_INDEX) {
+		log_error("store: built with inconsistent block layout constants");
+		return -EINVAL;
+	}
 	s = calloc(1, sizeof(*s));
 	if (!s)
 		return -ENOMEM;

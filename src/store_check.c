@@ -257,8 +257,9 @@ static const struct store_check_step {
 	  " WHERE NOT EXISTS (SELECT 1 FROM inodes i WHERE i.ino = d.ino)"
 	  " OR NOT EXISTS (SELECT 1 FROM inodes p WHERE p.ino = d.parent AND (p.mode & " S_IFMT_SQL ") = " S_IFDIR_SQL ")",
 	  store_check_dangling_dentry_row },
-	{ "SELECT b.id >> 24, count(*) FROM blocks b"
-	  " WHERE NOT EXISTS (SELECT 1 FROM inodes i WHERE i.ino = (b.id >> 24)) GROUP BY b.id >> 24",
+	{ "SELECT b.id >> " STORE_BLOCK_BITS_SQL ", count(*) FROM blocks b"
+	  " WHERE NOT EXISTS (SELECT 1 FROM inodes i WHERE i.ino = (b.id >> " STORE_BLOCK_BITS_SQL "))"
+	  " GROUP BY b.id >> " STORE_BLOCK_BITS_SQL,
 	  store_check_block_row },
 	{ "SELECT i.ino FROM inodes i WHERE i.ino <> 1 AND NOT EXISTS (SELECT 1 FROM dentries d WHERE d.ino = i.ino)"
 	  " AND NOT EXISTS (SELECT 1 FROM volumes v WHERE v.root_ino = i.ino)",
@@ -282,9 +283,10 @@ static const struct store_check_step {
 	  "    ELSE 0 END AS expected FROM inodes i)"
 	  " WHERE nlink <> expected AND (names > 0 OR is_root)",
 	  store_check_link_row },
-	{ "SELECT i.ino, i.alloc, coalesce((SELECT sum(CASE WHEN b.data IS NULL THEN 65536"
+	{ "SELECT i.ino, i.alloc, coalesce((SELECT sum(CASE WHEN b.data IS NULL THEN " STORE_BLOCK_SIZE_SQL
 	  "   ELSE (length(b.data) + 4095) / 4096 * 4096 END) FROM blocks b"
-	  "   WHERE b.id BETWEEN (i.ino << 24) AND (i.ino << 24) + 16777215), 0) AS actual"
+	  "   WHERE b.id BETWEEN (i.ino << " STORE_BLOCK_BITS_SQL ") AND (i.ino << " STORE_BLOCK_BITS_SQL
+	  ") + " STORE_BLOCK_MASK_SQL "), 0) AS actual"
 	  " FROM inodes i WHERE i.alloc <> actual",
 	  store_check_alloc_row },
 	{ "SELECT v.id, v.name, v.used_bytes, coalesce((SELECT sum(alloc) FROM inodes i WHERE i.volume = v.id), 0) AS b,"

@@ -84,8 +84,8 @@ int store_inode_insert(struct store *s, struct store_inode *inode, const char *t
 	struct store_attr *a = &inode->attr;
 	int r;
 
-	if ((s->next_ino << STORE_BLOCK_BITS) >> STORE_BLOCK_BITS != s->next_ino)
-		return -ENOSPC; /* inode numbers exhausted (2^39) */
+	if (s->next_ino >> (63 - STORE_BLOCK_BITS) != 0)
+		return -ENOSPC; /* inode numbers exhausted (block ids must stay positive) */
 	sqlite3_bind_int64(st, 14, (int64_t)s->next_ino);
 	sqlite3_bind_int64(st, 1, (int64_t)a->volume_id);
 	sqlite3_bind_int64(st, 2, (int64_t)inode->parent);

@@ -471,8 +471,9 @@ static int store_clone_rows(struct store *s, int64_t new_id)
 		" JOIN temp.clone_map m ON m.old = i.ino LEFT JOIN temp.clone_map p ON p.old = i.parent",
 		"INSERT INTO dentries(parent, name, ino) SELECT p.new, d.name, c.new FROM dentries d"
 		" JOIN temp.clone_map p ON p.old = d.parent JOIN temp.clone_map c ON c.old = d.ino",
-		"INSERT INTO blocks(id, data) SELECT (m.new << 24) + (b.id & 16777215), b.data"
-		" FROM temp.clone_map m JOIN blocks b ON b.id BETWEEN (m.old << 24) AND (m.old << 24) + 16777215",
+		"INSERT INTO blocks(id, data) SELECT (m.new << " STORE_BLOCK_BITS_SQL ") + (b.id & "
+		STORE_BLOCK_MASK_SQL "), b.data FROM temp.clone_map m JOIN blocks b ON b.id BETWEEN"
+		" (m.old << " STORE_BLOCK_BITS_SQL ") AND (m.old << " STORE_BLOCK_BITS_SQL ") + " STORE_BLOCK_MASK_SQL,
 		"INSERT INTO xattrs(ino, name, value) SELECT m.new, x.name, x.value FROM xattrs x"
 		" JOIN temp.clone_map m ON m.old = x.ino",
 		"UPDATE volumes SET used_bytes = (SELECT coalesce(sum(alloc), 0) FROM inodes WHERE volume = ?1),"

@@ -303,6 +303,52 @@ START_TEST(test_check_finds_and_repairs)
 }
 END_TEST
 
+/* A schema-2 store (64 KiB blocks keyed ino << 24 | index) opens as schema 3
+ * (16 KiB blocks, ino << 26 | index) with the same bytes, holes, fallocated
+ * ranges and usage. */
+START_TEST(test_migration_rechunks_blocks)
+{
+	uint64_t root = make_volume("v", "c", 64 << 20);
+	uint64_t ino = make_file(root, "f");
+	const size_t size = 3 * 65536 + 20000;
+	struct store_check_result result;
+	struct store_attr a;
+	char sql[1024];
+	char *back = malloc(size);
+
+	store_close(st);
+	st = NULL;
+	snprintf(sql, sizeof(sql),
+		 "DELETE FROM blocks; INSERT INTO blocks(id, data) VALUES"
+		 " ((%llu << 24) + 0, CAST(printf('%%.65536c', 'a') AS BLOB)), ((%llu << 24) + 1, NULL),"
+		 " ((%llu << 24) + 3, CAST(printf('%%.20000c', 'c') AS BLOB));"
+		 " UPDATE inodes SET size = %zu, alloc = 151552 WHERE ino = %llu;"
+		 " UPDATE volumes SET used_bytes = 151552; PRAGMA user_version = 2;",
+		 (unsigned long long)ino, (unsigned long long)ino, (unsigned long long)ino, size,
+		 (unsigned long long)ino);
+	run_sql(sql);
+	ck_assert_int_eq(store_open(test_path, 0, &st), 0);
+	ck_assert_int_eq(store_read(st, ino, 0, size, back), (ssize_t)size);
+	for (size_t i = 0; i < size; i++) {
+		char want = i < 65536 ? 'a' : i < 3 * 65536 ? 0 : 'c';
+		if (back[i] != want)
+			ck_abort_msg("byte %zu is %d, not %d", i, back[i], want);
+	}
+	ck_assert_int_eq(store_getattr(st, ino, &a), 0);
+	ck_assert_uint_eq(a.blocks * 512, 151552);
+	reports = 0;
+	ck_assert_int_eq(store_check(st, false, count_report, NULL, &result), 0);
+	ck_assert_uint_eq(reports, 0);
+	/* the reserved range is still reserved: writing into it costs nothing more */
+	ck_assert_int_eq(store_write(st, ino, 70000, "zz", 2), 2);
+	ck_assert_int_eq(store_getattr(st, ino, &a), 0);
+	ck_assert_uint_eq(a.blocks * 512, 151552);
+	ck_assert_int_eq(store_read(st, ino, 69999, 4, back), 4);
+	ck_assert_mem_eq(back, "\0zz\0", 4);
+	free(back);
+}
+END_TEST
+
 START_TEST(test_second_open_is_locked)
 {
 	struct store *other = NULL;
@@ -398,6 +444,7 @@ static Suite *store_ops_suite(void)
 	tcase_add_test(tc, test_top_levels_are_protected);
 	tcase_add_test(tc, test_clone_is_independent);
 	tcase_add_test(tc, test_check_finds_and_repairs);
+	tcase_add_test(tc, test_migration_rechunks_blocks);
 	tcase_add_test(tc, test_second_open_is_locked);
 	tcase_add_test(tc, test_fault_injection_rolls_back);
 	tcase_add_test(tc, test_lost_commit_reports_eio);
