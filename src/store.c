@@ -710,6 +710,7 @@ static int store_commit(struct store *s)
 	bool wrote = s->txn_ops > 0;
 	s->in_txn = false;
 	s->txn_ops = 0;
+	s->txn_bytes = 0;
 	store_inomap_clear(&s->txn_inodes);
 	atomic_store(&s->committed_seq, atomic_load(&s->change_seq));
 	/* Short on disk: restart the WAL early so it reuses its space. */
@@ -776,7 +777,7 @@ int store_op_end(struct store *s, int rc)
 		rc = r;
 	if (rc >= 0 && s->op_depth == 0) {
 		atomic_fetch_add(&s->change_seq, 1);
-		if (++s->txn_ops >= STORE_TXN_MAX_OPS) {
+		if (++s->txn_ops >= STORE_TXN_MAX_OPS || s->txn_bytes >= STORE_TXN_MAX_BYTES) {
 			r = store_commit(s);
 			if (r < 0)
 				log_warn("store: batch commit failed: %s", strerror(-r));
@@ -1092,6 +1093,9 @@ int store_open(const char *path, unsigned flags, struct store **ret_store)
 	if (r < 0)
 		goto fail;
 	s->vfs = store_fault_vfs_name(&r);
+	if (r < 0)
+		goto fail;
+	s->vfs = store_vfs_name(s->vfs, &r);
 	if (r < 0)
 		goto fail;
 	rc = sqlite3_open_v2(path, &s->db,

@@ -221,6 +221,7 @@ static ssize_t store_do_write(struct store *s, uint64_t ino, uint64_t offset, co
 	if (end > inode.attr.size)
 		inode.attr.size = end;
 	store_note_changed(s, ino);
+	s->txn_bytes += size;
 	inode.alloc = (uint64_t)((int64_t)inode.alloc + delta);
 	store_now(&inode.attr.mtime);
 	inode.attr.ctime = inode.attr.mtime;

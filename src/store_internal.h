@@ -61,6 +61,11 @@
 #define STORE_LOW_SPACE_BYTES (8 << 20)
 /* Commit the batched transaction after this many operations. */
 #define STORE_TXN_MAX_OPS 4096u
+/* ... or once its operations wrote this many bytes of file data: a batch
+ * larger than the page cache spills pages to the WAL mid-transaction, and a
+ * spilled page changed again makes SQLite re-read and re-checksum every frame
+ * after it at COMMIT (walRewriteChecksums): O(batch) extra I/O per commit. */
+#define STORE_TXN_MAX_BYTES (4u << 20)
 
 static inline int64_t store_block_id(uint64_t ino, uint64_t index)
 {
@@ -155,6 +160,7 @@ struct store {
 	bool in_txn;
 	unsigned op_depth;  /* nested store_op_begin calls (batches) */
 	unsigned txn_ops;
+	uint64_t txn_bytes; /* file data written by the open batch */
 	struct timespec txn_started;
 	struct store_inomap lookups; /* ino -> kernel lookup count */
 	struct store_inomap orphans; /* ino -> 1 while nlink == 0 and still referenced */
@@ -178,7 +184,7 @@ struct store {
 	/* Next inode number to hand out. Only grows, even when a failed commit
 	 * rolls inserts back, so the kernel never sees one number twice. */
 	uint64_t next_ino;
-	const char *vfs; /* NULL: SQLite's default; else the fault-injection VFS */
+	const char *vfs; /* the write-gathering shim (store_vfs.c) over the default or fault VFS */
 	int wal_frames;  /* frames in the WAL after the last commit (wal hook; lock held) */
 	atomic_bool low_space;        /* the host disk is (nearly) full; cleared by the timer */
 	int64_t space_free;           /* last sample of store_space_free (lock held) */
@@ -236,6 +242,10 @@ int store_take_lost(struct store *s, uint64_t ino);
 
 /* store_fault.c */
 const char *store_fault_vfs_name(int *ret_error);
+
+/* store_vfs.c: the write-gathering shim over the VFS named base (NULL: the
+ * default); returns its name, or NULL with *ret_error < 0. */
+const char *store_vfs_name(const char *base, int *ret_error);
 
 /* store_inode.c */
 int store_inode_load(struct store *s, uint64_t ino, struct store_inode *ret_inode);

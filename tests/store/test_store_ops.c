@@ -349,6 +349,28 @@ START_TEST(test_migration_rechunks_blocks)
 }
 END_TEST
 
+/* A commit (close(2) of a changed file, no fsync) is in the WAL file as soon
+ * as it returns, although the store gathers WAL writes (store_vfs.c): another
+ * process reading the database sees it while the store is still open. */
+START_TEST(test_commit_reaches_wal_before_it_returns)
+{
+	uint64_t root = make_volume("v", "c", 64 << 20);
+	uint64_t ino = make_file(root, "f");
+	char cmd[1024], out[64] = "";
+
+	ck_assert_int_eq(store_write(st, ino, 0, "visible", 7), 7);
+	ck_assert_int_eq(store_flush(st, ino), 0);
+	snprintf(cmd, sizeof(cmd),
+		 "sqlite3 'file:%s?mode=ro' \"SELECT CAST(data AS TEXT) FROM blocks WHERE id >> 26 = %llu\"",
+		 test_path, (unsigned long long)ino);
+	FILE *p = popen(cmd, "r");
+	ck_assert_ptr_nonnull(p);
+	ck_assert_ptr_nonnull(fgets(out, sizeof(out), p));
+	ck_assert_int_eq(pclose(p), 0);
+	ck_assert_str_eq(out, "visible\n");
+}
+END_TEST
+
 START_TEST(test_second_open_is_locked)
 {
 	struct store *other = NULL;
@@ -445,6 +467,7 @@ static Suite *store_ops_suite(void)
 	tcase_add_test(tc, test_clone_is_independent);
 	tcase_add_test(tc, test_check_finds_and_repairs);
 	tcase_add_test(tc, test_migration_rechunks_blocks);
+	tcase_add_test(tc, test_commit_reaches_wal_before_it_returns);
 	tcase_add_test(tc, test_second_open_is_locked);
 	tcase_add_test(tc, test_fault_injection_rolls_back);
 	tcase_add_test(tc, test_lost_commit_reports_eio);
