@@ -19,6 +19,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -438,6 +439,12 @@ int main(int argc, char **argv)
 	char *tls_cert = NULL, *tls_key = NULL;
 	int r, exit_code = EXIT_FAILURE;
 
+	/* glibc gives every thread that allocates its own arena; with the FUSE
+	 * workers and one HTTP thread per connection that is dozens of mostly
+	 * idle heaps (bench: peak RSS 52 -> 74 MiB during 16-client
+	 * provisioning). Two arenas keep the threads' allocations in common. */
+	if (mallopt(M_ARENA_MAX, 2) != 1)
+		fprintf(stderr, "claimfsd: mallopt(M_ARENA_MAX) failed; continuing\n");
 	r = main_parse(argc, argv, &o);
 	if (r != 0)
 		return r > 0 ? EXIT_SUCCESS : 2;
