@@ -1095,9 +1095,6 @@ int store_open(const char *path, unsigned flags, struct store **ret_store)
 	s->vfs = store_fault_vfs_name(&r);
 	if (r < 0)
 		goto fail;
-	s->vfs = store_vfs_name(s->vfs, &r);
-	if (r < 0)
-		goto fail;
 	rc = sqlite3_open_v2(path, &s->db,
 			     (s->read_only ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) |
 				     SQLITE_OPEN_NOMUTEX,

@@ -184,7 +184,7 @@ struct store {
 	/* Next inode number to hand out. Only grows, even when a failed commit
 	 * rolls inserts back, so the kernel never sees one number twice. */
 	uint64_t next_ino;
-	const char *vfs; /* the write-gathering shim (store_vfs.c) over the default or fault VFS */
+	const char *vfs; /* NULL: SQLite's default; else the fault-injection VFS */
 	int wal_frames;  /* frames in the WAL after the last commit (wal hook; lock held) */
 	atomic_bool low_space;        /* the host disk is (nearly) full; cleared by the timer */
 	int64_t space_free;           /* last sample of store_space_free (lock held) */
@@ -242,10 +242,6 @@ int store_take_lost(struct store *s, uint64_t ino);
 
 /* store_fault.c */
 const char *store_fault_vfs_name(int *ret_error);
-
-/* store_vfs.c: the write-gathering shim over the VFS named base (NULL: the
- * default); returns its name, or NULL with *ret_error < 0. */
-const char *store_vfs_name(const char *base, int *ret_error);
 
 /* store_inode.c */
 int store_inode_load(struct store *s, uint64_t ino, struct store_inode *ret_inode);

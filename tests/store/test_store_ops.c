@@ -350,8 +350,8 @@ START_TEST(test_migration_rechunks_blocks)
 END_TEST
 
 /* A commit (close(2) of a changed file, no fsync) is in the WAL file as soon
- * as it returns, although the store gathers WAL writes (store_vfs.c): another
- * process reading the database sees it while the store is still open. */
+ * as it returns: another process reading the database sees it while the
+ * store is still open (durability contract, point 2). */
 START_TEST(test_commit_reaches_wal_before_it_returns)
 {
 	uint64_t root = make_volume("v", "c", 64 << 20);
