@@ -725,17 +725,18 @@ static int store_commit(struct store *s)
 	return 0;
 }
 
-/* Start a mutating operation: take the lock, open the batch transaction if
- * needed and set a savepoint. On failure the lock is released. */
-/* Count a change made by one statement inside the batch transaction without
- * a savepoint of its own (lock held, in_txn): a single statement is atomic. */
-void store_note_statement_change(struct store *s)
+/* Count one change of the batch transaction (lock held, in_txn): an
+ * operation that ended well, or a single statement run without a savepoint
+ * of its own (a single statement is atomic). */
+void store_count_change(struct store *s)
 {
 	assert(s->in_txn);
 	atomic_fetch_add(&s->change_seq, 1);
 	s->txn_ops++;
 }
 
+/* Start a mutating operation: take the lock, open the batch transaction if
+ * needed and set a savepoint. On failure the lock is released. */
 int store_op_begin(struct store *s)
 {
 	int r;
@@ -776,8 +777,8 @@ int store_op_end(struct store *s, int rc)
 	if (r < 0 && rc >= 0)
 		rc = r;
 	if (rc >= 0 && s->op_depth == 0) {
-		atomic_fetch_add(&s->change_seq, 1);
-		if (++s->txn_ops >= STORE_TXN_MAX_OPS || s->txn_bytes >= STORE_TXN_MAX_BYTES) {
+		store_count_change(s);
+		if (s->txn_ops >= STORE_TXN_MAX_OPS || s->txn_bytes >= STORE_TXN_MAX_BYTES) {
 			r = store_commit(s);
 			if (r < 0)
 				log_warn("store: batch commit failed: %s", strerror(-r));

@@ -263,36 +263,30 @@ static bool store_atime_due(const struct store_attr *a, const struct timespec *n
 	       store_ts_to_ns(now) - atime >= 86400LL * 1000000000;
 }
 
-static int store_update_atime(struct store *s, uint64_t ino)
-{
-	struct store_inode inode;
-	struct store_volume volume;
-	int r;
-
-	r = store_op_begin(s);
-	if (r < 0)
-		return r;
-	r = store_inode_load(s, ino, &inode);
-	if (r == 0)
-		r = store_volume_by_id(s, (int64_t)inode.attr.volume_id, &volume);
-	if (r == 0 && !volume.read_only) {
-		store_now(&inode.attr.atime);
-		r = store_inode_save(s, &inode);
-	}
-	return store_op_end(s, r);
-}
-
-/* relatime update by one statement (lock held, batch transaction open). */
-static int store_touch_atime(struct store *s, uint64_t ino, const struct timespec *now)
+/* Set atime by one statement (lock held, batch transaction open); inodes of
+ * read-only volumes keep theirs. *ret_changed: whether a row changed. */
+static int store_touch_atime(struct store *s, uint64_t ino, const struct timespec *now,
+			     bool *ret_changed)
 {
 	sqlite3_stmt *st = store_stmt(s, STMT_INODE_TOUCH_ATIME);
 
 	sqlite3_bind_int64(st, 1, (int64_t)ino);
 	sqlite3_bind_int64(st, 2, store_ts_to_ns(now));
 	int r = store_step_done(s, st, "touch atime");
-	if (r == 0 && sqlite3_changes(s->db) > 0)
-		store_note_statement_change(s);
+	*ret_changed = r == 0 && sqlite3_changes(s->db) > 0;
 	return r;
+}
+
+/* The same as an operation of its own, for a read outside the batch. */
+static int store_update_atime(struct store *s, uint64_t ino, const struct timespec *now)
+{
+	bool changed;
+	int r = store_op_begin(s);
+
+	if (r < 0)
+		return r;
+	r = store_touch_atime(s, ino, now, &changed);
+	return store_op_end(s, r);
 }
 
 ssize_t store_read(struct store *s, uint64_t ino, uint64_t offset, size_t size, char *buf)
@@ -347,7 +341,10 @@ ssize_t store_read(struct store *s, uint64_t ino, uint64_t offset, size_t size, 
 	/* Inside the batch the atime update is one statement, no second load. */
 	if (r >= 0 && atime_due && s->in_txn && s->op_depth == 0) {
 		atime_due = false;
-		int ar = store_touch_atime(s, ino, &now);
+		bool changed;
+		int ar = store_touch_atime(s, ino, &now, &changed);
+		if (changed)
+			store_count_change(s);
 		if (ar < 0)
 			log_debug("store: atime update of %llu: %s", (unsigned long long)ino, strerror(-ar));
 	}
@@ -356,7 +353,7 @@ out:
 		sqlite3_reset(st);
 	store_unlock(s);
 	if (r >= 0 && atime_due) {
-		int ar = store_update_atime(s, ino);
+		int ar = store_update_atime(s, ino, &now);
 		if (ar < 0 && ar != -ENOENT)
 			log_debug("store: atime update of %llu: %s", (unsigned long long)ino, strerror(-ar));
 	}

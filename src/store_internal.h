@@ -225,7 +225,7 @@ int store_op_end(struct store *s, int rc);
 void store_lock(struct store *s);
 /* store_lock, then join the batch transaction (reads share its snapshot). */
 void store_lock_read(struct store *s);
-void store_note_statement_change(struct store *s);
+void store_count_change(struct store *s);
 void store_unlock(struct store *s);
 void store_now(struct timespec *ret_now);
 int64_t store_ts_to_ns(const struct timespec *ts);
