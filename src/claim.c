@@ -181,38 +181,24 @@ static int claim_copy_string_map(struct claim_parse *p, const json_t *obj, const
 	return *ret != NULL ? 0 : -ENOMEM;
 }
 
-/* Copy a []string member (finalizers) into *ret (NULL if absent). */
-static int claim_copy_string_array(struct claim_parse *p, const json_t *obj, const char *key,
-				   const char *field, json_t **ret)
+/* Copy an array member whose items must all be of type item (finalizers:
+ * strings, ownerReferences: objects) into *ret (NULL if absent); item_name is
+ * the Kubernetes type named in errors. */
+static int claim_copy_array(struct claim_parse *p, const json_t *obj, const char *key,
+			    const char *field, json_type item, const char *item_name, json_t **ret)
 {
 	const json_t *array = json_object_get(obj, key), *value;
+	char array_name[64];
 	size_t i;
 
 	if (array == NULL || json_is_null(array))
 		return 0;
+	snprintf(array_name, sizeof(array_name), "[]%s", item_name);
 	if (!json_is_array(array))
-		return claim_type_error(p, field, array, "[]string");
+		return claim_type_error(p, field, array, array_name);
 	json_array_foreach(array, i, value)
-		if (!json_is_string(value))
-			return claim_type_error(p, field, value, "string");
-	*ret = json_deep_copy(array);
-	return *ret != NULL ? 0 : -ENOMEM;
-}
-
-/* Copy a []object member (ownerReferences) into *ret (NULL if absent). */
-static int claim_copy_object_array(struct claim_parse *p, const json_t *obj, const char *key,
-				   const char *field, json_t **ret)
-{
-	const json_t *array = json_object_get(obj, key), *value;
-	size_t i;
-
-	if (array == NULL || json_is_null(array))
-		return 0;
-	if (!json_is_array(array))
-		return claim_type_error(p, field, array, "[]OwnerReference");
-	json_array_foreach(array, i, value)
-		if (!json_is_object(value))
-			return claim_type_error(p, field, value, "OwnerReference");
+		if (json_typeof(value) != item)
+			return claim_type_error(p, field, value, item_name);
 	*ret = json_deep_copy(array);
 	return *ret != NULL ? 0 : -ENOMEM;
 }
@@ -300,10 +286,10 @@ static int claim_parse_metadata(struct claim_parse *p, const json_t *body,
 		if ((r = claim_copy_string_map(p, meta, "labels", "metadata.labels", &c->labels)) < 0 ||
 		    (r = claim_copy_string_map(p, meta, "annotations", "metadata.annotations",
 					       &c->annotations)) < 0 ||
-		    (r = claim_copy_string_array(p, meta, "finalizers", "metadata.finalizers",
-						 &c->finalizers)) < 0 ||
-		    (r = claim_copy_object_array(p, meta, "ownerReferences",
-						 "metadata.ownerReferences", &c->owner_references)) < 0)
+		    (r = claim_copy_array(p, meta, "finalizers", "metadata.finalizers", JSON_STRING,
+					  "string", &c->finalizers)) < 0 ||
+		    (r = claim_copy_array(p, meta, "ownerReferences", "metadata.ownerReferences",
+					  JSON_OBJECT, "OwnerReference", &c->owner_references)) < 0)
 			return r;
 	}
 	if (names_check_label(namespace_name, msg, sizeof(msg)) < 0)

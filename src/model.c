@@ -131,6 +131,15 @@ int model_txn_begin(struct model *model, bool dry_run, struct model_txn *t)
 	return r;
 }
 
+int model_write_begin(struct model *model, enum model_kind kind, const char *name,
+		      const struct model_write_options *opts, struct model_txn *t,
+		      struct model_error *err)
+{
+	model_error_init(err);
+	model_error_name(err, kind, name);
+	return model_txn_begin(model, opts != NULL && opts->dry_run, t);
+}
+
 int model_txn_event(struct model_txn *t, const char *type, enum model_kind kind,
 		    const json_t *object, const json_t *old)
 {

@@ -42,6 +42,11 @@ struct model_txn {
 };
 
 int model_txn_begin(struct model *model, bool dry_run, struct model_txn *t);
+/* model_txn_begin for a write request on the object (kind, name): resets err
+ * to name that object; a dry run if opts say so. */
+int model_write_begin(struct model *model, enum model_kind kind, const char *name,
+		      const struct model_write_options *opts, struct model_txn *t,
+		      struct model_error *err);
 /* End with the result r of the work: commit and publish when r == 0. */
 int model_txn_end(struct model_txn *t, int r, struct model_error *err);
 /* Queue a watch event; object and old (may be NULL) are copied. */

@@ -33,9 +33,7 @@ int model_create(struct model *model, enum model_kind kind, const char *ns, cons
 	json_t *obj = NULL;
 	int r;
 
-	model_error_init(err);
-	model_error_name(err, kind, model_path_string(body, "metadata.name"));
-	r = model_txn_begin(model, opts != NULL && opts->dry_run, &t);
+	r = model_write_begin(model, kind, model_path_string(body, "metadata.name"), opts, &t, err);
 	if (r < 0)
 		return r;
 	r = model_ops[kind]->create(&t, ns, body, &obj, err);
@@ -129,9 +127,7 @@ int model_replace(struct model *model, enum model_kind kind, const char *ns, con
 	json_t *old = NULL, *obj = NULL;
 	int r;
 
-	model_error_init(err);
-	model_error_name(err, kind, name);
-	r = model_txn_begin(model, opts != NULL && opts->dry_run, &t);
+	r = model_write_begin(model, kind, name, opts, &t, err);
 	if (r < 0)
 		return r;
 	r = model_obj_get(model, kind, ns, name, &old);
@@ -185,10 +181,8 @@ int model_patch(struct model *model, enum model_kind kind, const char *ns, const
 	const char *patch_name;
 	int r;
 
-	model_error_init(err);
-	model_error_name(err, kind, name);
 	*ret_created = false;
-	r = model_txn_begin(model, opts != NULL && opts->dry_run, &t);
+	r = model_write_begin(model, kind, name, opts, &t, err);
 	if (r < 0)
 		return r;
 	r = model_obj_get(model, kind, ns, name, &old);
@@ -232,9 +226,7 @@ int model_delete(struct model *model, enum model_kind kind, const char *ns, cons
 	json_t *old = NULL, *obj = NULL;
 	int r;
 
-	model_error_init(err);
-	model_error_name(err, kind, name);
-	r = model_txn_begin(model, opts != NULL && opts->dry_run, &t);
+	r = model_write_begin(model, kind, name, opts, &t, err);
 	if (r < 0)
 		return r;
 	r = model_obj_get(model, kind, ns, name, &old);

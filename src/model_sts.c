@@ -550,9 +550,7 @@ int model_scale_update(struct model *model, const char *ns, const char *name, in
 	struct model_txn t;
 	int r;
 
-	model_error_init(err);
-	model_error_name(err, MODEL_STS, name);
-	r = model_txn_begin(model, opts != NULL && opts->dry_run, &t);
+	r = model_write_begin(model, MODEL_STS, name, opts, &t, err);
 	if (r < 0)
 		return r;
 	r = model_obj_get(model, MODEL_STS, ns, name, &old);
