@@ -14,6 +14,11 @@ import subprocess
 import sys
 import time
 
+# The mount helpers are the integration tests' (one copy of the unmount logic).
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir, 'tests',
+                                'integration', 'lib'))
+from daemon import force_unmount, is_mounted  # noqa: E402,F401  (force_unmount: run.py)
+
 CLAIM_STORAGE = '8Gi'
 
 
@@ -27,37 +32,6 @@ def log(msg):
 
 
 # --- mounts and processes ------------------------------------------------
-
-def is_mounted(path):
-    """True if PATH is a mount point according to /proc/self/mounts."""
-    real = os.path.realpath(path)
-    try:
-        with open('/proc/self/mounts', encoding='utf-8') as f:
-            for line in f:
-                fields = line.split()
-                if len(fields) >= 2 and fields[1].replace('\\040', ' ') == real:
-                    return True
-    except OSError:
-        pass
-    return False
-
-
-def force_unmount(path):
-    """Detach PATH if still mounted (lazily, so a hung FUSE server can't block us)."""
-    for _ in range(5):
-        if not is_mounted(path):
-            return True
-        for cmd in (['fusermount3', '-u', '-z', path], ['umount', '-l', path]):
-            try:
-                subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                               timeout=10, check=False)
-            except (OSError, subprocess.TimeoutExpired):
-                continue
-            if not is_mounted(path):
-                return True
-        time.sleep(0.2)
-    return not is_mounted(path)
-
 
 def stop_process(proc, timeout=30):
     """SIGTERM, wait, then SIGKILL; returns the exit status."""

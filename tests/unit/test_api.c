@@ -16,6 +16,7 @@
 #include "model.h"
 #include "store.h"
 #include "unit.h"
+#include "unit_model.h"
 
 #define PVCS "/api/v1/namespaces/default/persistentvolumeclaims"
 #define CLAIM_JSON(name, storage)                                                                \
@@ -23,38 +24,22 @@
 	"\"},\"spec\":{\"accessModes\":[\"ReadWriteOnce\"],\"resources\":{\"requests\":"          \
 	"{\"storage\":\"" storage "\"}}}}"
 
-static char dir[64];
-static char path[128];
+static struct unit_model fixture;
 static struct store *store;
 static struct model *model;
-/* Error-level log messages before the test (tests may share a process). */
-static unsigned baseline_errors;
 
 /* A fresh store and model per test. */
 static void setup(void)
 {
-	baseline_errors = log_error_count();
-	snprintf(dir, sizeof(dir), "/tmp/claimfs-api-unit-XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(dir));
-	snprintf(path, sizeof(path), "%s/store.db", dir);
-	ck_assert_int_eq(store_open(path, 0, &store), 0);
-	ck_assert_int_eq(model_open(store, &model), 0);
+	unit_model_open(&fixture, "api");
+	store = fixture.store;
+	model = fixture.model;
 }
 
 /* Close and remove everything; no error may have been logged. */
 static void teardown(void)
 {
-	static const char *const suffixes[] = { "", "-wal", "-shm", "-journal" };
-	char file[160];
-
-	model_close(model);
-	store_close(store);
-	for (size_t i = 0; i < sizeof(suffixes) / sizeof(suffixes[0]); i++) {
-		snprintf(file, sizeof(file), "%s%s", path, suffixes[i]);
-		unlink(file);
-	}
-	rmdir(dir);
-	ck_assert_uint_eq(log_error_count(), baseline_errors);
+	unit_model_close(&fixture);
 }
 
 /* One request; returns the decoded JSON answer (or NULL for text) and the status. */

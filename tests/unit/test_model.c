@@ -18,6 +18,7 @@
 #include "model.h"
 #include "store.h"
 #include "unit.h"
+#include "unit_model.h"
 
 #define PVCS "/api/v1/namespaces/default/persistentvolumeclaims"
 #define PVS "/api/v1/persistentvolumes"
@@ -29,35 +30,20 @@
 	"{\"metadata\":{\"name\":\"" name "\"},\"spec\":{\"accessModes\":[\"ReadWriteOnce\"],"     \
 	"\"resources\":{\"requests\":{\"storage\":\"1Mi\"}}" extra "}}"
 
-static char dir[64];
-static char store_path[128];
+static struct unit_model fixture;
 static struct store *store;
 static struct model *model;
-static unsigned baseline_errors;
 
 static void setup(void)
 {
-	baseline_errors = log_error_count();
-	snprintf(dir, sizeof(dir), "/tmp/claimfs-model-unit-XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(dir));
-	snprintf(store_path, sizeof(store_path), "%s/store.db", dir);
-	ck_assert_int_eq(store_open(store_path, 0, &store), 0);
-	ck_assert_int_eq(model_open(store, &model), 0);
+	unit_model_open(&fixture, "model");
+	store = fixture.store;
+	model = fixture.model;
 }
 
 static void teardown(void)
 {
-	static const char *const suffixes[] = { "", "-wal", "-shm", "-journal" };
-	char file[160];
-
-	model_close(model);
-	store_close(store);
-	for (size_t i = 0; i < sizeof(suffixes) / sizeof(suffixes[0]); i++) {
-		snprintf(file, sizeof(file), "%s%s", store_path, suffixes[i]);
-		unlink(file);
-	}
-	rmdir(dir);
-	ck_assert_uint_eq(log_error_count(), baseline_errors);
+	unit_model_close(&fixture);
 }
 
 /* One request with an Accept header; the decoded JSON answer (NULL for text). */
