@@ -673,12 +673,19 @@ static int store_wal_hook(void *ud, sqlite3 *db, const char *schema, int frames)
 static void store_wal_restart(struct store *s)
 {
 	int log_frames = 0, done = 0;
-	int rc = sqlite3_wal_checkpoint_v2(s->db, "main", SQLITE_CHECKPOINT_RESTART, &log_frames, &done);
+	/* Short on disk, also give the WAL file's space back: a restarted WAL
+	 * keeps its size (up to journal_size_limit), and on a small disk that
+	 * is room the deletions that just committed cannot free. */
+	bool truncate = atomic_load(&s->low_space);
+	int rc = sqlite3_wal_checkpoint_v2(s->db, "main",
+					   truncate ? SQLITE_CHECKPOINT_TRUNCATE : SQLITE_CHECKPOINT_RESTART,
+					   &log_frames, &done);
 
 	if (rc != SQLITE_OK && rc != SQLITE_BUSY)
 		log_warn("store: WAL restart: %s", sqlite3_errmsg(s->db));
 	else
-		log_debug("store: WAL restart after %d frames (%d copied now)%s", s->wal_frames, done,
+		log_debug("store: WAL %s after %d frames (%d copied now)%s",
+			  truncate ? "truncation" : "restart", s->wal_frames, done,
 			  rc == SQLITE_BUSY ? ", busy" : "");
 	s->wal_frames = 0;
 }
