@@ -25,15 +25,11 @@
 	"{\"storage\":\"" storage "\"}}}}"
 
 static struct unit_model fixture;
-static struct store *store;
-static struct model *model;
 
 /* A fresh store and model per test. */
 static void setup(void)
 {
 	unit_model_open(&fixture, "api");
-	store = fixture.store;
-	model = fixture.model;
 }
 
 /* Close and remove everything; no error may have been logged. */
@@ -57,7 +53,7 @@ static json_t *call(const char *method, const char *url, const char *content_typ
 	snprintf(url_path, sizeof(url_path), "%.*s", query != NULL ? (int)(query - url) : (int)strlen(url),
 		 url);
 	req.query = query != NULL ? query + 1 : NULL;
-	api_handle(model, &req, &res);
+	api_handle(fixture.model, &req, &res);
 	ck_assert_ptr_nonnull(res.body);
 	ck_assert_ptr_nonnull(res.content_type);
 	*ret_status = res.status;
@@ -109,11 +105,11 @@ START_TEST(test_health)
 	ck_assert_uint_eq(status, 200);
 	ck_assert_ptr_null(call("HEAD", "/livez", NULL, NULL, &status));
 	ck_assert_uint_eq(status, 200);
-	api_handle(model, &req, &res);
+	api_handle(fixture.model, &req, &res);
 	ck_assert_uint_eq(res.status, 503);
 	free(res.body);
 	req.ready = true;
-	api_handle(model, &req, &res);
+	api_handle(fixture.model, &req, &res);
 	ck_assert_uint_eq(res.status, 200);
 	ck_assert_str_eq(res.body, "ok\n");
 	free(res.body);
@@ -137,7 +133,7 @@ START_TEST(test_claim_life)
 	snprintf(volume_copy, sizeof(volume_copy), "%s", volume_name);
 	json_decref(obj);
 	/* the store volume exists, bound as default/data, with the capacity */
-	ck_assert_int_eq(store_volume_get(store, volume_copy, &volume), 0);
+	ck_assert_int_eq(store_volume_get(fixture.store, volume_copy, &volume), 0);
 	ck_assert_uint_eq(volume.capacity, 1048576);
 	ck_assert_str_eq(volume.bound_namespace, "default");
 	ck_assert_str_eq(volume.bound_claim, "data");
@@ -157,7 +153,7 @@ START_TEST(test_claim_life)
 	ck_assert_uint_eq(status, 200);
 	ck_assert_ptr_nonnull(json_object_get(json_object_get(obj, "metadata"), "deletionTimestamp"));
 	json_decref(obj);
-	ck_assert_int_eq(store_volume_get(store, volume_copy, &volume), -ENOENT);
+	ck_assert_int_eq(store_volume_get(fixture.store, volume_copy, &volume), -ENOENT);
 	snprintf(url, sizeof(url), "%s/data", PVCS);
 	expect("GET", url, NULL, NULL, 404, "NotFound");
 	expect("DELETE", url, NULL, NULL, 404, "NotFound");
@@ -175,7 +171,7 @@ START_TEST(test_read_only_claim)
 		   "\"resources\":{\"requests\":{\"storage\":\"1Ki\"}}}}",
 		   &status);
 	ck_assert_uint_eq(status, 201);
-	ck_assert_int_eq(store_volume_get(store,
+	ck_assert_int_eq(store_volume_get(fixture.store,
 					  json_string_value(json_object_get(
 						  json_object_get(obj, "spec"), "volumeName")),
 					  &volume),

@@ -31,14 +31,10 @@
 	"\"resources\":{\"requests\":{\"storage\":\"1Mi\"}}" extra "}}"
 
 static struct unit_model fixture;
-static struct store *store;
-static struct model *model;
 
 static void setup(void)
 {
 	unit_model_open(&fixture, "model");
-	store = fixture.store;
-	model = fixture.model;
 }
 
 static void teardown(void)
@@ -61,7 +57,7 @@ static json_t *send_accept(const char *method, const char *url, const char *type
 	snprintf(url_path, sizeof(url_path), "%.*s",
 		 query != NULL ? (int)(query - url) : (int)strlen(url), url);
 	req.query = query != NULL ? query + 1 : NULL;
-	api_handle(model, &req, &res);
+	api_handle(fixture.model, &req, &res);
 	ck_assert_ptr_null(res.watch);
 	ck_assert_ptr_nonnull(res.body);
 	*ret_status = res.status;
@@ -159,7 +155,7 @@ START_TEST(test_pending_until_class_exists)
 	drop(obj);
 	obj = must("GET", PVCS "/later", NULL, NULL, 200);
 	ck_assert_str_eq(at(obj, "status.phase"), "Bound");
-	ck_assert_int_eq(store_volume_get(store, at(obj, "spec.volumeName"), &v), 0);
+	ck_assert_int_eq(store_volume_get(fixture.store, at(obj, "spec.volumeName"), &v), 0);
 	ck_assert_str_eq(v.bound_claim, "later");
 	drop(obj);
 	/* classes: immutable provisioner, bad policy */
@@ -190,7 +186,7 @@ START_TEST(test_retain_release_rebind)
 	ck_assert_str_eq(at(obj, "status.phase"), "Released");
 	ck_assert_str_eq(at(obj, "spec.claimRef.name"), "kept");
 	drop(obj);
-	ck_assert_int_eq(store_volume_get(store, volume, &v), 0);
+	ck_assert_int_eq(store_volume_get(fixture.store, volume, &v), 0);
 	ck_assert_str_eq(v.bound_claim, "");
 	/* a Released volume does not bind new claims */
 	obj = must("POST", PVCS, JSON,
@@ -211,7 +207,7 @@ START_TEST(test_retain_release_rebind)
 	ck_assert_str_eq(at(obj, "status.phase"), "Bound");
 	ck_assert_str_eq(at(obj, "spec.volumeName"), volume);
 	drop(obj);
-	ck_assert_int_eq(store_volume_get(store, volume, &v), 0);
+	ck_assert_int_eq(store_volume_get(fixture.store, volume, &v), 0);
 	ck_assert_str_eq(v.bound_claim, "wants");
 	/* a bound PV is only marked on delete; it goes with its claim */
 	obj = must("DELETE", url, NULL, NULL, 200);
@@ -220,7 +216,7 @@ START_TEST(test_retain_release_rebind)
 	drop(must("GET", url, NULL, NULL, 200));
 	drop(must("DELETE", PVCS "/wants", NULL, NULL, 200));
 	drop(must("GET", url, NULL, NULL, 404));
-	ck_assert_int_eq(store_volume_get(store, volume, &v), -ENOENT);
+	ck_assert_int_eq(store_volume_get(fixture.store, volume, &v), -ENOENT);
 }
 END_TEST
 
@@ -236,7 +232,7 @@ START_TEST(test_expand_and_update)
 	obj = must("PATCH", PVCS "/grow", "application/strategic-merge-patch+json",
 		   "{\"spec\":{\"resources\":{\"requests\":{\"storage\":\"3Mi\"}}}}", 200);
 	ck_assert_str_eq(at(obj, "status.capacity.storage"), "3Mi");
-	ck_assert_int_eq(store_volume_get(store, at(obj, "spec.volumeName"), &v), 0);
+	ck_assert_int_eq(store_volume_get(fixture.store, at(obj, "spec.volumeName"), &v), 0);
 	ck_assert_uint_eq(v.capacity, 3 * 1048576);
 	drop(obj);
 	obj = must("PATCH", PVCS "/grow", "application/merge-patch+json",
@@ -364,7 +360,7 @@ START_TEST(test_snapshot_and_clone)
 	snprintf(content, sizeof(content), "%s", at(obj, "status.boundVolumeSnapshotContentName"));
 	ck_assert_int_eq(strncmp(content, "snapcontent-", 12), 0);
 	drop(obj);
-	ck_assert_int_eq(store_volume_get(store, content, &v), 0);
+	ck_assert_int_eq(store_volume_get(fixture.store, content, &v), 0);
 	ck_assert_str_eq(v.bound_claim, "");
 	obj = must("POST", PVCS, JSON,
 		   CLAIM("fromsnap", ",\"dataSource\":{\"apiGroup\":\"snapshot.storage.k8s.io\","
@@ -390,7 +386,7 @@ START_TEST(test_snapshot_and_clone)
 	ck_assert_uint_eq(json_array_size(json_object_get(obj, "items")), 1);
 	drop(obj);
 	drop(must("DELETE", SNAPS "/s1", NULL, NULL, 200));
-	ck_assert_int_eq(store_volume_get(store, content, &v), -ENOENT);
+	ck_assert_int_eq(store_volume_get(fixture.store, content, &v), -ENOENT);
 	drop(must("GET", PVCS "/fromsnap", NULL, NULL, 200));
 }
 END_TEST
@@ -407,7 +403,7 @@ START_TEST(test_watch_events)
 
 	drop(must("POST", PVCS, JSON, CLAIM("w1", ""), 201));
 	/* "" : ADDED for what exists */
-	ck_assert_int_eq(model_watch_open(model, MODEL_PVC, "default", &opts, &w, &err), 0);
+	ck_assert_int_eq(model_watch_open(fixture.model, MODEL_PVC, "default", &opts, &w, &err), 0);
 	ck_assert_int_eq(model_watch_next(w, &type, &obj, NULL), 0);
 	ck_assert_str_eq(type, "ADDED");
 	ck_assert_str_eq(at(obj, "metadata.name"), "w1");
@@ -417,7 +413,7 @@ START_TEST(test_watch_events)
 	snprintf(version, sizeof(version), "%s", at(list, "metadata.resourceVersion"));
 	drop(list);
 	opts.resource_version = version;
-	ck_assert_int_eq(model_watch_open(model, MODEL_PVC, NULL, &opts, &later, &err), 0);
+	ck_assert_int_eq(model_watch_open(fixture.model, MODEL_PVC, NULL, &opts, &later, &err), 0);
 	drop(must("PATCH", PVCS "/w1", "application/merge-patch+json",
 		  "{\"metadata\":{\"labels\":{\"x\":\"y\"}}}", 200));
 	drop(must("DELETE", PVCS "/w1", NULL, NULL, 200));
@@ -435,10 +431,10 @@ START_TEST(test_watch_events)
 	model_watch_close(w);
 	model_watch_close(later);
 	/* after a restart, versions before it are no longer known: 410 Gone */
-	model_close(model);
-	ck_assert_int_eq(model_open(store, &model), 0);
+	model_close(fixture.model);
+	ck_assert_int_eq(model_open(fixture.store, &fixture.model), 0);
 	opts.resource_version = "1";
-	ck_assert_int_eq(model_watch_open(model, MODEL_PVC, NULL, &opts, &w, &err), -EKEYEXPIRED);
+	ck_assert_int_eq(model_watch_open(fixture.model, MODEL_PVC, NULL, &opts, &w, &err), -EKEYEXPIRED);
 }
 END_TEST
 
