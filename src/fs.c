@@ -21,6 +21,7 @@
  */
 #include "fs.h"
 
+#include "fs_wire.h"
 #include "log.h"
 #include "metrics.h"
 #include "store.h"
@@ -132,6 +133,31 @@ static void fs_caller(fuse_req_t req, struct store_caller *ret_caller)
 	ret_caller->gid = ctx->gid;
 }
 
+/* Whether the caller of req is in group gid (its fsgid or a supplementary
+ * group), for store_kill_suidgid. */
+static bool fs_caller_in_group(void *ud, uint32_t gid)
+{
+	fuse_req_t req = ud;
+	gid_t few[32], *list = few;
+	bool found = false;
+
+	if (fuse_req_ctx(req)->gid == gid)
+		return true;
+	int n = fuse_req_getgroups(req, 32, few);
+	if (n > 32) {
+		list = malloc((size_t)n * sizeof(*list));
+		if (!list)
+			return false;
+		int m = fuse_req_getgroups(req, n, list);
+		n = m < n ? m : n;
+	}
+	for (int i = 0; i < n && !found; i++)
+		found = list[i] == gid;
+	if (list != few)
+		free(list);
+	return found;
+}
+
 /* ---- lifetime ------------------------------------------------------------ */
 
 static void fs_op_init(void *userdata, struct fuse_conn_info *conn)
@@ -139,7 +165,9 @@ static void fs_op_init(void *userdata, struct fuse_conn_info *conn)
 	(void)userdata;
 	if (conn->capable & FUSE_CAP_ATOMIC_O_TRUNC)
 		conn->want |= FUSE_CAP_ATOMIC_O_TRUNC;
-	/* The kernel clears setuid/setgid on write and chown for us. */
+	/* Not KILLPRIV (v1): the kernel would stop clearing set-id bits without
+	 * telling us who lacks CAP_FSETID. fs_wire.c negotiates KILLPRIV_V2,
+	 * which does tell; without it the kernel clears them itself. */
 	conn->want &= ~(unsigned)FUSE_CAP_HANDLE_KILLPRIV;
 	/* Writes go to the store as they come: ENOSPC must reach write(2). */
 	conn->want &= ~(unsigned)FUSE_CAP_WRITEBACK_CACHE;
@@ -240,6 +268,11 @@ static void fs_op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int
 		sr.flags |= STORE_SET_CTIME;
 		sr.ctime = attr->st_ctim;
 	}
+	/* The kernel asks for a truncate by a caller without CAP_FSETID, and
+	 * for every chown (where only a group-executable S_ISGID goes). */
+	struct store_kill_suidgid kill = { (to_set & FUSE_SET_ATTR_SIZE) ? fs_caller_in_group : NULL, req };
+	if (fs_wire_kill_suidgid())
+		sr.kill = &kill;
 	r = store_setattr(fs_store(req), ino, &sr, &a);
 	if (r == 0 && fi && fi->fh && (sr.flags & STORE_SET_SIZE))
 		atomic_store(&((struct fs_handle *)(uintptr_t)fi->fh)->dirty, true);
@@ -365,6 +398,9 @@ static int fs_do_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	}
 	if (fi->flags & O_TRUNC) {
 		struct store_setattr_request sr = { .flags = STORE_SET_SIZE | STORE_SET_MTIME_NOW, .size = 0 };
+		struct store_kill_suidgid kill = { fs_caller_in_group, req };
+		if (fs_wire_kill_suidgid())
+			sr.kill = &kill;
 		struct store_attr a;
 		r = store_setattr(s, ino, &sr, &a);
 		if (r < 0)
@@ -437,7 +473,9 @@ static void fs_op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 static void fs_op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off_t off,
 			struct fuse_file_info *fi)
 {
-	ssize_t r = store_write(fs_store(req), ino, (uint64_t)off, buf, size);
+	struct store_kill_suidgid kill = { fs_caller_in_group, req };
+	ssize_t r = store_write_kill(fs_store(req), ino, (uint64_t)off, buf, size,
+				     fs_wire_kill_suidgid() ? &kill : NULL);
 
 	if (r < 0) {
 		fs_reply_err(req, (int)-r);
@@ -882,6 +920,11 @@ int fs_mount(struct store *store, const struct fs_config *config, struct fs **re
 		goto fail;
 	}
 	fs->mounted = true;
+	r = fs_wire_install(fs->session);
+	if (r < 0) {
+		log_error("fs: cannot hook the FUSE channel: %s", strerror(-r));
+		goto fail;
+	}
 	store_set_invalidate_hook(store, fs_invalidate_entry, fs);
 	*ret_fs = fs;
 	return 0;

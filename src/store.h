@@ -74,6 +74,19 @@ enum store_setattr_flags {
 	STORE_SET_CTIME = 1 << 8, /* to .ctime */
 };
 
+/* A change by a caller without CAP_FSETID, as the kernel reports it: a
+ * write or truncate also clears S_ISUID, and S_ISGID when the file is
+ * group-executable or the caller is outside the file's group (as the VFS
+ * does for ext4); a chown clears them the same way. */
+struct store_kill_suidgid {
+	/* Whether the caller is in group `gid` (fsgid or supplementary); asked
+	 * only about a file with S_ISGID and no group execute permission.
+	 * NULL: such an S_ISGID stays (a chown, where the kernel does not say
+	 * whether the caller has CAP_FSETID). */
+	bool (*in_group)(void *ud, uint32_t gid);
+	void *ud;
+};
+
 struct store_setattr_request {
 	unsigned flags;
 	uint32_t mode;
@@ -83,6 +96,7 @@ struct store_setattr_request {
 	struct timespec atime;
 	struct timespec mtime;
 	struct timespec ctime;
+	const struct store_kill_suidgid *kill; /* NULL: the caller may keep set-id bits */
 };
 
 /* Who creates an inode: ownership of new inodes follows the caller (and setgid dirs). */
@@ -149,8 +163,12 @@ int store_setattr(struct store *s, uint64_t ino, const struct store_setattr_requ
 
 /* Returns bytes read (short at end of file); updates atime as relatime does. */
 ssize_t store_read(struct store *s, uint64_t ino, uint64_t offset, size_t size, char *buf);
-/* Returns bytes written (all or error: -ENOSPC leaves the file unchanged). */
+/* Returns bytes written (all or error: -ENOSPC leaves the file unchanged).
+ * Like any write on Linux it drops the file's security.capability. */
 ssize_t store_write(struct store *s, uint64_t ino, uint64_t offset, const char *buf, size_t size);
+/* store_write by a caller who may have to drop set-id bits (kill: NULL if not). */
+ssize_t store_write_kill(struct store *s, uint64_t ino, uint64_t offset, const char *buf,
+			 size_t size, const struct store_kill_suidgid *kill);
 /* mode 0 or FALLOC_FL_KEEP_SIZE; anything else -EOPNOTSUPP. */
 int store_fallocate(struct store *s, uint64_t ino, int mode, uint64_t offset, uint64_t length);
 /* fsync of one inode: durable commit if the inode changed since the last one. */

@@ -185,8 +185,33 @@ static int store_write_block(struct store *s, uint64_t ino, uint64_t index, uint
 	return 0;
 }
 
+/* What a write, truncate or chown takes away, as the kernel's
+ * file_remove_privs does on a local filesystem: the file's
+ * security.capability, and for a caller without CAP_FSETID (kill != NULL)
+ * S_ISUID and S_ISGID (see struct store_kill_suidgid). Changes
+ * inode->attr.mode; the caller saves the inode. */
+int store_kill_priv(struct store *s, struct store_inode *inode, const struct store_kill_suidgid *kill)
+{
+	static const char caps[] = "security.capability";
+	uint32_t mode = inode->attr.mode;
+
+	if (kill && S_ISREG(mode)) {
+		mode &= ~(uint32_t)S_ISUID;
+		if ((mode & S_ISGID) &&
+		    ((mode & S_IXGRP) || (kill->in_group && !kill->in_group(kill->ud, inode->attr.gid))))
+			mode &= ~(uint32_t)S_ISGID;
+		inode->attr.mode = mode;
+	}
+	if (!atomic_load(&s->capability_xattrs))
+		return 0;
+	sqlite3_stmt *st = store_stmt(s, STMT_XATTR_DELETE);
+	sqlite3_bind_int64(st, 1, (int64_t)inode->attr.ino);
+	sqlite3_bind_blob(st, 2, caps, (int)strlen(caps), SQLITE_STATIC);
+	return store_step_done(s, st, "drop security.capability");
+}
+
 static ssize_t store_do_write(struct store *s, uint64_t ino, uint64_t offset, const char *buf,
-			      size_t size, char *scratch)
+			      size_t size, const struct store_kill_suidgid *kill, char *scratch)
 {
 	struct store_inode inode;
 	struct store_volume volume;
@@ -225,6 +250,9 @@ static ssize_t store_do_write(struct store *s, uint64_t ino, uint64_t offset, co
 	inode.alloc = (uint64_t)((int64_t)inode.alloc + delta);
 	store_now(&inode.attr.mtime);
 	inode.attr.ctime = inode.attr.mtime;
+	r = store_kill_priv(s, &inode, kill);
+	if (r < 0)
+		return r;
 	r = store_inode_save(s, &inode);
 	if (r < 0)
 		return r;
@@ -238,6 +266,12 @@ static ssize_t store_do_write(struct store *s, uint64_t ino, uint64_t offset, co
 
 ssize_t store_write(struct store *s, uint64_t ino, uint64_t offset, const char *buf, size_t size)
 {
+	return store_write_kill(s, ino, offset, buf, size, NULL);
+}
+
+ssize_t store_write_kill(struct store *s, uint64_t ino, uint64_t offset, const char *buf,
+			 size_t size, const struct store_kill_suidgid *kill)
+{
 	char *scratch = malloc(STORE_BLOCK_SIZE);
 	ssize_t r;
 
@@ -246,7 +280,7 @@ ssize_t store_write(struct store *s, uint64_t ino, uint64_t offset, const char *
 	r = store_op_begin(s);
 	if (r < 0)
 		goto out;
-	ssize_t written = store_do_write(s, ino, offset, buf, size, scratch);
+	ssize_t written = store_do_write(s, ino, offset, buf, size, kill, scratch);
 	int end = store_op_end(s, written < 0 ? (int)written : 0);
 	r = end < 0 ? end : written;
 out:

@@ -1070,6 +1070,13 @@ static int store_do_setattr(struct store *s, uint64_t ino, const struct store_se
 	else if (req->flags & STORE_SET_MTIME)
 		inode.attr.mtime = req->mtime;
 	inode.attr.ctime = req->flags & STORE_SET_CTIME ? req->ctime : now;
+	/* A truncate or chown of a file drops its privileges as on ext4. */
+	if (S_ISREG(inode.attr.mode) &&
+	    ((req->flags & (STORE_SET_SIZE | STORE_SET_UID | STORE_SET_GID)) || req->kill)) {
+		r = store_kill_priv(s, &inode, req->kill);
+		if (r < 0)
+			return r;
+	}
 	r = store_inode_save(s, &inode);
 	if (r == 0)
 		*ret_attr = inode.attr;

@@ -263,5 +263,6 @@ int store_volume_charge(struct store *s, int64_t volume_id, int64_t bytes, int64
 /* store_data.c */
 int store_data_truncate(struct store *s, struct store_inode *inode, uint64_t size);
 int store_data_drop(struct store *s, uint64_t ino);
+int store_kill_priv(struct store *s, struct store_inode *inode, const struct store_kill_suidgid *kill);
 
 #endif

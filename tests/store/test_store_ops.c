@@ -87,6 +87,82 @@ START_TEST(test_write_read_across_blocks)
 }
 END_TEST
 
+/* in_group answers for store_kill_suidgid: whether the test's caller is in the group. */
+static bool in_group_yes(void *ud, uint32_t gid)
+{
+	(void)ud;
+	(void)gid;
+	return true;
+}
+
+static bool in_group_no(void *ud, uint32_t gid)
+{
+	(void)ud;
+	(void)gid;
+	return false;
+}
+
+/* Set mode, write one byte with kill, return the resulting mode bits. */
+static unsigned mode_after_write(uint64_t ino, unsigned mode, const struct store_kill_suidgid *kill)
+{
+	struct store_setattr_request sr = { .flags = STORE_SET_MODE, .mode = mode };
+	struct store_attr a;
+
+	ck_assert_int_eq(store_setattr(st, ino, &sr, &a), 0);
+	ck_assert_int_eq(store_write_kill(st, ino, 0, "w", 1, kill), 1);
+	ck_assert_int_eq(store_getattr(st, ino, &a), 0);
+	return a.mode & 07777;
+}
+
+START_TEST(test_writes_drop_privileges)
+{
+	uint64_t root = make_volume("vk", "k", 1 << 20);
+	uint64_t ino = make_file(root, "f");
+	struct store_kill_suidgid outsider = { in_group_no, NULL }, member = { in_group_yes, NULL };
+	struct store_kill_suidgid chown_like = { NULL, NULL };
+	struct store_setattr_request sr = { 0 };
+	struct store_attr a;
+	char buf[32];
+
+	/* Without CAP_FSETID: S_ISUID goes; S_ISGID goes when group-executable
+	 * or when the caller is outside the file's group. */
+	ck_assert_uint_eq(mode_after_write(ino, 06777, &outsider), 0777);
+	ck_assert_uint_eq(mode_after_write(ino, 06777, &member), 0777);
+	ck_assert_uint_eq(mode_after_write(ino, 06767, &member), 02767);
+	ck_assert_uint_eq(mode_after_write(ino, 06767, &outsider), 0767);
+	ck_assert_uint_eq(mode_after_write(ino, 06767, &chown_like), 02767);
+	/* A writer with CAP_FSETID keeps them. */
+	ck_assert_uint_eq(mode_after_write(ino, 06777, NULL), 06777);
+
+	/* A truncate by such a caller, through setattr. */
+	sr.flags = STORE_SET_SIZE;
+	sr.size = 0;
+	sr.kill = &outsider;
+	ck_assert_int_eq(store_setattr(st, ino, &sr, &a), 0);
+	ck_assert_uint_eq(a.mode & 07777, 0777);
+
+	/* security.capability goes with any write, truncate or chown. */
+	static const char cap[20] = { 0, 0, 0, 2 };
+	for (int how = 0; how < 3; how++) {
+		ck_assert_int_eq(store_setxattr(st, ino, "security.capability", cap, sizeof(cap), 0), 0);
+		ck_assert_int_eq(store_getxattr(st, ino, "security.capability", buf, sizeof(buf)),
+				 (int)sizeof(cap));
+		struct store_setattr_request chg = { 0 };
+		if (how == 0) {
+			ck_assert_int_eq(store_write(st, ino, 0, "c", 1), 1);
+		} else {
+			chg.flags = how == 1 ? STORE_SET_SIZE : STORE_SET_UID;
+			ck_assert_int_eq(store_setattr(st, ino, &chg, &a), 0);
+		}
+		ck_assert_int_eq(store_getxattr(st, ino, "security.capability", buf, sizeof(buf)), -ENODATA);
+	}
+	/* Other xattrs stay. */
+	ck_assert_int_eq(store_setxattr(st, ino, "user.keep", "v", 1, 0), 0);
+	ck_assert_int_eq(store_write(st, ino, 0, "d", 1), 1);
+	ck_assert_int_eq(store_getxattr(st, ino, "user.keep", buf, sizeof(buf)), 1);
+}
+END_TEST
+
 START_TEST(test_enospc_leaves_data)
 {
 	uint64_t root = make_volume("small", "c", 1 << 20);
@@ -458,6 +534,7 @@ static Suite *store_ops_suite(void)
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_write_read_across_blocks);
+	tcase_add_test(tc, test_writes_drop_privileges);
 	tcase_add_test(tc, test_enospc_leaves_data);
 	tcase_add_test(tc, test_truncate_and_fallocate_usage);
 	tcase_add_test(tc, test_orphan_lives_until_forget);

@@ -96,6 +96,7 @@ static void run_default(void)
 	posix_cache();
 	posix_access();
 	posix_toplevel();
+	posix_setid();
 	posix_exdev();
 	posix_statfs();
 }

@@ -96,6 +96,7 @@ void posix_concurrency(void); /* posix_concurrent.c */
 void posix_cache(void);       /* posix_cache.c */
 void posix_access(void);      /* posix_access.c: permissions, setgid/sticky, top levels, EXDEV */
 void posix_toplevel(void);
+void posix_setid(void);        /* posix_access.c: set-id bits and capabilities on write/truncate/chown */
 void posix_exdev(void);
 void posix_statfs(void);      /* posix_space.c: statfs, ENOSPC, big files */
 void posix_enospc(void);

@@ -1,7 +1,8 @@
 /*
  * posix_access.c — permission checks as seen by an unprivileged user
  * (nobody:nogroup, no supplementary groups), sticky and setgid directories,
- * set-id bits cleared by a non-owner's write, the read-only top levels of a
+ * set-id bits and file capabilities dropped by writes, truncates and chown
+ * (posix_setid), the read-only top levels of a
  * claimfs mount (mount root and namespace directories), and EXDEV between
  * two claims.
  */
@@ -9,12 +10,14 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/capability.h>
 #include <libgen.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 /* ---- operations run as nobody: return 0 or -errno ---- */
@@ -127,6 +130,40 @@ static int op_touch_explicit(const char *a, const char *b)
 	return utimensat(AT_FDCWD, a, t, 0) < 0 ? -errno : 0;
 }
 
+/* truncate A to 0 by path. */
+static int op_truncate(const char *a, const char *b)
+{
+	(void)b;
+	return truncate(a, 0) < 0 ? -errno : 0;
+}
+
+/* open A for writing and ftruncate it to 0. */
+static int op_ftruncate(const char *a, const char *b)
+{
+	int fd = open(a, O_WRONLY);
+	int r = 0;
+
+	(void)b;
+	if (fd < 0)
+		return -errno;
+	if (ftruncate(fd, 0) < 0)
+		r = -errno;
+	close(fd);
+	return r;
+}
+
+/* open A with O_WRONLY | O_TRUNC. */
+static int op_open_trunc(const char *a, const char *b)
+{
+	int fd = open(a, O_WRONLY | O_TRUNC);
+
+	(void)b;
+	if (fd < 0)
+		return -errno;
+	close(fd);
+	return 0;
+}
+
 /* Expect OP(A, B) as nobody to give WANT (0 or a positive errno). */
 static void nobody_expect(nobody_fn op, const char *a, const char *b, int want, const char *desc)
 {
@@ -223,16 +260,7 @@ void posix_access(void)
 	expect_ok(lstat(wp("sgid/nobodyd"), &st), "stat nobody's subdir in setgid dir");
 	expect_true(st.st_gid == 4242 && (st.st_mode & S_ISGID), "nobody's subdir gets the group and S_ISGID");
 
-	tap_section("set-id bits");
-	expect_ok(write_file(wp("suid"), 0777, 1, 0), "create file for setuid test");
-	expect_ok(chmod(wp("suid"), 04777), "chmod 04777");
-	nobody_expect(op_write_byte, wp("suid"), NULL, 0, "nobody writes the world-writable setuid file");
-	expect_ok(lstat(wp("suid"), &st), "stat after the write");
-	if (!tap_ok((st.st_mode & S_ISUID) == 0, "a non-owner's write clears S_ISUID like ext4"))
-		tap_diag("expected mode 0777 got %04o", (unsigned)(st.st_mode & 07777));
-	expect_ok(truncate(wp("suid"), 0), "reset file");
-
-	const char *names[] = { "root600", "root666", "suid" };
+	const char *names[] = { "root600", "root666" };
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
 		unlink(wp("%s", names[i]));
 	posix_remove_tree(wp("closed"));
@@ -357,4 +385,123 @@ void posix_exdev(void)
 	unlink(pj(other, "victim-%ld", (long)getpid()));
 	unlink(wp("xf"));
 	rmdir(wp("xd"));
+}
+
+/* One set-id case: a file with mode `mode` gets `op` (as nobody, or as root
+ * with CAP_FSETID), and must end with mode `want`, as on ext4. */
+struct setid_case {
+	const char *what;
+	nobody_fn op;
+	bool as_root;
+	mode_t mode;
+	mode_t want;
+	bool nogroup; /* the file belongs to group nogroup (nobody's) */
+};
+
+static void setid_run(const struct setid_case *c, int i)
+{
+	const char *path = wp("setid%d", i);
+	struct stat st;
+	int r;
+
+	if (write_file(path, 0777, 100, 7) < 0 ||
+	    (c->nogroup && chown(path, 0, POSIX_NOBODY_GID) < 0) || chmod(path, c->mode) < 0) {
+		expect_ok(-1, c->what);
+		return;
+	}
+	r = c->as_root ? c->op(path, NULL) : as_nobody(c->op, path, NULL);
+	if (r < 0) {
+		if (!tap_ok(false, "%s", c->what))
+			tap_diag("the operation failed: %s", errno_name(-r));
+		unlink(path);
+		return;
+	}
+	r = lstat_e(path, &st);
+	if (!tap_ok(r == 0 && (st.st_mode & 07777) == c->want, "%s", c->what))
+		tap_diag("expected mode %04o got %04o", (unsigned)c->want, (unsigned)(st.st_mode & 07777));
+	unlink(path);
+}
+
+#define CAPS_XATTR "security.capability"
+
+/* A valid version-2 file capability (cap_net_bind_service permitted). */
+static int set_file_capability(const char *path)
+{
+	struct vfs_cap_data cap;
+
+	memset(&cap, 0, sizeof(cap));
+	cap.magic_etc = VFS_CAP_REVISION_2;
+	cap.data[0].permitted = 1u << CAP_NET_BIND_SERVICE;
+	return setxattr(path, CAPS_XATTR, &cap, XATTR_CAPS_SZ_2, 0) < 0 ? -errno : 0;
+}
+
+/* Which operations drop set-id bits and file capabilities: the kernel tells
+ * claimfs (FUSE_HANDLE_KILLPRIV_V2) and the daemon clears them. */
+void posix_setid(void)
+{
+	static const struct setid_case cases[] = {
+		{ "nobody's write clears S_ISUID", op_write_byte, false, 04777, 0777, false },
+		{ "nobody's write clears S_ISGID of a group-executable file", op_write_byte, false, 02777, 0777, false },
+		{ "nobody's write clears S_ISGID without group execute (not in the file's group)",
+		  op_write_byte, false, 02767, 0767, false },
+		{ "nobody's write keeps S_ISGID without group execute in its own group", op_write_byte,
+		  false, 02767, 02767, true },
+		{ "nobody's write still clears S_ISUID in its own group", op_write_byte, false, 06767,
+		  02767, true },
+		{ "nobody's write clears both set-id bits", op_write_byte, false, 06777, 0777, false },
+		{ "root's write keeps them (CAP_FSETID)", op_write_byte, true, 06777, 06777, false },
+		{ "nobody's truncate(2) clears S_ISUID", op_truncate, false, 04777, 0777, false },
+		{ "nobody's ftruncate(2) clears S_ISUID", op_ftruncate, false, 04777, 0777, false },
+		{ "nobody's open(O_TRUNC) clears both set-id bits", op_open_trunc, false, 06777, 0777, false },
+		{ "root's truncate(2) keeps them", op_truncate, true, 06777, 06777, false },
+		{ "root's open(O_TRUNC) keeps them", op_open_trunc, true, 06777, 06777, false },
+		{ "nobody's chmod-free open for writing keeps them", op_open_write, false, 06777, 06777, false },
+	};
+	struct stat st;
+	char buf[64];
+
+	tap_section("set-id bits and file capabilities");
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		setid_run(&cases[i], (int)i);
+
+	/* A file already written (the kernel skips the privilege check for it
+	 * from then on) gets S_ISUID back: the next write must still clear it. */
+	expect_ok(write_file(wp("again"), 0777, 10, 3), "create a file");
+	expect_ok(chmod(wp("again"), 0777), "chmod 0777");
+	nobody_expect(op_write_byte, wp("again"), NULL, 0, "nobody writes it");
+	nobody_expect(op_write_byte, wp("again"), NULL, 0, "nobody writes it again");
+	expect_ok(chmod(wp("again"), 04777), "chmod 04777");
+	nobody_expect(op_write_byte, wp("again"), NULL, 0, "nobody writes it once more");
+	expect_ok(lstat(wp("again"), &st), "stat");
+	expect_eq(st.st_mode & 07777, 0777, "S_ISUID set after earlier writes is still cleared");
+
+	/* security.capability goes away on write, truncate and chown, even root's. */
+	const char *ops[] = { "write", "truncate", "chown" };
+	for (size_t i = 0; i < sizeof(ops) / sizeof(ops[0]); i++) {
+		const char *path = wp("caps-%s", ops[i]);
+		if (!expect_ok(write_file(path, 0755, 10, 4), "create a file for capabilities"))
+			continue;
+		int r = set_file_capability(path);
+		if (r == -EOPNOTSUPP) {
+			tap_skip("no security.capability here", "%s drops the file capability", ops[i]);
+			unlink(path);
+			continue;
+		}
+		expect_ok(r, "set security.capability");
+		expect_true(getxattr(path, CAPS_XATTR, buf, sizeof(buf)) == XATTR_CAPS_SZ_2,
+			    "the capability reads back");
+		if (i == 0)
+			r = op_write_byte(path, NULL);
+		else if (i == 1)
+			r = truncate(path, 5) < 0 ? -errno : 0;
+		else
+			r = chown(path, 1234, 1234) < 0 ? -errno : 0;
+		expect_ok(r, ops[i]);
+		expect_errno(getxattr(path, CAPS_XATTR, buf, sizeof(buf)), ENODATA,
+			     i == 0   ? "root's write drops security.capability"
+			     : i == 1 ? "root's truncate drops security.capability"
+				      : "chown drops security.capability");
+		unlink(path);
+	}
+	unlink(wp("again"));
 }

@@ -244,6 +244,49 @@ def check_delete(t, d):
     t.eq(listing(path), [], 'a claim re-created under the same name starts empty')
 
 
+def fuse_op_count(d, op):
+    """How many FUSE requests of kind op the daemon has served (/metrics)."""
+    body = d.request('GET', '/metrics')[2].decode()
+    m = re.search(r'^claimfs_fuse_request_duration_seconds_count\{op="%s"\} (\d+)' % op, body, re.M)
+    return int(m.group(1)) if m else 0
+
+
+def check_killpriv(t, d):
+    """FUSE_HANDLE_KILLPRIV_V2 is in effect: writes to a file without set-id
+    bits or capabilities do not each cost a security.capability lookup, and
+    the daemon itself clears the set-id bits an unprivileged write drops."""
+    path = os.path.join(d.claim_path('default', 'other'), 'killpriv')
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        os.pwrite(fd, b'x', 0)
+        before = fuse_op_count(d, 'xattr'), fuse_op_count(d, 'write')
+        for i in range(200):
+            os.pwrite(fd, b'y', i)
+        after = fuse_op_count(d, 'xattr'), fuse_op_count(d, 'write')
+    finally:
+        os.close(fd)
+    t.ok(after[1] - before[1] >= 200, '200 writes reached the daemon', repr((before, after)))
+    t.ok(after[0] - before[0] <= 2, 'no getxattr(security.capability) per write (KILLPRIV_V2)',
+         'xattr requests: %d' % (after[0] - before[0]))
+    os.chmod(path, 0o6777)
+    pid = os.fork()
+    if pid == 0:
+        try:
+            os.setgroups([])
+            os.setgid(65534)
+            os.setuid(65534)
+            wfd = os.open(path, os.O_WRONLY)
+            os.pwrite(wfd, b'z', 0)
+            os.close(wfd)
+            os._exit(0)
+        except OSError:
+            os._exit(1)
+    _, status = os.waitpid(pid, 0)
+    t.eq(status, 0, 'nobody writes the 06777 file')
+    t.eq(os.stat(path).st_mode & 0o7777, 0o777, 'its set-id bits are gone')
+    os.unlink(path)
+
+
 def run_default(t, d):
     """The default run: provision, posix on each claim kind, layout checks."""
     claims = [('default', 'general', '64Mi'), ('default', 'small', '1Mi'),
@@ -266,6 +309,7 @@ def run_default(t, d):
     check_cross_namespace(t, d)
     check_long_claim_name(t, d)
     check_top_statfs(t, d)
+    check_killpriv(t, d)
     check_delete(t, d)
     status, _, _ = d.request('GET', '/readyz')
     t.eq(status, 200, 'daemon still ready after the conformance runs')

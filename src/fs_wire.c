@@ -1,0 +1,148 @@
+/*
+ * fs_wire.c — FUSE_HANDLE_KILLPRIV_V2 on top of libfuse 3.14.
+ *
+ * Without it, the kernel asks the server for security.capability (a GETXATTR
+ * round trip) before every write(2) to see whether privileges must be
+ * dropped: for small writes that is half of all requests. With it (protocol
+ * 7.33, Linux 5.11), the server clears the set-id bits itself on write,
+ * truncate and chown when the kernel says so, and the kernel marks the
+ * superblock SB_NOSEC: after one check an inode without privileges to drop
+ * is flagged S_NOSEC and its writes go straight to WRITE (the VFS clears the
+ * flag when set-id bits or a security.* xattr are set).
+ *
+ * libfuse 3.14 neither offers the flag in its INIT reply nor passes the
+ * per-request KILL_SUIDGID flags to the handlers, so both are done here,
+ * through fuse_session_custom_io():
+ *   - read hook: record the INIT request (its unique and whether the kernel
+ *     offers KILLPRIV_V2) and, for every request, whether it asks for the
+ *     set-id bits to be cleared, in a thread-local flag (libfuse handles a
+ *     request in the worker thread that read it);
+ *   - writev hook: add FUSE_HANDLE_KILLPRIV_V2 to the reply to that INIT.
+ * If the kernel does not offer the flag nothing changes: it keeps clearing
+ * the bits itself and the thread-local flag stays false.
+ */
+#include "fs_wire.h"
+
+#include "log.h"
+
+#include <errno.h>
+#include <fuse_lowlevel.h>
+#include <linux/fuse.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+/* The INIT request: its unique (0: not seen yet) and whether the kernel offers the flag. */
+static _Atomic uint64_t fs_wire_init_unique;
+static atomic_bool fs_wire_init_offers_v2;
+static atomic_bool fs_wire_v2;
+static _Thread_local bool fs_wire_kill;
+
+bool fs_wire_killpriv_v2(void)
+{
+	return atomic_load(&fs_wire_v2);
+}
+
+bool fs_wire_kill_suidgid(void)
+{
+	return fs_wire_kill;
+}
+
+/* Where a request that may ask for the set-id bits to go says so: a 32-bit
+ * field at `offset` in its argument, tested against `mask`. */
+static const struct {
+	uint32_t opcode;
+	size_t offset;
+	uint32_t mask;
+} fs_wire_kill_fields[] = {
+	{ FUSE_WRITE, offsetof(struct fuse_write_in, write_flags), FUSE_WRITE_KILL_SUIDGID },
+	{ FUSE_SETATTR, offsetof(struct fuse_setattr_in, valid), FATTR_KILL_SUIDGID },
+	{ FUSE_OPEN, offsetof(struct fuse_open_in, open_flags), FUSE_OPEN_KILL_SUIDGID },
+	{ FUSE_CREATE, offsetof(struct fuse_create_in, open_flags), FUSE_OPEN_KILL_SUIDGID },
+};
+
+/* Whether the request in buf (len bytes, a whole request) asks to clear the set-id bits. */
+static bool fs_wire_request_kills(const struct fuse_in_header *in, const char *buf, size_t len)
+{
+	for (size_t i = 0; i < sizeof(fs_wire_kill_fields) / sizeof(fs_wire_kill_fields[0]); i++) {
+		uint32_t field;
+
+		if (fs_wire_kill_fields[i].opcode != in->opcode)
+			continue;
+		if (len < sizeof(*in) + fs_wire_kill_fields[i].offset + sizeof(field))
+			return false;
+		memcpy(&field, buf + sizeof(*in) + fs_wire_kill_fields[i].offset, sizeof(field));
+		return (field & fs_wire_kill_fields[i].mask) != 0;
+	}
+	return false;
+}
+
+static ssize_t fs_wire_read(int fd, void *buf, size_t size, void *userdata)
+{
+	ssize_t res = read(fd, buf, size);
+	struct fuse_in_header in;
+
+	(void)userdata;
+	fs_wire_kill = false;
+	if (res < (ssize_t)sizeof(in))
+		return res;
+	memcpy(&in, buf, sizeof(in));
+	if (in.opcode == FUSE_INIT) {
+		struct fuse_init_in init;
+		if ((size_t)res >= sizeof(in) + offsetof(struct fuse_init_in, flags) + sizeof(init.flags)) {
+			memcpy(&init.flags, (const char *)buf + sizeof(in) + offsetof(struct fuse_init_in, flags),
+			       sizeof(init.flags));
+			atomic_store(&fs_wire_init_offers_v2, (init.flags & FUSE_HANDLE_KILLPRIV_V2) != 0);
+			atomic_store(&fs_wire_init_unique, in.unique);
+		}
+		return res;
+	}
+	fs_wire_kill = fs_wire_request_kills(&in, buf, (size_t)res);
+	return res;
+}
+
+static ssize_t fs_wire_writev(int fd, struct iovec *iov, int count, void *userdata)
+{
+	struct fuse_out_header out;
+	uint64_t init_unique = atomic_load(&fs_wire_init_unique);
+
+	(void)userdata;
+	if (init_unique == 0 || count != 2 || iov[0].iov_len < sizeof(out) ||
+	    iov[1].iov_len < offsetof(struct fuse_init_out, flags) + sizeof(uint32_t) ||
+	    iov[1].iov_len > sizeof(struct fuse_init_out))
+		return writev(fd, iov, count);
+	memcpy(&out, iov[0].iov_base, sizeof(out));
+	if (out.unique != init_unique || out.error != 0 || !atomic_load(&fs_wire_init_offers_v2))
+		return writev(fd, iov, count);
+
+	/* The reply to INIT: the same bytes with the flag added. */
+	struct fuse_init_out init;
+	struct iovec patched[2] = { iov[0], { .iov_base = &init, .iov_len = iov[1].iov_len } };
+	memset(&init, 0, sizeof(init));
+	memcpy(&init, iov[1].iov_base, iov[1].iov_len);
+	init.flags |= FUSE_HANDLE_KILLPRIV_V2;
+	init.flags &= ~(uint32_t)FUSE_HANDLE_KILLPRIV;
+	ssize_t res = writev(fd, patched, 2);
+	if (res >= 0) {
+		atomic_store(&fs_wire_v2, true);
+		log_debug("fs: FUSE_HANDLE_KILLPRIV_V2 negotiated");
+	}
+	atomic_store(&fs_wire_init_unique, 0);
+	return res;
+}
+
+int fs_wire_install(struct fuse_session *se)
+{
+	static const struct fuse_custom_io io = {
+		.read = fs_wire_read,
+		.writev = fs_wire_writev,
+	};
+
+	atomic_store(&fs_wire_init_unique, 0);
+	atomic_store(&fs_wire_v2, false);
+	int r = fuse_session_custom_io(se, &io, fuse_session_fd(se));
+	return r < 0 ? r : 0;
+}
