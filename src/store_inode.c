@@ -170,15 +170,13 @@ int store_dir_is_empty(struct store *s, uint64_t dir)
 /* ---- inode lifetime --------------------------------------------------------- */
 
 /* Delete an inode and everything it owns, and give its space back. */
-int store_inode_destroy(struct store *s, uint64_t ino)
+/* Delete a loaded inode with its data and xattrs, and uncharge its volume. */
+static int store_inode_destroy_loaded(struct store *s, const struct store_inode *inode)
 {
-	struct store_inode inode;
+	uint64_t ino = inode->attr.ino;
 	sqlite3_stmt *st;
 	int r;
 
-	r = store_inode_load(s, ino, &inode);
-	if (r < 0)
-		return r;
 	r = store_data_drop(s, ino);
 	if (r < 0)
 		return r;
@@ -192,10 +190,35 @@ int store_inode_destroy(struct store *s, uint64_t ino)
 	r = store_step_done(s, st, "delete inode");
 	if (r < 0)
 		return r;
-	if (inode.attr.volume_id != 0)
-		r = store_volume_charge(s, (int64_t)inode.attr.volume_id, -(int64_t)inode.alloc, -1);
+	if (inode->attr.volume_id != 0)
+		r = store_volume_charge(s, (int64_t)inode->attr.volume_id, -(int64_t)inode->alloc, -1);
 	store_inomap_add(&s->orphans, ino, -1, NULL);
 	return r;
+}
+
+int store_inode_destroy(struct store *s, uint64_t ino)
+{
+	struct store_inode inode;
+	int r = store_inode_load(s, ino, &inode);
+
+	return r < 0 ? r : store_inode_destroy_loaded(s, &inode);
+}
+
+/* store_inode_release_if_unused for an inode loaded (or saved) in this operation. */
+static int store_inode_release_loaded(struct store *s, const struct store_inode *inode)
+{
+	uint64_t ino = inode->attr.ino;
+
+	if (inode->attr.nlink > 0)
+		return 0;
+	if (store_inomap_get(&s->lookups, ino) > 0)
+		return store_inomap_get(&s->orphans, ino) ? 0 : store_inomap_add(&s->orphans, ino, 1, NULL);
+	if (inode->alloc > STORE_RECLAIM_INLINE_BYTES) {
+		/* Deleted in chunks once the current operation ends. */
+		store_inomap_add(&s->orphans, ino, -1, NULL);
+		return store_inomap_get(&s->reclaim, ino) ? 0 : store_inomap_add(&s->reclaim, ino, 1, NULL);
+	}
+	return store_inode_destroy_loaded(s, inode);
 }
 
 /* Called when an inode's nlink may have dropped to 0: delete it now if the
@@ -203,21 +226,11 @@ int store_inode_destroy(struct store *s, uint64_t ino)
 int store_inode_release_if_unused(struct store *s, uint64_t ino)
 {
 	struct store_inode inode;
-	int r;
+	int r = store_inode_load(s, ino, &inode);
 
-	r = store_inode_load(s, ino, &inode);
 	if (r < 0)
 		return r == -ENOENT ? 0 : r;
-	if (inode.attr.nlink > 0)
-		return 0;
-	if (store_inomap_get(&s->lookups, ino) > 0)
-		return store_inomap_get(&s->orphans, ino) ? 0 : store_inomap_add(&s->orphans, ino, 1, NULL);
-	if (inode.alloc > STORE_RECLAIM_INLINE_BYTES) {
-		/* Deleted in chunks once the current operation ends. */
-		store_inomap_add(&s->orphans, ino, -1, NULL);
-		return store_inomap_get(&s->reclaim, ino) ? 0 : store_inomap_add(&s->reclaim, ino, 1, NULL);
-	}
-	return store_inode_destroy(s, ino);
+	return store_inode_release_loaded(s, &inode);
 }
 
 /* One chunk of a queued deletion: drop up to STORE_RECLAIM_CHUNK_BLOCKS
@@ -435,22 +448,26 @@ int store_lookup(struct store *s, uint64_t parent, const char *name, struct stor
 	if (strlen(name) > STORE_NAME_MAX)
 		return -ENAMETOOLONG;
 	store_lock_read(s);
-	r = store_inode_load(s, parent, &dir);
+	/* Only directories have entries: a name found needs no look at its
+	 * parent. "." and "..", and the errors, do. */
+	bool dots = strcmp(name, ".") == 0 || strcmp(name, "..") == 0;
+	r = dots ? -ENOENT : store_dentry_find(s, parent, name, NULL, &ino);
+	if (r == -ENOENT) {
+		int d = store_inode_load(s, parent, &dir);
+		if (d < 0 || !S_ISDIR(dir.attr.mode)) {
+			r = d < 0 ? d : -ENOTDIR;
+			goto out;
+		}
+		if (strcmp(name, ".") == 0) {
+			ino = parent;
+			r = 0;
+		} else if (strcmp(name, "..") == 0) {
+			ino = dir.parent ? dir.parent : STORE_ROOT_INO;
+			r = 0;
+		}
+	}
 	if (r < 0)
 		goto out;
-	if (!S_ISDIR(dir.attr.mode)) {
-		r = -ENOTDIR;
-		goto out;
-	}
-	if (strcmp(name, ".") == 0)
-		ino = parent;
-	else if (strcmp(name, "..") == 0)
-		ino = dir.parent ? dir.parent : STORE_ROOT_INO;
-	else {
-		r = store_dentry_find(s, parent, name, NULL, &ino);
-		if (r < 0)
-			goto out;
-	}
 	r = store_inode_load(s, ino, &inode);
 	if (r < 0)
 		goto out;
@@ -755,7 +772,7 @@ static int store_drop_name(struct store *s, struct store_inode *dir, struct stor
 	r = store_inode_save(s, child);
 	if (r < 0)
 		return r;
-	return store_inode_release_if_unused(s, child->attr.ino);
+	return store_inode_release_loaded(s, child);
 }
 
 static int store_do_remove(struct store *s, uint64_t parent, const char *name, bool want_dir)
