@@ -690,6 +690,26 @@ static void store_wal_restart(struct store *s)
 	s->wal_frames = 0;
 }
 
+/* Whether SQLite ended the batch transaction by itself (lock held). A
+ * statement that fails with SQLITE_FULL or an I/O error and has no
+ * statement journal of its own (a one-row UPDATE, say) makes SQLite roll
+ * back the whole transaction, savepoints included: every change of the
+ * batch is gone and later statements would each commit on their own. Treat
+ * it as a failed commit: the batch's inodes get EIO at their next fsync or
+ * close, and the next operation opens a new transaction. */
+static bool store_txn_vanished(struct store *s)
+{
+	if (!s->in_txn || !sqlite3_get_autocommit(s->db))
+		return false;
+	log_error("store: SQLite rolled the batch transaction back: %d uncommitted operations lost",
+		  s->txn_ops);
+	s->in_txn = false;
+	s->txn_ops = 0;
+	s->txn_bytes = 0;
+	store_note_lost(s);
+	return true;
+}
+
 /* COMMIT the open transaction (lock held). */
 static int store_commit(struct store *s)
 {
@@ -697,7 +717,7 @@ static int store_commit(struct store *s)
 	int r;
 
 	assert(s->op_depth == 0);
-	if (!s->in_txn)
+	if (store_txn_vanished(s) || !s->in_txn)
 		return 0;
 	clock_gettime(CLOCK_MONOTONIC, &start);
 	uint64_t metrics_start = metrics_now_ns();
@@ -774,6 +794,15 @@ int store_op_end(struct store *s, int rc)
 	int r;
 
 	assert(s->op_depth > 0);
+	if (store_txn_vanished(s) || !s->in_txn) {
+		/* No savepoint left to roll back or release; this operation's
+		 * changes went with the transaction. */
+		s->op_depth--;
+		if (rc >= 0)
+			rc = -EIO;
+		store_unlock(s);
+		return rc;
+	}
 	if (rc < 0) {
 		r = store_exec_stmt(s, STMT_ROLLBACK_TO);
 		if (r < 0)

@@ -496,6 +496,64 @@ START_TEST(test_fault_injection_rolls_back)
 }
 END_TEST
 
+/* A statement that fails with SQLITE_FULL mid-operation (here: the page
+ * cache spills a 24 MiB write into the WAL on a "full disk") makes SQLite
+ * roll back the whole batch transaction. The store must notice: the
+ * operation fails, the batch's other changes are reported lost (EIO at
+ * fsync), and nothing runs outside a transaction afterwards. */
+START_TEST(test_sqlite_rollback_mid_operation)
+{
+	const size_t big = 24 << 20;
+	char fault[600], back[4];
+	uint64_t root = make_volume("v", "c", 64 << 20);
+	uint64_t kept = make_file(root, "kept"), pending = make_file(root, "pending");
+	uint64_t huge = make_file(root, "huge");
+	char *buf = calloc(1, big);
+	FILE *f;
+
+	ck_assert_ptr_nonnull(buf);
+	ck_assert_int_eq(store_write(st, kept, 0, "good", 4), 4);
+	ck_assert_int_eq(store_sync(st, true), 0);
+	store_close(st);
+	snprintf(fault, sizeof(fault), "%s/fault", test_dir);
+	setenv("CLAIMFS_FAULT_FILE", fault, 1);
+	ck_assert_int_eq(store_open(test_path, 0, &st), 0);
+	ck_assert_int_eq(store_write(st, pending, 0, "lost", 4), 4);
+	f = fopen(fault, "w");
+	ck_assert_ptr_nonnull(f);
+	fputs("write:1:ENOSPC:0\n", f);
+	fclose(f);
+	ssize_t r = store_write(st, huge, 0, buf, big);
+	ck_assert_msg(r == -ENOSPC || r == -EIO, "24 MiB write on a full disk: %zd", r);
+	ck_assert_uint_ge(store_fault_injected(), 1);
+	unlink(fault);
+	/* A write after it lands in a new batch: its fsync succeeds (no false
+	 * EIO), while the batch that held "lost" is gone and says so once. */
+	uint64_t after = make_file(root, "after");
+	ck_assert_int_eq(store_write(st, after, 0, "after", 5), 5);
+	ck_assert_int_eq(store_fsync(st, after, false), 0);
+	ck_assert_int_eq(store_fsync(st, pending, false), -EIO);
+	ck_assert_int_eq(store_fsync(st, pending, false), 0);
+	/* Work goes on in a real transaction: a write, then a failing
+	 * operation whose savepoint rolls back only itself. */
+	ck_assert_int_eq(store_write(st, kept, 0, "next", 4), 4);
+	ck_assert_int_eq(store_unlink(st, root, "no-such-file"), -ENOENT);
+	ck_assert_int_eq(store_sync(st, true), 0);
+	store_close(st);
+	unsetenv("CLAIMFS_FAULT_FILE");
+	ck_assert_int_eq(store_open(test_path, 0, &st), 0);
+	ck_assert_int_eq(store_read(st, kept, 0, 4, back), 4);
+	ck_assert_mem_eq(back, "next", 4);
+	ck_assert_int_eq(store_read(st, after, 0, 4, back), 4);
+	ck_assert_mem_eq(back, "afte", 4);
+	struct store_check_result result;
+	reports = 0;
+	ck_assert_int_eq(store_check(st, false, count_report, NULL, &result), 0);
+	ck_assert_uint_eq(reports, 0);
+	free(buf);
+}
+END_TEST
+
 START_TEST(test_lost_commit_reports_eio)
 {
 	char fault[600];
@@ -548,6 +606,7 @@ static Suite *store_ops_suite(void)
 	tcase_add_test(tc, test_second_open_is_locked);
 	tcase_add_test(tc, test_fault_injection_rolls_back);
 	tcase_add_test(tc, test_lost_commit_reports_eio);
+	tcase_add_test(tc, test_sqlite_rollback_mid_operation);
 	suite_add_tcase(s, tc);
 	return s;
 }
