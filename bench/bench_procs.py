@@ -73,17 +73,19 @@ def drop_caches():
 
 
 class Passthrough:
-    """passthrough_ll -f -o source=SRC MNT, default options."""
+    """passthrough_ll -f -o source=SRC[,OPTIONS] MNT (default options unless given)."""
 
-    def __init__(self, binary, src, mnt, log_path):
+    def __init__(self, binary, src, mnt, log_path, options=''):
         self.binary, self.src, self.mnt, self.log_path = binary, src, mnt, log_path
+        self.options = options
         self.proc = None
 
     def start(self):
         os.makedirs(self.src, exist_ok=True)
         os.makedirs(self.mnt, exist_ok=True)
+        opts = 'source=' + self.src + (',' + self.options if self.options else '')
         with open(self.log_path, 'ab') as logf:
-            self.proc = subprocess.Popen([self.binary, '-f', '-o', 'source=' + self.src, self.mnt],
+            self.proc = subprocess.Popen([self.binary, '-f', '-o', opts, self.mnt],
                                          stdin=subprocess.DEVNULL, stdout=logf, stderr=logf)
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
