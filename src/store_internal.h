@@ -150,6 +150,7 @@ struct store {
 	pthread_mutex_t lock; /* recursive */
 	sqlite3 *db;          /* protected by lock */
 	sqlite3 *checkpoint_db; /* used only by store_sync_if_older's checkpoint (own mutex) */
+	int ckpt_synced_frames; /* WAL frames backfilled and synced to the database file (same) */
 	sqlite3_stmt *stmt[STMT_COUNT]; /* protected by lock */
 	int lock_fd;          /* flock'd store file; owned */
 	char *path;
