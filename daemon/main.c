@@ -198,7 +198,7 @@ static int main_parse(int argc, char **argv, struct main_options *o)
 			main_usage(stdout);
 			return 1;
 		case 'V':
-			printf("claimfsd %s\n", CLAIMFS_VERSION);
+			printf("claimfsd %s (store schema %d)\n", CLAIMFS_VERSION, store_schema_version());
 			return 1;
 		default:
 			main_usage(stderr);
