@@ -941,6 +941,16 @@ int store_sync_if_older(struct store *s, unsigned max_age_ms)
 	}
 	/* The WAL starts over after a restart: count from its new start. */
 	s->ckpt_synced_frames = done_frames > 0 ? done_frames : 0;
+	/* Restart a long WAL now, right after the pass that copied and synced
+	 * most of it, rather than in the commit that crosses the limit (inside
+	 * somebody's fsync). Not in the middle of an operation. */
+	if (rc == SQLITE_OK && done_frames > STORE_WAL_RESTART_FRAMES / 2) {
+		store_lock(s);
+		if (s->op_depth == 0 && s->wal_frames > STORE_WAL_RESTART_FRAMES / 2 &&
+		    store_commit(s) == 0 && s->wal_frames > 0)
+			store_wal_restart(s);
+		store_unlock(s);
+	}
 	return 0;
 }
 
