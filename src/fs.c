@@ -158,6 +158,19 @@ static bool fs_caller_in_group(void *ud, uint32_t gid)
 	return found;
 }
 
+/* The set-id drop the kernel asks of this request (fs_wire.c), in *storage,
+ * or NULL. in_group: fs_caller_in_group, or NULL where the kernel does not
+ * say whether the caller has CAP_FSETID (chown). */
+static const struct store_kill_suidgid *fs_kill_request(fuse_req_t req, bool (*in_group)(void *, uint32_t),
+							 struct store_kill_suidgid *storage)
+{
+	if (!fs_wire_kill_suidgid())
+		return NULL;
+	storage->in_group = in_group;
+	storage->ud = req;
+	return storage;
+}
+
 /* ---- lifetime ------------------------------------------------------------ */
 
 static void fs_op_init(void *userdata, struct fuse_conn_info *conn)
@@ -270,9 +283,8 @@ static void fs_op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int
 	}
 	/* The kernel asks for a truncate by a caller without CAP_FSETID, and
 	 * for every chown (where only a group-executable S_ISGID goes). */
-	struct store_kill_suidgid kill = { (to_set & FUSE_SET_ATTR_SIZE) ? fs_caller_in_group : NULL, req };
-	if (fs_wire_kill_suidgid())
-		sr.kill = &kill;
+	struct store_kill_suidgid kill;
+	sr.kill = fs_kill_request(req, (to_set & FUSE_SET_ATTR_SIZE) ? fs_caller_in_group : NULL, &kill);
 	r = store_setattr(fs_store(req), ino, &sr, &a);
 	if (r == 0 && fi && fi->fh && (sr.flags & STORE_SET_SIZE))
 		atomic_store(&((struct fs_handle *)(uintptr_t)fi->fh)->dirty, true);
@@ -398,9 +410,8 @@ static int fs_do_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	}
 	if (fi->flags & O_TRUNC) {
 		struct store_setattr_request sr = { .flags = STORE_SET_SIZE | STORE_SET_MTIME_NOW, .size = 0 };
-		struct store_kill_suidgid kill = { fs_caller_in_group, req };
-		if (fs_wire_kill_suidgid())
-			sr.kill = &kill;
+		struct store_kill_suidgid kill;
+		sr.kill = fs_kill_request(req, fs_caller_in_group, &kill);
 		struct store_attr a;
 		r = store_setattr(s, ino, &sr, &a);
 		if (r < 0)
@@ -473,9 +484,9 @@ static void fs_op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 static void fs_op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off_t off,
 			struct fuse_file_info *fi)
 {
-	struct store_kill_suidgid kill = { fs_caller_in_group, req };
+	struct store_kill_suidgid kill;
 	ssize_t r = store_write_kill(fs_store(req), ino, (uint64_t)off, buf, size,
-				     fs_wire_kill_suidgid() ? &kill : NULL);
+				     fs_kill_request(req, fs_caller_in_group, &kill));
 
 	if (r < 0) {
 		fs_reply_err(req, (int)-r);

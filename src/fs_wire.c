@@ -38,13 +38,7 @@
 /* The INIT request: its unique (0: not seen yet) and whether the kernel offers the flag. */
 static _Atomic uint64_t fs_wire_init_unique;
 static atomic_bool fs_wire_init_offers_v2;
-static atomic_bool fs_wire_v2;
 static _Thread_local bool fs_wire_kill;
-
-bool fs_wire_killpriv_v2(void)
-{
-	return atomic_load(&fs_wire_v2);
-}
 
 bool fs_wire_kill_suidgid(void)
 {
@@ -126,10 +120,8 @@ static ssize_t fs_wire_writev(int fd, struct iovec *iov, int count, void *userda
 	init.flags |= FUSE_HANDLE_KILLPRIV_V2;
 	init.flags &= ~(uint32_t)FUSE_HANDLE_KILLPRIV;
 	ssize_t res = writev(fd, patched, 2);
-	if (res >= 0) {
-		atomic_store(&fs_wire_v2, true);
+	if (res >= 0)
 		log_debug("fs: FUSE_HANDLE_KILLPRIV_V2 negotiated");
-	}
 	atomic_store(&fs_wire_init_unique, 0);
 	return res;
 }
@@ -142,7 +134,6 @@ int fs_wire_install(struct fuse_session *se)
 	};
 
 	atomic_store(&fs_wire_init_unique, 0);
-	atomic_store(&fs_wire_v2, false);
 	int r = fuse_session_custom_io(se, &io, fuse_session_fd(se));
 	return r < 0 ? r : 0;
 }

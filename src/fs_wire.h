@@ -12,8 +12,6 @@ struct fuse_session;
 /* Route the session's /dev/fuse reads and writes through the hooks; call
  * after fuse_session_mount() and before the loop runs. 0 or -errno. */
 int fs_wire_install(struct fuse_session *se);
-/* The kernel accepted FUSE_HANDLE_KILLPRIV_V2 (known once INIT is answered). */
-bool fs_wire_killpriv_v2(void);
 /* The request this thread is handling asks the server to clear S_ISUID and
  * S_ISGID (if group-executable): a WRITE with FUSE_WRITE_KILL_SUIDGID, a
  * SETATTR with FATTR_KILL_SUIDGID, an OPEN or CREATE with

@@ -95,9 +95,7 @@ static const char *const store_migrations[] = {
 #define INODE_COLUMNS "ino, volume, parent, mode, uid, gid, nlink, size, alloc, rdev, atime, mtime, ctime"
 #define VOLUME_COLUMNS \
 	"id, name, capacity, used_bytes, used_inodes, read_only, root_ino, bound_namespace, bound_claim"
-/* Bytes a block row accounts for: a NULL (fallocated) block is a whole block. */
-#define BLOCK_USAGE_SQL \
-	"CASE WHEN data IS NULL THEN " STORE_BLOCK_SIZE_SQL " ELSE (length(data) + 4095) / 4096 * 4096 END"
+#define BLOCK_USAGE_SQL STORE_BLOCK_USAGE_SQL("data")
 
 static const char *const store_sql[STMT_COUNT] = {
 	[STMT_BEGIN] = "BEGIN IMMEDIATE",

@@ -283,8 +283,7 @@ static const struct store_check_step {
 	  "    ELSE 0 END AS expected FROM inodes i)"
 	  " WHERE nlink <> expected AND (names > 0 OR is_root)",
 	  store_check_link_row },
-	{ "SELECT i.ino, i.alloc, coalesce((SELECT sum(CASE WHEN b.data IS NULL THEN " STORE_BLOCK_SIZE_SQL
-	  "   ELSE (length(b.data) + 4095) / 4096 * 4096 END) FROM blocks b"
+	{ "SELECT i.ino, i.alloc, coalesce((SELECT sum(" STORE_BLOCK_USAGE_SQL("b.data") ") FROM blocks b"
 	  "   WHERE b.id BETWEEN (i.ino << " STORE_BLOCK_BITS_SQL ") AND (i.ino << " STORE_BLOCK_BITS_SQL
 	  ") + " STORE_BLOCK_MASK_SQL "), 0) AS actual"
 	  " FROM inodes i WHERE i.alloc <> actual",

@@ -458,11 +458,8 @@ int store_lookup(struct store *s, uint64_t parent, const char *name, struct stor
 			r = d < 0 ? d : -ENOTDIR;
 			goto out;
 		}
-		if (strcmp(name, ".") == 0) {
-			ino = parent;
-			r = 0;
-		} else if (strcmp(name, "..") == 0) {
-			ino = dir.parent ? dir.parent : STORE_ROOT_INO;
+		if (dots) {
+			ino = name[1] == '\0' ? parent : dir.parent ? dir.parent : STORE_ROOT_INO;
 			r = 0;
 		}
 	}

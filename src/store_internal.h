@@ -36,11 +36,15 @@
 /* Block rows are keyed by ino << STORE_BLOCK_BITS | index. */
 #define STORE_BLOCK_BITS 26
 /* The same three numbers as SQL text, for the statements that compute on ids
- * and usage (store_check.c, the clone in store_volume.c, BLOCK_USAGE_SQL);
+ * and usage (store_check.c, the clone in store_volume.c, STORE_BLOCK_USAGE_SQL);
  * store_open checks that they agree with the ones above. */
 #define STORE_BLOCK_SIZE_SQL "16384"
 #define STORE_BLOCK_BITS_SQL "26"
 #define STORE_BLOCK_MASK_SQL "67108863"
+/* Bytes a block row accounts for, in SQL over its data column: a NULL
+ * (fallocated) block is a whole block (store_row_usage in C). */
+#define STORE_BLOCK_USAGE_SQL(data) \
+	"CASE WHEN " data " IS NULL THEN " STORE_BLOCK_SIZE_SQL " ELSE (length(" data ") + 4095) / 4096 * 4096 END"
 #define STORE_BLOCK_MAX_INDEX ((1ull << STORE_BLOCK_BITS) - 1)
 #define STORE_FILE_MAX ((uint64_t)(STORE_BLOCK_MAX_INDEX + 1) * STORE_BLOCK_SIZE)
 /* Space is accounted in units of this many bytes (st_blocks, statfs). */
