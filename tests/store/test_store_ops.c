@@ -456,24 +456,37 @@ START_TEST(test_second_open_is_locked)
 }
 END_TEST
 
+/* Reopen the store with the test-only fault VFS reading its faults from
+ * <test_dir>/fault; that path in ret_fault. */
+static void reopen_with_faults(char *ret_fault, size_t size)
+{
+	store_close(st);
+	snprintf(ret_fault, size, "%s/fault", test_dir);
+	setenv("CLAIMFS_FAULT_FILE", ret_fault, 1);
+	ck_assert_int_eq(store_open(test_path, 0, &st), 0);
+}
+
+/* Arm the fault VFS with one spec line (op:call:errno:times). */
+static void set_fault(const char *path, const char *spec)
+{
+	FILE *f = fopen(path, "w");
+
+	ck_assert_ptr_nonnull(f);
+	fprintf(f, "%s\n", spec);
+	ck_assert_int_eq(fclose(f), 0);
+}
+
 START_TEST(test_fault_injection_rolls_back)
 {
 	char fault[600];
-	FILE *f;
 	uint64_t root = make_volume("v", "c", 64 << 20);
 	uint64_t ino = make_file(root, "f");
 	char back[4];
 
 	ck_assert_int_eq(store_write(st, ino, 0, "good", 4), 4);
 	ck_assert_int_eq(store_sync(st, true), 0);
-	store_close(st);
-	snprintf(fault, sizeof(fault), "%s/fault", test_dir);
-	setenv("CLAIMFS_FAULT_FILE", fault, 1);
-	ck_assert_int_eq(store_open(test_path, 0, &st), 0);
-	f = fopen(fault, "w");
-	ck_assert_ptr_nonnull(f);
-	fputs("sync:1:EIO:1\n", f);
-	fclose(f);
+	reopen_with_faults(fault, sizeof(fault));
+	set_fault(fault, "sync:1:EIO:1");
 	ck_assert_int_eq(store_write(st, ino, 0, "bad!", 4), 4);
 	ck_assert_int_eq(store_sync(st, true), -EIO);
 	ck_assert_uint_ge(store_fault_injected(), 1);
@@ -509,20 +522,13 @@ START_TEST(test_sqlite_rollback_mid_operation)
 	uint64_t kept = make_file(root, "kept"), pending = make_file(root, "pending");
 	uint64_t huge = make_file(root, "huge");
 	char *buf = calloc(1, big);
-	FILE *f;
 
 	ck_assert_ptr_nonnull(buf);
 	ck_assert_int_eq(store_write(st, kept, 0, "good", 4), 4);
 	ck_assert_int_eq(store_sync(st, true), 0);
-	store_close(st);
-	snprintf(fault, sizeof(fault), "%s/fault", test_dir);
-	setenv("CLAIMFS_FAULT_FILE", fault, 1);
-	ck_assert_int_eq(store_open(test_path, 0, &st), 0);
+	reopen_with_faults(fault, sizeof(fault));
 	ck_assert_int_eq(store_write(st, pending, 0, "lost", 4), 4);
-	f = fopen(fault, "w");
-	ck_assert_ptr_nonnull(f);
-	fputs("write:1:ENOSPC:0\n", f);
-	fclose(f);
+	set_fault(fault, "write:1:ENOSPC:0");
 	ssize_t r = store_write(st, huge, 0, buf, big);
 	ck_assert_msg(r == -ENOSPC || r == -EIO, "24 MiB write on a full disk: %zd", r);
 	ck_assert_uint_ge(store_fault_injected(), 1);
@@ -557,22 +563,15 @@ END_TEST
 START_TEST(test_lost_commit_reports_eio)
 {
 	char fault[600];
-	FILE *f;
 	uint64_t root = make_volume("v", "c", 64 << 20);
 	uint64_t ino = make_file(root, "f"), other = make_file(root, "g");
 	char back[4];
 
 	ck_assert_int_eq(store_write(st, ino, 0, "good", 4), 4);
 	ck_assert_int_eq(store_sync(st, true), 0);
-	store_close(st);
-	snprintf(fault, sizeof(fault), "%s/fault", test_dir);
-	setenv("CLAIMFS_FAULT_FILE", fault, 1);
-	ck_assert_int_eq(store_open(test_path, 0, &st), 0);
+	reopen_with_faults(fault, sizeof(fault));
 	ck_assert_int_eq(store_write(st, ino, 0, "lost", 4), 4);
-	f = fopen(fault, "w");
-	ck_assert_ptr_nonnull(f);
-	fputs("write:1:EIO:1\n", f);
-	fclose(f);
+	set_fault(fault, "write:1:EIO:1");
 	/* the commit fails and rolls the transaction back: the write is gone,
 	 * and fsync must say so instead of returning 0 */
 	ck_assert_int_lt(store_sync(st, false), 0);
