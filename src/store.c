@@ -499,6 +499,7 @@ void store_ns_to_ts(int64_t ns, struct timespec *ret_ts)
 /* ---- inode map ----------------------------------------------------------- */
 
 #define INOMAP_TOMBSTONE UINT64_MAX
+#define INOMAP_MIN_CAPACITY 64
 
 static size_t store_inomap_slot(const struct store_inomap *map, uint64_t ino)
 {
@@ -522,7 +523,7 @@ uint64_t store_inomap_get(const struct store_inomap *map, uint64_t ino)
 
 static int store_inomap_grow(struct store_inomap *map)
 {
-	size_t capacity = map->capacity ? map->capacity * 2 : 1024;
+	size_t capacity = map->capacity ? map->capacity * 2 : INOMAP_MIN_CAPACITY;
 	struct store_inomap bigger = { 0 };
 
 	/* Only live keys move, so a map full of tombstones shrinks back. */
@@ -530,7 +531,7 @@ static int store_inomap_grow(struct store_inomap *map)
 	for (size_t i = 0; i < map->capacity; i++)
 		if (map->keys[i] != 0 && map->keys[i] != INOMAP_TOMBSTONE)
 			live++;
-	while (capacity > 1024 && live * 4 < capacity)
+	while (capacity > INOMAP_MIN_CAPACITY && live * 4 < capacity)
 		capacity /= 2;
 	bigger.keys = calloc(capacity, sizeof(*bigger.keys));
 	bigger.values = calloc(capacity, sizeof(*bigger.values));
@@ -599,11 +600,17 @@ int store_inomap_add(struct store_inomap *map, uint64_t ino, int64_t delta, uint
 	return 0;
 }
 
-/* Drop every key, keeping the allocation. */
+/* Drop every key. A map that is mostly empty gives its memory back instead
+ * of being zeroed: the changed-inodes map is cleared at every commit, and a
+ * commit after one close must not pay for the largest batch seen so far. */
 void store_inomap_clear(struct store_inomap *map)
 {
 	if (map->used == 0)
 		return;
+	if (map->capacity > INOMAP_MIN_CAPACITY && map->used * 8 < map->capacity) {
+		store_inomap_free(map);
+		return;
+	}
 	memset(map->keys, 0, map->capacity * sizeof(*map->keys));
 	memset(map->values, 0, map->capacity * sizeof(*map->values));
 	map->used = 0;
@@ -1133,6 +1140,12 @@ static void store_sqlite_config(void)
 
 	if (rc != SQLITE_OK)
 		log_debug("store: SQLite was initialized before the store: memory statistics stay on");
+	/* Sub-journals open straight through the VFS (store_memvfs.c keeps
+	 * them in one reused buffer) instead of SQLite's chunked memory
+	 * journal. */
+	rc = sqlite3_config(SQLITE_CONFIG_STMTJRNL_SPILL, 0);
+	if (rc != SQLITE_OK)
+		log_debug("store: SQLite was initialized before the store: sub-journals start in SQLite's memory");
 }
 
 int store_open(const char *path, unsigned flags, struct store **ret_store)
@@ -1173,6 +1186,9 @@ int store_open(const char *path, unsigned flags, struct store **ret_store)
 	s->vfs = store_fault_vfs_name(&r);
 	if (r < 0)
 		goto fail;
+	s->vfs = store_memvfs_name(s->vfs, &r);
+	if (r < 0)
+		goto fail;
 	rc = sqlite3_open_v2(path, &s->db,
 			     (s->read_only ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) |
 				     SQLITE_OPEN_NOMUTEX,
@@ -1207,7 +1223,8 @@ int store_open(const char *path, unsigned flags, struct store **ret_store)
 	r = store_pragma(s, "PRAGMA cache_size = -16384", NULL);
 	if (r < 0)
 		goto fail;
-	/* Statement journals (each operation's savepoint) live in memory, so
+	/* Temporary files (the sub-journal behind each operation's savepoint)
+	 * go through the VFS, which keeps them in memory (store_memvfs.c), so
 	 * an operation never fails for want of space in a temporary directory.
 	 * Except during a migration, which rewrites whole tables in one
 	 * transaction: its statement journal (every page the DROP of the old
@@ -1216,9 +1233,9 @@ int store_open(const char *path, unsigned flags, struct store **ret_store)
 	r = store_pragma(s, "PRAGMA temp_store = FILE", NULL);
 	if (r < 0)
 		goto fail;
+	store_memvfs_spill_to_disk(true);
 	r = store_migrate(s);
-	if (r == 0)
-		r = store_pragma(s, "PRAGMA temp_store = MEMORY", NULL);
+	store_memvfs_spill_to_disk(false);
 	if (r < 0)
 		goto fail;
 	r = store_prepare_all(s);

@@ -189,7 +189,7 @@ struct store {
 	/* Next inode number to hand out. Only grows, even when a failed commit
 	 * rolls inserts back, so the kernel never sees one number twice. */
 	uint64_t next_ino;
-	const char *vfs; /* NULL: SQLite's default; else the fault-injection VFS */
+	const char *vfs; /* the memory-temp VFS over SQLite's default or the fault VFS */
 	int wal_frames;  /* frames in the WAL after the last commit (wal hook; lock held) */
 	atomic_bool low_space;        /* the host disk is (nearly) full; cleared by the timer */
 	int64_t space_free;           /* last sample of store_space_free (lock held) */
@@ -247,6 +247,10 @@ int store_take_lost(struct store *s, uint64_t ino);
 
 /* store_fault.c */
 const char *store_fault_vfs_name(int *ret_error);
+
+/* store_memvfs.c */
+const char *store_memvfs_name(const char *base, int *ret_error);
+void store_memvfs_spill_to_disk(bool on);
 
 /* store_inode.c */
 int store_inode_load(struct store *s, uint64_t ino, struct store_inode *ret_inode);

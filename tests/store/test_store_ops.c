@@ -560,6 +560,47 @@ START_TEST(test_sqlite_rollback_mid_operation)
 }
 END_TEST
 
+/* Every operation's savepoint journal stays in memory: with every file
+ * open failing (no temporary file can be made), an operation that journals
+ * megabytes of pages still succeeds, and one that fails rolls back. */
+START_TEST(test_savepoint_journal_needs_no_temp_file)
+{
+	char fault[600], back[4096];
+	size_t size = 4 << 20;
+	uint64_t root = make_volume("v", "c", 5 << 20);
+	uint64_t ino = make_file(root, "f");
+	char *a = malloc(size), *b = malloc(size + (2 << 20));
+
+	ck_assert_ptr_nonnull(a);
+	ck_assert_ptr_nonnull(b);
+	fill_pattern(a, size, 1);
+	fill_pattern(b, size + (2 << 20), 2);
+	ck_assert_int_eq(store_write(st, ino, 0, a, size), (ssize_t)size);
+	ck_assert_int_eq(store_sync(st, true), 0);
+	reopen_with_faults(fault, sizeof(fault));
+	ck_assert_int_eq(store_read(st, ino, 0, 16, back), 16);
+	set_fault(fault, "open:1:EIO:0");
+	/* 4 MiB over existing blocks: every page goes to the sub-journal */
+	ck_assert_int_eq(store_write(st, ino, 0, b, size), (ssize_t)size);
+	/* 6 MiB does not fit in 5: rolled back to the savepoint */
+	ck_assert_int_eq(store_write(st, ino, 0, a, size + (2 << 20)), -ENOSPC);
+	ck_assert_int_eq(store_sync(st, true), 0);
+	ck_assert_uint_eq(store_fault_injected(), 0);
+	unlink(fault);
+	store_close(st);
+	ck_assert_int_eq(store_open(test_path, 0, &st), 0);
+	for (size_t off = 0; off < size; off += 512 << 10) {
+		ck_assert_int_eq(store_read(st, ino, off, sizeof(back), back), (ssize_t)sizeof(back));
+		ck_assert_mem_eq(back, b + off, sizeof(back));
+	}
+	struct store_attr attr;
+	ck_assert_int_eq(store_getattr(st, ino, &attr), 0);
+	ck_assert_uint_eq(attr.size, size);
+	free(a);
+	free(b);
+}
+END_TEST
+
 START_TEST(test_lost_commit_reports_eio)
 {
 	char fault[600];
@@ -606,6 +647,7 @@ static Suite *store_ops_suite(void)
 	tcase_add_test(tc, test_fault_injection_rolls_back);
 	tcase_add_test(tc, test_lost_commit_reports_eio);
 	tcase_add_test(tc, test_sqlite_rollback_mid_operation);
+	tcase_add_test(tc, test_savepoint_journal_needs_no_temp_file);
 	suite_add_tcase(s, tc);
 	return s;
 }
