@@ -184,6 +184,12 @@ static void fs_op_init(void *userdata, struct fuse_conn_info *conn)
 	conn->want &= ~(unsigned)FUSE_CAP_HANDLE_KILLPRIV;
 	/* Writes go to the store as they come: ENOSPC must reach write(2). */
 	conn->want &= ~(unsigned)FUSE_CAP_WRITEBACK_CACHE;
+	/* File data changes only through this mount, so the kernel's page
+	 * cache is never stale. With AUTO_INVAL_DATA the kernel drops a file's
+	 * pages whenever a refreshed mtime differs from its cached one, which
+	 * after every write(2) through the kernel itself: the next read went
+	 * back to the store. */
+	conn->want &= ~(unsigned)FUSE_CAP_AUTO_INVAL_DATA;
 	if (conn->capable & FUSE_CAP_PARALLEL_DIROPS)
 		conn->want |= FUSE_CAP_PARALLEL_DIROPS;
 	conn->max_write = 1024 * 1024;

@@ -287,6 +287,32 @@ def check_killpriv(t, d):
     os.unlink(path)
 
 
+def check_page_cache_kept(t, d):
+    """A file's pages stay cached across writes and reopens: the kernel does
+    not drop them because the mtime it refreshes changed (the daemon turns
+    AUTO_INVAL_DATA off), and what is read back is what was written."""
+    path = os.path.join(d.claim_path('default', 'other'), 'cached')
+    with open(path, 'wb') as f:
+        f.write(b'a' * 4096)
+    with open(path, 'rb') as f:
+        f.read()
+    before = fuse_op_count(d, 'read')
+    seen = []
+    for i in range(20):
+        fd = os.open(path, os.O_RDWR)
+        try:
+            seen.append(os.pread(fd, 8192, 0))
+            os.pwrite(fd, b'%d' % (i % 10), i)
+        finally:
+            os.close(fd)
+    after = fuse_op_count(d, 'read')
+    expect = [b''.join(b'%d' % (j % 10) for j in range(i)) + b'a' * (4096 - i) for i in range(20)]
+    t.ok(seen == expect, 'every read sees the writes before it')
+    t.ok(after - before == 0, 'reads after writes come from the page cache',
+         'read requests: %d' % (after - before))
+    os.unlink(path)
+
+
 def run_default(t, d):
     """The default run: provision, posix on each claim kind, layout checks."""
     claims = [('default', 'general', '64Mi'), ('default', 'small', '1Mi'),
@@ -310,6 +336,7 @@ def run_default(t, d):
     check_long_claim_name(t, d)
     check_top_statfs(t, d)
     check_killpriv(t, d)
+    check_page_cache_kept(t, d)
     check_delete(t, d)
     status, _, _ = d.request('GET', '/readyz')
     t.eq(status, 200, 'daemon still ready after the conformance runs')
