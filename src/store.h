@@ -173,7 +173,8 @@ ssize_t store_write_kill(struct store *s, uint64_t ino, uint64_t offset, const c
 int store_fallocate(struct store *s, uint64_t ino, int mode, uint64_t offset, uint64_t length);
 /* fsync of one inode: durable commit if the inode changed since the last one. */
 int store_fsync(struct store *s, uint64_t ino, bool datasync);
-/* A file handle that wrote was closed: commit (SIGKILL-durable) if it changed. */
+/* A file handle that wrote was closed: commit (SIGKILL-durable) if the open
+ * batch holds changes of ino (every inode row change is noted there). */
 int store_flush(struct store *s, uint64_t ino);
 
 /* Directory listing. cursor is 0 at the start; the callback gets the cursor of

@@ -527,7 +527,16 @@ int store_fsync(struct store *s, uint64_t ino, bool datasync)
 
 int store_flush(struct store *s, uint64_t ino)
 {
-	int r = store_sync(s, false);
+	int r = 0;
+
+	/* Only if ino has changes in the open batch: when closes come
+	 * together, the first one's commit usually carries the others' writes
+	 * too, and they need no commit of their own. */
+	store_lock(s);
+	bool pending = s->in_txn && store_inomap_get(&s->txn_inodes, ino) != 0;
+	store_unlock(s);
+	if (pending)
+		r = store_sync(s, false);
 	int lost = store_take_lost(s, ino);
 
 	return r < 0 ? r : lost;

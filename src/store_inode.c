@@ -74,7 +74,10 @@ int store_inode_save(struct store *s, const struct store_inode *inode)
 	sqlite3_bind_int64(st, 9, store_ts_to_ns(&a->atime));
 	sqlite3_bind_int64(st, 10, store_ts_to_ns(&a->mtime));
 	sqlite3_bind_int64(st, 11, store_ts_to_ns(&a->ctime));
-	return store_step_done(s, st, "save inode");
+	int r = store_step_done(s, st, "save inode");
+	if (r == 0)
+		store_note_changed(s, a->ino);
+	return r;
 }
 
 /* Insert a new inode; fills inode->attr.ino. */

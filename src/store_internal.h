@@ -178,12 +178,13 @@ struct store {
 	store_invalidate_cb invalidate_cb;
 	void *invalidate_ud;
 	atomic_bool capability_xattrs; /* some inode may have security.capability */
-	/* Inodes whose data or entries the open transaction changed (created,
-	 * written, truncated, allocated; directories whose entries changed). If
-	 * the transaction is lost (a failed COMMIT rolls it back) they move to
+	/* Inodes the open transaction changed (created, written, truncated,
+	 * allocated, any attribute saved; directories whose entries changed):
+	 * a close commits only if its inode is here (store_flush). If the
+	 * transaction is lost (a failed COMMIT rolls it back) they move to
 	 * lost_inodes, and the next fsync or close of each reports EIO once
 	 * instead of acknowledging what is gone (as Linux reports writeback
-	 * errors; lost atime or mode changes are not reported). */
+	 * errors; a lost atime update is not reported). */
 	struct store_inomap txn_inodes;
 	struct store_inomap lost_inodes;
 	/* Next inode number to hand out. Only grows, even when a failed commit

@@ -447,6 +447,38 @@ START_TEST(test_commit_reaches_wal_before_it_returns)
 }
 END_TEST
 
+/* A close commits the batch only when it holds changes of that file: one
+ * commit serves closes that come together, and a chmod counts as a change. */
+START_TEST(test_flush_commits_only_pending_files)
+{
+	uint64_t root = make_volume("v", "c", 64 << 20);
+	uint64_t a = make_file(root, "a"), b = make_file(root, "b");
+	struct store_stats before, after;
+	struct store_attr attr;
+
+	ck_assert_int_eq(store_sync(st, false), 0);
+	ck_assert_int_eq(store_write(st, a, 0, "aa", 2), 2);
+	ck_assert_int_eq(store_write(st, b, 0, "bb", 2), 2);
+	store_get_stats(st, &before);
+	ck_assert_int_eq(store_flush(st, a), 0);
+	ck_assert_int_eq(store_flush(st, b), 0);
+	store_get_stats(st, &after);
+	ck_assert_uint_eq(after.commits - before.commits, 1);
+	/* b's write was committed with a's: nothing is pending any more */
+	ck_assert_int_eq(store_flush(st, b), 0);
+	store_get_stats(st, &before);
+	ck_assert_uint_eq(before.commits, after.commits);
+	struct store_setattr_request chmod = { .flags = STORE_SET_MODE, .mode = 0600 };
+	ck_assert_int_eq(store_setattr(st, b, &chmod, &attr), 0);
+	ck_assert_int_eq(store_flush(st, a), 0);
+	store_get_stats(st, &after);
+	ck_assert_uint_eq(after.commits, before.commits);
+	ck_assert_int_eq(store_flush(st, b), 0);
+	store_get_stats(st, &after);
+	ck_assert_uint_eq(after.commits - before.commits, 1);
+}
+END_TEST
+
 START_TEST(test_second_open_is_locked)
 {
 	struct store *other = NULL;
@@ -644,6 +676,7 @@ static Suite *store_ops_suite(void)
 	tcase_add_test(tc, test_migration_rechunks_blocks);
 	tcase_add_test(tc, test_commit_reaches_wal_before_it_returns);
 	tcase_add_test(tc, test_second_open_is_locked);
+	tcase_add_test(tc, test_flush_commits_only_pending_files);
 	tcase_add_test(tc, test_fault_injection_rolls_back);
 	tcase_add_test(tc, test_lost_commit_reports_eio);
 	tcase_add_test(tc, test_sqlite_rollback_mid_operation);
