@@ -346,6 +346,17 @@ class Bench:
         self.declare(mk_case, 'metadata', [('ops_per_s', 'dirs/s', 'higher')])
         rn_case = 'metadata rename dir of %d entries' % self.sizes['rename_entries']
         self.declare(rn_case, 'metadata', [('rename_ms', 'ms', 'lower')])
+        # claimfs mounts with default_permissions (the kernel checks POSIX
+        # permissions, so it refreshes a directory's attributes after each
+        # change to it: one GETATTR per create or unlink); passthrough_ll by
+        # default checks nothing. These rows hold, in the passthrough column,
+        # a passthrough_ll mounted -o default_permissions, and in claimfs'
+        # column the same round's claimfs figure.
+        perm = {}
+        if 'passthrough' in self.targets and 'claimfs' in self.targets:
+            for step in ('create', 'stat', 'unlink'):
+                perm[step] = '%s vs passthrough -o default_permissions' % cases[step]
+                self.declare(perm[step], 'metadata', ops)
         for r in self.rounds():
             for t in self.targets:
                 def one(t=t, r=r):
@@ -357,8 +368,12 @@ class Bench:
                     for step in ('create', 'stat', 'unlink'):
                         res = self.prog('bench-meta', step, d, '--count', n)
                         self.record(cases[step], t, res)
+                        if t == 'claimfs' and perm:
+                            self.record(perm[step], t, res)
                         line.append('%s %.0f/s' % (step, res['ops_per_s']))
                     os.rmdir(d)
+                    if t == 'passthrough' and perm:
+                        line.append('(default_permissions: %s)' % self.permission_checked_meta(r, n, perm))
                     res = self.prog('bench-meta', 'mkdirp', base, '--fanout', fanout,
                                     '--depth', depth)
                     self.record(mk_case, t, res)
@@ -369,6 +384,28 @@ class Bench:
                     line.append('rename %.3f ms' % res['rename_ms'])
                     log('metadata round %d %-11s %s' % (r + 1, t, '  '.join(line)))
                 self.attempt('metadata round %d on %s' % (r + 1, t), one)
+
+    def permission_checked_meta(self, r, n, perm):
+        """create/stat/unlink through a second passthrough_ll, -o
+        default_permissions, over passthrough's source directory; records
+        into perm's cases and returns a log text."""
+        checked = Passthrough(os.path.join(self.bin_dir, 'passthrough_ll'), self.passthrough.src,
+                              os.path.join(self.workdir, 'passthrough-perm-mnt'),
+                              os.path.join(self.workdir, 'passthrough-perm.log'),
+                              'default_permissions')
+        checked.start()
+        try:
+            d = os.path.join(checked.mnt, 'meta-perm-%d' % r)
+            os.mkdir(d)
+            line = []
+            for step in ('create', 'stat', 'unlink'):
+                res = self.prog('bench-meta', step, d, '--count', n)
+                self.record(perm[step], 'passthrough', res)
+                line.append('%s %.0f/s' % (step, res['ops_per_s']))
+            os.rmdir(d)
+            return '  '.join(line)
+        finally:
+            checked.stop()
 
     def run_provisioning(self):
         if 'claimfs' not in self.targets:
