@@ -9,6 +9,7 @@ in; force_unmount() never blocks on a dead FUSE server.
 import http.client
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -186,6 +187,19 @@ class Claimfsd:
         if not os.path.isdir(path):
             raise BenchError('claim %s answered 201 but %s is missing' % (name, path))
         return path
+
+    def settle(self, timeout=120):
+        """Wait until the checkpointer no longer holds back or copies a
+        stream's WAL (claimfs_store_checkpoint_pending 0), so that work
+        deferred past a measurement does not run inside the next one.
+        Returns the seconds waited."""
+        start = time.monotonic()
+        while time.monotonic() - start < timeout:
+            status, body = self.request('GET', '/metrics')
+            if status == 200 and re.search(rb'^claimfs_store_checkpoint_pending 0$', body, re.M):
+                return time.monotonic() - start
+            time.sleep(0.02)
+        raise BenchError('claimfsd still had a checkpoint pending after %d s' % timeout)
 
     def memory_kib(self):
         """(VmHWM, VmRSS) in KiB from /proc/PID/status."""

@@ -45,6 +45,7 @@ struct main_options {
 	const char *tls_cert_file;
 	const char *tls_key_file;
 	unsigned commit_interval_ms;
+	unsigned stream_mib_per_s;
 	unsigned threads;
 	bool fuse_debug;
 	bool check;
@@ -82,6 +83,9 @@ static void main_usage(FILE *out)
 		"  --tls-cert-file FILE     serve the TCP API over HTTPS with this PEM certificate\n"
 		"  --tls-key-file FILE      ... and this PEM key (kubectl sends --token only over TLS)\n"
 		"  --commit-interval-ms N   commit batched changes at least every N ms (default 100)\n"
+		"  --stream-mib-per-s N     file data written faster than N MiB/s is a stream: its WAL is\n"
+		"                           copied into the database after it, not during it (default\n"
+		"                           128; 0: never; see README.md)\n"
 		"  --threads N              maximum FUSE worker threads (default: libfuse's)\n"
 		"  --log-level LEVEL        error, warn, info (default) or debug\n"
 		"  --fuse-debug             trace every FUSE request (very verbose)\n"
@@ -113,7 +117,7 @@ static int main_parse(int argc, char **argv, struct main_options *o)
 {
 	enum { OPT_STORE = 256, OPT_MOUNT, OPT_LISTEN, OPT_UNIX, OPT_PORT_FILE, OPT_COMMIT, OPT_THREADS,
 	       OPT_LOG, OPT_FUSE_DEBUG, OPT_CHECK, OPT_REPAIR, OPT_TOKEN_FILE,
-	       OPT_TLS_CERT, OPT_TLS_KEY };
+	       OPT_TLS_CERT, OPT_TLS_KEY, OPT_STREAM };
 	static const struct option longopts[] = {
 		{ "store", required_argument, NULL, OPT_STORE },
 		{ "mount", required_argument, NULL, OPT_MOUNT },
@@ -124,6 +128,7 @@ static int main_parse(int argc, char **argv, struct main_options *o)
 		{ "tls-cert-file", required_argument, NULL, OPT_TLS_CERT },
 		{ "tls-key-file", required_argument, NULL, OPT_TLS_KEY },
 		{ "commit-interval-ms", required_argument, NULL, OPT_COMMIT },
+		{ "stream-mib-per-s", required_argument, NULL, OPT_STREAM },
 		{ "threads", required_argument, NULL, OPT_THREADS },
 		{ "log-level", required_argument, NULL, OPT_LOG },
 		{ "fuse-debug", no_argument, NULL, OPT_FUSE_DEBUG },
@@ -136,7 +141,8 @@ static int main_parse(int argc, char **argv, struct main_options *o)
 	int c, level;
 
 	*o = (struct main_options){ .store_path = MAIN_DEFAULT_STORE, .mountpoint = MAIN_DEFAULT_MOUNT,
-				    .listen = MAIN_DEFAULT_LISTEN, .commit_interval_ms = 100 };
+				    .listen = MAIN_DEFAULT_LISTEN, .commit_interval_ms = 100,
+				    .stream_mib_per_s = STORE_STREAM_DEFAULT_MIB_PER_S };
 	while ((c = getopt_long(argc, argv, "hV", longopts, NULL)) != -1) {
 		switch (c) {
 		case OPT_STORE:
@@ -167,6 +173,12 @@ static int main_parse(int argc, char **argv, struct main_options *o)
 			if (main_parse_unsigned(optarg, 60000, &o->commit_interval_ms) < 0 ||
 			    o->commit_interval_ms == 0) {
 				fprintf(stderr, "claimfsd: --commit-interval-ms takes 1 to 60000, not '%s'\n", optarg);
+				return -EINVAL;
+			}
+			break;
+		case OPT_STREAM:
+			if (main_parse_unsigned(optarg, 1000000, &o->stream_mib_per_s) < 0) {
+				fprintf(stderr, "claimfsd: --stream-mib-per-s takes 0 to 1000000, not '%s'\n", optarg);
 				return -EINVAL;
 			}
 			break;
@@ -370,18 +382,25 @@ static void *main_signal_thread(void *arg)
 struct main_timer {
 	struct store *store;
 	unsigned interval_ms;
+	bool checkpointer; /* the WAL checkpointer, not the commit timer */
 	atomic_bool stop;
 };
 
-/* Commits batched changes that are older than the interval and checkpoints. */
+/* Commits batched changes that are older than the interval; or, for the
+ * checkpointer, copies the WAL into the database every 50 ms. Two threads,
+ * so that copying a long WAL never holds up the periodic commit. */
 static void *main_timer_thread(void *arg)
 {
 	struct main_timer *t = arg;
-	unsigned tick_ms = t->interval_ms / 2 ? t->interval_ms / 2 : 1;
+	unsigned tick_ms = t->checkpointer ? 50 : t->interval_ms / 2 ? t->interval_ms / 2 : 1;
 	struct timespec pause = { tick_ms / 1000, (long)(tick_ms % 1000) * 1000000 };
 
 	while (!atomic_load(&t->stop)) {
 		nanosleep(&pause, NULL);
+		if (t->checkpointer) {
+			store_checkpoint_tick(t->store);
+			continue;
+		}
 		int r = store_sync_if_older(t->store, t->interval_ms);
 		if (r < 0)
 			log_warn("periodic commit failed: %s", strerror(-r));
@@ -431,9 +450,9 @@ int main(int argc, char **argv)
 	struct model *model = NULL;
 	struct http_server *http = NULL;
 	struct fs *fs = NULL;
-	struct main_timer timer = { 0 };
-	pthread_t signal_thread, timer_thread;
-	bool signal_started = false, timer_started = false;
+	struct main_timer timer = { 0 }, checkpointer = { .checkpointer = true };
+	pthread_t signal_thread, timer_thread, checkpoint_thread;
+	bool signal_started = false, timer_started = false, checkpointer_started = false;
 	sigset_t set, wake;
 	char fsname[PATH_MAX + 16], token[4096];
 	char *tls_cert = NULL, *tls_key = NULL;
@@ -541,6 +560,13 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	timer_started = true;
+	checkpointer.store = store;
+	store_set_stream_rate(store, (uint64_t)o.stream_mib_per_s << 20);
+	if (pthread_create(&checkpoint_thread, NULL, main_timer_thread, &checkpointer) != 0) {
+		log_error("cannot start the WAL checkpointer");
+		goto out;
+	}
+	checkpointer_started = true;
 
 	main_fs = fs;
 	atomic_store(&main_serving, true);
@@ -570,6 +596,10 @@ out:
 	if (timer_started) {
 		atomic_store(&timer.stop, true);
 		pthread_join(timer_thread, NULL);
+	}
+	if (checkpointer_started) {
+		atomic_store(&checkpointer.stop, true);
+		pthread_join(checkpoint_thread, NULL);
 	}
 	fs_unmount(fs);
 	main_fs = NULL;

@@ -173,6 +173,16 @@ int model_metrics(struct model *model, char **buf, size_t *len, size_t *cap)
 			   "Transactions committed by the store");
 	model_metrics_printf(&b, "claimfs_store_commits_total %llu\n",
 			     (unsigned long long)stats.commits);
+	model_metrics_head(&b, "claimfs_store_wal_frames", "gauge",
+			   "Frames in the WAL since it last started over");
+	model_metrics_printf(&b, "claimfs_store_wal_frames %llu\n", (unsigned long long)stats.wal_frames);
+	model_metrics_head(&b, "claimfs_store_checkpoint_pending", "gauge",
+			   "1 while the checkpointer holds back for a stream of writes or copies its WAL");
+	model_metrics_printf(&b, "claimfs_store_checkpoint_pending %d\n", stats.checkpoint_pending ? 1 : 0);
+	model_metrics_head(&b, "claimfs_store_checkpoint_deferred_total", "counter",
+			   "Checkpointer passes held back while file data streamed in");
+	model_metrics_printf(&b, "claimfs_store_checkpoint_deferred_total %llu\n",
+			     (unsigned long long)stats.checkpoint_deferred);
 	model_metrics_head(&b, "claimfs_store_durable_commits_total", "counter",
 			   "Commits made durable (synchronous=FULL)");
 	model_metrics_printf(&b, "claimfs_store_durable_commits_total %llu\n",

@@ -747,9 +747,13 @@ static int store_commit(struct store *s)
 	s->txn_bytes = 0;
 	store_inomap_clear(&s->txn_inodes);
 	atomic_store(&s->committed_seq, atomic_load(&s->change_seq));
-	/* Short on disk: restart the WAL early so it reuses its space. */
-	if (s->wal_frames > STORE_WAL_RESTART_FRAMES ||
-	    (atomic_load(&s->low_space) && s->wal_frames > 0))
+	/* Short on disk: restart the WAL early so it reuses its space. A
+	 * stream's long WAL is left to the checkpointer (store_checkpoint_tick):
+	 * restarting it here would copy it all inside this commit. */
+	int restart_frames = STORE_WAL_RESTART_FRAMES;
+	if (atomic_load(&s->ckpt_deferring) || atomic_load(&s->ckpt_draining))
+		restart_frames = (int)(STORE_WAL_DEFER_MAX_BYTES / s->page_size);
+	if (s->wal_frames > restart_frames || (atomic_load(&s->low_space) && s->wal_frames > 0))
 		store_wal_restart(s);
 	if (!wrote)
 		return 0; /* a read-only batch (store_lock_read) */
@@ -922,8 +926,56 @@ int store_sync_if_older(struct store *s, unsigned max_age_ms)
 	}
 	store_unlock(s);
 	store_space_recheck(s);
-	if (r < 0 || !s->checkpoint_db)
-		return r;
+	return r;
+}
+
+void store_set_stream_rate(struct store *s, uint64_t bytes_per_s)
+{
+	atomic_store(&s->stream_rate, bytes_per_s);
+}
+
+/* Whether file data streams in now (stream_rate since the last
+ * tick; a quarter of that keeps a stream going) and the WAL may still grow
+ * (checkpointer thread). */
+static bool store_checkpoint_defer(struct store *s)
+{
+	struct timespec now;
+	struct statvfs sv;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	uint64_t bytes = atomic_load(&s->stat_data_bytes);
+	int64_t dt_ns = (now.tv_sec - s->ckpt_last_time.tv_sec) * 1000000000LL +
+			(now.tv_nsec - s->ckpt_last_time.tv_nsec);
+	uint64_t delta = bytes - s->ckpt_last_bytes;
+	s->ckpt_last_bytes = bytes;
+	s->ckpt_last_time = now;
+	double rate = dt_ns > 0 ? (double)delta * 1e9 / (double)dt_ns : 0;
+	uint64_t start = atomic_load(&s->stream_rate);
+	if (start == 0 || rate < (double)start / (atomic_load(&s->ckpt_deferring) ? 4 : 1))
+		return false;
+	if (atomic_load(&s->low_space) ||
+	    (int64_t)atomic_load(&s->wal_frames) * s->page_size >= STORE_WAL_DEFER_MAX_BYTES)
+		return false;
+	/* Room for the longest WAL and for its copy into the database. */
+	if (statvfs(s->path, &sv) != 0 ||
+	    (int64_t)sv.f_bavail * (int64_t)sv.f_frsize < 2 * STORE_WAL_DEFER_MAX_BYTES + STORE_LOW_SPACE_BYTES)
+		return false;
+	return true;
+}
+
+void store_checkpoint_tick(struct store *s)
+{
+	if (!s->checkpoint_db)
+		return;
+	bool defer = store_checkpoint_defer(s);
+	atomic_store(&s->ckpt_deferring, defer);
+	if (defer) {
+		atomic_fetch_add(&s->stat_ckpt_deferred, 1);
+		return;
+	}
+	/* A long WAL (a stream's) takes a while to copy: keep the commit
+	 * path from restarting it meanwhile. */
+	atomic_store(&s->ckpt_draining, atomic_load(&s->wal_frames) > STORE_WAL_RESTART_FRAMES);
 	/* Checkpoint on a second connection: no store lock, off the FUSE path. */
 	int log_frames = 0, done_frames = 0;
 	int rc = sqlite3_wal_checkpoint_v2(s->checkpoint_db, "main", SQLITE_CHECKPOINT_PASSIVE,
@@ -956,7 +1008,7 @@ int store_sync_if_older(struct store *s, unsigned max_age_ms)
 			store_wal_restart(s);
 		store_unlock(s);
 	}
-	return 0;
+	atomic_store(&s->ckpt_draining, false);
 }
 
 /* ---- open / close -------------------------------------------------------- */
@@ -1168,6 +1220,7 @@ int store_open(const char *path, unsigned flags, struct store **ret_store)
 	if (!s)
 		return -ENOMEM;
 	s->lock_fd = -1;
+	atomic_store(&s->stream_rate, (uint64_t)STORE_STREAM_DEFAULT_MIB_PER_S << 20);
 	s->read_only = flags & STORE_OPEN_READONLY;
 	s->no_reclaim = flags & STORE_OPEN_NO_RECLAIM;
 	pthread_mutexattr_init(&attr);
@@ -1245,6 +1298,14 @@ int store_open(const char *path, unsigned flags, struct store **ret_store)
 	if (r < 0)
 		goto fail;
 	{
+		sqlite3_stmt *ps = NULL;
+		s->page_size = 4096;
+		if (sqlite3_prepare_v2(s->db, "PRAGMA page_size", -1, &ps, NULL) == SQLITE_OK &&
+		    sqlite3_step(ps) == SQLITE_ROW && sqlite3_column_int(ps, 0) > 0)
+			s->page_size = sqlite3_column_int(ps, 0);
+		sqlite3_finalize(ps);
+	}
+	{
 		sqlite3_stmt *cap = NULL;
 		rc = sqlite3_prepare_v2(s->db, "SELECT EXISTS (SELECT 1 FROM xattrs WHERE name = "
 					"CAST('security.capability' AS BLOB))", -1, &cap, NULL);
@@ -1315,6 +1376,9 @@ void store_close(struct store *s)
 
 void store_get_stats(struct store *s, struct store_stats *ret_stats)
 {
+	ret_stats->wal_frames = (uint64_t)atomic_load(&s->wal_frames);
+	ret_stats->checkpoint_deferred = atomic_load(&s->stat_ckpt_deferred);
+	ret_stats->checkpoint_pending = atomic_load(&s->ckpt_deferring) || atomic_load(&s->ckpt_draining);
 	ret_stats->commits = atomic_load(&s->stat_commits);
 	ret_stats->durable_commits = atomic_load(&s->stat_durable_commits);
 	ret_stats->commit_ns_total = atomic_load(&s->stat_commit_ns);

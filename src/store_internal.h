@@ -53,6 +53,15 @@
 /* Past this many WAL frames, the committing thread restarts the WAL after
  * its commit (the background checkpointer has copied most frames by then). */
 #define STORE_WAL_RESTART_FRAMES 8192
+/* Writes of file data faster than stream_rate (bytes per second, measured
+ * between checkpointer ticks; STORE_STREAM_DEFAULT_MIB_PER_S) start a
+ * stream, which lasts while they stay above a quarter of it: its WAL is not
+ * checkpointed while it lasts (store_checkpoint_tick), up to this many bytes
+ * of WAL, and only while the disk has room for the WAL and its copy (twice
+ * that, plus STORE_LOW_SPACE_BYTES). 4 KiB random writes (~60 MiB/s here)
+ * are no stream: their pages are rewritten, and a checkpoint copies each
+ * once. */
+#define STORE_WAL_DEFER_MAX_BYTES (1536ll << 20)
 /* Files holding more than this are deleted in chunks of
  * STORE_RECLAIM_CHUNK_BLOCKS blocks, each its own operation, so no
  * savepoint journal ever holds a whole file (a 1 GiB unlink would
@@ -153,8 +162,18 @@ struct store_inomap {
 struct store {
 	pthread_mutex_t lock; /* recursive */
 	sqlite3 *db;          /* protected by lock */
-	sqlite3 *checkpoint_db; /* used only by store_sync_if_older's checkpoint (own mutex) */
+	sqlite3 *checkpoint_db; /* used only by store_checkpoint_tick (own mutex) */
 	int ckpt_synced_frames; /* WAL frames backfilled and synced to the database file (same) */
+	/* Streaming detection, store_checkpoint_tick only. */
+	uint64_t ckpt_last_bytes;
+	struct timespec ckpt_last_time;
+	/* The checkpointer holds back while a stream of writes lasts, or is
+	 * copying the long WAL one left: the commit path then leaves the WAL
+	 * alone up to STORE_WAL_DEFER_MAX_BYTES. */
+	atomic_bool ckpt_deferring;
+	atomic_uint_fast64_t stream_rate; /* bytes/s that start a stream; 0: never */
+	atomic_bool ckpt_draining;
+	int page_size;
 	sqlite3_stmt *stmt[STMT_COUNT]; /* protected by lock */
 	int lock_fd;          /* flock'd store file; owned */
 	char *path;
@@ -191,7 +210,7 @@ struct store {
 	 * rolls inserts back, so the kernel never sees one number twice. */
 	uint64_t next_ino;
 	const char *vfs; /* the memory-temp VFS over SQLite's default or the fault VFS */
-	int wal_frames;  /* frames in the WAL after the last commit (wal hook; lock held) */
+	atomic_int wal_frames; /* frames in the WAL after the last commit (wal hook; written under lock) */
 	atomic_bool low_space;        /* the host disk is (nearly) full; cleared by the timer */
 	int64_t space_free;           /* last sample of store_space_free (lock held) */
 	struct timespec space_sampled;
@@ -202,6 +221,8 @@ struct store {
 	atomic_uint_fast64_t durable_seq;
 	pthread_mutex_t sync_lock; /* serialises WAL fsyncs (group commit) */
 
+	atomic_uint_fast64_t stat_data_bytes; /* file bytes written, ever (streaming detection) */
+	atomic_uint_fast64_t stat_ckpt_deferred; /* checkpointer ticks held back for a stream */
 	atomic_uint_fast64_t stat_commits;
 	atomic_uint_fast64_t stat_durable_commits;
 	atomic_uint_fast64_t stat_commit_ns;
