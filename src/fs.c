@@ -400,6 +400,11 @@ static int fs_new_handle(fuse_req_t req, struct fuse_file_info *fi, bool dirty)
 	 * (writes are write-through, truncates go through setattr), so what the
 	 * kernel cached is still right at the next open: keep it. */
 	fi->keep_cache = 1;
+	/* Closing a handle that cannot have written anything needs no FLUSH
+	 * round trip: there is nothing to commit, and POSIX locks are the
+	 * kernel's own (no lock operations here). */
+	if ((fi->flags & O_ACCMODE) == O_RDONLY && !dirty)
+		fi->noflush = 1;
 	return 0;
 }
 

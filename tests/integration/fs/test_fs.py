@@ -313,6 +313,28 @@ def check_page_cache_kept(t, d):
     os.unlink(path)
 
 
+def check_readonly_close(t, d):
+    """Closing a read-only handle costs no FLUSH request (nothing to commit);
+    closing a handle that wrote does, and its data is there."""
+    path = os.path.join(d.claim_path('default', 'other'), 'ro-close')
+    with open(path, 'wb') as f:
+        f.write(b'kept')
+    before = fuse_op_count(d, 'flush')
+    for _ in range(10):
+        with open(path, 'rb') as f:
+            data = f.read()
+    middle = fuse_op_count(d, 'flush')
+    with open(path, 'r+b') as f:
+        f.write(b'K')
+    after = fuse_op_count(d, 'flush')
+    t.eq(data, b'kept', 'read-only opens read the file')
+    t.eq(middle - before, 0, 'closing read-only handles sends no FLUSH')
+    t.ok(after - middle >= 1, 'closing a handle that wrote sends FLUSH')
+    with open(path, 'rb') as f:
+        t.eq(f.read(), b'Kept', 'the write is there')
+    os.unlink(path)
+
+
 def run_default(t, d):
     """The default run: provision, posix on each claim kind, layout checks."""
     claims = [('default', 'general', '64Mi'), ('default', 'small', '1Mi'),
@@ -337,6 +359,7 @@ def run_default(t, d):
     check_top_statfs(t, d)
     check_killpriv(t, d)
     check_page_cache_kept(t, d)
+    check_readonly_close(t, d)
     check_delete(t, d)
     status, _, _ = d.request('GET', '/readyz')
     t.eq(status, 200, 'daemon still ready after the conformance runs')
