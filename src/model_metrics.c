@@ -177,7 +177,7 @@ int model_metrics(struct model *model, char **buf, size_t *len, size_t *cap)
 			   "Frames in the WAL since it last started over");
 	model_metrics_printf(&b, "claimfs_store_wal_frames %llu\n", (unsigned long long)stats.wal_frames);
 	model_metrics_head(&b, "claimfs_store_checkpoint_pending", "gauge",
-			   "1 while the checkpointer holds back for a stream of writes or copies its WAL");
+			   "1 while the checkpointer holds back for a stream of writes, copies its WAL, or the WAL is past its restart length");
 	model_metrics_printf(&b, "claimfs_store_checkpoint_pending %d\n", stats.checkpoint_pending ? 1 : 0);
 	model_metrics_head(&b, "claimfs_store_checkpoint_deferred_total", "counter",
 			   "Checkpointer passes held back while file data streamed in");

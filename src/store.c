@@ -968,14 +968,16 @@ void store_checkpoint_tick(struct store *s)
 	if (!s->checkpoint_db)
 		return;
 	bool defer = store_checkpoint_defer(s);
+	/* A long WAL (a stream's) takes a while to copy: keep the commit
+	 * path from restarting it meanwhile. Set before deferring ends, so
+	 * that checkpoint_pending never reads false in between. */
+	if (!defer)
+		atomic_store(&s->ckpt_draining, atomic_load(&s->wal_frames) > STORE_WAL_RESTART_FRAMES);
 	atomic_store(&s->ckpt_deferring, defer);
 	if (defer) {
 		atomic_fetch_add(&s->stat_ckpt_deferred, 1);
 		return;
 	}
-	/* A long WAL (a stream's) takes a while to copy: keep the commit
-	 * path from restarting it meanwhile. */
-	atomic_store(&s->ckpt_draining, atomic_load(&s->wal_frames) > STORE_WAL_RESTART_FRAMES);
 	/* Checkpoint on a second connection: no store lock, off the FUSE path. */
 	int log_frames = 0, done_frames = 0;
 	int rc = sqlite3_wal_checkpoint_v2(s->checkpoint_db, "main", SQLITE_CHECKPOINT_PASSIVE,
@@ -1378,7 +1380,8 @@ void store_get_stats(struct store *s, struct store_stats *ret_stats)
 {
 	ret_stats->wal_frames = (uint64_t)atomic_load(&s->wal_frames);
 	ret_stats->checkpoint_deferred = atomic_load(&s->stat_ckpt_deferred);
-	ret_stats->checkpoint_pending = atomic_load(&s->ckpt_deferring) || atomic_load(&s->ckpt_draining);
+	ret_stats->checkpoint_pending = atomic_load(&s->ckpt_deferring) || atomic_load(&s->ckpt_draining) ||
+					atomic_load(&s->wal_frames) > STORE_WAL_RESTART_FRAMES;
 	ret_stats->commits = atomic_load(&s->stat_commits);
 	ret_stats->durable_commits = atomic_load(&s->stat_durable_commits);
 	ret_stats->commit_ns_total = atomic_load(&s->stat_commit_ns);

@@ -308,7 +308,7 @@ int store_check(struct store *s, bool repair, store_report_cb report, void *ud,
 struct store_stats {
 	uint64_t wal_frames;          /* frames in the WAL since its last restart */
 	uint64_t checkpoint_deferred; /* checkpointer ticks held back for a stream */
-	bool checkpoint_pending;      /* deferring, or copying a deferred WAL */
+	bool checkpoint_pending;      /* deferring, copying a deferred WAL, or a WAL past its restart length */
 	uint64_t commits;
 	uint64_t durable_commits;
 	uint64_t commit_ns_total;
