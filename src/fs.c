@@ -188,7 +188,10 @@ static void fs_op_init(void *userdata, struct fuse_conn_info *conn)
 	 * cache is never stale. With AUTO_INVAL_DATA the kernel drops a file's
 	 * pages whenever a refreshed mtime differs from its cached one, which
 	 * after every write(2) through the kernel itself: the next read went
-	 * back to the store. */
+	 * back to the store. One exception, as on Linux after a writeback
+	 * error: when a commit fails, the lost batch's writes stay in the page
+	 * cache while the file's next fsync or close reports EIO (README,
+	 * durability point 6). */
 	conn->want &= ~(unsigned)FUSE_CAP_AUTO_INVAL_DATA;
 	if (conn->capable & FUSE_CAP_PARALLEL_DIROPS)
 		conn->want |= FUSE_CAP_PARALLEL_DIROPS;

@@ -619,8 +619,11 @@ void store_inomap_clear(struct store_inomap *map)
 void store_note_changed(struct store *s, uint64_t ino)
 {
 	if (store_inomap_get(&s->txn_inodes, ino) == 0 &&
-	    store_inomap_add(&s->txn_inodes, ino, 1, NULL) < 0)
+	    store_inomap_add(&s->txn_inodes, ino, 1, NULL) < 0) {
+		/* Every close now commits until the batch does (store_flush). */
+		s->txn_untracked = true;
 		log_warn("store: out of memory tracking changed inodes");
+	}
 }
 
 /* The open transaction was rolled back as a whole: remember whose changes
@@ -692,9 +695,12 @@ static void store_wal_restart(struct store *s)
 		log_warn("store: WAL restart: %s", sqlite3_errmsg(s->db));
 	else
 		log_debug("store: WAL %s after %d frames (%d copied now)%s",
-			  truncate ? "truncation" : "restart", s->wal_frames, done,
+			  truncate ? "truncation" : "restart", (int)s->wal_frames, done,
 			  rc == SQLITE_BUSY ? ", busy" : "");
-	s->wal_frames = 0;
+	/* Busy (the checkpointer holds its lock: SQLite returns at once), the
+	 * WAL keeps its length and the next commit tries again. */
+	if (rc == SQLITE_OK)
+		s->wal_frames = 0;
 }
 
 /* Whether SQLite ended the batch transaction by itself (lock held). A
@@ -746,6 +752,7 @@ static int store_commit(struct store *s)
 	s->txn_ops = 0;
 	s->txn_bytes = 0;
 	store_inomap_clear(&s->txn_inodes);
+	s->txn_untracked = false;
 	atomic_store(&s->committed_seq, atomic_load(&s->change_seq));
 	/* Short on disk: restart the WAL early so it reuses its space. A
 	 * stream's long WAL is left to the checkpointer (store_checkpoint_tick):
@@ -968,11 +975,12 @@ void store_checkpoint_tick(struct store *s)
 	if (!s->checkpoint_db)
 		return;
 	bool defer = store_checkpoint_defer(s);
-	/* A long WAL (a stream's) takes a while to copy: keep the commit
-	 * path from restarting it meanwhile. Set before deferring ends, so
-	 * that checkpoint_pending never reads false in between. */
+	/* A stream's long WAL takes a while to copy: keep the commit path
+	 * from restarting it (a full copy under the store lock) in case it
+	 * gets the checkpoint lock first. Set before deferring ends, so that
+	 * checkpoint_pending never reads false in between. */
 	if (!defer)
-		atomic_store(&s->ckpt_draining, atomic_load(&s->wal_frames) > STORE_WAL_RESTART_FRAMES);
+		atomic_store(&s->ckpt_draining, atomic_load(&s->wal_frames) > 4 * STORE_WAL_RESTART_FRAMES);
 	atomic_store(&s->ckpt_deferring, defer);
 	if (defer) {
 		atomic_fetch_add(&s->stat_ckpt_deferred, 1);

@@ -534,7 +534,7 @@ int store_flush(struct store *s, uint64_t ino)
 	 * together, the first one's commit usually carries the others' writes
 	 * too, and they need no commit of their own. */
 	store_lock(s);
-	bool pending = s->in_txn && store_inomap_get(&s->txn_inodes, ino) != 0;
+	bool pending = s->in_txn && (s->txn_untracked || store_inomap_get(&s->txn_inodes, ino) != 0);
 	store_unlock(s);
 	if (pending)
 		r = store_sync(s, false);

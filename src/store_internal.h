@@ -205,6 +205,7 @@ struct store {
 	 * instead of acknowledging what is gone (as Linux reports writeback
 	 * errors; a lost atime update is not reported). */
 	struct store_inomap txn_inodes;
+	bool txn_untracked; /* an inode of the open batch could not be noted (no memory) */
 	struct store_inomap lost_inodes;
 	/* Next inode number to hand out. Only grows, even when a failed commit
 	 * rolls inserts back, so the kernel never sees one number twice. */
