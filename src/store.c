@@ -950,7 +950,7 @@ static bool store_checkpoint_defer(struct store *s)
 	struct statvfs sv;
 
 	clock_gettime(CLOCK_MONOTONIC, &now);
-	uint64_t bytes = atomic_load(&s->stat_data_bytes);
+	uint64_t bytes = atomic_load(&s->stat_stream_bytes);
 	int64_t dt_ns = (now.tv_sec - s->ckpt_last_time.tv_sec) * 1000000000LL +
 			(now.tv_nsec - s->ckpt_last_time.tv_nsec);
 	uint64_t delta = bytes - s->ckpt_last_bytes;

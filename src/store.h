@@ -128,13 +128,14 @@ int store_sync(struct store *s, bool durable);
 /* Commit if the pending transaction is older than max_age_ms (timer thread). */
 int store_sync_if_older(struct store *s, unsigned max_age_ms);
 /* One pass of the WAL checkpointer, for a background thread every ~50 ms
- * (its own connection: no store lock held while it copies). While file data
- * streams in (store_set_stream_rate) it holds back, so the stream's bytes
+ * (its own connection: no store lock held while it copies). While large
+ * writes stream in (store_set_stream_rate) it holds back, so the stream's bytes
  * are written once (to the WAL) while it lasts and copied after it; at most
  * STORE_WAL_DEFER_MAX_BYTES of WAL, and only when the disk has room. */
 void store_checkpoint_tick(struct store *s);
-#define STORE_STREAM_DEFAULT_MIB_PER_S 128u
-/* The rate that starts a stream, bytes per second; 0: never defer. */
+#define STORE_STREAM_DEFAULT_MIB_PER_S 32u
+/* The rate of large writes (128 KiB or more each) that starts a stream,
+ * bytes per second; 0: never defer. */
 void store_set_stream_rate(struct store *s, uint64_t bytes_per_s);
 
 /* Group several calls into one atomic change (recursive). rc < 0 at the end

@@ -247,7 +247,8 @@ static ssize_t store_do_write(struct store *s, uint64_t ino, uint64_t offset, co
 		inode.attr.size = end;
 	store_note_changed(s, ino);
 	s->txn_bytes += size;
-	atomic_fetch_add(&s->stat_data_bytes, size);
+	if (size >= STORE_STREAM_MIN_WRITE)
+		atomic_fetch_add(&s->stat_stream_bytes, size);
 	inode.alloc = (uint64_t)((int64_t)inode.alloc + delta);
 	store_now(&inode.attr.mtime);
 	inode.attr.ctime = inode.attr.mtime;

@@ -53,14 +53,15 @@
 /* Past this many WAL frames, the committing thread restarts the WAL after
  * its commit (the background checkpointer has copied most frames by then). */
 #define STORE_WAL_RESTART_FRAMES 8192
-/* Writes of file data faster than stream_rate (bytes per second, measured
- * between checkpointer ticks; STORE_STREAM_DEFAULT_MIB_PER_S) start a
- * stream, which lasts while they stay above a quarter of it: its WAL is not
- * checkpointed while it lasts (store_checkpoint_tick), up to this many bytes
- * of WAL, and only while the disk has room for the WAL and its copy (twice
- * that, plus STORE_LOW_SPACE_BYTES). 4 KiB random writes (~60 MiB/s here)
- * are no stream: their pages are rewritten, and a checkpoint copies each
- * once. */
+/* Large writes (STORE_STREAM_MIN_WRITE bytes or more in one request) coming
+ * faster than stream_rate (bytes per second, measured between checkpointer
+ * ticks; STORE_STREAM_DEFAULT_MIB_PER_S) start a stream, which lasts while
+ * they stay above a quarter of it: its WAL is not checkpointed while it
+ * lasts (store_checkpoint_tick), up to STORE_WAL_DEFER_MAX_BYTES of WAL, and
+ * only while the disk has room for the WAL and its copy (twice that, plus
+ * STORE_LOW_SPACE_BYTES). Small writes never count: 4 KiB random writes
+ * rewrite the same pages, which one checkpoint copies once. */
+#define STORE_STREAM_MIN_WRITE (128u << 10)
 #define STORE_WAL_DEFER_MAX_BYTES (1536ll << 20)
 /* Files holding more than this are deleted in chunks of
  * STORE_RECLAIM_CHUNK_BLOCKS blocks, each its own operation, so no
@@ -222,7 +223,7 @@ struct store {
 	atomic_uint_fast64_t durable_seq;
 	pthread_mutex_t sync_lock; /* serialises WAL fsyncs (group commit) */
 
-	atomic_uint_fast64_t stat_data_bytes; /* file bytes written, ever (streaming detection) */
+	atomic_uint_fast64_t stat_stream_bytes; /* bytes of large writes, ever (streaming detection) */
 	atomic_uint_fast64_t stat_ckpt_deferred; /* checkpointer ticks held back for a stream */
 	atomic_uint_fast64_t stat_commits;
 	atomic_uint_fast64_t stat_durable_commits;
