@@ -1048,19 +1048,20 @@ out:
 	return r;
 }
 
-static int store_user_version(struct store *s, int *ret_version)
+/* The integer a one-row PRAGMA (or query) gives. */
+static int store_pragma_int(struct store *s, const char *sql, int *ret_value)
 {
 	sqlite3_stmt *st = NULL;
 	int rc, r = 0;
 
-	rc = sqlite3_prepare_v2(s->db, "PRAGMA user_version", -1, &st, NULL);
+	rc = sqlite3_prepare_v2(s->db, sql, -1, &st, NULL);
 	if (rc == SQLITE_OK)
 		rc = sqlite3_step(st);
 	if (rc != SQLITE_ROW) {
-		r = store_errno(s, rc, "PRAGMA user_version");
+		r = store_errno(s, rc, sql);
 		goto out;
 	}
-	*ret_version = sqlite3_column_int(st, 0);
+	*ret_value = sqlite3_column_int(st, 0);
 out:
 	sqlite3_finalize(st);
 	return r;
@@ -1073,7 +1074,7 @@ static int store_migrate(struct store *s)
 	char *err = NULL;
 	int version = 0, rc, r;
 
-	r = store_user_version(s, &version);
+	r = store_pragma_int(s, "PRAGMA user_version", &version);
 	if (r < 0)
 		return r;
 	if (version > STORE_SCHEMA_VERSION) {
@@ -1307,14 +1308,8 @@ int store_open(const char *path, unsigned flags, struct store **ret_store)
 	r = store_load_next_ino(s);
 	if (r < 0)
 		goto fail;
-	{
-		sqlite3_stmt *ps = NULL;
+	if (store_pragma_int(s, "PRAGMA page_size", &s->page_size) < 0 || s->page_size <= 0)
 		s->page_size = 4096;
-		if (sqlite3_prepare_v2(s->db, "PRAGMA page_size", -1, &ps, NULL) == SQLITE_OK &&
-		    sqlite3_step(ps) == SQLITE_ROW && sqlite3_column_int(ps, 0) > 0)
-			s->page_size = sqlite3_column_int(ps, 0);
-		sqlite3_finalize(ps);
-	}
 	{
 		sqlite3_stmt *cap = NULL;
 		rc = sqlite3_prepare_v2(s->db, "SELECT EXISTS (SELECT 1 FROM xattrs WHERE name = "

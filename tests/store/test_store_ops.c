@@ -342,6 +342,16 @@ static void count_report(void *ud, const char *problem, bool repaired)
 		reports++;
 }
 
+/* store_check finds nothing wrong (missing claim objects aside). */
+static void assert_store_consistent(void)
+{
+	struct store_check_result result;
+
+	reports = 0;
+	ck_assert_int_eq(store_check(st, false, count_report, NULL, &result), 0);
+	ck_assert_uint_eq(reports, 0);
+}
+
 static void run_sql(const char *sql)
 {
 	char cmd[1024];
@@ -358,8 +368,7 @@ START_TEST(test_check_finds_and_repairs)
 	char sql[256];
 
 	ck_assert_int_eq(store_write(st, ino, 0, "12345", 5), 5);
-	ck_assert_int_eq(store_check(st, false, count_report, NULL, &result), 0);
-	ck_assert_uint_eq(reports, 0);
+	assert_store_consistent();
 	store_close(st);
 	snprintf(sql, sizeof(sql), "UPDATE inodes SET nlink = 7, alloc = 99 WHERE ino = %llu;"
 		 " UPDATE volumes SET used_inodes = 40;", (unsigned long long)ino);
@@ -370,9 +379,7 @@ START_TEST(test_check_finds_and_repairs)
 	ck_assert_uint_eq(reports, 3); /* links, inode usage, volume usage */
 	ck_assert_int_eq(store_check(st, true, NULL, NULL, &result), 0);
 	ck_assert_uint_ge(result.repaired, 3);
-	reports = 0;
-	ck_assert_int_eq(store_check(st, false, count_report, NULL, &result), 0);
-	ck_assert_uint_eq(reports, 0);
+	assert_store_consistent();
 	struct store_attr a;
 	ck_assert_int_eq(store_getattr(st, ino, &a), 0);
 	ck_assert_uint_eq(a.nlink, 1);
@@ -387,7 +394,6 @@ START_TEST(test_migration_rechunks_blocks)
 	uint64_t root = make_volume("v", "c", 64 << 20);
 	uint64_t ino = make_file(root, "f");
 	const size_t size = 3 * 65536 + 20000;
-	struct store_check_result result;
 	struct store_attr a;
 	char sql[1024];
 	char *back = malloc(size);
@@ -412,9 +418,7 @@ START_TEST(test_migration_rechunks_blocks)
 	}
 	ck_assert_int_eq(store_getattr(st, ino, &a), 0);
 	ck_assert_uint_eq(a.blocks * 512, 151552);
-	reports = 0;
-	ck_assert_int_eq(store_check(st, false, count_report, NULL, &result), 0);
-	ck_assert_uint_eq(reports, 0);
+	assert_store_consistent();
 	/* the reserved range is still reserved: writing into it costs nothing more */
 	ck_assert_int_eq(store_write(st, ino, 70000, "zz", 2), 2);
 	ck_assert_int_eq(store_getattr(st, ino, &a), 0);
@@ -534,10 +538,7 @@ START_TEST(test_fault_injection_rolls_back)
 	ck_assert_int_eq(store_open(test_path, 0, &st), 0);
 	ck_assert_int_eq(store_read(st, ino, 0, 4, back), 4);
 	ck_assert_mem_eq(back, "next", 4);
-	struct store_check_result result;
-	reports = 0;
-	ck_assert_int_eq(store_check(st, false, count_report, NULL, &result), 0);
-	ck_assert_uint_eq(reports, 0);
+	assert_store_consistent();
 }
 END_TEST
 
@@ -584,10 +585,7 @@ START_TEST(test_sqlite_rollback_mid_operation)
 	ck_assert_mem_eq(back, "next", 4);
 	ck_assert_int_eq(store_read(st, after, 0, 4, back), 4);
 	ck_assert_mem_eq(back, "afte", 4);
-	struct store_check_result result;
-	reports = 0;
-	ck_assert_int_eq(store_check(st, false, count_report, NULL, &result), 0);
-	ck_assert_uint_eq(reports, 0);
+	assert_store_consistent();
 	free(buf);
 }
 END_TEST

@@ -17,7 +17,6 @@ import errno
 import hashlib
 import os
 import random
-import re
 import shutil
 import signal
 import stat
@@ -390,13 +389,6 @@ def phase_sigint(t, d):
     t.eq(integrity_check(d.store), 'ok', 'PRAGMA integrity_check is ok after SIGINT')
 
 
-def store_metric(d, name):
-    """A claimfs_store_* value from /metrics."""
-    body = d.request('GET', '/metrics')[2].decode()
-    m = re.search(r'^%s (\d+)' % re.escape(name), body, re.M)
-    return int(m.group(1)) if m else None
-
-
 def stream_file(path, mib):
     """Write MIB MiB in 1 MiB writes, fsync; returns the sha256."""
     h = hashlib.sha256()
@@ -420,7 +412,7 @@ def stream_watching_wal(d, path, mib):
     def watch():
         while not done.is_set():
             try:
-                longest[0] = max(longest[0], store_metric(d, 'claimfs_store_wal_frames') or 0)
+                longest[0] = max(longest[0], d.metric('claimfs_store_wal_frames') or 0)
             except OSError:
                 pass
             time.sleep(0.01)
@@ -451,14 +443,14 @@ def phase_stream_deferred(t, d):
     d.create_claim('default', 'stream', storage='256Mi')
     path = os.path.join(d.claim_path('default', 'stream'), 'big')
     _, longest_off = stream_watching_wal(d, path, 160)
-    t.eq(store_metric(d, 'claimfs_store_checkpoint_deferred_total'), 0,
+    t.eq(d.metric('claimfs_store_checkpoint_deferred_total'), 0,
          '--stream-mib-per-s 0: the checkpointer never held back')
     t.ok(longest_off < 3 * WAL_RESTART_FRAMES, '--stream-mib-per-s 0: the WAL kept restarting',
          'longest WAL seen: %d frames' % longest_off)
     d.stop()
     d.start(['--stream-mib-per-s', '1'])
     sha, longest = stream_watching_wal(d, path, 160)
-    deferred = store_metric(d, 'claimfs_store_checkpoint_deferred_total')
+    deferred = d.metric('claimfs_store_checkpoint_deferred_total')
     rc = d.kill()
     t.eq(rc, -signal.SIGKILL, 'SIGKILL right after the fsync of a 160 MiB stream')
     if room:
@@ -474,9 +466,9 @@ def phase_stream_deferred(t, d):
     start_or_bail(t, d, 'restart after SIGKILL with the stream in the WAL')
     t.eq(sha_of(path), sha, 'every byte of the stream is back')
     deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and store_metric(d, 'claimfs_store_checkpoint_pending') != 0:
+    while time.monotonic() < deadline and d.metric('claimfs_store_checkpoint_pending') != 0:
         time.sleep(0.05)
-    t.eq(store_metric(d, 'claimfs_store_checkpoint_pending'), 0, 'no checkpoint is held back once writes stop')
+    t.eq(d.metric('claimfs_store_checkpoint_pending'), 0, 'no checkpoint is held back once writes stop')
     d.stop()
 
 

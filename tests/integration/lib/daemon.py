@@ -23,6 +23,7 @@ Usage:
 import http.client
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -281,6 +282,13 @@ class Daemon:
         """HTTP over the unix socket; same result as request()."""
         conn = UnixHTTPConnection(self.unix_socket, timeout=timeout)
         return self._do(conn, method, path, body, content_type, headers)
+
+    def metric(self, series):
+        """The value of one /metrics series, named exactly as printed
+        (labels included), as an int; None if the daemon does not print it."""
+        body = self.request('GET', '/metrics')[2].decode()
+        m = re.search(r'^%s (\d+)' % re.escape(series), body, re.M)
+        return int(m.group(1)) if m else None
 
     # --- claims ----------------------------------------------------------------
 
