@@ -685,8 +685,10 @@ static void store_wal_restart(struct store *s)
 	int log_frames = 0, done = 0;
 	/* Short on disk, also give the WAL file's space back: a restarted WAL
 	 * keeps its size (up to journal_size_limit), and on a small disk that
-	 * is room the deletions that just committed cannot free. */
-	bool truncate = atomic_load(&s->low_space);
+	 * is room the deletions that just committed cannot free. After a
+	 * stream, start from an empty file too (STORE_WAL_KEEP_BYTES). */
+	bool truncate = atomic_load(&s->low_space) ||
+			(int64_t)s->wal_frames * s->page_size > STORE_WAL_KEEP_BYTES;
 	int rc = sqlite3_wal_checkpoint_v2(s->db, "main",
 					   truncate ? SQLITE_CHECKPOINT_TRUNCATE : SQLITE_CHECKPOINT_RESTART,
 					   &log_frames, &done);
@@ -1223,7 +1225,8 @@ int store_open(const char *path, unsigned flags, struct store **ret_store)
 	/* The SQL copies of the block layout must match the C constants. */
 	if (strtoull(STORE_BLOCK_SIZE_SQL, NULL, 10) != STORE_BLOCK_SIZE ||
 	    strtoull(STORE_BLOCK_BITS_SQL, NULL, 10) != STORE_BLOCK_BITS ||
-	    strtoull(STORE_BLOCK_MASK_SQL, NULL, 10) != STORE_BLOCK_MAX_INDEX) {
+	    strtoull(STORE_BLOCK_MASK_SQL, NULL, 10) != STORE_BLOCK_MAX_INDEX ||
+	    strtoll(STORE_WAL_KEEP_BYTES_SQL, NULL, 10) != STORE_WAL_KEEP_BYTES) {
 		log_error("store: built with inconsistent block layout constants");
 		return -EINVAL;
 	}
@@ -1279,7 +1282,16 @@ int store_open(const char *path, unsigned flags, struct store **ret_store)
 		r = store_pragma(s, "PRAGMA wal_autocheckpoint = 0", NULL);
 		if (r < 0)
 			goto fail;
-		r = store_pragma(s, "PRAGMA journal_size_limit = 67108864", NULL);
+		r = store_pragma(s, "PRAGMA journal_size_limit = " STORE_WAL_KEEP_BYTES_SQL, NULL);
+		if (r < 0)
+			goto fail;
+		/* Debian builds SQLite with SQLITE_SECURE_DELETE: every page a
+		 * deletion frees was zero-filled and written, so deleting a 1 GiB
+		 * file wrote 1 GiB of zeros to the WAL and then to the database,
+		 * competing with whatever came next. FAST zeroes deleted content
+		 * only where the page is written anyway; freed pages are
+		 * overwritten when reused, and SQL never reads a free page. */
+		r = store_pragma(s, "PRAGMA secure_delete = FAST", NULL);
 		if (r < 0)
 			goto fail;
 		sqlite3_wal_hook(s->db, store_wal_hook, s);

@@ -17,6 +17,7 @@
 #include "log.h"
 
 #include <errno.h>
+#include <sched.h>
 #include <linux/fs.h>
 #include <stdlib.h>
 #include <string.h>
@@ -311,6 +312,15 @@ void store_reclaim_pending(struct store *s)
 			if (r < 0)
 				break;
 			r = store_op_end(s, store_reclaim_chunk(s, ino));
+			/* Let other operations in between chunks: a 1 GiB file is
+			 * 1,024 of them, and this thread would otherwise hold the
+			 * store for the whole deletion. reclaiming keeps other
+			 * threads out of this loop meanwhile. */
+			if (r == 1) {
+				store_unlock(s);
+				sched_yield();
+				store_lock(s);
+			}
 		} while (r == 1);
 		if (r < 0)
 			log_warn("store: deleting inode %llu: %s; the next start finishes it",

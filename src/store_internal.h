@@ -53,6 +53,14 @@
 /* Past this many WAL frames, the committing thread restarts the WAL after
  * its commit (the background checkpointer has copied most frames by then). */
 #define STORE_WAL_RESTART_FRAMES 8192
+/* A restarted WAL keeps this much of its file (PRAGMA journal_size_limit), so
+ * the next frames overwrite pages the page cache likely holds. A WAL longer
+ * than this (a stream's) is truncated to nothing when it restarts instead:
+ * its pages are cold by then, and a frame (24-byte header + page) written
+ * over a cold page of the file makes the kernel read that page from disk
+ * first, while a frame appended past the end needs no read. */
+#define STORE_WAL_KEEP_BYTES (64ll << 20)
+#define STORE_WAL_KEEP_BYTES_SQL "67108864"
 /* Large writes (STORE_STREAM_MIN_WRITE bytes or more in one request) coming
  * faster than stream_rate (bytes per second, measured between checkpointer
  * ticks; STORE_STREAM_DEFAULT_MIB_PER_S) start a stream, which lasts while

@@ -451,6 +451,47 @@ START_TEST(test_commit_reaches_wal_before_it_returns)
 }
 END_TEST
 
+/* Deleting a big file writes about the pages it changes, not zeros over every
+ * page it frees (Debian's SQLite defaults to secure_delete = ON), and the
+ * freed pages then hold a new file's data correctly. */
+START_TEST(test_big_delete_writes_no_zeros)
+{
+	const size_t size = 8u << 20;
+	uint64_t root = make_volume("v", "c", 64 << 20);
+	uint64_t ino = make_file(root, "big");
+	struct store_stats before, after;
+	struct store_attr a;
+	char *buf = malloc(size), *back = malloc(size);
+
+	ck_assert_ptr_nonnull(buf);
+	ck_assert_ptr_nonnull(back);
+	fill_pattern(buf, size, 7);
+	ck_assert_int_eq(store_write(st, ino, 0, buf, size), (ssize_t)size);
+	ck_assert_int_eq(store_sync(st, true), 0);
+	store_get_stats(st, &before);
+	ck_assert_uint_gt(before.wal_frames, size / 4096); /* no restart in between */
+	ck_assert_int_eq(store_unlink(st, root, "big"), 0);
+	store_forget(st, ino, 1); /* over STORE_RECLAIM_INLINE_BYTES: deleted in chunks */
+	ck_assert_int_eq(store_sync(st, true), 0);
+	ck_assert_int_eq(store_getattr(st, ino, &a), -ENOENT);
+	store_get_stats(st, &after);
+	ck_assert_uint_ge(after.wal_frames, before.wal_frames);
+	/* 2,048 pages of data were freed; zeroing them would write them all. */
+	ck_assert_uint_lt(after.wal_frames - before.wal_frames, size / 4096 / 4);
+	assert_store_consistent();
+
+	ino = make_file(root, "again");
+	fill_pattern(buf, size, 11);
+	ck_assert_int_eq(store_write(st, ino, 0, buf, size), (ssize_t)size);
+	ck_assert_int_eq(store_sync(st, true), 0);
+	ck_assert_int_eq(store_read(st, ino, 0, size, back), (ssize_t)size);
+	ck_assert_mem_eq(back, buf, size);
+	assert_store_consistent();
+	free(buf);
+	free(back);
+}
+END_TEST
+
 /* A close commits the batch only when it holds changes of that file: one
  * commit serves closes that come together, and a chmod counts as a change. */
 START_TEST(test_flush_commits_only_pending_files)
@@ -675,6 +716,7 @@ static Suite *store_ops_suite(void)
 	tcase_add_test(tc, test_truncate_and_fallocate_usage);
 	tcase_add_test(tc, test_orphan_lives_until_forget);
 	tcase_add_test(tc, test_orphan_reclaimed_at_open);
+	tcase_add_test(tc, test_big_delete_writes_no_zeros);
 	tcase_add_test(tc, test_rename_exchange_and_exdev);
 	tcase_add_test(tc, test_top_levels_are_protected);
 	tcase_add_test(tc, test_clone_is_independent);
