@@ -1227,7 +1227,7 @@ int store_open(const char *path, unsigned flags, struct store **ret_store)
 	    strtoull(STORE_BLOCK_BITS_SQL, NULL, 10) != STORE_BLOCK_BITS ||
 	    strtoull(STORE_BLOCK_MASK_SQL, NULL, 10) != STORE_BLOCK_MAX_INDEX ||
 	    strtoll(STORE_WAL_KEEP_BYTES_SQL, NULL, 10) != STORE_WAL_KEEP_BYTES) {
-		log_error("store: built with inconsistent block layout constants");
+		log_error("store: built with SQL and C copies of a constant that differ");
 		return -EINVAL;
 	}
 	s = calloc(1, sizeof(*s));

@@ -103,16 +103,6 @@ def fixture(name):
     return os.path.join(FIXTURES, name)
 
 
-def wait_for(cond, timeout=10.0):
-    """Poll COND until true or TIMEOUT; returns its last value."""
-    deadline = time.monotonic() + timeout
-    value = cond()
-    while not value and time.monotonic() < deadline:
-        time.sleep(0.1)
-        value = cond()
-    return value
-
-
 def run_discovery(t, k):
     out = k.ok(t, 'kubectl api-resources', 'api-resources')
     for name, short in (('persistentvolumeclaims', 'pvc'), ('persistentvolumes', 'pv'),

@@ -29,7 +29,7 @@ import traceback
 
 sys.path.insert(0, os.environ.get('CLAIMFS_TEST_LIB',
                                   os.path.join(os.path.dirname(__file__), '..', 'lib')))
-from daemon import Daemon, force_unmount, is_mounted  # noqa: E402
+from daemon import Daemon, force_unmount, is_mounted, wait_for  # noqa: E402
 from tap import Tap  # noqa: E402
 
 MiB = 1024 * 1024
@@ -465,9 +465,7 @@ def phase_stream_deferred(t, d):
     t.eq(integrity_check(d.store), 'ok', 'PRAGMA integrity_check is ok after SIGKILL mid-stream-WAL')
     start_or_bail(t, d, 'restart after SIGKILL with the stream in the WAL')
     t.eq(sha_of(path), sha, 'every byte of the stream is back')
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and d.metric('claimfs_store_checkpoint_pending') != 0:
-        time.sleep(0.05)
+    wait_for(lambda: d.metric('claimfs_store_checkpoint_pending') == 0, timeout=60, interval=0.05)
     t.eq(d.metric('claimfs_store_checkpoint_pending'), 0, 'no checkpoint is held back once writes stop')
     d.stop()
     # Once copied, a stream's WAL starts over from an empty file: its pages
@@ -477,10 +475,8 @@ def phase_stream_deferred(t, d):
     d.start(['--stream-mib-per-s', '1'])
     _, longest = stream_watching_wal(d, path, 160)
     wal = d.store + '-wal'
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and (d.metric('claimfs_store_checkpoint_pending') != 0 or
-                                           os.path.getsize(wal) >= 64 * MiB):
-        time.sleep(0.05)
+    wait_for(lambda: d.metric('claimfs_store_checkpoint_pending') == 0 and os.path.getsize(wal) < 64 * MiB,
+             timeout=60, interval=0.05)
     if room:
         t.ok(longest >= 3 * WAL_RESTART_FRAMES, 'a second stream stayed in the WAL',
              'longest WAL seen: %d frames' % longest)

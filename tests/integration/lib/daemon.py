@@ -47,6 +47,16 @@ class UnixHTTPConnection(http.client.HTTPConnection):
         self.sock = sock
 
 
+def wait_for(cond, timeout=10.0, interval=0.1):
+    """Poll COND every INTERVAL seconds until true or TIMEOUT; returns its last value."""
+    deadline = time.monotonic() + timeout
+    value = cond()
+    while not value and time.monotonic() < deadline:
+        time.sleep(interval)
+        value = cond()
+    return value
+
+
 def is_mounted(path):
     """True if PATH is a mount point according to /proc/self/mounts."""
     real = os.path.realpath(path)
