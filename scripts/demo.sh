@@ -18,14 +18,14 @@
 # Exits 0 only if every claim and every count survived the kill.
 #
 # Environment: CLAIMFSD (daemon binary, default build/daemon/claimfsd),
-# HARNESS (default build/tests/harness/claimfs-harness; DEMO_HARNESS=0 skips
+# HARNESS (default build/tools/harness/claimfs-harness; DEMO_HARNESS=0 skips
 # step 7), DEMO_SEED (the harness's seed; random by default), DEMO_KEEP=1
 # keeps the temp directory, NO_COLOR disables colours.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 CLAIMFSD=${CLAIMFSD:-$ROOT/build/daemon/claimfsd}
-HARNESS=${HARNESS:-$ROOT/build/tests/harness/claimfs-harness}
+HARNESS=${HARNESS:-$ROOT/build/tools/harness/claimfs-harness}
 CLAIMS=(data-app-python-0 data-app-python-1 data-app-python-2)
 VISITS=5
 NAMESPACE=default

@@ -2,9 +2,10 @@
 # build-fuzzers.sh [OUTDIR] — build the libFuzzer targets of tests/fuzz/ with
 # clang (-fsanitize=fuzzer,address,undefined) straight from the sources, so
 # the meson build (gcc) needs no fuzz option. The library sources are the
-# ones src/meson.build lists, compiled once with coverage instrumentation.
+# ones src/<layer>/meson.build lists, compiled once with coverage
+# instrumentation.
 #
-# Targets: quantity, names, claim, api (+ yaml when src/yaml_body.c exists).
+# Targets: quantity, names, claim, api (+ yaml when src/lib/yaml_body.c exists).
 # Needs clang and its libFuzzer runtime (Debian: libclang-rt-14-dev).
 # Output: OUTDIR/fuzz_<target> (default OUTDIR: build-fuzz/ at the top).
 # CLAIMFS_SRC=DIR builds against another copy of src/ (e.g. `git archive HEAD src`).
@@ -29,25 +30,30 @@ if ! "$CC" -fsanitize=fuzzer "$probe" -o "$out/obj/probe" 2>/dev/null; then
 	exit 77
 fi
 
-pkgs="sqlite3 jansson yaml-0.1 uuid fuse3"
+pkgs="sqlite3 jansson yaml-0.1 uuid fuse3 libmicrohttpd"
+layers=(lib store fs model api)
 version=$(sed -n "s/^  version : '\(.*\)',/\1/p" "$root/meson.build" | head -1)
 CFLAGS=(-std=gnu17 -g -O1 -fno-omit-frame-pointer -D_GNU_SOURCE -DFUSE_USE_VERSION=312
-	"-DCLAIMFS_VERSION=\"${version:-fuzz}\"" -I"$srcdir" -I"$here" $(pkg-config --cflags $pkgs)
+	"-DCLAIMFS_VERSION=\"${version:-fuzz}\"" "${layers[@]/#/-I$srcdir/}" -I"$here" $(pkg-config --cflags $pkgs)
 	-fsanitize=address,undefined -fno-sanitize-recover=undefined -Wall -Wno-unused-parameter)
 LIBS=($(pkg-config --libs $pkgs) -lpthread)
 
-# The library as meson builds it: every 'x.c' named in src/meson.build.
-mapfile -t sources < <(grep -o "'[A-Za-z0-9_]*\.c'" "$srcdir/meson.build" | tr -d "'" | sort -u)
+# The libraries as meson builds them: every 'x.c' named in src/<layer>/meson.build.
+sources=()
+for layer in "${layers[@]}"; do
+	mapfile -t names < <(grep -o "'[A-Za-z0-9_]*\.c'" "$srcdir/$layer/meson.build" | tr -d "'" | sort -u)
+	sources+=("${names[@]/#/$layer/}")
+done
 objects=()
 for src in "${sources[@]}"; do
-	obj="$out/obj/${src%.c}.o"
+	obj="$out/obj/$(basename "${src%.c}").o"
 	"$CC" "${CFLAGS[@]}" -fsanitize=fuzzer-no-link -c "$srcdir/$src" -o "$obj"
 	objects+=("$obj")
 done
 "$CC" "${CFLAGS[@]}" -c "$here/fuzz_util.c" -o "$out/obj/fuzz_util.o"
 
 targets=(quantity names claim api)
-if [ -f "$srcdir/yaml_body.c" ] && printf '%s\n' "${sources[@]}" | grep -qx yaml_body.c; then
+if [ -f "$srcdir/lib/yaml_body.c" ] && printf '%s\n' "${sources[@]}" | grep -qx lib/yaml_body.c; then
 	targets+=(yaml)
 fi
 for t in "${targets[@]}"; do

@@ -52,7 +52,7 @@ from daemon import Daemon  # noqa: E402
 from tap import Tap  # noqa: E402
 
 BASE = '/api/v1/namespaces/%s/persistentvolumeclaims'
-IDLE_TIMEOUT_S = 30  # daemon/http.c HTTP_IDLE_TIMEOUT_S
+IDLE_TIMEOUT_S = 30  # src/api/http.c HTTP_IDLE_TIMEOUT_S
 
 # One writer process: real syscalls through the mount, its own counters.
 WRITER = r'''

@@ -1,6 +1,6 @@
 /*
  * api_internal.h — what the API's files share (not for use outside
- * src/api*.c): the call being handled, query parameters, and the
+ * src/api/api*.c): the call being handled, query parameters, and the
  * renderers of discovery documents, OpenAPI documents and Tables.
  */
 #ifndef CLAIMFS_API_INTERNAL_H

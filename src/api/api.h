@@ -1,7 +1,7 @@
 /*
  * api.h — the HTTP API, independent of any HTTP library: a route table of
  * handlers that take a parsed request and produce a status code and a JSON
- * body (or a stream of watch events). daemon/http.c adapts libmicrohttpd to
+ * body (or a stream of watch events). src/api/http.c adapts libmicrohttpd to
  * it; fuzzers and unit tests call it directly.
  */
 #ifndef CLAIMFS_API_H
