@@ -23,8 +23,6 @@
 
 #define API_WATCH_TIMEOUT_DEFAULT_S 1800
 
-static const char api_json_type[] = "application/json";
-
 /* ---- resources ---------------------------------------------------------------------- */
 
 /* A request for a resource, from its path. kind < 0 for pods/events. */
@@ -228,21 +226,70 @@ static int api_list(struct api_call *call, const struct api_target *t)
 	return api_answer(call, t->kind, list, true, 200);
 }
 
-/* ?dryRun=All */
-static struct model_write_options api_write_options(const struct api_call *call)
+/* One dryRun directive: "All" is the only one the apiserver knows; any other
+ * is refused before the request is processed, never taken as "not a dry
+ * run". options_kind names the options type in the message, as the
+ * apiserver does ("DeleteOptions", "CreateOptions", ...). */
+static int api_dry_run_value(struct api_call *call, const char *options_kind, const char *value)
 {
-	const char *dry = api_query(call, "dryRun");
+	if (strcmp(value, "All") == 0)
+		return 0;
+	return model_fail(&call->err, -EINVAL,
+			  "%s.meta.k8s.io \"\" is invalid: dryRun: Unsupported value: "
+			  "[]string{\"%s\"}: supported values: \"All\"",
+			  options_kind, value);
+}
 
-	return (struct model_write_options){ .dry_run = dry != NULL && strcmp(dry, "All") == 0 };
+/* The write options of a request: ?dryRun=All in the query, and for a
+ * DELETE also the DeleteOptions body's dryRun list (kubectl and client-go
+ * send it there). Either one makes the call a dry run. */
+static int api_write_options(struct api_call *call, const char *options_kind,
+			     const json_t *options_body, struct model_write_options *ret_options)
+{
+	const char *query = api_query(call, "dryRun");
+	const json_t *list = json_object_get(options_body, "dryRun");
+	struct model_write_options wo = { .dry_run = false };
+	size_t i;
+	json_t *value;
+	int r;
+
+	if (query != NULL) {
+		r = api_dry_run_value(call, options_kind, query);
+		if (r < 0)
+			return r;
+		wo.dry_run = true;
+	}
+	if (list != NULL && !json_is_null(list)) {
+		if (!json_is_array(list))
+			return model_fail(&call->err, -EBADMSG,
+					  "json: cannot unmarshal %s into Go struct field "
+					  "%s.dryRun of type []string",
+					  json_is_string(list) ? "string" : "value", options_kind);
+		json_array_foreach(list, i, value) {
+			if (!json_is_string(value))
+				return model_fail(&call->err, -EBADMSG,
+						  "json: cannot unmarshal value into Go struct field "
+						  "%s.dryRun of type string", options_kind);
+			r = api_dry_run_value(call, options_kind, json_string_value(value));
+			if (r < 0)
+				return r;
+			wo.dry_run = true;
+		}
+	}
+	*ret_options = wo;
+	return 0;
 }
 
 /* POST to a collection. */
 static int api_create(struct api_call *call, const struct api_target *t)
 {
-	struct model_write_options wo = api_write_options(call);
+	struct model_write_options wo;
 	json_t *body = NULL, *obj = NULL;
 	int r;
 
+	r = api_write_options(call, "CreateOptions", NULL, &wo);
+	if (r < 0)
+		return r;
 	r = api_decode_body(call, &body);
 	if (r < 0)
 		return r;
@@ -256,7 +303,7 @@ static int api_create(struct api_call *call, const struct api_target *t)
 /* The scale subresource. */
 static int api_scale(struct api_call *call, const struct api_target *t, const char *method)
 {
-	struct model_write_options wo = api_write_options(call);
+	struct model_write_options wo;
 	enum model_patch_type type;
 	json_t *body = NULL, *obj = NULL;
 	int r;
@@ -264,6 +311,10 @@ static int api_scale(struct api_call *call, const struct api_target *t, const ch
 	if (strcmp(method, "GET") == 0) {
 		r = model_scale_get(call->model, t->ns, t->name, &obj, &call->err);
 	} else if (strcmp(method, "PUT") == 0 || strcmp(method, "PATCH") == 0) {
+		r = api_write_options(call, strcmp(method, "PUT") == 0 ? "UpdateOptions" : "PatchOptions",
+				      NULL, &wo);
+		if (r < 0)
+			return r;
 		r = strcmp(method, "PUT") == 0 ? api_decode_body(call, &body)
 					       : api_decode_patch(call, &type, &body);
 		if (r < 0)
@@ -285,7 +336,7 @@ static int api_scale(struct api_call *call, const struct api_target *t, const ch
 /* Requests for one named object. */
 static int api_item(struct api_call *call, const struct api_target *t, const char *method)
 {
-	struct model_write_options wo = api_write_options(call);
+	struct model_write_options wo;
 	enum model_kind kind = (enum model_kind)t->kind;
 	enum model_patch_type type;
 	json_t *body = NULL, *obj = NULL;
@@ -297,21 +348,30 @@ static int api_item(struct api_call *call, const struct api_target *t, const cha
 		return r < 0 ? r : api_answer(call, t->kind, obj, false, 200);
 	}
 	if (strcmp(method, "PUT") == 0) {
-		r = api_decode_body(call, &body);
+		r = api_write_options(call, "UpdateOptions", NULL, &wo);
+		if (r == 0)
+			r = api_decode_body(call, &body);
 		if (r == 0)
 			r = model_replace(call->model, kind, t->ns, t->name, body, &wo, &obj,
 					  &call->err);
 	} else if (strcmp(method, "PATCH") == 0) {
-		r = api_decode_patch(call, &type, &body);
+		r = api_write_options(call, "PatchOptions", NULL, &wo);
+		if (r == 0)
+			r = api_decode_patch(call, &type, &body);
 		if (r == 0)
 			r = model_patch(call->model, kind, t->ns, t->name, type, body, &wo, &obj,
 					&created, &call->err);
 	} else if (strcmp(method, "DELETE") == 0) {
-		/* DeleteOptions (optional): only preconditions matter here. */
-		if (call->req->body_len > 0 && api_media_is(call->req->content_type, api_json_type))
-			body = json_loadb(call->req->body, call->req->body_len, 0, NULL);
-		r = model_delete(call->model, kind, t->ns, t->name,
-				 json_object_get(body, "preconditions"), &wo, &obj, &call->err);
+		/* DeleteOptions (optional): its dryRun and preconditions. A body
+		 * that cannot be read is refused: ignoring it would turn a dry
+		 * run into a real deletion. */
+		r = call->req->body_len > 0 ? api_decode_body(call, &body) : 0;
+		if (r == 0)
+			r = api_write_options(call, "DeleteOptions", body, &wo);
+		if (r == 0)
+			r = model_delete(call->model, kind, t->ns, t->name,
+					 json_object_get(body, "preconditions"), &wo, &obj,
+					 &call->err);
 	} else {
 		return -EOPNOTSUPP;
 	}

@@ -215,6 +215,58 @@ def run_output_and_selectors(t, k):
          expect='annotated')
 
 
+def run_dry_run_deletes(t, k, d):
+    """kubectl sends dryRun in the DeleteOptions body: every server dry run
+    of a delete must leave every object, its volume and its files as they
+    were, and the store's resourceVersion unbumped."""
+    visits = os.path.join(d.claim_path('default', 'data-app-python-0'), 'visits.txt')
+    with open(visits, 'w', encoding='utf-8') as f:
+        f.write('41')
+    kinds = ('pvc', 'pv', 'sts', 'sc')
+
+    def state():
+        return {kind: k.json('get', kind, '-o', 'json') for kind in kinds}
+
+    before = state()
+    pv = before['pv']['items'][0]['metadata']['name'] if before['pv'] else None
+    k.ok(t, 'kubectl delete pvc --dry-run=server', 'delete', 'pvc', 'data-app-python-0',
+         '--dry-run=server', expect='deleted (server dry run)')
+    k.ok(t, 'kubectl delete pvc -l --dry-run=server', 'delete', 'pvc', '-l', 'app=app-python',
+         '--dry-run=server', expect='deleted (server dry run)')
+    k.ok(t, 'kubectl delete sts --dry-run=server', 'delete', 'sts', 'app-python',
+         '--dry-run=server', expect='deleted (server dry run)')
+    k.ok(t, 'kubectl delete sc --dry-run=server', 'delete', 'sc', 'claimfs', '--dry-run=server',
+         expect='deleted (server dry run)')
+    k.ok(t, 'kubectl delete pv --dry-run=server', 'delete', 'pv', str(pv), '--dry-run=server',
+         expect='deleted (server dry run)')
+    after = state()
+    for kind in kinds:
+        t.ok(before[kind] is not None and after[kind] == before[kind],
+             'server dry-run deletes leave every %s and the resourceVersion as they were' % kind,
+             json.dumps(after[kind])[:400] if after[kind] else '')
+    with open(visits, encoding='utf-8') as f:
+        t.eq(f.read(), '41', 'the claim\'s files are still there after dry-run deletes')
+
+    path = '/api/v1/namespaces/default/persistentvolumeclaims/data-app-python-0'
+    status, _, body = d.request('DELETE', path, json.dumps({'dryRun': ['Bogus']}))
+    message = json.loads(body).get('message', '') if status == 422 else body.decode()
+    t.ok(status == 422 and message == 'DeleteOptions.meta.k8s.io "" is invalid: dryRun: '
+         'Unsupported value: []string{"Bogus"}: supported values: "All"',
+         'an unknown dryRun directive in DeleteOptions is refused (422)', message)
+    status, _, body = d.request('DELETE', path, '{"dryRun": ["All"')
+    t.ok(status == 400, 'an unreadable DeleteOptions body is refused (400), not ignored',
+         '%s %s' % (status, body))
+    status, _, body = d.request('DELETE', path + '?dryRun=Bogus')
+    t.ok(status == 422, 'an unknown ?dryRun directive is refused (422)', '%s %s' % (status, body))
+    status, _, body = d.request('POST', '/api/v1/namespaces/default/persistentvolumeclaims'
+                                '?dryRun=Bogus', d.claim_body('dry-bogus'))
+    t.ok(status == 422, 'create with an unknown ?dryRun directive is refused (422)',
+         '%s %s' % (status, body))
+    t.eq(state(), before, 'refused dry runs change nothing')
+    with open(visits, encoding='utf-8') as f:
+        t.eq(f.read(), '41', 'the claim\'s files are still there after refused dry runs')
+
+
 def run_write_verbs(t, k, d):
     k.ok(t, 'kubectl create -f claim.yaml', 'create', '-f', fixture('claim.yaml'),
          expect='created')
@@ -567,6 +619,7 @@ def main():
                 run_discovery(t, k)
                 run_statefulset(t, k, d)
                 run_output_and_selectors(t, k)
+                run_dry_run_deletes(t, k, d)
                 run_write_verbs(t, k, d)
                 run_snapshots(t, k, d)
                 run_expansion(t, k, d)
