@@ -1,5 +1,6 @@
 /*
- * fs.c — libfuse3 lowlevel operations over the store.
+ * fs.c — libfuse3 lowlevel operations over the store (the table fs_ops;
+ * fs_session.c mounts and serves it).
  *
  * Every operation is a wrapper that sends exactly one reply around a store
  * call that returns a negative errno. Nothing here holds a lock across a
@@ -19,9 +20,9 @@
  * File handles: fi->fh points to a struct fs_handle that records whether the
  * handle changed the file, so close(2) (flush) commits only when needed.
  */
-#include "fs.h"
+#include "fs_internal.h"
 
-#include "fs_wire.h"
+#include "fs_killpriv.h"
 #include "log.h"
 #include "metrics.h"
 #include "store.h"
@@ -35,30 +36,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
 
 #define FS_CACHE_TIMEOUT 1.0
 #define FS_READDIR_MAX (128 * 1024)
-
-struct fs {
-	struct store *store;
-	struct fuse_session *session;
-	char *mountpoint;
-	unsigned max_threads;
-	bool mounted;
-	/* Open handles, so the ones the kernel never released (it sends RELEASE
-	 * asynchronously after close) are freed at unmount. */
-	pthread_mutex_t handles_lock;
-	struct fs_handle *handles; /* protected by handles_lock */
-};
-
-struct fs_handle {
-	atomic_bool dirty; /* written or truncated through this handle since the last flush */
-	struct fs_handle *prev, *next; /* protected by fs->handles_lock */
-};
 
 /* Set by fs_reply_err when the operation on this thread failed (metrics). */
 static _Thread_local int fs_op_failed;
@@ -104,7 +87,7 @@ static void fs_fill_entry(const struct store_attr *a, struct fuse_entry_param *e
 
 /* Store hook: a claim or namespace entry went away behind the kernel's back
  * (called with no store lock held). */
-static void fs_invalidate_entry(void *ud, uint64_t parent, const char *name)
+void fs_invalidate_entry(void *ud, uint64_t parent, const char *name)
 {
 	struct fs *fs = ud;
 	int r = fuse_lowlevel_notify_inval_entry(fs->session, parent, name, strlen(name));
@@ -158,13 +141,13 @@ static bool fs_caller_in_group(void *ud, uint32_t gid)
 	return found;
 }
 
-/* The set-id drop the kernel asks of this request (fs_wire.c), in *storage,
+/* The set-id drop the kernel asks of this request (fs_killpriv.c), in *storage,
  * or NULL. in_group: fs_caller_in_group, or NULL where the kernel does not
  * say whether the caller has CAP_FSETID (chown). */
 static const struct store_kill_suidgid *fs_kill_request(fuse_req_t req, bool (*in_group)(void *, uint32_t),
 							 struct store_kill_suidgid *storage)
 {
-	if (!fs_wire_kill_suidgid())
+	if (!fs_killpriv_requested())
 		return NULL;
 	storage->in_group = in_group;
 	storage->ud = req;
@@ -179,7 +162,7 @@ static void fs_op_init(void *userdata, struct fuse_conn_info *conn)
 	if (conn->capable & FUSE_CAP_ATOMIC_O_TRUNC)
 		conn->want |= FUSE_CAP_ATOMIC_O_TRUNC;
 	/* Not KILLPRIV (v1): the kernel would stop clearing set-id bits without
-	 * telling us who lacks CAP_FSETID. fs_wire.c negotiates KILLPRIV_V2,
+	 * telling us who lacks CAP_FSETID. fs_killpriv.c negotiates KILLPRIV_V2,
 	 * which does tell; without it the kernel clears them itself. */
 	conn->want &= ~(unsigned)FUSE_CAP_HANDLE_KILLPRIV;
 	/* Writes go to the store as they come: ENOSPC must reach write(2). */
@@ -369,7 +352,7 @@ static void fs_op_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fu
 
 /* ---- files ------------------------------------------------------------------ */
 
-static void fs_free_handle(struct fs *fs, struct fs_handle *h)
+void fs_free_handle(struct fs *fs, struct fs_handle *h)
 {
 	if (!h)
 		return;
@@ -753,7 +736,7 @@ FS_TIMED(listxattr, XATTR, (fuse_req_t req, fuse_ino_t ino, size_t size), (req, 
 FS_TIMED(removexattr, XATTR, (fuse_req_t req, fuse_ino_t ino, const char *name), (req, ino, name))
 FS_TIMED(fallocate, FALLOCATE, (fuse_req_t req, fuse_ino_t ino, int mode, off_t offset, off_t length, struct fuse_file_info *fi), (req, ino, mode, offset, length, fi))
 
-static const struct fuse_lowlevel_ops fs_ops = {
+const struct fuse_lowlevel_ops fs_ops = {
 	.init = fs_op_init,
 	.lookup = fs_timed_lookup,
 	.forget = fs_timed_forget,
@@ -785,215 +768,3 @@ static const struct fuse_lowlevel_ops fs_ops = {
 	.removexattr = fs_timed_removexattr,
 	.fallocate = fs_timed_fallocate,
 };
-
-/* ---- mount management ---------------------------------------------------------------- */
-
-/* Decode the octal escapes (\040 ...) of /proc/self/mountinfo in place. */
-static void fs_unescape(char *s)
-{
-	char *out = s;
-
-	for (; *s; s++) {
-		if (s[0] == '\\' && s[1] >= '0' && s[1] <= '3' && s[2] >= '0' && s[2] <= '7' && s[3] >= '0' &&
-		    s[3] <= '7') {
-			*out++ = (char)((s[1] - '0') * 64 + (s[2] - '0') * 8 + (s[3] - '0'));
-			s += 3;
-		} else {
-			*out++ = *s;
-		}
-	}
-	*out = '\0';
-}
-
-/* Is something mounted at path? Fills the filesystem type. 1 yes, 0 no. */
-static int fs_mounted_at(const char *path, char *ret_type, size_t type_size)
-{
-	char line[4096];
-	int found = 0;
-	FILE *f = fopen("/proc/self/mountinfo", "re");
-
-	if (!f)
-		return -errno;
-	while (fgets(line, sizeof(line), f)) {
-		char mnt[PATH_MAX], type[256];
-		/* id parent major:minor root mountpoint opts ... - type source superopts */
-		if (sscanf(line, "%*s %*s %*s %*s %4095s", mnt) != 1)
-			continue;
-		char *dash = strstr(line, " - ");
-		if (!dash || sscanf(dash + 3, "%255s", type) != 1)
-			continue;
-		fs_unescape(mnt);
-		if (strcmp(mnt, path) == 0) {
-			found = 1; /* the last (topmost) mount wins */
-			snprintf(ret_type, type_size, "%s", type);
-		}
-	}
-	fclose(f);
-	return found;
-}
-
-/* Absolute, normalised path of a mountpoint that may be a dead FUSE mount
- * (realpath of the mountpoint itself would fail with ENOTCONN). */
-static int fs_canonical_mountpoint(const char *mountpoint, char *ret_path, size_t size)
-{
-	char parent[PATH_MAX], resolved[PATH_MAX];
-	const char *base;
-	char *copy = strdup(mountpoint);
-
-	if (!copy)
-		return -ENOMEM;
-	size_t len = strlen(copy);
-	while (len > 1 && copy[len - 1] == '/')
-		copy[--len] = '\0';
-	char *slash = strrchr(copy, '/');
-	if (!slash) {
-		snprintf(parent, sizeof(parent), ".");
-		base = copy;
-	} else if (slash == copy) {
-		snprintf(parent, sizeof(parent), "/");
-		base = slash + 1;
-	} else {
-		*slash = '\0';
-		snprintf(parent, sizeof(parent), "%s", copy);
-		base = slash + 1;
-	}
-	if (!realpath(parent, resolved)) {
-		int r = -errno;
-		free(copy);
-		return r;
-	}
-	int n = snprintf(ret_path, size, "%s%s%s", resolved, strcmp(resolved, "/") == 0 ? "" : "/", base);
-	free(copy);
-	return n < 0 || (size_t)n >= size ? -ENAMETOOLONG : 0;
-}
-
-int fs_clear_stale_mount(const char *mountpoint)
-{
-	char path[PATH_MAX], type[256];
-	struct statvfs sv;
-	int r;
-
-	r = fs_canonical_mountpoint(mountpoint, path, sizeof(path));
-	if (r < 0)
-		return r;
-	for (int round = 0; round < 16; round++) {
-		r = fs_mounted_at(path, type, sizeof(type));
-		if (r <= 0)
-			return r;
-		if (strcmp(type, "fuse.claimfs") != 0) {
-			log_error("fs: %s already has a %s filesystem mounted", path, type);
-			return -EBUSY;
-		}
-		/* statfs always reaches the daemon (stat may answer from the
-		 * kernel's attribute cache for a while after the daemon died). */
-		if (statvfs(path, &sv) == 0) {
-			log_error("fs: %s is served by a running claimfsd", path);
-			return -EBUSY;
-		}
-		if (errno != ENOTCONN && errno != ECONNABORTED) {
-			r = -errno;
-			log_error("fs: cannot inspect %s: %s", path, strerror(errno));
-			return r;
-		}
-		log_warn("fs: detaching stale claimfs mount at %s left by a daemon that died", path);
-		if (umount2(path, MNT_DETACH) < 0) {
-			r = -errno;
-			log_error("fs: cannot detach %s: %s", path, strerror(errno));
-			return r;
-		}
-	}
-	return -EBUSY;
-}
-
-int fs_mount(struct store *store, const struct fs_config *config, struct fs **ret_fs)
-{
-	char options[PATH_MAX + 128];
-	struct fs *fs;
-	int r;
-
-	fs = calloc(1, sizeof(*fs));
-	if (!fs)
-		return -ENOMEM;
-	fs->store = store;
-	fs->max_threads = config->max_threads;
-	pthread_mutex_init(&fs->handles_lock, NULL);
-	fs->mountpoint = strdup(config->mountpoint);
-	if (!fs->mountpoint) {
-		r = -ENOMEM;
-		goto fail;
-	}
-	/* fsname must not contain commas: they separate mount options. */
-	char fsname[PATH_MAX];
-	snprintf(fsname, sizeof(fsname), "%s", config->fsname ? config->fsname : "claimfs");
-	for (char *p = fsname; *p; p++)
-		if (*p == ',')
-			*p = '_';
-	snprintf(options, sizeof(options),
-		 "allow_other,default_permissions,subtype=claimfs,fsname=%s", fsname);
-	char *argv[] = { "claimfsd", "-o", options, config->debug ? "-d" : NULL, NULL };
-	struct fuse_args args = FUSE_ARGS_INIT(config->debug ? 4 : 3, argv);
-	fs->session = fuse_session_new(&args, &fs_ops, sizeof(fs_ops), fs);
-	fuse_opt_free_args(&args);
-	if (!fs->session) {
-		log_error("fs: cannot create the FUSE session");
-		r = -EIO;
-		goto fail;
-	}
-	if (fuse_session_mount(fs->session, fs->mountpoint) != 0) {
-		log_error("fs: cannot mount at %s", fs->mountpoint);
-		r = -EIO;
-		goto fail;
-	}
-	fs->mounted = true;
-	r = fs_wire_install(fs->session);
-	if (r < 0) {
-		log_error("fs: cannot hook the FUSE channel: %s", strerror(-r));
-		goto fail;
-	}
-	store_set_invalidate_hook(store, fs_invalidate_entry, fs);
-	*ret_fs = fs;
-	return 0;
-fail:
-	fs_unmount(fs);
-	return r;
-}
-
-int fs_run(struct fs *fs)
-{
-	struct fuse_loop_config *config = fuse_loop_cfg_create();
-	int r;
-
-	if (!config)
-		return -ENOMEM;
-	fuse_loop_cfg_set_clone_fd(config, 1);
-	if (fs->max_threads)
-		fuse_loop_cfg_set_max_threads(config, fs->max_threads);
-	r = fuse_session_loop_mt(fs->session, config);
-	fuse_loop_cfg_destroy(config);
-	return r < 0 ? r : r > 0 ? -EINTR : 0;
-}
-
-void fs_exit(struct fs *fs)
-{
-	if (fs && fs->session)
-		fuse_session_exit(fs->session);
-}
-
-void fs_unmount(struct fs *fs)
-{
-	if (!fs)
-		return;
-	if (fs->mounted)
-		store_set_invalidate_hook(fs->store, NULL, NULL);
-	if (fs->session) {
-		if (fs->mounted)
-			fuse_session_unmount(fs->session);
-		fuse_session_destroy(fs->session);
-	}
-	/* The session is gone: no request can touch a handle any more. */
-	while (fs->handles)
-		fs_free_handle(fs, fs->handles);
-	pthread_mutex_destroy(&fs->handles_lock);
-	free(fs->mountpoint);
-	free(fs);
-}

@@ -1,9 +1,9 @@
 /*
- * fs_wire.h — FUSE protocol features that libfuse 3.14 cannot negotiate,
- * added on the /dev/fuse channel itself (see fs_wire.c).
+ * fs_killpriv.h — FUSE protocol features that libfuse 3.14 cannot negotiate,
+ * added on the /dev/fuse channel itself (see fs_killpriv.c).
  */
-#ifndef CLAIMFS_FS_WIRE_H
-#define CLAIMFS_FS_WIRE_H
+#ifndef CLAIMFS_FS_KILLPRIV_H
+#define CLAIMFS_FS_KILLPRIV_H
 
 #include <stdbool.h>
 
@@ -11,11 +11,11 @@ struct fuse_session;
 
 /* Route the session's /dev/fuse reads and writes through the hooks; call
  * after fuse_session_mount() and before the loop runs. 0 or -errno. */
-int fs_wire_install(struct fuse_session *se);
+int fs_killpriv_install(struct fuse_session *se);
 /* The request this thread is handling asks the server to clear S_ISUID and
  * S_ISGID (if group-executable): a WRITE with FUSE_WRITE_KILL_SUIDGID, a
  * SETATTR with FATTR_KILL_SUIDGID, an OPEN or CREATE with
  * FUSE_OPEN_KILL_SUIDGID. Only ever true under KILLPRIV_V2. */
-bool fs_wire_kill_suidgid(void);
+bool fs_killpriv_requested(void);
 
 #endif

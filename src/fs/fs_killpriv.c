@@ -1,5 +1,5 @@
 /*
- * fs_wire.c — FUSE_HANDLE_KILLPRIV_V2 on top of libfuse 3.14.
+ * fs_killpriv.c — FUSE_HANDLE_KILLPRIV_V2 on top of libfuse 3.14.
  *
  * Without it, the kernel asks the server for security.capability (a GETXATTR
  * round trip) before every write(2) to see whether privileges must be
@@ -21,7 +21,7 @@
  * If the kernel does not offer the flag nothing changes: it keeps clearing
  * the bits itself and the thread-local flag stays false.
  */
-#include "fs_wire.h"
+#include "fs_killpriv.h"
 
 #include "log.h"
 
@@ -36,13 +36,13 @@
 #include <unistd.h>
 
 /* The INIT request: its unique (0: not seen yet) and whether the kernel offers the flag. */
-static _Atomic uint64_t fs_wire_init_unique;
-static atomic_bool fs_wire_init_offers_v2;
-static _Thread_local bool fs_wire_kill;
+static _Atomic uint64_t fs_killpriv_init_unique;
+static atomic_bool fs_killpriv_init_offers_v2;
+static _Thread_local bool fs_killpriv_kill;
 
-bool fs_wire_kill_suidgid(void)
+bool fs_killpriv_requested(void)
 {
-	return fs_wire_kill;
+	return fs_killpriv_kill;
 }
 
 /* Where a request that may ask for the set-id bits to go says so: a 32-bit
@@ -51,7 +51,7 @@ static const struct {
 	uint32_t opcode;
 	size_t offset;
 	uint32_t mask;
-} fs_wire_kill_fields[] = {
+} fs_killpriv_kill_fields[] = {
 	{ FUSE_WRITE, offsetof(struct fuse_write_in, write_flags), FUSE_WRITE_KILL_SUIDGID },
 	{ FUSE_SETATTR, offsetof(struct fuse_setattr_in, valid), FATTR_KILL_SUIDGID },
 	{ FUSE_OPEN, offsetof(struct fuse_open_in, open_flags), FUSE_OPEN_KILL_SUIDGID },
@@ -59,28 +59,28 @@ static const struct {
 };
 
 /* Whether the request in buf (len bytes, a whole request) asks to clear the set-id bits. */
-static bool fs_wire_request_kills(const struct fuse_in_header *in, const char *buf, size_t len)
+static bool fs_killpriv_request_kills(const struct fuse_in_header *in, const char *buf, size_t len)
 {
-	for (size_t i = 0; i < sizeof(fs_wire_kill_fields) / sizeof(fs_wire_kill_fields[0]); i++) {
+	for (size_t i = 0; i < sizeof(fs_killpriv_kill_fields) / sizeof(fs_killpriv_kill_fields[0]); i++) {
 		uint32_t field;
 
-		if (fs_wire_kill_fields[i].opcode != in->opcode)
+		if (fs_killpriv_kill_fields[i].opcode != in->opcode)
 			continue;
-		if (len < sizeof(*in) + fs_wire_kill_fields[i].offset + sizeof(field))
+		if (len < sizeof(*in) + fs_killpriv_kill_fields[i].offset + sizeof(field))
 			return false;
-		memcpy(&field, buf + sizeof(*in) + fs_wire_kill_fields[i].offset, sizeof(field));
-		return (field & fs_wire_kill_fields[i].mask) != 0;
+		memcpy(&field, buf + sizeof(*in) + fs_killpriv_kill_fields[i].offset, sizeof(field));
+		return (field & fs_killpriv_kill_fields[i].mask) != 0;
 	}
 	return false;
 }
 
-static ssize_t fs_wire_read(int fd, void *buf, size_t size, void *userdata)
+static ssize_t fs_killpriv_read(int fd, void *buf, size_t size, void *userdata)
 {
 	ssize_t res = read(fd, buf, size);
 	struct fuse_in_header in;
 
 	(void)userdata;
-	fs_wire_kill = false;
+	fs_killpriv_kill = false;
 	if (res < (ssize_t)sizeof(in))
 		return res;
 	memcpy(&in, buf, sizeof(in));
@@ -89,19 +89,19 @@ static ssize_t fs_wire_read(int fd, void *buf, size_t size, void *userdata)
 		if ((size_t)res >= sizeof(in) + offsetof(struct fuse_init_in, flags) + sizeof(init.flags)) {
 			memcpy(&init.flags, (const char *)buf + sizeof(in) + offsetof(struct fuse_init_in, flags),
 			       sizeof(init.flags));
-			atomic_store(&fs_wire_init_offers_v2, (init.flags & FUSE_HANDLE_KILLPRIV_V2) != 0);
-			atomic_store(&fs_wire_init_unique, in.unique);
+			atomic_store(&fs_killpriv_init_offers_v2, (init.flags & FUSE_HANDLE_KILLPRIV_V2) != 0);
+			atomic_store(&fs_killpriv_init_unique, in.unique);
 		}
 		return res;
 	}
-	fs_wire_kill = fs_wire_request_kills(&in, buf, (size_t)res);
+	fs_killpriv_kill = fs_killpriv_request_kills(&in, buf, (size_t)res);
 	return res;
 }
 
-static ssize_t fs_wire_writev(int fd, struct iovec *iov, int count, void *userdata)
+static ssize_t fs_killpriv_writev(int fd, struct iovec *iov, int count, void *userdata)
 {
 	struct fuse_out_header out;
-	uint64_t init_unique = atomic_load(&fs_wire_init_unique);
+	uint64_t init_unique = atomic_load(&fs_killpriv_init_unique);
 
 	(void)userdata;
 	if (init_unique == 0 || count != 2 || iov[0].iov_len < sizeof(out) ||
@@ -109,7 +109,7 @@ static ssize_t fs_wire_writev(int fd, struct iovec *iov, int count, void *userda
 	    iov[1].iov_len > sizeof(struct fuse_init_out))
 		return writev(fd, iov, count);
 	memcpy(&out, iov[0].iov_base, sizeof(out));
-	if (out.unique != init_unique || out.error != 0 || !atomic_load(&fs_wire_init_offers_v2))
+	if (out.unique != init_unique || out.error != 0 || !atomic_load(&fs_killpriv_init_offers_v2))
 		return writev(fd, iov, count);
 
 	/* The reply to INIT: the same bytes with the flag added. */
@@ -122,18 +122,18 @@ static ssize_t fs_wire_writev(int fd, struct iovec *iov, int count, void *userda
 	ssize_t res = writev(fd, patched, 2);
 	if (res >= 0)
 		log_debug("fs: FUSE_HANDLE_KILLPRIV_V2 negotiated");
-	atomic_store(&fs_wire_init_unique, 0);
+	atomic_store(&fs_killpriv_init_unique, 0);
 	return res;
 }
 
-int fs_wire_install(struct fuse_session *se)
+int fs_killpriv_install(struct fuse_session *se)
 {
 	static const struct fuse_custom_io io = {
-		.read = fs_wire_read,
-		.writev = fs_wire_writev,
+		.read = fs_killpriv_read,
+		.writev = fs_killpriv_writev,
 	};
 
-	atomic_store(&fs_wire_init_unique, 0);
+	atomic_store(&fs_killpriv_init_unique, 0);
 	int r = fuse_session_custom_io(se, &io, fuse_session_fd(se));
 	return r < 0 ? r : 0;
 }
