@@ -1,9 +1,9 @@
 /*
  * http.c — libmicrohttpd front end of the API.
  *
- * Owns: the listening sockets (TCP on the --listen address, every address
- * it resolves to; a unix socket when configured), one MHD daemon per socket,
- * and the per-request buffers.
+ * Owns: one MHD daemon per listening socket (TCP on the --listen address,
+ * every address it resolves to; a unix socket when configured; the sockets
+ * themselves come from http_listen.c), and the per-request buffers.
  *
  * Threading: each MHD daemon runs a small pool of epoll threads
  * (HTTP_THREADS); api_handle runs on them concurrently and is thread-safe.
@@ -42,6 +42,7 @@
  */
 #include "http.h"
 #include "http_guard.h"
+#include "http_listen.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -70,7 +71,6 @@
 #define HTTP_IDLE_TIMEOUT_S 30
 /* A request head (request line and headers) must arrive within this. */
 #define HTTP_HEAD_TIMEOUT_S 30
-#define HTTP_BACKLOG 1024
 #define HTTP_LISTENERS_MAX 4
 /* Descriptors kept back from the connection budget for the store, FUSE, logs. */
 #define HTTP_RESERVED_FDS 128
@@ -510,129 +510,7 @@ static void http_mhd_log(void *cls, const char *fmt, va_list ap)
 	log_info("http: %s", line);
 }
 
-/* ---- listening sockets ------------------------------------------------------------ */
-
-/* Split "HOST:PORT" / "[V6]:PORT" / ":PORT" into host (empty: any) and port. */
-static int http_parse_listen(const char *listen_addr, char *host, size_t host_size, char *port,
-			     size_t port_size)
-{
-	const char *colon, *host_start = listen_addr, *host_end;
-	unsigned long value;
-	char *end;
-
-	if (listen_addr[0] == '[') {
-		host_start = listen_addr + 1;
-		host_end = strchr(host_start, ']');
-		if (host_end == NULL || host_end[1] != ':')
-			return -EINVAL;
-		colon = host_end + 1;
-	} else {
-		colon = strrchr(listen_addr, ':');
-		if (colon == NULL)
-			return -EINVAL;
-		host_end = colon;
-	}
-	if ((size_t)(host_end - host_start) >= host_size || strlen(colon + 1) >= port_size ||
-	    colon[1] == '\0')
-		return -EINVAL;
-	errno = 0;
-	value = strtoul(colon + 1, &end, 10);
-	if (errno != 0 || *end != '\0' || value > 65535 || colon[1] < '0' || colon[1] > '9')
-		return -EINVAL;
-	memcpy(host, host_start, (size_t)(host_end - host_start));
-	host[host_end - host_start] = '\0';
-	snprintf(port, port_size, "%lu", value);
-	return 0;
-}
-
-/* A bound, listening, non-blocking TCP socket for one resolved address. */
-static int http_listen_tcp(const struct addrinfo *ai, unsigned port)
-{
-	struct sockaddr_storage addr;
-	int fd, one = 1;
-
-	if (ai->ai_addrlen > sizeof(addr))
-		return -EINVAL;
-	memcpy(&addr, ai->ai_addr, ai->ai_addrlen);
-	/* With port 0 every address shares the port the first one got. */
-	if (port != 0 && addr.ss_family == AF_INET)
-		((struct sockaddr_in *)&addr)->sin_port = htons((uint16_t)port);
-	else if (port != 0 && addr.ss_family == AF_INET6)
-		((struct sockaddr_in6 *)&addr)->sin6_port = htons((uint16_t)port);
-	fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK, ai->ai_protocol);
-	if (fd < 0)
-		return -errno;
-	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
-	    (ai->ai_family == AF_INET6 &&
-	     setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) < 0) ||
-	    bind(fd, (struct sockaddr *)&addr, ai->ai_addrlen) < 0 || listen(fd, HTTP_BACKLOG) < 0) {
-		int r = -errno;
-
-		close(fd);
-		return r;
-	}
-	return fd;
-}
-
-/* The port a listening socket is bound to. */
-static int http_socket_port(int fd, unsigned *ret_port)
-{
-	struct sockaddr_storage addr;
-	socklen_t len = sizeof(addr);
-
-	if (getsockname(fd, (struct sockaddr *)&addr, &len) < 0)
-		return -errno;
-	if (addr.ss_family == AF_INET)
-		*ret_port = ntohs(((struct sockaddr_in *)&addr)->sin_port);
-	else if (addr.ss_family == AF_INET6)
-		*ret_port = ntohs(((struct sockaddr_in6 *)&addr)->sin6_port);
-	else
-		return -EAFNOSUPPORT;
-	return 0;
-}
-
-/* Is a live server answering on the unix socket at path? */
-static bool http_unix_in_use(const struct sockaddr_un *addr)
-{
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	bool live;
-
-	if (fd < 0)
-		return false;
-	live = connect(fd, (const struct sockaddr *)addr, sizeof(*addr)) == 0;
-	close(fd);
-	return live;
-}
-
-/* A listening unix socket at path, replacing a stale one; mode 0660. */
-static int http_listen_unix(const char *path)
-{
-	struct sockaddr_un addr = { .sun_family = AF_UNIX };
-	struct stat st;
-	int fd, r;
-
-	if (strlen(path) >= sizeof(addr.sun_path))
-		return -ENAMETOOLONG;
-	strcpy(addr.sun_path, path);
-	if (lstat(path, &st) == 0) {
-		if (!S_ISSOCK(st.st_mode))
-			return -EEXIST; /* never remove something that is not ours */
-		if (http_unix_in_use(&addr))
-			return -EADDRINUSE;
-		if (unlink(path) < 0)
-			return -errno;
-	}
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (fd < 0)
-		return -errno;
-	if (bind(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0 || chmod(path, 0660) < 0 ||
-	    listen(fd, HTTP_BACKLOG) < 0) {
-		r = -errno;
-		close(fd);
-		return r;
-	}
-	return fd;
-}
+/* ---- MHD daemons ------------------------------------------------------------------ */
 
 /* How many connections each daemon may hold, from RLIMIT_NOFILE (raised to its hard limit). */
 static unsigned http_connection_limit(unsigned daemons)
@@ -708,7 +586,7 @@ static int http_start_tcp(struct http_server *server, const char *listen_addr,
 	int r, fd, first_error = -EADDRNOTAVAIL;
 	unsigned bound = 0;
 
-	r = http_parse_listen(listen_addr, host, sizeof(host), port, sizeof(port));
+	r = http_listen_parse(listen_addr, host, sizeof(host), port, sizeof(port));
 	if (r < 0) {
 		log_error("--listen %s: expected HOST:PORT or [IPV6]:PORT", listen_addr);
 		return r;
@@ -726,7 +604,7 @@ static int http_start_tcp(struct http_server *server, const char *listen_addr,
 			log_debug("--listen %s: one address failed: %s", listen_addr, strerror(-fd));
 			continue;
 		}
-		if (server->port == 0 && (r = http_socket_port(fd, &server->port)) < 0) {
+		if (server->port == 0 && (r = http_listen_port(fd, &server->port)) < 0) {
 			close(fd);
 			goto out;
 		}
@@ -869,7 +747,7 @@ bool http_listen_is_loopback(const char *listen_addr)
 	char host[256], port[8];
 	bool loopback;
 
-	if (http_parse_listen(listen_addr, host, sizeof(host), port, sizeof(port)) < 0 ||
+	if (http_listen_parse(listen_addr, host, sizeof(host), port, sizeof(port)) < 0 ||
 	    host[0] == '\0' || getaddrinfo(host, port, &hints, &list) != 0)
 		return false;
 	loopback = list != NULL;

@@ -1,0 +1,146 @@
+/*
+ * http_listen.c — the API's listening sockets: "HOST:PORT" parsing, TCP
+ * sockets per resolved address, and the unix socket.
+ *
+ * Owns nothing after a call returns: every function hands a listening,
+ * non-blocking, close-on-exec descriptor to the caller or fails with
+ * -errno and leaves nothing open. A unix socket path is only ever replaced
+ * when it is a socket that no live server answers on.
+ */
+#include "http_listen.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netdb.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#define HTTP_BACKLOG 1024
+
+/* Split "HOST:PORT" / "[V6]:PORT" / ":PORT" into host (empty: any) and port. */
+int http_listen_parse(const char *listen_addr, char *host, size_t host_size, char *port,
+			     size_t port_size)
+{
+	const char *colon, *host_start = listen_addr, *host_end;
+	unsigned long value;
+	char *end;
+
+	if (listen_addr[0] == '[') {
+		host_start = listen_addr + 1;
+		host_end = strchr(host_start, ']');
+		if (host_end == NULL || host_end[1] != ':')
+			return -EINVAL;
+		colon = host_end + 1;
+	} else {
+		colon = strrchr(listen_addr, ':');
+		if (colon == NULL)
+			return -EINVAL;
+		host_end = colon;
+	}
+	if ((size_t)(host_end - host_start) >= host_size || strlen(colon + 1) >= port_size ||
+	    colon[1] == '\0')
+		return -EINVAL;
+	errno = 0;
+	value = strtoul(colon + 1, &end, 10);
+	if (errno != 0 || *end != '\0' || value > 65535 || colon[1] < '0' || colon[1] > '9')
+		return -EINVAL;
+	memcpy(host, host_start, (size_t)(host_end - host_start));
+	host[host_end - host_start] = '\0';
+	snprintf(port, port_size, "%lu", value);
+	return 0;
+}
+
+/* A bound, listening, non-blocking TCP socket for one resolved address. */
+int http_listen_tcp(const struct addrinfo *ai, unsigned port)
+{
+	struct sockaddr_storage addr;
+	int fd, one = 1;
+
+	if (ai->ai_addrlen > sizeof(addr))
+		return -EINVAL;
+	memcpy(&addr, ai->ai_addr, ai->ai_addrlen);
+	/* With port 0 every address shares the port the first one got. */
+	if (port != 0 && addr.ss_family == AF_INET)
+		((struct sockaddr_in *)&addr)->sin_port = htons((uint16_t)port);
+	else if (port != 0 && addr.ss_family == AF_INET6)
+		((struct sockaddr_in6 *)&addr)->sin6_port = htons((uint16_t)port);
+	fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK, ai->ai_protocol);
+	if (fd < 0)
+		return -errno;
+	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
+	    (ai->ai_family == AF_INET6 &&
+	     setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) < 0) ||
+	    bind(fd, (struct sockaddr *)&addr, ai->ai_addrlen) < 0 || listen(fd, HTTP_BACKLOG) < 0) {
+		int r = -errno;
+
+		close(fd);
+		return r;
+	}
+	return fd;
+}
+
+/* The port a listening socket is bound to. */
+int http_listen_port(int fd, unsigned *ret_port)
+{
+	struct sockaddr_storage addr;
+	socklen_t len = sizeof(addr);
+
+	if (getsockname(fd, (struct sockaddr *)&addr, &len) < 0)
+		return -errno;
+	if (addr.ss_family == AF_INET)
+		*ret_port = ntohs(((struct sockaddr_in *)&addr)->sin_port);
+	else if (addr.ss_family == AF_INET6)
+		*ret_port = ntohs(((struct sockaddr_in6 *)&addr)->sin6_port);
+	else
+		return -EAFNOSUPPORT;
+	return 0;
+}
+
+/* Is a live server answering on the unix socket at path? */
+static bool http_unix_in_use(const struct sockaddr_un *addr)
+{
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	bool live;
+
+	if (fd < 0)
+		return false;
+	live = connect(fd, (const struct sockaddr *)addr, sizeof(*addr)) == 0;
+	close(fd);
+	return live;
+}
+
+/* A listening unix socket at path, replacing a stale one; mode 0660. */
+int http_listen_unix(const char *path)
+{
+	struct sockaddr_un addr = { .sun_family = AF_UNIX };
+	struct stat st;
+	int fd, r;
+
+	if (strlen(path) >= sizeof(addr.sun_path))
+		return -ENAMETOOLONG;
+	strcpy(addr.sun_path, path);
+	if (lstat(path, &st) == 0) {
+		if (!S_ISSOCK(st.st_mode))
+			return -EEXIST; /* never remove something that is not ours */
+		if (http_unix_in_use(&addr))
+			return -EADDRINUSE;
+		if (unlink(path) < 0)
+			return -errno;
+	}
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0)
+		return -errno;
+	if (bind(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0 || chmod(path, 0660) < 0 ||
+	    listen(fd, HTTP_BACKLOG) < 0) {
+		r = -errno;
+		close(fd);
+		return r;
+	}
+	return fd;
+}
