@@ -7,10 +7,8 @@ success paths, idempotency, the gRPC status code of every error case the CSI
 spec prescribes, and the story publish -> write through target_path ->
 SIGKILL and restart claimfsd -> unpublish + republish -> data intact.
 
-Features claimfsd may not have yet (snapshots, clones, expansion) are probed
-over HTTP first; when claimfsd answers that the route or field is not there,
-the dependent checks are reported as TODO (not ok ... # TODO), never skipped
-silently, and pass once claimfsd has the feature.
+Snapshots, clones, online expansion and the API token are checked like
+everything else: claimfsd has them, and a check that finds one missing fails.
 
 Environment: CLAIMFSD (daemon), CLAIMFS_CSI (driver), CLAIMFS_TEST_LIB,
 CLAIMFS_CSI_PROTO (csi.proto). Needs root and /dev/fuse (bind mounts).
@@ -38,6 +36,12 @@ GiB = 1 << 30
 NODE = 'node-a'
 TOPOLOGY_KEY = 'topology.claimfs.io/node'
 SNAP_API = '/apis/snapshot.storage.k8s.io/v1'
+
+
+def must(cond, detail):
+    """Raise AssertionError(detail) unless cond; unlike assert, python -O keeps it."""
+    if not cond:
+        raise AssertionError(detail)
 
 
 # --- set-up -------------------------------------------------------------------
@@ -135,7 +139,6 @@ class CsiTest:
         self.d = Daemon(os.path.join(workdir, 'daemon'))
         self.drv = Driver(os.environ['CLAIMFS_CSI'], workdir, self.d)
         self.channel = None
-        self.features = {}
 
     # -- plumbing --
 
@@ -206,43 +209,6 @@ class CsiTest:
 
     def target(self, name):
         return os.path.join(self.targets, name)
-
-    # -- feature probes (claimfsd side) --
-
-    def probe_features(self):
-        status, _, body = self.d.request('GET', SNAP_API + '/namespaces/default/volumesnapshots')
-        self.features['snapshots'] = status == 200
-        self.features['snapshots_why'] = 'claimfsd has no VolumeSnapshot API yet (HTTP %d)' % status
-        # A clone request against a real source claim: 201 means supported.
-        self.d.create_claim('probe', 'src', storage='1Mi')
-        body = Daemon.claim_body('clone', storage='1Mi')
-        body['spec']['dataSource'] = {'kind': 'PersistentVolumeClaim', 'name': 'src'}
-        status, _, answer = self.d.request('POST', '/api/v1/namespaces/probe/persistentvolumeclaims', body)
-        self.features['clones'] = status == 201
-        self.features['clones_why'] = 'claimfsd does not populate claims from a data source yet (HTTP %d)' % status
-        status, _, _ = self.d.request('PATCH', '/api/v1/namespaces/probe/persistentvolumeclaims/src',
-                                      {'spec': {'resources': {'requests': {'storage': '2Mi'}}}},
-                                      content_type='application/merge-patch+json')
-        self.features['expansion'] = status == 200
-        self.features['expansion_why'] = 'claimfsd cannot PATCH claims yet (HTTP %d)' % status
-        for name in ('clone', 'src'):
-            self.d.request('DELETE', '/api/v1/namespaces/probe/persistentvolumeclaims/' + name)
-        for feature in ('snapshots', 'clones', 'expansion'):
-            self.t.diag('claimfsd %s: %s' % (feature, 'yes' if self.features[feature]
-                                              else self.features[feature + '_why']))
-
-    def feature(self, name, fn, desc):
-        """Run a check that needs a claimfsd feature; TODO when claimfsd lacks it."""
-        if self.features.get(name):
-            try:
-                fn()
-            except Exception as e:  # pylint: disable=broad-except
-                import traceback
-                self.t.ok(False, desc, traceback.format_exc())
-                return False
-            return True
-        self.t.todo_fail(desc, self.features[name + '_why'])
-        return False
 
     # -- identity --
 
@@ -481,13 +447,12 @@ class CsiTest:
 
         def grow():
             r = expand(4 * MiB)
-            assert (r.capacity_bytes, r.node_expansion_required) == (4 * MiB, False), r
+            must((r.capacity_bytes, r.node_expansion_required) == (4 * MiB, False), r)
             st = os.statvfs(self.d.claim_path('grow', 'data'))
-            assert st.f_blocks * st.f_frsize == 4 * MiB, st
+            must(st.f_blocks * st.f_frsize == 4 * MiB, st)
             r = expand(4 * MiB)
-            assert r.capacity_bytes == 4 * MiB, r
-            t.ok(True, 'ControllerExpandVolume grows the claim online; statfs shows it; repeat is OK')
-        self.feature('expansion', grow, 'ControllerExpandVolume grows the claim online; statfs shows it; repeat is OK')
+            must(r.capacity_bytes == 4 * MiB, r)
+        t.run(grow, 'ControllerExpandVolume grows the claim online; statfs shows it; repeat is OK')
         self.expect(S.INVALID_ARGUMENT, lambda: expand(MiB, vid=''), 'ControllerExpandVolume without id: INVALID_ARGUMENT')
         self.expect(S.INVALID_ARGUMENT, lambda: expand(None), 'ControllerExpandVolume without range: INVALID_ARGUMENT')
         self.expect(S.INVALID_ARGUMENT, lambda: expand(2 * MiB, MiB), 'ControllerExpandVolume limit < required: INVALID_ARGUMENT')
@@ -530,70 +495,57 @@ class CsiTest:
         r = self.call(self.ctl.ListSnapshots, pb.ListSnapshotsRequest(snapshot_id='snaps/none'))
         t.eq(len(r.entries), 0, 'ListSnapshots of a missing snapshot id: empty')
 
-        state = {}
-
         def create_snapshot():
             s = self.call(self.ctl.CreateSnapshot, snap_req()).snapshot
-            assert s.snapshot_id == 'snaps/snapshot-1' and s.source_volume_id == vol.volume_id, s
-            assert s.ready_to_use and s.size_bytes == MiB and s.creation_time.seconds > 0, s
+            must(s.snapshot_id == 'snaps/snapshot-1' and s.source_volume_id == vol.volume_id, s)
+            must(s.ready_to_use and s.size_bytes == MiB and s.creation_time.seconds > 0, s)
             again = self.call(self.ctl.CreateSnapshot, snap_req()).snapshot
-            assert again.snapshot_id == s.snapshot_id, again
-            state['snap'] = s
-            t.ok(True, 'CreateSnapshot: ready at once, size, source; repeated: same snapshot')
-        created = self.feature('snapshots', create_snapshot,
-                               'CreateSnapshot: ready at once, size, source; repeated: same snapshot')
-        if not self.features['snapshots']:
-            for desc in ('CreateSnapshot with the name of another source: ALREADY_EXISTS',
-                         'ListSnapshots finds it (all, by id, by source, paged)',
-                         'CreateVolume from the snapshot restores its point in time',
-                         'CreateVolume from a snapshot, smaller than it: OUT_OF_RANGE',
-                         'DeleteSnapshot removes it; again: OK'):
-                t.todo_fail(desc, self.features['snapshots_why'])
-        elif created:
-            with open(os.path.join(path, 'visits.txt'), 'w') as f:
-                f.write('42\n')     # after the snapshot: must not show in the restore
-            other = self.create('snap-other', pvc=('snaps', 'other'))
-            self.expect(S.ALREADY_EXISTS, lambda: self.call(self.ctl.CreateSnapshot, snap_req(source=other.volume_id)),
-                        'CreateSnapshot with the name of another source: ALREADY_EXISTS')
+            must(again.snapshot_id == s.snapshot_id, again)
+            status, _, body = self.d.request('GET', SNAP_API + '/namespaces/snaps/volumesnapshots/snapshot-1')
+            must(status == 200, (status, body))
+        t.run(create_snapshot, 'CreateSnapshot: ready at once, size, source; repeated: same snapshot')
+        with open(os.path.join(path, 'visits.txt'), 'w') as f:
+            f.write('42\n')     # after the snapshot: must not show in the restore
+        other = self.create('snap-other', pvc=('snaps', 'other'))
+        self.expect(S.ALREADY_EXISTS, lambda: self.call(self.ctl.CreateSnapshot, snap_req(source=other.volume_id)),
+                    'CreateSnapshot with the name of another source: ALREADY_EXISTS')
 
-            def listing():
-                self.call(self.ctl.CreateSnapshot, snap_req(name='snapshot-2'))
-                ids = [e.snapshot.snapshot_id for e in self.call(self.ctl.ListSnapshots, pb.ListSnapshotsRequest()).entries]
-                assert 'snaps/snapshot-1' in ids and 'snaps/snapshot-2' in ids, ids
-                one = self.call(self.ctl.ListSnapshots, pb.ListSnapshotsRequest(snapshot_id='snaps/snapshot-1')).entries
-                assert [e.snapshot.snapshot_id for e in one] == ['snaps/snapshot-1'], one
-                mine = self.call(self.ctl.ListSnapshots, pb.ListSnapshotsRequest(source_volume_id=vol.volume_id)).entries
-                assert sorted(e.snapshot.snapshot_id for e in mine) == ['snaps/snapshot-1', 'snaps/snapshot-2'], mine
-                page = self.call(self.ctl.ListSnapshots, pb.ListSnapshotsRequest(max_entries=1))
-                seen = [e.snapshot.snapshot_id for e in page.entries]
-                while page.next_token:
-                    page = self.call(self.ctl.ListSnapshots, pb.ListSnapshotsRequest(max_entries=1, starting_token=page.next_token))
-                    seen += [e.snapshot.snapshot_id for e in page.entries]
-                assert seen == ids, (seen, ids)
-                t.ok(True, 'ListSnapshots finds it (all, by id, by source, paged)')
-            self.feature('snapshots', listing, 'ListSnapshots finds it (all, by id, by source, paged)')
-            source = pb.VolumeContentSource(snapshot=pb.VolumeContentSource.SnapshotSource(snapshot_id='snaps/snapshot-1'))
+        def listing():
+            self.call(self.ctl.CreateSnapshot, snap_req(name='snapshot-2'))
+            ids = [e.snapshot.snapshot_id for e in self.call(self.ctl.ListSnapshots, pb.ListSnapshotsRequest()).entries]
+            must('snaps/snapshot-1' in ids and 'snaps/snapshot-2' in ids, ids)
+            one = self.call(self.ctl.ListSnapshots, pb.ListSnapshotsRequest(snapshot_id='snaps/snapshot-1')).entries
+            must([e.snapshot.snapshot_id for e in one] == ['snaps/snapshot-1'], one)
+            mine = self.call(self.ctl.ListSnapshots, pb.ListSnapshotsRequest(source_volume_id=vol.volume_id)).entries
+            must(sorted(e.snapshot.snapshot_id for e in mine) == ['snaps/snapshot-1', 'snaps/snapshot-2'], mine)
+            page = self.call(self.ctl.ListSnapshots, pb.ListSnapshotsRequest(max_entries=1))
+            seen = [e.snapshot.snapshot_id for e in page.entries]
+            while page.next_token:
+                page = self.call(self.ctl.ListSnapshots, pb.ListSnapshotsRequest(max_entries=1, starting_token=page.next_token))
+                seen += [e.snapshot.snapshot_id for e in page.entries]
+            must(seen == ids, (seen, ids))
+        t.run(listing, 'ListSnapshots finds it (all, by id, by source, paged)')
+        source = pb.VolumeContentSource(snapshot=pb.VolumeContentSource.SnapshotSource(snapshot_id='snaps/snapshot-1'))
 
-            def restore():
-                restored = self.create('restored', required=0, pvc=('snaps', 'restored'), source=source)
-                assert restored.capacity_bytes == MiB and restored.content_source.snapshot.snapshot_id == 'snaps/snapshot-1', restored
-                with open(os.path.join(self.d.claim_path('snaps', 'restored'), 'visits.txt')) as f:
-                    assert f.read() == '41\n'
-                again = self.create('restored', required=0, pvc=('snaps', 'restored'), source=source)
-                assert again.volume_id == restored.volume_id
-                t.ok(True, 'CreateVolume from the snapshot restores its point in time')
-            self.feature('snapshots', restore, 'CreateVolume from the snapshot restores its point in time')
-            self.expect(S.OUT_OF_RANGE, lambda: self.create('too-small', required=MiB // 2, pvc=('snaps', 'small'),
-                                                            source=source),
-                        'CreateVolume from a snapshot, smaller than it: OUT_OF_RANGE')
+        def restore():
+            restored = self.create('restored', required=0, pvc=('snaps', 'restored'), source=source)
+            must(restored.capacity_bytes == MiB and restored.content_source.snapshot.snapshot_id == 'snaps/snapshot-1', restored)
+            with open(os.path.join(self.d.claim_path('snaps', 'restored'), 'visits.txt')) as f:
+                got = f.read()
+            must(got == '41\n', 'restored visits.txt: %r' % got)
+            again = self.create('restored', required=0, pvc=('snaps', 'restored'), source=source)
+            must(again.volume_id == restored.volume_id, again)
+        t.run(restore, 'CreateVolume from the snapshot restores its point in time')
+        self.expect(S.OUT_OF_RANGE, lambda: self.create('too-small', required=MiB // 2, pvc=('snaps', 'small'),
+                                                        source=source),
+                    'CreateVolume from a snapshot, smaller than it: OUT_OF_RANGE')
 
-            def delete():
-                self.call(self.ctl.DeleteSnapshot, pb.DeleteSnapshotRequest(snapshot_id='snaps/snapshot-1'))
-                ids = [e.snapshot.snapshot_id for e in self.call(self.ctl.ListSnapshots, pb.ListSnapshotsRequest()).entries]
-                assert 'snaps/snapshot-1' not in ids, ids
-                self.call(self.ctl.DeleteSnapshot, pb.DeleteSnapshotRequest(snapshot_id='snaps/snapshot-1'))
-                t.ok(True, 'DeleteSnapshot removes it; again: OK')
-            self.feature('snapshots', delete, 'DeleteSnapshot removes it; again: OK')
+        def delete():
+            self.call(self.ctl.DeleteSnapshot, pb.DeleteSnapshotRequest(snapshot_id='snaps/snapshot-1'))
+            ids = [e.snapshot.snapshot_id for e in self.call(self.ctl.ListSnapshots, pb.ListSnapshotsRequest()).entries]
+            must('snaps/snapshot-1' not in ids, ids)
+            self.call(self.ctl.DeleteSnapshot, pb.DeleteSnapshotRequest(snapshot_id='snaps/snapshot-1'))
+        t.run(delete, 'DeleteSnapshot removes it; again: OK')
 
         clone_src = pb.VolumeContentSource(volume=pb.VolumeContentSource.VolumeSource(volume_id=vol.volume_id))
 
@@ -601,11 +553,11 @@ class CsiTest:
             with open(os.path.join(path, 'visits.txt'), 'w') as f:
                 f.write('7\n')
             copy = self.create('clone-1', required=2 * MiB, pvc=('snaps', 'clone'), source=clone_src)
-            assert copy.capacity_bytes == 2 * MiB and copy.content_source.volume.volume_id == vol.volume_id, copy
+            must(copy.capacity_bytes == 2 * MiB and copy.content_source.volume.volume_id == vol.volume_id, copy)
             with open(os.path.join(self.d.claim_path('snaps', 'clone'), 'visits.txt')) as f:
-                assert f.read() == '7\n'
-            t.ok(True, 'CreateVolume from a volume clones its data (larger than the source is fine)')
-        self.feature('clones', clone, 'CreateVolume from a volume clones its data (larger than the source is fine)')
+                got = f.read()
+            must(got == '7\n', 'cloned visits.txt: %r' % got)
+        t.run(clone, 'CreateVolume from a volume clones its data (larger than the source is fine)')
         self.expect(S.OUT_OF_RANGE, lambda: self.create('clone-small', required=MiB // 2, pvc=('snaps', 'clone-small'),
                                                         source=clone_src),
                     'a clone smaller than its source: OUT_OF_RANGE')
@@ -802,22 +754,19 @@ class CsiTest:
         t, pb, S = self.t, self.pb, self.grpc.StatusCode
         helped = subprocess.run([self.d.binary, '--help'], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                 text=True, check=False)
-        desc = ('without the API token claimfsd refuses the driver: PERMISSION_DENIED',
-                'with --token-file the driver provisions again')
-        if '--token-file' not in helped.stdout:
-            for d in desc:
-                t.todo_fail(d, 'claimfsd has no --token-file yet')
-            return
+        t.ok('--token-file' in helped.stdout, 'claimfsd --help documents --token-file', helped.stdout)
         token = os.path.join(self.workdir, 'token')
         with open(token, 'w', encoding='utf-8') as f:
             f.write('s3cret-token\n')
         self.d.stop()
         self.d.start(extra_args=('--token-file', token))
-        self.expect(S.PERMISSION_DENIED, lambda: self.create('token-less'), desc[0])
+        self.expect(S.PERMISSION_DENIED, lambda: self.create('token-less'),
+                    'without the API token claimfsd refuses the driver: PERMISSION_DENIED')
         self.drv.stop()
         self.drv.start(extra=('--token-file', token))
         self.connect()
-        self.expect('OK', lambda: self.create('with-token', pvc=('auth', 'data')), desc[1])
+        self.expect('OK', lambda: self.create('with-token', pvc=('auth', 'data')),
+                    'with --token-file the driver provisions again')
 
     def cleanup_mounts(self):
         for point in mounts_under(self.targets):
@@ -847,7 +796,6 @@ def main():
         test.d.start()
         test.drv.start()
         test.connect()
-        test.probe_features()
         test.test_identity()
         vol = test.test_create()
         test.test_validate(vol)
