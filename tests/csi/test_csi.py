@@ -9,6 +9,8 @@ SIGKILL and restart claimfsd -> unpublish + republish -> data intact.
 
 Snapshots, clones, online expansion and the API token are checked like
 everything else: claimfsd has them, and a check that finds one missing fails.
+python3-grpcio and python3-grpc-tools are installed by scripts/install-deps.sh,
+so their absence fails the run too; only no root or no /dev/fuse skips it.
 
 Environment: CLAIMFSD (daemon), CLAIMFS_CSI (driver), CLAIMFS_TEST_LIB,
 CLAIMFS_CSI_PROTO (csi.proto). Needs root and /dev/fuse (bind mounts).
@@ -775,16 +777,18 @@ class CsiTest:
 
 def main():
     t = Tap()
+    # scripts/install-deps.sh installs both modules and meson builds the
+    # driver: without one of them the run fails instead of passing unseen.
     try:
         import grpc
     except ImportError:
-        t.skip_all('python3-grpcio is not installed')
+        t.bail('python3-grpcio is not installed (scripts/install-deps.sh installs it)')
     try:
         import grpc_tools  # noqa: F401
     except ImportError:
-        t.skip_all('python3-grpc-tools is not installed')
+        t.bail('python3-grpc-tools is not installed (scripts/install-deps.sh installs it)')
     if not os.environ.get('CLAIMFS_CSI') or not os.access(os.environ['CLAIMFS_CSI'], os.X_OK):
-        t.skip_all('CLAIMFS_CSI not set to the driver binary')
+        t.bail('CLAIMFS_CSI not set to the driver binary')
     proto = os.environ.get('CLAIMFS_CSI_PROTO',
                            os.path.join(os.path.dirname(__file__), '..', '..', 'csi-shim', 'csi.proto'))
     workdir = tempfile.mkdtemp(prefix='claimfs-csi-test.')
