@@ -4,13 +4,14 @@
  * test_syscalls.c).  Prints TAP; exit 0 if every check passed, 1 if not,
  * 77 when it cannot run (not root).
  *
- *   posix [--plain] [--enospc | --big] DIR [OTHER_CLAIM_DIR|- [CAPACITY_BYTES]]
+ *   posix [--plain] [--enospc | --big[=BYTES]] DIR [OTHER_CLAIM_DIR|- [CAPACITY_BYTES]]
  *
  *   default   every behaviour of a claim (files, names, rename, attributes,
  *             xattrs, permissions as nobody, top levels, statfs, EXDEV)
  *   --enospc  only the capacity-limit checks; DIR is a small claim and
  *             CAPACITY_BYTES its size
- *   --big     only the multi-GiB checks; DIR needs >= 4 GiB of capacity
+ *   --big     only the big-file checks: a 4.5 GiB sparse file and a streamed
+ *             one of BYTES (default 1.5 GiB); DIR needs >= 5 GiB of capacity
  *   --plain   DIR is not claimfs (ext4, tmpfs): skip the claimfs-only checks
  *
  * All work happens in DIR/posix-work.<pid>, removed at the end; the removal
@@ -34,7 +35,7 @@ struct posix_config posix_cfg;
 static void usage(const char *argv0)
 {
 	fprintf(stderr,
-		"usage: %s [--plain] [--enospc | --big] DIR [OTHER_CLAIM_DIR|- [CAPACITY_BYTES]]\n",
+		"usage: %s [--plain] [--enospc | --big[=BYTES]] DIR [OTHER_CLAIM_DIR|- [CAPACITY_BYTES]]\n",
 		argv0);
 }
 
@@ -44,6 +45,8 @@ static int parse_args(int argc, char **argv)
 	int i = 1;
 	char *end;
 
+	posix_cfg.big_stream = 3 * (int64_t)GiB / 2;
+
 	for (; i < argc && strncmp(argv[i], "--", 2) == 0; i++) {
 		if (strcmp(argv[i], "--plain") == 0)
 			posix_cfg.plain = true;
@@ -51,7 +54,13 @@ static int parse_args(int argc, char **argv)
 			posix_cfg.enospc = true;
 		else if (strcmp(argv[i], "--big") == 0)
 			posix_cfg.big = true;
-		else
+		else if (strncmp(argv[i], "--big=", 6) == 0) {
+			posix_cfg.big = true;
+			errno = 0;
+			posix_cfg.big_stream = strtoll(argv[i] + 6, &end, 10);
+			if (errno || *end || posix_cfg.big_stream <= 0 || posix_cfg.big_stream % MiB)
+				return -EINVAL;
+		} else
 			return -EINVAL;
 	}
 	if (i >= argc || argc - i > 3 || (posix_cfg.enospc && posix_cfg.big))

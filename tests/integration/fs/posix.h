@@ -33,6 +33,7 @@ struct posix_config {
 	bool plain;             /* target is not claimfs: skip claimfs-only checks */
 	bool enospc;            /* run only the capacity (ENOSPC) checks */
 	bool big;               /* run only the multi-GiB checks */
+	int64_t big_stream;     /* --big: bytes of the streamed file (--big=BYTES) */
 };
 
 extern struct posix_config posix_cfg;

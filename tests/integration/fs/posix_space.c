@@ -51,6 +51,43 @@ static int64_t avail_bytes(const struct statvfs *sv)
 	return (int64_t)sv->f_bavail * (int64_t)sv->f_frsize;
 }
 
+/* Free bytes of SV (f_bfree). */
+static int64_t free_bytes(const struct statvfs *sv)
+{
+	return (int64_t)sv->f_bfree * (int64_t)sv->f_frsize;
+}
+
+/* Check that free space returns to within 64 KiB of BEFORE's, waiting up to
+ * MS milliseconds (deleting a file frees its blocks a moment after unlink). */
+static bool expect_free_back(const struct statvfs *before, long ms, const char *desc)
+{
+	struct statvfs now = { 0 };
+
+	for (long waited = 0; waited < ms; waited += 100) {
+		if (statfs_work(&now) == 0 && free_bytes(&now) + 64 * KiB >= free_bytes(before))
+			break;
+		sleep_ms(100);
+	}
+	if (tap_ok(free_bytes(&now) + 64 * KiB >= free_bytes(before), "%s", desc))
+		return true;
+	tap_diag("free before %lld after delete %lld bytes", (long long)free_bytes(before),
+		 (long long)free_bytes(&now));
+	return false;
+}
+
+/* Check that f_blocks * f_frsize is the capacity the run was given. */
+static void expect_capacity(const struct statvfs *sv)
+{
+	if (posix_cfg.capacity <= 0) {
+		tap_skip("capacity not given", "f_blocks * f_frsize equals the claim capacity");
+		return;
+	}
+	if (!tap_ok((int64_t)sv->f_blocks * (int64_t)sv->f_frsize == posix_cfg.capacity,
+		    "f_blocks * f_frsize equals the claim capacity"))
+		tap_diag("expected %lld got %llu * %lu", (long long)posix_cfg.capacity,
+			 (unsigned long long)sv->f_blocks, sv->f_frsize);
+}
+
 /* statfs reports the claim's capacity and use. */
 void posix_statfs(void)
 {
@@ -59,14 +96,7 @@ void posix_statfs(void)
 
 	tap_section("statfs");
 	expect_ok(statfs_settled(&sv), "statvfs on the claim");
-	if (posix_cfg.capacity > 0) {
-		if (!tap_ok((int64_t)sv.f_blocks * (int64_t)sv.f_frsize == posix_cfg.capacity,
-			    "f_blocks * f_frsize equals the claim capacity"))
-			tap_diag("expected %lld got %llu * %lu", (long long)posix_cfg.capacity,
-				 (unsigned long long)sv.f_blocks, sv.f_frsize);
-	} else {
-		tap_skip("capacity not given", "f_blocks * f_frsize equals the claim capacity");
-	}
+	expect_capacity(&sv);
 	expect_true(sv.f_bsize > 0 && sv.f_frsize > 0, "block sizes are positive");
 	expect_true(sv.f_bfree <= sv.f_blocks && sv.f_bavail <= sv.f_bfree, "bavail <= bfree <= blocks");
 	expect_true(sv.f_files > 0 && sv.f_ffree <= sv.f_files, "0 < ffree <= files");
@@ -94,17 +124,7 @@ void posix_statfs(void)
 	for (int i = 0; i < 10; i++)
 		unlink(wp("ino%d", i));
 	expect_ok(unlink(wp("df")), "delete the 256 KiB file");
-	for (int i = 0; i < 50; i++) {
-		if (statfs_work(&after) == 0 && after.f_bfree * after.f_frsize + 64 * KiB >=
-							sv.f_bfree * sv.f_frsize)
-			break;
-		sleep_ms(100);
-	}
-	if (!tap_ok(after.f_bfree * after.f_frsize + 64 * KiB >= sv.f_bfree * sv.f_frsize,
-		    "free space comes back after deleting"))
-		tap_diag("free before %llu after delete %llu bytes",
-			 (unsigned long long)(sv.f_bfree * sv.f_frsize),
-			 (unsigned long long)(after.f_bfree * after.f_frsize));
+	expect_free_back(&sv, 5000, "free space comes back after deleting");
 }
 
 /* Write pattern SEED to FD in 64 KiB chunks up to LIMIT bytes; stop at the first error.
@@ -274,59 +294,83 @@ static void drop_cache(int fd)
 	}
 }
 
-/* A 3 GiB sparse file and a 1.5 GiB streamed file, verified by checksums. */
+/* Check that free space dropped from BEFORE to NOW by LOW..HIGH bytes. */
+static void expect_used(const struct statvfs *before, const struct statvfs *now, int64_t low,
+			int64_t high, const char *desc)
+{
+	int64_t used = free_bytes(before) - free_bytes(now);
+
+	if (!tap_ok(used >= low && used <= high, "%s", desc))
+		tap_diag("free space dropped by %lld bytes, expected %lld..%lld", (long long)used,
+			 (long long)low, (long long)high);
+}
+
+/* Files past 4 GiB in a claim of >= 5 GiB: a 4.5 GiB sparse file written at
+ * 10 offsets (across 2^31 and 2^32) whose holes read zeros, and a streamed
+ * file of posix_cfg.big_stream bytes (1.5 GiB unless --big=BYTES) read back
+ * by checksum; statfs counts only what was written, and gives it back. The
+ * sparse file costs 10 MiB whatever its size, so the reduced run (a smaller
+ * stream) keeps every offset of the full one. */
 void posix_big(void)
 {
 	const size_t chunk = (size_t)MiB;
-	const int64_t sparse_size = 3 * GiB, stream_size = 3 * GiB / 2;
+	const int64_t sparse_size = 4 * GiB + GiB / 2, stream_size = posix_cfg.big_stream;
 	static const int64_t spots[] = {
 		0, 256 * MiB, 1 * GiB - 512 * KiB, 2 * GiB - 512 * KiB - 1, 2 * GiB + 4095,
-		5 * GiB / 2, 3 * GiB - MiB,
+		5 * GiB / 2, 3 * GiB - MiB, 4 * GiB - 512 * KiB - 1, 4 * GiB + 4095, 4 * GiB + GiB / 2 - MiB,
 	};
+	const size_t nspots = sizeof(spots) / sizeof(spots[0]);
 	unsigned char *buf = malloc(chunk), *want = malloc(chunk);
 	uint64_t wrote_hash = 0xcbf29ce484222325ull, read_hash = 0xcbf29ce484222325ull;
+	struct statvfs empty, sparse_done, now;
 	struct stat st;
 	bool ok = true;
 	int fd;
 
-	tap_section("files of several GiB");
+	tap_section("files past 4 GiB");
 	if (!buf || !want) {
 		expect_ok(-1, "allocate buffers");
 		goto out;
 	}
-	fd = open(wp("sparse3g"), O_RDWR | O_CREAT | O_TRUNC, 0644);
-	expect_ok(fd, "create the 3 GiB sparse file");
-	for (size_t i = 0; i < sizeof(spots) / sizeof(spots[0]) && ok; i++) {
+	expect_ok(statfs_settled(&empty), "statvfs before the big files");
+	expect_capacity(&empty);
+	fd = open(wp("sparse"), O_RDWR | O_CREAT | O_TRUNC, 0644);
+	expect_ok(fd, "create the 4.5 GiB sparse file");
+	for (size_t i = 0; i < nspots && ok; i++) {
 		pattern_fill(want, chunk, spots[i], 90);
 		ok = write_all(fd, want, chunk, spots[i]) == 0;
 		if (!ok)
 			tap_diag("pwrite 1 MiB at %lld: %s", (long long)spots[i], strerror(errno));
 	}
-	expect_true(ok, "write 1 MiB at 7 offsets up to 3 GiB (across 2^31)");
-	expect_ok(fstat(fd, &st), "fstat the 3 GiB file");
-	expect_eq(st.st_size, sparse_size, "size is 3 GiB");
-	if (!tap_ok(st.st_blocks * 512 < 64 * MiB, "3 GiB sparse file allocates only what was written"))
+	expect_true(ok, "write 1 MiB at 10 offsets up to 4.5 GiB (across 2^31 and 2^32)");
+	expect_ok(fstat(fd, &st), "fstat the 4.5 GiB file");
+	expect_eq(st.st_size, sparse_size, "size is 4.5 GiB");
+	if (!tap_ok(st.st_blocks * 512 < 64 * MiB, "4.5 GiB sparse file allocates only what was written"))
 		tap_diag("st_blocks*512 = %lld", (long long)st.st_blocks * 512);
 	drop_cache(fd);
+	expect_ok(statfs_work(&sparse_done), "statvfs after the sparse file");
+	/* Two pairs of spots overlap by about half a MiB each. */
+	expect_used(&empty, &sparse_done, (int64_t)(nspots - 2) * MiB, 64 * MiB,
+		    "statfs: the sparse file uses what was written, not its size");
 	ok = true;
-	for (size_t i = 0; i < sizeof(spots) / sizeof(spots[0]) && ok; i++) {
+	for (size_t i = 0; i < nspots && ok; i++) {
 		pattern_fill(want, chunk, spots[i], 90);
 		ok = read_all(fd, buf, chunk, spots[i]) == 0 && memcmp(buf, want, chunk) == 0;
 		if (!ok)
 			tap_diag("1 MiB at %lld differs after reread", (long long)spots[i]);
 	}
-	expect_true(ok, "all 7 chunks read back intact");
+	expect_true(ok, "all 10 chunks read back intact");
 	ok = true;
 	for (int64_t hole = 64 * MiB; hole < sparse_size && ok; hole += 384 * MiB) {
 		ok = read_all(fd, buf, chunk, hole) == 0 && all_zero(buf, chunk);
 		if (!ok)
 			tap_diag("hole at %lld does not read zeros", (long long)hole);
 	}
-	expect_true(ok, "holes of the 3 GiB file read zeros");
+	expect_true(ok, "holes of the 4.5 GiB file read zeros (past 4 GiB too)");
 	close(fd);
 
 	fd = open(wp("stream"), O_RDWR | O_CREAT | O_TRUNC, 0644);
-	expect_ok(fd, "create the 1.5 GiB streamed file");
+	expect_ok(fd, "create the streamed file");
 	ok = true;
 	for (int64_t off = 0; off < stream_size && ok; off += (int64_t)chunk) {
 		pattern_fill(want, chunk, off, 91);
@@ -335,24 +379,30 @@ void posix_big(void)
 		if (!ok)
 			tap_diag("write at %lld: %s", (long long)off, strerror(errno));
 	}
-	expect_true(ok, "stream 1.5 GiB with 1 MiB writes");
-	expect_ok(fsync(fd), "fsync the 1.5 GiB file");
-	expect_ok(fstat(fd, &st), "fstat the 1.5 GiB file");
-	expect_eq(st.st_size, stream_size, "size is 1.5 GiB");
-	expect_true(st.st_blocks * 512 >= stream_size, "st_blocks covers 1.5 GiB");
+	if (!tap_ok(ok, "stream %lld MiB with 1 MiB writes", (long long)(stream_size / MiB)))
+		goto close_stream;
+	expect_ok(fsync(fd), "fsync the streamed file");
+	expect_ok(fstat(fd, &st), "fstat the streamed file");
+	expect_eq(st.st_size, stream_size, "size is what was streamed");
+	expect_true(st.st_blocks * 512 >= stream_size, "st_blocks covers the streamed size");
+	expect_ok(statfs_work(&now), "statvfs after streaming");
+	expect_used(&sparse_done, &now, stream_size, stream_size + 16 * MiB,
+		    "statfs: free space drops by the streamed size");
 	drop_cache(fd);
 	ok = lseek(fd, 0, SEEK_SET) == 0;
 	for (int64_t off = 0; off < stream_size && ok; off += (int64_t)chunk) {
 		ok = read_all(fd, buf, chunk, off) == 0;
 		read_hash = fnv1a(read_hash, buf, chunk);
 	}
-	expect_true(ok, "read the 1.5 GiB file back");
-	if (!tap_ok(read_hash == wrote_hash, "1.5 GiB checksum matches"))
+	expect_true(ok, "read the streamed file back");
+	if (!tap_ok(read_hash == wrote_hash, "the streamed file's checksum matches"))
 		tap_diag("wrote %016llx read %016llx", (unsigned long long)wrote_hash,
 			 (unsigned long long)read_hash);
+close_stream:
 	close(fd);
-	expect_ok(unlink(wp("stream")), "delete the 1.5 GiB file");
-	expect_ok(unlink(wp("sparse3g")), "delete the 3 GiB file");
+	expect_ok(unlink(wp("stream")), "delete the streamed file");
+	expect_ok(unlink(wp("sparse")), "delete the 4.5 GiB file");
+	expect_free_back(&empty, 60000, "statfs: the space of both files comes back");
 out:
 	free(buf);
 	free(want);
