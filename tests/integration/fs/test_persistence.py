@@ -492,7 +492,8 @@ def main():
     """Run the phases in order on one store."""
     t = Tap()
     if not shutil.which('sqlite3'):
-        t.skip_all('the sqlite3 command-line shell is not installed')
+        # It checks the store's integrity; scripts/install-deps.sh installs it.
+        t.bail('the sqlite3 command-line shell is not installed (Debian: sqlite3)')
     workdir = tempfile.mkdtemp(prefix='claimfs-persist-')
     try:
         with Daemon(workdir) as d:
