@@ -44,6 +44,7 @@ STRESS_WRITER = r'''
 import os, sys
 d, mode = sys.argv[1], sys.argv[2]
 os.makedirs(d, exist_ok=True)
+print('ready 0', flush=True)
 i = 0
 while i < 3000:
     name = 'f%05d' % i
@@ -345,6 +346,9 @@ def phase_kill_during_writes(t, d, modes=('fsync', 'fsync', 'close', 'close')):
         target = os.path.join(d.claim_path('default', 'stress'), 'stress%d' % r)
         writer = subprocess.Popen([sys.executable, '-c', STRESS_WRITER, target, mode],
                                   stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+        # The kill must land while it writes, not while python starts (slow
+        # under load or behind a pyenv shim): wait for its first line.
+        first = writer.stdout.readline()
         time.sleep(0.3 + rng.random() * 0.7)
         d.kill()
         try:
@@ -353,6 +357,7 @@ def phase_kill_during_writes(t, d, modes=('fsync', 'fsync', 'close', 'close')):
             writer.kill()
             out, _ = writer.communicate()
         stopped = None
+        t.ok(first == b'ready 0\n', 'round %d: the writer was running before the kill' % r, first)
         for line in out.decode().splitlines():
             name, value = line.split()
             if name == 'stopped':
