@@ -9,7 +9,7 @@
 # Needs clang and its libFuzzer runtime (Debian: libclang-rt-14-dev).
 # Output: OUTDIR/fuzz_<target> (default OUTDIR: build-fuzz/ at the top).
 # CLAIMFS_SRC=DIR builds against another copy of src/ (e.g. `git archive HEAD src`).
-# Exit 77 when clang or libFuzzer is missing (callers treat it as a skip).
+# Exit 77 when clang or libFuzzer is missing (run-fuzzers.sh fails on it).
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
