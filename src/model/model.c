@@ -1,16 +1,19 @@
 /*
- * model.c — the model's core: kinds, write transactions, stored objects, and
- * the generic create/get/list/replace/patch/delete every kind goes through.
+ * model.c — the model's core, under every kind's rules: kinds' names, write
+ * transactions, stored objects, the metadata rules common to all kinds and
+ * patches.
  *
  * Owns: struct model and its write lock (see model_internal.h for the write
- * path), the table of kinds, the mapping between API objects and store
+ * path), the table of kinds' names, the mapping between API objects and store
  * object rows (stored bodies omit metadata.resourceVersion; the row's
  * version is put back on every read), and the metadata rules common to all
  * kinds (names, uid, creationTimestamp, labels, annotations, finalizers,
  * resourceVersion preconditions).
  *
  * Kind-specific rules live in model_pvc.c, model_pv.c, model_sc.c,
- * model_sts.c and model_snapshot.c; watch events in model_watch.c.
+ * model_sts.c and model_snapshot.c, above this file: the core reaches them
+ * only through model->kinds (model_reconcile). Watch events go down to
+ * model_hub.c.
  */
 #include "model_internal.h"
 
@@ -20,10 +23,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <uuid/uuid.h>
 
-#include "claim.h"
 #include "log.h"
+#include "patch.h"
 #include "store.h"
 
 static const struct model_kind_info model_kinds[MODEL_KIND_COUNT] = {
@@ -67,7 +69,8 @@ const char *model_store_kind(enum model_kind kind)
 
 /* ---- lifetime --------------------------------------------------------------------- */
 
-int model_open(struct store *store, struct model **ret_model)
+int model_core_open(struct store *store, const struct model_kind_ops *const kinds[MODEL_KIND_COUNT],
+		    struct model **ret_model)
 {
 	struct model *model = calloc(1, sizeof(*model));
 	int r;
@@ -75,29 +78,23 @@ int model_open(struct store *store, struct model **ret_model)
 	if (model == NULL)
 		return -ENOMEM;
 	model->store = store;
+	model->kinds = kinds;
 	r = pthread_mutex_init(&model->write_lock, NULL);
 	if (r != 0) {
 		free(model);
 		return -r;
 	}
 	r = model_hub_open(store_current_version(store), &model->hub);
-	if (r < 0)
-		goto fail;
-	r = model_sc_defaults(model);
 	if (r < 0) {
-		log_error("cannot create the default storage class: %s", strerror(-r));
-		goto fail;
+		pthread_mutex_destroy(&model->write_lock);
+		free(model);
+		return r;
 	}
 	*ret_model = model;
 	return 0;
-fail:
-	model_hub_close(model->hub);
-	pthread_mutex_destroy(&model->write_lock);
-	free(model);
-	return r;
 }
 
-void model_close(struct model *model)
+void model_core_close(struct model *model)
 {
 	if (model == NULL)
 		return;
@@ -186,6 +183,18 @@ int model_txn_end(struct model_txn *t, int r, struct model_error *err)
 			r = s;
 		}
 	}
+	return r;
+}
+
+int model_reconcile(struct model_txn *t)
+{
+	int r = 0;
+
+	/* Through the table model_kinds.c filled in: the core names no kind's
+	 * file, and a kind reaches the kinds that react to it only through here. */
+	for (int i = 0; r == 0 && i < MODEL_KIND_COUNT; i++)
+		if (t->model->kinds[i]->reconcile != NULL)
+			r = t->model->kinds[i]->reconcile(t);
 	return r;
 }
 
@@ -347,88 +356,6 @@ int model_obj_list_phase(struct model *model, enum model_kind kind, const char *
 
 	return store_object_list_phase(model->store, model_store_kind(kind), phase,
 				       model_obj_list_row, &walk);
-}
-
-/* ---- JSON helpers -------------------------------------------------------------------------- */
-
-json_t *model_path(const json_t *obj, const char *path)
-{
-	char key[128];
-
-	while (obj != NULL) {
-		size_t len = strcspn(path, ".");
-
-		if (len >= sizeof(key))
-			return NULL;
-		memcpy(key, path, len);
-		key[len] = '\0';
-		obj = json_object_get(obj, key);
-		if (path[len] == '\0')
-			return (json_t *)obj;
-		path += len + 1;
-	}
-	return NULL;
-}
-
-const char *model_path_string(const json_t *obj, const char *path)
-{
-	return json_string_value(model_path(obj, path));
-}
-
-int model_path_set(json_t *obj, const char *path, json_t *value)
-{
-	char key[128];
-
-	if (value == NULL)
-		return -ENOMEM;
-	for (;;) {
-		size_t len = strcspn(path, ".");
-		json_t *next;
-
-		if (len >= sizeof(key) || !json_is_object(obj)) {
-			json_decref(value);
-			return -EINVAL;
-		}
-		memcpy(key, path, len);
-		key[len] = '\0';
-		if (path[len] == '\0')
-			return json_object_set_new(obj, key, value) == 0 ? 0 : -ENOMEM;
-		next = json_object_get(obj, key);
-		if (!json_is_object(next)) {
-			next = json_object();
-			if (next == NULL || json_object_set_new(obj, key, next) < 0) {
-				json_decref(value);
-				return -ENOMEM;
-			}
-		}
-		obj = next;
-		path += len + 1;
-	}
-}
-
-void model_timestamp(int64_t now, char buf[32])
-{
-	if (claim_format_time(now, buf, 32) < 0)
-		snprintf(buf, 32, "1970-01-01T00:00:00Z");
-}
-
-void model_new_uid(char uid[37])
-{
-	uuid_t u;
-
-	uuid_generate_random(u);
-	uuid_unparse_lower(u, uid);
-}
-
-void model_random_suffix(char suffix[6])
-{
-	static const char alphabet[] = "bcdfghjklmnpqrstvwxz2456789";
-	uuid_t u;
-
-	uuid_generate_random(u);
-	for (int i = 0; i < 5; i++)
-		suffix[i] = alphabet[u[i] % (sizeof(alphabet) - 1)];
-	suffix[5] = '\0';
 }
 
 void model_error_name(struct model_error *err, enum model_kind kind, const char *name)
@@ -637,3 +564,30 @@ int model_update_metadata(enum model_kind kind, const json_t *old, const json_t 
 	return 0;
 }
 
+int model_apply_patch(enum model_kind kind, const json_t *old, enum model_patch_type type,
+		      const json_t *patch, json_t **ret_body, struct model_error *err)
+{
+	int r;
+
+	switch (type) {
+	case MODEL_PATCH_MERGE:
+		if (!json_is_object(patch))
+			return model_fail(err, -EBADMSG, "a merge patch must be a JSON object");
+		*ret_body = patch_merge(old, patch);
+		return *ret_body != NULL ? 0 : -ENOMEM;
+	case MODEL_PATCH_JSON:
+		r = patch_json(old, patch, ret_body, err->message, sizeof(err->message));
+		/* The API server answers a bad JSON patch with 422. */
+		return r;
+	case MODEL_PATCH_STRATEGIC:
+	case MODEL_PATCH_APPLY:
+		if (type == MODEL_PATCH_APPLY) {
+			r = model_check_type(kind, patch, err);
+			if (r < 0)
+				return r;
+		}
+		r = patch_strategic(old, patch, ret_body, err->message, sizeof(err->message));
+		return r == -EINVAL ? -EBADMSG : r;
+	}
+	return -EINVAL;
+}

@@ -3,6 +3,28 @@
  * transactions, stored-object helpers, the event hub, and each kind's
  * operations. Not for use outside src/model*.c.
  *
+ * Files call only downwards, in this order (a file may call any file below
+ * it, none above):
+ *
+ *   model_kinds.c     model_open/model_close; the table of kinds and their
+ *                     operations: the one file that names every kind
+ *   model_ops.c       generic create/get/list/replace/patch/delete, through
+ *                     the table (model->kinds)
+ *   model_watch.c     opening a watch: its initial state, under write_lock
+ *   model_metrics.c   /metrics, from the store
+ *   model_sts.c       StatefulSets: make and delete their claims
+ *   model_pvc.c       claims: admission, binding (looks up classes), reclaim
+ *   model_sc.c  model_pv.c  model_snapshot.c
+ *   model.c           the core: kinds' names, errors, transactions, stored
+ *                     objects, common metadata rules, patches
+ *   model_hub.c       the event hub: history and watch queues
+ *   model_json.c      dotted paths, timestamps, uids
+ *   claim.c           struct claim <-> JSON, claim request validation
+ *
+ * The one way up is a kind's reconcile hook: a class, volume or snapshot
+ * that appears calls model_reconcile (core), which runs the hooks of the
+ * table model_kinds.c handed to the core (claims bind), as a callback.
+ *
  * Write path (every change of any kind):
  *   model_txn_begin    takes model->write_lock, opens a store batch;
  *   kind operations    read and write objects and volumes through the
@@ -24,11 +46,15 @@
 
 #include "model.h"
 
-struct store;
 struct model_hub;
+struct model_kind_ops;
+struct selector;
+struct store;
 
 struct model {
 	struct store *store;         /* not owned */
+	/* Each kind's rules, indexed by enum model_kind (model_kinds.c). */
+	const struct model_kind_ops *const *kinds;
 	pthread_mutex_t write_lock;  /* serialises every change (see above) */
 	struct model_hub *hub;       /* watch events; has its own lock */
 };
@@ -41,6 +67,12 @@ struct model_txn {
 	json_t *events; /* queued: [{"type", "kind" (int), "object", "old"}] */
 };
 
+/* The core of a model over store, with kinds' rules (a table that outlives
+ * it); no kind's objects are created here (see model_open). */
+int model_core_open(struct store *store, const struct model_kind_ops *const kinds[MODEL_KIND_COUNT],
+		    struct model **ret_model);
+void model_core_close(struct model *model);
+
 int model_txn_begin(struct model *model, bool dry_run, struct model_txn *t);
 /* model_txn_begin for a write request on the object (kind, name): resets err
  * to name that object; a dry run if opts say so. */
@@ -52,6 +84,10 @@ int model_txn_end(struct model_txn *t, int r, struct model_error *err);
 /* Queue a watch event; object and old (may be NULL) are copied. */
 int model_txn_event(struct model_txn *t, const char *type, enum model_kind kind,
 		    const json_t *object, const json_t *old);
+/* Run every kind's reconcile hook inside t: what a kind calls after a change
+ * that may let objects of other kinds progress (a class, volume or snapshot
+ * a Pending claim waits for). */
+int model_reconcile(struct model_txn *t);
 
 /* ---- stored objects --------------------------------------------------------- */
 
@@ -81,7 +117,7 @@ int model_obj_list_phase(struct model *model, enum model_kind kind, const char *
 /* metadata.resourceVersion as a number (0 if absent or malformed). */
 int64_t model_obj_version(const json_t *obj);
 
-/* ---- small JSON helpers ------------------------------------------------------------ */
+/* ---- small JSON helpers (model_json.c) ---------------------------------------------- */
 
 /* Set a member at a dotted path, creating objects on the way (value consumed). */
 int model_path_set(json_t *obj, const char *path, json_t *value);
@@ -119,14 +155,14 @@ struct model_kind_ops {
 		      struct model_error *err);
 	/* Delete old (stored); *ret_obj: what DELETE answers. */
 	int (*remove)(struct model_txn *t, json_t *old, json_t **ret_obj, struct model_error *err);
+	/* After a change of any kind (model_reconcile): move this kind's
+	 * objects on where they can now (bind Pending claims). NULL: nothing. */
+	int (*reconcile)(struct model_txn *t);
 };
 
 extern const struct model_kind_ops model_pvc_ops, model_pv_ops, model_sc_ops, model_sts_ops,
 	model_snapshot_ops;
 
-/* Bind every Pending claim that can be bound now (after a class, volume or
- * snapshot appeared or changed). */
-int model_pvc_reconcile(struct model_txn *t);
 /* Create the claim a StatefulSet template asks for unless it exists
  * (body: a full claim manifest). */
 int model_pvc_ensure(struct model_txn *t, const char *ns, const json_t *body,
@@ -139,12 +175,28 @@ int model_sc_find(struct model *model, const char *name, json_t **ret_class);
 /* Create the default class on a store that never had classes. */
 int model_sc_defaults(struct model *model);
 
-/* ---- event hub (model_watch.c) ---------------------------------------------------- */
+/* ---- event hub (model_hub.c) ------------------------------------------------------ */
 
 int model_hub_open(int64_t floor, struct model_hub **ret_hub);
 void model_hub_close(struct model_hub *hub);
-/* Publish one event (object and old borrowed; the hub keeps references). */
+/* Publish one event (object and old borrowed; the hub keeps copies). */
 void model_hub_publish(struct model_hub *hub, enum model_kind kind, const char *type,
 		       json_t *object, json_t *old, int64_t version);
+/* A new watch of kind in namespace ns ("": every namespace; kept up to
+ * NAMES_LABEL_MAX characters) with optional selectors (copied). It gets no
+ * events before model_hub_watch_attach. */
+int model_hub_watch_new(struct model_hub *hub, enum model_kind kind, const char *ns,
+			const struct selector *labels, const struct selector *fields,
+			struct model_watch **ret_watch);
+/* Free a watch that was never attached (NULL is fine). */
+void model_hub_watch_discard(struct model_watch *w);
+/* A model_obj_cb (ud: the watch): queue ADDED for obj if it matches. */
+int model_hub_watch_initial(void *ud, json_t *obj);
+/* Queue the end of the initial events (sendInitialEvents' bookmark). */
+int model_hub_watch_initial_end(struct model_watch *w);
+/* Start delivering events newer than start to w; replay: first those of the
+ * history (-EKEYEXPIRED, with *ret_floor, when start is older than it). */
+int model_hub_watch_attach(struct model_hub *hub, struct model_watch *w, int64_t start,
+			   bool replay, int64_t *ret_floor);
 
 #endif

@@ -3,6 +3,8 @@
  * goes through: one write transaction per call (model_txn_begin/end), the
  * stored object read under the write lock, the patch applied to it, and
  * the kind's own rules (struct model_kind_ops) deciding what is stored.
+ * The rules are reached through model->kinds, the table model_kinds.c
+ * hands to the core, so this file names no kind.
  */
 #include "model_internal.h"
 
@@ -11,17 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "patch.h"
 #include "selector.h"
 #include "store.h"
-
-static const struct model_kind_ops *const model_ops[MODEL_KIND_COUNT] = {
-	[MODEL_PVC] = &model_pvc_ops,
-	[MODEL_PV] = &model_pv_ops,
-	[MODEL_SC] = &model_sc_ops,
-	[MODEL_STS] = &model_sts_ops,
-	[MODEL_SNAPSHOT] = &model_snapshot_ops,
-};
 
 /* ---- generic operations ------------------------------------------------------------------ */
 
@@ -36,7 +29,7 @@ int model_create(struct model *model, enum model_kind kind, const char *ns, cons
 	r = model_write_begin(model, kind, model_path_string(body, "metadata.name"), opts, &t, err);
 	if (r < 0)
 		return r;
-	r = model_ops[kind]->create(&t, ns, body, &obj, err);
+	r = model->kinds[kind]->create(&t, ns, body, &obj, err);
 	r = model_txn_end(&t, r, err);
 	if (r < 0) {
 		json_decref(obj);
@@ -112,7 +105,7 @@ static int model_update_in(struct model_txn *t, enum model_kind kind, json_t *ol
 	json_t *obj = NULL;
 	int r;
 
-	r = model_ops[kind]->update(t, old, body, &obj, err);
+	r = t->model->kinds[kind]->update(t, old, body, &obj, err);
 	if (r < 0)
 		return r;
 	*ret_obj = obj;
@@ -143,34 +136,6 @@ int model_replace(struct model *model, enum model_kind kind, const char *ns, con
 	return 0;
 }
 
-int model_apply_patch(enum model_kind kind, const json_t *old, enum model_patch_type type,
-			     const json_t *patch, json_t **ret_body, struct model_error *err)
-{
-	int r;
-
-	switch (type) {
-	case MODEL_PATCH_MERGE:
-		if (!json_is_object(patch))
-			return model_fail(err, -EBADMSG, "a merge patch must be a JSON object");
-		*ret_body = patch_merge(old, patch);
-		return *ret_body != NULL ? 0 : -ENOMEM;
-	case MODEL_PATCH_JSON:
-		r = patch_json(old, patch, ret_body, err->message, sizeof(err->message));
-		/* The API server answers a bad JSON patch with 422. */
-		return r;
-	case MODEL_PATCH_STRATEGIC:
-	case MODEL_PATCH_APPLY:
-		if (type == MODEL_PATCH_APPLY) {
-			r = model_check_type(kind, patch, err);
-			if (r < 0)
-				return r;
-		}
-		r = patch_strategic(old, patch, ret_body, err->message, sizeof(err->message));
-		return r == -EINVAL ? -EBADMSG : r;
-	}
-	return -EINVAL;
-}
-
 int model_patch(struct model *model, enum model_kind kind, const char *ns, const char *name,
 		enum model_patch_type type, const json_t *patch,
 		const struct model_write_options *opts, json_t **ret_obj, bool *ret_created,
@@ -198,7 +163,7 @@ int model_patch(struct model *model, enum model_kind kind, const char *ns, const
 			 model_path_set(body, "metadata.name", json_string(name)) < 0)
 			r = -ENOMEM;
 		else
-			r = model_ops[kind]->create(&t, ns, body, &obj, err);
+			r = model->kinds[kind]->create(&t, ns, body, &obj, err);
 		*ret_created = r == 0;
 	} else if (r == 0) {
 		r = model_apply_patch(kind, old, type, patch, &body, err);
@@ -240,7 +205,7 @@ int model_delete(struct model *model, enum model_kind kind, const char *ns, cons
 			       "meta: %.40s",
 			       want_uid, model_path_string(old, "metadata.uid"));
 	if (r == 0)
-		r = model_ops[kind]->remove(&t, old, &obj, err);
+		r = model->kinds[kind]->remove(&t, old, &obj, err);
 	r = model_txn_end(&t, r, err);
 	json_decref(old);
 	if (r < 0) {

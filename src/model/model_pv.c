@@ -135,7 +135,7 @@ static int model_pv_create(struct model_txn *t, const char *ns, const json_t *bo
 		goto out;
 	r = model_obj_put(t, MODEL_PV, obj, true, 0, NULL);
 	if (r == 0)
-		r = model_pvc_reconcile(t);
+		r = model_reconcile(t);
 	if (r < 0)
 		goto out;
 	json_decref(obj);
@@ -251,7 +251,7 @@ static int model_pv_update(struct model_txn *t, const json_t *old, const json_t 
 		r = model_obj_update(t, MODEL_PV, old, obj);
 	if (r == 0 && available) {
 		log_info("volume %s is Available", model_path_string(old, "metadata.name"));
-		r = model_pvc_reconcile(t);
+		r = model_reconcile(t);
 		json_decref(obj);
 		obj = NULL;
 		if (r == 0)

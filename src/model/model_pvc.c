@@ -15,7 +15,7 @@
  *     in a class whose provisioner is claimfs — to a new volume
  *     "pvc-<claim uid>" (a clone when spec.dataSource names a claim or a
  *     VolumeSnapshot). Classes, PVs and snapshots appearing later trigger
- *     model_pvc_reconcile.
+ *     model_reconcile (this file's model_pvc_reconcile).
  *   - deleting a Bound claim applies its PV's reclaim policy: Delete removes
  *     the PV and the data; Retain unlinks the volume and leaves the PV
  *     Released with its claimRef (data kept).
@@ -413,7 +413,8 @@ static int model_pvc_collect_pending(void *ud, json_t *obj)
 	return json_array_append(ud, obj) == 0 ? 0 : -ENOMEM;
 }
 
-int model_pvc_reconcile(struct model_txn *t)
+/* Bind every Pending claim that can be bound now (the kind's reconcile hook). */
+static int model_pvc_reconcile(struct model_txn *t)
 {
 	json_t *pending = json_array(), *obj;
 	size_t i;
@@ -698,4 +699,5 @@ const struct model_kind_ops model_pvc_ops = {
 	.create = model_pvc_create,
 	.update = model_pvc_update,
 	.remove = model_pvc_remove,
+	.reconcile = model_pvc_reconcile,
 };

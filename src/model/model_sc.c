@@ -130,7 +130,7 @@ static int model_sc_create(struct model_txn *t, const char *ns, const json_t *bo
 		r = model_obj_put(t, MODEL_SC, obj, true, 0, NULL);
 	/* Claims waiting for this class (or for any default) may bind now. */
 	if (r == 0)
-		r = model_pvc_reconcile(t);
+		r = model_reconcile(t);
 	if (r < 0) {
 		json_decref(obj);
 		return r;
@@ -179,7 +179,7 @@ static int model_sc_update(struct model_txn *t, const json_t *old, const json_t 
 	if (r == 0)
 		r = model_obj_update(t, MODEL_SC, old, obj);
 	if (r == 0 && model_sc_is_default(obj) && !model_sc_is_default(old))
-		r = model_pvc_reconcile(t);
+		r = model_reconcile(t);
 	if (r < 0) {
 		json_decref(obj);
 		return r;

@@ -98,7 +98,7 @@ static int model_snapshot_create(struct model_txn *t, const char *ns, const json
 					  "snapshot.storage.kubernetes.io/volumesnapshot-bound-protection"))) < 0 ||
 	    (r = model_snapshot_take(t, obj, err)) < 0 ||
 	    (r = model_obj_put(t, MODEL_SNAPSHOT, obj, true, 0, NULL)) < 0 ||
-	    (r = model_pvc_reconcile(t)) < 0)
+	    (r = model_reconcile(t)) < 0)
 		goto out;
 	*ret_obj = obj;
 	obj = NULL;

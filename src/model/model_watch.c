@@ -1,206 +1,20 @@
 /*
- * model_watch.c — the event hub behind ?watch=true.
+ * model_watch.c — opening a watch (?watch=true): the start version of the
+ * request, the initial state, and the registration with the event hub.
  *
- * Owns: a ring of the last MODEL_HUB_HISTORY events (for "watch from
- * resourceVersion X") and the set of open watches, each with a bounded
- * queue of events that passed its filters.
- *
- * Invariants (all under hub->lock):
- *   - events enter in strictly increasing version (model_txn_end publishes
- *     under the model's write lock); hub->floor is the newest version that
- *     is NOT in the ring: a watch from X >= floor can be replayed exactly,
- *     an older X gets -EKEYEXPIRED (410 Gone: the client lists again);
- *   - a watch never queues an event of version <= its start version;
- *   - a watch whose queue passes MODEL_WATCH_QUEUE_MAX is marked overrun;
- *     its consumer gets -EPIPE and ends the stream (the client re-watches);
- *   - w->suspended is true only between a notify->suspend and the matching
- *     notify->resume, both called under the lock, so a consumer is never
- *     resumed twice nor left asleep with events queued; w->kicked makes the
- *     next model_watch_next return -EAGAIN without suspending (timers, stop).
- * Selector moves: when a MODIFIED object stops matching a label or field
- * selector the watch sees DELETED, when it starts matching ADDED, as the
- * API server's watch cache does.
+ * The initial list is read under the model's write lock and the watch is
+ * attached to the hub before that lock is dropped, so that no change is
+ * published between the list and the registration: a watcher sees every
+ * version after the one it started from exactly once.
  */
 #include "model_internal.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "selector.h"
 #include "store.h"
-
-#define MODEL_HUB_HISTORY 1024
-#define MODEL_WATCH_QUEUE_MAX 4096
-
-struct model_hub_event {
-	int64_t version;
-	enum model_kind kind;
-	const char *type; /* static string */
-	json_t *object;   /* owned */
-	json_t *old;      /* owned, or NULL */
-};
-
-struct model_hub {
-	pthread_mutex_t lock;
-	int64_t floor;
-	size_t head, count; /* ring: oldest at head */
-	struct model_hub_event ring[MODEL_HUB_HISTORY];
-	struct model_watch *watches; /* doubly linked */
-};
-
-struct model_watch {
-	struct model_hub *hub;
-	enum model_kind kind;
-	char ns[NAMES_LABEL_MAX + 1]; /* "" = every namespace */
-	bool has_labels, has_fields;
-	struct selector labels, fields;
-	int64_t start;   /* events <= start are not delivered */
-	int64_t latest;  /* newest version seen (for bookmarks) */
-	json_t *queue;   /* [[type, object], ...] */
-	size_t queue_pos; /* next to deliver */
-	bool overrun, suspended, kicked;
-	struct model_watch_notify notify;
-	struct model_watch *prev, *next;
-};
-
-int model_hub_open(int64_t floor, struct model_hub **ret_hub)
-{
-	struct model_hub *hub = calloc(1, sizeof(*hub));
-	int r;
-
-	if (hub == NULL)
-		return -ENOMEM;
-	r = pthread_mutex_init(&hub->lock, NULL);
-	if (r != 0) {
-		free(hub);
-		return -r;
-	}
-	hub->floor = floor;
-	*ret_hub = hub;
-	return 0;
-}
-
-void model_hub_close(struct model_hub *hub)
-{
-	if (hub == NULL)
-		return;
-	for (size_t i = 0; i < hub->count; i++) {
-		struct model_hub_event *e = &hub->ring[(hub->head + i) % MODEL_HUB_HISTORY];
-
-		json_decref(e->object);
-		json_decref(e->old);
-	}
-	/* Watches outlive nothing: the API closes them before the model. */
-	pthread_mutex_destroy(&hub->lock);
-	free(hub);
-}
-
-/* Does obj pass w's namespace and selectors? */
-static bool model_watch_matches(const struct model_watch *w, const json_t *obj)
-{
-	const char *ns;
-
-	if (obj == NULL)
-		return false;
-	ns = model_path_string(obj, "metadata.namespace");
-	if (w->ns[0] != '\0' && (ns == NULL || strcmp(ns, w->ns) != 0))
-		return false;
-	if (w->has_labels && !selector_match_labels(&w->labels, model_path(obj, "metadata.labels")))
-		return false;
-	if (w->has_fields && !selector_match_fields(&w->fields, obj))
-		return false;
-	return true;
-}
-
-/* Queue one event for w (caller holds the lock). */
-static void model_watch_push(struct model_watch *w, const char *type, json_t *object)
-{
-	if (w->overrun)
-		return;
-	if (json_array_size(w->queue) - w->queue_pos >= MODEL_WATCH_QUEUE_MAX ||
-	    json_array_append_new(w->queue, json_pack("[s, O]", type, object)) < 0) {
-		w->overrun = true;
-	}
-	if (w->suspended) {
-		w->suspended = false;
-		w->notify.resume(w->notify.ud);
-	}
-}
-
-/* Offer an event to w: filters, selector moves, start version. */
-static void model_watch_offer(struct model_watch *w, const struct model_hub_event *e)
-{
-	bool now, before;
-
-	if (e->kind != w->kind || e->version <= w->start)
-		return;
-	w->latest = e->version;
-	now = model_watch_matches(w, e->object);
-	before = e->old != NULL ? model_watch_matches(w, e->old) : now;
-	if (strcmp(e->type, "MODIFIED") == 0 && now && !before)
-		model_watch_push(w, "ADDED", e->object);
-	else if (strcmp(e->type, "MODIFIED") == 0 && !now && before)
-		model_watch_push(w, "DELETED", e->object);
-	else if (now)
-		model_watch_push(w, e->type, e->object);
-}
-
-void model_hub_publish(struct model_hub *hub, enum model_kind kind, const char *type,
-		       json_t *object, json_t *old, int64_t version)
-{
-	static const char *const types[] = { "ADDED", "MODIFIED", "DELETED" };
-	struct model_hub_event e = { version, kind, types[0], object, old };
-
-	for (size_t i = 0; i < 3; i++)
-		if (strcmp(type, types[i]) == 0)
-			e.type = types[i];
-	pthread_mutex_lock(&hub->lock);
-	if (hub->count == MODEL_HUB_HISTORY) {
-		struct model_hub_event *oldest = &hub->ring[hub->head];
-
-		hub->floor = oldest->version;
-		json_decref(oldest->object);
-		json_decref(oldest->old);
-		hub->head = (hub->head + 1) % MODEL_HUB_HISTORY;
-		hub->count--;
-	}
-	e.object = json_deep_copy(object);
-	e.old = old != NULL ? json_deep_copy(old) : NULL;
-	if (e.object != NULL) {
-		hub->ring[(hub->head + hub->count) % MODEL_HUB_HISTORY] = e;
-		hub->count++;
-		for (struct model_watch *w = hub->watches; w != NULL; w = w->next)
-			model_watch_offer(w, &e);
-	} else {
-		/* Out of memory: nobody can be told; make everyone start over. */
-		json_decref(e.old);
-		for (struct model_watch *w = hub->watches; w != NULL; w = w->next) {
-			w->overrun = true;
-			if (w->suspended) {
-				w->suspended = false;
-				w->notify.resume(w->notify.ud);
-			}
-		}
-	}
-	pthread_mutex_unlock(&hub->lock);
-}
-
-struct model_watch_initial {
-	struct model_watch *w;
-	int r;
-};
-
-/* List callback: an ADDED event for every matching object. */
-static int model_watch_initial_item(void *ud, json_t *obj)
-{
-	struct model_watch *w = ud;
-
-	if (model_watch_matches(w, obj) &&
-	    json_array_append_new(w->queue, json_pack("[s, O]", "ADDED", obj)) < 0)
-		return -ENOMEM;
-	return 0;
-}
 
 /* Parse "" / "0" / a decimal version. */
 static int model_watch_parse_version(const char *text, int64_t *ret, bool *ret_initial)
@@ -221,41 +35,26 @@ static int model_watch_parse_version(const char *text, int64_t *ret, bool *ret_i
 
 /* Build the initial state: list (under the write lock, so nothing is
  * published between the list and the registration) or replay the ring. */
-static int model_watch_start(struct model *model, struct model_watch *w, bool initial,
-			     bool bookmark_after, int64_t from, struct model_error *err)
+static int model_watch_start(struct model *model, struct model_watch *w, enum model_kind kind,
+			     const char *ns, bool initial, bool bookmark_after, int64_t from,
+			     struct model_error *err)
 {
-	struct model_hub *hub = model->hub;
+	int64_t start = from, floor = 0;
 	int r = 0;
 
 	pthread_mutex_lock(&model->write_lock);
 	if (initial) {
-		w->start = store_current_version(model->store);
-		r = model_obj_list(model, w->kind, w->ns[0] != '\0' ? w->ns : NULL,
-				   model_watch_initial_item, w);
+		start = store_current_version(model->store);
+		r = model_obj_list(model, kind, ns[0] != '\0' ? ns : NULL, model_hub_watch_initial,
+				   w);
 		if (r == 0 && bookmark_after)
-			r = json_array_append_new(w->queue, json_pack("[s, n]", "INITIAL-END")) == 0
-				    ? 0
-				    : -ENOMEM;
+			r = model_hub_watch_initial_end(w);
 	}
-	pthread_mutex_lock(&hub->lock);
-	if (r == 0 && !initial) {
-		if (from < hub->floor) {
-			r = model_fail(err, -EKEYEXPIRED, "too old resource version: %lld (%lld)",
-				       (long long)from, (long long)hub->floor + 1);
-		} else {
-			w->start = from;
-			for (size_t i = 0; i < hub->count; i++)
-				model_watch_offer(w, &hub->ring[(hub->head + i) % MODEL_HUB_HISTORY]);
-		}
-	}
-	w->latest = w->start;
-	if (r == 0) {
-		w->next = hub->watches;
-		if (hub->watches != NULL)
-			hub->watches->prev = w;
-		hub->watches = w;
-	}
-	pthread_mutex_unlock(&hub->lock);
+	if (r == 0)
+		r = model_hub_watch_attach(model->hub, w, start, !initial, &floor);
+	if (r == -EKEYEXPIRED)
+		model_fail(err, r, "too old resource version: %lld (%lld)", (long long)from,
+			   (long long)floor + 1);
 	pthread_mutex_unlock(&model->write_lock);
 	return r;
 }
@@ -264,128 +63,31 @@ int model_watch_open(struct model *model, enum model_kind kind, const char *ns,
 		     const struct model_watch_options *opts, struct model_watch **ret_watch,
 		     struct model_error *err)
 {
-	struct model_watch *w = calloc(1, sizeof(*w));
+	char watch_ns[NAMES_LABEL_MAX + 1]; /* as the hub keeps it (see model_hub_watch_new) */
+	struct model_watch *w = NULL;
 	bool initial;
 	int64_t from;
 	int r;
 
 	model_error_init(err);
 	model_error_name(err, kind, "");
-	if (w == NULL)
-		return -ENOMEM;
-	w->hub = model->hub;
-	w->kind = kind;
-	w->queue = json_array();
-	if (w->queue == NULL) {
-		free(w);
-		return -ENOMEM;
-	}
-	snprintf(w->ns, sizeof(w->ns), "%s",
+	snprintf(watch_ns, sizeof(watch_ns), "%s",
 		 ns != NULL && model_kind_info(kind)->namespaced ? ns : "");
-	if (opts->labels != NULL) {
-		w->labels = *opts->labels;
-		w->has_labels = true;
-	}
-	if (opts->fields != NULL) {
-		w->fields = *opts->fields;
-		w->has_fields = true;
-	}
+	r = model_hub_watch_new(model->hub, kind, watch_ns, opts->labels, opts->fields, &w);
+	if (r < 0)
+		return r;
 	r = model_watch_parse_version(opts->resource_version, &from, &initial);
 	if (r < 0) {
 		r = model_fail(err, -EBADMSG, "invalid resourceVersion: %.40s", opts->resource_version);
 		goto fail;
 	}
-	r = model_watch_start(model, w, initial || opts->send_initial_events,
+	r = model_watch_start(model, w, kind, watch_ns, initial || opts->send_initial_events,
 			      opts->send_initial_events, from, err);
 	if (r < 0)
 		goto fail;
 	*ret_watch = w;
 	return 0;
 fail:
-	json_decref(w->queue);
-	free(w);
+	model_hub_watch_discard(w);
 	return r;
-}
-
-int model_watch_next(struct model_watch *w, const char **ret_type, json_t **ret_object,
-		     const struct model_watch_notify *notify)
-{
-	struct model_hub *hub = w->hub;
-	json_t *event;
-	int r;
-
-	pthread_mutex_lock(&hub->lock);
-	if (w->overrun) {
-		r = -EPIPE;
-	} else if (w->queue_pos < json_array_size(w->queue)) {
-		static const char *const types[] = { "ADDED", "MODIFIED", "DELETED",
-						     "INITIAL-END" };
-		const char *type;
-
-		event = json_array_get(w->queue, w->queue_pos++);
-		type = json_string_value(json_array_get(event, 0));
-		*ret_type = types[0];
-		for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++)
-			if (strcmp(type, types[i]) == 0)
-				*ret_type = types[i];
-		*ret_object = json_incref(json_array_get(event, 1));
-		if (w->queue_pos == json_array_size(w->queue)) {
-			json_array_clear(w->queue);
-			w->queue_pos = 0;
-		}
-		r = 0;
-	} else if (w->kicked) {
-		w->kicked = false;
-		r = -EAGAIN;
-	} else {
-		if (notify != NULL) {
-			w->notify = *notify;
-			w->suspended = true;
-			notify->suspend(notify->ud);
-		}
-		r = -EAGAIN;
-	}
-	pthread_mutex_unlock(&hub->lock);
-	return r;
-}
-
-void model_watch_kick(struct model_watch *w)
-{
-	pthread_mutex_lock(&w->hub->lock);
-	if (w->suspended) {
-		w->suspended = false;
-		w->notify.resume(w->notify.ud);
-	} else {
-		w->kicked = true;
-	}
-	pthread_mutex_unlock(&w->hub->lock);
-}
-
-int64_t model_watch_version(struct model_watch *w)
-{
-	int64_t version;
-
-	pthread_mutex_lock(&w->hub->lock);
-	version = w->latest;
-	pthread_mutex_unlock(&w->hub->lock);
-	return version;
-}
-
-void model_watch_close(struct model_watch *w)
-{
-	struct model_hub *hub;
-
-	if (w == NULL)
-		return;
-	hub = w->hub;
-	pthread_mutex_lock(&hub->lock);
-	if (w->prev != NULL)
-		w->prev->next = w->next;
-	else
-		hub->watches = w->next;
-	if (w->next != NULL)
-		w->next->prev = w->prev;
-	pthread_mutex_unlock(&hub->lock);
-	json_decref(w->queue);
-	free(w);
 }
