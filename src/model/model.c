@@ -10,10 +10,10 @@
  * kinds (names, uid, creationTimestamp, labels, annotations, finalizers,
  * resourceVersion preconditions).
  *
- * Kind-specific rules live in model_pvc.c, model_pv.c, model_sc.c,
- * model_sts.c and model_snapshot.c, above this file: the core reaches them
- * only through model->kinds (model_reconcile). Watch events go down to
- * model_hub.c.
+ * Kind-specific rules live in model_claim.c, model_volume.c,
+ * model_storage_class.c, model_stateful_set.c and model_snapshot.c, above
+ * this file: the core reaches them only through model->kinds
+ * (model_reconcile). Watch events go down to model_hub.c.
  */
 #include "model_internal.h"
 

@@ -6,20 +6,22 @@
  * Files call only downwards, in this order (a file may call any file below
  * it, none above):
  *
- *   model_kinds.c     model_open/model_close; the table of kinds and their
- *                     operations: the one file that names every kind
- *   model_ops.c       generic create/get/list/replace/patch/delete, through
- *                     the table (model->kinds)
- *   model_watch.c     opening a watch: its initial state, under write_lock
- *   model_metrics.c   /metrics, from the store
- *   model_sts.c       StatefulSets: make and delete their claims
- *   model_pvc.c       claims: admission, binding (looks up classes), reclaim
- *   model_sc.c  model_pv.c  model_snapshot.c
- *   model.c           the core: kinds' names, errors, transactions, stored
- *                     objects, common metadata rules, patches
- *   model_hub.c       the event hub: history and watch queues
- *   model_json.c      dotted paths, timestamps, uids
- *   claim.c           struct claim <-> JSON, claim request validation
+ *   model_kinds.c         model_open/model_close; the table of kinds and
+ *                         their operations: the one file naming every kind
+ *   model_ops.c           generic create/get/list/replace/patch/delete,
+ *                         through the table (model->kinds)
+ *   model_watch.c         opening a watch: its initial state, under write_lock
+ *   model_metrics.c       /metrics, from the store
+ *   model_stateful_set.c  StatefulSets: make and delete their claims
+ *   model_claim.c         PersistentVolumeClaims: admission, binding (looks
+ *                         up classes), expansion, reclaim
+ *   model_storage_class.c  model_volume.c (PersistentVolumes)
+ *   model_snapshot.c      (VolumeSnapshots)
+ *   model.c               the core: kinds' names, errors, transactions,
+ *                         stored objects, common metadata rules, patches
+ *   model_hub.c           the event hub: history and watch queues
+ *   model_json.c          dotted paths, timestamps, uids
+ *   claim.c               struct claim <-> JSON, claim request validation
  *
  * The one way up is a kind's reconcile hook: a class, volume or snapshot
  * that appears calls model_reconcile (core), which runs the hooks of the

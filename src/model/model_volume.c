@@ -1,5 +1,5 @@
 /*
- * model_pv.c — PersistentVolumes as first-class objects.
+ * model_volume.c — PersistentVolumes as first-class objects.
  *
  * Owns: the rules for PVs created by hand (a new empty store volume of the
  * PV's name), for updates (claimRef removal makes a Released PV Available;

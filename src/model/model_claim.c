@@ -1,5 +1,5 @@
 /*
- * model_pvc.c — PersistentVolumeClaims: admission, binding, expansion,
+ * model_claim.c — PersistentVolumeClaims: admission, binding, expansion,
  * reclaim. This file plays the parts of the API server's claim strategy,
  * the DefaultStorageClass admission plugin, the PV binder controller and
  * the provisioner.

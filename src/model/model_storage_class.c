@@ -1,5 +1,5 @@
 /*
- * model_sc.c — StorageClasses (storage.k8s.io/v1).
+ * model_storage_class.c — StorageClasses (storage.k8s.io/v1).
  *
  * Owns: class validation and defaults (reclaimPolicy Delete,
  * volumeBindingMode Immediate), what may change on update (labels,

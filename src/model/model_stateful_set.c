@@ -1,5 +1,5 @@
 /*
- * model_sts.c — StatefulSets (apps/v1): the storage half of the StatefulSet
+ * model_stateful_set.c — StatefulSets (apps/v1): the storage half of the StatefulSet
  * controller, and the scale subresource.
  *
  * claimfs runs no pods. For each ordinal 0..replicas-1 and each
