@@ -9,13 +9,13 @@
  *     spec.claimRef names the claim (with its uid) and the PV's store volume
  *     is linked as <mount>/<ns>/<claim> with the claim's read-only rule
  *     (ReadOnlyMany alone => read-only);
- *   - a Pending claim has no store link. It binds (model_pvc_try_bind) as
+ *   - a Pending claim has no store link. It binds (model_claim_try_bind) as
  *     soon as it can: to the PV it names, else to the smallest Available PV
  *     that fits (class, modes, size, selector), else — without a selector,
  *     in a class whose provisioner is claimfs — to a new volume
  *     "pvc-<claim uid>" (a clone when spec.dataSource names a claim or a
  *     VolumeSnapshot). Classes, PVs and snapshots appearing later trigger
- *     model_reconcile (this file's model_pvc_reconcile).
+ *     model_reconcile (this file's model_claim_reconcile).
  *   - deleting a Bound claim applies its PV's reclaim policy: Delete removes
  *     the PV and the data; Retain unlinks the volume and leaves the PV
  *     Released with its claimRef (data kept).
@@ -34,7 +34,7 @@
 #include "store.h"
 
 /* A stored claim object into a struct claim. */
-static int model_pvc_decode(const json_t *obj, struct claim *c)
+static int model_claim_decode(const json_t *obj, struct claim *c)
 {
 	int r = claim_from_stored(obj, c);
 
@@ -46,7 +46,7 @@ static int model_pvc_decode(const json_t *obj, struct claim *c)
 }
 
 /* Bytes of a {"storage": quantity} member at path, or 0. */
-static uint64_t model_pvc_bytes(const json_t *obj, const char *path)
+static uint64_t model_claim_bytes(const json_t *obj, const char *path)
 {
 	const char *text = model_path_string(obj, path);
 	uint64_t bytes = 0;
@@ -57,13 +57,13 @@ static uint64_t model_pvc_bytes(const json_t *obj, const char *path)
 }
 
 /* The claim's class ("" if none). */
-static const char *model_pvc_class(const struct claim *c)
+static const char *model_claim_class(const struct claim *c)
 {
 	return c->class_set ? c->storage_class : "";
 }
 
 /* Does PV pv satisfy claim c (phase, reservation, class, modes, size, selector)? */
-static bool model_pvc_fits(const json_t *pv, const struct claim *c)
+static bool model_claim_fits(const json_t *pv, const struct claim *c)
 {
 	const json_t *ref = model_path(pv, "spec.claimRef");
 	const char *phase = model_path_string(pv, "status.phase");
@@ -76,15 +76,16 @@ static bool model_pvc_fits(const json_t *pv, const struct claim *c)
 	    model_path(pv, "metadata.deletionTimestamp") != NULL)
 		return false;
 	if (ref != NULL && !json_is_null(ref) &&
-	    (strcmp(json_string_value(json_object_get(ref, "namespace")) ?: "", c->namespace_name) != 0 ||
+	    (strcmp(json_string_value(json_object_get(ref, "namespace")) ?: "",
+		    c->namespace_name) != 0 ||
 	     strcmp(json_string_value(json_object_get(ref, "name")) ?: "", c->name) != 0 ||
 	     (ref_uid != NULL && ref_uid[0] != '\0' && strcmp(ref_uid, c->uid) != 0)))
 		return false;
-	if (strcmp(pv_class != NULL ? pv_class : "", model_pvc_class(c)) != 0)
+	if (strcmp(pv_class != NULL ? pv_class : "", model_claim_class(c)) != 0)
 		return false;
 	if ((modes & c->access_modes) != c->access_modes)
 		return false;
-	if (model_pvc_bytes(pv, "spec.capacity.storage") < c->storage)
+	if (model_claim_bytes(pv, "spec.capacity.storage") < c->storage)
 		return false;
 	if (c->selector != NULL &&
 	    (selector_match_object(c->selector, model_path(pv, "metadata.labels"), &match) < 0 ||
@@ -93,26 +94,26 @@ static bool model_pvc_fits(const json_t *pv, const struct claim *c)
 	return true;
 }
 
-struct model_pvc_search {
+struct model_claim_search {
 	const struct claim *claim;
 	json_t *best; /* owned */
 	bool best_reserved;
 };
 
 /* PV list callback: keep the best fit (reserved for this claim first, then smallest). */
-static int model_pvc_search_pv(void *ud, json_t *pv)
+static int model_claim_search_pv(void *ud, json_t *pv)
 {
-	struct model_pvc_search *s = ud;
+	struct model_claim_search *s = ud;
 	const json_t *ref = model_path(pv, "spec.claimRef");
 	bool reserved = ref != NULL && !json_is_null(ref);
 
-	if (!model_pvc_fits(pv, s->claim))
+	if (!model_claim_fits(pv, s->claim))
 		return 0;
 	if (s->best != NULL &&
 	    (s->best_reserved > reserved ||
 	     (s->best_reserved == reserved &&
-	      model_pvc_bytes(s->best, "spec.capacity.storage") <=
-		      model_pvc_bytes(pv, "spec.capacity.storage"))))
+	      model_claim_bytes(s->best, "spec.capacity.storage") <=
+		      model_claim_bytes(pv, "spec.capacity.storage"))))
 		return 0;
 	json_decref(s->best);
 	s->best = json_incref(pv);
@@ -121,11 +122,11 @@ static int model_pvc_search_pv(void *ud, json_t *pv)
 }
 
 /* Bind c to the existing PV pv (store link, PV claimRef and phase). */
-static int model_pvc_bind_existing(struct model_txn *t, struct claim *c, const json_t *pv)
+static int model_claim_bind_existing(struct model_txn *t, struct claim *c, const json_t *pv)
 {
 	struct store *store = t->model->store;
 	const char *name = model_path_string(pv, "metadata.name");
-	uint64_t capacity = model_pvc_bytes(pv, "spec.capacity.storage");
+	uint64_t capacity = model_claim_bytes(pv, "spec.capacity.storage");
 	unsigned modes = claim_access_modes_from_json(model_path(pv, "spec.accessModes"));
 	const json_t *ref = model_path(pv, "spec.claimRef");
 	json_t *new_pv;
@@ -169,8 +170,8 @@ out:
 }
 
 /* Link a freshly made volume "pvc-<uid>" as the claim and record its PV. */
-static int model_pvc_finish_new(struct model_txn *t, struct claim *c, const char *volume,
-				const json_t *class)
+static int model_claim_finish_new(struct model_txn *t, struct claim *c, const char *volume,
+				  const json_t *class)
 {
 	const char *policy = model_path_string(class, "reclaimPolicy");
 	char pv_uid[37];
@@ -195,8 +196,8 @@ static int model_pvc_finish_new(struct model_txn *t, struct claim *c, const char
 
 /* The store volume and capacity a dataSource names; -ENOENT while it is
  * missing or not ready (the claim waits). */
-static int model_pvc_source(struct model_txn *t, const struct claim *c, char *volume,
-			    size_t size, uint64_t *ret_capacity)
+static int model_claim_source(struct model_txn *t, const struct claim *c, char *volume,
+			      size_t size, uint64_t *ret_capacity)
 {
 	const char *kind = model_path_string(c->data_source, "kind");
 	const char *name = model_path_string(c->data_source, "name");
@@ -212,7 +213,7 @@ static int model_pvc_source(struct model_txn *t, const struct claim *c, char *vo
 			r = -ENOENT;
 		if (r == 0) {
 			text = model_path_string(src, "spec.volumeName");
-			*ret_capacity = model_pvc_bytes(src, "status.capacity.storage");
+			*ret_capacity = model_claim_bytes(src, "status.capacity.storage");
 		}
 	} else {
 		r = model_obj_get(t->model, MODEL_SNAPSHOT, c->namespace_name, name, &src);
@@ -220,7 +221,7 @@ static int model_pvc_source(struct model_txn *t, const struct claim *c, char *vo
 			r = -ENOENT;
 		if (r == 0) {
 			text = model_path_string(src, "status.boundVolumeSnapshotContentName");
-			*ret_capacity = model_pvc_bytes(src, "status.restoreSize");
+			*ret_capacity = model_claim_bytes(src, "status.restoreSize");
 		}
 	}
 	if (r == 0 && text == NULL)
@@ -233,15 +234,15 @@ static int model_pvc_source(struct model_txn *t, const struct claim *c, char *vo
 
 /* Provision c from its dataSource: a point-in-time copy of the source volume.
  * err != NULL (the create request): a size below the source is a 422. */
-static int model_pvc_clone(struct model_txn *t, struct claim *c, const json_t *class,
-			   struct model_error *err)
+static int model_claim_clone(struct model_txn *t, struct claim *c, const json_t *class,
+			     struct model_error *err)
 {
 	char source[NAMES_SUBDOMAIN_MAX + 1], volume[NAMES_SUBDOMAIN_MAX + 8];
 	struct store_volume created;
 	uint64_t capacity = 0;
 	int r;
 
-	r = model_pvc_source(t, c, source, sizeof(source), &capacity);
+	r = model_claim_source(t, c, source, sizeof(source), &capacity);
 	if (r == -ENOENT)
 		return 0; /* waits for the source */
 	if (r < 0)
@@ -249,11 +250,11 @@ static int model_pvc_clone(struct model_txn *t, struct claim *c, const json_t *c
 	if (c->storage < capacity) {
 		if (err == NULL)
 			return 0;
-		names_field_error_add(&err->fields, NAMES_FIELD_INVALID,
-				      "spec.resources.requests.storage", NULL,
-				      "requested size %llu bytes is smaller than the size of the data "
-				      "source (%llu bytes)",
-				      (unsigned long long)c->storage, (unsigned long long)capacity);
+		names_field_error_add(
+			&err->fields, NAMES_FIELD_INVALID, "spec.resources.requests.storage", NULL,
+			"requested size %llu bytes is smaller than the size of the data "
+			"source (%llu bytes)",
+			(unsigned long long)c->storage, (unsigned long long)capacity);
 		return -EINVAL;
 	}
 	snprintf(volume, sizeof(volume), "pvc-%s", c->uid);
@@ -267,11 +268,11 @@ static int model_pvc_clone(struct model_txn *t, struct claim *c, const json_t *c
 	if (r < 0)
 		return r == -EEXIST ? -EIO : r;
 	log_info("cloned %s into %s for %s/%s", source, volume, c->namespace_name, c->name);
-	return model_pvc_finish_new(t, c, volume, class);
+	return model_claim_finish_new(t, c, volume, class);
 }
 
 /* Dynamic provisioning: a new empty volume. */
-static int model_pvc_provision(struct model_txn *t, struct claim *c, const json_t *class)
+static int model_claim_provision(struct model_txn *t, struct claim *c, const json_t *class)
 {
 	char volume[NAMES_SUBDOMAIN_MAX + 8];
 	struct store_volume created;
@@ -281,7 +282,7 @@ static int model_pvc_provision(struct model_txn *t, struct claim *c, const json_
 	r = store_volume_create(t->model->store, volume, c->storage, 0777, &created);
 	if (r < 0)
 		return r == -EEXIST ? -EIO : r;
-	r = model_pvc_finish_new(t, c, volume, class);
+	r = model_claim_finish_new(t, c, volume, class);
 	if (r == 0)
 		log_info("provisioned %s/%s as %s (%llu bytes)", c->namespace_name, c->name, volume,
 			 (unsigned long long)c->storage);
@@ -290,16 +291,16 @@ static int model_pvc_provision(struct model_txn *t, struct claim *c, const json_
 
 /* Bind a Pending claim if anything can bind it now (see the file comment).
  * err: the create request's error (422s for bad sources), or NULL. */
-static int model_pvc_try_bind(struct model_txn *t, struct claim *c, struct model_error *err)
+static int model_claim_try_bind(struct model_txn *t, struct claim *c, struct model_error *err)
 {
-	struct model_pvc_search search = { .claim = c };
+	struct model_claim_search search = { .claim = c };
 	json_t *class = NULL, *pv = NULL;
 	const char *provisioner;
 	int r;
 
 	if (c->phase == CLAIM_BOUND)
 		return 0;
-	r = model_sc_find(t->model, c->class_set ? c->storage_class : NULL, &class);
+	r = model_storage_class_find(t->model, c->class_set ? c->storage_class : NULL, &class);
 	if (r < 0 && r != -ENOENT)
 		return r;
 	if (!c->class_set && class != NULL) {
@@ -315,24 +316,24 @@ static int model_pvc_try_bind(struct model_txn *t, struct claim *c, struct model
 	provisioner = model_path_string(class, "provisioner");
 	if (c->volume_name[0] != '\0') {
 		r = model_obj_get(t->model, MODEL_PV, NULL, c->volume_name, &pv);
-		if (r == 0 && model_pvc_fits(pv, c))
-			r = model_pvc_bind_existing(t, c, pv);
+		if (r == 0 && model_claim_fits(pv, c))
+			r = model_claim_bind_existing(t, c, pv);
 		else if (r == -ENOENT)
 			r = 0;
 		goto out;
 	}
-	/* Only Available volumes can fit (model_pvc_fits). */
-	r = model_obj_list_phase(t->model, MODEL_PV, "Available", model_pvc_search_pv, &search);
+	/* Only Available volumes can fit (model_claim_fits). */
+	r = model_obj_list_phase(t->model, MODEL_PV, "Available", model_claim_search_pv, &search);
 	if (r < 0)
 		goto out;
 	if (search.best != NULL)
-		r = model_pvc_bind_existing(t, c, search.best);
+		r = model_claim_bind_existing(t, c, search.best);
 	else if (provisioner == NULL || strcmp(provisioner, CLAIM_PROVISIONER) != 0)
 		r = 0; /* waits for a volume or a class */
 	else if (c->data_source != NULL)
-		r = model_pvc_clone(t, c, class, err);
+		r = model_claim_clone(t, c, class, err);
 	else if (c->selector == NULL)
-		r = model_pvc_provision(t, c, class);
+		r = model_claim_provision(t, c, class);
 out:
 	json_decref(search.best);
 	json_decref(class);
@@ -343,8 +344,8 @@ out:
 /* ---- create ------------------------------------------------------------------------- */
 
 /* Validate, admit, bind if possible and store a new claim. */
-static int model_pvc_create(struct model_txn *t, const char *ns, const json_t *body,
-			    json_t **ret_obj, struct model_error *err)
+static int model_claim_create(struct model_txn *t, const char *ns, const json_t *body,
+			      json_t **ret_obj, struct model_error *err)
 {
 	char suffix[6], uid[37];
 	json_t *obj = NULL;
@@ -367,7 +368,7 @@ static int model_pvc_create(struct model_txn *t, const char *ns, const json_t *b
 	model_new_uid(uid);
 	r = claim_admit(&c, uid, t->now);
 	if (r == 0)
-		r = model_pvc_try_bind(t, &c, err);
+		r = model_claim_try_bind(t, &c, err);
 	if (r < 0)
 		goto out;
 	obj = claim_to_json(&c);
@@ -386,8 +387,8 @@ out:
 	return r;
 }
 
-int model_pvc_ensure(struct model_txn *t, const char *ns, const json_t *body,
-		     struct model_error *err)
+int model_claim_ensure(struct model_txn *t, const char *ns, const json_t *body,
+		       struct model_error *err)
 {
 	const char *name = model_path_string(body, "metadata.name");
 	json_t *obj = NULL;
@@ -398,7 +399,7 @@ int model_pvc_ensure(struct model_txn *t, const char *ns, const json_t *body,
 	if (r != -ENOENT)
 		return r; /* 0: it exists and is reused, as the StatefulSet controller does */
 	obj = NULL;
-	r = model_pvc_create(t, ns, body, &obj, err);
+	r = model_claim_create(t, ns, body, &obj, err);
 	json_decref(obj);
 	return r;
 }
@@ -406,7 +407,7 @@ int model_pvc_ensure(struct model_txn *t, const char *ns, const json_t *body,
 /* ---- reconcile ---------------------------------------------------------------------- */
 
 /* Collect the Pending claims. */
-static int model_pvc_collect_pending(void *ud, json_t *obj)
+static int model_claim_collect_pending(void *ud, json_t *obj)
 {
 	if (strcmp(model_path_string(obj, "status.phase") ?: "", "Pending") != 0)
 		return 0;
@@ -414,7 +415,7 @@ static int model_pvc_collect_pending(void *ud, json_t *obj)
 }
 
 /* Bind every Pending claim that can be bound now (the kind's reconcile hook). */
-static int model_pvc_reconcile(struct model_txn *t)
+static int model_claim_reconcile(struct model_txn *t)
 {
 	json_t *pending = json_array(), *obj;
 	size_t i;
@@ -422,17 +423,18 @@ static int model_pvc_reconcile(struct model_txn *t)
 
 	if (pending == NULL)
 		return -ENOMEM;
-	r = model_obj_list_phase(t->model, MODEL_PVC, "Pending", model_pvc_collect_pending, pending);
+	r = model_obj_list_phase(t->model, MODEL_PVC, "Pending", model_claim_collect_pending,
+				 pending);
 	json_array_foreach(pending, i, obj) {
 		struct claim c;
 		json_t *updated;
 
 		if (r < 0)
 			break;
-		r = model_pvc_decode(obj, &c);
+		r = model_claim_decode(obj, &c);
 		if (r < 0)
 			break;
-		r = model_pvc_try_bind(t, &c, NULL);
+		r = model_claim_try_bind(t, &c, NULL);
 		updated = r == 0 ? claim_to_json(&c) : NULL;
 		if (r == 0 && updated == NULL)
 			r = -ENOMEM;
@@ -448,8 +450,8 @@ static int model_pvc_reconcile(struct model_txn *t)
 /* ---- update ------------------------------------------------------------------------------ */
 
 /* Grow a bound claim's volume to bytes (the claim's class must allow it). */
-static int model_pvc_expand(struct model_txn *t, struct claim *c, uint64_t bytes,
-			    enum quantity_format format, struct model_error *err)
+static int model_claim_expand(struct model_txn *t, struct claim *c, uint64_t bytes,
+			      enum quantity_format format, struct model_error *err)
 {
 	const char *field = "spec.resources.requests.storage";
 	json_t *class = NULL, *pv = NULL, *new_pv = NULL;
@@ -468,8 +470,9 @@ static int model_pvc_expand(struct model_txn *t, struct claim *c, uint64_t bytes
 				      "field can not be less than previous value");
 		return -EINVAL;
 	}
-	r = model_sc_find(t->model, c->storage_class, &class);
-	if ((r < 0 && r != -ENOENT) || (r == 0 && !json_is_true(json_object_get(class, "allowVolumeExpansion")))) {
+	r = model_storage_class_find(t->model, c->storage_class, &class);
+	if ((r < 0 && r != -ENOENT) ||
+	    (r == 0 && !json_is_true(json_object_get(class, "allowVolumeExpansion")))) {
 		json_decref(class);
 		if (r < 0 && r != -ENOENT)
 			return r;
@@ -512,16 +515,16 @@ static int model_pvc_expand(struct model_txn *t, struct claim *c, uint64_t bytes
 
 /* What may change in a claim's spec: the class and volume while unset, the
  * requested size of a bound claim (upwards). Everything else is immutable. */
-static int model_pvc_merge_spec(struct model_txn *t, struct claim *res, const struct claim *req,
-				struct model_error *err)
+static int model_claim_merge_spec(struct model_txn *t, struct claim *res, const struct claim *req,
+				  struct model_error *err)
 {
-	bool immutable = req->access_modes != res->access_modes ||
-			 (res->class_set && (!req->class_set ||
-					     strcmp(req->storage_class, res->storage_class) != 0)) ||
-			 (res->volume_name[0] != '\0' &&
-			  strcmp(req->volume_name, res->volume_name) != 0) ||
-			 !json_equal(req->selector ?: json_null(), res->selector ?: json_null()) ||
-			 !json_equal(req->data_source ?: json_null(), res->data_source ?: json_null());
+	bool immutable =
+		req->access_modes != res->access_modes ||
+		(res->class_set &&
+		 (!req->class_set || strcmp(req->storage_class, res->storage_class) != 0)) ||
+		(res->volume_name[0] != '\0' && strcmp(req->volume_name, res->volume_name) != 0) ||
+		!json_equal(req->selector ?: json_null(), res->selector ?: json_null()) ||
+		!json_equal(req->data_source ?: json_null(), res->data_source ?: json_null());
 
 	if (immutable) {
 		names_field_error_add(&err->fields, NAMES_FIELD_FORBIDDEN, "spec", NULL,
@@ -536,20 +539,20 @@ static int model_pvc_merge_spec(struct model_txn *t, struct claim *res, const st
 	if (res->volume_name[0] == '\0' && req->volume_name[0] != '\0')
 		snprintf(res->volume_name, sizeof(res->volume_name), "%s", req->volume_name);
 	if (req->storage != res->storage)
-		return model_pvc_expand(t, res, req->storage, req->storage_format, err);
+		return model_claim_expand(t, res, req->storage, req->storage_format, err);
 	return 0;
 }
 
 /* Swap in a copy of src's json member. */
-static int model_pvc_take(json_t **dst, const json_t *src)
+static int model_claim_take(json_t **dst, const json_t *src)
 {
 	json_decref(*dst);
 	*dst = src != NULL ? json_deep_copy(src) : NULL;
 	return src == NULL || *dst != NULL ? 0 : -ENOMEM;
 }
 
-static int model_pvc_update(struct model_txn *t, const json_t *old, const json_t *body,
-			    json_t **ret_obj, struct model_error *err)
+static int model_claim_update(struct model_txn *t, const json_t *old, const json_t *body,
+			      json_t **ret_obj, struct model_error *err)
 {
 	struct claim res, req;
 	json_t *merged = json_deep_copy(body), *obj = NULL;
@@ -561,18 +564,18 @@ static int model_pvc_update(struct model_txn *t, const json_t *old, const json_t
 		return -ENOMEM;
 	r = model_update_metadata(MODEL_PVC, old, body, merged, err);
 	if (r == 0)
-		r = model_pvc_decode(old, &res);
+		r = model_claim_decode(old, &res);
 	if (r == 0)
 		r = claim_from_update(merged, res.namespace_name, &req, err->message,
 				      sizeof(err->message), &err->fields);
 	if (r < 0)
 		goto out;
-	if ((r = model_pvc_take(&res.labels, req.labels)) < 0 ||
-	    (r = model_pvc_take(&res.annotations, req.annotations)) < 0 ||
-	    (r = model_pvc_take(&res.finalizers, req.finalizers)) < 0 ||
-	    (r = model_pvc_take(&res.owner_references, req.owner_references)) < 0 ||
-	    (r = model_pvc_merge_spec(t, &res, &req, err)) < 0 ||
-	    (r = model_pvc_try_bind(t, &res, NULL)) < 0)
+	if ((r = model_claim_take(&res.labels, req.labels)) < 0 ||
+	    (r = model_claim_take(&res.annotations, req.annotations)) < 0 ||
+	    (r = model_claim_take(&res.finalizers, req.finalizers)) < 0 ||
+	    (r = model_claim_take(&res.owner_references, req.owner_references)) < 0 ||
+	    (r = model_claim_merge_spec(t, &res, &req, err)) < 0 ||
+	    (r = model_claim_try_bind(t, &res, NULL)) < 0)
 		goto out;
 	obj = claim_to_json(&res);
 	if (obj == NULL) {
@@ -595,7 +598,7 @@ out:
 /* ---- delete ---------------------------------------------------------------------------- */
 
 /* Apply the reclaim policy of the claim's PV once the claim goes. */
-static int model_pvc_reclaim(struct model_txn *t, const struct claim *c)
+static int model_claim_reclaim(struct model_txn *t, const struct claim *c)
 {
 	const char *policy;
 	json_t *pv = NULL, *new_pv = NULL;
@@ -639,7 +642,7 @@ static int model_pvc_reclaim(struct model_txn *t, const struct claim *c)
 }
 
 /* Mark obj as being deleted now (what DELETE answers and DELETED carries). */
-static int model_pvc_mark_deleted(struct model_txn *t, json_t *obj)
+static int model_claim_mark_deleted(struct model_txn *t, json_t *obj)
 {
 	char now[32];
 
@@ -650,25 +653,25 @@ static int model_pvc_mark_deleted(struct model_txn *t, json_t *obj)
 	return 0;
 }
 
-static int model_pvc_remove(struct model_txn *t, json_t *old, json_t **ret_obj,
-			    struct model_error *err)
+static int model_claim_remove(struct model_txn *t, json_t *old, json_t **ret_obj,
+			      struct model_error *err)
 {
 	struct claim c;
 	json_t *obj;
 	int r;
 
-	r = model_pvc_decode(old, &c);
+	r = model_claim_decode(old, &c);
 	if (r < 0)
 		return r;
 	if (c.phase == CLAIM_BOUND && c.volume_name[0] != '\0')
-		r = model_pvc_reclaim(t, &c);
+		r = model_claim_reclaim(t, &c);
 	claim_release(&c);
 	if (r < 0)
 		return r;
 	obj = json_deep_copy(old);
 	if (obj == NULL)
 		return -ENOMEM;
-	r = model_pvc_mark_deleted(t, obj);
+	r = model_claim_mark_deleted(t, obj);
 	if (r == 0)
 		r = model_obj_delete(t, MODEL_PVC, obj);
 	if (r < 0) {
@@ -679,8 +682,8 @@ static int model_pvc_remove(struct model_txn *t, json_t *old, json_t **ret_obj,
 	return 0;
 }
 
-int model_pvc_delete_if_exists(struct model_txn *t, const char *ns, const char *name,
-			       struct model_error *err)
+int model_claim_delete_if_exists(struct model_txn *t, const char *ns, const char *name,
+				 struct model_error *err)
 {
 	json_t *old = NULL, *obj = NULL;
 	int r;
@@ -689,15 +692,15 @@ int model_pvc_delete_if_exists(struct model_txn *t, const char *ns, const char *
 	if (r == -ENOENT)
 		return 0;
 	if (r == 0)
-		r = model_pvc_remove(t, old, &obj, err);
+		r = model_claim_remove(t, old, &obj, err);
 	json_decref(old);
 	json_decref(obj);
 	return r;
 }
 
-const struct model_kind_ops model_pvc_ops = {
-	.create = model_pvc_create,
-	.update = model_pvc_update,
-	.remove = model_pvc_remove,
-	.reconcile = model_pvc_reconcile,
+const struct model_kind_ops model_claim_ops = {
+	.create = model_claim_create,
+	.update = model_claim_update,
+	.remove = model_claim_remove,
+	.reconcile = model_claim_reconcile,
 };

@@ -162,20 +162,20 @@ struct model_kind_ops {
 	int (*reconcile)(struct model_txn *t);
 };
 
-extern const struct model_kind_ops model_pvc_ops, model_pv_ops, model_sc_ops, model_sts_ops,
-	model_snapshot_ops;
+extern const struct model_kind_ops model_claim_ops, model_volume_ops, model_storage_class_ops,
+	model_stateful_set_ops, model_snapshot_ops;
 
 /* Create the claim a StatefulSet template asks for unless it exists
  * (body: a full claim manifest). */
-int model_pvc_ensure(struct model_txn *t, const char *ns, const json_t *body,
-		     struct model_error *err);
+int model_claim_ensure(struct model_txn *t, const char *ns, const json_t *body,
+		       struct model_error *err);
 /* Delete a claim by name if it exists (StatefulSet retention). */
-int model_pvc_delete_if_exists(struct model_txn *t, const char *ns, const char *name,
-			       struct model_error *err);
+int model_claim_delete_if_exists(struct model_txn *t, const char *ns, const char *name,
+				 struct model_error *err);
 /* The class named name, or -ENOENT; the default class when name is NULL. */
-int model_sc_find(struct model *model, const char *name, json_t **ret_class);
+int model_storage_class_find(struct model *model, const char *name, json_t **ret_class);
 /* Create the default class on a store that never had classes. */
-int model_sc_defaults(struct model *model);
+int model_storage_class_defaults(struct model *model);
 
 /* ---- event hub (model_hub.c) ------------------------------------------------------ */
 

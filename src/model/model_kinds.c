@@ -16,10 +16,10 @@
 #include "log.h"
 
 static const struct model_kind_ops *const model_kind_table[MODEL_KIND_COUNT] = {
-	[MODEL_PVC] = &model_pvc_ops,
-	[MODEL_PV] = &model_pv_ops,
-	[MODEL_SC] = &model_sc_ops,
-	[MODEL_STS] = &model_sts_ops,
+	[MODEL_PVC] = &model_claim_ops,
+	[MODEL_PV] = &model_volume_ops,
+	[MODEL_SC] = &model_storage_class_ops,
+	[MODEL_STS] = &model_stateful_set_ops,
 	[MODEL_SNAPSHOT] = &model_snapshot_ops,
 };
 
@@ -31,7 +31,7 @@ int model_open(struct store *store, struct model **ret_model)
 	r = model_core_open(store, model_kind_table, &model);
 	if (r < 0)
 		return r;
-	r = model_sc_defaults(model);
+	r = model_storage_class_defaults(model);
 	if (r < 0) {
 		log_error("cannot create the default storage class: %s", strerror(-r));
 		model_core_close(model);

@@ -32,13 +32,13 @@
 #include "selector.h"
 
 /* Replicas of a set (defaulted, so always present once stored). */
-static json_int_t model_sts_replicas(const json_t *obj)
+static json_int_t model_stateful_set_replicas(const json_t *obj)
 {
 	return json_integer_value(model_path(obj, "spec.replicas"));
 }
 
 /* A retention policy value ("Retain" unless "Delete"). */
-static bool model_sts_deletes(const json_t *obj, const char *when)
+static bool model_stateful_set_deletes(const json_t *obj, const char *when)
 {
 	char path[96];
 
@@ -47,7 +47,7 @@ static bool model_sts_deletes(const json_t *obj, const char *when)
 }
 
 /* Set key of obj to value unless present (value consumed). */
-static int model_sts_default(json_t *obj, const char *key, json_t *value)
+static int model_stateful_set_default(json_t *obj, const char *key, json_t *value)
 {
 	if (json_object_get(obj, key) != NULL && !json_is_null(json_object_get(obj, key))) {
 		json_decref(value);
@@ -57,8 +57,9 @@ static int model_sts_default(json_t *obj, const char *key, json_t *value)
 }
 
 /* Check an enum-valued string member (may be absent). */
-static void model_sts_enum(struct names_field_errors *e, const json_t *obj, const char *key,
-			   const char *field, const char *a, const char *b)
+static void model_stateful_set_enum(struct names_field_errors *e, const json_t *obj,
+				    const char *key, const char *field, const char *a,
+				    const char *b)
 {
 	const char *value = json_string_value(json_object_get(obj, key));
 
@@ -70,14 +71,14 @@ static void model_sts_enum(struct names_field_errors *e, const json_t *obj, cons
 }
 
 /* The containers of the pod template: at least one, each with name and image. */
-static void model_sts_check_template(struct names_field_errors *e, const json_t *template)
+static void model_stateful_set_check_template(struct names_field_errors *e, const json_t *template)
 {
 	const json_t *containers = model_path(template, "spec.containers"), *c;
 	size_t i;
 
 	if (!json_is_array(containers) || json_array_size(containers) == 0) {
-		names_field_error_add(e, NAMES_FIELD_REQUIRED, "spec.template.spec.containers", NULL,
-				      "%s", "");
+		names_field_error_add(e, NAMES_FIELD_REQUIRED, "spec.template.spec.containers",
+				      NULL, "%s", "");
 		return;
 	}
 	json_array_foreach(containers, i, c) {
@@ -93,9 +94,9 @@ static void model_sts_check_template(struct names_field_errors *e, const json_t 
 }
 
 /* Validate one volumeClaimTemplate as the claim of the highest ordinal, and default it. */
-static int model_sts_check_claim_template(json_t *tmpl, size_t index, const char *set,
-					  json_int_t replicas, const char *ns,
-					  struct model_error *err)
+static int model_stateful_set_check_claim_template(json_t *tmpl, size_t index, const char *set,
+						   json_int_t replicas, const char *ns,
+						   struct model_error *err)
 {
 	const char *name = model_path_string(tmpl, "metadata.name");
 	char claim_name[NAMES_SUBDOMAIN_MAX + 32], field[96], msg[NAMES_FIELD_DETAIL_MAX];
@@ -134,8 +135,8 @@ static int model_sts_check_claim_template(json_t *tmpl, size_t index, const char
 	}
 	if (r == -EBADMSG)
 		return r;
-	if ((r = model_sts_default(tmpl, "apiVersion", json_string("v1"))) < 0 ||
-	    (r = model_sts_default(tmpl, "kind", json_string(CLAIM_KIND))) < 0 ||
+	if ((r = model_stateful_set_default(tmpl, "apiVersion", json_string("v1"))) < 0 ||
+	    (r = model_stateful_set_default(tmpl, "kind", json_string(CLAIM_KIND))) < 0 ||
 	    (r = model_path_set(tmpl, "spec.volumeMode", json_string("Filesystem"))) < 0 ||
 	    (r = model_path_set(tmpl, "status", json_pack("{s:s}", "phase", "Pending"))) < 0)
 		return r;
@@ -143,7 +144,7 @@ static int model_sts_check_claim_template(json_t *tmpl, size_t index, const char
 }
 
 /* Validate spec and fill in the API server's defaults. */
-static int model_sts_check(json_t *obj, struct model_error *err)
+static int model_stateful_set_check(json_t *obj, struct model_error *err)
 {
 	struct names_field_errors *e = &err->fields;
 	json_t *spec = json_object_get(obj, "spec"), *replicas, *vcts, *tmpl, *policy;
@@ -158,19 +159,22 @@ static int model_sts_check(json_t *obj, struct model_error *err)
 		return -EINVAL;
 	}
 	ns = model_path_string(obj, "metadata.namespace");
-	if ((r = model_sts_default(spec, "replicas", json_integer(1))) < 0 ||
-	    (r = model_sts_default(spec, "podManagementPolicy", json_string("OrderedReady"))) < 0 ||
-	    (r = model_sts_default(spec, "revisionHistoryLimit", json_integer(10))) < 0 ||
-	    (r = model_sts_default(spec, "updateStrategy",
-				   json_pack("{s:s, s:{s:i}}", "type", "RollingUpdate",
-					     "rollingUpdate", "partition", 0))) < 0 ||
-	    (r = model_sts_default(spec, "persistentVolumeClaimRetentionPolicy", json_object())) < 0)
+	if ((r = model_stateful_set_default(spec, "replicas", json_integer(1))) < 0 ||
+	    (r = model_stateful_set_default(spec, "podManagementPolicy",
+					    json_string("OrderedReady"))) < 0 ||
+	    (r = model_stateful_set_default(spec, "revisionHistoryLimit", json_integer(10))) < 0 ||
+	    (r = model_stateful_set_default(spec, "updateStrategy",
+					    json_pack("{s:s, s:{s:i}}", "type", "RollingUpdate",
+						      "rollingUpdate", "partition", 0))) < 0 ||
+	    (r = model_stateful_set_default(spec, "persistentVolumeClaimRetentionPolicy",
+					    json_object())) < 0)
 		return r;
 	policy = json_object_get(spec, "persistentVolumeClaimRetentionPolicy");
 	if (!json_is_object(policy))
-		return model_fail(err, -EBADMSG, "persistentVolumeClaimRetentionPolicy must be an object");
-	if ((r = model_sts_default(policy, "whenDeleted", json_string("Retain"))) < 0 ||
-	    (r = model_sts_default(policy, "whenScaled", json_string("Retain"))) < 0)
+		return model_fail(err, -EBADMSG,
+				  "persistentVolumeClaimRetentionPolicy must be an object");
+	if ((r = model_stateful_set_default(policy, "whenDeleted", json_string("Retain"))) < 0 ||
+	    (r = model_stateful_set_default(policy, "whenScaled", json_string("Retain"))) < 0)
 		return r;
 	replicas = json_object_get(spec, "replicas");
 	if (!json_is_integer(replicas))
@@ -183,7 +187,7 @@ static int model_sts_check(json_t *obj, struct model_error *err)
 	if (!json_is_object(tmpl))
 		names_field_error_add(e, NAMES_FIELD_REQUIRED, "spec.template", NULL, "%s", "");
 	else
-		model_sts_check_template(e, tmpl);
+		model_stateful_set_check_template(e, tmpl);
 	if (!json_is_object(selector) || json_object_size(selector) == 0)
 		names_field_error_add(e, NAMES_FIELD_INVALID, "spec.selector", NULL,
 				      "empty selector is invalid for statefulset");
@@ -193,21 +197,25 @@ static int model_sts_check(json_t *obj, struct model_error *err)
 	else if (!match)
 		names_field_error_add(e, NAMES_FIELD_INVALID, "spec.template.metadata.labels", NULL,
 				      "`selector` does not match template `labels`");
-	model_sts_enum(e, spec, "podManagementPolicy", "spec.podManagementPolicy", "OrderedReady",
-		       "Parallel");
+	model_stateful_set_enum(e, spec, "podManagementPolicy", "spec.podManagementPolicy",
+				"OrderedReady", "Parallel");
 	strategy = json_object_get(spec, "updateStrategy");
-	model_sts_enum(e, strategy, "type", "spec.updateStrategy.type", "RollingUpdate", "OnDelete");
-	model_sts_enum(e, policy, "whenDeleted", "spec.persistentVolumeClaimRetentionPolicy.whenDeleted",
-		       "Retain", "Delete");
-	model_sts_enum(e, policy, "whenScaled", "spec.persistentVolumeClaimRetentionPolicy.whenScaled",
-		       "Retain", "Delete");
+	model_stateful_set_enum(e, strategy, "type", "spec.updateStrategy.type", "RollingUpdate",
+				"OnDelete");
+	model_stateful_set_enum(e, policy, "whenDeleted",
+				"spec.persistentVolumeClaimRetentionPolicy.whenDeleted", "Retain",
+				"Delete");
+	model_stateful_set_enum(e, policy, "whenScaled",
+				"spec.persistentVolumeClaimRetentionPolicy.whenScaled", "Retain",
+				"Delete");
 	vcts = json_object_get(spec, "volumeClaimTemplates");
 	if (vcts != NULL && !json_is_array(vcts))
 		return model_fail(err, -EBADMSG, "spec.volumeClaimTemplates must be a list");
 	json_array_foreach(vcts, i, tmpl) {
 		if (!json_is_object(tmpl))
 			return model_fail(err, -EBADMSG, "a volumeClaimTemplate must be an object");
-		r = model_sts_check_claim_template(tmpl, i, set, json_integer_value(replicas), ns, err);
+		r = model_stateful_set_check_claim_template(tmpl, i, set,
+							    json_integer_value(replicas), ns, err);
 		if (r < 0)
 			return r;
 	}
@@ -215,7 +223,8 @@ static int model_sts_check(json_t *obj, struct model_error *err)
 }
 
 /* The claim manifest of template tmpl for ordinal. */
-static json_t *model_sts_claim_body(const json_t *set, const json_t *tmpl, json_int_t ordinal)
+static json_t *model_stateful_set_claim_body(const json_t *set, const json_t *tmpl,
+					     json_int_t ordinal)
 {
 	const char *name = model_path_string(set, "metadata.name");
 	char claim_name[NAMES_SUBDOMAIN_MAX + 32];
@@ -229,8 +238,9 @@ static json_t *model_sts_claim_body(const json_t *set, const json_t *tmpl, json_
 		 model_path_string(tmpl, "metadata.name"), name, (long long)ordinal);
 	json_object_del(body, "status");
 	labels = model_path(body, "metadata.labels");
-	if (!json_is_object(labels) && (model_path_set(body, "metadata.labels", json_object()) < 0 ||
-					(labels = model_path(body, "metadata.labels")) == NULL))
+	if (!json_is_object(labels) &&
+	    (model_path_set(body, "metadata.labels", json_object()) < 0 ||
+	     (labels = model_path(body, "metadata.labels")) == NULL))
 		goto fail;
 	json_object_foreach((json_t *)match, key, value)
 		if (json_object_set(labels, key, (json_t *)value) < 0)
@@ -240,7 +250,7 @@ static json_t *model_sts_claim_body(const json_t *set, const json_t *tmpl, json_
 	if (model_path_set(body, "metadata.name", json_string(claim_name)) < 0)
 		goto fail;
 	json_object_del(json_object_get(body, "metadata"), "namespace");
-	if (model_sts_deletes(set, "whenDeleted") &&
+	if (model_stateful_set_deletes(set, "whenDeleted") &&
 	    model_path_set(body, "metadata.ownerReferences",
 			   json_pack("[{s:s, s:s, s:s, s:s, s:b, s:b}]", "apiVersion", "apps/v1",
 				     "kind", "StatefulSet", "name", name, "uid",
@@ -254,21 +264,22 @@ fail:
 }
 
 /* Make sure every claim of ordinals [0, replicas) exists. */
-static int model_sts_ensure_claims(struct model_txn *t, const json_t *set, struct model_error *err)
+static int model_stateful_set_ensure_claims(struct model_txn *t, const json_t *set,
+					    struct model_error *err)
 {
 	const json_t *vcts = model_path(set, "spec.volumeClaimTemplates"), *tmpl;
 	const char *ns = model_path_string(set, "metadata.namespace");
-	json_int_t replicas = model_sts_replicas(set);
+	json_int_t replicas = model_stateful_set_replicas(set);
 	size_t i;
 	int r;
 
 	for (json_int_t ordinal = 0; ordinal < replicas; ordinal++)
 		json_array_foreach(vcts, i, tmpl) {
-			json_t *body = model_sts_claim_body(set, tmpl, ordinal);
+			json_t *body = model_stateful_set_claim_body(set, tmpl, ordinal);
 
 			if (body == NULL)
 				return -ENOMEM;
-			r = model_pvc_ensure(t, ns, body, err);
+			r = model_claim_ensure(t, ns, body, err);
 			json_decref(body);
 			if (r < 0)
 				return r;
@@ -277,7 +288,8 @@ static int model_sts_ensure_claims(struct model_txn *t, const json_t *set, struc
 }
 
 /* Is name "<prefix><digits>"? The digits' value goes to *ret_ordinal. */
-static bool model_sts_claim_ordinal(const char *name, const char *prefix, long long *ret_ordinal)
+static bool model_stateful_set_claim_ordinal(const char *name, const char *prefix,
+					     long long *ret_ordinal)
 {
 	size_t len = strlen(prefix);
 	char *end;
@@ -288,16 +300,16 @@ static bool model_sts_claim_ordinal(const char *name, const char *prefix, long l
 	return *end == '\0';
 }
 
-struct model_sts_condemned {
+struct model_stateful_set_condemned {
 	const json_t *set;
 	long long from; /* ordinals >= from are condemned */
 	json_t *names;
 };
 
 /* Claim list callback: collect claims of this set's templates with ordinal >= from. */
-static int model_sts_collect(void *ud, json_t *claim)
+static int model_stateful_set_collect(void *ud, json_t *claim)
 {
-	struct model_sts_condemned *c = ud;
+	struct model_stateful_set_condemned *c = ud;
 	const json_t *vcts = model_path(c->set, "spec.volumeClaimTemplates"), *tmpl;
 	const char *name = model_path_string(claim, "metadata.name");
 	char prefix[NAMES_SUBDOMAIN_MAX + 8];
@@ -307,17 +319,19 @@ static int model_sts_collect(void *ud, json_t *claim)
 	json_array_foreach(vcts, i, tmpl) {
 		snprintf(prefix, sizeof(prefix), "%s-%s-", model_path_string(tmpl, "metadata.name"),
 			 model_path_string(c->set, "metadata.name"));
-		if (model_sts_claim_ordinal(name, prefix, &ordinal) && ordinal >= c->from)
-			return json_array_append_new(c->names, json_string(name)) == 0 ? 0 : -ENOMEM;
+		if (model_stateful_set_claim_ordinal(name, prefix, &ordinal) && ordinal >= c->from)
+			return json_array_append_new(c->names, json_string(name)) == 0
+				       ? 0
+				       : -ENOMEM;
 	}
 	return 0;
 }
 
 /* Delete the set's claims of ordinals >= from. */
-static int model_sts_delete_claims(struct model_txn *t, const json_t *set, long long from,
-				   struct model_error *err)
+static int model_stateful_set_delete_claims(struct model_txn *t, const json_t *set, long long from,
+					    struct model_error *err)
 {
-	struct model_sts_condemned c = { set, from, json_array() };
+	struct model_stateful_set_condemned c = { set, from, json_array() };
 	const char *ns = model_path_string(set, "metadata.namespace");
 	const json_t *name;
 	size_t i;
@@ -325,26 +339,27 @@ static int model_sts_delete_claims(struct model_txn *t, const json_t *set, long 
 
 	if (c.names == NULL)
 		return -ENOMEM;
-	r = model_obj_list(t->model, MODEL_PVC, ns, model_sts_collect, &c);
+	r = model_obj_list(t->model, MODEL_PVC, ns, model_stateful_set_collect, &c);
 	json_array_foreach(c.names, i, name) {
 		if (r < 0)
 			break;
-		r = model_pvc_delete_if_exists(t, ns, json_string_value(name), err);
+		r = model_claim_delete_if_exists(t, ns, json_string_value(name), err);
 		if (r == 0)
-			log_info("deleted claim %s/%s of StatefulSet %s (retention policy Delete)", ns,
-				 json_string_value(name), model_path_string(set, "metadata.name"));
+			log_info("deleted claim %s/%s of StatefulSet %s (retention policy Delete)",
+				 ns, json_string_value(name),
+				 model_path_string(set, "metadata.name"));
 	}
 	json_decref(c.names);
 	return r;
 }
 
 /* status as described in the file comment; the revision names hash the template. */
-static int model_sts_status(json_t *obj)
+static int model_stateful_set_status(json_t *obj)
 {
 	static const char alphabet[] = "bcdfghjklmnpqrstvwxz2456789";
 	char *text = json_dumps(model_path(obj, "spec.template"), JSON_COMPACT | JSON_SORT_KEYS);
 	char revision[NAMES_SUBDOMAIN_MAX + 16], hash[11];
-	json_int_t replicas = model_sts_replicas(obj);
+	json_int_t replicas = model_stateful_set_replicas(obj);
 	uint32_t h = 2166136261u;
 
 	if (text == NULL)
@@ -357,7 +372,8 @@ static int model_sts_status(json_t *obj)
 		h = h / (sizeof(alphabet) - 1) + (uint32_t)i * 7919u;
 	}
 	hash[10] = '\0';
-	snprintf(revision, sizeof(revision), "%s-%s", model_path_string(obj, "metadata.name"), hash);
+	snprintf(revision, sizeof(revision), "%s-%s", model_path_string(obj, "metadata.name"),
+		 hash);
 	return model_path_set(obj, "status",
 			      json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:s, s:s, s:i}",
 					"observedGeneration",
@@ -368,24 +384,24 @@ static int model_sts_status(json_t *obj)
 					"updateRevision", revision, "collisionCount", 0));
 }
 
-static int model_sts_create(struct model_txn *t, const char *ns, const json_t *body,
-			    json_t **ret_obj, struct model_error *err)
+static int model_stateful_set_create(struct model_txn *t, const char *ns, const json_t *body,
+				     json_t **ret_obj, struct model_error *err)
 {
 	json_t *obj = NULL, *old = NULL;
 	int r;
 
 	r = model_new_metadata(t, MODEL_STS, ns, body, &obj, err);
 	if (r == 0)
-		r = model_sts_check(obj, err);
-	if (r == 0 && model_obj_get(t->model, MODEL_STS, ns, model_path_string(obj, "metadata.name"),
-				    &old) == 0)
+		r = model_stateful_set_check(obj, err);
+	if (r == 0 && model_obj_get(t->model, MODEL_STS, ns,
+				    model_path_string(obj, "metadata.name"), &old) == 0)
 		r = -EEXIST;
 	if (r == 0)
 		r = model_path_set(obj, "metadata.generation", json_integer(1));
 	if (r == 0)
-		r = model_sts_ensure_claims(t, obj, err);
+		r = model_stateful_set_ensure_claims(t, obj, err);
 	if (r == 0)
-		r = model_sts_status(obj);
+		r = model_stateful_set_status(obj);
 	if (r == 0)
 		r = model_obj_put(t, MODEL_STS, obj, true, 0, NULL);
 	json_decref(old);
@@ -397,13 +413,13 @@ static int model_sts_create(struct model_txn *t, const char *ns, const json_t *b
 	return 0;
 }
 
-static int model_sts_update(struct model_txn *t, const json_t *old, const json_t *body,
-			    json_t **ret_obj, struct model_error *err)
+static int model_stateful_set_update(struct model_txn *t, const json_t *old, const json_t *body,
+				     json_t **ret_obj, struct model_error *err)
 {
 	static const char *const fixed[] = { "selector", "serviceName", "volumeClaimTemplates",
 					     "podManagementPolicy", "revisionHistoryLimit" };
 	json_t *obj = json_deep_copy(body);
-	json_int_t before = model_sts_replicas(old), after;
+	json_int_t before = model_stateful_set_replicas(old), after;
 	int r;
 
 	if (obj == NULL)
@@ -411,36 +427,40 @@ static int model_sts_update(struct model_txn *t, const json_t *old, const json_t
 	json_object_del(obj, "status");
 	r = model_update_metadata(MODEL_STS, old, body, obj, err);
 	if (r == 0)
-		r = model_sts_check(obj, err);
+		r = model_stateful_set_check(obj, err);
 	for (size_t i = 0; r == 0 && i < sizeof(fixed) / sizeof(fixed[0]); i++) {
 		char path[64];
 
 		snprintf(path, sizeof(path), "spec.%s", fixed[i]);
-		if (!json_equal(model_path(obj, path) ?: json_null(), model_path(old, path) ?: json_null())) {
-			names_field_error_add(&err->fields, NAMES_FIELD_FORBIDDEN, "spec", NULL,
-					      "updates to statefulset spec for fields other than "
-					      "'replicas', 'ordinals', 'template', 'updateStrategy', "
-					      "'persistentVolumeClaimRetentionPolicy' and "
-					      "'minReadySeconds' are forbidden");
+		if (!json_equal(model_path(obj, path) ?: json_null(),
+				model_path(old, path) ?: json_null())) {
+			names_field_error_add(
+				&err->fields, NAMES_FIELD_FORBIDDEN, "spec", NULL,
+				"updates to statefulset spec for fields other than "
+				"'replicas', 'ordinals', 'template', 'updateStrategy', "
+				"'persistentVolumeClaimRetentionPolicy' and "
+				"'minReadySeconds' are forbidden");
 			r = -EINVAL;
 		}
 	}
 	if (r == 0 && !json_equal(json_object_get(obj, "spec"), json_object_get(old, "spec")))
 		r = model_path_set(obj, "metadata.generation",
-				   json_integer(json_integer_value(model_path(old, "metadata.generation")) + 1));
-	after = model_sts_replicas(obj);
-	if (r == 0 && after < before && model_sts_deletes(obj, "whenScaled"))
-		r = model_sts_delete_claims(t, obj, after, err);
+				   json_integer(json_integer_value(
+							model_path(old, "metadata.generation")) + 1));
+	after = model_stateful_set_replicas(obj);
+	if (r == 0 && after < before && model_stateful_set_deletes(obj, "whenScaled"))
+		r = model_stateful_set_delete_claims(t, obj, after, err);
 	if (r == 0)
-		r = model_sts_ensure_claims(t, obj, err);
+		r = model_stateful_set_ensure_claims(t, obj, err);
 	if (r == 0)
-		r = model_sts_status(obj);
+		r = model_stateful_set_status(obj);
 	if (r == 0)
 		r = model_obj_update(t, MODEL_STS, old, obj);
 	if (r == 0 && after != before)
 		log_info("scaled StatefulSet %s/%s from %lld to %lld",
 			 model_path_string(old, "metadata.namespace"),
-			 model_path_string(old, "metadata.name"), (long long)before, (long long)after);
+			 model_path_string(old, "metadata.name"), (long long)before,
+			 (long long)after);
 	if (r < 0) {
 		json_decref(obj);
 		return r;
@@ -449,8 +469,8 @@ static int model_sts_update(struct model_txn *t, const json_t *old, const json_t
 	return 0;
 }
 
-static int model_sts_remove(struct model_txn *t, json_t *old, json_t **ret_obj,
-			    struct model_error *err)
+static int model_stateful_set_remove(struct model_txn *t, json_t *old, json_t **ret_obj,
+				     struct model_error *err)
 {
 	json_t *obj = json_deep_copy(old);
 	char now[32];
@@ -458,8 +478,8 @@ static int model_sts_remove(struct model_txn *t, json_t *old, json_t **ret_obj,
 
 	if (obj == NULL)
 		return -ENOMEM;
-	if (model_sts_deletes(old, "whenDeleted"))
-		r = model_sts_delete_claims(t, old, 0, err);
+	if (model_stateful_set_deletes(old, "whenDeleted"))
+		r = model_stateful_set_delete_claims(t, old, 0, err);
 	model_timestamp(t->now, now);
 	if (r == 0)
 		r = model_path_set(obj, "metadata.deletionTimestamp", json_string(now));
@@ -473,16 +493,16 @@ static int model_sts_remove(struct model_txn *t, json_t *old, json_t **ret_obj,
 	return 0;
 }
 
-const struct model_kind_ops model_sts_ops = {
-	.create = model_sts_create,
-	.update = model_sts_update,
-	.remove = model_sts_remove,
+const struct model_kind_ops model_stateful_set_ops = {
+	.create = model_stateful_set_create,
+	.update = model_stateful_set_update,
+	.remove = model_stateful_set_remove,
 };
 
 /* ---- scale subresource -------------------------------------------------------------- */
 
 /* The autoscaling/v1 Scale of a set. */
-static json_t *model_sts_scale(const json_t *set)
+static json_t *model_stateful_set_scale(const json_t *set)
 {
 	const json_t *match = model_path(set, "spec.selector.matchLabels"), *value;
 	char selector[1024] = "";
@@ -499,8 +519,9 @@ static json_t *model_sts_scale(const json_t *set)
 			 model_path_string(set, "metadata.uid"), "resourceVersion",
 			 model_path_string(set, "metadata.resourceVersion"), "creationTimestamp",
 			 model_path_string(set, "metadata.creationTimestamp"), "spec", "replicas",
-			 model_sts_replicas(set), "status", "replicas",
-			 json_integer_value(model_path(set, "status.replicas")), "selector", selector);
+			 model_stateful_set_replicas(set), "status", "replicas",
+			 json_integer_value(model_path(set, "status.replicas")), "selector",
+			 selector);
 }
 
 int model_scale_get(struct model *model, const char *ns, const char *name, json_t **ret_scale,
@@ -514,7 +535,7 @@ int model_scale_get(struct model *model, const char *ns, const char *name, json_
 	r = model_obj_get(model, MODEL_STS, ns, name, &set);
 	if (r < 0)
 		return r;
-	*ret_scale = model_sts_scale(set);
+	*ret_scale = model_stateful_set_scale(set);
 	json_decref(set);
 	return *ret_scale != NULL ? 0 : -ENOMEM;
 }
@@ -554,7 +575,7 @@ int model_scale_update(struct model *model, const char *ns, const char *name, in
 	if (r < 0)
 		return r;
 	r = model_obj_get(model, MODEL_STS, ns, name, &old);
-	if (r == 0 && (scale = model_sts_scale(old)) == NULL)
+	if (r == 0 && (scale = model_stateful_set_scale(old)) == NULL)
 		r = -ENOMEM;
 	if (r == 0 && type >= 0)
 		r = model_apply_patch(MODEL_STS, scale, (enum model_patch_type)type, body, &patched,
@@ -565,9 +586,9 @@ int model_scale_update(struct model *model, const char *ns, const char *name, in
 		       model_path_set(set_body, "spec.replicas", json_integer(replicas)) < 0))
 		r = -ENOMEM;
 	if (r == 0)
-		r = model_sts_update(&t, old, set_body, &set, err);
+		r = model_stateful_set_update(&t, old, set_body, &set, err);
 	r = model_txn_end(&t, r, err);
-	if (r == 0 && (*ret_scale = model_sts_scale(set)) == NULL)
+	if (r == 0 && (*ret_scale = model_stateful_set_scale(set)) == NULL)
 		r = -ENOMEM;
 	json_decref(old);
 	json_decref(scale);

@@ -25,14 +25,15 @@
 #include "log.h"
 #include "store.h"
 
-#define MODEL_SC_DEFAULT_ANNOTATION "storageclass.kubernetes.io/is-default-class"
-#define MODEL_SC_MARKER_KIND "ClaimfsDefaults"
+#define MODEL_STORAGE_CLASS_DEFAULT_ANNOTATION "storageclass.kubernetes.io/is-default-class"
+#define MODEL_STORAGE_CLASS_MARKER_KIND "ClaimfsDefaults"
 
 /* Is the class annotated as the default? */
-static bool model_sc_is_default(const json_t *class)
+static bool model_storage_class_is_default(const json_t *class)
 {
 	const json_t *notes = model_path(class, "metadata.annotations");
-	const char *value = json_string_value(json_object_get(notes, MODEL_SC_DEFAULT_ANNOTATION));
+	const char *value = json_string_value(
+		json_object_get(notes, MODEL_STORAGE_CLASS_DEFAULT_ANNOTATION));
 
 	if (value == NULL)
 		value = json_string_value(
@@ -41,28 +42,29 @@ static bool model_sc_is_default(const json_t *class)
 }
 
 /* Pick the newest default class (ties: the name first in order). */
-static int model_sc_pick_default(void *ud, json_t *class)
+static int model_storage_class_pick_default(void *ud, json_t *class)
 {
 	json_t **best = ud;
 
-	if (!model_sc_is_default(class))
+	if (!model_storage_class_is_default(class))
 		return 0;
-	if (*best != NULL && strcmp(model_path_string(*best, "metadata.creationTimestamp") ?: "",
-				    model_path_string(class, "metadata.creationTimestamp") ?: "") >= 0)
+	if (*best != NULL &&
+	    strcmp(model_path_string(*best, "metadata.creationTimestamp") ?: "",
+		   model_path_string(class, "metadata.creationTimestamp") ?: "") >= 0)
 		return 0;
 	json_decref(*best);
 	*best = json_incref(class);
 	return 0;
 }
 
-int model_sc_find(struct model *model, const char *name, json_t **ret_class)
+int model_storage_class_find(struct model *model, const char *name, json_t **ret_class)
 {
 	json_t *best = NULL;
 	int r;
 
 	if (name != NULL)
 		return model_obj_get(model, MODEL_SC, NULL, name, ret_class);
-	r = model_obj_list(model, MODEL_SC, NULL, model_sc_pick_default, &best);
+	r = model_obj_list(model, MODEL_SC, NULL, model_storage_class_pick_default, &best);
 	if (r < 0) {
 		json_decref(best);
 		return r;
@@ -74,7 +76,7 @@ int model_sc_find(struct model *model, const char *name, json_t **ret_class)
 }
 
 /* Validate and default a class object (modified in place). */
-static int model_sc_check(json_t *obj, struct model_error *err)
+static int model_storage_class_check(json_t *obj, struct model_error *err)
 {
 	const json_t *provisioner = json_object_get(obj, "provisioner");
 	const json_t *policy = json_object_get(obj, "reclaimPolicy");
@@ -110,22 +112,23 @@ static int model_sc_check(json_t *obj, struct model_error *err)
 			return model_fail(err, -EBADMSG, "parameters must be a map of strings");
 	if (e->count > 0)
 		return -EINVAL;
-	if ((policy == NULL && json_object_set_new(obj, "reclaimPolicy", json_string("Delete")) < 0) ||
+	if ((policy == NULL &&
+	     json_object_set_new(obj, "reclaimPolicy", json_string("Delete")) < 0) ||
 	    (binding == NULL &&
 	     json_object_set_new(obj, "volumeBindingMode", json_string("Immediate")) < 0))
 		return -ENOMEM;
 	return 0;
 }
 
-static int model_sc_create(struct model_txn *t, const char *ns, const json_t *body,
-			   json_t **ret_obj, struct model_error *err)
+static int model_storage_class_create(struct model_txn *t, const char *ns, const json_t *body,
+				      json_t **ret_obj, struct model_error *err)
 {
 	json_t *obj = NULL;
 	int r;
 
 	r = model_new_metadata(t, MODEL_SC, NULL, body, &obj, err);
 	if (r == 0)
-		r = model_sc_check(obj, err);
+		r = model_storage_class_check(obj, err);
 	if (r == 0)
 		r = model_obj_put(t, MODEL_SC, obj, true, 0, NULL);
 	/* Claims waiting for this class (or for any default) may bind now. */
@@ -139,8 +142,8 @@ static int model_sc_create(struct model_txn *t, const char *ns, const json_t *bo
 	return 0;
 }
 
-static int model_sc_update(struct model_txn *t, const json_t *old, const json_t *body,
-			   json_t **ret_obj, struct model_error *err)
+static int model_storage_class_update(struct model_txn *t, const json_t *old, const json_t *body,
+				      json_t **ret_obj, struct model_error *err)
 {
 	static const char *const immutable[] = { "provisioner", "parameters", "reclaimPolicy",
 						 "volumeBindingMode" };
@@ -152,12 +155,12 @@ static int model_sc_update(struct model_txn *t, const json_t *old, const json_t 
 		return -ENOMEM;
 	r = model_update_metadata(MODEL_SC, old, body, obj, err);
 	if (r == 0)
-		r = model_sc_check(obj, err);
+		r = model_storage_class_check(obj, err);
 	for (size_t i = 0; r == 0 && i < sizeof(immutable) / sizeof(immutable[0]); i++)
 		if (!json_equal(json_object_get(obj, immutable[i]) ?: json_null(),
 				json_object_get(old, immutable[i]) ?: json_null())) {
-			names_field_error_add(&err->fields, NAMES_FIELD_FORBIDDEN, immutable[i], NULL,
-					      "updates to %s are forbidden.", immutable[i]);
+			names_field_error_add(&err->fields, NAMES_FIELD_FORBIDDEN, immutable[i],
+					      NULL, "updates to %s are forbidden.", immutable[i]);
 			r = -EINVAL;
 		}
 	if (r == 0) {
@@ -165,7 +168,8 @@ static int model_sc_update(struct model_txn *t, const json_t *old, const json_t 
 		json_t *res = json_deep_copy(old);
 
 		expansion = json_object_get(obj, "allowVolumeExpansion");
-		if (res == NULL || json_object_set(res, "metadata", json_object_get(obj, "metadata")) < 0)
+		if (res == NULL ||
+		    json_object_set(res, "metadata", json_object_get(obj, "metadata")) < 0)
 			r = -ENOMEM;
 		else if (expansion != NULL && !json_is_null(expansion))
 			r = json_object_set(res, "allowVolumeExpansion", (json_t *)expansion) < 0
@@ -178,7 +182,7 @@ static int model_sc_update(struct model_txn *t, const json_t *old, const json_t 
 	}
 	if (r == 0)
 		r = model_obj_update(t, MODEL_SC, old, obj);
-	if (r == 0 && model_sc_is_default(obj) && !model_sc_is_default(old))
+	if (r == 0 && model_storage_class_is_default(obj) && !model_storage_class_is_default(old))
 		r = model_reconcile(t);
 	if (r < 0) {
 		json_decref(obj);
@@ -188,8 +192,8 @@ static int model_sc_update(struct model_txn *t, const json_t *old, const json_t 
 	return 0;
 }
 
-static int model_sc_remove(struct model_txn *t, json_t *old, json_t **ret_obj,
-			   struct model_error *err)
+static int model_storage_class_remove(struct model_txn *t, json_t *old, json_t **ret_obj,
+				      struct model_error *err)
 {
 	json_t *obj = json_deep_copy(old);
 	char now[32];
@@ -209,12 +213,12 @@ static int model_sc_remove(struct model_txn *t, json_t *old, json_t **ret_obj,
 	return 0;
 }
 
-int model_sc_defaults(struct model *model)
+int model_storage_class_defaults(struct model *model)
 {
 	static const char default_class[] =
 		"{\"apiVersion\":\"storage.k8s.io/v1\",\"kind\":\"StorageClass\","
 		"\"metadata\":{\"name\":\"" CLAIM_DEFAULT_STORAGE_CLASS "\",\"annotations\":{\""
-		MODEL_SC_DEFAULT_ANNOTATION "\":\"true\"}},"
+		MODEL_STORAGE_CLASS_DEFAULT_ANNOTATION "\":\"true\"}},"
 		"\"provisioner\":\"" CLAIM_PROVISIONER "\",\"reclaimPolicy\":\"Delete\","
 		"\"volumeBindingMode\":\"Immediate\",\"allowVolumeExpansion\":true}";
 	struct model_error err;
@@ -224,8 +228,8 @@ int model_sc_defaults(struct model *model)
 	int64_t version;
 	int r;
 
-	r = store_object_get(model->store, MODEL_SC_MARKER_KIND, "", "storageclasses", &marker,
-			     &version);
+	r = store_object_get(model->store, MODEL_STORAGE_CLASS_MARKER_KIND, "", "storageclasses",
+			     &marker, &version);
 	free(marker);
 	if (r != -ENOENT)
 		return r;
@@ -238,12 +242,12 @@ int model_sc_defaults(struct model *model)
 		json_decref(body);
 		return r;
 	}
-	r = store_object_put(model->store, MODEL_SC_MARKER_KIND, "", "storageclasses", "{}", true,
-			     0, &version);
+	r = store_object_put(model->store, MODEL_STORAGE_CLASS_MARKER_KIND, "", "storageclasses",
+			     "{}", true, 0, &version);
 	if (r == 0) {
 		r = model_obj_get(model, MODEL_SC, NULL, CLAIM_DEFAULT_STORAGE_CLASS, &obj);
 		if (r == -ENOENT)
-			r = model_sc_create(&t, NULL, body, &obj, &err);
+			r = model_storage_class_create(&t, NULL, body, &obj, &err);
 	}
 	r = model_txn_end(&t, r, &err);
 	json_decref(body);
@@ -253,8 +257,8 @@ int model_sc_defaults(struct model *model)
 	return r;
 }
 
-const struct model_kind_ops model_sc_ops = {
-	.create = model_sc_create,
-	.update = model_sc_update,
-	.remove = model_sc_remove,
+const struct model_kind_ops model_storage_class_ops = {
+	.create = model_storage_class_create,
+	.update = model_storage_class_update,
+	.remove = model_storage_class_remove,
 };

@@ -24,14 +24,16 @@
 #include "store.h"
 
 /* Validate the spec of a PV request; fill defaults into spec (modified). */
-static int model_pv_check_spec(json_t *spec, const char *name, struct model_error *err,
-			       uint64_t *ret_bytes)
+static int model_volume_check_spec(json_t *spec, const char *name, struct model_error *err,
+				   uint64_t *ret_bytes)
 {
 	static const char *const foreign[] = { "hostPath", "local", "nfs", "iscsi", "rbd",
 					       "cephfs", "fc", "flexVolume", "glusterfs" };
-	const json_t *modes = json_object_get(spec, "accessModes"), *csi = json_object_get(spec, "csi");
+	const json_t *modes = json_object_get(spec, "accessModes"),
+		     *csi = json_object_get(spec, "csi");
 	const char *capacity = model_path_string(spec, "capacity.storage");
-	const char *policy = json_string_value(json_object_get(spec, "persistentVolumeReclaimPolicy"));
+	const char *policy = json_string_value(
+		json_object_get(spec, "persistentVolumeReclaimPolicy"));
 	const char *mode = json_string_value(json_object_get(spec, "volumeMode"));
 	const char *class_name = json_string_value(json_object_get(spec, "storageClassName"));
 	const char *driver = model_path_string(csi, "driver");
@@ -62,9 +64,10 @@ static int model_pv_check_spec(json_t *spec, const char *name, struct model_erro
 				      "%s", msg);
 	for (size_t i = 0; i < sizeof(foreign) / sizeof(foreign[0]); i++)
 		if (json_object_get(spec, foreign[i]) != NULL)
-			names_field_error_add(e, NAMES_FIELD_FORBIDDEN, "spec", NULL,
-					      "claimfs serves only volumes of its own CSI driver %s",
-					      CLAIM_PROVISIONER);
+			names_field_error_add(
+				e, NAMES_FIELD_FORBIDDEN, "spec", NULL,
+				"claimfs serves only volumes of its own CSI driver %s",
+				CLAIM_PROVISIONER);
 	if (csi != NULL && (driver == NULL || strcmp(driver, CLAIM_PROVISIONER) != 0))
 		names_field_error_add(e, NAMES_FIELD_NOT_SUPPORTED, "spec.csi.driver", driver,
 				      "supported values: \"%s\"", CLAIM_PROVISIONER);
@@ -79,7 +82,7 @@ static int model_pv_check_spec(json_t *spec, const char *name, struct model_erro
 }
 
 /* Add the pv-protection finalizer unless present. */
-static int model_pv_finalizer(json_t *obj)
+static int model_volume_finalizer(json_t *obj)
 {
 	json_t *list = model_path(obj, "metadata.finalizers"), *value;
 	size_t i;
@@ -97,8 +100,8 @@ static int model_pv_finalizer(json_t *obj)
 		       : -ENOMEM;
 }
 
-static int model_pv_create(struct model_txn *t, const char *ns, const json_t *body,
-			   json_t **ret_obj, struct model_error *err)
+static int model_volume_create(struct model_txn *t, const char *ns, const json_t *body,
+			       json_t **ret_obj, struct model_error *err)
 {
 	struct store_volume volume;
 	json_t *obj = NULL, *spec, *ref;
@@ -116,18 +119,18 @@ static int model_pv_create(struct model_txn *t, const char *ns, const json_t *bo
 		r = -EINVAL;
 		goto out;
 	}
-	r = model_pv_check_spec(spec, name, err, &bytes);
+	r = model_volume_check_spec(spec, name, err, &bytes);
 	if (r < 0)
 		goto out;
 	ref = json_object_get(spec, "claimRef");
 	if (ref != NULL && (!json_is_object(ref) || json_object_get(ref, "name") == NULL ||
 			    json_object_get(ref, "namespace") == NULL)) {
-		names_field_error_add(&err->fields, NAMES_FIELD_REQUIRED, "spec.claimRef.name", NULL,
-				      "a claimRef names the claim's namespace and name");
+		names_field_error_add(&err->fields, NAMES_FIELD_REQUIRED, "spec.claimRef.name",
+				      NULL, "a claimRef names the claim's namespace and name");
 		r = -EINVAL;
 		goto out;
 	}
-	if ((r = model_pv_finalizer(obj)) < 0 ||
+	if ((r = model_volume_finalizer(obj)) < 0 ||
 	    (r = model_path_set(obj, "status", json_pack("{s:s}", "phase", "Available"))) < 0)
 		goto out;
 	r = store_volume_create(t->model->store, name, bytes, 0777, &volume);
@@ -148,14 +151,15 @@ out:
 }
 
 /* Apply the mutable parts of body's spec to new_obj (a copy of old). */
-static int model_pv_update_spec(struct model_txn *t, const json_t *old, const json_t *body,
-				json_t *new_obj, bool *ret_available, struct model_error *err)
+static int model_volume_update_spec(struct model_txn *t, const json_t *old, const json_t *body,
+				    json_t *new_obj, bool *ret_available, struct model_error *err)
 {
 	const char *phase = model_path_string(old, "status.phase") ?: "";
 	const json_t *spec = json_object_get(body, "spec");
 	const json_t *ref = json_object_get(spec, "claimRef");
 	const json_t *old_ref = model_path(old, "spec.claimRef");
-	const char *policy = json_string_value(json_object_get(spec, "persistentVolumeReclaimPolicy"));
+	const char *policy = json_string_value(
+		json_object_get(spec, "persistentVolumeReclaimPolicy"));
 	const char *capacity = model_path_string(spec, "capacity.storage");
 	const char *name = model_path_string(old, "metadata.name");
 	uint64_t bytes = 0, old_bytes = 0;
@@ -170,8 +174,9 @@ static int model_pv_update_spec(struct model_txn *t, const json_t *old, const js
 			model_path(old, "spec.storageClassName") ?: json_null()) ||
 	    !json_equal(json_object_get(spec, "accessModes") ?: json_null(),
 			model_path(old, "spec.accessModes") ?: json_null())) {
-		names_field_error_add(&err->fields, NAMES_FIELD_FORBIDDEN, "spec.persistentvolumesource",
-				      NULL, "spec.persistentvolumesource is immutable after creation");
+		names_field_error_add(&err->fields, NAMES_FIELD_FORBIDDEN,
+				      "spec.persistentvolumesource", NULL,
+				      "spec.persistentvolumesource is immutable after creation");
 		return -EINVAL;
 	}
 	if (policy != NULL && strcmp(policy, "Retain") != 0 && strcmp(policy, "Delete") != 0) {
@@ -180,8 +185,8 @@ static int model_pv_update_spec(struct model_txn *t, const json_t *old, const js
 				      "supported values: \"Delete\", \"Retain\"");
 		return -EINVAL;
 	}
-	if (policy != NULL &&
-	    (r = model_path_set(new_obj, "spec.persistentVolumeReclaimPolicy", json_string(policy))) < 0)
+	if (policy != NULL && (r = model_path_set(new_obj, "spec.persistentVolumeReclaimPolicy",
+						  json_string(policy))) < 0)
 		return r;
 	if (capacity != NULL &&
 	    (quantity_parse(capacity, &bytes, NULL) < 0 || bytes == 0)) {
@@ -224,8 +229,8 @@ static int model_pv_update_spec(struct model_txn *t, const json_t *old, const js
 		return 0;
 	}
 	if (!json_is_object(ref) || json_object_get(ref, "name") == NULL) {
-		names_field_error_add(&err->fields, NAMES_FIELD_REQUIRED, "spec.claimRef.name", NULL,
-				      "a claimRef names the claim's namespace and name");
+		names_field_error_add(&err->fields, NAMES_FIELD_REQUIRED, "spec.claimRef.name",
+				      NULL, "a claimRef names the claim's namespace and name");
 		return -EINVAL;
 	}
 	if (!json_equal(ref, old_ref ?: json_null())) {
@@ -235,8 +240,8 @@ static int model_pv_update_spec(struct model_txn *t, const json_t *old, const js
 	return 0;
 }
 
-static int model_pv_update(struct model_txn *t, const json_t *old, const json_t *body,
-			   json_t **ret_obj, struct model_error *err)
+static int model_volume_update(struct model_txn *t, const json_t *old, const json_t *body,
+			       json_t **ret_obj, struct model_error *err)
 {
 	json_t *obj = json_deep_copy(old);
 	bool available = false;
@@ -246,7 +251,7 @@ static int model_pv_update(struct model_txn *t, const json_t *old, const json_t 
 		return -ENOMEM;
 	r = model_update_metadata(MODEL_PV, old, body, obj, err);
 	if (r == 0)
-		r = model_pv_update_spec(t, old, body, obj, &available, err);
+		r = model_volume_update_spec(t, old, body, obj, &available, err);
 	if (r == 0)
 		r = model_obj_update(t, MODEL_PV, old, obj);
 	if (r == 0 && available) {
@@ -266,8 +271,8 @@ static int model_pv_update(struct model_txn *t, const json_t *old, const json_t 
 	return 0;
 }
 
-static int model_pv_remove(struct model_txn *t, json_t *old, json_t **ret_obj,
-			   struct model_error *err)
+static int model_volume_remove(struct model_txn *t, json_t *old, json_t **ret_obj,
+			       struct model_error *err)
 {
 	const char *phase = model_path_string(old, "status.phase") ?: "";
 	const char *name = model_path_string(old, "metadata.name");
@@ -301,8 +306,8 @@ static int model_pv_remove(struct model_txn *t, json_t *old, json_t **ret_obj,
 	return 0;
 }
 
-const struct model_kind_ops model_pv_ops = {
-	.create = model_pv_create,
-	.update = model_pv_update,
-	.remove = model_pv_remove,
+const struct model_kind_ops model_volume_ops = {
+	.create = model_volume_create,
+	.update = model_volume_update,
+	.remove = model_volume_remove,
 };
