@@ -2,6 +2,19 @@
  * api_internal.h — what the API's files share (not for use outside
  * src/api/api*.c): the call being handled, query parameters, and the
  * renderers of discovery documents, OpenAPI documents and Tables.
+ *
+ * Files call only downwards, in this order (a file may call any file below
+ * it, none above):
+ *
+ *   http.c            the libmicrohttpd server (http_guard.c: its limits)
+ *   api.c             the router: fixed routes table, api_handle, responses
+ *   api_resource.c    every served kind: list, watch, create, get, replace,
+ *                     patch, delete, scale
+ *   api_watch.c       watch streams
+ *   api_table.c  api_discovery.c  api_openapi.c
+ *   api_request.c     query parameters, request bodies, errno -> Status
+ *
+ * and all of them call the model (src/model) below the layer.
  */
 #ifndef CLAIMFS_API_INTERNAL_H
 #define CLAIMFS_API_INTERNAL_H
@@ -14,6 +27,7 @@
 
 #define API_SEGMENTS_MAX 10
 #define API_QUERY_MAX 24
+#define API_JSON_TYPE "application/json"
 
 /* One request being handled: inputs, captured path parameters, outputs. */
 struct api_call {
@@ -33,6 +47,11 @@ struct api_call {
 	struct model_error err; /* failure: what went wrong */
 };
 
+/* ---- requests and failures (api_request.c) ---------------------------------------- */
+
+/* Split the raw query string into decoded key/value pairs (call->query_*;
+ * the caller frees them, also on failure). -EBADMSG: too many. */
+int api_parse_query(struct api_call *call);
 /* The decoded value of query parameter key, or NULL. */
 const char *api_query(const struct api_call *call, const char *key);
 /* A boolean query parameter ("true"/"1"). */
@@ -44,6 +63,21 @@ bool api_media_is(const char *content_type, const char *type);
 int api_decode_body(struct api_call *call, json_t **ret_body);
 /* The body and type of a PATCH. */
 int api_decode_patch(struct api_call *call, enum model_patch_type *ret_type, json_t **ret_body);
+
+/* One row of the errno -> HTTP status and Status.reason mapping. */
+struct api_errno_status {
+	int errnum;
+	unsigned code;
+	const char *reason;
+};
+
+/* The row for errnum; unknown errors are 500 InternalError. */
+struct api_errno_status api_status_for(int errnum);
+/* The Kubernetes Status object for a failure (NULL: out of memory). */
+json_t *api_error_body(int errnum, const struct model_error *err);
+
+/* ---- resources (api_resource.c) ------------------------------------------------------ */
+
 /* Every request under /api/v1 and /apis/<g>/<v> that is not discovery
  * (api_resource.c); segment: the path's segments. */
 int api_resource(struct api_call *call, char *const segment[], unsigned count,
