@@ -91,6 +91,21 @@ static void model_metrics_head(struct model_metrics_buf *b, const char *name, co
 enum { MODEL_METRICS_CAPACITY, MODEL_METRICS_USED, MODEL_METRICS_INODES,
        MODEL_METRICS_INODES_MAX, MODEL_METRICS_PASSES };
 
+/* One gauge per pass over the volumes, in enum order. */
+static const char *const model_metrics_volume_names[MODEL_METRICS_PASSES] = {
+	"claimfs_volume_capacity_bytes",
+	"claimfs_volume_used_bytes",
+	"claimfs_volume_used_inodes",
+	"claimfs_volume_inodes_limit",
+};
+
+static const char *const model_metrics_volume_help[MODEL_METRICS_PASSES] = {
+	"Capacity of the volume (its claim's storage request)",
+	"Bytes of data allocated in the volume",
+	"Inodes in use in the volume, its root included",
+	"Inodes the volume may hold",
+};
+
 struct model_metrics_volumes {
 	struct model_metrics_buf *b;
 	int pass;
@@ -99,101 +114,114 @@ struct model_metrics_volumes {
 /* One volume's sample of the current pass. */
 static int model_metrics_volume(void *ud, const struct store_volume *v)
 {
-	static const char *const names[] = { "claimfs_volume_capacity_bytes",
-					     "claimfs_volume_used_bytes",
-					     "claimfs_volume_used_inodes",
-					     "claimfs_volume_inodes_limit" };
 	struct model_metrics_volumes *m = ud;
 	uint64_t values[] = { v->capacity, v->used_bytes, v->used_inodes, v->max_inodes };
 
 	model_metrics_printf(m->b, "%s{volume=\"%s\",namespace=\"%s\",claim=\"%s\"} %llu\n",
-			     names[m->pass], v->name, v->bound_namespace, v->bound_claim,
-			     (unsigned long long)values[m->pass]);
+			     model_metrics_volume_names[m->pass], v->name, v->bound_namespace,
+			     v->bound_claim, (unsigned long long)values[m->pass]);
 	return m->b->r;
 }
 
-int model_metrics(struct model *model, char **buf, size_t *len, size_t *cap)
+/* The per-volume gauges: one pass over the store's volumes for each, as
+ * the format wants a metric's samples together under its HELP. */
+static int model_metrics_volumes(struct model *model, struct model_metrics_buf *b)
 {
-	static const char *const help[] = {
-		"Capacity of the volume (its claim's storage request)",
-		"Bytes of data allocated in the volume",
-		"Inodes in use in the volume, its root included",
-		"Inodes the volume may hold",
-	};
-	static const char *const names[] = { "claimfs_volume_capacity_bytes",
-					     "claimfs_volume_used_bytes",
-					     "claimfs_volume_used_inodes",
-					     "claimfs_volume_inodes_limit" };
-	struct model_metrics_buf b = { buf, len, cap, 0 };
-	struct model_metrics_volumes m = { &b, 0 };
-	struct store_stats stats;
-	char labels[64];
+	struct model_metrics_volumes m = { b, 0 };
 	int r;
 
 	for (m.pass = 0; m.pass < MODEL_METRICS_PASSES; m.pass++) {
-		model_metrics_head(&b, names[m.pass], "gauge", help[m.pass]);
+		model_metrics_head(b, model_metrics_volume_names[m.pass], "gauge",
+				   model_metrics_volume_help[m.pass]);
 		r = store_volume_list(model->store, model_metrics_volume, &m);
 		if (r < 0)
 			return r;
 	}
-	model_metrics_head(&b, "claimfs_fuse_request_duration_seconds", "histogram",
+	return 0;
+}
+
+/* Latency histograms and error counters of FUSE and API requests. */
+static void model_metrics_requests(struct model_metrics_buf *b)
+{
+	char labels[64];
+
+	model_metrics_head(b, "claimfs_fuse_request_duration_seconds", "histogram",
 			   "Latency of FUSE requests by operation");
 	for (int i = 0; i < METRICS_FS_OP_COUNT; i++) {
 		snprintf(labels, sizeof(labels), "op=\"%s\"", metrics_fs_op_names[i]);
-		model_metrics_histogram(&b, "claimfs_fuse_request_duration_seconds", labels,
+		model_metrics_histogram(b, "claimfs_fuse_request_duration_seconds", labels,
 					&metrics_fs[i]);
 	}
-	model_metrics_head(&b, "claimfs_fuse_request_errors_total", "counter",
+	model_metrics_head(b, "claimfs_fuse_request_errors_total", "counter",
 			   "FUSE requests answered with an error, by operation");
 	for (int i = 0; i < METRICS_FS_OP_COUNT; i++)
-		model_metrics_printf(&b, "claimfs_fuse_request_errors_total{op=\"%s\"} %llu\n",
+		model_metrics_printf(b, "claimfs_fuse_request_errors_total{op=\"%s\"} %llu\n",
 				     metrics_fs_op_names[i],
 				     (unsigned long long)atomic_load(&metrics_fs[i].errors));
-	model_metrics_head(&b, "claimfs_api_request_duration_seconds", "histogram",
+	model_metrics_head(b, "claimfs_api_request_duration_seconds", "histogram",
 			   "Latency of API requests by HTTP method");
 	for (int i = 0; i < METRICS_API_METHOD_COUNT; i++) {
 		snprintf(labels, sizeof(labels), "method=\"%s\"", metrics_api_method_names[i]);
-		model_metrics_histogram(&b, "claimfs_api_request_duration_seconds", labels,
+		model_metrics_histogram(b, "claimfs_api_request_duration_seconds", labels,
 					&metrics_api[i]);
 	}
-	model_metrics_head(&b, "claimfs_api_request_errors_total", "counter",
+	model_metrics_head(b, "claimfs_api_request_errors_total", "counter",
 			   "API requests answered with a 4xx or 5xx status, by HTTP method");
 	for (int i = 0; i < METRICS_API_METHOD_COUNT; i++)
-		model_metrics_printf(&b, "claimfs_api_request_errors_total{method=\"%s\"} %llu\n",
+		model_metrics_printf(b, "claimfs_api_request_errors_total{method=\"%s\"} %llu\n",
 				     metrics_api_method_names[i],
 				     (unsigned long long)atomic_load(&metrics_api[i].errors));
-	model_metrics_head(&b, "claimfs_store_commit_duration_seconds", "histogram",
+}
+
+/* Commit latencies and the store's own counters. */
+static void model_metrics_store(struct model *model, struct model_metrics_buf *b)
+{
+	struct store_stats stats;
+
+	model_metrics_head(b, "claimfs_store_commit_duration_seconds", "histogram",
 			   "Latency of store commits (durable: with fsync of the WAL)");
-	model_metrics_histogram(&b, "claimfs_store_commit_duration_seconds", "durable=\"false\"",
+	model_metrics_histogram(b, "claimfs_store_commit_duration_seconds", "durable=\"false\"",
 				&metrics_commit);
-	model_metrics_histogram(&b, "claimfs_store_commit_duration_seconds", "durable=\"true\"",
+	model_metrics_histogram(b, "claimfs_store_commit_duration_seconds", "durable=\"true\"",
 				&metrics_durable_sync);
 	store_get_stats(model->store, &stats);
-	model_metrics_head(&b, "claimfs_store_commits_total", "counter",
+	model_metrics_head(b, "claimfs_store_commits_total", "counter",
 			   "Transactions committed by the store");
-	model_metrics_printf(&b, "claimfs_store_commits_total %llu\n",
+	model_metrics_printf(b, "claimfs_store_commits_total %llu\n",
 			     (unsigned long long)stats.commits);
-	model_metrics_head(&b, "claimfs_store_wal_frames", "gauge",
+	model_metrics_head(b, "claimfs_store_wal_frames", "gauge",
 			   "Frames in the WAL since it last started over");
-	model_metrics_printf(&b, "claimfs_store_wal_frames %llu\n", (unsigned long long)stats.wal_frames);
-	model_metrics_head(&b, "claimfs_store_checkpoint_pending", "gauge",
+	model_metrics_printf(b, "claimfs_store_wal_frames %llu\n", (unsigned long long)stats.wal_frames);
+	model_metrics_head(b, "claimfs_store_checkpoint_pending", "gauge",
 			   "1 while the checkpointer holds back for a stream of writes, copies its WAL, or the WAL is past its restart length");
-	model_metrics_printf(&b, "claimfs_store_checkpoint_pending %d\n", stats.checkpoint_pending ? 1 : 0);
-	model_metrics_head(&b, "claimfs_store_checkpoint_deferred_total", "counter",
+	model_metrics_printf(b, "claimfs_store_checkpoint_pending %d\n", stats.checkpoint_pending ? 1 : 0);
+	model_metrics_head(b, "claimfs_store_checkpoint_deferred_total", "counter",
 			   "Checkpointer passes held back while file data streamed in");
-	model_metrics_printf(&b, "claimfs_store_checkpoint_deferred_total %llu\n",
+	model_metrics_printf(b, "claimfs_store_checkpoint_deferred_total %llu\n",
 			     (unsigned long long)stats.checkpoint_deferred);
-	model_metrics_head(&b, "claimfs_store_durable_commits_total", "counter",
+	model_metrics_head(b, "claimfs_store_durable_commits_total", "counter",
 			   "Commits made durable (synchronous=FULL)");
-	model_metrics_printf(&b, "claimfs_store_durable_commits_total %llu\n",
+	model_metrics_printf(b, "claimfs_store_durable_commits_total %llu\n",
 			     (unsigned long long)stats.durable_commits);
-	model_metrics_head(&b, "claimfs_store_commit_seconds_total", "counter",
+	model_metrics_head(b, "claimfs_store_commit_seconds_total", "counter",
 			   "Time spent committing");
-	model_metrics_printf(&b, "claimfs_store_commit_seconds_total %.9f\n",
+	model_metrics_printf(b, "claimfs_store_commit_seconds_total %.9f\n",
 			     (double)stats.commit_ns_total / 1e9);
-	model_metrics_head(&b, "claimfs_store_resource_version", "gauge",
+	model_metrics_head(b, "claimfs_store_resource_version", "gauge",
 			   "Newest resourceVersion handed out");
-	model_metrics_printf(&b, "claimfs_store_resource_version %lld\n",
+	model_metrics_printf(b, "claimfs_store_resource_version %lld\n",
 			     (long long)store_current_version(model->store));
+}
+
+int model_metrics(struct model *model, char **buf, size_t *len, size_t *cap)
+{
+	struct model_metrics_buf b = { buf, len, cap, 0 };
+	int r;
+
+	r = model_metrics_volumes(model, &b);
+	if (r < 0)
+		return r;
+	model_metrics_requests(&b);
+	model_metrics_store(model, &b);
 	return b.r;
 }

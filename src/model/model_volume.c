@@ -150,24 +150,14 @@ out:
 	return r;
 }
 
-/* Apply the mutable parts of body's spec to new_obj (a copy of old). */
-static int model_volume_update_spec(struct model_txn *t, const json_t *old, const json_t *body,
-				    json_t *new_obj, bool *ret_available, struct model_error *err)
+/* Refuse changes to what a PV's data source is (driver, class, modes) and
+ * unknown reclaim policies; take a new policy into new_obj. */
+static int model_volume_update_policy(const json_t *old, const json_t *spec, json_t *new_obj,
+				      struct model_error *err)
 {
-	const char *phase = model_path_string(old, "status.phase") ?: "";
-	const json_t *spec = json_object_get(body, "spec");
-	const json_t *ref = json_object_get(spec, "claimRef");
-	const json_t *old_ref = model_path(old, "spec.claimRef");
 	const char *policy = json_string_value(
 		json_object_get(spec, "persistentVolumeReclaimPolicy"));
-	const char *capacity = model_path_string(spec, "capacity.storage");
-	const char *name = model_path_string(old, "metadata.name");
-	uint64_t bytes = 0, old_bytes = 0;
-	int r;
 
-	*ret_available = false;
-	if (!json_is_object(spec))
-		return model_fail(err, -EBADMSG, "a PersistentVolume needs its spec");
 	if (!json_equal(json_object_get(spec, "csi") ?: json_null(),
 			model_path(old, "spec.csi") ?: json_null()) ||
 	    !json_equal(json_object_get(spec, "storageClassName") ?: json_null(),
@@ -185,39 +175,53 @@ static int model_volume_update_spec(struct model_txn *t, const json_t *old, cons
 				      "supported values: \"Delete\", \"Retain\"");
 		return -EINVAL;
 	}
-	if (policy != NULL && (r = model_path_set(new_obj, "spec.persistentVolumeReclaimPolicy",
-						  json_string(policy))) < 0)
-		return r;
-	if (capacity != NULL &&
-	    (quantity_parse(capacity, &bytes, NULL) < 0 || bytes == 0)) {
+	if (policy == NULL)
+		return 0;
+	return model_path_set(new_obj, "spec.persistentVolumeReclaimPolicy", json_string(policy));
+}
+
+/* A new spec.capacity resizes the store volume at once. */
+static int model_volume_update_capacity(struct model_txn *t, const json_t *old,
+					const json_t *spec, json_t *new_obj,
+					struct model_error *err)
+{
+	const char *capacity = model_path_string(spec, "capacity.storage");
+	const char *name = model_path_string(old, "metadata.name");
+	uint64_t bytes = 0, old_bytes = 0;
+	struct store_volume volume;
+	int r;
+
+	if (capacity == NULL)
+		return 0;
+	if (quantity_parse(capacity, &bytes, NULL) < 0 || bytes == 0) {
 		names_field_error_add(&err->fields, NAMES_FIELD_INVALID, "spec.capacity[storage]",
 				      capacity, "must be a positive quantity");
 		return -EINVAL;
 	}
-	quantity_parse(model_path_string(old, "spec.capacity.storage") ?: "0", &old_bytes, NULL);
-	if (capacity != NULL && bytes != old_bytes) {
-		struct store_volume volume;
+	/* We stored it; were it unreadable, any size counts as a change. */
+	if (quantity_parse(model_path_string(old, "spec.capacity.storage") ?: "0", &old_bytes,
+			   NULL) < 0)
+		old_bytes = 0;
+	if (bytes == old_bytes)
+		return 0;
+	r = store_volume_get(t->model->store, name, &volume);
+	if (r == 0)
+		r = store_volume_update(t->model->store, name, bytes, volume.read_only);
+	if (r == 0)
+		r = model_path_set(new_obj, "spec.capacity.storage", json_string(capacity));
+	return r;
+}
 
-		r = store_volume_get(t->model->store, name, &volume);
-		if (r == 0)
-			r = store_volume_update(t->model->store, name, bytes, volume.read_only);
-		if (r == 0)
-			r = model_path_set(new_obj, "spec.capacity.storage", json_string(capacity));
-		if (r < 0)
-			return r;
-	}
-	for (const char *const *key = (const char *const[]){ "mountOptions", "nodeAffinity", NULL };
-	     *key != NULL; key++) {
-		const json_t *value = json_object_get(spec, *key);
+/* claimRef: removing it frees a Released volume; a Bound one keeps its
+ * claim (the binder would put it back at once). *ret_available: the PV
+ * may now bind a claim. */
+static int model_volume_update_claim_ref(const json_t *old, const json_t *spec, json_t *new_obj,
+					 bool *ret_available, struct model_error *err)
+{
+	const char *phase = model_path_string(old, "status.phase") ?: "";
+	const json_t *ref = json_object_get(spec, "claimRef");
+	const json_t *old_ref = model_path(old, "spec.claimRef");
 
-		if (value == NULL)
-			json_object_del(json_object_get(new_obj, "spec"), *key);
-		else if (model_path_set(json_object_get(new_obj, "spec"), *key,
-					json_deep_copy(value)) < 0)
-			return -ENOMEM;
-	}
-	/* claimRef: removing it frees a Released volume; a Bound one keeps its
-	 * claim (the binder would put it back at once). */
 	if (strcmp(phase, "Bound") == 0)
 		return 0;
 	if (ref == NULL || json_is_null(ref)) {
@@ -238,6 +242,36 @@ static int model_volume_update_spec(struct model_txn *t, const json_t *old, cons
 		return model_path_set(new_obj, "spec.claimRef", json_deep_copy(ref));
 	}
 	return 0;
+}
+
+/* Apply the mutable parts of body's spec to new_obj (a copy of old), in
+ * this order: reclaim policy, capacity, mount options and node affinity,
+ * claimRef. */
+static int model_volume_update_spec(struct model_txn *t, const json_t *old, const json_t *body,
+				    json_t *new_obj, bool *ret_available, struct model_error *err)
+{
+	const json_t *spec = json_object_get(body, "spec");
+	int r;
+
+	*ret_available = false;
+	if (!json_is_object(spec))
+		return model_fail(err, -EBADMSG, "a PersistentVolume needs its spec");
+	r = model_volume_update_policy(old, spec, new_obj, err);
+	if (r == 0)
+		r = model_volume_update_capacity(t, old, spec, new_obj, err);
+	if (r < 0)
+		return r;
+	for (const char *const *key = (const char *const[]){ "mountOptions", "nodeAffinity", NULL };
+	     *key != NULL; key++) {
+		const json_t *value = json_object_get(spec, *key);
+
+		if (value == NULL)
+			json_object_del(json_object_get(new_obj, "spec"), *key);
+		else if (model_path_set(json_object_get(new_obj, "spec"), *key,
+					json_deep_copy(value)) < 0)
+			return -ENOMEM;
+	}
+	return model_volume_update_claim_ref(old, spec, new_obj, ret_available, err);
 }
 
 static int model_volume_update(struct model_txn *t, const json_t *old, const json_t *body,
