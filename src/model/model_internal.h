@@ -162,8 +162,12 @@ struct model_kind_ops {
 	int (*reconcile)(struct model_txn *t);
 };
 
+/* Each kind's operations, for model_kinds.c's table only. */
 extern const struct model_kind_ops model_claim_ops, model_volume_ops, model_storage_class_ops,
 	model_stateful_set_ops, model_snapshot_ops;
+
+/* What one kind's file offers to the kinds above it (see the order at the
+ * top): claims to StatefulSets, classes to claims and model_kinds.c. */
 
 /* Create the claim a StatefulSet template asks for unless it exists
  * (body: a full claim manifest). */
