@@ -77,6 +77,11 @@ struct claim {
 
 /* Zero a claim (no allocations). */
 void claim_init(struct claim *c);
+/* Copy text into a fixed field of size bytes; false (dst untouched) if it
+ * does not fit. */
+bool claim_copy_text(char *dst, size_t size, const char *text);
+/* The bit of an access mode's API spelling ("ReadWriteOnce"); 0 if unknown. */
+unsigned claim_access_mode_bit(const char *name);
 /* Free what a claim owns and zero it. Accepts NULL. */
 void claim_release(struct claim *c);
 
