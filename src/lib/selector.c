@@ -193,7 +193,7 @@ bool selector_match_labels(const struct selector *sel, const json_t *labels)
 	return true;
 }
 
-const char *selector_path_string(const json_t *obj, const char *path)
+json_t *selector_path(const json_t *obj, const char *path)
 {
 	char key[128];
 
@@ -206,10 +206,15 @@ const char *selector_path_string(const json_t *obj, const char *path)
 		key[len] = '\0';
 		obj = json_object_get(obj, key);
 		if (path[len] == '\0')
-			return json_string_value(obj);
+			return (json_t *)obj;
 		path += len + 1;
 	}
 	return NULL;
+}
+
+const char *selector_path_string(const json_t *obj, const char *path)
+{
+	return json_string_value(selector_path(obj, path));
 }
 
 bool selector_match_fields(const struct selector *sel, const json_t *obj)

@@ -56,6 +56,9 @@ bool selector_match_fields(const struct selector *sel, const json_t *obj);
  * NULL selector or an empty one matches everything. -EINVAL: malformed. */
 int selector_match_object(const json_t *selector, const json_t *labels, bool *ret_match);
 
+/* The value at a dotted path of obj ("metadata.name"), or NULL; borrowed
+ * from obj. Keys longer than 127 bytes are never found. */
+json_t *selector_path(const json_t *obj, const char *path);
 /* The string at a dotted path of obj, or NULL. */
 const char *selector_path_string(const json_t *obj, const char *path);
 

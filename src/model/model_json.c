@@ -14,24 +14,11 @@
 #include <uuid/uuid.h>
 
 #include "claim.h"
+#include "selector.h"
 
 json_t *model_path(const json_t *obj, const char *path)
 {
-	char key[128];
-
-	while (obj != NULL) {
-		size_t len = strcspn(path, ".");
-
-		if (len >= sizeof(key))
-			return NULL;
-		memcpy(key, path, len);
-		key[len] = '\0';
-		obj = json_object_get(obj, key);
-		if (path[len] == '\0')
-			return (json_t *)obj;
-		path += len + 1;
-	}
-	return NULL;
+	return selector_path(obj, path);
 }
 
 const char *model_path_string(const json_t *obj, const char *path)
