@@ -6,7 +6,8 @@
  * Files call only downwards, in this order (a file may call any file below
  * it, none above):
  *
- *   http.c            the libmicrohttpd server (http_guard.c: its limits)
+ *   http.c            the libmicrohttpd server (http_guard.c: head
+ *                     deadlines; http_listen.c: its listening sockets)
  *   api.c             the router: fixed routes table, api_handle, responses
  *   api_resource.c    every served kind: list, watch, create, get, replace,
  *                     patch, delete, scale

@@ -21,7 +21,8 @@
  *                         stored objects, common metadata rules, patches
  *   model_hub.c           the event hub: history and watch queues
  *   model_json.c          dotted paths, timestamps, uids
- *   claim.c               struct claim <-> JSON, claim request validation
+ *   claim_request.c       claim requests decoded and validated
+ *   claim.c               struct claim <-> JSON, binding, stored claims
  *
  * The one way up is a kind's reconcile hook: a class, volume or snapshot
  * that appears calls model_reconcile (core), which runs the hooks of the
