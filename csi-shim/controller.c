@@ -219,12 +219,12 @@ static int controller_create_answer(struct csi_call *call, const struct controll
 static int controller_create_existing(struct csi_call *call, const struct controller_create *c,
 				      struct mapping_claim *ret_claim)
 {
-	struct claimfsd_error err;
+	struct daemon_client_error err;
 	json_t *json = NULL;
 	char msg[256];
 	int r;
 
-	r = claimfsd_claim_get(&call->driver->api, c->ns, c->name, &json, &err);
+	r = daemon_client_claim_get(&call->driver->api, c->ns, c->name, &json, &err);
 	if (r == -ENOENT)
 		return 0;
 	if (r < 0)
@@ -242,7 +242,7 @@ int controller_create_volume(struct csi_call *call, const ProtobufCMessage *requ
 {
 	struct controller_create c = { .req = (const Csi__V1__CreateVolumeRequest *)request };
 	struct mapping_claim claim;
-	struct claimfsd_error err;
+	struct daemon_client_error err;
 	json_t *body, *json = NULL;
 	char msg[256];
 	int r;
@@ -274,7 +274,7 @@ int controller_create_volume(struct csi_call *call, const ProtobufCMessage *requ
 	body = controller_claim_body(&c);
 	if (body == NULL)
 		return csi_fail_oom(call);
-	r = claimfsd_claim_create(&call->driver->api, c.ns, body, &json, &err);
+	r = daemon_client_claim_create(&call->driver->api, c.ns, body, &json, &err);
 	json_decref(body);
 	if (r == -EEXIST) {
 		/* Lost a race with a retry of the same CreateVolume: compare. */
@@ -303,7 +303,7 @@ int controller_delete_volume(struct csi_call *call, const ProtobufCMessage *requ
 	const Csi__V1__DeleteVolumeRequest *req = (const Csi__V1__DeleteVolumeRequest *)request;
 	Csi__V1__DeleteVolumeResponse *res =
 		csi_new(call, &csi__v1__delete_volume_response__descriptor);
-	struct claimfsd_error err;
+	struct daemon_client_error err;
 	struct mapping_claim claim;
 	char target[NODE_TARGET_MAX];
 	bool found;
@@ -321,15 +321,15 @@ int controller_delete_volume(struct csi_call *call, const ProtobufCMessage *requ
 			return csi_fail(call, GRPC_STATUS_FAILED_PRECONDITION,
 					"volume %s is still published at %s", req->volume_id,
 					target);
-		r = claimfsd_claim_delete(&call->driver->api, claim.namespace_name, claim.name,
-					  &err);
+		r = daemon_client_claim_delete(&call->driver->api, claim.namespace_name, claim.name,
+					       &err);
 		if (r < 0 && r != -ENOENT)
 			return csi_fail_api(call, r, &err, "deleting the claim");
 	}
 	/* A Retain class leaves the volume behind its deleted claim: remove it too.
 	 * "No such volume" and "no volume API" both mean nothing is left. */
 	r = mapping_volume_id_valid(req->volume_id) ?
-		    claimfsd_volume_delete(&call->driver->api, req->volume_id, &err) :
+		    daemon_client_volume_delete(&call->driver->api, req->volume_id, &err) :
 		    -ENOENT;
 	if (r < 0 && r != -ENOENT && r != -EOPNOTSUPP)
 		return csi_fail_api(call, r, &err, "deleting the volume");
@@ -585,7 +585,7 @@ int controller_expand_volume(struct csi_call *call, const ProtobufCMessage *requ
 	Csi__V1__ControllerExpandVolumeResponse *res =
 		csi_new(call, &csi__v1__controller_expand_volume_response__descriptor);
 	struct mapping_claim claim, grown;
-	struct claimfsd_error err;
+	struct daemon_client_error err;
 	int64_t required, limit;
 	json_t *json = NULL;
 	uint64_t target;
@@ -616,8 +616,8 @@ int controller_expand_volume(struct csi_call *call, const ProtobufCMessage *requ
 		*ret_response = &res->base;
 		return 0;
 	}
-	r = claimfsd_claim_expand(&call->driver->api, claim.namespace_name, claim.name, target,
-				  &json, &err);
+	r = daemon_client_claim_expand(&call->driver->api, claim.namespace_name, claim.name, target,
+				       &json, &err);
 	if (r == -EINVAL)
 		return csi_fail(call, GRPC_STATUS_OUT_OF_RANGE, "claimfsd refused %llu bytes: %s",
 				(unsigned long long)target, err.message);

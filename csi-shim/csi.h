@@ -21,7 +21,7 @@
 #include <jansson.h>
 
 #include "arena.h"
-#include "claimfsd.h"
+#include "daemon_client.h"
 #include "csi.pb-c.h"
 #include "mapping.h"
 
@@ -41,7 +41,7 @@ struct csi_driver {
 	const char *mount_dir; /* claimfsd's --mount, as this process sees it */
 	uint64_t default_capacity;
 	int64_t max_volumes_per_node;
-	struct claimfsd api;
+	struct daemon_client api;
 	struct node_state *node;
 };
 
@@ -75,7 +75,8 @@ int csi_fail(struct csi_call *call, grpc_status_code code, const char *fmt, ...)
 /* The one negative-errno -> gRPC code mapping. */
 grpc_status_code csi_code_for_errno(int r);
 /* Fail with the code for a claimfsd error, prefixed with what we were doing. */
-int csi_fail_api(struct csi_call *call, int r, const struct claimfsd_error *err, const char *what);
+int csi_fail_api(struct csi_call *call, int r, const struct daemon_client_error *err,
+		 const char *what);
 /* Fail with RESOURCE_EXHAUSTED "out of memory". */
 int csi_fail_oom(struct csi_call *call);
 

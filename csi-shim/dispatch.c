@@ -108,7 +108,8 @@ grpc_status_code csi_code_for_errno(int r)
 }
 
 /* Fail with claimfsd's own words. */
-int csi_fail_api(struct csi_call *call, int r, const struct claimfsd_error *err, const char *what)
+int csi_fail_api(struct csi_call *call, int r, const struct daemon_client_error *err,
+		 const char *what)
 {
 	grpc_status_code code = err->transport ? GRPC_STATUS_UNAVAILABLE : csi_code_for_errno(r);
 

@@ -100,13 +100,13 @@ int identity_probe(struct csi_call *call, const ProtobufCMessage *request,
 {
 	Csi__V1__ProbeResponse *res = csi_new(call, &csi__v1__probe_response__descriptor);
 	Google__Protobuf__BoolValue *ready = csi_new(call, &google__protobuf__bool_value__descriptor);
-	struct claimfsd_error err;
+	struct daemon_client_error err;
 	int r;
 
 	(void)request;
 	if (res == NULL || ready == NULL)
 		return csi_fail_oom(call);
-	r = claimfsd_ready(&call->driver->api, &err);
+	r = daemon_client_ready(&call->driver->api, &err);
 	if (r < 0)
 		return csi_fail(call, GRPC_STATUS_FAILED_PRECONDITION, "claimfsd is not running: %s",
 				err.message);

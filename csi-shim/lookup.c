@@ -40,14 +40,14 @@ int csi_keep_json(struct csi_call *call, json_t *json)
 static int csi_lookup_hint(struct csi_call *call, const char *volume_id, const char *ns,
 			   const char *name, struct mapping_claim *ret_claim, bool *ret_found)
 {
-	struct claimfsd_error err;
+	struct daemon_client_error err;
 	struct mapping_claim claim;
 	json_t *json = NULL;
 	char msg[256];
 	int r;
 
 	*ret_found = false;
-	r = claimfsd_claim_get(&call->driver->api, ns, name, &json, &err);
+	r = daemon_client_claim_get(&call->driver->api, ns, name, &json, &err);
 	if (r == -ENOENT || r == -EINVAL)
 		return 0; /* stale or bogus hint: search instead */
 	if (r < 0)
@@ -74,14 +74,14 @@ static int csi_claim_compare(const void *a, const void *b)
 int csi_lookup_all_volumes(struct csi_call *call, struct mapping_claim **ret_claims,
 			   size_t *ret_count)
 {
-	struct claimfsd_error err;
+	struct daemon_client_error err;
 	struct mapping_claim *claims;
 	json_t *items = NULL, *item;
 	size_t i, count = 0;
 	char msg[256];
 	int r;
 
-	r = claimfsd_claim_list(&call->driver->api, &items, &err);
+	r = daemon_client_claim_list(&call->driver->api, &items, &err);
 	if (r < 0)
 		return csi_fail_api(call, r, &err, "listing claims");
 	if (csi_keep_json(call, items) < 0)

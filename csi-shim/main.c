@@ -282,7 +282,7 @@ int main(int argc, char **argv)
 	driver.mount_dir = o.mount;
 	driver.default_capacity = o.default_capacity;
 	driver.max_volumes_per_node = o.max_volumes;
-	r = claimfsd_init(&driver.api, o.api, o.token_file, msg, sizeof(msg));
+	r = daemon_client_init(&driver.api, o.api, o.token_file, msg, sizeof(msg));
 	if (r < 0) {
 		log_error("%s", msg);
 		return 2;

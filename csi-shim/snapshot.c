@@ -41,7 +41,7 @@ int snapshot_content_source(struct csi_call *call, const Csi__V1__VolumeContentS
 	char ns[NAMES_LABEL_MAX + 1], name[NAMES_SUBDOMAIN_MAX + 1], msg[256];
 	struct mapping_snapshot snap;
 	struct mapping_claim claim;
-	struct claimfsd_error err;
+	struct daemon_client_error err;
 	json_t *json = NULL, *data_source;
 	const char *id;
 	int r;
@@ -65,7 +65,7 @@ int snapshot_content_source(struct csi_call *call, const Csi__V1__VolumeContentS
 			return csi_fail(call, GRPC_STATUS_INVALID_ARGUMENT, "source snapshot id missing");
 		if (mapping_snapshot_id_split(id, ns, sizeof(ns), name, sizeof(name)) < 0)
 			return csi_fail(call, GRPC_STATUS_NOT_FOUND, "snapshot %s does not exist", id);
-		r = claimfsd_snapshot_get(&call->driver->api, ns, name, &json, &err);
+		r = daemon_client_snapshot_get(&call->driver->api, ns, name, &json, &err);
 		if (r == -ENOENT || r == -EOPNOTSUPP)
 			return csi_fail(call, GRPC_STATUS_NOT_FOUND, "snapshot %s does not exist", id);
 		if (r < 0)
@@ -137,12 +137,12 @@ static int snapshot_existing(struct csi_call *call, const char *ns, const char *
 			     const char *csi_name, const struct mapping_claim *source,
 			     struct mapping_snapshot *ret)
 {
-	struct claimfsd_error err;
+	struct daemon_client_error err;
 	json_t *json = NULL;
 	char msg[256];
 	int r;
 
-	r = claimfsd_snapshot_get(&call->driver->api, ns, name, &json, &err);
+	r = daemon_client_snapshot_get(&call->driver->api, ns, name, &json, &err);
 	if (r == -ENOENT || r == -EOPNOTSUPP)
 		return 0;
 	if (r < 0)
@@ -175,7 +175,7 @@ int snapshot_create(struct csi_call *call, const ProtobufCMessage *request,
 	char name[NAMES_SUBDOMAIN_MAX + 1], msg[256];
 	struct mapping_snapshot snap;
 	struct mapping_claim source;
-	struct claimfsd_error err;
+	struct daemon_client_error err;
 	json_t *body, *json = NULL;
 	int r;
 
@@ -206,7 +206,8 @@ int snapshot_create(struct csi_call *call, const ProtobufCMessage *request,
 			 "persistentVolumeClaimName", source.name);
 	if (body == NULL)
 		return csi_fail_oom(call);
-	r = claimfsd_snapshot_create(&call->driver->api, source.namespace_name, body, &json, &err);
+	r = daemon_client_snapshot_create(&call->driver->api, source.namespace_name, body, &json,
+					  &err);
 	json_decref(body);
 	if (r == -EEXIST) {
 		r = snapshot_existing(call, source.namespace_name, name, req->name, &source, &snap);
@@ -237,7 +238,7 @@ int snapshot_delete(struct csi_call *call, const ProtobufCMessage *request,
 	Csi__V1__DeleteSnapshotResponse *res =
 		csi_new(call, &csi__v1__delete_snapshot_response__descriptor);
 	char ns[NAMES_LABEL_MAX + 1], name[NAMES_SUBDOMAIN_MAX + 1];
-	struct claimfsd_error err;
+	struct daemon_client_error err;
 	int r;
 
 	if (res == NULL)
@@ -245,7 +246,7 @@ int snapshot_delete(struct csi_call *call, const ProtobufCMessage *request,
 	if (snapshot_empty(req->snapshot_id))
 		return csi_fail(call, GRPC_STATUS_INVALID_ARGUMENT, "snapshot id missing");
 	if (mapping_snapshot_id_split(req->snapshot_id, ns, sizeof(ns), name, sizeof(name)) == 0) {
-		r = claimfsd_snapshot_delete(&call->driver->api, ns, name, &err);
+		r = daemon_client_snapshot_delete(&call->driver->api, ns, name, &err);
 		if (r < 0 && r != -ENOENT && r != -EOPNOTSUPP)
 			return csi_fail_api(call, r, &err, "deleting the snapshot");
 	}
@@ -292,11 +293,11 @@ static int snapshot_set_add_items(struct csi_call *call, struct snapshot_set *se
 static int snapshot_list_namespace(struct csi_call *call, struct snapshot_set *set,
 				   const char *ns)
 {
-	struct claimfsd_error err;
+	struct daemon_client_error err;
 	json_t *items = NULL;
 	int r;
 
-	r = claimfsd_snapshot_list(&call->driver->api, ns, &items, &err);
+	r = daemon_client_snapshot_list(&call->driver->api, ns, &items, &err);
 	if (r == -ENOENT || r == -EOPNOTSUPP || r == -EINVAL)
 		return 0;
 	if (r < 0)
@@ -357,11 +358,11 @@ static int snapshot_list_by_namespace(struct csi_call *call, struct snapshot_set
 /* All snapshots: the cluster-wide list, else namespace by namespace. */
 static int snapshot_list_all(struct csi_call *call, struct snapshot_set *set)
 {
-	struct claimfsd_error err;
+	struct daemon_client_error err;
 	json_t *items = NULL;
 	int r;
 
-	r = claimfsd_snapshot_list(&call->driver->api, NULL, &items, &err);
+	r = daemon_client_snapshot_list(&call->driver->api, NULL, &items, &err);
 	if (r == -ENOENT || r == -EOPNOTSUPP)
 		return snapshot_list_by_namespace(call, set);
 	if (r < 0)
