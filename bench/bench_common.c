@@ -402,3 +402,22 @@ int bench_json_end(struct bench_json *json)
 		return -EIO;
 	return 0;
 }
+
+/* See bench_common.h. */
+int bench_endpoint(const char *host, unsigned port, struct http_endpoint *ret_endpoint)
+{
+	struct http_endpoint endpoint;
+	char url[128];
+	int n = snprintf(url, sizeof(url), "http://%s:%u", host, port), r;
+
+	if (n < 0 || (size_t)n >= sizeof(url) || port == 0 || port > 65535)
+		return -EINVAL;
+	r = http_endpoint_parse(url, &endpoint);
+	if (r == 0)
+		r = http_endpoint_resolve(&endpoint);
+	if (r < 0)
+		return -EINVAL;
+	endpoint.timeout_ms = 0;
+	*ret_endpoint = endpoint;
+	return 0;
+}

@@ -17,6 +17,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "http_client.h"
+
 /* Log-linear buckets: exact below 64 ns, then 32 per power of two (~3%). */
 #define BENCH_HIST_BUCKETS 2048
 
@@ -30,6 +32,10 @@ struct bench_hist {
 
 /* CLOCK_MONOTONIC in nanoseconds. */
 uint64_t bench_now_ns(void);
+
+/* claimfsd's API at host (an IP literal) and port, for a keep-alive
+ * http_connection: no timeout, like every bench request. -EINVAL if bad. */
+int bench_endpoint(const char *host, unsigned port, struct http_endpoint *ret_endpoint);
 
 void bench_hist_init(struct bench_hist *hist);
 void bench_hist_record(struct bench_hist *hist, uint64_t ns);

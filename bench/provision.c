@@ -15,7 +15,6 @@
  * gone after the delete phase; any unexpected status fails the run.
  */
 #include "bench_common.h"
-#include "bench_http.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -56,7 +55,8 @@ struct prov_run {
 struct prov_worker {
 	struct prov_run *run;
 	pthread_t thread;
-	struct bench_http http;
+	struct http_endpoint endpoint;
+	struct http_connection http; /* to endpoint, kept alive */
 	struct bench_hist hist;
 	int status; /* 0 or a negative errno */
 };
@@ -72,7 +72,8 @@ static int prov_one(struct prov_worker *w, uint64_t i)
 {
 	const struct prov_options *o = w->run->o;
 	char name[PROV_NAME_MAX], path[PROV_NAME_MAX + 128], body[PROV_NAME_MAX + 256];
-	unsigned status = 0;
+	struct http_request request = { .path = path };
+	struct http_response resp;
 	int r;
 
 	prov_name(o, i, name, sizeof(name));
@@ -84,24 +85,28 @@ static int prov_one(struct prov_worker *w, uint64_t i)
 			 "\"metadata\":{\"name\":\"%s\"},\"spec\":{\"accessModes\":[\"ReadWriteOnce\"],"
 			 "\"resources\":{\"requests\":{\"storage\":\"%s\"}}}}",
 			 name, o->storage);
-		r = bench_http_request(&w->http, "POST", path, body, &status);
+		request.method = "POST";
+		request.content_type = "application/json";
+		request.body = body;
+		request.body_len = strlen(body);
 	} else {
 		snprintf(path, sizeof(path), "/api/v1/namespaces/%s/persistentvolumeclaims/%s",
 			 o->namespace_name, name);
-		r = bench_http_request(&w->http, "DELETE", path, NULL, &status);
+		request.method = "DELETE";
 	}
+	r = http_connection_exchange(&w->http, &request, &resp);
 	if (r < 0) {
 		bench_error("%s %s: %s", w->run->phase == PROV_CREATE ? "POST" : "DELETE", name,
 			    strerror(-r));
 		return r;
 	}
-	if ((w->run->phase == PROV_CREATE && status != 201) ||
-	    (w->run->phase == PROV_DELETE && status != 200 && status != 202)) {
-		bench_error("%s %s: HTTP %u: %.300s", w->run->phase == PROV_CREATE ? "POST" : "DELETE",
-			    name, status, w->http.body);
-		return -EPROTO;
+	if ((w->run->phase == PROV_CREATE && resp.status != 201) ||
+	    (w->run->phase == PROV_DELETE && resp.status != 200 && resp.status != 202)) {
+		bench_error("%s %s: HTTP %u: %.300s", request.method, name, resp.status, resp.body);
+		r = -EPROTO;
 	}
-	return 0;
+	http_response_free(&resp);
+	return r;
 }
 
 /* Worker: take claim numbers until none are left or someone failed. */
@@ -137,10 +142,12 @@ static int prov_phase_run(const struct prov_options *o, enum prov_phase phase,
 	workers = calloc((size_t)o->concurrency, sizeof(*workers));
 	if (!workers)
 		return -ENOMEM;
+	for (uint64_t t = 0; t < o->concurrency; t++) /* all closable at out */
+		http_connection_init(&workers[t].http, &workers[t].endpoint);
 	for (uint64_t t = 0; t < o->concurrency; t++) {
 		workers[t].run = &run;
 		bench_hist_init(&workers[t].hist);
-		r = bench_http_init(&workers[t].http, o->host, o->port);
+		r = bench_endpoint(o->host, o->port, &workers[t].endpoint);
 		if (r < 0) {
 			bench_error("bad address %s:%u", o->host, o->port);
 			goto out;
@@ -167,7 +174,7 @@ static int prov_phase_run(const struct prov_options *o, enum prov_phase phase,
 	*ret_ns = bench_now_ns() - t0;
 out:
 	for (uint64_t t = 0; t < o->concurrency; t++)
-		bench_http_free(&workers[t].http);
+		http_connection_close(&workers[t].http);
 	free(workers);
 	return r;
 }

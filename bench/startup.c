@@ -14,7 +14,6 @@
  * (SIGTERM, then SIGKILL after the timeout) and has been reaped.
  */
 #include "bench_common.h"
-#include "bench_http.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -178,17 +177,32 @@ static int startup_reap(pid_t pid, uint64_t timeout_ns, int *ret_status)
 	}
 }
 
+/* One /readyz on conn: its status in *ret_status. */
+static int startup_readyz(struct http_connection *conn, const struct http_request *readyz,
+			  unsigned *ret_status)
+{
+	struct http_response resp;
+	int r = http_connection_exchange(conn, readyz, &resp);
+
+	if (r < 0)
+		return r;
+	*ret_status = resp.status;
+	http_response_free(&resp);
+	return 0;
+}
+
 /* Poll until /readyz is 200; *ret_port_ns when the port file appeared. */
 static int startup_wait_ready(const struct startup_options *o, pid_t pid, uint64_t t0,
 			      uint64_t *ret_port_ns, uint64_t *ret_ready_ns)
 {
 	uint64_t deadline = t0 + (uint64_t)(o->timeout * 1e9);
-	struct bench_http http;
+	const struct http_request readyz = { .method = "GET", .path = "/readyz" };
+	struct http_endpoint endpoint;
+	struct http_connection http;
 	unsigned port = 0, status = 0;
 	int wait_status, r = -ETIMEDOUT;
 
-	memset(&http, 0, sizeof(http));
-	http.fd = -1;
+	http_connection_init(&http, &endpoint);
 	while (bench_now_ns() < deadline) {
 		pid_t got = waitpid(pid, &wait_status, WNOHANG);
 
@@ -202,13 +216,12 @@ static int startup_wait_ready(const struct startup_options *o, pid_t pid, uint64
 			port = startup_read_port(o->port_file);
 			if (port != 0) {
 				*ret_port_ns = bench_now_ns() - t0;
-				r = bench_http_init(&http, "127.0.0.1", port);
+				r = bench_endpoint("127.0.0.1", port, &endpoint);
 				if (r < 0)
 					goto out;
 			}
 		}
-		if (port != 0 && bench_http_request(&http, "GET", "/readyz", NULL, &status) == 0 &&
-		    status == 200) {
+		if (port != 0 && startup_readyz(&http, &readyz, &status) == 0 && status == 200) {
 			*ret_ready_ns = bench_now_ns() - t0;
 			r = 0;
 			goto out;
@@ -219,7 +232,7 @@ static int startup_wait_ready(const struct startup_options *o, pid_t pid, uint64
 		    port, status, o->log);
 	r = -ETIMEDOUT;
 out:
-	bench_http_free(&http);
+	http_connection_close(&http);
 	return r;
 }
 

@@ -57,6 +57,7 @@ int daemon_client_init(struct daemon_client *client, const char *url, const char
 			 "--api %s: expected http://HOST:PORT or unix:///PATH/TO/SOCKET", url);
 		return r;
 	}
+	client->endpoint.user_agent = "claimfs-csi";
 	if (token_file != NULL) {
 		r = daemon_client_read_token(token_file, client->endpoint.token,
 					     sizeof(client->endpoint.token));
@@ -126,6 +127,7 @@ static int daemon_client_call(const struct daemon_client *client, const char *me
 			      const char *path, const char *content_type, const json_t *body,
 			      json_t **ret_json, struct daemon_client_error *err)
 {
+	struct http_request request = { .method = method, .path = path, .content_type = content_type };
 	struct http_response res = { 0 };
 	char *text = NULL;
 	json_t *answer = NULL;
@@ -138,8 +140,9 @@ static int daemon_client_call(const struct daemon_client *client, const char *me
 		if (text == NULL)
 			return -ENOMEM;
 	}
-	r = http_request(&client->endpoint, method, path, content_type, text,
-			 text != NULL ? strlen(text) : 0, &res);
+	request.body = text;
+	request.body_len = text != NULL ? strlen(text) : 0;
+	r = http_exchange(&client->endpoint, &request, &res, NULL);
 	free(text);
 	if (r < 0) {
 		/* A missing socket file is "claimfsd is not there", not a missing claim. */

@@ -85,7 +85,10 @@ static int claims_post(struct claims *c, const char *path, const char *content_t
 	json_decref(body);
 	if (!text)
 		return -ENOMEM;
-	int r = http_request(c->api, method, path, content_type, text, CLAIMS_TIMEOUT_MS, ret_resp);
+	const struct http_request request = { .method = method, .path = path,
+					      .content_type = content_type, .body = text,
+					      .body_len = strlen(text), .timeout_ms = CLAIMS_TIMEOUT_MS };
+	int r = http_exchange(c->api, &request, ret_resp, NULL);
 	free(text);
 	if (r < 0)
 		util_say("claimfs-harness: %s %s%s: %s", method, c->api->url, path, strerror(-r));
@@ -162,7 +165,9 @@ int claims_check_bound(struct claims *c, unsigned ordinal)
 	    util_format(path, sizeof(path), "/api/v1/namespaces/%s/persistentvolumeclaims/%s",
 			o->namespace_name, name) < 0)
 		return -ENAMETOOLONG;
-	int r = http_request(c->api, "GET", path, NULL, NULL, CLAIMS_TIMEOUT_MS, &resp);
+	const struct http_request request = { .method = "GET", .path = path,
+					      .timeout_ms = CLAIMS_TIMEOUT_MS };
+	int r = http_exchange(c->api, &request, &resp, NULL);
 	if (r < 0)
 		return r;
 	if (resp.status == 404) {

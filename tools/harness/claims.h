@@ -15,7 +15,7 @@
 
 struct claims {
 	const struct options *opts;
-	const struct http_target *api; /* the current daemon (changes on restart) */
+	const struct http_endpoint *api; /* the current daemon (changes on restart) */
 	bool via_statefulset;          /* the daemon created the claims from our StatefulSet */
 };
 

@@ -141,14 +141,16 @@ static int daemon_ctl_wait_ready(struct daemon_ctl *d, unsigned timeout_ms)
 			if (util_read_small_file(d->port_file, text, sizeof(text)) > 0) {
 				text[strcspn(text, "\r\n ")] = '\0';
 				if (util_parse_ulong(text, 65535, &port) == 0 && port) {
-					http_target_loopback((unsigned)port, &d->api);
+					util_endpoint_loopback((unsigned)port, &d->api);
 					have_port = true;
 				}
 			}
 		}
 		if (have_port) {
 			struct http_response resp = { 0 };
-			if (http_request(&d->api, "GET", "/readyz", NULL, NULL, 2000, &resp) == 0) {
+			const struct http_request readyz = { .method = "GET", .path = "/readyz",
+							     .timeout_ms = 2000 };
+			if (http_exchange(&d->api, &readyz, &resp, NULL) == 0) {
 				unsigned status_code = resp.status;
 				http_response_free(&resp);
 				if (status_code == 200)

@@ -18,7 +18,7 @@ struct daemon_ctl {
 	char port_file[PATH_MAX];
 	char log_path[PATH_MAX];
 	pid_t pid;               /* 0 when not running */
-	struct http_target api;  /* valid while running */
+	struct http_endpoint api; /* valid while running */
 	unsigned starts;
 };
 

@@ -231,15 +231,17 @@ static int fleet_start_pod(struct fleet *f, struct replica *r)
 /* Probe R's pod until ready, exited, timed out or interrupted. */
 static int fleet_wait_ready(struct fleet *f, struct replica *r)
 {
-	struct http_target target;
-	http_target_loopback(r->port, &target);
+	struct http_endpoint target;
+	const struct http_request probe = { .method = "GET", .path = f->opts->probe_path,
+					    .timeout_ms = 1000 };
+	util_endpoint_loopback(r->port, &target);
 	uint64_t deadline = util_now_ns() + (uint64_t)f->opts->ready_timeout_ms * 1000000u;
 	while (!util_interrupted()) {
 		int status;
 		if (pod_poll(&r->pod, &status))
 			return -ECHILD;
 		struct http_response resp = { 0 };
-		if (http_request(&target, "GET", f->opts->probe_path, NULL, NULL, 1000, &resp) == 0) {
+		if (http_exchange(&target, &probe, &resp, NULL) == 0) {
 			unsigned code = resp.status;
 			http_response_free(&resp);
 			if (code >= 200 && code < 400)

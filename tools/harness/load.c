@@ -46,11 +46,13 @@ enum load_outcome load_visit_port(struct replica *r, unsigned port, long *ret_co
 	*ret_count = -1;
 	unsigned epoch = atomic_load(&r->epoch);
 	atomic_fetch_add(&r->sent, 1);
-	struct http_target target;
+	struct http_endpoint target;
+	const struct http_request visit = { .method = "GET", .path = "/",
+					    .timeout_ms = LOAD_REQUEST_TIMEOUT_MS };
 	struct http_response resp = { 0 };
 	bool delivered = false;
-	http_target_loopback(port, &target);
-	int rc = http_exchange(&target, "GET", "/", NULL, NULL, LOAD_REQUEST_TIMEOUT_MS, &resp, &delivered);
+	util_endpoint_loopback(port, &target);
+	int rc = http_exchange(&target, &visit, &resp, &delivered);
 	if (!delivered) {
 		atomic_fetch_sub(&r->sent, 1);
 		return LOAD_UNDELIVERED;

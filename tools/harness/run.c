@@ -43,7 +43,7 @@ struct run {
 	bool have_workdir;
 	struct daemon_ctl daemon;
 	bool own_daemon;
-	struct http_target external_api;
+	struct http_endpoint external_api;
 	char mount_dir[PATH_MAX];
 	struct claims claims;
 	struct fleet fleet;
@@ -91,7 +91,11 @@ static int run_setup_daemon(struct run *run)
 	const struct options *o = run->opts;
 	int r;
 	if (o->api_url) {
-		r = http_target_parse(o->api_url, &run->external_api);
+		r = http_endpoint_parse(o->api_url, &run->external_api);
+		if (r == 0 && run->external_api.unix_socket)
+			r = -EINVAL; /* claimfsd's TCP API only, as before */
+		if (r == 0)
+			r = http_endpoint_resolve(&run->external_api);
 		if (r < 0) {
 			run_error(run, "--api %s: expected http://HOST:PORT (%s)", o->api_url, strerror(-r));
 			return r;
@@ -100,6 +104,7 @@ static int run_setup_daemon(struct run *run)
 			run_error(run, "--mount %s: %s", o->mount_dir, strerror(errno));
 			return -errno;
 		}
+		util_endpoint_harness(&run->external_api);
 		run->claims.api = &run->external_api;
 		return 0;
 	}

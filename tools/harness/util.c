@@ -12,6 +12,7 @@
  *    that could not be detached is never emptied by accident.
  */
 #include "util.h"
+#include "http_client.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -452,4 +453,18 @@ int util_format(char *dst, size_t cap, const char *fmt, ...)
 	if (n < 0)
 		return -EINVAL;
 	return (size_t)n >= cap ? -ENAMETOOLONG : 0;
+}
+
+/* See util.h. */
+void util_endpoint_harness(struct http_endpoint *endpoint)
+{
+	endpoint->user_agent = "claimfs-harness";
+	endpoint->accept = "application/json, */*";
+}
+
+/* See util.h. */
+void util_endpoint_loopback(unsigned port, struct http_endpoint *ret_endpoint)
+{
+	http_endpoint_loopback(port, ret_endpoint);
+	util_endpoint_harness(ret_endpoint);
 }

@@ -50,6 +50,13 @@ void util_progress_line(const char *text, bool tty);
 /* Forget the progress line (after the final newline). */
 void util_progress_end(void);
 
+struct http_endpoint;
+/* Make endpoint announce the harness (User-Agent) and accept any answer an
+ * app may give (Accept). */
+void util_endpoint_harness(struct http_endpoint *endpoint);
+/* 127.0.0.1:PORT, announcing the harness. */
+void util_endpoint_loopback(unsigned port, struct http_endpoint *ret_endpoint);
+
 /* Read at most CAP-1 bytes of PATH into BUF, NUL-terminated.
  * Returns the length or -errno. */
 long util_read_small_file(const char *path, char *buf, size_t cap);
