@@ -8,16 +8,18 @@
  * vanished claimfsd must fail, not kill us).
  */
 #include <errno.h>
-#include <getopt.h>
 #include <limits.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cmdline.h"
 #include "csi.h"
 #include "log.h"
 #include "node_state.h"
@@ -43,51 +45,85 @@ struct main_options {
 	enum log_level log_level;
 };
 
-/* --help text. */
-static void main_usage(FILE *out)
+/* --default-capacity: a positive quantity such as 1Gi. */
+static int main_set_capacity(void *opts, const char *argument)
 {
-	fprintf(out,
+	struct main_options *o = opts;
+	uint64_t bytes;
+
+	if (quantity_parse(argument, &bytes, NULL) < 0 || bytes == 0 || bytes > INT64_MAX)
+		return -EINVAL;
+	o->default_capacity = bytes;
+	return 0;
+}
+
+/* --log-level: applied once the options are all read. */
+static int main_set_log_level(void *opts, const char *argument)
+{
+	struct main_options *o = opts;
+	int level = log_level_parse(argument);
+
+	if (level < 0)
+		return -EINVAL;
+	o->log_level = (enum log_level)level;
+	return 0;
+}
+
+#define MAIN_OPT(field) offsetof(struct main_options, field)
+#define MAIN_STRINGIFY(x) #x
+#define MAIN_STRING(x) MAIN_STRINGIFY(x)
+
+/* The command line, in --help order. */
+static const struct cmdline_option main_options_table[] = {
+	{ .name = "endpoint", .kind = CMDLINE_STRING, .offset = MAIN_OPT(endpoint),
+	  .arg = "unix:///PATH.sock", .help = "socket to serve (default: $CSI_ENDPOINT)" },
+	{ .name = "node-id", .kind = CMDLINE_STRING, .offset = MAIN_OPT(node_id), .arg = "ID",
+	  .help = "this node's id and topology value\n(default: $NODE_ID, else the host name)" },
+	{ .name = "api", .kind = CMDLINE_STRING, .offset = MAIN_OPT(api), .arg = "URL",
+	  .help = "claimfsd API: http://HOST:PORT or unix:///PATH\n(default " MAIN_DEFAULT_API ")" },
+	{ .name = "token-file", .kind = CMDLINE_STRING, .offset = MAIN_OPT(token_file), .arg = "FILE",
+	  .help = "bearer token for the API (claimfsd --token-file)" },
+	{ .name = "mount", .kind = CMDLINE_STRING, .offset = MAIN_OPT(mount), .arg = "DIR",
+	  .help = "claimfsd's --mount as seen here (default " MAIN_DEFAULT_MOUNT ")" },
+	{ .name = "state-dir", .kind = CMDLINE_STRING, .offset = MAIN_OPT(state_dir), .arg = "DIR",
+	  .help = "where publications are recorded (default " MAIN_DEFAULT_STATE_DIR ")" },
+	{ .name = "default-capacity", .kind = CMDLINE_CALL, .set = main_set_capacity,
+	  .arg = "QUANTITY", .invalid = "--default-capacity %s: not a positive quantity such as 1Gi",
+	  .help = "size of volumes the CO gives no size (default 1Gi)" },
+	{ .name = "max-volumes-per-node", .kind = CMDLINE_I64, .offset = MAIN_OPT(max_volumes),
+	  .arg = "N", .max = INT64_MAX, .invalid = "--max-volumes-per-node %s: not a number >= 0",
+	  .help = "reported by NodeGetInfo; 0 = no limit (default 0)" },
+	{ .name = "workers", .kind = CMDLINE_UNSIGNED, .offset = MAIN_OPT(workers), .arg = "N",
+	  .min = 1, .max = MAIN_WORKERS_MAX,
+	  .invalid = "--workers %s: not a number in 1.." MAIN_STRING(MAIN_WORKERS_MAX),
+	  .help = "calls served at once (default " MAIN_STRING(MAIN_DEFAULT_WORKERS) ")" },
+	{ .name = "log-level", .kind = CMDLINE_CALL, .set = main_set_log_level, .arg = "LEVEL",
+	  .invalid = "--log-level %s: expected error, warn, info or debug",
+	  .help = "error, warn, info (default) or debug" },
+	{ .name = "help", .kind = CMDLINE_HELP, .help = "show this text" },
+	{ .name = "version", .kind = CMDLINE_VERSION, .help = "show the version" },
+};
+
+static const struct cmdline_program main_program = {
+	.name = "claimfs-csi",
+	.version = "claimfs-csi " CLAIMFS_VERSION,
+	.options = main_options_table,
+	.n_options = sizeof(main_options_table) / sizeof(main_options_table[0]),
+	.usage_head =
 		"Usage: claimfs-csi [OPTIONS]\n"
-		"CSI v1 driver \"%s\" for claimfs: Identity, Controller and Node services on a\n"
+		"CSI v1 driver \"" CSI_DRIVER_NAME "\" for claimfs: Identity, Controller and Node services on a\n"
 		"unix socket, provisioning through claimfsd's HTTP API and publishing claims by\n"
 		"bind-mounting directories of claimfsd's mount.\n"
-		"\n"
-		"  --endpoint unix:///PATH.sock  socket to serve (default: $CSI_ENDPOINT)\n"
-		"  --node-id ID                  this node's id and topology value\n"
-		"                                (default: $NODE_ID, else the host name)\n"
-		"  --api URL                     claimfsd API: http://HOST:PORT or unix:///PATH\n"
-		"                                (default %s)\n"
-		"  --token-file FILE             bearer token for the API (claimfsd --token-file)\n"
-		"  --mount DIR                   claimfsd's --mount as seen here (default %s)\n"
-		"  --state-dir DIR               where publications are recorded (default %s)\n"
-		"  --default-capacity QUANTITY   size of volumes the CO gives no size (default 1Gi)\n"
-		"  --max-volumes-per-node N      reported by NodeGetInfo; 0 = no limit (default 0)\n"
-		"  --workers N                   calls served at once (default %d)\n"
-		"  --log-level LEVEL             error, warn, info (default) or debug\n"
-		"  --help                        show this text\n"
-		"  --version                     show the version\n"
+		"\n",
+	.usage_tail =
 		"\n"
 		"Volumes are claims <namespace>/<name> of claimfsd, named after the\n"
 		"Kubernetes PVC when external-provisioner runs with --extra-create-metadata,\n"
 		"else csi/<CSI volume name>. SIGTERM or SIGINT stops the driver and removes\n"
 		"the socket.\n",
-		CSI_DRIVER_NAME, MAIN_DEFAULT_API, MAIN_DEFAULT_MOUNT, MAIN_DEFAULT_STATE_DIR,
-		MAIN_DEFAULT_WORKERS);
-}
-
-/* Parse a decimal number in [min, max]. */
-static bool main_number(const char *text, long long min, long long max, long long *ret)
-{
-	char *end;
-	long long v;
-
-	errno = 0;
-	v = strtoll(text, &end, 10);
-	if (errno != 0 || end == text || *end != '\0' || v < min || v > max)
-		return false;
-	*ret = v;
-	return true;
-}
+	.help_column = 32,
+	.unexpected = "unexpected argument \"%s\"",
+};
 
 /* A topology label value: at most 63 of [A-Za-z0-9-_.], alphanumeric at both ends. */
 static bool main_node_id_ok(const char *id)
@@ -104,88 +140,6 @@ static bool main_node_id_ok(const char *id)
 			return false;
 	}
 	return true;
-}
-
-/* Parse argv; exits for --help/--version; returns 0 or -EINVAL. */
-static int main_parse(int argc, char **argv, struct main_options *o)
-{
-	enum { OPT_ENDPOINT = 256, OPT_NODE_ID, OPT_API, OPT_TOKEN, OPT_MOUNT, OPT_STATE,
-	       OPT_CAPACITY, OPT_MAX_VOLUMES, OPT_WORKERS, OPT_LOG, OPT_HELP, OPT_VERSION };
-	static const struct option longopts[] = {
-		{ "endpoint", required_argument, NULL, OPT_ENDPOINT },
-		{ "node-id", required_argument, NULL, OPT_NODE_ID },
-		{ "api", required_argument, NULL, OPT_API },
-		{ "token-file", required_argument, NULL, OPT_TOKEN },
-		{ "mount", required_argument, NULL, OPT_MOUNT },
-		{ "state-dir", required_argument, NULL, OPT_STATE },
-		{ "default-capacity", required_argument, NULL, OPT_CAPACITY },
-		{ "max-volumes-per-node", required_argument, NULL, OPT_MAX_VOLUMES },
-		{ "workers", required_argument, NULL, OPT_WORKERS },
-		{ "log-level", required_argument, NULL, OPT_LOG },
-		{ "help", no_argument, NULL, OPT_HELP },
-		{ "version", no_argument, NULL, OPT_VERSION },
-		{ NULL, 0, NULL, 0 },
-	};
-	long long n;
-	int c, level;
-
-	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
-		switch (c) {
-		case OPT_ENDPOINT: o->endpoint = optarg; break;
-		case OPT_NODE_ID: o->node_id = optarg; break;
-		case OPT_API: o->api = optarg; break;
-		case OPT_TOKEN: o->token_file = optarg; break;
-		case OPT_MOUNT: o->mount = optarg; break;
-		case OPT_STATE: o->state_dir = optarg; break;
-		case OPT_CAPACITY:
-			if (quantity_parse(optarg, &o->default_capacity, NULL) < 0 ||
-			    o->default_capacity == 0 || o->default_capacity > INT64_MAX) {
-				fprintf(stderr, "claimfs-csi: --default-capacity %s: not a positive "
-						"quantity such as 1Gi\n", optarg);
-				return -EINVAL;
-			}
-			break;
-		case OPT_MAX_VOLUMES:
-			if (!main_number(optarg, 0, INT64_MAX, &n)) {
-				fprintf(stderr, "claimfs-csi: --max-volumes-per-node %s: not a "
-						"number >= 0\n", optarg);
-				return -EINVAL;
-			}
-			o->max_volumes = n;
-			break;
-		case OPT_WORKERS:
-			if (!main_number(optarg, 1, MAIN_WORKERS_MAX, &n)) {
-				fprintf(stderr, "claimfs-csi: --workers %s: not a number in 1..%d\n",
-					optarg, MAIN_WORKERS_MAX);
-				return -EINVAL;
-			}
-			o->workers = (unsigned)n;
-			break;
-		case OPT_LOG:
-			level = log_level_parse(optarg);
-			if (level < 0) {
-				fprintf(stderr, "claimfs-csi: --log-level %s: expected error, warn, "
-						"info or debug\n", optarg);
-				return -EINVAL;
-			}
-			o->log_level = (enum log_level)level;
-			break;
-		case OPT_HELP:
-			main_usage(stdout);
-			exit(0);
-		case OPT_VERSION:
-			printf("claimfs-csi %s\n", CLAIMFS_VERSION);
-			exit(0);
-		default:
-			fprintf(stderr, "Try 'claimfs-csi --help'.\n");
-			return -EINVAL;
-		}
-	}
-	if (optind < argc) {
-		fprintf(stderr, "claimfs-csi: unexpected argument \"%s\"\n", argv[optind]);
-		return -EINVAL;
-	}
-	return 0;
 }
 
 /* "unix:///p", "unix:/p" or "/p" -> "/p"; NULL for anything else. */
@@ -274,7 +228,10 @@ int main(int argc, char **argv)
 	sigset_t signals;
 	int r, sig = 0;
 
-	if (main_parse(argc, argv, &o) < 0 || main_check(&o, hostname, sizeof(hostname)) < 0)
+	r = cmdline_parse(&main_program, argc, argv, &o);
+	if (r > 0)
+		return 0; /* --help, --version */
+	if (r < 0 || main_check(&o, hostname, sizeof(hostname)) < 0)
 		return 2;
 	log_set_program("claimfs-csi");
 	log_set_level(o.log_level);

@@ -10,6 +10,7 @@
  * one signal thread (sigwait), which ends the FUSE loop and wakes the main
  * thread with SIGUSR1 (its handler does nothing; the interruption is the point).
  */
+#include "cmdline.h"
 #include "fs.h"
 #include "http.h"
 #include "log.h"
@@ -17,12 +18,12 @@
 #include "store.h"
 
 #include <errno.h>
-#include <getopt.h>
 #include <limits.h>
 #include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -59,168 +60,81 @@ static atomic_bool main_ready;
 static struct fs *main_fs;        /* set before main_serving, cleared after */
 static pthread_t main_thread;
 
-static void main_usage(FILE *out)
+/* --listen: "none" disables TCP. */
+static int main_set_listen(void *opts, const char *argument)
 {
-	fprintf(out,
-		"Usage: claimfsd [OPTIONS]\n"
-		"\n"
-		"Serve claimfs volumes: one FUSE mount whose directories <mount>/<namespace>/<claim>/\n"
-		"are volumes stored in one SQLite file, provisioned through a Kubernetes-shaped HTTP API.\n"
-		"\n"
-		"Options:\n"
-		"  --store FILE             SQLite store (default " MAIN_DEFAULT_STORE ");\n"
-		"                           created if missing, locked while the daemon runs\n"
-		"  --mount DIR              mount point (default " MAIN_DEFAULT_MOUNT ");\n"
-		"                           a stale claimfs mount left there by a crash is detached\n"
-		"  --listen HOST:PORT       HTTP API address (default " MAIN_DEFAULT_LISTEN
-		"); port 0 picks a\n"
-		"                           free port; 'none' disables TCP\n"
-		"  --unix-socket PATH       also serve the API on a unix socket\n"
-		"  --port-file FILE         write the bound TCP port to FILE once the API and mount are up\n"
-		"  --token-file FILE        require \"Authorization: Bearer <token>\" (the token is the\n"
-		"                           file's first line) on every request but the health probes;\n"
-		"                           needed to listen on a non-loopback address\n"
-		"  --tls-cert-file FILE     serve the TCP API over HTTPS with this PEM certificate\n"
-		"  --tls-key-file FILE      ... and this PEM key (kubectl sends --token only over TLS)\n"
-		"  --commit-interval-ms N   commit batched changes at least every N ms (default 100)\n"
-		"  --stream-mib-per-s N     large writes (128 KiB+) coming faster than N MiB/s are a stream:\n"
-		"                           its WAL is copied into the database after it, not during it\n"
-		"                           (default 32; 0: never; see README.md)\n"
-		"  --threads N              maximum FUSE worker threads (default: libfuse's)\n"
-		"  --log-level LEVEL        error, warn, info (default) or debug\n"
-		"  --fuse-debug             trace every FUSE request (very verbose)\n"
-		"  --check                  verify the store (daemon stopped) and exit: 0 consistent,\n"
-		"                           1 problems found (each reported), 2 could not check\n"
-		"  --repair                 with --check: also fix what is safe to fix (orphans, counters)\n"
-		"  -h, --help               show this help\n"
-		"  -V, --version            show the version\n"
-		"\n"
-		"Durability: fsync(2) makes data survive power loss; close(2) makes it survive a crash\n"
-		"of the daemon; see README.md. SIGTERM or SIGINT unmount cleanly.\n");
-}
+	struct main_options *o = opts;
 
-static int main_parse_unsigned(const char *text, unsigned max, unsigned *ret_value)
-{
-	char *end;
-	unsigned long value;
-
-	errno = 0;
-	value = strtoul(text, &end, 10);
-	if (errno || end == text || *end || value > max || text[0] == '-')
-		return -EINVAL;
-	*ret_value = (unsigned)value;
+	o->listen = strcmp(argument, "none") == 0 ? NULL : argument;
 	return 0;
 }
 
-/* Returns 0 to run, 1 to exit successfully (help/version), -EINVAL on bad use. */
-static int main_parse(int argc, char **argv, struct main_options *o)
+/* --log-level applies at once, so that start-up is logged at that level. */
+static int main_set_log_level(void *opts, const char *argument)
 {
-	enum { OPT_STORE = 256, OPT_MOUNT, OPT_LISTEN, OPT_UNIX, OPT_PORT_FILE, OPT_COMMIT, OPT_THREADS,
-	       OPT_LOG, OPT_FUSE_DEBUG, OPT_CHECK, OPT_REPAIR, OPT_TOKEN_FILE,
-	       OPT_TLS_CERT, OPT_TLS_KEY, OPT_STREAM };
-	static const struct option longopts[] = {
-		{ "store", required_argument, NULL, OPT_STORE },
-		{ "mount", required_argument, NULL, OPT_MOUNT },
-		{ "listen", required_argument, NULL, OPT_LISTEN },
-		{ "unix-socket", required_argument, NULL, OPT_UNIX },
-		{ "port-file", required_argument, NULL, OPT_PORT_FILE },
-		{ "token-file", required_argument, NULL, OPT_TOKEN_FILE },
-		{ "tls-cert-file", required_argument, NULL, OPT_TLS_CERT },
-		{ "tls-key-file", required_argument, NULL, OPT_TLS_KEY },
-		{ "commit-interval-ms", required_argument, NULL, OPT_COMMIT },
-		{ "stream-mib-per-s", required_argument, NULL, OPT_STREAM },
-		{ "threads", required_argument, NULL, OPT_THREADS },
-		{ "log-level", required_argument, NULL, OPT_LOG },
-		{ "fuse-debug", no_argument, NULL, OPT_FUSE_DEBUG },
-		{ "check", no_argument, NULL, OPT_CHECK },
-		{ "repair", no_argument, NULL, OPT_REPAIR },
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'V' },
-		{ 0 },
-	};
-	int c, level;
+	int level = log_level_parse(argument);
 
-	*o = (struct main_options){ .store_path = MAIN_DEFAULT_STORE, .mountpoint = MAIN_DEFAULT_MOUNT,
-				    .listen = MAIN_DEFAULT_LISTEN, .commit_interval_ms = 100,
-				    .stream_mib_per_s = STORE_STREAM_DEFAULT_MIB_PER_S };
-	while ((c = getopt_long(argc, argv, "hV", longopts, NULL)) != -1) {
-		switch (c) {
-		case OPT_STORE:
-			o->store_path = optarg;
-			break;
-		case OPT_MOUNT:
-			o->mountpoint = optarg;
-			break;
-		case OPT_LISTEN:
-			o->listen = strcmp(optarg, "none") == 0 ? NULL : optarg;
-			break;
-		case OPT_UNIX:
-			o->unix_socket = optarg;
-			break;
-		case OPT_PORT_FILE:
-			o->port_file = optarg;
-			break;
-		case OPT_TOKEN_FILE:
-			o->token_file = optarg;
-			break;
-		case OPT_TLS_CERT:
-			o->tls_cert_file = optarg;
-			break;
-		case OPT_TLS_KEY:
-			o->tls_key_file = optarg;
-			break;
-		case OPT_COMMIT:
-			if (main_parse_unsigned(optarg, 60000, &o->commit_interval_ms) < 0 ||
-			    o->commit_interval_ms == 0) {
-				fprintf(stderr, "claimfsd: --commit-interval-ms takes 1 to 60000, not '%s'\n", optarg);
-				return -EINVAL;
-			}
-			break;
-		case OPT_STREAM:
-			if (main_parse_unsigned(optarg, 1000000, &o->stream_mib_per_s) < 0) {
-				fprintf(stderr, "claimfsd: --stream-mib-per-s takes 0 to 1000000, not '%s'\n", optarg);
-				return -EINVAL;
-			}
-			break;
-		case OPT_THREADS:
-			if (main_parse_unsigned(optarg, 1024, &o->threads) < 0 || o->threads == 0) {
-				fprintf(stderr, "claimfsd: --threads takes 1 to 1024, not '%s'\n", optarg);
-				return -EINVAL;
-			}
-			break;
-		case OPT_LOG:
-			level = log_level_parse(optarg);
-			if (level < 0) {
-				fprintf(stderr, "claimfsd: --log-level takes error, warn, info or debug, not '%s'\n",
-					optarg);
-				return -EINVAL;
-			}
-			log_set_level((enum log_level)level);
-			break;
-		case OPT_FUSE_DEBUG:
-			o->fuse_debug = true;
-			break;
-		case OPT_CHECK:
-			o->check = true;
-			break;
-		case OPT_REPAIR:
-			o->repair = true;
-			break;
-		case 'h':
-			main_usage(stdout);
-			return 1;
-		case 'V':
-			printf("claimfsd %s (store schema %d)\n", CLAIMFS_VERSION, store_schema_version());
-			return 1;
-		default:
-			main_usage(stderr);
-			return -EINVAL;
-		}
-	}
-	if (optind < argc) {
-		fprintf(stderr, "claimfsd: unexpected argument '%s' (see --help)\n", argv[optind]);
+	(void)opts;
+	if (level < 0)
 		return -EINVAL;
-	}
+	log_set_level((enum log_level)level);
+	return 0;
+}
+
+#define MAIN_OPT(field) offsetof(struct main_options, field)
+
+/* The command line, in --help order. */
+static const struct cmdline_option main_options_table[] = {
+	{ .name = "store", .kind = CMDLINE_STRING, .offset = MAIN_OPT(store_path), .arg = "FILE",
+	  .help = "SQLite store (default " MAIN_DEFAULT_STORE ");\n"
+		  "created if missing, locked while the daemon runs" },
+	{ .name = "mount", .kind = CMDLINE_STRING, .offset = MAIN_OPT(mountpoint), .arg = "DIR",
+	  .help = "mount point (default " MAIN_DEFAULT_MOUNT ");\n"
+		  "a stale claimfs mount left there by a crash is detached" },
+	{ .name = "listen", .kind = CMDLINE_CALL, .set = main_set_listen, .arg = "HOST:PORT",
+	  .help = "HTTP API address (default " MAIN_DEFAULT_LISTEN "); port 0 picks a\n"
+		  "free port; 'none' disables TCP" },
+	{ .name = "unix-socket", .kind = CMDLINE_STRING, .offset = MAIN_OPT(unix_socket),
+	  .arg = "PATH", .help = "also serve the API on a unix socket" },
+	{ .name = "port-file", .kind = CMDLINE_STRING, .offset = MAIN_OPT(port_file), .arg = "FILE",
+	  .help = "write the bound TCP port to FILE once the API and mount are up" },
+	{ .name = "token-file", .kind = CMDLINE_STRING, .offset = MAIN_OPT(token_file), .arg = "FILE",
+	  .help = "require \"Authorization: Bearer <token>\" (the token is the\n"
+		  "file's first line) on every request but the health probes;\n"
+		  "needed to listen on a non-loopback address" },
+	{ .name = "tls-cert-file", .kind = CMDLINE_STRING, .offset = MAIN_OPT(tls_cert_file),
+	  .arg = "FILE", .help = "serve the TCP API over HTTPS with this PEM certificate" },
+	{ .name = "tls-key-file", .kind = CMDLINE_STRING, .offset = MAIN_OPT(tls_key_file),
+	  .arg = "FILE", .help = "... and this PEM key (kubectl sends --token only over TLS)" },
+	{ .name = "commit-interval-ms", .kind = CMDLINE_UNSIGNED,
+	  .offset = MAIN_OPT(commit_interval_ms), .arg = "N", .min = 1, .max = 60000,
+	  .invalid = "--commit-interval-ms takes 1 to 60000, not '%s'",
+	  .help = "commit batched changes at least every N ms (default 100)" },
+	{ .name = "stream-mib-per-s", .kind = CMDLINE_UNSIGNED, .offset = MAIN_OPT(stream_mib_per_s),
+	  .arg = "N", .max = 1000000, .invalid = "--stream-mib-per-s takes 0 to 1000000, not '%s'",
+	  .help = "large writes (128 KiB+) coming faster than N MiB/s are a stream:\n"
+		  "its WAL is copied into the database after it, not during it\n"
+		  "(default 32; 0: never; see README.md)" },
+	{ .name = "threads", .kind = CMDLINE_UNSIGNED, .offset = MAIN_OPT(threads), .arg = "N",
+	  .min = 1, .max = 1024, .invalid = "--threads takes 1 to 1024, not '%s'",
+	  .help = "maximum FUSE worker threads (default: libfuse's)" },
+	{ .name = "log-level", .kind = CMDLINE_CALL, .set = main_set_log_level, .arg = "LEVEL",
+	  .invalid = "--log-level takes error, warn, info or debug, not '%s'",
+	  .help = "error, warn, info (default) or debug" },
+	{ .name = "fuse-debug", .kind = CMDLINE_FLAG, .offset = MAIN_OPT(fuse_debug),
+	  .help = "trace every FUSE request (very verbose)" },
+	{ .name = "check", .kind = CMDLINE_FLAG, .offset = MAIN_OPT(check),
+	  .help = "verify the store (daemon stopped) and exit: 0 consistent,\n"
+		  "1 problems found (each reported), 2 could not check" },
+	{ .name = "repair", .kind = CMDLINE_FLAG, .offset = MAIN_OPT(repair),
+	  .help = "with --check: also fix what is safe to fix (orphans, counters)" },
+	{ .name = "help", .short_name = 'h', .kind = CMDLINE_HELP, .help = "show this help" },
+	{ .name = "version", .short_name = 'V', .kind = CMDLINE_VERSION, .help = "show the version" },
+};
+
+/* Options that only make sense together; 0 or -EINVAL (said why). */
+static int main_check_options(const struct main_options *o)
+{
 	if (o->repair && !o->check) {
 		fprintf(stderr, "claimfsd: --repair goes with --check\n");
 		return -EINVAL;
@@ -242,6 +156,41 @@ static int main_parse(int argc, char **argv, struct main_options *o)
 		return -EINVAL;
 	}
 	return 0;
+}
+
+/* Returns 0 to run, 1 to exit successfully (help/version), -EINVAL on bad use. */
+static int main_parse(int argc, char **argv, struct main_options *o)
+{
+	char version[64];
+	const struct cmdline_program program = {
+		.name = "claimfsd",
+		.version = version,
+		.options = main_options_table,
+		.n_options = sizeof(main_options_table) / sizeof(main_options_table[0]),
+		.usage_head =
+			"Usage: claimfsd [OPTIONS]\n"
+			"\n"
+			"Serve claimfs volumes: one FUSE mount whose directories <mount>/<namespace>/<claim>/\n"
+			"are volumes stored in one SQLite file, provisioned through a Kubernetes-shaped HTTP API.\n"
+			"\n"
+			"Options:\n",
+		.usage_tail =
+			"\n"
+			"Durability: fsync(2) makes data survive power loss; close(2) makes it survive a crash\n"
+			"of the daemon; see README.md. SIGTERM or SIGINT unmount cleanly.\n",
+		.help_column = 27,
+		.usage_on_error = true,
+		.unexpected = "unexpected argument '%s' (see --help)",
+	};
+	int r;
+
+	snprintf(version, sizeof(version), "claimfsd %s (store schema %d)", CLAIMFS_VERSION,
+		 store_schema_version());
+	*o = (struct main_options){ .store_path = MAIN_DEFAULT_STORE, .mountpoint = MAIN_DEFAULT_MOUNT,
+				    .listen = MAIN_DEFAULT_LISTEN, .commit_interval_ms = 100,
+				    .stream_mib_per_s = STORE_STREAM_DEFAULT_MIB_PER_S };
+	r = cmdline_parse(&program, argc, argv, o);
+	return r != 0 ? r : main_check_options(o);
 }
 
 /* The whole of a (small) file as a C string in *ret (malloc'd). */

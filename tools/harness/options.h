@@ -30,6 +30,7 @@ struct options {
 	bool scale_cycle;
 	enum options_balance balance;
 	unsigned weights[OPTIONS_MAX_REPLICAS];
+	unsigned weights_given; /* how many --weights listed (0: derived from --balance) */
 	const char *api_url;   /* use a running daemon ... */
 	const char *mount_dir; /* ... mounted here */
 	const char *claimfsd;  /* daemon binary, or NULL to search */
