@@ -10,39 +10,17 @@
 #include "daemon_client.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
+#include "files.h"
 #include "names.h"
 
 #define DAEMON_CLIENT_PATH_MAX 1024
 
 /* ---- set-up -------------------------------------------------------------------- */
-
-/* Read the first line of a token file into buf (whitespace trimmed). */
-static int daemon_client_read_token(const char *path, char *buf, size_t size)
-{
-	ssize_t n;
-	int fd, r;
-
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	n = read(fd, buf, size - 1);
-	r = n < 0 ? -errno : 0;
-	close(fd);
-	if (n < 0)
-		return r;
-	buf[n] = '\0';
-	buf[strcspn(buf, "\r\n")] = '\0';
-	while (n > 0 && (buf[n - 1] == ' ' || buf[n - 1] == '\t' || buf[n - 1] == '\0'))
-		buf[--n] = '\0';
-	return buf[0] == '\0' ? -ENODATA : 0;
-}
 
 /* Parse the URL and read the token. */
 int daemon_client_init(struct daemon_client *client, const char *url, const char *token_file,
@@ -59,8 +37,7 @@ int daemon_client_init(struct daemon_client *client, const char *url, const char
 	}
 	client->endpoint.user_agent = "claimfs-csi";
 	if (token_file != NULL) {
-		r = daemon_client_read_token(token_file, client->endpoint.token,
-					     sizeof(client->endpoint.token));
+		r = files_read_token(token_file, client->endpoint.token, sizeof(client->endpoint.token));
 		if (r < 0) {
 			snprintf(msg, msg_size, "--token-file %s: %s", token_file,
 				 r == -ENODATA ? "empty" : strerror(-r));

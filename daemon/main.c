@@ -1,16 +1,20 @@
 /*
  * main.c — claimfsd: option parsing, start-up and shutdown order, signals.
  *
- * Start-up: open (lock, migrate, reclaim) the store -> detach a stale mount
- * -> mount -> model -> HTTP API -> ready -> serve FUSE until a signal.
- * Shutdown runs the same steps backwards; the store's final commit comes
- * last, after nothing can change it any more.
+ * Start-up is one step per function, in this order: main_parse ->
+ * main_read_secrets -> main_start_signals -> main_open_store (lock,
+ * migrate, reclaim) -> main_mount (detach a stale mount, mount) ->
+ * main_serve_api (model, HTTP API) -> main_start_timers ->
+ * main_announce_ready -> main_serve_fuse until a signal. main_stop runs the
+ * same steps backwards, from wherever start-up got to; the store's final
+ * commit comes last, after nothing can change it any more.
  *
  * Signals: SIGTERM/SIGINT/SIGHUP are blocked in every thread and taken by
  * one signal thread (sigwait), which ends the FUSE loop and wakes the main
  * thread with SIGUSR1 (its handler does nothing; the interruption is the point).
  */
 #include "cmdline.h"
+#include "files.h"
 #include "fs.h"
 #include "http.h"
 #include "log.h"
@@ -35,6 +39,7 @@
 #define MAIN_DEFAULT_MOUNT "/var/lib/claimfs/volumes"
 #define MAIN_DEFAULT_LISTEN "127.0.0.1:8080"
 #define MAIN_MAX_BODY (1024 * 1024)
+#define MAIN_MAX_PEM (1024 * 1024) /* a certificate chain or key file */
 
 struct main_options {
 	const char *store_path;
@@ -193,117 +198,6 @@ static int main_parse(int argc, char **argv, struct main_options *o)
 	return r != 0 ? r : main_check_options(o);
 }
 
-/* The whole of a (small) file as a C string in *ret (malloc'd). */
-static int main_read_file(const char *path, char **ret)
-{
-	FILE *f = fopen(path, "re");
-	char *buf = NULL;
-	size_t len = 0, cap = 0, n;
-
-	if (f == NULL)
-		return -errno;
-	do {
-		if (len + 4096 + 1 > cap) {
-			char *grown = realloc(buf, cap = len + 8192);
-
-			if (grown == NULL || cap > (1u << 20)) {
-				free(grown != NULL ? grown : buf);
-				fclose(f);
-				return grown == NULL ? -ENOMEM : -EFBIG;
-			}
-			buf = grown;
-		}
-		n = fread(buf + len, 1, 4096, f);
-		len += n;
-	} while (n > 0);
-	if (ferror(f)) {
-		free(buf);
-		fclose(f);
-		return -EIO;
-	}
-	fclose(f);
-	buf[len] = '\0';
-	*ret = buf;
-	return 0;
-}
-
-/* The bearer token: the first line of path, without surrounding blanks. */
-static int main_read_token(const char *path, char *buf, size_t size)
-{
-	FILE *f = fopen(path, "re");
-	size_t len;
-
-	if (f == NULL)
-		return -errno;
-	if (fgets(buf, (int)size, f) == NULL) {
-		fclose(f);
-		return -ENODATA;
-	}
-	fclose(f);
-	len = strcspn(buf, "\r\n");
-	while (len > 0 && (buf[len - 1] == ' ' || buf[len - 1] == '\t'))
-		len--;
-	buf[len] = '\0';
-	if (len == 0 || buf[0] == ' ' || buf[0] == '\t')
-		return -ENODATA;
-	return 0;
-}
-
-/* mkdir -p */
-static int main_mkdirs(const char *path, mode_t mode)
-{
-	char buf[PATH_MAX];
-	int n = snprintf(buf, sizeof(buf), "%s", path);
-
-	if (n < 0 || (size_t)n >= sizeof(buf))
-		return -ENAMETOOLONG;
-	for (char *p = buf + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(buf, mode) < 0 && errno != EEXIST)
-			return -errno;
-		*p = '/';
-	}
-	if (mkdir(buf, mode) < 0 && errno != EEXIST && errno != ENOTCONN)
-		return -errno;
-	return 0;
-}
-
-static int main_parent_dirs(const char *file)
-{
-	char buf[PATH_MAX];
-	int n = snprintf(buf, sizeof(buf), "%s", file);
-	char *slash;
-
-	if (n < 0 || (size_t)n >= sizeof(buf))
-		return -ENAMETOOLONG;
-	slash = strrchr(buf, '/');
-	if (!slash || slash == buf)
-		return 0;
-	*slash = '\0';
-	return main_mkdirs(buf, 0755);
-}
-
-static int main_write_port_file(const char *path, unsigned port)
-{
-	char tmp[PATH_MAX];
-	FILE *f;
-	int n = snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-
-	if (n < 0 || (size_t)n >= sizeof(tmp))
-		return -ENAMETOOLONG;
-	f = fopen(tmp, "we");
-	if (!f)
-		return -errno;
-	fprintf(f, "%u\n", port);
-	if (fclose(f) != 0)
-		return -errno;
-	if (rename(tmp, path) < 0)
-		return -errno;
-	return 0;
-}
-
 static void main_wake_handler(int sig)
 {
 	(void)sig;
@@ -392,20 +286,233 @@ static int main_check(const struct main_options *o)
 	return result.problems > result.repaired ? 1 : 0;
 }
 
+/* Everything the daemon holds while it runs; main_stop() releases it in
+ * the reverse order of the main_* steps that fill it, whatever step failed. */
+struct main_daemon {
+	struct main_options o;
+	char token[4096];
+	char *tls_cert, *tls_key;
+	sigset_t stop_signals, wake_signal;
+	pthread_t signal_thread, timer_thread, checkpoint_thread;
+	bool signal_started, timer_started, checkpointer_started;
+	struct store *store;
+	struct fs *fs;
+	struct model *model;
+	struct http_server *http;
+	struct main_timer timer, checkpointer;
+};
+
+/* The token and TLS files, read before anything starts. */
+static int main_read_secrets(struct main_daemon *d)
+{
+	const struct main_options *o = &d->o;
+	int r;
+
+	if (o->token_file) {
+		r = files_read_token(o->token_file, d->token, sizeof(d->token));
+		if (r < 0) {
+			fprintf(stderr, "claimfsd: cannot read a token from %s: %s\n", o->token_file,
+				r == -ENODATA ? "the file holds no token" : strerror(-r));
+			return r;
+		}
+	}
+	if (o->tls_cert_file &&
+	    ((r = files_read(o->tls_cert_file, MAIN_MAX_PEM, &d->tls_cert)) < 0 ||
+	     (r = files_read(o->tls_key_file, MAIN_MAX_PEM, &d->tls_key)) < 0)) {
+		fprintf(stderr, "claimfsd: cannot read %s: %s\n",
+			d->tls_cert == NULL ? o->tls_cert_file : o->tls_key_file, strerror(-r));
+		return r;
+	}
+	return 0;
+}
+
+/* Block the stop signals (before any thread exists, so every thread
+ * inherits the mask) and start the thread that takes them. */
+static int main_start_signals(struct main_daemon *d)
+{
+	struct sigaction sa = { .sa_handler = main_wake_handler };
+
+	sigemptyset(&d->stop_signals);
+	sigaddset(&d->stop_signals, SIGTERM);
+	sigaddset(&d->stop_signals, SIGINT);
+	sigaddset(&d->stop_signals, SIGHUP);
+	sigemptyset(&d->wake_signal);
+	sigaddset(&d->wake_signal, SIGUSR1);
+	pthread_sigmask(SIG_BLOCK, &d->stop_signals, NULL);
+	pthread_sigmask(SIG_BLOCK, &d->wake_signal, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGUSR1, &sa, NULL);
+	main_thread = pthread_self();
+	if (pthread_create(&d->signal_thread, NULL, main_signal_thread, &d->stop_signals) != 0) {
+		log_error("cannot start the signal thread");
+		return -EAGAIN;
+	}
+	d->signal_started = true;
+	return 0;
+}
+
+/* Open (lock, migrate, reclaim) the store, creating its directory. */
+static int main_open_store(struct main_daemon *d)
+{
+	const char *path = d->o.store_path;
+	int r = files_make_parent_dirs(path, 0755);
+
+	if (r < 0) {
+		log_error("cannot create the directory of %s: %s", path, strerror(-r));
+		return r;
+	}
+	r = store_open(path, 0, &d->store);
+	if (r == -EBUSY)
+		fprintf(stderr, "claimfsd: the store %s is locked: another claimfsd is using it\n", path);
+	else if (r < 0)
+		fprintf(stderr, "claimfsd: cannot open the store %s: %s\n", path, strerror(-r));
+	return r;
+}
+
+/* Detach a stale mount, create the mount point and mount the store. */
+static int main_mount(struct main_daemon *d)
+{
+	const struct main_options *o = &d->o;
+	char fsname[PATH_MAX + 16];
+	struct fs_config config = { .mountpoint = o->mountpoint, .fsname = fsname,
+				    .max_threads = o->threads, .debug = o->fuse_debug };
+	int r = fs_clear_stale_mount(o->mountpoint);
+
+	if (r < 0) {
+		fprintf(stderr, "claimfsd: cannot use %s as the mount point: %s\n", o->mountpoint,
+			strerror(-r));
+		return r;
+	}
+	r = files_mkdirs(o->mountpoint, 0755);
+	if (r < 0 && r != -ENOTCONN) { /* a dead FUSE mount fs_mount() can take over */
+		fprintf(stderr, "claimfsd: cannot create %s: %s\n", o->mountpoint, strerror(-r));
+		return r;
+	}
+	snprintf(fsname, sizeof(fsname), "claimfs:%s", o->store_path);
+	r = fs_mount(d->store, &config, &d->fs);
+	if (r < 0)
+		fprintf(stderr, "claimfsd: cannot mount %s: %s\n", o->mountpoint, strerror(-r));
+	return r;
+}
+
+/* The provisioning model and the HTTP API on top of it. */
+static int main_serve_api(struct main_daemon *d)
+{
+	const struct main_options *o = &d->o;
+	struct http_config config = { .listen = o->listen, .unix_socket = o->unix_socket,
+				      .max_body = MAIN_MAX_BODY, .ready = &main_ready,
+				      .token = o->token_file ? d->token : NULL,
+				      .tls_cert_pem = d->tls_cert, .tls_key_pem = d->tls_key };
+	int r = model_open(d->store, &d->model);
+
+	if (r < 0) {
+		log_error("cannot start the provisioning model: %s", strerror(-r));
+		return r;
+	}
+	r = http_server_start(&config, d->model, &d->http);
+	if (r < 0)
+		fprintf(stderr, "claimfsd: cannot serve the API on %s: %s\n",
+			o->listen ? o->listen : o->unix_socket, strerror(-r));
+	return r;
+}
+
+/* The commit timer and the WAL checkpointer. */
+static int main_start_timers(struct main_daemon *d)
+{
+	d->timer.store = d->store;
+	d->timer.interval_ms = d->o.commit_interval_ms;
+	if (pthread_create(&d->timer_thread, NULL, main_timer_thread, &d->timer) != 0) {
+		log_error("cannot start the commit timer");
+		return -EAGAIN;
+	}
+	d->timer_started = true;
+	d->checkpointer.store = d->store;
+	d->checkpointer.checkpointer = true;
+	store_set_stream_rate(d->store, (uint64_t)d->o.stream_mib_per_s << 20);
+	if (pthread_create(&d->checkpoint_thread, NULL, main_timer_thread, &d->checkpointer) != 0) {
+		log_error("cannot start the WAL checkpointer");
+		return -EAGAIN;
+	}
+	d->checkpointer_started = true;
+	return 0;
+}
+
+/* Ready: /readyz answers 200, the port file appears, the log says so. */
+static int main_announce_ready(struct main_daemon *d)
+{
+	const struct main_options *o = &d->o;
+	char port[16];
+	int r;
+
+	main_fs = d->fs;
+	atomic_store(&main_serving, true);
+	atomic_store(&main_ready, true);
+	if (o->port_file) {
+		snprintf(port, sizeof(port), "%u\n", http_server_port(d->http));
+		r = files_write_atomic(o->port_file, port);
+		if (r < 0) {
+			log_error("cannot write %s: %s", o->port_file, strerror(-r));
+			atomic_store(&main_serving, false);
+			return r;
+		}
+	}
+	log_info("serving %s on %s (API %s%s%s)", o->store_path, o->mountpoint, o->listen ? o->listen : "",
+		 o->listen && o->unix_socket ? " and " : "", o->unix_socket ? o->unix_socket : "");
+	return 0;
+}
+
+/* Serve FUSE until a stop signal ends the loop (an error ending it early
+ * is logged, not fatal: shutdown is the same). */
+static void main_serve_fuse(struct main_daemon *d)
+{
+	int r = 0;
+
+	pthread_sigmask(SIG_UNBLOCK, &d->wake_signal, NULL);
+	if (!atomic_load(&main_stopping))
+		r = fs_run(d->fs);
+	pthread_sigmask(SIG_BLOCK, &d->wake_signal, NULL);
+	atomic_store(&main_serving, false);
+	atomic_store(&main_ready, false);
+	if (r < 0 && r != -EINTR)
+		log_warn("FUSE loop ended: %s", strerror(-r));
+}
+
+/* Undo every step that ran, last first; the store's final commit comes
+ * after nothing can change it any more. */
+static void main_stop(struct main_daemon *d)
+{
+	atomic_store(&main_ready, false);
+	http_server_stop(d->http);
+	if (d->timer_started) {
+		atomic_store(&d->timer.stop, true);
+		pthread_join(d->timer_thread, NULL);
+	}
+	if (d->checkpointer_started) {
+		atomic_store(&d->checkpointer.stop, true);
+		pthread_join(d->checkpoint_thread, NULL);
+	}
+	fs_unmount(d->fs);
+	main_fs = NULL;
+	model_close(d->model);
+	store_close(d->store);
+	if (d->signal_started) {
+		/* Wake the signal thread if no signal came, then collect it. */
+		atomic_store(&main_serving, false);
+		pthread_kill(d->signal_thread, SIGTERM);
+		pthread_join(d->signal_thread, NULL);
+	}
+	free(d->tls_cert);
+	free(d->tls_key);
+}
+
+/* Parse, check or start, serve until a signal, stop: exit 0 on a clean
+ * stop (and after --help/--version), 1 when a step failed, 2 on usage
+ * errors and unreadable secrets; --check has its own codes. */
 int main(int argc, char **argv)
 {
-	struct main_options o;
-	struct store *store = NULL;
-	struct model *model = NULL;
-	struct http_server *http = NULL;
-	struct fs *fs = NULL;
-	struct main_timer timer = { 0 }, checkpointer = { .checkpointer = true };
-	pthread_t signal_thread, timer_thread, checkpoint_thread;
-	bool signal_started = false, timer_started = false, checkpointer_started = false;
-	sigset_t set, wake;
-	char fsname[PATH_MAX + 16], token[4096];
-	char *tls_cert = NULL, *tls_key = NULL;
-	int r, exit_code = EXIT_FAILURE;
+	static struct main_daemon d; /* large (token); zeroed */
+	int r;
 
 	/* glibc gives every thread that allocates its own arena; with the FUSE
 	 * workers and one HTTP thread per connection that is dozens of mostly
@@ -413,156 +520,32 @@ int main(int argc, char **argv)
 	 * provisioning). Two arenas keep the threads' allocations in common. */
 	if (mallopt(M_ARENA_MAX, 2) != 1)
 		fprintf(stderr, "claimfsd: mallopt(M_ARENA_MAX) failed; continuing\n");
-	r = main_parse(argc, argv, &o);
+	r = main_parse(argc, argv, &d.o);
 	if (r != 0)
 		return r > 0 ? EXIT_SUCCESS : 2;
-	if (o.check)
-		return main_check(&o);
-	if (o.token_file) {
-		r = main_read_token(o.token_file, token, sizeof(token));
-		if (r < 0) {
-			fprintf(stderr, "claimfsd: cannot read a token from %s: %s\n", o.token_file,
-				r == -ENODATA ? "the file holds no token" : strerror(-r));
-			return 2;
-		}
-	}
-	if (o.tls_cert_file &&
-	    ((r = main_read_file(o.tls_cert_file, &tls_cert)) < 0 ||
-	     (r = main_read_file(o.tls_key_file, &tls_key)) < 0)) {
-		fprintf(stderr, "claimfsd: cannot read %s: %s\n",
-			tls_cert == NULL ? o.tls_cert_file : o.tls_key_file, strerror(-r));
-		free(tls_cert);
+	if (d.o.check)
+		return main_check(&d.o);
+	r = main_read_secrets(&d);
+	if (r < 0) {
+		main_stop(&d);
 		return 2;
 	}
-
-	/* Before any thread exists, so every thread inherits the mask. */
-	sigemptyset(&set);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGHUP);
-	sigemptyset(&wake);
-	sigaddset(&wake, SIGUSR1);
-	pthread_sigmask(SIG_BLOCK, &set, NULL);
-	pthread_sigmask(SIG_BLOCK, &wake, NULL);
-	signal(SIGPIPE, SIG_IGN);
-	struct sigaction sa = { .sa_handler = main_wake_handler };
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGUSR1, &sa, NULL);
-	main_thread = pthread_self();
-	if (pthread_create(&signal_thread, NULL, main_signal_thread, &set) != 0) {
-		log_error("cannot start the signal thread");
-		goto out;
-	}
-	signal_started = true;
-
-	r = main_parent_dirs(o.store_path);
-	if (r < 0) {
-		log_error("cannot create the directory of %s: %s", o.store_path, strerror(-r));
-		goto out;
-	}
-	r = store_open(o.store_path, 0, &store);
-	if (r < 0) {
-		if (r == -EBUSY)
-			fprintf(stderr, "claimfsd: the store %s is locked: another claimfsd is using it\n",
-				o.store_path);
-		else
-			fprintf(stderr, "claimfsd: cannot open the store %s: %s\n", o.store_path, strerror(-r));
-		goto out;
-	}
-	r = fs_clear_stale_mount(o.mountpoint);
-	if (r < 0) {
-		fprintf(stderr, "claimfsd: cannot use %s as the mount point: %s\n", o.mountpoint, strerror(-r));
-		goto out;
-	}
-	r = main_mkdirs(o.mountpoint, 0755);
-	if (r < 0) {
-		fprintf(stderr, "claimfsd: cannot create %s: %s\n", o.mountpoint, strerror(-r));
-		goto out;
-	}
-	snprintf(fsname, sizeof(fsname), "claimfs:%s", o.store_path);
-	struct fs_config fs_config = { .mountpoint = o.mountpoint, .fsname = fsname,
-				       .max_threads = o.threads, .debug = o.fuse_debug };
-	r = fs_mount(store, &fs_config, &fs);
-	if (r < 0) {
-		fprintf(stderr, "claimfsd: cannot mount %s: %s\n", o.mountpoint, strerror(-r));
-		goto out;
-	}
-	r = model_open(store, &model);
-	if (r < 0) {
-		log_error("cannot start the provisioning model: %s", strerror(-r));
-		goto out;
-	}
-	struct http_config http_config = { .listen = o.listen, .unix_socket = o.unix_socket,
-					   .max_body = MAIN_MAX_BODY, .ready = &main_ready,
-					   .token = o.token_file ? token : NULL,
-					   .tls_cert_pem = tls_cert, .tls_key_pem = tls_key };
-	r = http_server_start(&http_config, model, &http);
-	if (r < 0) {
-		fprintf(stderr, "claimfsd: cannot serve the API on %s: %s\n",
-			o.listen ? o.listen : o.unix_socket, strerror(-r));
-		goto out;
-	}
-	timer.store = store;
-	timer.interval_ms = o.commit_interval_ms;
-	if (pthread_create(&timer_thread, NULL, main_timer_thread, &timer) != 0) {
-		log_error("cannot start the commit timer");
-		goto out;
-	}
-	timer_started = true;
-	checkpointer.store = store;
-	store_set_stream_rate(store, (uint64_t)o.stream_mib_per_s << 20);
-	if (pthread_create(&checkpoint_thread, NULL, main_timer_thread, &checkpointer) != 0) {
-		log_error("cannot start the WAL checkpointer");
-		goto out;
-	}
-	checkpointer_started = true;
-
-	main_fs = fs;
-	atomic_store(&main_serving, true);
-	atomic_store(&main_ready, true);
-	if (o.port_file) {
-		r = main_write_port_file(o.port_file, http_server_port(http));
-		if (r < 0) {
-			log_error("cannot write %s: %s", o.port_file, strerror(-r));
-			atomic_store(&main_serving, false);
-			goto out;
-		}
-	}
-	log_info("serving %s on %s (API %s%s%s)", o.store_path, o.mountpoint, o.listen ? o.listen : "",
-		 o.listen && o.unix_socket ? " and " : "", o.unix_socket ? o.unix_socket : "");
-	pthread_sigmask(SIG_UNBLOCK, &wake, NULL);
-	if (!atomic_load(&main_stopping))
-		r = fs_run(fs);
-	pthread_sigmask(SIG_BLOCK, &wake, NULL);
-	atomic_store(&main_serving, false);
-	atomic_store(&main_ready, false);
-	if (r < 0 && r != -EINTR)
-		log_warn("FUSE loop ended: %s", strerror(-r));
-	exit_code = EXIT_SUCCESS;
-out:
-	atomic_store(&main_ready, false);
-	http_server_stop(http);
-	if (timer_started) {
-		atomic_store(&timer.stop, true);
-		pthread_join(timer_thread, NULL);
-	}
-	if (checkpointer_started) {
-		atomic_store(&checkpointer.stop, true);
-		pthread_join(checkpoint_thread, NULL);
-	}
-	fs_unmount(fs);
-	main_fs = NULL;
-	model_close(model);
-	store_close(store);
-	if (signal_started) {
-		/* Wake the signal thread if no signal came, then collect it. */
-		atomic_store(&main_serving, false);
-		pthread_kill(signal_thread, SIGTERM);
-		pthread_join(signal_thread, NULL);
-	}
-	free(tls_cert);
-	free(tls_key);
-	if (exit_code == EXIT_SUCCESS)
-		log_info("stopped cleanly");
-	return exit_code;
+	r = main_start_signals(&d);
+	if (r == 0)
+		r = main_open_store(&d);
+	if (r == 0)
+		r = main_mount(&d);
+	if (r == 0)
+		r = main_serve_api(&d);
+	if (r == 0)
+		r = main_start_timers(&d);
+	if (r == 0)
+		r = main_announce_ready(&d);
+	if (r == 0)
+		main_serve_fuse(&d);
+	main_stop(&d);
+	if (r < 0)
+		return EXIT_FAILURE;
+	log_info("stopped cleanly");
+	return EXIT_SUCCESS;
 }

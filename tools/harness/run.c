@@ -16,6 +16,7 @@
 #include "chaos.h"
 #include "claims.h"
 #include "daemon_ctl.h"
+#include "files.h"
 #include "fleet.h"
 #include "load.h"
 #include "progress.h"
@@ -273,7 +274,7 @@ static void run_save_logs(struct run *run)
 {
 	const char *dir = run->opts->logs_dir;
 	char dst[PATH_MAX];
-	int r = util_mkdir_p(dir, 0755);
+	int r = files_mkdirs(dir, 0755);
 	if (r == 0 && run->own_daemon && util_format(dst, sizeof(dst), "%s/claimfsd.log", dir) == 0)
 		r = util_copy_file(run->daemon.log_path, dst);
 	for (unsigned i = 0; r >= 0 && run->have_fleet && i < run->fleet.count; i++) {

@@ -413,27 +413,6 @@ out:
 }
 
 /* See util.h. */
-int util_mkdir_p(const char *path, unsigned mode)
-{
-	char buf[4096];
-	int r = util_copy(buf, sizeof(buf), path);
-	if (r < 0)
-		return r;
-	for (char *p = buf + 1; ; p++) {
-		if (*p == '/' || *p == '\0') {
-			char saved = *p;
-			*p = '\0';
-			if (mkdir(buf, mode) < 0 && errno != EEXIST)
-				return -errno;
-			*p = saved;
-			if (saved == '\0')
-				break;
-		}
-	}
-	return 0;
-}
-
-/* See util.h. */
 int util_copy(char *dst, size_t cap, const char *src)
 {
 	size_t n = strlen(src);

@@ -76,8 +76,6 @@ int util_detach_under(const char *path);
 int util_remove_tree(const char *path);
 /* Copy the regular file SRC to DST (created or truncated). 0 or -errno. */
 int util_copy_file(const char *src, const char *dst);
-/* mkdir -p with MODE; 0 or -errno. */
-int util_mkdir_p(const char *path, unsigned mode);
 
 /* Copy SRC into DST (capacity CAP); -ENAMETOOLONG when it does not fit. */
 int util_copy(char *dst, size_t cap, const char *src);
