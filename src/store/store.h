@@ -12,7 +12,8 @@
  *     store-wide resourceVersion. Only the model layer interprets the text.
  *
  * Every function returns 0 (or a non-negative count) on success and a negative
- * errno on failure; SQLITE_* codes are mapped to errno in one place (store.c).
+ * errno on failure; SQLITE_* codes are mapped to errno in one place (store_errno,
+ * store_txn.c).
  * Every public function takes the store's one lock; it is recursive, so a
  * caller may wrap several calls in store_batch_begin/store_batch_end to make
  * them one atomic change.

@@ -228,7 +228,7 @@ static ssize_t store_do_write(struct store *s, uint64_t ino, uint64_t offset, co
 		return -EFBIG;
 	if (end > volume.capacity)
 		return -ENOSPC;
-	r = store_space_check(s, size);
+	r = store_disk_check(s, size);
 	if (r < 0)
 		return r;
 	for (uint64_t pos = offset; pos < end;) {
@@ -465,7 +465,7 @@ static int store_do_fallocate(struct store *s, uint64_t ino, int mode, uint64_t 
 		return -EFBIG;
 	if (end > volume.capacity)
 		return -ENOSPC;
-	r = store_space_check(s, length);
+	r = store_disk_check(s, length);
 	if (r < 0)
 		return r;
 	uint64_t first = offset / STORE_BLOCK_SIZE, last = (end - 1) / STORE_BLOCK_SIZE;

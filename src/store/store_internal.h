@@ -1,7 +1,27 @@
 /*
- * store_internal.h — state shared by the store's files (store.c: lifetime,
- * transactions, schema; store_inode.c: namespace operations; store_data.c:
- * file contents and xattrs; store_volume.c: volumes and API objects).
+ * store_internal.h — state shared by the store's files.
+ *
+ * Files, from the bottom up. A file calls only files above it in this list
+ * (never one below), and the public functions of a file are declared in its
+ * block at the end of this header:
+ *   store_inomap.c  inode-number -> count maps (no store state)
+ *   store_disk.c    room on the host disk, the reserve file
+ *   store_fault.c, store_memvfs.c  the VFS stack under SQLite
+ *   store_txn.c     the lock, statements, SQLITE_* -> errno, the batched
+ *                   transaction, commits, WAL fsync, the checkpointer
+ *   store_schema.c  migrations, statement text, PRAGMAs
+ *   store_record.c  inode and directory-entry rows
+ *   store_space.c   volume rows: lookup, charging space and inodes
+ *   store_data.c    file contents and xattrs
+ *   store_inode.c   the namespace: create, link, remove, rename, setattr,
+ *                   inode lifetime and reclaim
+ *   store_volume.c  volumes as directories: create, bind, delete, clone
+ *   store_object.c  the API object table
+ *   store_check.c   the consistency checker
+ *   store.c         store_open / store_close
+ * The one call that would go upwards, store_op_end running the big deletions
+ * an operation queued (store_reclaim_pending, store_inode.c), goes through
+ * the s->reclaim_pending pointer that store_open sets.
  *
  * Locking: every field of struct store below "protected by lock" is read and
  * written only with store->lock held. The lock is recursive so batches
@@ -199,6 +219,8 @@ struct store {
 	struct store_inomap orphans; /* ino -> 1 while nlink == 0 and still referenced */
 	struct store_inomap reclaim; /* ino -> 1: nlink 0, unreferenced, data still to delete */
 	bool reclaiming;             /* store_reclaim_pending is running (lock held) */
+	/* store_reclaim_pending, called by store_op_end (see the top of this file). */
+	void (*reclaim_pending)(struct store *s);
 	/* Entries of the top levels changed by the open operation, delivered to
 	 * invalidate_cb once no store lock is held (store_op_end). */
 	struct store_invalidation *invalidations; /* protected by lock */
@@ -250,32 +272,17 @@ struct store_inode {
 	uint64_t alloc;  /* bytes allocated (sum of block usage) */
 };
 
-/* store.c */
-void store_space_exhausted(struct store *s);
-void store_queue_invalidation(struct store *s, uint64_t parent, const char *name);
-int store_space_check(struct store *s, uint64_t bytes);
-int store_errno(struct store *s, int rc, const char *what);
-sqlite3_stmt *store_stmt(struct store *s, enum store_stmt which);
-int store_step_done(struct store *s, sqlite3_stmt *st, const char *what);
-int store_op_begin(struct store *s);
-int store_op_end(struct store *s, int rc);
-void store_lock(struct store *s);
-/* store_lock, then join the batch transaction (reads share its snapshot). */
-void store_lock_read(struct store *s);
-void store_count_change(struct store *s);
-void store_unlock(struct store *s);
-void store_now(struct timespec *ret_now);
-int64_t store_ts_to_ns(const struct timespec *ts);
-void store_ns_to_ts(int64_t ns, struct timespec *ret_ts);
-
-/* store_inomap (store.c) */
+/* store_inomap.c */
 uint64_t store_inomap_get(const struct store_inomap *map, uint64_t ino);
 int store_inomap_add(struct store_inomap *map, uint64_t ino, int64_t delta, uint64_t *ret_value);
 void store_inomap_free(struct store_inomap *map);
 void store_inomap_clear(struct store_inomap *map);
-/* Note that the open transaction changed ino (lock held). */
-void store_note_changed(struct store *s, uint64_t ino);
-int store_take_lost(struct store *s, uint64_t ino);
+
+/* store_disk.c */
+void store_disk_exhausted(struct store *s);
+int store_disk_check(struct store *s, uint64_t bytes);
+void store_disk_recheck(struct store *s);
+void store_disk_reserve_make(struct store *s);
 
 /* store_fault.c */
 const char *store_fault_vfs_name(int *ret_error);
@@ -284,26 +291,59 @@ const char *store_fault_vfs_name(int *ret_error);
 const char *store_memvfs_name(const char *base, int *ret_error);
 void store_memvfs_spill_to_disk(bool on);
 
-/* store_inode.c */
+/* store_txn.c */
+int store_errno(struct store *s, int rc, const char *what);
+sqlite3_stmt *store_stmt(struct store *s, enum store_stmt which);
+int store_step_done(struct store *s, sqlite3_stmt *st, const char *what);
+int store_op_begin(struct store *s);
+int store_op_end(struct store *s, int rc);
+int store_commit(struct store *s);
+void store_lock(struct store *s);
+/* store_lock, then join the batch transaction (reads share its snapshot). */
+void store_lock_read(struct store *s);
+void store_count_change(struct store *s);
+void store_unlock(struct store *s);
+void store_queue_invalidation(struct store *s, uint64_t parent, const char *name);
+/* Note that the open transaction changed ino (lock held). */
+void store_note_changed(struct store *s, uint64_t ino);
+int store_take_lost(struct store *s, uint64_t ino);
+void store_txn_watch_wal(struct store *s);
+
+/* store_schema.c */
+int store_schema_configure(struct store *s);
+int store_schema_migrate(struct store *s);
+int store_schema_prepare(struct store *s);
+int store_query_int(struct store *s, const char *sql, int64_t *ret_value);
+
+/* store_record.c */
+void store_now(struct timespec *ret_now);
+int64_t store_ts_to_ns(const struct timespec *ts);
+void store_ns_to_ts(int64_t ns, struct timespec *ret_ts);
+void store_inode_from_row(sqlite3_stmt *st, int col, struct store_inode *ret_inode);
 int store_inode_load(struct store *s, uint64_t ino, struct store_inode *ret_inode);
 int store_inode_save(struct store *s, const struct store_inode *inode);
 int store_inode_insert(struct store *s, struct store_inode *inode, const char *target);
-int store_inode_release_if_unused(struct store *s, uint64_t ino);
-int store_inode_destroy(struct store *s, uint64_t ino);
-void store_reclaim_pending(struct store *s);
 int store_dentry_find(struct store *s, uint64_t parent, const char *name, int64_t *ret_id,
 		      uint64_t *ret_ino);
 int store_dentry_add(struct store *s, uint64_t parent, const char *name, uint64_t ino);
+int store_dentry_remove(struct store *s, int64_t id);
 int store_dir_is_empty(struct store *s, uint64_t dir);
-int store_orphans_reclaim(struct store *s);
 
-/* store_volume.c */
+/* store_space.c */
+void store_volume_from_row(sqlite3_stmt *st, struct store_volume *ret_volume);
 int store_volume_by_id(struct store *s, int64_t id, struct store_volume *ret_volume);
+int store_volume_by_name(struct store *s, const char *name, struct store_volume *ret_volume);
 int store_volume_charge(struct store *s, int64_t volume_id, int64_t bytes, int64_t inodes);
 
 /* store_data.c */
 int store_data_truncate(struct store *s, struct store_inode *inode, uint64_t size);
 int store_data_drop(struct store *s, uint64_t ino);
 int store_kill_priv(struct store *s, struct store_inode *inode, const struct store_kill_suidgid *kill);
+
+/* store_inode.c */
+int store_inode_release_if_unused(struct store *s, uint64_t ino);
+int store_inode_destroy(struct store *s, uint64_t ino);
+void store_reclaim_pending(struct store *s);
+int store_orphans_reclaim(struct store *s);
 
 #endif

@@ -1,0 +1,185 @@
+/*
+ * store_record.c — rows of the inode and directory-entry tables, one row at a
+ * time: load, save and insert an inode, find, add and remove an entry. The
+ * namespace operations (store_inode.c), file data (store_data.c) and volumes
+ * (store_volume.c) build on these; this file calls only the transaction
+ * layer (store_txn.c).
+ *
+ * Invariants: inode numbers come from s->next_ino, which only grows (a
+ * rolled-back insert never gives its number out again); every inode saved or
+ * inserted is noted as changed by the open transaction (store_note_changed),
+ * which is what lets a close skip the commit for untouched files.
+ * Timestamps are stored as nanoseconds since the epoch.
+ */
+#include "store_internal.h"
+
+#include <errno.h>
+#include <string.h>
+
+void store_now(struct timespec *ret_now)
+{
+	clock_gettime(CLOCK_REALTIME, ret_now);
+}
+
+int64_t store_ts_to_ns(const struct timespec *ts)
+{
+	return (int64_t)ts->tv_sec * 1000000000 + ts->tv_nsec;
+}
+
+void store_ns_to_ts(int64_t ns, struct timespec *ret_ts)
+{
+	ret_ts->tv_sec = (time_t)(ns / 1000000000);
+	ret_ts->tv_nsec = (long)(ns % 1000000000);
+	if (ret_ts->tv_nsec < 0) {
+		ret_ts->tv_nsec += 1000000000;
+		ret_ts->tv_sec -= 1;
+	}
+}
+
+/* Fill ret_inode from INODE_COLUMNS at column col of a row. */
+void store_inode_from_row(sqlite3_stmt *st, int col, struct store_inode *ret_inode)
+{
+	struct store_attr *a = &ret_inode->attr;
+
+	a->ino = (uint64_t)sqlite3_column_int64(st, col + 0);
+	a->volume_id = (uint64_t)sqlite3_column_int64(st, col + 1);
+	ret_inode->parent = (uint64_t)sqlite3_column_int64(st, col + 2);
+	a->mode = (uint32_t)sqlite3_column_int64(st, col + 3);
+	a->uid = (uint32_t)sqlite3_column_int64(st, col + 4);
+	a->gid = (uint32_t)sqlite3_column_int64(st, col + 5);
+	a->nlink = (uint32_t)sqlite3_column_int64(st, col + 6);
+	a->size = (uint64_t)sqlite3_column_int64(st, col + 7);
+	ret_inode->alloc = (uint64_t)sqlite3_column_int64(st, col + 8);
+	a->blocks = ret_inode->alloc / 512;
+	a->rdev = (uint64_t)sqlite3_column_int64(st, col + 9);
+	store_ns_to_ts(sqlite3_column_int64(st, col + 10), &a->atime);
+	store_ns_to_ts(sqlite3_column_int64(st, col + 11), &a->mtime);
+	store_ns_to_ts(sqlite3_column_int64(st, col + 12), &a->ctime);
+}
+
+int store_inode_load(struct store *s, uint64_t ino, struct store_inode *ret_inode)
+{
+	sqlite3_stmt *st = store_stmt(s, STMT_INODE_GET);
+	int rc, r = 0;
+
+	sqlite3_bind_int64(st, 1, (int64_t)ino);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		store_inode_from_row(st, 0, ret_inode);
+	else
+		r = rc == SQLITE_DONE ? -ENOENT : store_errno(s, rc, "load inode");
+	sqlite3_reset(st);
+	return r;
+}
+
+int store_inode_save(struct store *s, const struct store_inode *inode)
+{
+	sqlite3_stmt *st = store_stmt(s, STMT_INODE_UPDATE);
+	const struct store_attr *a = &inode->attr;
+
+	sqlite3_bind_int64(st, 1, (int64_t)a->ino);
+	sqlite3_bind_int64(st, 2, (int64_t)inode->parent);
+	sqlite3_bind_int64(st, 3, a->mode);
+	sqlite3_bind_int64(st, 4, a->uid);
+	sqlite3_bind_int64(st, 5, a->gid);
+	sqlite3_bind_int64(st, 6, a->nlink);
+	sqlite3_bind_int64(st, 7, (int64_t)a->size);
+	sqlite3_bind_int64(st, 8, (int64_t)inode->alloc);
+	sqlite3_bind_int64(st, 9, store_ts_to_ns(&a->atime));
+	sqlite3_bind_int64(st, 10, store_ts_to_ns(&a->mtime));
+	sqlite3_bind_int64(st, 11, store_ts_to_ns(&a->ctime));
+	int r = store_step_done(s, st, "save inode");
+	if (r == 0)
+		store_note_changed(s, a->ino);
+	return r;
+}
+
+/* Insert a new inode; fills inode->attr.ino. */
+int store_inode_insert(struct store *s, struct store_inode *inode, const char *target)
+{
+	sqlite3_stmt *st = store_stmt(s, STMT_INODE_INSERT);
+	struct store_attr *a = &inode->attr;
+	int r;
+
+	if (s->next_ino >> (63 - STORE_BLOCK_BITS) != 0)
+		return -ENOSPC; /* inode numbers exhausted (block ids must stay positive) */
+	sqlite3_bind_int64(st, 14, (int64_t)s->next_ino);
+	sqlite3_bind_int64(st, 1, (int64_t)a->volume_id);
+	sqlite3_bind_int64(st, 2, (int64_t)inode->parent);
+	sqlite3_bind_int64(st, 3, a->mode);
+	sqlite3_bind_int64(st, 4, a->uid);
+	sqlite3_bind_int64(st, 5, a->gid);
+	sqlite3_bind_int64(st, 6, a->nlink);
+	sqlite3_bind_int64(st, 7, (int64_t)a->size);
+	sqlite3_bind_int64(st, 8, (int64_t)inode->alloc);
+	sqlite3_bind_int64(st, 9, (int64_t)a->rdev);
+	sqlite3_bind_int64(st, 10, store_ts_to_ns(&a->atime));
+	sqlite3_bind_int64(st, 11, store_ts_to_ns(&a->mtime));
+	sqlite3_bind_int64(st, 12, store_ts_to_ns(&a->ctime));
+	if (target)
+		sqlite3_bind_blob(st, 13, target, (int)strlen(target), SQLITE_STATIC);
+	else
+		sqlite3_bind_null(st, 13);
+	r = store_step_done(s, st, "insert inode");
+	sqlite3_clear_bindings(st);
+	if (r < 0)
+		return r;
+	a->ino = s->next_ino++;
+	store_note_changed(s, a->ino);
+	return 0;
+}
+
+int store_dentry_find(struct store *s, uint64_t parent, const char *name, int64_t *ret_id,
+		      uint64_t *ret_ino)
+{
+	sqlite3_stmt *st = store_stmt(s, STMT_DENTRY_LOOKUP);
+	int rc, r = 0;
+
+	sqlite3_bind_int64(st, 1, (int64_t)parent);
+	sqlite3_bind_blob(st, 2, name, (int)strlen(name), SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		if (ret_id)
+			*ret_id = sqlite3_column_int64(st, 0);
+		if (ret_ino)
+			*ret_ino = (uint64_t)sqlite3_column_int64(st, 1);
+	} else {
+		r = rc == SQLITE_DONE ? -ENOENT : store_errno(s, rc, "lookup");
+	}
+	sqlite3_reset(st);
+	return r;
+}
+
+int store_dentry_add(struct store *s, uint64_t parent, const char *name, uint64_t ino)
+{
+	sqlite3_stmt *st = store_stmt(s, STMT_DENTRY_INSERT);
+
+	sqlite3_bind_int64(st, 1, (int64_t)parent);
+	sqlite3_bind_blob(st, 2, name, (int)strlen(name), SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, (int64_t)ino);
+	return store_step_done(s, st, "insert dentry");
+}
+
+int store_dentry_remove(struct store *s, int64_t id)
+{
+	sqlite3_stmt *st = store_stmt(s, STMT_DENTRY_DELETE);
+
+	sqlite3_bind_int64(st, 1, id);
+	return store_step_done(s, st, "delete dentry");
+}
+
+/* 1 if the directory has no entries, 0 if it has, negative errno on error. */
+int store_dir_is_empty(struct store *s, uint64_t dir)
+{
+	sqlite3_stmt *st = store_stmt(s, STMT_DENTRY_ANY);
+	int rc;
+
+	sqlite3_bind_int64(st, 1, (int64_t)dir);
+	rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	if (rc == SQLITE_ROW)
+		return 0;
+	if (rc == SQLITE_DONE)
+		return 1;
+	return store_errno(s, rc, "dir empty");
+}
