@@ -90,22 +90,6 @@ out:
 	return r;
 }
 
-static int store_check_exec(struct store_check_ctx *c, const char *sql, int64_t a, int64_t b)
-{
-	sqlite3_stmt *st = NULL;
-	int rc = sqlite3_prepare_v2(c->s->db, sql, -1, &st, NULL);
-
-	if (rc == SQLITE_OK) {
-		sqlite3_bind_int64(st, 1, a);
-		sqlite3_bind_int64(st, 2, b);
-		rc = sqlite3_step(st);
-		if (rc == SQLITE_DONE)
-			rc = SQLITE_OK;
-	}
-	sqlite3_finalize(st);
-	return rc == SQLITE_OK ? 0 : store_errno(c->s, rc, sql);
-}
-
 /* PRAGMA integrity_check of the main database (not the temp tables we make). */
 static int store_check_integrity(struct store_check_ctx *c)
 {
@@ -151,7 +135,7 @@ static int store_check_link_row(struct store_check_ctx *c, sqlite3_stmt *row)
 	int r = 0;
 
 	if (c->repair)
-		r = store_check_exec(c, "UPDATE inodes SET nlink = ?2 WHERE ino = ?1", ino, expected);
+		r = store_exec_once(c->s, "UPDATE inodes SET nlink = ?2 WHERE ino = ?1", ino, expected);
 	store_check_say(c, c->repair && r == 0, "links: inode %lld has nlink %lld, expected %lld",
 			(long long)ino, (long long)nlink, (long long)expected);
 	return r;
@@ -163,7 +147,7 @@ static int store_check_dangling_dentry_row(struct store_check_ctx *c, sqlite3_st
 	int r = 0;
 
 	if (c->repair)
-		r = store_check_exec(c, "DELETE FROM dentries WHERE id = ?1", id, 0);
+		r = store_exec_once(c->s, "DELETE FROM dentries WHERE id = ?1", id, 0);
 	store_check_say(c, c->repair && r == 0,
 			"dentries: entry %lld (\"%.*s\" in %lld) points to missing inode %lld or directory",
 			(long long)id, sqlite3_column_bytes(row, 1), (const char *)sqlite3_column_blob(row, 1),
@@ -177,7 +161,7 @@ static int store_check_block_row(struct store_check_ctx *c, sqlite3_stmt *row)
 	int r = 0;
 
 	if (c->repair)
-		r = store_check_exec(c, "DELETE FROM blocks WHERE id BETWEEN ?1 AND ?2",
+		r = store_exec_once(c->s, "DELETE FROM blocks WHERE id BETWEEN ?1 AND ?2",
 				     store_block_id((uint64_t)ino, 0),
 				     store_block_id((uint64_t)ino, STORE_BLOCK_MAX_INDEX));
 	store_check_say(c, c->repair && r == 0, "blocks: %lld block(s) belong to missing inode %lld",
@@ -192,7 +176,7 @@ static int store_check_parent_row(struct store_check_ctx *c, sqlite3_stmt *row)
 	int r = 0;
 
 	if (c->repair)
-		r = store_check_exec(c, "UPDATE inodes SET parent = ?2 WHERE ino = ?1", ino, actual);
+		r = store_exec_once(c->s, "UPDATE inodes SET parent = ?2 WHERE ino = ?1", ino, actual);
 	store_check_say(c, c->repair && r == 0, "parents: directory %lld says parent %lld, is in %lld",
 			(long long)ino, (long long)parent, (long long)actual);
 	return r;
@@ -214,7 +198,7 @@ static int store_check_alloc_row(struct store_check_ctx *c, sqlite3_stmt *row)
 	int r = 0;
 
 	if (c->repair)
-		r = store_check_exec(c, "UPDATE inodes SET alloc = ?2 WHERE ino = ?1", ino, actual);
+		r = store_exec_once(c->s, "UPDATE inodes SET alloc = ?2 WHERE ino = ?1", ino, actual);
 	store_check_say(c, c->repair && r == 0, "usage: inode %lld records %lld bytes, its blocks use %lld",
 			(long long)ino, (long long)alloc, (long long)actual);
 	return r;
@@ -228,9 +212,9 @@ static int store_check_volume_usage_row(struct store_check_ctx *c, sqlite3_stmt 
 	int r = 0;
 
 	if (c->repair) {
-		r = store_check_exec(c, "UPDATE volumes SET used_bytes = ?2 WHERE id = ?1", id, actual_bytes);
+		r = store_exec_once(c->s, "UPDATE volumes SET used_bytes = ?2 WHERE id = ?1", id, actual_bytes);
 		if (r == 0)
-			r = store_check_exec(c, "UPDATE volumes SET used_inodes = ?2 WHERE id = ?1", id,
+			r = store_exec_once(c->s, "UPDATE volumes SET used_inodes = ?2 WHERE id = ?1", id,
 					     actual_inodes);
 	}
 	store_check_say(c, c->repair && r == 0,

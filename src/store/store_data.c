@@ -57,9 +57,9 @@ static int store_usage_range(struct store *s, uint64_t ino, uint64_t first, uint
 	sqlite3_stmt *st = store_stmt(s, STMT_BLOCK_USAGE);
 	int rc, r = 0;
 
-	sqlite3_bind_int64(st, 1, store_block_id(ino, first));
-	sqlite3_bind_int64(st, 2, store_block_id(ino, last));
-	rc = sqlite3_step(st);
+	store_bind_int64(s, st, 1, store_block_id(ino, first));
+	store_bind_int64(s, st, 2, store_block_id(ino, last));
+	rc = store_step(s, st);
 	if (rc == SQLITE_ROW)
 		*ret_usage = (uint64_t)sqlite3_column_int64(st, 0);
 	else
@@ -72,8 +72,8 @@ static int store_delete_range(struct store *s, uint64_t ino, uint64_t first, uin
 {
 	sqlite3_stmt *st = store_stmt(s, STMT_BLOCK_DELETE_RANGE);
 
-	sqlite3_bind_int64(st, 1, store_block_id(ino, first));
-	sqlite3_bind_int64(st, 2, store_block_id(ino, last));
+	store_bind_int64(s, st, 1, store_block_id(ino, first));
+	store_bind_int64(s, st, 2, store_block_id(ino, last));
 	return store_step_done(s, st, "delete blocks");
 }
 
@@ -88,8 +88,8 @@ static int store_block_state(struct store *s, int64_t id, bool *ret_null, uint64
 	sqlite3_stmt *st = store_stmt(s, STMT_BLOCK_GET);
 	int rc, r = 0;
 
-	sqlite3_bind_int64(st, 1, id);
-	rc = sqlite3_step(st);
+	store_bind_int64(s, st, 1, id);
+	rc = store_step(s, st);
 	if (rc == SQLITE_ROW) {
 		*ret_null = sqlite3_column_int(st, 0) != 0;
 		*ret_len = (uint64_t)sqlite3_column_int64(st, 1);
@@ -104,8 +104,8 @@ static int store_block_put(struct store *s, int64_t id, const void *data, size_t
 {
 	sqlite3_stmt *st = store_stmt(s, STMT_BLOCK_PUT);
 
-	sqlite3_bind_int64(st, 1, id);
-	sqlite3_bind_blob(st, 2, data, (int)len, SQLITE_STATIC);
+	store_bind_int64(s, st, 1, id);
+	store_bind_blob(s, st, 2, data, len);
 	int r = store_step_done(s, st, "write block");
 	sqlite3_clear_bindings(st);
 	return r;
@@ -133,9 +133,9 @@ static int store_block_load(struct store *s, int64_t id, char *buf)
 	int rc, r = 0;
 
 	memset(buf, 0, STORE_BLOCK_SIZE);
-	sqlite3_bind_int64(st, 1, id);
-	sqlite3_bind_int64(st, 2, id);
-	rc = sqlite3_step(st);
+	store_bind_int64(s, st, 1, id);
+	store_bind_int64(s, st, 2, id);
+	rc = store_step(s, st);
 	if (rc == SQLITE_ROW) {
 		int len = sqlite3_column_bytes(st, 1);
 		const void *data = sqlite3_column_blob(st, 1);
@@ -205,8 +205,8 @@ int store_kill_priv(struct store *s, struct store_inode *inode, const struct sto
 	if (!atomic_load(&s->capability_xattrs))
 		return 0;
 	sqlite3_stmt *st = store_stmt(s, STMT_XATTR_DELETE);
-	sqlite3_bind_int64(st, 1, (int64_t)inode->attr.ino);
-	sqlite3_bind_blob(st, 2, caps, (int)strlen(caps), SQLITE_STATIC);
+	store_bind_int64(s, st, 1, (int64_t)inode->attr.ino);
+	store_bind_blob(s, st, 2, caps, strlen(caps));
 	return store_step_done(s, st, "drop security.capability");
 }
 
@@ -306,8 +306,8 @@ static int store_touch_atime(struct store *s, uint64_t ino, const struct timespe
 {
 	sqlite3_stmt *st = store_stmt(s, STMT_INODE_TOUCH_ATIME);
 
-	sqlite3_bind_int64(st, 1, (int64_t)ino);
-	sqlite3_bind_int64(st, 2, store_ts_to_ns(now));
+	store_bind_int64(s, st, 1, (int64_t)ino);
+	store_bind_int64(s, st, 2, store_ts_to_ns(now));
 	int r = store_step_done(s, st, "touch atime");
 	*ret_changed = r == 0 && sqlite3_changes(s->db) > 0;
 	return r;
@@ -357,9 +357,9 @@ ssize_t store_read(struct store *s, uint64_t ino, uint64_t offset, size_t size, 
 	memset(buf, 0, size);
 	uint64_t end = offset + size;
 	st = store_stmt(s, STMT_BLOCK_RANGE);
-	sqlite3_bind_int64(st, 1, store_block_id(ino, offset / STORE_BLOCK_SIZE));
-	sqlite3_bind_int64(st, 2, store_block_id(ino, (end - 1) / STORE_BLOCK_SIZE));
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+	store_bind_int64(s, st, 1, store_block_id(ino, offset / STORE_BLOCK_SIZE));
+	store_bind_int64(s, st, 2, store_block_id(ino, (end - 1) / STORE_BLOCK_SIZE));
+	while ((rc = store_step(s, st)) == SQLITE_ROW) {
 		uint64_t index = (uint64_t)sqlite3_column_int64(st, 0) & STORE_BLOCK_MAX_INDEX;
 		const char *data = sqlite3_column_blob(st, 1);
 		uint64_t len = (uint64_t)sqlite3_column_bytes(st, 1);
@@ -425,8 +425,8 @@ int store_data_truncate(struct store *s, struct store_inode *inode, uint64_t siz
 			r = store_usage_range(s, ino, last, last, &kept_before);
 			if (r < 0)
 				return r;
-			sqlite3_bind_int64(st, 1, store_block_id(ino, last));
-			sqlite3_bind_int64(st, 2, (int64_t)(size % STORE_BLOCK_SIZE));
+			store_bind_int64(s, st, 1, store_block_id(ino, last));
+			store_bind_int64(s, st, 2, (int64_t)(size % STORE_BLOCK_SIZE));
 			r = store_step_done(s, st, "trim block");
 			if (r < 0)
 				return r;
@@ -475,13 +475,13 @@ static int store_do_fallocate(struct store *s, uint64_t ino, int mode, uint64_t 
 	for (uint64_t index = first; index <= last; index++) {
 		sqlite3_stmt *st = store_stmt(s, STMT_BLOCK_INSERT_NULL);
 
-		sqlite3_bind_int64(st, 1, store_block_id(ino, index));
+		store_bind_int64(s, st, 1, store_block_id(ino, index));
 		r = store_step_done(s, st, "reserve block");
 		if (r < 0)
 			return r;
 		st = store_stmt(s, STMT_BLOCK_PAD);
-		sqlite3_bind_int64(st, 1, store_block_id(ino, index));
-		sqlite3_bind_int64(st, 2, STORE_BLOCK_SIZE);
+		store_bind_int64(s, st, 1, store_block_id(ino, index));
+		store_bind_int64(s, st, 2, STORE_BLOCK_SIZE);
 		r = store_step_done(s, st, "pad block");
 		if (r < 0)
 			return r;
@@ -593,9 +593,9 @@ static int store_do_setxattr(struct store *s, uint64_t ino, const char *name, co
 	if (r < 0)
 		return r;
 	st = store_stmt(s, STMT_XATTR_GET);
-	sqlite3_bind_int64(st, 1, (int64_t)ino);
-	sqlite3_bind_blob(st, 2, name, (int)strlen(name), SQLITE_STATIC);
-	rc = sqlite3_step(st);
+	store_bind_int64(s, st, 1, (int64_t)ino);
+	store_bind_blob(s, st, 2, name, strlen(name));
+	rc = store_step(s, st);
 	sqlite3_reset(st);
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
 		return store_errno(s, rc, "getxattr");
@@ -604,9 +604,9 @@ static int store_do_setxattr(struct store *s, uint64_t ino, const char *name, co
 	if ((flags & XATTR_REPLACE) && rc == SQLITE_DONE)
 		return -ENODATA;
 	st = store_stmt(s, STMT_XATTR_TOTAL);
-	sqlite3_bind_int64(st, 1, (int64_t)ino);
-	sqlite3_bind_blob(st, 2, name, (int)strlen(name), SQLITE_STATIC);
-	rc = sqlite3_step(st);
+	store_bind_int64(s, st, 1, (int64_t)ino);
+	store_bind_blob(s, st, 2, name, strlen(name));
+	rc = store_step(s, st);
 	if (rc == SQLITE_ROW)
 		others = sqlite3_column_int64(st, 0);
 	sqlite3_reset(st);
@@ -615,9 +615,9 @@ static int store_do_setxattr(struct store *s, uint64_t ino, const char *name, co
 	if ((uint64_t)others + strlen(name) + size > STORE_XATTR_TOTAL_MAX)
 		return -ENOSPC;
 	st = store_stmt(s, STMT_XATTR_PUT);
-	sqlite3_bind_int64(st, 1, (int64_t)ino);
-	sqlite3_bind_blob(st, 2, name, (int)strlen(name), SQLITE_STATIC);
-	sqlite3_bind_blob(st, 3, size ? value : "", (int)size, SQLITE_STATIC);
+	store_bind_int64(s, st, 1, (int64_t)ino);
+	store_bind_blob(s, st, 2, name, strlen(name));
+	store_bind_blob(s, st, 3, size ? value : "", size);
 	r = store_step_done(s, st, "setxattr");
 	if (r < 0)
 		return r;
@@ -659,9 +659,9 @@ ssize_t store_getxattr(struct store *s, uint64_t ino, const char *name, void *bu
 	if (r < 0)
 		goto out;
 	st = store_stmt(s, STMT_XATTR_GET);
-	sqlite3_bind_int64(st, 1, (int64_t)ino);
-	sqlite3_bind_blob(st, 2, name, (int)strlen(name), SQLITE_STATIC);
-	rc = sqlite3_step(st);
+	store_bind_int64(s, st, 1, (int64_t)ino);
+	store_bind_blob(s, st, 2, name, strlen(name));
+	rc = store_step(s, st);
 	if (rc != SQLITE_ROW) {
 		r = rc == SQLITE_DONE ? -ENODATA : store_errno(s, rc, "getxattr");
 		goto out;
@@ -693,8 +693,8 @@ ssize_t store_listxattr(struct store *s, uint64_t ino, char *buf, size_t size)
 	if (r < 0)
 		goto out;
 	st = store_stmt(s, STMT_XATTR_LIST);
-	sqlite3_bind_int64(st, 1, (int64_t)ino);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+	store_bind_int64(s, st, 1, (int64_t)ino);
+	while ((rc = store_step(s, st)) == SQLITE_ROW) {
 		size_t len = (size_t)sqlite3_column_bytes(st, 0);
 		if (size > 0) {
 			if (total + len + 1 > size) {
@@ -724,8 +724,8 @@ static int store_do_removexattr(struct store *s, uint64_t ino, const char *name)
 	if (r < 0)
 		return r;
 	st = store_stmt(s, STMT_XATTR_DELETE);
-	sqlite3_bind_int64(st, 1, (int64_t)ino);
-	sqlite3_bind_blob(st, 2, name, (int)strlen(name), SQLITE_STATIC);
+	store_bind_int64(s, st, 1, (int64_t)ino);
+	store_bind_blob(s, st, 2, name, strlen(name));
 	r = store_step_done(s, st, "removexattr");
 	if (r < 0)
 		return r;

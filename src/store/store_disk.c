@@ -67,15 +67,16 @@ static int64_t store_disk_free(struct store *s)
 {
 	struct statvfs sv;
 	int64_t free_bytes = 0;
-	sqlite3_stmt *st = NULL;
+	/* The prepared statement is used directly: this file sits below the
+	 * transaction layer's helpers, and the lock is held (store_disk_check). */
+	sqlite3_stmt *st = s->stmt[STMT_FREE_PAGE_BYTES];
 
 	if (statvfs(s->path, &sv) == 0)
 		free_bytes = (int64_t)sv.f_bavail * (int64_t)sv.f_frsize;
-	if (sqlite3_prepare_v2(s->db, "SELECT freelist_count * page_size FROM pragma_freelist_count, pragma_page_size",
-			       -1, &st, NULL) == SQLITE_OK &&
-	    sqlite3_step(st) == SQLITE_ROW)
+	/* No free-page count (an error) just leaves the host's free space. */
+	if (sqlite3_step(st) == SQLITE_ROW)
 		free_bytes += sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
+	sqlite3_reset(st);
 	return free_bytes;
 }
 

@@ -36,12 +36,12 @@ static int store_inode_destroy_loaded(struct store *s, const struct store_inode 
 	if (r < 0)
 		return r;
 	st = store_stmt(s, STMT_XATTR_DELETE_ALL);
-	sqlite3_bind_int64(st, 1, (int64_t)ino);
+	store_bind_int64(s, st, 1, (int64_t)ino);
 	r = store_step_done(s, st, "delete xattrs");
 	if (r < 0)
 		return r;
 	st = store_stmt(s, STMT_INODE_DELETE);
-	sqlite3_bind_int64(st, 1, (int64_t)ino);
+	store_bind_int64(s, st, 1, (int64_t)ino);
 	r = store_step_done(s, st, "delete inode");
 	if (r < 0)
 		return r;
@@ -112,10 +112,10 @@ static int store_reclaim_chunk(struct store *s, uint64_t ino)
 		return 0;
 	}
 	st = store_stmt(s, STMT_BLOCK_CHUNK_USAGE);
-	sqlite3_bind_int64(st, 1, store_block_id(ino, 0));
-	sqlite3_bind_int64(st, 2, store_block_id(ino, STORE_BLOCK_MAX_INDEX));
-	sqlite3_bind_int64(st, 3, STORE_RECLAIM_CHUNK_BLOCKS);
-	rc = sqlite3_step(st);
+	store_bind_int64(s, st, 1, store_block_id(ino, 0));
+	store_bind_int64(s, st, 2, store_block_id(ino, STORE_BLOCK_MAX_INDEX));
+	store_bind_int64(s, st, 3, STORE_RECLAIM_CHUNK_BLOCKS);
+	rc = store_step(s, st);
 	if (rc == SQLITE_ROW) {
 		usage = sqlite3_column_int64(st, 0);
 		rows = sqlite3_column_int64(st, 1);
@@ -128,9 +128,9 @@ static int store_reclaim_chunk(struct store *s, uint64_t ino)
 		return r < 0 ? r : 0;
 	}
 	st = store_stmt(s, STMT_BLOCK_CHUNK_DELETE);
-	sqlite3_bind_int64(st, 1, store_block_id(ino, 0));
-	sqlite3_bind_int64(st, 2, store_block_id(ino, STORE_BLOCK_MAX_INDEX));
-	sqlite3_bind_int64(st, 3, STORE_RECLAIM_CHUNK_BLOCKS);
+	store_bind_int64(s, st, 1, store_block_id(ino, 0));
+	store_bind_int64(s, st, 2, store_block_id(ino, STORE_BLOCK_MAX_INDEX));
+	store_bind_int64(s, st, 3, STORE_RECLAIM_CHUNK_BLOCKS);
 	r = store_step_done(s, st, "reclaim blocks");
 	if (r < 0)
 		return r;
@@ -193,7 +193,7 @@ int store_orphans_reclaim(struct store *s)
 	if (r < 0)
 		return r;
 	st = store_stmt(s, STMT_INODE_ORPHANS);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+	while ((rc = store_step(s, st)) == SQLITE_ROW) {
 		if (count == capacity) {
 			size_t bigger = capacity ? capacity * 2 : 64;
 			uint64_t *grown = realloc(inos, bigger * sizeof(*inos));
@@ -364,8 +364,8 @@ int store_readlink(struct store *s, uint64_t ino, char *buf, size_t size)
 
 	store_lock_read(s);
 	st = store_stmt(s, STMT_INODE_TARGET);
-	sqlite3_bind_int64(st, 1, (int64_t)ino);
-	rc = sqlite3_step(st);
+	store_bind_int64(s, st, 1, (int64_t)ino);
+	rc = store_step(s, st);
 	if (rc != SQLITE_ROW) {
 		r = rc == SQLITE_DONE ? -ENOENT : store_errno(s, rc, "readlink");
 		goto out;
@@ -413,9 +413,9 @@ int store_readdir(struct store *s, uint64_t ino, uint64_t cursor, bool plus, sto
 		cursor = 2;
 	}
 	st = store_stmt(s, STMT_DENTRY_LIST);
-	sqlite3_bind_int64(st, 1, (int64_t)ino);
-	sqlite3_bind_int64(st, 2, (int64_t)(cursor - 2));
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+	store_bind_int64(s, st, 1, (int64_t)ino);
+	store_bind_int64(s, st, 2, (int64_t)(cursor - 2));
+	while ((rc = store_step(s, st)) == SQLITE_ROW) {
 		struct store_inode child;
 		char name[STORE_NAME_MAX + 1];
 		int64_t id = sqlite3_column_int64(st, 0);
@@ -752,13 +752,13 @@ static int store_rename_exchange(struct store *s, struct store_rename_ctx *c, ui
 			return r;
 	}
 	st = store_stmt(s, STMT_DENTRY_SET_INO);
-	sqlite3_bind_int64(st, 1, c->src_id);
-	sqlite3_bind_int64(st, 2, (int64_t)c->dst.attr.ino);
+	store_bind_int64(s, st, 1, c->src_id);
+	store_bind_int64(s, st, 2, (int64_t)c->dst.attr.ino);
 	r = store_step_done(s, st, "exchange");
 	if (r < 0)
 		return r;
-	sqlite3_bind_int64(st, 1, c->dst_id);
-	sqlite3_bind_int64(st, 2, (int64_t)c->src.attr.ino);
+	store_bind_int64(s, st, 1, c->dst_id);
+	store_bind_int64(s, st, 2, (int64_t)c->src.attr.ino);
 	r = store_step_done(s, st, "exchange");
 	if (r < 0)
 		return r;
@@ -812,9 +812,9 @@ static int store_rename_move(struct store *s, struct store_rename_ctx *c, uint64
 			return r;
 	}
 	st = store_stmt(s, STMT_DENTRY_MOVE);
-	sqlite3_bind_int64(st, 1, c->src_id);
-	sqlite3_bind_int64(st, 2, (int64_t)new_parent);
-	sqlite3_bind_blob(st, 3, new_name, (int)strlen(new_name), SQLITE_STATIC);
+	store_bind_int64(s, st, 1, c->src_id);
+	store_bind_int64(s, st, 2, (int64_t)new_parent);
+	store_bind_blob(s, st, 3, new_name, strlen(new_name));
 	r = store_step_done(s, st, "move dentry");
 	if (r < 0)
 		return r;

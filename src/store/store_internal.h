@@ -176,6 +176,7 @@ enum store_stmt {
 	STMT_OBJECT_LIST_PHASE,
 	STMT_META_GET,
 	STMT_META_SET,
+	STMT_FREE_PAGE_BYTES,
 	STMT_COUNT
 };
 
@@ -204,6 +205,10 @@ struct store {
 	atomic_bool ckpt_draining;
 	int page_size;
 	sqlite3_stmt *stmt[STMT_COUNT]; /* protected by lock */
+	/* The first failed store_bind_* since the last store_step, and the
+	 * statement it was for (protected by lock; see store_txn.c). */
+	int bind_rc;
+	sqlite3_stmt *bind_stmt;
 	int lock_fd;          /* flock'd store file; owned */
 	char *path;
 	bool read_only;
@@ -295,6 +300,11 @@ void store_memvfs_spill_to_disk(bool on);
 int store_errno(struct store *s, int rc, const char *what);
 sqlite3_stmt *store_stmt(struct store *s, enum store_stmt which);
 int store_step_done(struct store *s, sqlite3_stmt *st, const char *what);
+void store_bind_int64(struct store *s, sqlite3_stmt *st, int index, int64_t value);
+void store_bind_text(struct store *s, sqlite3_stmt *st, int index, const char *text);
+void store_bind_blob(struct store *s, sqlite3_stmt *st, int index, const void *data, size_t len);
+void store_bind_null(struct store *s, sqlite3_stmt *st, int index);
+int store_step(struct store *s, sqlite3_stmt *st);
 int store_op_begin(struct store *s);
 int store_op_end(struct store *s, int rc);
 int store_commit(struct store *s);
@@ -314,6 +324,7 @@ int store_schema_configure(struct store *s);
 int store_schema_migrate(struct store *s);
 int store_schema_prepare(struct store *s);
 int store_query_int(struct store *s, const char *sql, int64_t *ret_value);
+int store_exec_once(struct store *s, const char *sql, int64_t a, int64_t b);
 
 /* store_record.c */
 void store_now(struct timespec *ret_now);

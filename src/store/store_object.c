@@ -14,12 +14,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-static void store_bind_key(sqlite3_stmt *st, const char *kind, const char *namespace_name,
+static void store_bind_key(struct store *s, sqlite3_stmt *st, const char *kind, const char *namespace_name,
 			   const char *name)
 {
-	sqlite3_bind_text(st, 1, kind, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, namespace_name ? namespace_name : "", -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, name, -1, SQLITE_STATIC);
+	store_bind_text(s, st, 1, kind);
+	store_bind_text(s, st, 2, namespace_name ? namespace_name : "");
+	store_bind_text(s, st, 3, name);
 }
 
 static int store_next_version(struct store *s, int64_t *ret_version)
@@ -28,8 +28,8 @@ static int store_next_version(struct store *s, int64_t *ret_version)
 	int64_t version = 0;
 	int rc, r;
 
-	sqlite3_bind_text(st, 1, "resource_version", -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
+	store_bind_text(s, st, 1, "resource_version");
+	rc = store_step(s, st);
 	if (rc == SQLITE_ROW)
 		version = sqlite3_column_int64(st, 0);
 	sqlite3_reset(st);
@@ -37,8 +37,8 @@ static int store_next_version(struct store *s, int64_t *ret_version)
 		return store_errno(s, rc, "resource version");
 	version++;
 	st = store_stmt(s, STMT_META_SET);
-	sqlite3_bind_text(st, 1, "resource_version", -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, version);
+	store_bind_text(s, st, 1, "resource_version");
+	store_bind_int64(s, st, 2, version);
 	r = store_step_done(s, st, "resource version");
 	if (r == 0)
 		*ret_version = version;
@@ -53,8 +53,8 @@ static int store_do_object_put(struct store *s, const char *kind, const char *na
 	int64_t current = 0, version;
 	int rc, r;
 
-	store_bind_key(st, kind, namespace_name, name);
-	rc = sqlite3_step(st);
+	store_bind_key(s, st, kind, namespace_name, name);
+	rc = store_step(s, st);
 	if (rc == SQLITE_ROW)
 		current = sqlite3_column_int64(st, 1);
 	sqlite3_reset(st);
@@ -72,9 +72,9 @@ static int store_do_object_put(struct store *s, const char *kind, const char *na
 	if (r < 0)
 		return r;
 	st = store_stmt(s, STMT_OBJECT_PUT);
-	store_bind_key(st, kind, namespace_name, name);
-	sqlite3_bind_int64(st, 4, version);
-	sqlite3_bind_text(st, 5, body, -1, SQLITE_STATIC);
+	store_bind_key(s, st, kind, namespace_name, name);
+	store_bind_int64(s, st, 4, version);
+	store_bind_text(s, st, 5, body);
 	r = store_step_done(s, st, "put object");
 	sqlite3_clear_bindings(st);
 	if (r == 0 && ret_version)
@@ -103,8 +103,8 @@ int store_object_get(struct store *s, const char *kind, const char *namespace_na
 
 	store_lock_read(s);
 	st = store_stmt(s, STMT_OBJECT_GET);
-	store_bind_key(st, kind, namespace_name, name);
-	rc = sqlite3_step(st);
+	store_bind_key(s, st, kind, namespace_name, name);
+	rc = store_step(s, st);
 	if (rc == SQLITE_ROW) {
 		char *body = strdup((const char *)sqlite3_column_text(st, 0) ?: "");
 		if (!body) {
@@ -135,7 +135,7 @@ int store_object_delete(struct store *s, const char *kind, const char *namespace
 	if (r < 0)
 		return r;
 	st = store_stmt(s, STMT_OBJECT_DELETE);
-	store_bind_key(st, kind, namespace_name, name);
+	store_bind_key(s, st, kind, namespace_name, name);
 	r = store_step_done(s, st, "delete object");
 	sqlite3_clear_bindings(st);
 	if (r == 0 && sqlite3_changes(s->db) == 0)
@@ -154,7 +154,7 @@ static int store_object_rows(struct store *s, sqlite3_stmt *st, store_object_cb 
 {
 	int rc, r = 0;
 
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+	while ((rc = store_step(s, st)) == SQLITE_ROW) {
 		r = cb(ud, (const char *)sqlite3_column_text(st, 0), (const char *)sqlite3_column_text(st, 1),
 		       (const char *)sqlite3_column_text(st, 2), sqlite3_column_int64(st, 3));
 		if (r != 0)
@@ -175,9 +175,9 @@ int store_object_list(struct store *s, const char *kind, const char *namespace_n
 
 	store_lock_read(s);
 	st = store_stmt(s, namespace_name ? STMT_OBJECT_LIST_NS : STMT_OBJECT_LIST_ALL);
-	sqlite3_bind_text(st, 1, kind, -1, SQLITE_STATIC);
+	store_bind_text(s, st, 1, kind);
 	if (namespace_name)
-		sqlite3_bind_text(st, 2, namespace_name, -1, SQLITE_STATIC);
+		store_bind_text(s, st, 2, namespace_name);
 	return store_object_rows(s, st, cb, ud);
 }
 
@@ -188,8 +188,8 @@ int store_object_list_phase(struct store *s, const char *kind, const char *phase
 
 	store_lock_read(s);
 	st = store_stmt(s, STMT_OBJECT_LIST_PHASE);
-	sqlite3_bind_text(st, 1, kind, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, phase, -1, SQLITE_STATIC);
+	store_bind_text(s, st, 1, kind);
+	store_bind_text(s, st, 2, phase);
 	return store_object_rows(s, st, cb, ud);
 }
 
@@ -200,8 +200,8 @@ int64_t store_current_version(struct store *s)
 
 	store_lock_read(s);
 	st = store_stmt(s, STMT_META_GET);
-	sqlite3_bind_text(st, 1, "resource_version", -1, SQLITE_STATIC);
-	if (sqlite3_step(st) == SQLITE_ROW)
+	store_bind_text(s, st, 1, "resource_version");
+	if (store_step(s, st) == SQLITE_ROW)
 		version = sqlite3_column_int64(st, 0);
 	sqlite3_reset(st);
 	store_unlock(s);

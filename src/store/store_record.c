@@ -62,8 +62,8 @@ int store_inode_load(struct store *s, uint64_t ino, struct store_inode *ret_inod
 	sqlite3_stmt *st = store_stmt(s, STMT_INODE_GET);
 	int rc, r = 0;
 
-	sqlite3_bind_int64(st, 1, (int64_t)ino);
-	rc = sqlite3_step(st);
+	store_bind_int64(s, st, 1, (int64_t)ino);
+	rc = store_step(s, st);
 	if (rc == SQLITE_ROW)
 		store_inode_from_row(st, 0, ret_inode);
 	else
@@ -72,25 +72,33 @@ int store_inode_load(struct store *s, uint64_t ino, struct store_inode *ret_inod
 	return r;
 }
 
+/* Bind ?2..?11 of STMT_INODE_UPDATE and STMT_INODE_INSERT, the columns
+ * both write (numbered alike in the two statements). */
+static void store_bind_inode(struct store *s, sqlite3_stmt *st, const struct store_inode *inode)
+{
+	const struct store_attr *a = &inode->attr;
+
+	store_bind_int64(s, st, 2, (int64_t)inode->parent);
+	store_bind_int64(s, st, 3, a->mode);
+	store_bind_int64(s, st, 4, a->uid);
+	store_bind_int64(s, st, 5, a->gid);
+	store_bind_int64(s, st, 6, a->nlink);
+	store_bind_int64(s, st, 7, (int64_t)a->size);
+	store_bind_int64(s, st, 8, (int64_t)inode->alloc);
+	store_bind_int64(s, st, 9, store_ts_to_ns(&a->atime));
+	store_bind_int64(s, st, 10, store_ts_to_ns(&a->mtime));
+	store_bind_int64(s, st, 11, store_ts_to_ns(&a->ctime));
+}
+
 int store_inode_save(struct store *s, const struct store_inode *inode)
 {
 	sqlite3_stmt *st = store_stmt(s, STMT_INODE_UPDATE);
-	const struct store_attr *a = &inode->attr;
 
-	sqlite3_bind_int64(st, 1, (int64_t)a->ino);
-	sqlite3_bind_int64(st, 2, (int64_t)inode->parent);
-	sqlite3_bind_int64(st, 3, a->mode);
-	sqlite3_bind_int64(st, 4, a->uid);
-	sqlite3_bind_int64(st, 5, a->gid);
-	sqlite3_bind_int64(st, 6, a->nlink);
-	sqlite3_bind_int64(st, 7, (int64_t)a->size);
-	sqlite3_bind_int64(st, 8, (int64_t)inode->alloc);
-	sqlite3_bind_int64(st, 9, store_ts_to_ns(&a->atime));
-	sqlite3_bind_int64(st, 10, store_ts_to_ns(&a->mtime));
-	sqlite3_bind_int64(st, 11, store_ts_to_ns(&a->ctime));
+	store_bind_int64(s, st, 1, (int64_t)inode->attr.ino);
+	store_bind_inode(s, st, inode);
 	int r = store_step_done(s, st, "save inode");
 	if (r == 0)
-		store_note_changed(s, a->ino);
+		store_note_changed(s, inode->attr.ino);
 	return r;
 }
 
@@ -103,23 +111,14 @@ int store_inode_insert(struct store *s, struct store_inode *inode, const char *t
 
 	if (s->next_ino >> (63 - STORE_BLOCK_BITS) != 0)
 		return -ENOSPC; /* inode numbers exhausted (block ids must stay positive) */
-	sqlite3_bind_int64(st, 14, (int64_t)s->next_ino);
-	sqlite3_bind_int64(st, 1, (int64_t)a->volume_id);
-	sqlite3_bind_int64(st, 2, (int64_t)inode->parent);
-	sqlite3_bind_int64(st, 3, a->mode);
-	sqlite3_bind_int64(st, 4, a->uid);
-	sqlite3_bind_int64(st, 5, a->gid);
-	sqlite3_bind_int64(st, 6, a->nlink);
-	sqlite3_bind_int64(st, 7, (int64_t)a->size);
-	sqlite3_bind_int64(st, 8, (int64_t)inode->alloc);
-	sqlite3_bind_int64(st, 9, (int64_t)a->rdev);
-	sqlite3_bind_int64(st, 10, store_ts_to_ns(&a->atime));
-	sqlite3_bind_int64(st, 11, store_ts_to_ns(&a->mtime));
-	sqlite3_bind_int64(st, 12, store_ts_to_ns(&a->ctime));
+	store_bind_int64(s, st, 1, (int64_t)s->next_ino);
+	store_bind_inode(s, st, inode);
+	store_bind_int64(s, st, 12, (int64_t)a->volume_id);
+	store_bind_int64(s, st, 13, (int64_t)a->rdev);
 	if (target)
-		sqlite3_bind_blob(st, 13, target, (int)strlen(target), SQLITE_STATIC);
+		store_bind_blob(s, st, 14, target, strlen(target));
 	else
-		sqlite3_bind_null(st, 13);
+		store_bind_null(s, st, 14);
 	r = store_step_done(s, st, "insert inode");
 	sqlite3_clear_bindings(st);
 	if (r < 0)
@@ -135,9 +134,9 @@ int store_dentry_find(struct store *s, uint64_t parent, const char *name, int64_
 	sqlite3_stmt *st = store_stmt(s, STMT_DENTRY_LOOKUP);
 	int rc, r = 0;
 
-	sqlite3_bind_int64(st, 1, (int64_t)parent);
-	sqlite3_bind_blob(st, 2, name, (int)strlen(name), SQLITE_STATIC);
-	rc = sqlite3_step(st);
+	store_bind_int64(s, st, 1, (int64_t)parent);
+	store_bind_blob(s, st, 2, name, strlen(name));
+	rc = store_step(s, st);
 	if (rc == SQLITE_ROW) {
 		if (ret_id)
 			*ret_id = sqlite3_column_int64(st, 0);
@@ -154,9 +153,9 @@ int store_dentry_add(struct store *s, uint64_t parent, const char *name, uint64_
 {
 	sqlite3_stmt *st = store_stmt(s, STMT_DENTRY_INSERT);
 
-	sqlite3_bind_int64(st, 1, (int64_t)parent);
-	sqlite3_bind_blob(st, 2, name, (int)strlen(name), SQLITE_STATIC);
-	sqlite3_bind_int64(st, 3, (int64_t)ino);
+	store_bind_int64(s, st, 1, (int64_t)parent);
+	store_bind_blob(s, st, 2, name, strlen(name));
+	store_bind_int64(s, st, 3, (int64_t)ino);
 	return store_step_done(s, st, "insert dentry");
 }
 
@@ -164,7 +163,7 @@ int store_dentry_remove(struct store *s, int64_t id)
 {
 	sqlite3_stmt *st = store_stmt(s, STMT_DENTRY_DELETE);
 
-	sqlite3_bind_int64(st, 1, id);
+	store_bind_int64(s, st, 1, id);
 	return store_step_done(s, st, "delete dentry");
 }
 
@@ -174,8 +173,8 @@ int store_dir_is_empty(struct store *s, uint64_t dir)
 	sqlite3_stmt *st = store_stmt(s, STMT_DENTRY_ANY);
 	int rc;
 
-	sqlite3_bind_int64(st, 1, (int64_t)dir);
-	rc = sqlite3_step(st);
+	store_bind_int64(s, st, 1, (int64_t)dir);
+	rc = store_step(s, st);
 	sqlite3_reset(st);
 	if (rc == SQLITE_ROW)
 		return 0;

@@ -90,9 +90,10 @@ static const char *const store_sql[STMT_COUNT] = {
 	[STMT_RELEASE] = "RELEASE op",
 	[STMT_ROLLBACK_TO] = "ROLLBACK TO op",
 	[STMT_INODE_GET] = "SELECT " INODE_COLUMNS " FROM inodes WHERE ino = ?1",
+	/* ?2..?11 as in STMT_INODE_UPDATE (store_bind_inode). */
 	[STMT_INODE_INSERT] = "INSERT INTO inodes(ino, volume, parent, mode, uid, gid, nlink, size,"
 			      " alloc, rdev, atime, mtime, ctime, target)"
-			      " VALUES (?14, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+			      " VALUES (?1, ?12, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?13, ?9, ?10, ?11, ?14)",
 	[STMT_INODE_UPDATE] = "UPDATE inodes SET parent = ?2, mode = ?3, uid = ?4, gid = ?5,"
 			      " nlink = ?6, size = ?7, alloc = ?8, atime = ?9, mtime = ?10,"
 			      " ctime = ?11 WHERE ino = ?1",
@@ -168,6 +169,8 @@ static const char *const store_sql[STMT_COUNT] = {
 				" AND namespace = ?2 ORDER BY name",
 	[STMT_META_GET] = "SELECT value FROM meta WHERE key = ?1",
 	[STMT_META_SET] = "UPDATE meta SET value = ?2 WHERE key = ?1",
+	/* Free pages count as room to grow (store_disk.c). */
+	[STMT_FREE_PAGE_BYTES] = "SELECT freelist_count * page_size FROM pragma_freelist_count, pragma_page_size",
 };
 
 int store_schema_version(void)
@@ -220,6 +223,28 @@ int store_query_int(struct store *s, const char *sql, int64_t *ret_value)
 out:
 	sqlite3_finalize(st);
 	return r;
+}
+
+/* Run one statement of a rare operation (a clone, a repair by the checker),
+ * binding up to two integers. Prepared for this one run: these statements
+ * name temporary tables that do not exist when the store opens, or run once
+ * per check. */
+int store_exec_once(struct store *s, const char *sql, int64_t a, int64_t b)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = sqlite3_prepare_v2(s->db, sql, -1, &st, NULL);
+
+	if (rc == SQLITE_OK) {
+		if (sqlite3_bind_parameter_count(st) >= 1)
+			store_bind_int64(s, st, 1, a);
+		if (sqlite3_bind_parameter_count(st) >= 2)
+			store_bind_int64(s, st, 2, b);
+		rc = store_step(s, st);
+		if (rc == SQLITE_DONE || rc == SQLITE_ROW)
+			rc = SQLITE_OK;
+	}
+	sqlite3_finalize(st);
+	return rc == SQLITE_OK ? 0 : store_errno(s, rc, sql);
 }
 
 /* Bring the schema to STORE_SCHEMA_VERSION in one transaction. */

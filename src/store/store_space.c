@@ -49,7 +49,7 @@ void store_volume_from_row(sqlite3_stmt *st, struct store_volume *ret_volume)
 
 static int store_volume_fetch(struct store *s, sqlite3_stmt *st, struct store_volume *ret_volume)
 {
-	int rc = sqlite3_step(st), r = 0;
+	int rc = store_step(s, st), r = 0;
 
 	if (rc == SQLITE_ROW)
 		store_volume_from_row(st, ret_volume);
@@ -63,7 +63,7 @@ int store_volume_by_id(struct store *s, int64_t id, struct store_volume *ret_vol
 {
 	sqlite3_stmt *st = store_stmt(s, STMT_VOLUME_BY_ID);
 
-	sqlite3_bind_int64(st, 1, id);
+	store_bind_int64(s, st, 1, id);
 	return store_volume_fetch(s, st, ret_volume);
 }
 
@@ -72,7 +72,7 @@ int store_volume_by_name(struct store *s, const char *name, struct store_volume 
 	sqlite3_stmt *st = store_stmt(s, STMT_VOLUME_BY_NAME);
 	int r;
 
-	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	store_bind_text(s, st, 1, name);
 	r = store_volume_fetch(s, st, ret_volume);
 	sqlite3_clear_bindings(st);
 	return r;
@@ -83,8 +83,8 @@ int store_volume_charge(struct store *s, int64_t volume_id, int64_t bytes, int64
 {
 	sqlite3_stmt *st = store_stmt(s, STMT_VOLUME_USAGE);
 
-	sqlite3_bind_int64(st, 1, volume_id);
-	sqlite3_bind_int64(st, 2, bytes);
-	sqlite3_bind_int64(st, 3, inodes);
+	store_bind_int64(s, st, 1, volume_id);
+	store_bind_int64(s, st, 2, bytes);
+	store_bind_int64(s, st, 3, inodes);
 	return store_step_done(s, st, "charge volume");
 }

@@ -25,6 +25,7 @@
 
 #include <assert.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -89,10 +90,71 @@ sqlite3_stmt *store_stmt(struct store *s, enum store_stmt which)
 	return s->stmt[which];
 }
 
+/* ---- binding and stepping ------------------------------------------------
+ *
+ * A statement's parameters are bound one after the other and the statement
+ * is then stepped. Each store_bind_* keeps the first failure in the store
+ * (lock held: the statements and this error are shared state) and
+ * store_step returns it instead of running the statement, so every bind is
+ * checked once, and its SQLITE_* code takes the caller's existing path to
+ * store_errno. Text and blobs are bound SQLITE_STATIC: the caller keeps them
+ * alive until the statement is reset.
+ */
+
+static void store_bind_result(struct store *s, sqlite3_stmt *st, int rc)
+{
+	if (rc != SQLITE_OK && s->bind_rc == SQLITE_OK) {
+		s->bind_rc = rc;
+		s->bind_stmt = st;
+	}
+}
+
+void store_bind_int64(struct store *s, sqlite3_stmt *st, int index, int64_t value)
+{
+	store_bind_result(s, st, sqlite3_bind_int64(st, index, value));
+}
+
+void store_bind_text(struct store *s, sqlite3_stmt *st, int index, const char *text)
+{
+	store_bind_result(s, st, sqlite3_bind_text(st, index, text, -1, SQLITE_STATIC));
+}
+
+void store_bind_blob(struct store *s, sqlite3_stmt *st, int index, const void *data, size_t len)
+{
+	if (len > INT_MAX) {
+		store_bind_result(s, st, SQLITE_TOOBIG);
+		return;
+	}
+	store_bind_result(s, st, sqlite3_bind_blob(st, index, data, (int)len, SQLITE_STATIC));
+}
+
+void store_bind_null(struct store *s, sqlite3_stmt *st, int index)
+{
+	store_bind_result(s, st, sqlite3_bind_null(st, index));
+}
+
+/* sqlite3_step, or the SQLITE_* code of the first of st's binds that failed. */
+int store_step(struct store *s, sqlite3_stmt *st)
+{
+	int rc = s->bind_rc;
+	sqlite3_stmt *failed = s->bind_stmt;
+
+	if (rc == SQLITE_OK)
+		return sqlite3_step(st);
+	s->bind_rc = SQLITE_OK;
+	s->bind_stmt = NULL;
+	if (failed == st)
+		return rc;
+	/* Bound and then never run (an early return between bind and step):
+	 * its error is no business of this statement. */
+	log_error("store: binding \"%s\" failed (sqlite %d) and it never ran", sqlite3_sql(failed), rc);
+	return sqlite3_step(st);
+}
+
 /* Step a statement that returns no rows and reset it. */
 int store_step_done(struct store *s, sqlite3_stmt *st, const char *what)
 {
-	int rc = sqlite3_step(st);
+	int rc = store_step(s, st);
 
 	sqlite3_reset(st);
 	if (rc != SQLITE_DONE)

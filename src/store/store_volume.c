@@ -26,9 +26,9 @@ static int store_volume_set_binding(struct store *s, int64_t id, const char *nam
 	sqlite3_stmt *st = store_stmt(s, STMT_VOLUME_BIND);
 	int r;
 
-	sqlite3_bind_int64(st, 1, id);
-	sqlite3_bind_text(st, 2, namespace_name, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, claim, -1, SQLITE_STATIC);
+	store_bind_int64(s, st, 1, id);
+	store_bind_text(s, st, 2, namespace_name);
+	store_bind_text(s, st, 3, claim);
 	r = store_step_done(s, st, "bind volume");
 	sqlite3_clear_bindings(st);
 	return r;
@@ -46,8 +46,8 @@ static int store_do_volume_create(struct store *s, const char *name, uint64_t ca
 	if (!name[0] || strlen(name) > STORE_VOLUME_NAME_MAX || capacity == 0)
 		return -EINVAL;
 	st = store_stmt(s, STMT_VOLUME_INSERT);
-	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, (int64_t)capacity);
+	store_bind_text(s, st, 1, name);
+	store_bind_int64(s, st, 2, (int64_t)capacity);
 	r = store_step_done(s, st, "insert volume");
 	sqlite3_clear_bindings(st);
 	if (r < 0)
@@ -63,8 +63,8 @@ static int store_do_volume_create(struct store *s, const char *name, uint64_t ca
 	if (r < 0)
 		return r;
 	st = store_stmt(s, STMT_VOLUME_SET_ROOT);
-	sqlite3_bind_int64(st, 1, id);
-	sqlite3_bind_int64(st, 2, (int64_t)root.attr.ino);
+	store_bind_int64(s, st, 1, id);
+	store_bind_int64(s, st, 2, (int64_t)root.attr.ino);
 	r = store_step_done(s, st, "volume root");
 	if (r < 0)
 		return r;
@@ -200,7 +200,7 @@ static int store_do_volume_unbind(struct store *s, struct store_volume *volume)
 	if (r < 0)
 		return r;
 	sqlite3_stmt *st = store_stmt(s, STMT_DENTRY_DELETE);
-	sqlite3_bind_int64(st, 1, id);
+	store_bind_int64(s, st, 1, id);
 	r = store_step_done(s, st, "unbind");
 	if (r < 0)
 		return r;
@@ -230,7 +230,7 @@ static int store_do_volume_unbind(struct store *s, struct store_volume *volume)
 	if (r < 0)
 		return r;
 	st = store_stmt(s, STMT_DENTRY_DELETE);
-	sqlite3_bind_int64(st, 1, id);
+	store_bind_int64(s, st, 1, id);
 	r = store_step_done(s, st, "remove namespace");
 	if (r < 0)
 		return r;
@@ -279,10 +279,10 @@ static int store_do_volume_delete(struct store *s, const char *name)
 	 * chunks after this operation (store_reclaim_pending), and a crash in
 	 * between leaves orphans that the next start reclaims. */
 	st = store_stmt(s, STMT_INODE_OF_VOLUME);
-	sqlite3_bind_int64(st, 1, volume.id);
+	store_bind_int64(s, st, 1, volume.id);
 	uint64_t *inos = NULL;
 	size_t count = 0, capacity = 0;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+	while ((rc = store_step(s, st)) == SQLITE_ROW) {
 		if (count == capacity) {
 			size_t bigger = capacity ? capacity * 2 : 256;
 			uint64_t *grown = realloc(inos, bigger * sizeof(*inos));
@@ -300,12 +300,12 @@ static int store_do_volume_delete(struct store *s, const char *name)
 		r = store_errno(s, rc, "volume inodes");
 	for (size_t i = 0; r == 0 && i < count; i++) {
 		st = store_stmt(s, STMT_DENTRY_DELETE_DIR);
-		sqlite3_bind_int64(st, 1, (int64_t)inos[i]);
+		store_bind_int64(s, st, 1, (int64_t)inos[i]);
 		r = store_step_done(s, st, "volume dentries");
 	}
 	if (r == 0) {
 		st = store_stmt(s, STMT_VOLUME_ORPHAN_INODES);
-		sqlite3_bind_int64(st, 1, volume.id);
+		store_bind_int64(s, st, 1, volume.id);
 		r = store_step_done(s, st, "orphan volume inodes");
 	}
 	for (size_t i = 0; r == 0 && i < count; i++) {
@@ -318,7 +318,7 @@ static int store_do_volume_delete(struct store *s, const char *name)
 	if (r < 0)
 		return r;
 	st = store_stmt(s, STMT_VOLUME_DELETE);
-	sqlite3_bind_int64(st, 1, volume.id);
+	store_bind_int64(s, st, 1, volume.id);
 	return store_step_done(s, st, "delete volume");
 }
 
@@ -330,25 +330,6 @@ int store_volume_delete(struct store *s, const char *name)
 		return r;
 	r = store_do_volume_delete(s, name);
 	return store_op_end(s, r);
-}
-
-/* Run one statement of a rare operation (clone), binding up to two integers. */
-static int store_exec_once(struct store *s, const char *sql, int64_t a, int64_t b)
-{
-	sqlite3_stmt *st = NULL;
-	int rc = sqlite3_prepare_v2(s->db, sql, -1, &st, NULL);
-
-	if (rc == SQLITE_OK) {
-		if (sqlite3_bind_parameter_count(st) >= 1)
-			sqlite3_bind_int64(st, 1, a);
-		if (sqlite3_bind_parameter_count(st) >= 2)
-			sqlite3_bind_int64(st, 2, b);
-		rc = sqlite3_step(st);
-		if (rc == SQLITE_DONE || rc == SQLITE_ROW)
-			rc = SQLITE_OK;
-	}
-	sqlite3_finalize(st);
-	return rc == SQLITE_OK ? 0 : store_errno(s, rc, sql);
 }
 
 /* Give every live inode of the source volume a new number in temp.clone_map. */
@@ -372,10 +353,10 @@ static int store_clone_map(struct store *s, int64_t src_volume)
 		r = store_errno(s, rc, "clone map");
 		goto out;
 	}
-	sqlite3_bind_int64(select, 1, src_volume);
-	while ((rc = sqlite3_step(select)) == SQLITE_ROW) {
-		sqlite3_bind_int64(insert, 1, sqlite3_column_int64(select, 0));
-		sqlite3_bind_int64(insert, 2, (int64_t)s->next_ino++);
+	store_bind_int64(s, select, 1, src_volume);
+	while ((rc = store_step(s, select)) == SQLITE_ROW) {
+		store_bind_int64(s, insert, 1, sqlite3_column_int64(select, 0));
+		store_bind_int64(s, insert, 2, (int64_t)s->next_ino++);
 		r = store_step_done(s, insert, "clone map");
 		if (r < 0)
 			goto out;
@@ -434,8 +415,8 @@ static int store_do_volume_clone(struct store *s, const char *src_name, const ch
 	if (capacity < src.used_bytes)
 		return -ENOSPC;
 	st = store_stmt(s, STMT_VOLUME_INSERT);
-	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, (int64_t)capacity);
+	store_bind_text(s, st, 1, name);
+	store_bind_int64(s, st, 2, (int64_t)capacity);
 	r = store_step_done(s, st, "insert volume");
 	sqlite3_clear_bindings(st);
 	if (r < 0)
@@ -491,9 +472,9 @@ int store_volume_update(struct store *s, const char *name, uint64_t capacity, bo
 	r = store_volume_by_name(s, name, &volume);
 	if (r == 0) {
 		st = store_stmt(s, STMT_VOLUME_UPDATE);
-		sqlite3_bind_int64(st, 1, volume.id);
-		sqlite3_bind_int64(st, 2, (int64_t)capacity);
-		sqlite3_bind_int(st, 3, read_only ? 1 : 0);
+		store_bind_int64(s, st, 1, volume.id);
+		store_bind_int64(s, st, 2, (int64_t)capacity);
+		store_bind_int64(s, st, 3, read_only ? 1 : 0);
 		r = store_step_done(s, st, "update volume");
 	}
 	return store_op_end(s, r);
@@ -507,7 +488,7 @@ int store_volume_list(struct store *s, store_volume_cb cb, void *ud)
 
 	store_lock_read(s);
 	st = store_stmt(s, STMT_VOLUME_LIST);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+	while ((rc = store_step(s, st)) == SQLITE_ROW) {
 		store_volume_from_row(st, &volume);
 		r = cb(ud, &volume);
 		if (r != 0)
