@@ -19,6 +19,7 @@
 
 #include "log.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <linux/falloc.h>
 #include <stdlib.h>
@@ -57,6 +58,7 @@ static int store_usage_range(struct store *s, uint64_t ino, uint64_t first, uint
 	sqlite3_stmt *st = store_stmt(s, STMT_BLOCK_USAGE);
 	int rc, r = 0;
 
+	assert(store_lock_held(s));
 	store_bind_int64(s, st, 1, store_block_id(ino, first));
 	store_bind_int64(s, st, 2, store_block_id(ino, last));
 	rc = store_step(s, st);
@@ -72,6 +74,7 @@ static int store_delete_range(struct store *s, uint64_t ino, uint64_t first, uin
 {
 	sqlite3_stmt *st = store_stmt(s, STMT_BLOCK_DELETE_RANGE);
 
+	assert(store_lock_held(s));
 	store_bind_int64(s, st, 1, store_block_id(ino, first));
 	store_bind_int64(s, st, 2, store_block_id(ino, last));
 	return store_step_done(s, st, "delete blocks");
@@ -88,6 +91,7 @@ static int store_block_state(struct store *s, int64_t id, bool *ret_null, uint64
 	sqlite3_stmt *st = store_stmt(s, STMT_BLOCK_GET);
 	int rc, r = 0;
 
+	assert(store_lock_held(s));
 	store_bind_int64(s, st, 1, id);
 	rc = store_step(s, st);
 	if (rc == SQLITE_ROW) {
@@ -104,6 +108,7 @@ static int store_block_put(struct store *s, int64_t id, const void *data, size_t
 {
 	sqlite3_stmt *st = store_stmt(s, STMT_BLOCK_PUT);
 
+	assert(store_lock_held(s));
 	store_bind_int64(s, st, 1, id);
 	store_bind_blob(s, st, 2, data, len);
 	int r = store_step_done(s, st, "write block");
@@ -132,6 +137,7 @@ static int store_block_load(struct store *s, int64_t id, char *buf)
 	sqlite3_stmt *st = store_stmt(s, STMT_BLOCK_RANGE);
 	int rc, r = 0;
 
+	assert(store_lock_held(s));
 	memset(buf, 0, STORE_BLOCK_SIZE);
 	store_bind_int64(s, st, 1, id);
 	store_bind_int64(s, st, 2, id);
@@ -192,6 +198,7 @@ static int store_write_block(struct store *s, uint64_t ino, uint64_t index, uint
  * inode->attr.mode; the caller saves the inode. */
 int store_kill_priv(struct store *s, struct store_inode *inode, const struct store_kill_suidgid *kill)
 {
+	assert(store_lock_held(s));
 	static const char caps[] = "security.capability";
 	uint32_t mode = inode->attr.mode;
 
@@ -219,6 +226,7 @@ static ssize_t store_do_write(struct store *s, uint64_t ino, uint64_t offset, co
 	int64_t delta = 0;
 	int r;
 
+	assert(store_lock_held(s));
 	r = store_load_writable_file(s, ino, &inode, &volume);
 	if (r < 0)
 		return r;
@@ -306,6 +314,7 @@ static int store_touch_atime(struct store *s, uint64_t ino, const struct timespe
 {
 	sqlite3_stmt *st = store_stmt(s, STMT_INODE_TOUCH_ATIME);
 
+	assert(store_lock_held(s));
 	store_bind_int64(s, st, 1, (int64_t)ino);
 	store_bind_int64(s, st, 2, store_ts_to_ns(now));
 	int r = store_step_done(s, st, "touch atime");
@@ -403,6 +412,7 @@ int store_data_truncate(struct store *s, struct store_inode *inode, uint64_t siz
 	uint64_t ino = inode->attr.ino, freed = 0, kept_before = 0, kept_after = 0;
 	int r;
 
+	assert(store_lock_held(s));
 	if (size > STORE_FILE_MAX)
 		return -EFBIG;
 	r = store_volume_by_id(s, (int64_t)inode->attr.volume_id, &volume);
@@ -454,6 +464,7 @@ static int store_do_fallocate(struct store *s, uint64_t ino, int mode, uint64_t 
 	uint64_t end = offset + length, before = 0, after = 0;
 	int r;
 
+	assert(store_lock_held(s));
 	if (mode & ~FALLOC_FL_KEEP_SIZE)
 		return -EOPNOTSUPP;
 	if (length == 0)
@@ -589,6 +600,7 @@ static int store_do_setxattr(struct store *s, uint64_t ino, const char *name, co
 	int64_t others = 0;
 	int r, rc;
 
+	assert(store_lock_held(s));
 	r = store_xattr_inode(s, ino, name, true, &inode);
 	if (r < 0)
 		return r;
@@ -720,6 +732,7 @@ static int store_do_removexattr(struct store *s, uint64_t ino, const char *name)
 	sqlite3_stmt *st;
 	int r;
 
+	assert(store_lock_held(s));
 	r = store_xattr_inode(s, ino, name, true, &inode);
 	if (r < 0)
 		return r;

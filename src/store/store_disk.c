@@ -16,6 +16,7 @@
 
 #include "log.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -71,6 +72,7 @@ static int64_t store_disk_free(struct store *s)
 	 * transaction layer's helpers, and the lock is held (store_disk_check). */
 	sqlite3_stmt *st = s->stmt[STMT_FREE_PAGE_BYTES];
 
+	assert(store_lock_held(s));
 	if (statvfs(s->path, &sv) == 0)
 		free_bytes = (int64_t)sv.f_bavail * (int64_t)sv.f_frsize;
 	/* No free-page count (an error) just leaves the host's free space. */
@@ -90,6 +92,7 @@ int store_disk_check(struct store *s, uint64_t bytes)
 	struct timespec now;
 	int64_t need = (int64_t)STORE_LOW_SPACE_BYTES + 2 * (int64_t)bytes;
 
+	assert(store_lock_held(s));
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	int64_t age_ms = (now.tv_sec - s->space_sampled.tv_sec) * 1000 +
 			 (now.tv_nsec - s->space_sampled.tv_nsec) / 1000000;

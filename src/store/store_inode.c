@@ -16,6 +16,7 @@
 
 #include "log.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <sched.h>
 #include <linux/fs.h>
@@ -32,6 +33,7 @@ static int store_inode_destroy_loaded(struct store *s, const struct store_inode 
 	sqlite3_stmt *st;
 	int r;
 
+	assert(store_lock_held(s));
 	r = store_data_drop(s, ino);
 	if (r < 0)
 		return r;
@@ -98,6 +100,7 @@ static int store_reclaim_chunk(struct store *s, uint64_t ino)
 	int64_t usage = 0, rows = 0;
 	int rc, r;
 
+	assert(store_lock_held(s));
 	r = store_inode_load(s, ino, &inode);
 	if (r == -ENOENT)
 		return 0;
@@ -561,6 +564,7 @@ static int store_do_link(struct store *s, uint64_t ino, uint64_t new_parent, con
 	struct timespec now;
 	int r;
 
+	assert(store_lock_held(s));
 	r = store_check_name(new_name);
 	if (r < 0)
 		return r;
@@ -644,6 +648,7 @@ static int store_do_remove(struct store *s, uint64_t parent, const char *name, b
 	int64_t id;
 	int r;
 
+	assert(store_lock_held(s));
 	if (strlen(name) > STORE_NAME_MAX)
 		return -ENAMETOOLONG;
 	r = store_load_user_dir(s, parent, &dir);
@@ -741,6 +746,7 @@ static int store_rename_exchange(struct store *s, struct store_rename_ctx *c, ui
 	bool src_dir = S_ISDIR(c->src.attr.mode), dst_dir = S_ISDIR(c->dst.attr.mode);
 	int r;
 
+	assert(store_lock_held(s));
 	if (src_dir && old_parent != new_parent) {
 		r = store_check_not_ancestor(s, c->src.attr.ino, new_parent);
 		if (r < 0)
@@ -787,6 +793,7 @@ static int store_rename_move(struct store *s, struct store_rename_ctx *c, uint64
 	bool src_dir = S_ISDIR(c->src.attr.mode);
 	int r;
 
+	assert(store_lock_held(s));
 	if (src_dir && old_parent != new_parent) {
 		r = store_check_not_ancestor(s, c->src.attr.ino, new_parent);
 		if (r < 0)
@@ -834,6 +841,7 @@ static int store_do_rename(struct store *s, uint64_t old_parent, const char *nam
 	uint64_t src_ino, dst_ino = 0;
 	int r;
 
+	assert(store_lock_held(s));
 	if ((flags & ~(RENAME_NOREPLACE | RENAME_EXCHANGE)) ||
 	    (flags & RENAME_NOREPLACE && flags & RENAME_EXCHANGE))
 		return -EINVAL;
@@ -912,6 +920,7 @@ static int store_do_setattr(struct store *s, uint64_t ino, const struct store_se
 	struct timespec now;
 	int r;
 
+	assert(store_lock_held(s));
 	r = store_inode_load(s, ino, &inode);
 	if (r < 0)
 		return r;

@@ -191,6 +191,11 @@ struct store_inomap {
 
 struct store {
 	pthread_mutex_t lock; /* recursive */
+	/* The thread holding lock (its store_lock_token), NULL while free, and
+	 * how many times it holds it: store_lock_held(). Written only by the
+	 * holder, with lock held; read by any thread (hence atomic). */
+	_Atomic(const char *) lock_owner;
+	unsigned lock_owner_depth;
 	sqlite3 *db;          /* protected by lock */
 	sqlite3 *checkpoint_db; /* used only by store_checkpoint_tick (own mutex) */
 	int ckpt_synced_frames; /* WAL frames backfilled and synced to the database file (same) */
@@ -276,6 +281,17 @@ struct store_inode {
 	uint64_t parent; /* directories: the containing directory; else 0 */
 	uint64_t alloc;  /* bytes allocated (sum of block usage) */
 };
+
+/* Whether this thread holds s->lock. Functions that touch statements or
+ * the fields "protected by lock" assert it, as SQLite asserts
+ * sqlite3_mutex_held(). store_lock_token (store_txn.c) is one byte per
+ * thread whose address names the thread. */
+extern _Thread_local const char store_lock_token;
+
+static inline bool store_lock_held(struct store *s)
+{
+	return atomic_load(&s->lock_owner) == &store_lock_token;
+}
 
 /* store_inomap.c */
 uint64_t store_inomap_get(const struct store_inomap *map, uint64_t ino);

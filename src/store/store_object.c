@@ -10,6 +10,7 @@
  */
 #include "store_internal.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +18,7 @@
 static void store_bind_key(struct store *s, sqlite3_stmt *st, const char *kind, const char *namespace_name,
 			   const char *name)
 {
+	assert(store_lock_held(s));
 	store_bind_text(s, st, 1, kind);
 	store_bind_text(s, st, 2, namespace_name ? namespace_name : "");
 	store_bind_text(s, st, 3, name);
@@ -28,6 +30,7 @@ static int store_next_version(struct store *s, int64_t *ret_version)
 	int64_t version = 0;
 	int rc, r;
 
+	assert(store_lock_held(s));
 	store_bind_text(s, st, 1, "resource_version");
 	rc = store_step(s, st);
 	if (rc == SQLITE_ROW)
@@ -53,6 +56,7 @@ static int store_do_object_put(struct store *s, const char *kind, const char *na
 	int64_t current = 0, version;
 	int rc, r;
 
+	assert(store_lock_held(s));
 	store_bind_key(s, st, kind, namespace_name, name);
 	rc = store_step(s, st);
 	if (rc == SQLITE_ROW)
@@ -154,6 +158,7 @@ static int store_object_rows(struct store *s, sqlite3_stmt *st, store_object_cb 
 {
 	int rc, r = 0;
 
+	assert(store_lock_held(s));
 	while ((rc = store_step(s, st)) == SQLITE_ROW) {
 		r = cb(ud, (const char *)sqlite3_column_text(st, 0), (const char *)sqlite3_column_text(st, 1),
 		       (const char *)sqlite3_column_text(st, 2), sqlite3_column_int64(st, 3));

@@ -13,6 +13,7 @@
  */
 #include "store_internal.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <string.h>
 
@@ -62,6 +63,7 @@ int store_inode_load(struct store *s, uint64_t ino, struct store_inode *ret_inod
 	sqlite3_stmt *st = store_stmt(s, STMT_INODE_GET);
 	int rc, r = 0;
 
+	assert(store_lock_held(s));
 	store_bind_int64(s, st, 1, (int64_t)ino);
 	rc = store_step(s, st);
 	if (rc == SQLITE_ROW)
@@ -78,6 +80,7 @@ static void store_bind_inode(struct store *s, sqlite3_stmt *st, const struct sto
 {
 	const struct store_attr *a = &inode->attr;
 
+	assert(store_lock_held(s));
 	store_bind_int64(s, st, 2, (int64_t)inode->parent);
 	store_bind_int64(s, st, 3, a->mode);
 	store_bind_int64(s, st, 4, a->uid);
@@ -94,6 +97,7 @@ int store_inode_save(struct store *s, const struct store_inode *inode)
 {
 	sqlite3_stmt *st = store_stmt(s, STMT_INODE_UPDATE);
 
+	assert(store_lock_held(s));
 	store_bind_int64(s, st, 1, (int64_t)inode->attr.ino);
 	store_bind_inode(s, st, inode);
 	int r = store_step_done(s, st, "save inode");
@@ -109,6 +113,7 @@ int store_inode_insert(struct store *s, struct store_inode *inode, const char *t
 	struct store_attr *a = &inode->attr;
 	int r;
 
+	assert(store_lock_held(s));
 	if (s->next_ino >> (63 - STORE_BLOCK_BITS) != 0)
 		return -ENOSPC; /* inode numbers exhausted (block ids must stay positive) */
 	store_bind_int64(s, st, 1, (int64_t)s->next_ino);
@@ -134,6 +139,7 @@ int store_dentry_find(struct store *s, uint64_t parent, const char *name, int64_
 	sqlite3_stmt *st = store_stmt(s, STMT_DENTRY_LOOKUP);
 	int rc, r = 0;
 
+	assert(store_lock_held(s));
 	store_bind_int64(s, st, 1, (int64_t)parent);
 	store_bind_blob(s, st, 2, name, strlen(name));
 	rc = store_step(s, st);
@@ -153,6 +159,7 @@ int store_dentry_add(struct store *s, uint64_t parent, const char *name, uint64_
 {
 	sqlite3_stmt *st = store_stmt(s, STMT_DENTRY_INSERT);
 
+	assert(store_lock_held(s));
 	store_bind_int64(s, st, 1, (int64_t)parent);
 	store_bind_blob(s, st, 2, name, strlen(name));
 	store_bind_int64(s, st, 3, (int64_t)ino);
@@ -163,6 +170,7 @@ int store_dentry_remove(struct store *s, int64_t id)
 {
 	sqlite3_stmt *st = store_stmt(s, STMT_DENTRY_DELETE);
 
+	assert(store_lock_held(s));
 	store_bind_int64(s, st, 1, id);
 	return store_step_done(s, st, "delete dentry");
 }
@@ -173,6 +181,7 @@ int store_dir_is_empty(struct store *s, uint64_t dir)
 	sqlite3_stmt *st = store_stmt(s, STMT_DENTRY_ANY);
 	int rc;
 
+	assert(store_lock_held(s));
 	store_bind_int64(s, st, 1, (int64_t)dir);
 	rc = store_step(s, st);
 	sqlite3_reset(st);

@@ -13,6 +13,7 @@
 
 #include "log.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -234,6 +235,7 @@ int store_exec_once(struct store *s, const char *sql, int64_t a, int64_t b)
 	sqlite3_stmt *st = NULL;
 	int rc = sqlite3_prepare_v2(s->db, sql, -1, &st, NULL);
 
+	assert(store_lock_held(s));
 	if (rc == SQLITE_OK) {
 		if (sqlite3_bind_parameter_count(st) >= 1)
 			store_bind_int64(s, st, 1, a);

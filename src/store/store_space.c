@@ -12,6 +12,7 @@
  */
 #include "store_internal.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <string.h>
 
@@ -51,6 +52,7 @@ static int store_volume_fetch(struct store *s, sqlite3_stmt *st, struct store_vo
 {
 	int rc = store_step(s, st), r = 0;
 
+	assert(store_lock_held(s));
 	if (rc == SQLITE_ROW)
 		store_volume_from_row(st, ret_volume);
 	else
@@ -63,6 +65,7 @@ int store_volume_by_id(struct store *s, int64_t id, struct store_volume *ret_vol
 {
 	sqlite3_stmt *st = store_stmt(s, STMT_VOLUME_BY_ID);
 
+	assert(store_lock_held(s));
 	store_bind_int64(s, st, 1, id);
 	return store_volume_fetch(s, st, ret_volume);
 }
@@ -72,6 +75,7 @@ int store_volume_by_name(struct store *s, const char *name, struct store_volume 
 	sqlite3_stmt *st = store_stmt(s, STMT_VOLUME_BY_NAME);
 	int r;
 
+	assert(store_lock_held(s));
 	store_bind_text(s, st, 1, name);
 	r = store_volume_fetch(s, st, ret_volume);
 	sqlite3_clear_bindings(st);
@@ -83,6 +87,7 @@ int store_volume_charge(struct store *s, int64_t volume_id, int64_t bytes, int64
 {
 	sqlite3_stmt *st = store_stmt(s, STMT_VOLUME_USAGE);
 
+	assert(store_lock_held(s));
 	store_bind_int64(s, st, 1, volume_id);
 	store_bind_int64(s, st, 2, bytes);
 	store_bind_int64(s, st, 3, inodes);

@@ -87,6 +87,7 @@ int store_errno(struct store *s, int rc, const char *what)
 
 sqlite3_stmt *store_stmt(struct store *s, enum store_stmt which)
 {
+	assert(store_lock_held(s));
 	return s->stmt[which];
 }
 
@@ -103,6 +104,7 @@ sqlite3_stmt *store_stmt(struct store *s, enum store_stmt which)
 
 static void store_bind_result(struct store *s, sqlite3_stmt *st, int rc)
 {
+	assert(store_lock_held(s));
 	if (rc != SQLITE_OK && s->bind_rc == SQLITE_OK) {
 		s->bind_rc = rc;
 		s->bind_stmt = st;
@@ -139,6 +141,7 @@ int store_step(struct store *s, sqlite3_stmt *st)
 	int rc = s->bind_rc;
 	sqlite3_stmt *failed = s->bind_stmt;
 
+	assert(store_lock_held(s));
 	if (rc == SQLITE_OK)
 		return sqlite3_step(st);
 	s->bind_rc = SQLITE_OK;
@@ -156,6 +159,7 @@ int store_step_done(struct store *s, sqlite3_stmt *st, const char *what)
 {
 	int rc = store_step(s, st);
 
+	assert(store_lock_held(s));
 	sqlite3_reset(st);
 	if (rc != SQLITE_DONE)
 		return store_errno(s, rc, what);
@@ -165,6 +169,8 @@ int store_step_done(struct store *s, sqlite3_stmt *st, const char *what)
 /* How deep this thread holds the (recursive) store lock. */
 static _Thread_local unsigned store_lock_depth;
 
+_Thread_local const char store_lock_token;
+
 void store_lock(struct store *s)
 {
 	int rc = pthread_mutex_lock(&s->lock);
@@ -172,6 +178,8 @@ void store_lock(struct store *s)
 	assert(rc == 0);
 	(void)rc;
 	store_lock_depth++;
+	if (s->lock_owner_depth++ == 0)
+		atomic_store(&s->lock_owner, &store_lock_token);
 }
 
 /* Open the batch transaction (lock held) so the statements that follow share
@@ -179,6 +187,7 @@ void store_lock(struct store *s)
  * statement takes and drops the WAL read lock itself (two fcntl calls). */
 static int store_txn_open(struct store *s)
 {
+	assert(store_lock_held(s));
 	if (s->in_txn)
 		return 0;
 	int r = store_step_done(s, s->stmt[STMT_BEGIN], "BEGIN");
@@ -199,7 +208,10 @@ void store_lock_read(struct store *s)
 void store_unlock(struct store *s)
 {
 	assert(store_lock_depth > 0);
+	assert(store_lock_held(s));
 	store_lock_depth--;
+	if (--s->lock_owner_depth == 0)
+		atomic_store(&s->lock_owner, NULL);
 	int rc = pthread_mutex_unlock(&s->lock);
 
 	assert(rc == 0);
@@ -217,6 +229,7 @@ void store_set_invalidate_hook(struct store *s, store_invalidate_cb cb, void *ud
 /* Remember a top-level entry that changed (lock held). */
 void store_queue_invalidation(struct store *s, uint64_t parent, const char *name)
 {
+	assert(store_lock_held(s));
 	if (!s->invalidate_cb)
 		return;
 	if (s->invalidation_count == s->invalidation_capacity) {
@@ -266,6 +279,7 @@ bool store_may_have_xattr(struct store *s, const char *name)
 
 void store_note_changed(struct store *s, uint64_t ino)
 {
+	assert(store_lock_held(s));
 	if (store_inomap_get(&s->txn_inodes, ino) == 0 &&
 	    store_inomap_add(&s->txn_inodes, ino, 1, NULL) < 0) {
 		/* Every close now commits until the batch does (store_flush). */
@@ -278,6 +292,7 @@ void store_note_changed(struct store *s, uint64_t ino)
  * were lost so their fsync/close can say so. */
 static void store_note_lost(struct store *s)
 {
+	assert(store_lock_held(s));
 	for (size_t i = 0; i < s->txn_inodes.capacity; i++) {
 		uint64_t ino = s->txn_inodes.keys[i];
 		if (ino != 0 && ino != UINT64_MAX && store_inomap_get(&s->lost_inodes, ino) == 0)
@@ -305,6 +320,7 @@ int store_take_lost(struct store *s, uint64_t ino)
 
 static int store_exec_stmt(struct store *s, enum store_stmt which)
 {
+	assert(store_lock_held(s));
 	return store_step_done(s, s->stmt[which], sqlite3_sql(s->stmt[which]));
 }
 
@@ -341,6 +357,7 @@ static void store_wal_restart(struct store *s)
 					   truncate ? SQLITE_CHECKPOINT_TRUNCATE : SQLITE_CHECKPOINT_RESTART,
 					   &log_frames, &done);
 
+	assert(store_lock_held(s));
 	if (rc != SQLITE_OK && rc != SQLITE_BUSY)
 		log_warn("store: WAL restart: %s", sqlite3_errmsg(s->db));
 	else
@@ -362,6 +379,7 @@ static void store_wal_restart(struct store *s)
  * close, and the next operation opens a new transaction. */
 static bool store_txn_vanished(struct store *s)
 {
+	assert(store_lock_held(s));
 	if (!s->in_txn || !sqlite3_get_autocommit(s->db))
 		return false;
 	log_error("store: SQLite rolled the batch transaction back: %d uncommitted operations lost",
@@ -379,6 +397,7 @@ int store_commit(struct store *s)
 	struct timespec start, end;
 	int r;
 
+	assert(store_lock_held(s));
 	assert(s->op_depth == 0);
 	if (store_txn_vanished(s) || !s->in_txn)
 		return 0;
@@ -425,6 +444,7 @@ int store_commit(struct store *s)
  * of its own (a single statement is atomic). */
 void store_count_change(struct store *s)
 {
+	assert(store_lock_held(s));
 	assert(s->in_txn);
 	atomic_fetch_add(&s->change_seq, 1);
 	s->txn_ops++;

@@ -15,6 +15,7 @@
 
 #include "log.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,6 +27,7 @@ static int store_volume_set_binding(struct store *s, int64_t id, const char *nam
 	sqlite3_stmt *st = store_stmt(s, STMT_VOLUME_BIND);
 	int r;
 
+	assert(store_lock_held(s));
 	store_bind_int64(s, st, 1, id);
 	store_bind_text(s, st, 2, namespace_name);
 	store_bind_text(s, st, 3, claim);
@@ -43,6 +45,7 @@ static int store_do_volume_create(struct store *s, const char *name, uint64_t ca
 	int64_t id;
 	int r;
 
+	assert(store_lock_held(s));
 	if (!name[0] || strlen(name) > STORE_VOLUME_NAME_MAX || capacity == 0)
 		return -EINVAL;
 	st = store_stmt(s, STMT_VOLUME_INSERT);
@@ -135,6 +138,7 @@ static int store_do_volume_bind(struct store *s, const char *name, const char *n
 	struct timespec now;
 	int r;
 
+	assert(store_lock_held(s));
 	if (!namespace_name[0] || strlen(namespace_name) > STORE_NAMESPACE_MAX || strchr(namespace_name, '/') ||
 	    !claim[0] || strlen(claim) > STORE_CLAIM_NAME_MAX || strchr(claim, '/') ||
 	    strcmp(namespace_name, ".") == 0 || strcmp(namespace_name, "..") == 0 ||
@@ -191,6 +195,7 @@ static int store_do_volume_unbind(struct store *s, struct store_volume *volume)
 	int64_t id;
 	int r;
 
+	assert(store_lock_held(s));
 	if (!volume->bound_claim[0])
 		return 0;
 	r = store_namespace_dir(s, volume->bound_namespace, false, &dir);
@@ -269,6 +274,7 @@ static int store_do_volume_delete(struct store *s, const char *name)
 	sqlite3_stmt *st;
 	int rc, r;
 
+	assert(store_lock_held(s));
 	r = store_volume_by_name(s, name, &volume);
 	if (r < 0)
 		return r;
@@ -338,6 +344,7 @@ static int store_clone_map(struct store *s, int64_t src_volume)
 	sqlite3_stmt *select = NULL, *insert = NULL;
 	int rc, r;
 
+	assert(store_lock_held(s));
 	r = store_exec_once(s, "CREATE TEMP TABLE clone_map (old INTEGER PRIMARY KEY, new INTEGER NOT NULL)",
 			    0, 0);
 	if (r < 0)
@@ -372,6 +379,7 @@ out:
 /* Copy the mapped inodes, entries, blocks and xattrs into volume new_id. */
 static int store_clone_rows(struct store *s, int64_t new_id)
 {
+	assert(store_lock_held(s));
 	static const char *const copies[] = {
 		"INSERT INTO inodes(ino, volume, parent, mode, uid, gid, nlink, size, alloc, rdev, atime,"
 		" mtime, ctime, target) SELECT m.new, ?1, coalesce(p.new, 0), i.mode, i.uid, i.gid, i.nlink,"
@@ -402,6 +410,7 @@ static int store_do_volume_clone(struct store *s, const char *src_name, const ch
 	int64_t id;
 	int r;
 
+	assert(store_lock_held(s));
 	if (!name[0] || strlen(name) > STORE_VOLUME_NAME_MAX || capacity == 0)
 		return -EINVAL;
 	r = store_volume_by_name(s, src_name, &src);
