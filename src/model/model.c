@@ -265,9 +265,10 @@ int model_obj_put(struct model_txn *t, enum model_kind kind, json_t *obj, bool c
 	text = json_dumps(obj, JSON_COMPACT);
 	if (text == NULL)
 		return -ENOMEM;
+	/* The store indexes status.phase for model_obj_list_phase. */
 	r = store_object_put(t->model->store, model_store_kind(kind),
-			     model_kinds[kind].namespaced && ns != NULL ? ns : "", name, text, create,
-			     expected_version, &version);
+			     model_kinds[kind].namespaced && ns != NULL ? ns : "", name, text,
+			     model_path_string(obj, "status.phase"), create, expected_version, &version);
 	free(text);
 	if (r < 0)
 		return r;

@@ -243,7 +243,7 @@ int model_storage_class_defaults(struct model *model)
 		return r;
 	}
 	r = store_object_put(model->store, MODEL_STORAGE_CLASS_MARKER_KIND, "", "storageclasses",
-			     "{}", true, 0, &version);
+			     "{}", NULL, true, 0, &version);
 	if (r == 0) {
 		r = model_obj_get(model, MODEL_SC, NULL, CLAIM_DEFAULT_STORAGE_CLASS, &obj);
 		if (r == -ENOENT)

@@ -269,13 +269,15 @@ int store_volume_list(struct store *s, store_volume_cb cb, void *ud);
 
 #define STORE_KIND_MAX 63
 
-/* Create or replace an object. create_only: -EEXIST if it exists.
+/* Create or replace an object. phase (NULL: none) is what
+ * store_object_list_phase finds it by; the store never reads it from body.
+ * create_only: -EEXIST if it exists.
  * expected_version > 0: -ESTALE unless the stored version matches; replacing
  * a missing object with expected_version > 0 is -ENOENT. The new
  * resourceVersion (store-wide, strictly increasing) goes to ret_version. */
 int store_object_put(struct store *s, const char *kind, const char *namespace_name,
-		     const char *name, const char *body, bool create_only, int64_t expected_version,
-		     int64_t *ret_version);
+		     const char *name, const char *body, const char *phase, bool create_only,
+		     int64_t expected_version, int64_t *ret_version);
 /* *ret_body is malloc'd; the caller frees it. */
 int store_object_get(struct store *s, const char *kind, const char *namespace_name,
 		     const char *name, char **ret_body, int64_t *ret_version);
@@ -286,8 +288,8 @@ typedef int (*store_object_cb)(void *ud, const char *namespace_name, const char 
 			       const char *body, int64_t version);
 int store_object_list(struct store *s, const char *kind, const char *namespace_name,
 		      store_object_cb cb, void *ud);
-/* Every namespace's objects of kind whose status.phase is `phase` (an
- * indexed lookup: the model's binding searches must not read every object). */
+/* Every namespace's objects of kind last put with this phase (an indexed
+ * lookup: the model's binding searches must not read every object). */
 int store_object_list_phase(struct store *s, const char *kind, const char *phase,
 			    store_object_cb cb, void *ud);
 /* Next resourceVersion that would be handed out minus one (for list metadata). */

@@ -1,7 +1,8 @@
 /*
  * store_object.c — the API object table: opaque JSON text per (kind,
  * namespace, name), each put or delete spending the next store-wide
- * resourceVersion. Only the model layer interprets the text. Calls only the
+ * resourceVersion, and the phase the model files it under (an index key
+ * the caller passes). Only the model layer interprets the text. Calls only the
  * transaction layer (store_txn.c).
  *
  * Invariant: objects.version values are unique and increase with every put
@@ -49,7 +50,7 @@ static int store_next_version(struct store *s, int64_t *ret_version)
 }
 
 static int store_do_object_put(struct store *s, const char *kind, const char *namespace_name,
-			       const char *name, const char *body, bool create_only,
+			       const char *name, const char *body, const char *phase, bool create_only,
 			       int64_t expected_version, int64_t *ret_version)
 {
 	sqlite3_stmt *st = store_stmt(s, STMT_OBJECT_GET);
@@ -79,6 +80,10 @@ static int store_do_object_put(struct store *s, const char *kind, const char *na
 	store_bind_key(s, st, kind, namespace_name, name);
 	store_bind_int64(s, st, 4, version);
 	store_bind_text(s, st, 5, body);
+	if (phase)
+		store_bind_text(s, st, 6, phase);
+	else
+		store_bind_null(s, st, 6);
 	r = store_step_done(s, st, "put object");
 	sqlite3_clear_bindings(st);
 	if (r == 0 && ret_version)
@@ -87,15 +92,15 @@ static int store_do_object_put(struct store *s, const char *kind, const char *na
 }
 
 int store_object_put(struct store *s, const char *kind, const char *namespace_name,
-		     const char *name, const char *body, bool create_only, int64_t expected_version,
-		     int64_t *ret_version)
+		     const char *name, const char *body, const char *phase, bool create_only,
+		     int64_t expected_version, int64_t *ret_version)
 {
 	int r = store_op_begin(s);
 
 	if (r < 0)
 		return r;
-	r = store_do_object_put(s, kind, namespace_name, name, body, create_only, expected_version,
-				ret_version);
+	r = store_do_object_put(s, kind, namespace_name, name, body, phase, create_only,
+				expected_version, ret_version);
 	return store_op_end(s, r);
 }
 

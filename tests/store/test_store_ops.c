@@ -389,6 +389,45 @@ END_TEST
 /* A schema-2 store (64 KiB blocks keyed ino << 24 | index) opens as schema 3
  * (16 KiB blocks, ino << 26 | index) with the same bytes, holes, fallocated
  * ranges and usage. */
+/* SQL that puts the objects table back as schema 3 had it (no phase
+ * column, the phase index over the JSON body), for the migration tests. */
+#define SCHEMA_3_OBJECTS_SQL \
+	" DROP INDEX objects_phase; ALTER TABLE objects DROP COLUMN phase;" \
+	" CREATE INDEX objects_phase ON objects(kind, json_extract(body, '$.status.phase'));"
+
+/* store_object_list_phase callback: count the objects. */
+static int count_object(void *ud, const char *namespace_name, const char *name, const char *body,
+			int64_t version)
+{
+	(*(int *)ud)++;
+	return 0;
+}
+
+/* Schema 3 -> 4 files every object under the phase its body holds. */
+START_TEST(test_migration_fills_phase)
+{
+	int pending = 0, bound = 0;
+
+	ck_assert_int_eq(store_object_put(st, "K", "ns", "a", "{\"status\":{\"phase\":\"Pending\"}}", NULL,
+					  true, 0, NULL), 0);
+	ck_assert_int_eq(store_object_put(st, "K", "ns", "b", "{\"status\":{\"phase\":\"Bound\"}}", NULL,
+					  true, 0, NULL), 0);
+	store_close(st);
+	st = NULL;
+	run_sql(SCHEMA_3_OBJECTS_SQL " PRAGMA user_version = 3;");
+	ck_assert_int_eq(store_open(test_path, 0, &st), 0);
+	ck_assert_int_eq(store_object_list_phase(st, "K", "Pending", count_object, &pending), 0);
+	ck_assert_int_eq(pending, 1);
+	/* From now on the phase is what the caller passes, not the body's. */
+	ck_assert_int_eq(store_object_put(st, "K", "ns", "b", "{}", "Pending", false, 0, NULL), 0);
+	ck_assert_int_eq(store_object_list_phase(st, "K", "Bound", count_object, &bound), 0);
+	ck_assert_int_eq(bound, 0);
+	pending = 0;
+	ck_assert_int_eq(store_object_list_phase(st, "K", "Pending", count_object, &pending), 0);
+	ck_assert_int_eq(pending, 2);
+}
+END_TEST
+
 START_TEST(test_migration_rechunks_blocks)
 {
 	uint64_t root = make_volume("v", "c", 64 << 20);
@@ -405,7 +444,7 @@ START_TEST(test_migration_rechunks_blocks)
 		 " ((%llu << 24) + 0, CAST(printf('%%.65536c', 'a') AS BLOB)), ((%llu << 24) + 1, NULL),"
 		 " ((%llu << 24) + 3, CAST(printf('%%.20000c', 'c') AS BLOB));"
 		 " UPDATE inodes SET size = %zu, alloc = 151552 WHERE ino = %llu;"
-		 " UPDATE volumes SET used_bytes = 151552; PRAGMA user_version = 2;",
+		 " UPDATE volumes SET used_bytes = 151552;" SCHEMA_3_OBJECTS_SQL " PRAGMA user_version = 2;",
 		 (unsigned long long)ino, (unsigned long long)ino, (unsigned long long)ino, size,
 		 (unsigned long long)ino);
 	run_sql(sql);
@@ -722,6 +761,7 @@ static Suite *store_ops_suite(void)
 	tcase_add_test(tc, test_clone_is_independent);
 	tcase_add_test(tc, test_check_finds_and_repairs);
 	tcase_add_test(tc, test_migration_rechunks_blocks);
+	tcase_add_test(tc, test_migration_fills_phase);
 	tcase_add_test(tc, test_commit_reaches_wal_before_it_returns);
 	tcase_add_test(tc, test_second_open_is_locked);
 	tcase_add_test(tc, test_flush_commits_only_pending_files);

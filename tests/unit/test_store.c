@@ -118,12 +118,12 @@ START_TEST(test_objects)
 	char *body = NULL;
 
 	ck_assert_int_eq(store_open(path, 0, &s), 0);
-	ck_assert_int_eq(store_object_put(s, "K", "b", "x", "{\"n\":1}", true, 0, &v1), 0);
-	ck_assert_int_eq(store_object_put(s, "K", "a", "y", "{\"n\":2}", true, 0, &v2), 0);
+	ck_assert_int_eq(store_object_put(s, "K", "b", "x", "{\"n\":1}", NULL, true, 0, &v1), 0);
+	ck_assert_int_eq(store_object_put(s, "K", "a", "y", "{\"n\":2}", NULL, true, 0, &v2), 0);
 	ck_assert_int_gt(v2, v1);
 	ck_assert_int_ge(store_current_version(s), v2);
-	ck_assert_int_eq(store_object_put(s, "K", "b", "x", "{}", true, 0, &v), -EEXIST);
-	ck_assert_int_eq(store_object_put(s, "PV", "", "x", "{}", true, 0, &v), 0);
+	ck_assert_int_eq(store_object_put(s, "K", "b", "x", "{}", NULL, true, 0, &v), -EEXIST);
+	ck_assert_int_eq(store_object_put(s, "PV", "", "x", "{}", NULL, true, 0, &v), 0);
 	ck_assert_int_eq(store_object_get(s, "K", "b", "x", &body, &v), 0);
 	ck_assert_str_eq(body, "{\"n\":1}");
 	ck_assert_int_eq(v, v1);
@@ -160,7 +160,7 @@ START_TEST(test_volumes_and_batches)
 	ck_assert_int_eq(store_batch_begin(s), 0);
 	r = store_volume_create(s, "pvc-3", 4096, 0777, &volume);
 	ck_assert_int_eq(r, 0);
-	r = store_object_put(s, "K", "default", "z", "{}", true, 0, NULL);
+	r = store_object_put(s, "K", "default", "z", "{}", NULL, true, 0, NULL);
 	ck_assert_int_eq(store_batch_end(s, -EIO), -EIO);
 	ck_assert_int_eq(store_volume_get(s, "pvc-3", &volume), -ENOENT);
 	ck_assert_int_eq(store_object_get(s, "K", "default", "z", NULL, NULL), -ENOENT);
