@@ -1,6 +1,7 @@
 /*
- * store_inode.c — the namespace: inodes, directory entries, links, renames,
- * attributes, directory listings and inode lifetime.
+ * store_inode.c — the namespace: inode lifetime and reclaim, lookups and
+ * directory listings, creating, linking and removing names. Renames are
+ * store_rename.c, attribute changes store_setattr.c (both build on this).
  *
  * Invariants (checked by the consistency checker of issue 6):
  *   - an inode's nlink equals the number of dentries naming it, plus 1 for a
@@ -19,7 +20,6 @@
 #include <assert.h>
 #include <errno.h>
 #include <sched.h>
-#include <linux/fs.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -248,7 +248,7 @@ static int store_ref(struct store *s, uint64_t ino)
 
 /* ---- checks shared by the operations -------------------------------------- */
 
-static int store_check_name(const char *name)
+int store_check_name(const char *name)
 {
 	size_t len = strlen(name);
 
@@ -262,7 +262,7 @@ static int store_check_name(const char *name)
 }
 
 /* Load a directory that users may change entries in (inside a volume). */
-static int store_load_user_dir(struct store *s, uint64_t ino, struct store_inode *ret_dir)
+int store_load_user_dir(struct store *s, uint64_t ino, struct store_inode *ret_dir)
 {
 	struct store_volume volume;
 	int r = store_inode_load(s, ino, ret_dir);
@@ -284,7 +284,7 @@ static int store_load_user_dir(struct store *s, uint64_t ino, struct store_inode
 }
 
 /* A directory's entries changed (also noted for fsync of the directory). */
-static void store_touch_dir(struct store *s, struct store_inode *dir, const struct timespec *now)
+void store_touch_dir(struct store *s, struct store_inode *dir, const struct timespec *now)
 {
 	dir->attr.mtime = *now;
 	dir->attr.ctime = *now;
@@ -622,8 +622,8 @@ int store_link(struct store *s, uint64_t ino, uint64_t new_parent, const char *n
 /* ---- removing -------------------------------------------------------------- */
 
 /* Drop one name of child (already removed from dir's entries). */
-static int store_drop_name(struct store *s, struct store_inode *dir, struct store_inode *child,
-			   const struct timespec *now)
+int store_drop_name(struct store *s, struct store_inode *dir, struct store_inode *child,
+		    const struct timespec *now)
 {
 	int r;
 
@@ -704,358 +704,4 @@ int store_rmdir(struct store *s, uint64_t parent, const char *name)
 		return r;
 	r = store_do_remove(s, parent, name, true);
 	return store_op_end(s, r);
-}
-
-/* ---- rename ------------------------------------------------------------------ */
-
-/* -EINVAL if dir is ancestor or the same as start (moving a directory into itself). */
-static int store_check_not_ancestor(struct store *s, uint64_t dir, uint64_t start)
-{
-	struct store_inode cur;
-	uint64_t ino = start;
-	int r;
-
-	for (unsigned depth = 0; ino != 0 && ino != STORE_ROOT_INO; depth++) {
-		if (ino == dir)
-			return -EINVAL;
-		if (depth > 100000)
-			return -ELOOP;
-		r = store_inode_load(s, ino, &cur);
-		if (r < 0)
-			return r;
-		if (cur.attr.volume_id == 0)
-			break;
-		ino = cur.parent;
-	}
-	return 0;
-}
-
-struct store_rename_ctx {
-	struct store_inode old_dir, new_dir_storage;
-	struct store_inode *new_dir; /* == &old_dir when both are the same directory */
-	struct store_inode src, dst;
-	int64_t src_id, dst_id;
-	bool dst_exists;
-	struct timespec now;
-};
-
-static int store_rename_exchange(struct store *s, struct store_rename_ctx *c, uint64_t old_parent,
-				 uint64_t new_parent)
-{
-	sqlite3_stmt *st;
-	bool src_dir = S_ISDIR(c->src.attr.mode), dst_dir = S_ISDIR(c->dst.attr.mode);
-	int r;
-
-	assert(store_lock_held(s));
-	if (src_dir && old_parent != new_parent) {
-		r = store_check_not_ancestor(s, c->src.attr.ino, new_parent);
-		if (r < 0)
-			return r;
-	}
-	if (dst_dir && old_parent != new_parent) {
-		r = store_check_not_ancestor(s, c->dst.attr.ino, old_parent);
-		if (r < 0)
-			return r;
-	}
-	st = store_stmt(s, STMT_DENTRY_SET_INO);
-	store_bind_int64(s, st, 1, c->src_id);
-	store_bind_int64(s, st, 2, (int64_t)c->dst.attr.ino);
-	r = store_step_done(s, st, "exchange");
-	if (r < 0)
-		return r;
-	store_bind_int64(s, st, 1, c->dst_id);
-	store_bind_int64(s, st, 2, (int64_t)c->src.attr.ino);
-	r = store_step_done(s, st, "exchange");
-	if (r < 0)
-		return r;
-	if (src_dir) {
-		c->src.parent = new_parent;
-		c->old_dir.attr.nlink--;
-		c->new_dir->attr.nlink++;
-	}
-	if (dst_dir) {
-		c->dst.parent = old_parent;
-		c->new_dir->attr.nlink--;
-		c->old_dir.attr.nlink++;
-	}
-	c->src.attr.ctime = c->now;
-	c->dst.attr.ctime = c->now;
-	r = store_inode_save(s, &c->src);
-	if (r < 0)
-		return r;
-	return store_inode_save(s, &c->dst);
-}
-
-static int store_rename_move(struct store *s, struct store_rename_ctx *c, uint64_t old_parent,
-			     uint64_t new_parent, const char *new_name)
-{
-	sqlite3_stmt *st;
-	bool src_dir = S_ISDIR(c->src.attr.mode);
-	int r;
-
-	assert(store_lock_held(s));
-	if (src_dir && old_parent != new_parent) {
-		r = store_check_not_ancestor(s, c->src.attr.ino, new_parent);
-		if (r < 0)
-			return r;
-	}
-	if (c->dst_exists) {
-		if (src_dir) {
-			if (!S_ISDIR(c->dst.attr.mode))
-				return -ENOTDIR;
-			r = store_dir_is_empty(s, c->dst.attr.ino);
-			if (r < 0)
-				return r;
-			if (r == 0)
-				return -ENOTEMPTY;
-		} else if (S_ISDIR(c->dst.attr.mode)) {
-			return -EISDIR;
-		}
-		r = store_dentry_remove(s, c->dst_id);
-		if (r < 0)
-			return r;
-		r = store_drop_name(s, c->new_dir, &c->dst, &c->now);
-		if (r < 0)
-			return r;
-	}
-	st = store_stmt(s, STMT_DENTRY_MOVE);
-	store_bind_int64(s, st, 1, c->src_id);
-	store_bind_int64(s, st, 2, (int64_t)new_parent);
-	store_bind_blob(s, st, 3, new_name, strlen(new_name));
-	r = store_step_done(s, st, "move dentry");
-	if (r < 0)
-		return r;
-	if (src_dir && old_parent != new_parent) {
-		c->src.parent = new_parent;
-		c->old_dir.attr.nlink--;
-		c->new_dir->attr.nlink++;
-	}
-	c->src.attr.ctime = c->now;
-	return store_inode_save(s, &c->src);
-}
-
-static int store_do_rename(struct store *s, uint64_t old_parent, const char *name,
-			   uint64_t new_parent, const char *new_name, unsigned flags)
-{
-	struct store_rename_ctx c = { 0 };
-	uint64_t src_ino, dst_ino = 0;
-	int r;
-
-	assert(store_lock_held(s));
-	if ((flags & ~(RENAME_NOREPLACE | RENAME_EXCHANGE)) ||
-	    (flags & RENAME_NOREPLACE && flags & RENAME_EXCHANGE))
-		return -EINVAL;
-	r = store_check_name(name);
-	if (r == 0)
-		r = store_check_name(new_name);
-	if (r < 0)
-		return r;
-	r = store_load_user_dir(s, old_parent, &c.old_dir);
-	if (r < 0)
-		return r;
-	if (new_parent == old_parent) {
-		c.new_dir = &c.old_dir;
-	} else {
-		r = store_load_user_dir(s, new_parent, &c.new_dir_storage);
-		if (r < 0)
-			return r;
-		c.new_dir = &c.new_dir_storage;
-		if (c.new_dir->attr.volume_id != c.old_dir.attr.volume_id)
-			return -EXDEV;
-	}
-	r = store_dentry_find(s, old_parent, name, &c.src_id, &src_ino);
-	if (r < 0)
-		return r;
-	r = store_inode_load(s, src_ino, &c.src);
-	if (r < 0)
-		return r;
-	r = store_dentry_find(s, new_parent, new_name, &c.dst_id, &dst_ino);
-	if (r < 0 && r != -ENOENT)
-		return r;
-	c.dst_exists = r == 0;
-	if (c.dst_exists) {
-		if (flags & RENAME_NOREPLACE)
-			return -EEXIST;
-		if (c.dst_id == c.src_id || dst_ino == src_ino)
-			return 0; /* same entry or two links to one inode: nothing to do */
-		r = store_inode_load(s, dst_ino, &c.dst);
-		if (r < 0)
-			return r;
-	} else if (flags & RENAME_EXCHANGE) {
-		return -ENOENT;
-	}
-	store_now(&c.now);
-	if (flags & RENAME_EXCHANGE)
-		r = store_rename_exchange(s, &c, old_parent, new_parent);
-	else
-		r = store_rename_move(s, &c, old_parent, new_parent, new_name);
-	if (r < 0)
-		return r;
-	store_touch_dir(s, &c.old_dir, &c.now);
-	store_touch_dir(s, c.new_dir, &c.now);
-	r = store_inode_save(s, &c.old_dir);
-	if (r == 0 && c.new_dir != &c.old_dir)
-		r = store_inode_save(s, c.new_dir);
-	return r;
-}
-
-int store_rename(struct store *s, uint64_t parent, const char *name, uint64_t new_parent,
-		 const char *new_name, unsigned flags)
-{
-	int r = store_op_begin(s);
-
-	if (r < 0)
-		return r;
-	r = store_do_rename(s, parent, name, new_parent, new_name, flags);
-	return store_op_end(s, r);
-}
-
-/* ---- attributes ---------------------------------------------------------------- */
-
-static int store_do_setattr(struct store *s, uint64_t ino, const struct store_setattr_request *req,
-			    struct store_attr *ret_attr)
-{
-	struct store_inode inode;
-	struct store_volume volume;
-	struct timespec now;
-	int r;
-
-	assert(store_lock_held(s));
-	r = store_inode_load(s, ino, &inode);
-	if (r < 0)
-		return r;
-	if (inode.attr.volume_id == 0)
-		return -EPERM;
-	r = store_volume_by_id(s, (int64_t)inode.attr.volume_id, &volume);
-	if (r < 0)
-		return r;
-	if (volume.read_only)
-		return -EROFS;
-	store_now(&now);
-	if (req->flags & STORE_SET_SIZE) {
-		if (S_ISDIR(inode.attr.mode))
-			return -EISDIR;
-		if (!S_ISREG(inode.attr.mode))
-			return -EINVAL;
-		r = store_data_truncate(s, &inode, req->size);
-		if (r < 0)
-			return r;
-		inode.attr.mtime = now;
-	}
-	if (req->flags & STORE_SET_MODE)
-		inode.attr.mode = (inode.attr.mode & S_IFMT) | (req->mode & 07777);
-	if (req->flags & STORE_SET_UID)
-		inode.attr.uid = req->uid;
-	if (req->flags & STORE_SET_GID)
-		inode.attr.gid = req->gid;
-	if (req->flags & STORE_SET_ATIME_NOW)
-		inode.attr.atime = now;
-	else if (req->flags & STORE_SET_ATIME)
-		inode.attr.atime = req->atime;
-	if (req->flags & STORE_SET_MTIME_NOW)
-		inode.attr.mtime = now;
-	else if (req->flags & STORE_SET_MTIME)
-		inode.attr.mtime = req->mtime;
-	inode.attr.ctime = req->flags & STORE_SET_CTIME ? req->ctime : now;
-	/* A truncate or chown of a file drops its privileges as on ext4. */
-	if (S_ISREG(inode.attr.mode) &&
-	    ((req->flags & (STORE_SET_SIZE | STORE_SET_UID | STORE_SET_GID)) || req->kill)) {
-		r = store_kill_priv(s, &inode, req->kill);
-		if (r < 0)
-			return r;
-	}
-	r = store_inode_save(s, &inode);
-	if (r == 0)
-		*ret_attr = inode.attr;
-	return r;
-}
-
-/* Shrink a big file towards `size` a chunk at a time, each its own
- * operation, so the final truncate frees at most STORE_RECLAIM_INLINE_BYTES
- * (no savepoint journal holds a whole file). Returns 0 or negative errno. */
-static int store_truncate_in_chunks(struct store *s, uint64_t ino, uint64_t size)
-{
-	const uint64_t step = (uint64_t)STORE_RECLAIM_CHUNK_BLOCKS * STORE_BLOCK_SIZE;
-
-	for (;;) {
-		struct store_inode inode;
-		int r = store_op_begin(s);
-
-		if (r < 0)
-			return r;
-		struct store_volume volume;
-		r = store_inode_load(s, ino, &inode);
-		if (r == 0)
-			r = store_volume_by_id(s, (int64_t)inode.attr.volume_id, &volume);
-		if (r < 0 || volume.read_only || !S_ISREG(inode.attr.mode) || inode.attr.size <= size ||
-		    inode.alloc <= STORE_RECLAIM_INLINE_BYTES || inode.attr.size - size <= step) {
-			store_op_end(s, 0);
-			return 0; /* errors are the final setattr's to report */
-		}
-		uint64_t next = (inode.attr.size - step) / STORE_BLOCK_SIZE * STORE_BLOCK_SIZE;
-		r = store_data_truncate(s, &inode, next < size ? size : next);
-		if (r == 0)
-			r = store_inode_save(s, &inode);
-		r = store_op_end(s, r);
-		if (r < 0)
-			return r;
-	}
-}
-
-int store_setattr(struct store *s, uint64_t ino, const struct store_setattr_request *req,
-		  struct store_attr *ret_attr)
-{
-	int r;
-
-	if (req->flags & STORE_SET_SIZE) {
-		r = store_truncate_in_chunks(s, ino, req->size);
-		if (r < 0)
-			return r;
-	}
-	r = store_op_begin(s);
-	if (r < 0)
-		return r;
-	r = store_do_setattr(s, ino, req, ret_attr);
-	return store_op_end(s, r);
-}
-
-int store_statfs(struct store *s, uint64_t ino, struct statvfs *ret_stat)
-{
-	struct store_inode inode;
-	struct store_volume volume;
-	int r;
-
-	store_lock_read(s);
-	r = store_inode_load(s, ino, &inode);
-	if (r < 0)
-		goto out;
-	if (inode.attr.volume_id == 0) {
-		/* Top levels: the host filesystem that holds the store. */
-		if (statvfs(s->path, ret_stat) < 0)
-			r = -errno;
-		else
-			ret_stat->f_namemax = STORE_NAME_MAX;
-		goto out;
-	}
-	r = store_volume_by_id(s, (int64_t)inode.attr.volume_id, &volume);
-	if (r < 0)
-		goto out;
-	memset(ret_stat, 0, sizeof(*ret_stat));
-	ret_stat->f_bsize = STORE_BLOCK_SIZE;
-	ret_stat->f_frsize = STORE_ALLOC_UNIT;
-	ret_stat->f_blocks = (volume.capacity + STORE_ALLOC_UNIT - 1) / STORE_ALLOC_UNIT;
-	ret_stat->f_bfree = volume.capacity > volume.used_bytes
-				    ? (volume.capacity - volume.used_bytes) / STORE_ALLOC_UNIT
-				    : 0;
-	ret_stat->f_bavail = ret_stat->f_bfree;
-	ret_stat->f_files = volume.max_inodes;
-	ret_stat->f_ffree = volume.max_inodes > volume.used_inodes ? volume.max_inodes - volume.used_inodes : 0;
-	ret_stat->f_favail = ret_stat->f_ffree;
-	ret_stat->f_fsid = (unsigned long)volume.id;
-	ret_stat->f_namemax = STORE_NAME_MAX;
-	if (volume.read_only)
-		ret_stat->f_flag |= ST_RDONLY;
-out:
-	store_unlock(s);
-	return r;
 }

@@ -13,8 +13,10 @@
  *   store_record.c  inode and directory-entry rows
  *   store_space.c   volume rows: lookup, charging space and inodes
  *   store_data.c    file contents and xattrs
- *   store_inode.c   the namespace: create, link, remove, rename, setattr,
- *                   inode lifetime and reclaim
+ *   store_inode.c   the namespace: inode lifetime and reclaim, lookup,
+ *                   readdir, create, link, remove
+ *   store_rename.c  rename
+ *   store_setattr.c setattr, statfs
  *   store_volume.c  volumes as directories: create, bind, delete, clone
  *   store_object.c  the API object table
  *   store_check.c   the consistency checker
@@ -368,6 +370,11 @@ int store_data_drop(struct store *s, uint64_t ino);
 int store_kill_priv(struct store *s, struct store_inode *inode, const struct store_kill_suidgid *kill);
 
 /* store_inode.c */
+int store_check_name(const char *name);
+int store_load_user_dir(struct store *s, uint64_t ino, struct store_inode *ret_dir);
+void store_touch_dir(struct store *s, struct store_inode *dir, const struct timespec *now);
+int store_drop_name(struct store *s, struct store_inode *dir, struct store_inode *child,
+		    const struct timespec *now);
 int store_inode_release_if_unused(struct store *s, uint64_t ino);
 int store_inode_destroy(struct store *s, uint64_t ino);
 void store_reclaim_pending(struct store *s);

@@ -1,0 +1,162 @@
+/*
+ * store_setattr.c — changing an inode's attributes (mode, owner, size,
+ * times) and statfs, per volume. A truncation that frees more than
+ * STORE_RECLAIM_INLINE_BYTES runs in chunks, each its own operation, like a
+ * big deletion (store_truncate_in_chunks).
+ *
+ * Invariant: a size change goes through store_data_truncate, which keeps
+ * inodes.alloc and the volume's used_bytes equal to the blocks kept.
+ */
+#include "store_internal.h"
+
+#include <assert.h>
+#include <errno.h>
+#include <string.h>
+
+static int store_do_setattr(struct store *s, uint64_t ino, const struct store_setattr_request *req,
+			    struct store_attr *ret_attr)
+{
+	struct store_inode inode;
+	struct store_volume volume;
+	struct timespec now;
+	int r;
+
+	assert(store_lock_held(s));
+	r = store_inode_load(s, ino, &inode);
+	if (r < 0)
+		return r;
+	if (inode.attr.volume_id == 0)
+		return -EPERM;
+	r = store_volume_by_id(s, (int64_t)inode.attr.volume_id, &volume);
+	if (r < 0)
+		return r;
+	if (volume.read_only)
+		return -EROFS;
+	store_now(&now);
+	if (req->flags & STORE_SET_SIZE) {
+		if (S_ISDIR(inode.attr.mode))
+			return -EISDIR;
+		if (!S_ISREG(inode.attr.mode))
+			return -EINVAL;
+		r = store_data_truncate(s, &inode, req->size);
+		if (r < 0)
+			return r;
+		inode.attr.mtime = now;
+	}
+	if (req->flags & STORE_SET_MODE)
+		inode.attr.mode = (inode.attr.mode & S_IFMT) | (req->mode & 07777);
+	if (req->flags & STORE_SET_UID)
+		inode.attr.uid = req->uid;
+	if (req->flags & STORE_SET_GID)
+		inode.attr.gid = req->gid;
+	if (req->flags & STORE_SET_ATIME_NOW)
+		inode.attr.atime = now;
+	else if (req->flags & STORE_SET_ATIME)
+		inode.attr.atime = req->atime;
+	if (req->flags & STORE_SET_MTIME_NOW)
+		inode.attr.mtime = now;
+	else if (req->flags & STORE_SET_MTIME)
+		inode.attr.mtime = req->mtime;
+	inode.attr.ctime = req->flags & STORE_SET_CTIME ? req->ctime : now;
+	/* A truncate or chown of a file drops its privileges as on ext4. */
+	if (S_ISREG(inode.attr.mode) &&
+	    ((req->flags & (STORE_SET_SIZE | STORE_SET_UID | STORE_SET_GID)) || req->kill)) {
+		r = store_kill_priv(s, &inode, req->kill);
+		if (r < 0)
+			return r;
+	}
+	r = store_inode_save(s, &inode);
+	if (r == 0)
+		*ret_attr = inode.attr;
+	return r;
+}
+
+/* Shrink a big file towards `size` a chunk at a time, each its own
+ * operation, so the final truncate frees at most STORE_RECLAIM_INLINE_BYTES
+ * (no savepoint journal holds a whole file). Returns 0 or negative errno. */
+static int store_truncate_in_chunks(struct store *s, uint64_t ino, uint64_t size)
+{
+	const uint64_t step = (uint64_t)STORE_RECLAIM_CHUNK_BLOCKS * STORE_BLOCK_SIZE;
+
+	for (;;) {
+		struct store_inode inode;
+		int r = store_op_begin(s);
+
+		if (r < 0)
+			return r;
+		struct store_volume volume;
+		r = store_inode_load(s, ino, &inode);
+		if (r == 0)
+			r = store_volume_by_id(s, (int64_t)inode.attr.volume_id, &volume);
+		if (r < 0 || volume.read_only || !S_ISREG(inode.attr.mode) || inode.attr.size <= size ||
+		    inode.alloc <= STORE_RECLAIM_INLINE_BYTES || inode.attr.size - size <= step) {
+			store_op_end(s, 0);
+			return 0; /* errors are the final setattr's to report */
+		}
+		uint64_t next = (inode.attr.size - step) / STORE_BLOCK_SIZE * STORE_BLOCK_SIZE;
+		r = store_data_truncate(s, &inode, next < size ? size : next);
+		if (r == 0)
+			r = store_inode_save(s, &inode);
+		r = store_op_end(s, r);
+		if (r < 0)
+			return r;
+	}
+}
+
+int store_setattr(struct store *s, uint64_t ino, const struct store_setattr_request *req,
+		  struct store_attr *ret_attr)
+{
+	int r;
+
+	if (req->flags & STORE_SET_SIZE) {
+		r = store_truncate_in_chunks(s, ino, req->size);
+		if (r < 0)
+			return r;
+	}
+	r = store_op_begin(s);
+	if (r < 0)
+		return r;
+	r = store_do_setattr(s, ino, req, ret_attr);
+	return store_op_end(s, r);
+}
+
+int store_statfs(struct store *s, uint64_t ino, struct statvfs *ret_stat)
+{
+	struct store_inode inode;
+	struct store_volume volume;
+	int r;
+
+	store_lock_read(s);
+	r = store_inode_load(s, ino, &inode);
+	if (r < 0)
+		goto out;
+	if (inode.attr.volume_id == 0) {
+		/* Top levels: the host filesystem that holds the store. */
+		if (statvfs(s->path, ret_stat) < 0)
+			r = -errno;
+		else
+			ret_stat->f_namemax = STORE_NAME_MAX;
+		goto out;
+	}
+	r = store_volume_by_id(s, (int64_t)inode.attr.volume_id, &volume);
+	if (r < 0)
+		goto out;
+	memset(ret_stat, 0, sizeof(*ret_stat));
+	ret_stat->f_bsize = STORE_BLOCK_SIZE;
+	ret_stat->f_frsize = STORE_ALLOC_UNIT;
+	ret_stat->f_blocks = (volume.capacity + STORE_ALLOC_UNIT - 1) / STORE_ALLOC_UNIT;
+	ret_stat->f_bfree = volume.capacity > volume.used_bytes
+				    ? (volume.capacity - volume.used_bytes) / STORE_ALLOC_UNIT
+				    : 0;
+	ret_stat->f_bavail = ret_stat->f_bfree;
+	ret_stat->f_files = volume.max_inodes;
+	ret_stat->f_ffree = volume.max_inodes > volume.used_inodes ? volume.max_inodes - volume.used_inodes : 0;
+	ret_stat->f_favail = ret_stat->f_ffree;
+	ret_stat->f_fsid = (unsigned long)volume.id;
+	ret_stat->f_namemax = STORE_NAME_MAX;
+	if (volume.read_only)
+		ret_stat->f_flag |= ST_RDONLY;
+out:
+	store_unlock(s);
+	return r;
+}
