@@ -36,6 +36,16 @@ static int store_check_not_ancestor(struct store *s, uint64_t dir, uint64_t star
 	return 0;
 }
 
+/* 0, or -EINVAL if moved is a directory that would move (from one
+ * directory to another) below itself. */
+static int store_check_dir_move(struct store *s, const struct store_inode *moved, uint64_t from,
+				uint64_t to)
+{
+	if (!S_ISDIR(moved->attr.mode) || from == to)
+		return 0;
+	return store_check_not_ancestor(s, moved->attr.ino, to);
+}
+
 struct store_rename_ctx {
 	struct store_inode old_dir, new_dir_storage;
 	struct store_inode *new_dir; /* == &old_dir when both are the same directory */
@@ -53,16 +63,12 @@ static int store_rename_exchange(struct store *s, struct store_rename_ctx *c, ui
 	int r;
 
 	assert(store_lock_held(s));
-	if (src_dir && old_parent != new_parent) {
-		r = store_check_not_ancestor(s, c->src.attr.ino, new_parent);
-		if (r < 0)
-			return r;
-	}
-	if (dst_dir && old_parent != new_parent) {
-		r = store_check_not_ancestor(s, c->dst.attr.ino, old_parent);
-		if (r < 0)
-			return r;
-	}
+	r = store_check_dir_move(s, &c->src, old_parent, new_parent);
+	if (r < 0)
+		return r;
+	r = store_check_dir_move(s, &c->dst, new_parent, old_parent);
+	if (r < 0)
+		return r;
 	st = store_stmt(s, STMT_DENTRY_SET_INO);
 	store_bind_int64(s, st, 1, c->src_id);
 	store_bind_int64(s, st, 2, (int64_t)c->dst.attr.ino);
@@ -100,11 +106,9 @@ static int store_rename_move(struct store *s, struct store_rename_ctx *c, uint64
 	int r;
 
 	assert(store_lock_held(s));
-	if (src_dir && old_parent != new_parent) {
-		r = store_check_not_ancestor(s, c->src.attr.ino, new_parent);
-		if (r < 0)
-			return r;
-	}
+	r = store_check_dir_move(s, &c->src, old_parent, new_parent);
+	if (r < 0)
+		return r;
 	if (c->dst_exists) {
 		if (src_dir) {
 			if (!S_ISDIR(c->dst.attr.mode))
