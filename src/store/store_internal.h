@@ -213,7 +213,8 @@ struct store {
 	int page_size;
 	sqlite3_stmt *stmt[STMT_COUNT]; /* protected by lock */
 	/* The first failed store_bind_* since the last store_step, and the
-	 * statement it was for (protected by lock; see store_txn.c). */
+	 * statement it was for (protected by lock; SQLITE_OK whenever the lock
+	 * is free; see store_txn.c). */
 	int bind_rc;
 	sqlite3_stmt *bind_stmt;
 	int lock_fd;          /* flock'd store file; owned */

@@ -135,23 +135,31 @@ void store_bind_null(struct store *s, sqlite3_stmt *st, int index)
 	store_bind_result(s, st, sqlite3_bind_null(st, index));
 }
 
+/* Forget a failed bind whose statement was never stepped (an early return
+ * between bind and step): its error is no business of the next statement. */
+static void store_bind_abandon(struct store *s)
+{
+	log_error("store: binding \"%s\" failed (sqlite %d) and it never ran", sqlite3_sql(s->bind_stmt),
+		  s->bind_rc);
+	s->bind_rc = SQLITE_OK;
+	s->bind_stmt = NULL;
+}
+
 /* sqlite3_step, or the SQLITE_* code of the first of st's binds that failed. */
 int store_step(struct store *s, sqlite3_stmt *st)
 {
 	int rc = s->bind_rc;
-	sqlite3_stmt *failed = s->bind_stmt;
 
 	assert(store_lock_held(s));
 	if (rc == SQLITE_OK)
 		return sqlite3_step(st);
+	if (s->bind_stmt != st) {
+		store_bind_abandon(s);
+		return sqlite3_step(st);
+	}
 	s->bind_rc = SQLITE_OK;
 	s->bind_stmt = NULL;
-	if (failed == st)
-		return rc;
-	/* Bound and then never run (an early return between bind and step):
-	 * its error is no business of this statement. */
-	log_error("store: binding \"%s\" failed (sqlite %d) and it never ran", sqlite3_sql(failed), rc);
-	return sqlite3_step(st);
+	return rc;
 }
 
 /* Step a statement that returns no rows and reset it. */
@@ -210,8 +218,12 @@ void store_unlock(struct store *s)
 	assert(store_lock_depth > 0);
 	assert(store_lock_held(s));
 	store_lock_depth--;
-	if (--s->lock_owner_depth == 0)
+	if (--s->lock_owner_depth == 0) {
+		/* Invariant: no bind error outlives the lock that covered it. */
+		if (s->bind_rc != SQLITE_OK)
+			store_bind_abandon(s);
 		atomic_store(&s->lock_owner, NULL);
+	}
 	int rc = pthread_mutex_unlock(&s->lock);
 
 	assert(rc == 0);
