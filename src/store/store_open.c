@@ -1,5 +1,5 @@
 /*
- * store.c — lifetime of a store: store_open runs the steps that turn a path
+ * store_open.c — lifetime of a store: store_open runs the steps that turn a path
  * into a ready store (lock the file, open the connection, configure,
  * migrate, prepare, load state, start the writer's side), store_close undoes
  * them in reverse. The top of the store's files: it may call any of them, and
