@@ -276,18 +276,162 @@ static int visits_parse_args(int argc, char **argv, struct visits_options *o)
 }
 
 /* Start every child, run the clock, reap, check and report. */
+/* Every process's counter file, "DIR/visits.txt", into path. */
+static void visits_path(char *const dirs[], int i, char *path, size_t size)
+{
+	snprintf(path, size, "%s/%s", dirs[i], VISITS_FILE);
+}
+
+/* Shared counters for procs processes, and every counter file at 0. */
+static int visits_prepare(char *const dirs[], int procs, struct visits_shared **ret_shared,
+			  size_t *ret_size)
+{
+	size_t size = sizeof(struct visits_shared) + (size_t)procs * sizeof(struct visits_slot);
+	struct visits_shared *shared;
+
+	shared = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (shared == MAP_FAILED) {
+		bench_error("mmap: %s", strerror(errno));
+		return -1;
+	}
+	for (int i = 0; i < procs; i++) {
+		char path[PATH_MAX];
+		int r;
+
+		bench_hist_init(&shared->slots[i].hist);
+		visits_path(dirs, i, path, sizeof(path));
+		r = visits_write_trunc(path, 0, true);
+		if (r < 0) {
+			bench_error("%s: %s", path, strerror(-r));
+			munmap(shared, size);
+			return -1;
+		}
+	}
+	*ret_shared = shared;
+	*ret_size = size;
+	return 0;
+}
+
+/* Fork one child per directory, each waiting on go[0]; *started counts the
+ * children forked, also on failure. */
+static int visits_start(char *const dirs[], int procs, const struct visits_options *o,
+			struct visits_shared *shared, const int go[2], pid_t *pids, int *started)
+{
+	for (; *started < procs; (*started)++) {
+		pid_t pid = fork();
+
+		if (pid < 0) {
+			bench_error("fork: %s", strerror(errno));
+			return -1;
+		}
+		if (pid == 0) {
+			struct visits_slot *slot = &shared->slots[*started];
+
+			close(go[1]);
+			slot->status = visits_child(dirs[*started], go[0], o, shared, slot);
+			_exit(slot->status == 0 ? 0 : 1);
+		}
+		pids[*started] = pid;
+	}
+	shared->start_ns = bench_now_ns();
+	shared->deadline_ns = shared->start_ns + (uint64_t)(o->seconds * 1e9);
+	return 0;
+}
+
+/* Reap the children; -1 if any failed or could not be reaped. */
+static int visits_wait(const pid_t *pids, int started)
+{
+	int failed = 0;
+
+	for (int i = 0; i < started; i++) {
+		int status;
+
+		while (waitpid(pids[i], &status, 0) < 0) {
+			if (errno != EINTR) {
+				bench_error("waitpid: %s", strerror(errno));
+				return -1;
+			}
+		}
+		if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+			failed = 1;
+	}
+	return failed ? -1 : 0;
+}
+
+/* The totals of a run, once every file holds its process's count. */
+struct visits_totals {
+	uint64_t increments, end_ns, min_count, max_count;
+	struct bench_hist latency;
+};
+
+/* Check that every counter file holds what its process counted, and sum. */
+static int visits_verify(char *const dirs[], int procs, const struct visits_options *o,
+			 const struct visits_shared *shared, struct visits_totals *ret)
+{
+	int failed = 0;
+
+	memset(ret, 0, sizeof(*ret));
+	ret->min_count = UINT64_MAX;
+	bench_hist_init(&ret->latency);
+	for (int i = 0; i < procs; i++) {
+		const struct visits_slot *slot = &shared->slots[i];
+		char path[PATH_MAX];
+		int64_t value;
+		int r;
+
+		visits_path(dirs, i, path, sizeof(path));
+		r = visits_read_value(path, &value);
+		if (r < 0 || (uint64_t)value != slot->count) {
+			bench_error("%s: after exit holds %" PRId64 ", expected %" PRIu64 " (%s)", path,
+				    r < 0 ? (int64_t)-1 : value, slot->count, r < 0 ? strerror(-r) : "ok");
+			failed = 1;
+		}
+		if (slot->count == 0) {
+			bench_error("%s: no increment finished in %.3f s", path, o->seconds);
+			failed = 1;
+		}
+		ret->increments += slot->count;
+		if (slot->count < ret->min_count)
+			ret->min_count = slot->count;
+		if (slot->count > ret->max_count)
+			ret->max_count = slot->count;
+		if (slot->end_ns > ret->end_ns)
+			ret->end_ns = slot->end_ns;
+		bench_hist_merge(&ret->latency, &slot->hist);
+	}
+	return failed ? -1 : 0;
+}
+
+/* One JSON object on stdout for bench/run.py. */
+static int visits_report(const struct visits_options *o, int procs, uint64_t start_ns,
+			 const struct visits_totals *t)
+{
+	double elapsed = (double)(t->end_ns - start_ns) / 1e9;
+	struct bench_json json;
+
+	bench_json_begin(&json, stdout);
+	bench_json_string(&json, "workload", "visits");
+	bench_json_string(&json, "mode", o->mode == VISITS_TRUNC ? "trunc" : "pwrite");
+	bench_json_int(&json, "fsync", o->fsync);
+	bench_json_int(&json, "procs", procs);
+	bench_json_int(&json, "increments", (int64_t)t->increments);
+	bench_json_int(&json, "min_per_proc", (int64_t)t->min_count);
+	bench_json_int(&json, "max_per_proc", (int64_t)t->max_count);
+	bench_json_double(&json, "seconds", elapsed);
+	bench_json_double(&json, "increments_per_s", (double)t->increments / elapsed);
+	bench_json_hist(&json, "latency", &t->latency);
+	return bench_json_end(&json) < 0 ? -1 : 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct visits_options o;
-	struct visits_shared *shared = MAP_FAILED;
-	struct bench_hist total;
+	struct visits_shared *shared = NULL;
+	struct visits_totals totals;
 	pid_t pids[VISITS_MAX_PROCS];
 	int go[2] = { -1, -1 };
 	int first, procs, started = 0, failed = 0;
-	size_t shared_size;
-	uint64_t increments = 0, end_ns = 0, min_count = UINT64_MAX, max_count = 0;
-	struct bench_json json;
-	double elapsed;
+	size_t shared_size = 0;
 
 	bench_set_program("bench-visits");
 	first = visits_parse_args(argc, argv, &o);
@@ -297,116 +441,25 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	procs = argc - first;
-	shared_size = sizeof(*shared) + (size_t)procs * sizeof(struct visits_slot);
-	shared = mmap(NULL, shared_size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	if (shared == MAP_FAILED) {
-		bench_error("mmap: %s", strerror(errno));
-		failed = 1;
-		goto out;
-	}
-	for (int i = 0; i < procs; i++) {
-		char path[PATH_MAX];
-		int r;
-
-		bench_hist_init(&shared->slots[i].hist);
-		snprintf(path, sizeof(path), "%s/%s", argv[first + i], VISITS_FILE);
-		r = visits_write_trunc(path, 0, true);
-		if (r < 0) {
-			bench_error("%s: %s", path, strerror(-r));
-			failed = 1;
-			goto out;
-		}
-	}
+	if (visits_prepare(argv + first, procs, &shared, &shared_size) < 0)
+		return 1;
 	if (pipe2(go, O_CLOEXEC) < 0) {
 		bench_error("pipe: %s", strerror(errno));
 		failed = 1;
-		goto out;
+	} else if (visits_start(argv + first, procs, &o, shared, go, pids, &started) < 0) {
+		failed = 1;
 	}
-	for (; started < procs; started++) {
-		pid_t pid = fork();
-
-		if (pid < 0) {
-			bench_error("fork: %s", strerror(errno));
-			failed = 1;
-			goto out;
-		}
-		if (pid == 0) {
-			struct visits_slot *slot = &shared->slots[started];
-
-			close(go[1]);
-			slot->status = visits_child(argv[first + started], go[0], &o, shared, slot);
-			_exit(slot->status == 0 ? 0 : 1);
-		}
-		pids[started] = pid;
-	}
-	shared->start_ns = bench_now_ns();
-	shared->deadline_ns = shared->start_ns + (uint64_t)(o.seconds * 1e9);
-out:
 	/* The start signal; after a failed start (deadline 0) each child stops
 	 * after one increment. */
 	if (go[1] >= 0)
 		close(go[1]);
 	if (go[0] >= 0)
 		close(go[0]);
-	for (int i = 0; i < started; i++) {
-		int status;
-
-		while (waitpid(pids[i], &status, 0) < 0) {
-			if (errno != EINTR) {
-				bench_error("waitpid: %s", strerror(errno));
-				return 1;
-			}
-		}
-		if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-			failed = 1;
-	}
-	if (failed)
-		goto unmap;
-	bench_hist_init(&total);
-	for (int i = 0; i < procs; i++) {
-		struct visits_slot *slot = &shared->slots[i];
-		char path[PATH_MAX];
-		int64_t value;
-		int r;
-
-		snprintf(path, sizeof(path), "%s/%s", argv[first + i], VISITS_FILE);
-		r = visits_read_value(path, &value);
-		if (r < 0 || (uint64_t)value != slot->count) {
-			bench_error("%s: after exit holds %" PRId64 ", expected %" PRIu64 " (%s)", path,
-				    r < 0 ? (int64_t)-1 : value, slot->count, r < 0 ? strerror(-r) : "ok");
-			failed = 1;
-		}
-		if (slot->count == 0) {
-			bench_error("%s: no increment finished in %.3f s", path, o.seconds);
-			failed = 1;
-		}
-		increments += slot->count;
-		if (slot->count < min_count)
-			min_count = slot->count;
-		if (slot->count > max_count)
-			max_count = slot->count;
-		if (slot->end_ns > end_ns)
-			end_ns = slot->end_ns;
-		bench_hist_merge(&total, &slot->hist);
-	}
-	if (failed)
-		goto unmap;
-	elapsed = (double)(end_ns - shared->start_ns) / 1e9;
-	bench_json_begin(&json, stdout);
-	bench_json_string(&json, "workload", "visits");
-	bench_json_string(&json, "mode", o.mode == VISITS_TRUNC ? "trunc" : "pwrite");
-	bench_json_int(&json, "fsync", o.fsync);
-	bench_json_int(&json, "procs", procs);
-	bench_json_int(&json, "increments", (int64_t)increments);
-	bench_json_int(&json, "min_per_proc", (int64_t)min_count);
-	bench_json_int(&json, "max_per_proc", (int64_t)max_count);
-	bench_json_double(&json, "seconds", elapsed);
-	bench_json_double(&json, "increments_per_s", (double)increments / elapsed);
-	bench_json_hist(&json, "latency", &total);
-	if (bench_json_end(&json) < 0)
+	if (visits_wait(pids, started) < 0)
 		failed = 1;
-unmap:
-	if (shared != MAP_FAILED)
-		munmap(shared, shared_size);
+	if (!failed && (visits_verify(argv + first, procs, &o, shared, &totals) < 0 ||
+			visits_report(&o, procs, shared->start_ns, &totals) < 0))
+		failed = 1;
+	munmap(shared, shared_size);
 	return failed ? 1 : 0;
 }
