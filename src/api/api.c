@@ -349,6 +349,9 @@ void api_handle(struct model *model, const struct api_request *req,
 	r = api_dispatch(&call, path);
 out:
 	api_finish(&call, r, ret_response);
+	/* Warnings are told with failures too, as the API server's are. */
+	memcpy(ret_response->warnings, call.warnings, sizeof(ret_response->warnings));
+	api_schema_problems_clear(&call.problems);
 	log_debug("%s %s -> %u", req->method ? req->method : "?", req->path ? req->path : "?",
 		  ret_response->status);
 	for (unsigned i = 0; i < call.query_count; i++) {

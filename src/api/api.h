@@ -25,6 +25,8 @@ struct api_request {
 	bool ready; /* the mount is live (for /readyz) */
 };
 
+#define API_WARNINGS_MAX 4096
+
 /* A watch being streamed (?watch=true). */
 struct api_watch;
 
@@ -36,6 +38,9 @@ struct api_response {
 	/* Non-NULL: status 200 and a stream of newline-separated WatchEvents
 	 * instead of body; the caller drives and frees it (api_watch_*). */
 	struct api_watch *watch;
+	/* HTTP Warning header values ("299 - \"unknown field ...\""), each
+	 * ending in '\n'; empty: none. */
+	char warnings[API_WARNINGS_MAX];
 };
 
 /* Handle one request; always fills ret_response (errors become a

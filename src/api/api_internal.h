@@ -11,9 +11,11 @@
  *   api.c             the router: fixed routes table, api_handle, responses
  *   api_resource.c    every served kind: list, watch, create, get, replace,
  *                     patch, delete, scale
+ *   api_fields.c      fieldValidation: checked bodies, Warning headers
  *   api_watch.c       watch streams
  *   api_table.c  api_discovery.c  api_openapi.c
  *   api_request.c     query parameters, request bodies, errno -> Status
+ *   api_schema.c      unknown and duplicate fields (api_schema_table.c)
  *
  * and all of them call the model (src/model) below the layer.
  */
@@ -24,6 +26,7 @@
 #include <stdbool.h>
 
 #include "api.h"
+#include "api_schema.h"
 #include "model.h"
 
 #define API_SEGMENTS_MAX 10
@@ -46,6 +49,9 @@ struct api_call {
 	const char *text_type;  /* Content-Type of a text answer */
 	struct api_watch *watch; /* success: a stream instead */
 	struct model_error err; /* failure: what went wrong */
+	/* Unknown and duplicate fields met so far (fieldValidation; owned). */
+	struct api_schema_problems problems;
+	char warnings[API_WARNINGS_MAX]; /* Warning header values, '\n'-ended */
 };
 
 /* ---- requests and failures (api_request.c) ---------------------------------------- */
@@ -76,6 +82,39 @@ struct api_errno_status {
 struct api_errno_status api_status_for(int errnum);
 /* The Kubernetes Status object for a failure (NULL: out of memory). */
 json_t *api_error_body(int errnum, const struct model_error *err);
+
+/* ---- fieldValidation (api_fields.c) ---------------------------------------------------- */
+
+enum api_field_validation { API_FIELDS_IGNORE, API_FIELDS_WARN, API_FIELDS_STRICT };
+
+/* The request's ?fieldValidation (absent: Warn, the API server's default).
+ * options_kind names the options type in the error ("CreateOptions"). */
+int api_fields_directive(struct api_call *call, const char *options_kind,
+			 enum api_field_validation *ret);
+/* The schema table index of kind's type, or -1 (then nothing is checked). */
+int api_fields_type(enum model_kind kind);
+/* The body of a create or update, checked against type and pruned as the
+ * directive asks. */
+int api_fields_body(struct api_call *call, int type, enum api_field_validation directive,
+		    json_t **ret_body);
+
+/* What the model's check of a patched object needs; lives as long as the
+ * call to the model. */
+struct api_fields_patch {
+	struct api_call *call;
+	int type;
+	enum api_field_validation directive;
+	bool strategic;
+};
+/* The body of a PATCH of kind/name, checked as the directive asks (a
+ * server-side apply entirely; other patches in part, setting
+ * options->check_patched so the model lets this file check the result). */
+int api_fields_patch(struct api_call *call, enum model_kind kind, int type,
+		     enum api_field_validation directive, const char *ns, const char *name,
+		     struct api_fields_patch *ctx, enum model_patch_type *ret_type,
+		     json_t **ret_body, struct model_write_options *options);
+/* Add a Warning header value for text. */
+void api_fields_warn(struct api_call *call, const char *text);
 
 /* ---- resources (api_resource.c) ------------------------------------------------------ */
 

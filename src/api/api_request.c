@@ -218,6 +218,16 @@ bool api_media_is(const char *content_type, const char *type)
 	return len == strlen(type) && strncasecmp(content_type, type, len) == 0;
 }
 
+/* A repeated key of a YAML body, in go-yaml's words (fieldValidation decides
+ * whether it matters). */
+static int api_yaml_duplicate(void *ud, unsigned long line, const char *key)
+{
+	struct api_call *call = ud;
+
+	return api_schema_problem(&call->problems, true, "line %lu: key \"%.200s\" already set in map",
+				  line, key);
+}
+
 /* Decode the request body (JSON, or YAML when yaml) into *ret_body. */
 static int api_decode_as(struct api_call *call, bool yaml, json_t **ret_body)
 {
@@ -227,8 +237,9 @@ static int api_decode_as(struct api_call *call, bool yaml, json_t **ret_body)
 	if (req->body == NULL || req->body_len == 0)
 		return model_fail(&call->err, -EBADMSG, "the request body is empty");
 	if (yaml)
-		return yaml_body_parse(req->body, req->body_len, ret_body, call->err.message,
-				       sizeof(call->err.message));
+		return yaml_body_parse_checked(req->body, req->body_len, api_yaml_duplicate, call,
+					       ret_body, call->err.message,
+					       sizeof(call->err.message));
 	*ret_body = json_loadb(req->body, req->body_len, JSON_DECODE_ANY, &error);
 	if (*ret_body == NULL)
 		return model_fail(&call->err, -EBADMSG, "json parse error: %s at line %d, column %d",

@@ -287,10 +287,13 @@ static int api_create(struct api_call *call, const struct api_target *t)
 	json_t *body = NULL, *obj = NULL;
 	int r;
 
+	enum api_field_validation fv;
+
 	r = api_write_options(call, "CreateOptions", NULL, &wo);
-	if (r < 0)
-		return r;
-	r = api_decode_body(call, &body);
+	if (r == 0)
+		r = api_fields_directive(call, "CreateOptions", &fv);
+	if (r == 0)
+		r = api_fields_body(call, api_fields_type((enum model_kind)t->kind), fv, &body);
 	if (r < 0)
 		return r;
 	r = model_create(call->model, (enum model_kind)t->kind, t->ns, body, &wo, &obj, &call->err);
@@ -303,6 +306,8 @@ static int api_create(struct api_call *call, const struct api_target *t)
 /* The scale subresource. */
 static int api_scale(struct api_call *call, const struct api_target *t, const char *method)
 {
+	struct api_fields_patch fields;
+	enum api_field_validation fv;
 	struct model_write_options wo;
 	enum model_patch_type type;
 	json_t *body = NULL, *obj = NULL;
@@ -311,12 +316,17 @@ static int api_scale(struct api_call *call, const struct api_target *t, const ch
 	if (strcmp(method, "GET") == 0) {
 		r = model_scale_get(call->model, t->ns, t->name, &obj, &call->err);
 	} else if (strcmp(method, "PUT") == 0 || strcmp(method, "PATCH") == 0) {
-		r = api_write_options(call, strcmp(method, "PUT") == 0 ? "UpdateOptions" : "PatchOptions",
-				      NULL, &wo);
-		if (r < 0)
-			return r;
-		r = strcmp(method, "PUT") == 0 ? api_decode_body(call, &body)
-					       : api_decode_patch(call, &type, &body);
+		const char *options = strcmp(method, "PUT") == 0 ? "UpdateOptions" : "PatchOptions";
+		int scale = api_schema_find("io.k8s.api.autoscaling.v1.Scale");
+
+		r = api_write_options(call, options, NULL, &wo);
+		if (r == 0)
+			r = api_fields_directive(call, options, &fv);
+		if (r == 0)
+			r = strcmp(method, "PUT") == 0
+				    ? api_fields_body(call, scale, fv, &body)
+				    : api_fields_patch(call, MODEL_STS, scale, fv, t->ns, t->name,
+						       &fields, &type, &body, &wo);
 		if (r < 0)
 			return r;
 		r = model_scale_update(call->model, t->ns, t->name,
@@ -336,6 +346,8 @@ static int api_scale(struct api_call *call, const struct api_target *t, const ch
 /* Requests for one named object. */
 static int api_item(struct api_call *call, const struct api_target *t, const char *method)
 {
+	struct api_fields_patch fields;
+	enum api_field_validation fv;
 	struct model_write_options wo;
 	enum model_kind kind = (enum model_kind)t->kind;
 	enum model_patch_type type;
@@ -350,14 +362,19 @@ static int api_item(struct api_call *call, const struct api_target *t, const cha
 	if (strcmp(method, "PUT") == 0) {
 		r = api_write_options(call, "UpdateOptions", NULL, &wo);
 		if (r == 0)
-			r = api_decode_body(call, &body);
+			r = api_fields_directive(call, "UpdateOptions", &fv);
+		if (r == 0)
+			r = api_fields_body(call, api_fields_type(kind), fv, &body);
 		if (r == 0)
 			r = model_replace(call->model, kind, t->ns, t->name, body, &wo, &obj,
 					  &call->err);
 	} else if (strcmp(method, "PATCH") == 0) {
 		r = api_write_options(call, "PatchOptions", NULL, &wo);
 		if (r == 0)
-			r = api_decode_patch(call, &type, &body);
+			r = api_fields_directive(call, "PatchOptions", &fv);
+		if (r == 0)
+			r = api_fields_patch(call, kind, api_fields_type(kind), fv, t->ns, t->name,
+					     &fields, &type, &body, &wo);
 		if (r == 0)
 			r = model_patch(call->model, kind, t->ns, t->name, type, body, &wo, &obj,
 					&created, &call->err);

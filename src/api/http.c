@@ -163,6 +163,16 @@ static void http_completed(void *cls, struct MHD_Connection *connection, void **
 	*con_cls = NULL;
 }
 
+/* One Warning header per '\n'-ended value of warnings (clients print each). */
+static void http_warnings(struct MHD_Response *response, char *warnings)
+{
+	for (char *line = warnings, *nl; (nl = strchr(line, '\n')) != NULL; line = nl + 1) {
+		*nl = '\0';
+		if (MHD_add_response_header(response, "Warning", line) != MHD_YES)
+			log_warn("cannot set a Warning header of a response");
+	}
+}
+
 /* Queue an api_response (its body is handed to MHD). */
 static enum MHD_Result http_reply(struct MHD_Connection *connection, struct http_request *hr,
 				   struct api_response *res)
@@ -187,6 +197,7 @@ static enum MHD_Result http_reply(struct MHD_Connection *connection, struct http
 	    MHD_add_response_header(response, MHD_HTTP_HEADER_CONTENT_TYPE, res->content_type) != MHD_YES)
 		log_warn("cannot set the Content-Type of a response");
 	MHD_add_response_header(response, MHD_HTTP_HEADER_CACHE_CONTROL, "no-cache, private");
+	http_warnings(response, res->warnings);
 	ret = MHD_queue_response(connection, res->status, response);
 	MHD_destroy_response(response);
 	return ret;

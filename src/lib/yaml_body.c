@@ -27,6 +27,8 @@ struct yaml_body_walk {
 	size_t values;
 	char *msg;
 	size_t msg_size;
+	yaml_body_duplicate_fn on_duplicate; /* or NULL */
+	void *ud;
 };
 
 /* One of the spellings in a NULL-terminated list? */
@@ -176,6 +178,13 @@ static json_t *yaml_body_mapping(struct yaml_body_walk *w, yaml_node_t *node, un
 			goto fail;
 		}
 		name = strndup((const char *)key->data.scalar.value, key->data.scalar.length);
+		/* A repeated key keeps its last value, as go-yaml's non-strict
+		 * decoding does; strict callers hear of it. */
+		if (name != NULL && w->on_duplicate != NULL && json_object_get(obj, name) != NULL &&
+		    w->on_duplicate(w->ud, (unsigned long)key->start_mark.line + 1, name) < 0) {
+			free(name);
+			goto fail;
+		}
 		value = name != NULL ? yaml_body_node(w, pair->value, depth + 1) : NULL;
 		if (value == NULL || json_object_set_new(obj, name, value) < 0) {
 			free(name);
@@ -231,9 +240,16 @@ static json_t *yaml_body_node(struct yaml_body_walk *w, int index, unsigned dept
 
 int yaml_body_parse(const char *text, size_t len, json_t **ret, char *msg, size_t msg_size)
 {
+	return yaml_body_parse_checked(text, len, NULL, NULL, ret, msg, msg_size);
+}
+
+int yaml_body_parse_checked(const char *text, size_t len, yaml_body_duplicate_fn on_duplicate,
+			    void *ud, json_t **ret, char *msg, size_t msg_size)
+{
 	yaml_parser_t parser;
 	yaml_document_t doc, extra;
-	struct yaml_body_walk w = { .doc = &doc, .msg = msg, .msg_size = msg_size };
+	struct yaml_body_walk w = { .doc = &doc, .msg = msg, .msg_size = msg_size,
+				    .on_duplicate = on_duplicate, .ud = ud };
 	json_t *value = NULL;
 	int r = -EBADMSG;
 

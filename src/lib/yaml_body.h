@@ -23,4 +23,12 @@
  * when the text is not one YAML document that maps to JSON. */
 int yaml_body_parse(const char *text, size_t len, json_t **ret, char *msg, size_t msg_size);
 
+/* Called for each repeated key of a mapping (the later one's 1-based line);
+ * a negative return (-ENOMEM) ends the parse with it. */
+typedef int (*yaml_body_duplicate_fn)(void *ud, unsigned long line, const char *key);
+
+/* yaml_body_parse, telling on_duplicate (may be NULL) of repeated keys. */
+int yaml_body_parse_checked(const char *text, size_t len, yaml_body_duplicate_fn on_duplicate,
+			    void *ud, json_t **ret, char *msg, size_t msg_size);
+
 #endif

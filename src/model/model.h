@@ -86,6 +86,11 @@ int model_fail(struct model_error *err, int r, const char *fmt, ...)
 
 struct model_write_options {
 	bool dry_run; /* validate and answer, change nothing (?dryRun=All) */
+	/* PATCH: called with the object a patch produced, before the kind's
+	 * rules see it; may change it (the API prunes unknown fields there) or
+	 * fail the call. NULL: none. */
+	int (*check_patched)(void *ud, json_t *obj, struct model_error *err);
+	void *check_ud;
 };
 
 struct model_list_options {

@@ -167,6 +167,8 @@ int model_patch(struct model *model, enum model_kind kind, const char *ns, const
 		*ret_created = r == 0;
 	} else if (r == 0) {
 		r = model_apply_patch(kind, old, type, patch, &body, err);
+		if (r == 0 && opts != NULL && opts->check_patched != NULL)
+			r = opts->check_patched(opts->check_ud, body, err);
 		if (r == 0)
 			r = model_update_in(&t, kind, old, body, &obj, err);
 	}

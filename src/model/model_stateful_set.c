@@ -580,6 +580,8 @@ int model_scale_update(struct model *model, const char *ns, const char *name, in
 	if (r == 0 && type >= 0)
 		r = model_apply_patch(MODEL_STS, scale, (enum model_patch_type)type, body, &patched,
 				      err);
+	if (r == 0 && type >= 0 && opts != NULL && opts->check_patched != NULL)
+		r = opts->check_patched(opts->check_ud, patched, err);
 	if (r == 0)
 		r = model_scale_replicas(old, type >= 0 ? patched : body, &replicas, err);
 	if (r == 0 && ((set_body = json_deep_copy(old)) == NULL ||
