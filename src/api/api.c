@@ -137,23 +137,14 @@ static int api_group_resources(struct api_call *call)
 	return api_document(call, api_discovery_resources(call->param[0], call->param[1]));
 }
 
-/* GET /openapi/v2: protobuf when asked for (kubectl), JSON otherwise. */
+/* GET /openapi/v2: 404, as from an API server that serves only OpenAPI v3.
+ * kubectl (explain, apply, validation) and client-go read v3 and treat a
+ * missing v2 as "no v2 schema"; a hollow v2 document would claim a schema
+ * that describes nothing. */
 static int api_openapi2(struct api_call *call)
 {
-	size_t len;
-	int r;
-
-	if (call->req->accept == NULL || strstr(call->req->accept, "protobuf") == NULL)
-		return api_document(call, json_pack("{s:s, s:{s:s, s:s}, s:{}, s:{}}", "swagger",
-						    "2.0", "info", "title", "claimfs", "version",
-						    "v1.32.0", "paths", "definitions"));
-	r = api_openapi_v2(&call->owned_text, &len);
-	if (r < 0)
-		return r;
-	call->owned_len = len;
-	call->status = 200;
-	call->text_type = "application/com.github.proto-openapi.spec.v2@v1.0+protobuf";
-	return 0;
+	(void)call;
+	return -ENOENT;
 }
 
 static int api_openapi3(struct api_call *call)

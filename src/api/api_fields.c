@@ -29,29 +29,11 @@
 
 #define API_FIELDS_PREFIX_MAX 256
 
-/* OpenAPI package of each group's types in the schema table. */
-static const struct {
-	const char *group;
-	const char *package;
-} api_fields_packages[] = {
-	{ "", "io.k8s.api.core.v1." },
-	{ "apps", "io.k8s.api.apps.v1." },
-	{ "storage.k8s.io", "io.k8s.api.storage.v1." },
-	{ "snapshot.storage.k8s.io", "io.k8s.api.snapshot.v1." },
-	{ "events.k8s.io", "io.k8s.api.events.v1." },
-};
-
 int api_fields_type(enum model_kind kind)
 {
 	const struct model_kind_info *info = model_kind_info(kind);
-	char name[160];
 
-	for (size_t i = 0; i < sizeof(api_fields_packages) / sizeof(api_fields_packages[0]); i++)
-		if (strcmp(api_fields_packages[i].group, info->group) == 0) {
-			snprintf(name, sizeof(name), "%s%s", api_fields_packages[i].package, info->kind);
-			return api_schema_find(name);
-		}
-	return -1;
+	return api_schema_kind_type(info->group, info->kind);
 }
 
 int api_fields_directive(struct api_call *call, const char *options_kind,

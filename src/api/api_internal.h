@@ -141,9 +141,6 @@ bool api_discovery_served(const char *group, const char *version);
 json_t *api_openapi_index(void);
 /* /openapi/v3/<path> ("api/v1", "apis/apps/v1", ...), or NULL. */
 json_t *api_openapi_document(const char *path);
-/* /openapi/v2 as protobuf (application/com.github.proto-openapi.spec.v2@v1.0+protobuf):
- * a malloc'd buffer and its length. */
-int api_openapi_v2(char **ret_data, size_t *ret_len);
 
 /* ---- tables (api_table.c) -------------------------------------------------------------- */
 

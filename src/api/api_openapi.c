@@ -1,6 +1,6 @@
 /*
  * api_openapi.c — OpenAPI documents: /openapi/v3 (index and one document
- * per group-version) and a minimal /openapi/v2.
+ * per group-version).
  *
  * Owns: hand-written schemas of the kinds claimfs serves (the fields it
  * reads and keeps; pod templates are left open with
@@ -13,8 +13,10 @@
  * apply computes its patches from kubectl's built-in types (whose list
  * merge keys patch.c mirrors) rather than from these schemas.
  *
- * /openapi/v2 is a Document holding only swagger "2.0" (protobuf, what
- * kubectl asks for): kubectl then validates nothing on the client.
+ * Descriptions (what `kubectl explain` prints) come from the generated
+ * schema table (api_schema_table.c): every type a kind reaches is written
+ * from it, keeping the hand-written group-version-kind and required
+ * fields. There is no /openapi/v2 (api.c answers 404).
  */
 #include "api_internal.h"
 
@@ -303,6 +305,112 @@ static int api_kind_paths(json_t *paths, enum model_kind kind, const char *prefi
 	return 0;
 }
 
+/* The schema of a field's value (or of an array's or map's elements when
+ * kind is the element kind); described when description is not NULL. */
+static json_t *api_openapi_value(int kind, int elem, int type, const char *description)
+{
+	static const char *const scalar[][2] = {
+		[API_SCHEMA_STRING] = { "string", NULL },   [API_SCHEMA_INTEGER] = { "integer", "int64" },
+		[API_SCHEMA_NUMBER] = { "number", "double" }, [API_SCHEMA_BOOLEAN] = { "boolean", NULL },
+		[API_SCHEMA_TIME] = { "string", "date-time" },
+	};
+	char ref[256];
+	json_t *schema;
+
+	if (kind == API_SCHEMA_OBJECT) {
+		snprintf(ref, sizeof(ref), "#/components/schemas/%s", api_schema_types[type].name);
+		schema = description != NULL ? json_pack("{s:[{s:s}]}", "allOf", "$ref", ref)
+					     : json_pack("{s:s}", "$ref", ref);
+	} else if (kind == API_SCHEMA_ARRAY || kind == API_SCHEMA_MAP) {
+		schema = json_pack("{s:s, s:o}", "type", kind == API_SCHEMA_ARRAY ? "array" : "object",
+				   kind == API_SCHEMA_ARRAY ? "items" : "additionalProperties",
+				   api_openapi_value(elem, API_SCHEMA_NONE, type, NULL));
+	} else if (kind >= API_SCHEMA_STRING && kind <= API_SCHEMA_TIME) {
+		schema = scalar[kind][1] != NULL
+				 ? json_pack("{s:s, s:s}", "type", scalar[kind][0], "format", scalar[kind][1])
+				 : json_pack("{s:s}", "type", scalar[kind][0]);
+	} else {
+		schema = json_pack("{s:b}", "x-kubernetes-preserve-unknown-fields", 1);
+	}
+	if (schema != NULL && description != NULL && description[0] != '\0' &&
+	    json_object_set_new(schema, "description", json_string(description)) < 0) {
+		json_decref(schema);
+		return NULL;
+	}
+	return schema;
+}
+
+/* Put the described schema of table type (and of every type it reaches)
+ * into schemas, keeping what a hand-written one adds (the group-version-kind,
+ * required fields). */
+static int api_openapi_described(json_t *schemas, int type, unsigned depth)
+{
+	const struct api_schema_type *t = &api_schema_types[type];
+	json_t *schema, *properties, *old;
+	const char *key;
+	json_t *value;
+
+	old = json_object_get(schemas, t->name);
+	if ((old != NULL && json_object_get(old, "x-claimfs-described") != NULL) || depth > 64)
+		return 0;
+	schema = json_pack("{s:s, s:s, s:{}, s:b}", "type", "object", "description", t->description,
+			   "properties", "x-claimfs-described", 1);
+	if (schema == NULL)
+		return -ENOMEM;
+	properties = json_object_get(schema, "properties");
+	for (unsigned i = 0; i < t->count; i++)
+		if (json_object_set_new(properties, t->fields[i].name,
+					api_openapi_value(t->fields[i].kind, t->fields[i].elem,
+							  t->fields[i].type,
+							  t->fields[i].description)) < 0) {
+			json_decref(schema);
+			return -ENOMEM;
+		}
+	json_object_foreach(old, key, value)
+		if ((strcmp(key, "x-kubernetes-group-version-kind") == 0 ||
+		     strcmp(key, "required") == 0) &&
+		    json_object_set(schema, key, value) < 0) {
+			json_decref(schema);
+			return -ENOMEM;
+		}
+	if (json_object_set_new(schemas, t->name, schema) < 0)
+		return -ENOMEM;
+	for (unsigned i = 0; i < t->count; i++)
+		if (t->fields[i].type >= 0 &&
+		    api_openapi_described(schemas, t->fields[i].type, depth + 1) < 0)
+			return -ENOMEM;
+	return 0;
+}
+
+/* Described schemas for the kinds of group (and Scale for apps). */
+static int api_openapi_describe_group(json_t *schemas, const char *group)
+{
+	int type;
+
+	for (int k = 0; k < MODEL_KIND_COUNT; k++) {
+		const struct model_kind_info *info = model_kind_info((enum model_kind)k);
+
+		type = api_schema_kind_type(info->group, info->kind);
+		if (strcmp(info->group, group) == 0 && type >= 0 &&
+		    api_openapi_described(schemas, type, 0) < 0)
+			return -ENOMEM;
+	}
+	type = api_schema_kind_type("autoscaling", "Scale");
+	if (strcmp(group, "apps") == 0 && type >= 0 && api_openapi_described(schemas, type, 0) < 0)
+		return -ENOMEM;
+	return 0;
+}
+
+/* Drop the marker api_openapi_described leaves on what it wrote. */
+static void api_openapi_unmark(json_t *schemas)
+{
+	const char *key;
+	json_t *value;
+
+	json_object_foreach(schemas, key, value)
+		json_object_del(value, "x-claimfs-described");
+}
+
 json_t *api_openapi_document(const char *path)
 {
 	const struct api_openapi_doc *doc = NULL;
@@ -316,8 +424,10 @@ json_t *api_openapi_document(const char *path)
 	schemas = json_loads(api_meta_schemas, 0, NULL);
 	own = json_loads(doc->schemas, 0, NULL);
 	paths = json_object();
-	if (schemas == NULL || own == NULL || paths == NULL || json_object_update(schemas, own) < 0)
+	if (schemas == NULL || own == NULL || paths == NULL || json_object_update(schemas, own) < 0 ||
+	    api_openapi_describe_group(schemas, doc->group) < 0)
 		goto out;
+	api_openapi_unmark(schemas);
 	for (int k = 0; k < MODEL_KIND_COUNT; k++)
 		if (strcmp(model_kind_info((enum model_kind)k)->group, doc->group) == 0 &&
 		    api_kind_paths(paths, (enum model_kind)k, doc->schema_prefix) < 0)
@@ -330,18 +440,4 @@ out:
 	json_decref(own);
 	json_decref(paths);
 	return result;
-}
-
-int api_openapi_v2(char **ret_data, size_t *ret_len)
-{
-	/* openapi_v2.Document { string swagger = 1; } = "2.0" */
-	static const char document[] = { 0x0a, 0x03, '2', '.', '0' };
-	char *data = malloc(sizeof(document));
-
-	if (data == NULL)
-		return -ENOMEM;
-	memcpy(data, document, sizeof(document));
-	*ret_data = data;
-	*ret_len = sizeof(document);
-	return 0;
 }

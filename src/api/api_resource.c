@@ -317,7 +317,7 @@ static int api_scale(struct api_call *call, const struct api_target *t, const ch
 		r = model_scale_get(call->model, t->ns, t->name, &obj, &call->err);
 	} else if (strcmp(method, "PUT") == 0 || strcmp(method, "PATCH") == 0) {
 		const char *options = strcmp(method, "PUT") == 0 ? "UpdateOptions" : "PatchOptions";
-		int scale = api_schema_find("io.k8s.api.autoscaling.v1.Scale");
+		int scale = api_schema_kind_type("autoscaling", "Scale");
 
 		r = api_write_options(call, options, NULL, &wo);
 		if (r == 0)

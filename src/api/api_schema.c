@@ -33,6 +33,31 @@ int api_schema_find(const char *name)
 	return -1;
 }
 
+/* OpenAPI package of each group's types in the table. */
+static const struct {
+	const char *group;
+	const char *package;
+} api_schema_packages[] = {
+	{ "", "io.k8s.api.core.v1." },
+	{ "apps", "io.k8s.api.apps.v1." },
+	{ "autoscaling", "io.k8s.api.autoscaling.v1." },
+	{ "storage.k8s.io", "io.k8s.api.storage.v1." },
+	{ "snapshot.storage.k8s.io", "io.k8s.api.snapshot.v1." },
+	{ "events.k8s.io", "io.k8s.api.events.v1." },
+};
+
+int api_schema_kind_type(const char *group, const char *kind)
+{
+	char name[160];
+
+	for (size_t i = 0; i < sizeof(api_schema_packages) / sizeof(api_schema_packages[0]); i++)
+		if (strcmp(api_schema_packages[i].group, group) == 0) {
+			snprintf(name, sizeof(name), "%s%s", api_schema_packages[i].package, kind);
+			return api_schema_find(name);
+		}
+	return -1;
+}
+
 const struct api_schema_field *api_schema_field(int type, const char *name)
 {
 	const struct api_schema_type *t;

@@ -47,6 +47,8 @@ extern const unsigned api_schema_type_count;
 
 /* The index of the type named name, or -1. */
 int api_schema_find(const char *name);
+/* The index of the type of kind in API group ("" for core), or -1. */
+int api_schema_kind_type(const char *group, const char *kind);
 /* The field of type index called name, or NULL. */
 const struct api_schema_field *api_schema_field(int type, const char *name);
 
