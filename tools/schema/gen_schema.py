@@ -351,6 +351,39 @@ KIND_DESCRIPTIONS = {
         "includes all objects users must create.",
 }
 
+# The client drops the descriptions of fields whose type is an object; the
+# ones kubectl explain shows most, by (class, JSON name), and metadata's.
+OBJECT_FIELD_DESCRIPTIONS = {
+    ("V1PersistentVolumeClaim", "spec"): "spec defines the desired characteristics of a volume "
+        "requested by a pod author. More info: "
+        "https://kubernetes.io/docs/concepts/storage/persistent-volumes#persistentvolumeclaims",
+    ("V1PersistentVolumeClaim", "status"): "status represents the current information/status "
+        "of a persistent volume claim. Read-only. More info: "
+        "https://kubernetes.io/docs/concepts/storage/persistent-volumes#persistentvolumeclaims",
+    ("V1PersistentVolume", "spec"): "spec defines a specification of a persistent volume "
+        "owned by the cluster. Provisioned by an administrator. More info: "
+        "https://kubernetes.io/docs/concepts/storage/persistent-volumes#persistent-volumes",
+    ("V1PersistentVolume", "status"): "status represents the current information/status for "
+        "the persistent volume. Populated by the system. Read-only. More info: "
+        "https://kubernetes.io/docs/concepts/storage/persistent-volumes#persistent-volumes",
+    ("V1StatefulSet", "spec"): "Spec defines the desired identities of pods in this set.",
+    ("V1StatefulSet", "status"): "Status is the current status of Pods in this StatefulSet. "
+        "This data may be out of date by some window of time.",
+    ("V1StatefulSetSpec", "template"): "template is the object that describes the pod that "
+        "will be created if insufficient replicas are detected.",
+    ("V1StatefulSetSpec", "selector"): "selector is a label query over pods that should match "
+        "the replica count. It must match the pod template's labels.",
+    ("V1PodTemplateSpec", "spec"): "Specification of the desired behavior of the pod.",
+    ("V1PersistentVolumeClaimSpec", "resources"): "resources represents the minimum resources "
+        "the volume should have.",
+    ("V1Scale", "spec"): "spec defines the behavior of the scale.",
+    ("V1Scale", "status"): "status is the current status of the scale.",
+    ("V1Namespace", "spec"): "Spec defines the behavior of the Namespace.",
+    ("V1Namespace", "status"): "Status describes the current status of a Namespace.",
+}
+METADATA_DESCRIPTION = ("Standard object's metadata. More info: https://git.k8s.io/community/"
+                        "contributors/devel/sig-architecture/api-conventions.md#metadata")
+
 SCALARS = {"str": "STRING", "int": "INTEGER", "float": "NUMBER", "bool": "BOOLEAN",
            "datetime": "TIME", "date": "TIME", "object": "RAW"}
 
@@ -392,7 +425,10 @@ def fields_of(cls):
         if name in added:
             out.append(added.pop(name))
         else:
-            out.append((name, spec, description(cls, attr)))
+            text = description(cls, attr) or OBJECT_FIELD_DESCRIPTIONS.get((cls, name), "")
+            if not text and name == "metadata":
+                text = METADATA_DESCRIPTION
+            out.append((name, spec, text))
     out.extend(added.values())
     return out
 
