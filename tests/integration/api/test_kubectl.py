@@ -9,7 +9,7 @@ server-side)/create/replace/patch/delete/scale/wait/watch for claims,
 volumes, classes and StatefulSets; the Retain -> Released -> Available ->
 rebound story with the data intact; expansion seen by statvfs (what df
 shows); ReadOnlyMany through the mount; snapshots and clones with their
-data; bearer tokens; /metrics.
+data; --validate (strict, warn, false) and explain; bearer tokens; /metrics.
 
 Owns: one temporary work directory and the daemons in it; both are gone
 when the program ends, whatever happened.
@@ -507,6 +507,55 @@ def run_wait_and_delete(t, k, d):
     t.ok(os.path.isdir(d.claim_path('default', 'data-app-python-0')), 'and their directories')
 
 
+def run_validation(t, k):
+    """--validate (kubectl sends fieldValidation) and kubectl explain."""
+    claim = ('apiVersion: v1\nkind: PersistentVolumeClaim\nmetadata: {name: %s}\nspec:\n  %s\n'
+             '  accessModes: [ReadWriteOnce]\n  resources: {requests: {storage: 1Mi}}\n')
+    cannot = 'cannot be handled as a %s: strict decoding error: unknown field "%s"'
+    k.fails(t, 'apply (strict by default) refuses spec.bogusField', 'apply', '-f', '-',
+            stdin=claim % ('v-bogus', 'bogusField: 1'),
+            expect=cannot % ('PersistentVolumeClaim', 'spec.bogusField'))
+    k.fails(t, 'create refuses a storageClass: typo', 'create', '-f', '-',
+            stdin=claim % ('v-typo', 'storageClass: fast'),
+            expect=cannot % ('PersistentVolumeClaim', 'spec.storageClass'))
+    rc, _, _ = k('get', 'pvc', 'v-typo')
+    t.ok(rc != 0, 'the refused claim does not exist (it did not get class claimfs)')
+    sts = ('apiVersion: apps/v1\nkind: StatefulSet\nmetadata: {name: v-sts}\nspec:\n'
+           '  replicas: 1\n  selector: {matchLabels: {app: v}}\n  template:\n'
+           '    metadata: {labels: {app: v}}\n    spec: {containers: [{name: c, image: x}]}\n'
+           '  volumeClaimTemplate:\n  - metadata: {name: data}\n')
+    k.fails(t, 'apply refuses a StatefulSet with volumeClaimTemplate: (singular)',
+            'apply', '-f', '-', stdin=sts,
+            expect=cannot % ('StatefulSet', 'spec.volumeClaimTemplate'))
+    rc, out, err = k('apply', '--validate=warn', '-f', '-', stdin=claim % ('v-warn', 'bogusField: 1'))
+    t.ok(rc == 0 and 'Warning: unknown field "spec.bogusField"' in err,
+         'apply --validate=warn prints the warning and applies', 'rc=%d\n%s\n%s' % (rc, out, err))
+    got = k.json('get', 'pvc', 'v-warn') or {}
+    t.ok('bogusField' not in got.get('spec', {'bogusField': 0}),
+         '--validate=warn stored the claim without the unknown field', json.dumps(got)[:400])
+    rc, out, err = k('apply', '--validate=false', '-f', '-', stdin=claim % ('v-off', 'bogusField: 1'))
+    t.ok(rc == 0 and 'Warning' not in err and 'created' in out,
+         'apply --validate=false accepts silently', 'rc=%d\n%s\n%s' % (rc, out, err))
+    k.fails(t, 'server-side apply refuses an undeclared field', 'apply', '--server-side', '-f',
+            '-', stdin=claim % ('v-off', 'bogusField: 1'),
+            expect='.spec.bogusField: field not declared in schema')
+    rc, _, err = k('patch', 'pvc', 'v-off', '-p', '{"spec":{"bogusField":1}}')
+    t.ok(rc == 0 and 'Warning: unknown field "spec.bogusField"' in err,
+         'kubectl patch with an unknown field warns (the default is Warn)', err)
+    out = k.ok(t, 'kubectl explain persistentvolumeclaim.spec.accessModes', 'explain',
+               'persistentvolumeclaim.spec.accessModes')
+    t.ok('AccessModes contains the desired access modes' in out and '<empty>' not in out,
+         'kubectl explain prints the real description', out)
+    out = k.ok(t, 'kubectl explain pvc.spec', 'explain', 'pvc.spec')
+    t.ok('<empty>' not in out and 'storageClassName' in out and 'desired characteristics' in out,
+         'kubectl explain pvc.spec describes the field and its fields', out)
+    out = k.ok(t, 'kubectl explain sts.spec.template.spec.containers.image', 'explain',
+               'sts.spec.template.spec.containers.image')
+    t.ok('Container image name' in out or 'image name' in out,
+         'kubectl explain reaches into the pod template', out)
+    k('delete', 'pvc', 'v-warn', 'v-off', '--wait=false')
+
+
 def run_metrics(t, d):
     status, headers, body = d.request('GET', '/metrics')
     text = body.decode()
@@ -628,6 +677,7 @@ def main():
                 run_access_modes(t, k, d)
                 run_watch(t, k, d)
                 run_wait_and_delete(t, k, d)
+                run_validation(t, k)
                 run_metrics(t, d)
             except Exception:  # pylint: disable=broad-except
                 t.ok(False, 'no unexpected error', traceback.format_exc() + '\n' + d.log_tail())
