@@ -53,6 +53,7 @@ struct main_options {
 	unsigned commit_interval_ms;
 	unsigned stream_mib_per_s;
 	unsigned threads;
+	int64_t event_ttl_s;
 	bool fuse_debug;
 	bool check;
 	bool repair;
@@ -83,6 +84,64 @@ static int main_set_log_level(void *opts, const char *argument)
 	if (level < 0)
 		return -EINVAL;
 	log_set_level((enum log_level)level);
+	return 0;
+}
+
+/* A Go duration ("1h0m0s", "90s", "1.5h", "500ms") in whole seconds, rounded
+ * up; as the apiserver's --event-ttl takes it. */
+static int main_parse_duration(const char *text, int64_t *ret_seconds)
+{
+	static const struct {
+		const char *unit;
+		double ns;
+	} units[] = { { "ns", 1 }, { "us", 1e3 }, { "\xc2\xb5s", 1e3 }, { "ms", 1e6 },
+		      { "s", 1e9 }, { "m", 60e9 }, { "h", 3600e9 } };
+	const char *p = text;
+	double total = 0;
+
+	if (strcmp(text, "0") == 0) {
+		*ret_seconds = 0;
+		return 0;
+	}
+	while (*p != '\0') {
+		char *end;
+		size_t best = 0, best_len = 0;
+		double value;
+
+		if ((*p < '0' || *p > '9') && *p != '.')
+			return -EINVAL;
+		errno = 0;
+		value = strtod(p, &end);
+		if (errno != 0 || end == p)
+			return -EINVAL;
+		p = end;
+		/* The longest unit that matches ("ms" before "m"). */
+		for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++)
+			if (strncmp(p, units[i].unit, strlen(units[i].unit)) == 0 &&
+			    strlen(units[i].unit) > best_len) {
+				best = i;
+				best_len = strlen(units[i].unit);
+			}
+		if (best_len == 0)
+			return -EINVAL;
+		p += best_len;
+		total += value * units[best].ns;
+	}
+	if (p == text || total > 1e9 * 3600 * 24 * 365 * 100)
+		return -EINVAL;
+	*ret_seconds = (int64_t)((total + 1e9 - 1) / 1e9);
+	return 0;
+}
+
+/* --event-ttl: a positive Go duration. */
+static int main_set_event_ttl(void *opts, const char *argument)
+{
+	struct main_options *o = opts;
+	int64_t seconds;
+
+	if (main_parse_duration(argument, &seconds) < 0 || seconds == 0)
+		return -EINVAL;
+	o->event_ttl_s = seconds;
 	return 0;
 }
 
@@ -123,6 +182,11 @@ static const struct cmdline_option main_options_table[] = {
 	{ .name = "threads", .kind = CMDLINE_UNSIGNED, .offset = MAIN_OPT(threads), .arg = "N",
 	  .min = 1, .max = 1024, .invalid = "--threads takes 1 to 1024, not '%s'",
 	  .help = "maximum FUSE worker threads (default: libfuse's)" },
+	{ .name = "event-ttl", .kind = CMDLINE_CALL, .set = main_set_event_ttl, .arg = "DURATION",
+	  .invalid = "--event-ttl takes a positive duration such as 1h0m0s, 90s or 1.5h, not '%s'",
+	  .help = "keep Events this long after they were last recorded\n"
+		  "(default 1h0m0s; Go duration syntax: 90s, 30m, 1h30m);\n"
+		  "at most 4096 are kept, the oldest go first" },
 	{ .name = "log-level", .kind = CMDLINE_CALL, .set = main_set_log_level, .arg = "LEVEL",
 	  .invalid = "--log-level takes error, warn, info or debug, not '%s'",
 	  .help = "error, warn, info (default) or debug" },
@@ -193,7 +257,8 @@ static int main_parse(int argc, char **argv, struct main_options *o)
 		 store_schema_version());
 	*o = (struct main_options){ .store_path = MAIN_DEFAULT_STORE, .mountpoint = MAIN_DEFAULT_MOUNT,
 				    .listen = MAIN_DEFAULT_LISTEN, .commit_interval_ms = 100,
-				    .stream_mib_per_s = STORE_STREAM_DEFAULT_MIB_PER_S };
+				    .stream_mib_per_s = STORE_STREAM_DEFAULT_MIB_PER_S,
+				    .event_ttl_s = 3600 };
 	r = cmdline_parse(&program, argc, argv, o);
 	return r != 0 ? r : main_check_options(o);
 }
@@ -408,6 +473,11 @@ static int main_serve_api(struct main_daemon *d)
 
 	if (r < 0) {
 		log_error("cannot start the provisioning model: %s", strerror(-r));
+		return r;
+	}
+	r = model_events_expire(d->model, o->event_ttl_s);
+	if (r < 0) {
+		log_error("cannot start the expiry of events: %s", strerror(-r));
 		return r;
 	}
 	r = http_server_start(&config, d->model, &d->http);

@@ -6,8 +6,8 @@
  * Owns: which groups and versions are served and the resource entries
  * (verbs, short names, categories, subresources) kubectl reads to map
  * `kubectl get pvc` or `kubectl scale sts` to URLs. Besides the model's
- * kinds, the core group lists pods and events as read-only, always empty
- * collections (claimfs runs no pods; `kubectl describe` lists both).
+ * kinds, the core group lists pods as a read-only, always empty collection
+ * (claimfs runs no pods; `kubectl describe` lists them).
  */
 #include "api_internal.h"
 
@@ -21,6 +21,7 @@ static const char *const api_groups_served[][2] = {
 	{ "apps", "v1" },
 	{ "storage.k8s.io", "v1" },
 	{ "snapshot.storage.k8s.io", "v1" },
+	{ "events.k8s.io", "v1" },
 };
 #define API_GROUP_COUNT (sizeof(api_groups_served) / sizeof(api_groups_served[0]))
 
@@ -150,11 +151,7 @@ json_t *api_discovery_resources(const char *group, const char *version)
 		ok = api_add(resources,
 			     json_pack("{s:s, s:s, s:b, s:s, s:[s, s], s:[s], s:[s]}", "name", "pods",
 				       "singularName", "pod", "namespaced", 1, "kind", "Pod", "verbs",
-				       "list", "watch", "shortNames", "po", "categories", "all")) &&
-		     api_add(resources,
-			     json_pack("{s:s, s:s, s:b, s:s, s:[s, s], s:[s]}", "name", "events",
-				       "singularName", "event", "namespaced", 1, "kind", "Event",
-				       "verbs", "list", "watch", "shortNames", "ev"));
+				       "list", "watch", "shortNames", "po", "categories", "all"));
 	if (!ok) {
 		json_decref(resources);
 		return NULL;

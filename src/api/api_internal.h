@@ -16,6 +16,7 @@
  *   api_table.c  api_discovery.c  api_openapi.c
  *   api_request.c     query parameters, request bodies, errno -> Status
  *   api_schema.c      unknown and duplicate fields (api_schema_table.c)
+ *   api_protobuf.c    protobuf request bodies (kubectl create namespace)
  *
  * and all of them call the model (src/model) below the layer.
  */
@@ -115,6 +116,10 @@ int api_fields_patch(struct api_call *call, enum model_kind kind, int type,
 		     json_t **ret_body, struct model_write_options *options);
 /* Add a Warning header value for text. */
 void api_fields_warn(struct api_call *call, const char *text);
+/* A protobuf body (application/vnd.kubernetes.protobuf) of a kind we can
+ * read (Namespace) into JSON; -EMEDIUMTYPE for other kinds, -EBADMSG if
+ * malformed; msg says why. */
+int api_protobuf_decode(const char *data, size_t len, json_t **ret_body, char *msg, size_t size);
 
 /* ---- resources (api_resource.c) ------------------------------------------------------ */
 
@@ -149,7 +154,7 @@ enum api_include_object { API_INCLUDE_NONE, API_INCLUDE_METADATA, API_INCLUDE_OB
 /* A meta.k8s.io Table of one object or of a list's items (list: a <Kind>List). */
 json_t *api_table(enum model_kind kind, const json_t *obj, bool is_list,
 		  enum api_include_object include, const char *api_version, long long now);
-/* A table of an empty list of an unserved kind (pods, events). */
+/* A table of an empty list of an unserved kind (pods). */
 json_t *api_table_empty(const char *api_version, const char *resource_version);
 /* kubectl's age text of a duration in seconds ("3m", "2d4h"). */
 void api_table_age(long long seconds, char *buf, size_t size);
@@ -157,7 +162,7 @@ void api_table_age(long long seconds, char *buf, size_t size);
 /* ---- watch (api_watch.c) ------------------------------------------------------------------ */
 
 struct api_watch_options {
-	enum model_kind kind;       /* or -1: nothing is ever sent (pods, events) */
+	enum model_kind kind;       /* or -1: nothing is ever sent (pods) */
 	bool table;                 /* objects as Tables */
 	const char *table_version;  /* "meta.k8s.io/v1" */
 	enum api_include_object include;

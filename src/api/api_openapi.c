@@ -42,6 +42,15 @@
 	",\"kind\":" API_STR ",\"metadata\":" API_REF(API_META "ListMeta") ",\"items\":{\"type\":" \
 	"\"array\",\"items\":" API_REF(item) "}}," API_GVK(g, v, k) "}"
 
+#define API_TIME "{\"type\":\"string\",\"format\":\"date-time\"}"
+#define API_OBJECT_REFERENCE \
+	"{\"type\":\"object\",\"properties\":{\"apiVersion\":" API_STR ",\"kind\":" API_STR \
+	",\"namespace\":" API_STR ",\"name\":" API_STR ",\"uid\":" API_STR \
+	",\"resourceVersion\":" API_STR ",\"fieldPath\":" API_STR "}}"
+#define API_EVENT_SERIES \
+	"{\"type\":\"object\",\"properties\":{\"count\":" API_INT ",\"lastObservedTime\":" \
+	API_TIME "}}"
+
 /* Schemas every document carries. */
 static const char api_meta_schemas[] =
 	"{\"io.k8s.apimachinery.pkg.api.resource.Quantity\":{\"type\":\"string\",\"description\":"
@@ -99,7 +108,38 @@ static const char api_core_schemas[] =
 	",\"volumeMode\":" API_STR ",\"mountOptions\":" API_STRS ",\"nodeAffinity\":" API_OPEN
 	",\"volumeAttributesClassName\":" API_STR "}},"
 	"\"io.k8s.api.core.v1.PersistentVolumeList\":"
-	API_LIST("io.k8s.api.core.v1.PersistentVolume", "", "v1", "PersistentVolumeList") "}";
+	API_LIST("io.k8s.api.core.v1.PersistentVolume", "", "v1", "PersistentVolumeList") ","
+	"\"io.k8s.api.core.v1.Namespace\":{" API_OBJECT_HEAD
+	",\"spec\":{\"type\":\"object\",\"properties\":{\"finalizers\":" API_STRS "}},"
+	"\"status\":{\"type\":\"object\",\"properties\":{\"phase\":" API_STR ",\"conditions\":"
+	"{\"type\":\"array\",\"items\":" API_OPEN "}}}}," API_GVK("", "v1", "Namespace") "},"
+	"\"io.k8s.api.core.v1.NamespaceList\":"
+	API_LIST("io.k8s.api.core.v1.Namespace", "", "v1", "NamespaceList") ","
+	"\"io.k8s.api.core.v1.ObjectReference\":" API_OBJECT_REFERENCE ","
+	"\"io.k8s.api.core.v1.Event\":{\"required\":[\"metadata\",\"involvedObject\"],"
+	API_OBJECT_HEAD ",\"involvedObject\":" API_REF("io.k8s.api.core.v1.ObjectReference")
+	",\"related\":" API_REF("io.k8s.api.core.v1.ObjectReference") ",\"reason\":" API_STR
+	",\"message\":" API_STR ",\"type\":" API_STR ",\"action\":" API_STR ",\"source\":"
+	"{\"type\":\"object\",\"properties\":{\"component\":" API_STR ",\"host\":" API_STR "}},"
+	"\"firstTimestamp\":" API_TIME ",\"lastTimestamp\":" API_TIME ",\"eventTime\":" API_TIME
+	",\"count\":" API_INT ",\"series\":" API_EVENT_SERIES ",\"reportingComponent\":" API_STR
+	",\"reportingInstance\":" API_STR "}," API_GVK("", "v1", "Event") "},"
+	"\"io.k8s.api.core.v1.EventList\":"
+	API_LIST("io.k8s.api.core.v1.Event", "", "v1", "EventList") "}";
+
+static const char api_events_schemas[] =
+	"{\"io.k8s.api.core.v1.ObjectReference\":" API_OBJECT_REFERENCE ","
+	"\"io.k8s.api.events.v1.Event\":{\"required\":[\"eventTime\"]," API_OBJECT_HEAD
+	",\"regarding\":" API_REF("io.k8s.api.core.v1.ObjectReference")
+	",\"related\":" API_REF("io.k8s.api.core.v1.ObjectReference") ",\"reason\":" API_STR
+	",\"note\":" API_STR ",\"type\":" API_STR ",\"action\":" API_STR ",\"eventTime\":"
+	API_TIME ",\"series\":" API_EVENT_SERIES ",\"reportingController\":" API_STR
+	",\"reportingInstance\":" API_STR ",\"deprecatedSource\":{\"type\":\"object\","
+	"\"properties\":{\"component\":" API_STR ",\"host\":" API_STR "}},"
+	"\"deprecatedFirstTimestamp\":" API_TIME ",\"deprecatedLastTimestamp\":" API_TIME
+	",\"deprecatedCount\":" API_INT "}," API_GVK("events.k8s.io", "v1", "Event") "},"
+	"\"io.k8s.api.events.v1.EventList\":"
+	API_LIST("io.k8s.api.events.v1.Event", "events.k8s.io", "v1", "EventList") "}";
 
 static const char api_storage_schemas[] =
 	"{\"io.k8s.api.storage.v1.StorageClass\":{\"required\":[\"provisioner\"]," API_OBJECT_HEAD
@@ -168,6 +208,7 @@ static const struct api_openapi_doc api_docs[] = {
 	{ "apis/storage.k8s.io/v1", "storage.k8s.io", api_storage_schemas, "io.k8s.api.storage.v1." },
 	{ "apis/snapshot.storage.k8s.io/v1", "snapshot.storage.k8s.io", api_snapshot_schemas,
 	  "io.k8s.api.snapshot.v1." },
+	{ "apis/events.k8s.io/v1", "events.k8s.io", api_events_schemas, "io.k8s.api.events.v1." },
 };
 #define API_DOC_COUNT (sizeof(api_docs) / sizeof(api_docs[0]))
 

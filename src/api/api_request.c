@@ -24,6 +24,7 @@
 static const struct api_errno_status api_errno_statuses[] = {
 	{ EBADMSG, 400, "BadRequest" },
 	{ EACCES, 401, "Unauthorized" },
+	{ EPERM, 403, "Forbidden" },
 	{ EINVAL, 422, "Invalid" },
 	{ EEXIST, 409, "AlreadyExists" },
 	{ ESTALE, 409, "Conflict" },
@@ -255,6 +256,9 @@ int api_decode_body(struct api_call *call, json_t **ret_body)
 		return api_decode_as(call, false, ret_body);
 	if (api_media_is(type, "application/yaml"))
 		return api_decode_as(call, true, ret_body);
+	if (api_media_is(type, "application/vnd.kubernetes.protobuf"))
+		return api_protobuf_decode(call->req->body, call->req->body_len, ret_body,
+					   call->err.message, sizeof(call->err.message));
 	return model_fail(&call->err, -EMEDIUMTYPE,
 			  "the body of the request was in an unknown format - accepted media types "
 			  "include: application/json, application/yaml");

@@ -8,8 +8,8 @@
  * StatefulSets), query parameters (labelSelector, fieldSelector, watch,
  * resourceVersion, timeoutSeconds, allowWatchBookmarks, sendInitialEvents,
  * includeObject, dryRun) and Table answers (Accept: ...;as=Table).
- * pods and events are served as always-empty lists (claimfs runs no pods;
- * `kubectl describe` lists both).
+ * pods are served as an always-empty list (claimfs runs no pods;
+ * `kubectl describe` lists them).
  */
 #include "api_internal.h"
 
@@ -25,7 +25,7 @@
 
 /* ---- resources ---------------------------------------------------------------------- */
 
-/* A request for a resource, from its path. kind < 0 for pods/events. */
+/* A request for a resource, from its path. kind < 0 for pods. */
 struct api_target {
 	int kind;
 	const char *resource; /* as in the path */
@@ -71,7 +71,7 @@ static int api_target_parse(char *const segment[], unsigned count, struct api_ta
 			return -ENOENT;
 		return 0;
 	}
-	if (group[0] == '\0' && (strcmp(t->resource, "pods") == 0 || strcmp(t->resource, "events") == 0)) {
+	if (group[0] == '\0' && strcmp(t->resource, "pods") == 0) {
 		t->kind = -1;
 		return 0;
 	}
@@ -123,13 +123,41 @@ static int api_answer(struct api_call *call, int kind, json_t *obj, bool is_list
 	return call->body != NULL ? 0 : -ENOMEM;
 }
 
-/* Selectors of a list or watch; fields limited to what the API server supports. */
-static int api_selectors(struct api_call *call, struct selector *labels, struct selector *fields,
-			 bool *has_labels, bool *has_fields)
+/* The field labels the API server supports beyond metadata.name and
+ * metadata.namespace, by kind (kind -1: every kind, as before). */
+static const struct {
+	int kind;
+	const char *field;
+} api_field_labels[] = {
+	{ -1, "status.phase" }, { -1, "spec.volumeName" }, { -1, "spec.storageClassName" },
+	{ MODEL_EVENT, "involvedObject.kind" }, { MODEL_EVENT, "involvedObject.namespace" },
+	{ MODEL_EVENT, "involvedObject.name" }, { MODEL_EVENT, "involvedObject.uid" },
+	{ MODEL_EVENT, "involvedObject.apiVersion" },
+	{ MODEL_EVENT, "involvedObject.resourceVersion" },
+	{ MODEL_EVENT, "involvedObject.fieldPath" }, { MODEL_EVENT, "reason" },
+	{ MODEL_EVENT, "reportingComponent" }, { MODEL_EVENT, "source" }, { MODEL_EVENT, "type" },
+	{ MODEL_EVENT_V1, "regarding.kind" }, { MODEL_EVENT_V1, "regarding.namespace" },
+	{ MODEL_EVENT_V1, "regarding.name" }, { MODEL_EVENT_V1, "regarding.uid" },
+	{ MODEL_EVENT_V1, "regarding.apiVersion" }, { MODEL_EVENT_V1, "regarding.resourceVersion" },
+	{ MODEL_EVENT_V1, "regarding.fieldPath" }, { MODEL_EVENT_V1, "reason" },
+	{ MODEL_EVENT_V1, "reportingController" }, { MODEL_EVENT_V1, "type" },
+};
+
+static bool api_field_supported(int kind, const char *field)
 {
-	static const char *const supported[] = { "metadata.name", "metadata.namespace",
-						 "status.phase", "spec.volumeName",
-						 "spec.storageClassName" };
+	if (strcmp(field, "metadata.name") == 0 || strcmp(field, "metadata.namespace") == 0)
+		return true;
+	for (size_t k = 0; k < sizeof(api_field_labels) / sizeof(api_field_labels[0]); k++)
+		if ((api_field_labels[k].kind < 0 || api_field_labels[k].kind == kind) &&
+		    strcmp(field, api_field_labels[k].field) == 0)
+			return true;
+	return false;
+}
+
+/* Selectors of a list or watch; fields limited to what the API server supports. */
+static int api_selectors(struct api_call *call, int kind, struct selector *labels,
+			 struct selector *fields, bool *has_labels, bool *has_fields)
+{
 	const char *text;
 
 	*has_labels = *has_fields = false;
@@ -144,11 +172,7 @@ static int api_selectors(struct api_call *call, struct selector *labels, struct 
 		if (selector_parse_fields(text, fields, call->err.message, sizeof(call->err.message)) < 0)
 			return -EBADMSG;
 		for (unsigned i = 0; i < fields->count; i++) {
-			bool known = false;
-
-			for (size_t k = 0; k < sizeof(supported) / sizeof(supported[0]); k++)
-				known = known || strcmp(fields->req[i].key, supported[k]) == 0;
-			if (!known)
+			if (!api_field_supported(kind, fields->req[i].key))
 				return model_fail(&call->err, -EBADMSG,
 						  "field label not supported: %.100s", fields->req[i].key);
 		}
@@ -157,12 +181,11 @@ static int api_selectors(struct api_call *call, struct selector *labels, struct 
 	return 0;
 }
 
-/* An empty list of an unserved kind (pods, events). */
-static json_t *api_empty_list(const struct api_target *t)
+/* An empty list of an unserved kind (pods). */
+static json_t *api_empty_list(void)
 {
-	return json_pack("{s:s, s:s, s:{s:s}, s:[]}", "kind",
-			 strcmp(t->resource, "pods") == 0 ? "PodList" : "EventList", "apiVersion",
-			 "v1", "metadata", "resourceVersion", "0", "items");
+	return json_pack("{s:s, s:s, s:{s:s}, s:[]}", "kind", "PodList", "apiVersion", "v1",
+			 "metadata", "resourceVersion", "0", "items");
 }
 
 /* GET of a collection: list or watch. */
@@ -175,7 +198,7 @@ static int api_list(struct api_call *call, const struct api_target *t)
 	json_t *list = NULL;
 	int r;
 
-	r = api_selectors(call, &labels, &fields, &has_labels, &has_fields);
+	r = api_selectors(call, t->kind, &labels, &fields, &has_labels, &has_fields);
 	if (r < 0)
 		return r;
 	if (watch) {
@@ -215,7 +238,7 @@ static int api_list(struct api_call *call, const struct api_target *t)
 		const char *table = api_table_version(call);
 
 		call->status = 200;
-		call->body = table != NULL ? api_table_empty(table, "0") : api_empty_list(t);
+		call->body = table != NULL ? api_table_empty(table, "0") : api_empty_list();
 		return call->body != NULL ? 0 : -ENOMEM;
 	}
 	struct model_list_options lo = { has_labels ? &labels : NULL, has_fields ? &fields : NULL };

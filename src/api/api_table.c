@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "claim.h"
+#include "event.h"
 
 struct api_column {
 	const char *name;
@@ -38,6 +39,20 @@ static const char api_name_help[] =
 static const char api_age_help[] =
 	"CreationTimestamp is a timestamp representing the server time when this object was "
 	"created.";
+
+/* The apiserver prints both groups' Events with the same columns. */
+#define API_EVENT_COLUMNS { 10, { \
+	{ "Last Seen", "string", "", 0, "The time at which the most recent occurrence of this event was recorded." }, \
+	{ "Type", "string", "", 0, "Type of this event (Normal, Warning), new types could be added in the future" }, \
+	{ "Reason", "string", "", 0, "This should be a short, machine understandable string that gives the reason for the transition into the object's current status." }, \
+	{ "Object", "string", "", 0, "The object that this event is about." }, \
+	{ "Subobject", "string", "", 1, "If referring to a piece of an object instead of an entire object, this string should contain a valid JSON/Go field access statement." }, \
+	{ "Source", "string", "", 1, "The component reporting this event. Should be a short machine understandable string." }, \
+	{ "Message", "string", "", 0, "A human-readable description of the status of this operation." }, \
+	{ "First Seen", "string", "", 1, "The time at which the event was first recorded. (Time of server receipt is in TypeMeta.)" }, \
+	{ "Count", "string", "", 1, "The number of times this event has occurred." }, \
+	{ "Name", "string", "name", 1, api_name_help }, \
+} }
 
 static const struct api_kind_table api_tables[MODEL_KIND_COUNT] = {
 	[MODEL_PVC] = { 8, {
@@ -87,6 +102,13 @@ static const struct api_kind_table api_tables[MODEL_KIND_COUNT] = {
 		{ "CreationTime", "date", "", 0, "Timestamp when the point-in-time snapshot was taken by the underlying storage system." },
 		{ "Age", "date", "", 0, api_age_help },
 	} },
+	[MODEL_NS] = { 3, {
+		{ "Name", "string", "name", 0, api_name_help },
+		{ "Status", "string", "", 0, "The status of the namespace" },
+		{ "Age", "string", "", 0, api_age_help },
+	} },
+	[MODEL_EVENT] = API_EVENT_COLUMNS,
+	[MODEL_EVENT_V1] = API_EVENT_COLUMNS,
 };
 
 void api_table_age(long long seconds, char *buf, size_t size)
@@ -168,9 +190,48 @@ static json_t *api_cell_containers(const json_t *obj, const char *member)
 	return json_string(text);
 }
 
+/* The cells of a core/v1 Event, as the apiserver's event printer makes them. */
+static json_t *api_cells_event(const json_t *obj, long long now)
+{
+	const char *last = model_path_string(obj, "lastTimestamp") != NULL ? "lastTimestamp"
+									 : "eventTime";
+	const char *first = model_path_string(obj, "firstTimestamp") != NULL ? "firstTimestamp"
+									   : "eventTime";
+	json_int_t count = json_integer_value(json_object_get(obj, "count"));
+	json_t *last_age = api_table_age_of(obj, last, now), *first_age;
+	char seen[96], object[NAMES_SUBDOMAIN_MAX + 64], source[NAMES_SUBDOMAIN_MAX + 8];
+	const char *host = model_path_string(obj, "source.host");
+
+	first_age = api_table_age_of(obj, first, now);
+	if (last_age == NULL || first_age == NULL) {
+		json_decref(last_age);
+		json_decref(first_age);
+		return NULL;
+	}
+	if (count > 1)
+		snprintf(seen, sizeof(seen), "%s (x%lld over %s)", json_string_value(last_age),
+			 (long long)count, json_string_value(first_age));
+	else
+		snprintf(seen, sizeof(seen), "%s", json_string_value(last_age));
+	json_decref(last_age);
+	snprintf(object, sizeof(object), "%s/%s", model_path_string(obj, "involvedObject.kind") ?: "",
+		 model_path_string(obj, "involvedObject.name") ?: "");
+	for (char *p = object; *p != '/' && *p != '\0'; p++)
+		*p = (char)(*p >= 'A' && *p <= 'Z' ? *p - 'A' + 'a' : *p);
+	snprintf(source, sizeof(source), "%s%s%s",
+		 model_path_string(obj, "source.component") ?: model_path_string(obj, "reportingComponent") ?: "",
+		 host != NULL && host[0] != '\0' ? ", " : "", host != NULL ? host : "");
+	return json_pack("[s, o, o, s, o, s, o, o, I, o]", seen, api_cell(obj, "type"),
+			 api_cell(obj, "reason"), object, api_cell(obj, "involvedObject.fieldPath"),
+			 source, api_cell(obj, "message"), first_age, (json_int_t)count,
+			 api_cell(obj, "metadata.name"));
+}
+
 /* The cells of one object. */
 static json_t *api_cells(enum model_kind kind, const json_t *obj, long long now)
 {
+	json_t *core, *cells;
+
 	char text[NAMES_SUBDOMAIN_MAX + NAMES_LABEL_MAX + 16];
 	const json_t *ref;
 
@@ -227,6 +288,16 @@ static json_t *api_cells(enum model_kind kind, const json_t *obj, long long now)
 				 api_cell(obj, "status.boundVolumeSnapshotContentName"),
 				 api_table_age_of(obj, "status.creationTime", now),
 				 api_table_age_of(obj, "metadata.creationTimestamp", now));
+	case MODEL_NS:
+		return json_pack("[o, o, o]", api_cell(obj, "metadata.name"), api_cell(obj, "status.phase"),
+				 api_table_age_of(obj, "metadata.creationTimestamp", now));
+	case MODEL_EVENT:
+		return api_cells_event(obj, now);
+	case MODEL_EVENT_V1:
+		core = event_from_v1(obj);
+		cells = core != NULL ? api_cells_event(core, now) : NULL;
+		json_decref(core);
+		return cells;
 	case MODEL_KIND_COUNT:
 	default:
 		return NULL;

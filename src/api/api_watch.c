@@ -8,7 +8,7 @@
  * Threads: api_watch_read runs on the connection's HTTP thread only;
  * api_watch_tick and api_watch_stop may run on any thread and touch only
  * atomics, the model watch (which has its own lock) and, for streams
- * without a model watch (pods, events: nothing ever happens), w->lock.
+ * without a model watch (pods: nothing ever happens), w->lock.
  */
 #include "api_internal.h"
 

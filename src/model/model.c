@@ -24,6 +24,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "event.h"
 #include "log.h"
 #include "patch.h"
 #include "store.h"
@@ -41,6 +42,12 @@ static const struct model_kind_info model_kinds[MODEL_KIND_COUNT] = {
 	[MODEL_SNAPSHOT] = { "VolumeSnapshot", "VolumeSnapshotList", "volumesnapshots",
 			     "volumesnapshot", "snapshot.storage.k8s.io", "v1",
 			     "snapshot.storage.k8s.io/v1", "vs", true },
+	[MODEL_NS] = { "Namespace", "NamespaceList", "namespaces", "namespace", "", "v1", "v1",
+		       "ns", false },
+	[MODEL_EVENT] = { "Event", "EventList", "events", "event", "", "v1", "v1", "ev", true },
+	/* Stored as core Events (the same store kind "Event"): model_obj_view. */
+	[MODEL_EVENT_V1] = { "Event", "EventList", "events", "event", "events.k8s.io", "v1",
+			     "events.k8s.io/v1", "ev", true },
 };
 
 
@@ -137,8 +144,9 @@ int model_write_begin(struct model *model, enum model_kind kind, const char *nam
 	return model_txn_begin(model, opts != NULL && opts->dry_run, t);
 }
 
-int model_txn_event(struct model_txn *t, const char *type, enum model_kind kind,
-		    const json_t *object, const json_t *old)
+/* Queue one watch event (object and old copied). */
+static int model_txn_queue(struct model_txn *t, const char *type, enum model_kind kind,
+			   const json_t *object, const json_t *old)
 {
 	json_t *event = json_pack("{s:s, s:i, s:O, s:O*}", "type", type, "kind", (int)kind,
 				  "object", object, "old", old);
@@ -146,6 +154,27 @@ int model_txn_event(struct model_txn *t, const char *type, enum model_kind kind,
 	if (event == NULL || json_array_append_new(t->events, event) < 0)
 		return -ENOMEM;
 	return 0;
+}
+
+int model_txn_event(struct model_txn *t, const char *type, enum model_kind kind,
+		    const json_t *object, const json_t *old)
+{
+	json_t *view = NULL, *view_old = NULL;
+	int r;
+
+	r = model_txn_queue(t, type, kind, object, old);
+	if (r < 0 || kind != MODEL_EVENT)
+		return r;
+	/* Watchers of events.k8s.io see the same change in their shape. */
+	view = event_to_v1(object);
+	view_old = old != NULL ? event_to_v1(old) : NULL;
+	if (view == NULL || (old != NULL && view_old == NULL))
+		r = -ENOMEM;
+	else
+		r = model_txn_queue(t, type, MODEL_EVENT_V1, view, view_old);
+	json_decref(view);
+	json_decref(view_old);
+	return r;
 }
 
 int model_txn_end(struct model_txn *t, int r, struct model_error *err)
@@ -216,10 +245,13 @@ static int model_obj_set_version(json_t *obj, int64_t version)
 	return model_path_set(obj, "metadata.resourceVersion", json_string(text));
 }
 
-/* A stored body back into an object with its version. */
-static int model_obj_decode(const char *body, int64_t version, json_t **ret_obj)
+/* A stored body back into an object of kind with its version. A kind that
+ * is another's view (events.k8s.io Events over core Events: the same store
+ * kind) gets the stored object in its own shape. */
+static int model_obj_decode(enum model_kind kind, const char *body, int64_t version,
+			    json_t **ret_obj)
 {
-	json_t *obj = json_loads(body, 0, NULL);
+	json_t *obj = json_loads(body, 0, NULL), *view;
 
 	if (obj == NULL || !json_is_object(obj)) {
 		json_decref(obj);
@@ -228,6 +260,13 @@ static int model_obj_decode(const char *body, int64_t version, json_t **ret_obj)
 	if (model_obj_set_version(obj, version) < 0) {
 		json_decref(obj);
 		return -ENOMEM;
+	}
+	if (kind == MODEL_EVENT_V1) {
+		view = event_to_v1(obj);
+		json_decref(obj);
+		if (view == NULL)
+			return -ENOMEM;
+		obj = view;
 	}
 	*ret_obj = obj;
 	return 0;
@@ -244,7 +283,7 @@ int model_obj_get(struct model *model, enum model_kind kind, const char *ns, con
 			     model_kinds[kind].namespaced ? ns : "", name, &body, &version);
 	if (r < 0)
 		return r;
-	r = model_obj_decode(body, version, ret_obj);
+	r = model_obj_decode(kind, body, version, ret_obj);
 	free(body);
 	return r;
 }
@@ -259,7 +298,8 @@ int model_obj_put(struct model_txn *t, enum model_kind kind, json_t *obj, bool c
 	char *text;
 	int r;
 
-	if (name == NULL || meta == NULL)
+	/* A view's objects are written as the kind they are views of. */
+	if (name == NULL || meta == NULL || kind == MODEL_EVENT_V1)
 		return -EINVAL;
 	json_object_del(meta, "resourceVersion");
 	text = json_dumps(obj, JSON_COMPACT);
@@ -284,7 +324,7 @@ int model_obj_delete(struct model_txn *t, enum model_kind kind, json_t *obj)
 	const char *name = model_path_string(obj, "metadata.name");
 	int r;
 
-	if (name == NULL)
+	if (name == NULL || kind == MODEL_EVENT_V1)
 		return -EINVAL;
 	r = store_object_delete(t->model->store, model_store_kind(kind),
 				model_kinds[kind].namespaced && ns != NULL ? ns : "", name);
@@ -319,6 +359,7 @@ int model_obj_update(struct model_txn *t, enum model_kind kind, const json_t *ol
 }
 
 struct model_list_walk {
+	enum model_kind kind;
 	model_obj_cb cb;
 	void *ud;
 };
@@ -331,7 +372,7 @@ static int model_obj_list_row(void *ud, const char *ns, const char *name, const 
 	json_t *obj;
 	int r;
 
-	r = model_obj_decode(body, version, &obj);
+	r = model_obj_decode(walk->kind, body, version, &obj);
 	if (r < 0) {
 		log_error("stored object %s/%s is unreadable", ns, name);
 		return r;
@@ -344,7 +385,7 @@ static int model_obj_list_row(void *ud, const char *ns, const char *name, const 
 int model_obj_list(struct model *model, enum model_kind kind, const char *ns, model_obj_cb cb,
 		   void *ud)
 {
-	struct model_list_walk walk = { cb, ud };
+	struct model_list_walk walk = { kind, cb, ud };
 
 	return store_object_list(model->store, model_store_kind(kind),
 				 model_kinds[kind].namespaced ? ns : NULL, model_obj_list_row, &walk);
@@ -353,7 +394,7 @@ int model_obj_list(struct model *model, enum model_kind kind, const char *ns, mo
 int model_obj_list_phase(struct model *model, enum model_kind kind, const char *phase,
 			 model_obj_cb cb, void *ud)
 {
-	struct model_list_walk walk = { cb, ud };
+	struct model_list_walk walk = { kind, cb, ud };
 
 	return store_object_list_phase(model->store, model_store_kind(kind), phase,
 				       model_obj_list_row, &walk);

@@ -8,6 +8,7 @@
  *
  * Every call returns 0 or a negative errno and, on failure, fills *err with
  * what the API needs for a Kubernetes Status:
+ *   -EPERM       refused by admission (403 Forbidden), err->message
  *   -EBADMSG     the request cannot be decoded (400 BadRequest), err->message
  *   -EINVAL      the request breaks a rule (422 Invalid), err->fields or message
  *   -EEXIST      the name is taken (409 AlreadyExists), err->resource/name
@@ -53,6 +54,9 @@ enum model_kind {
 	MODEL_SC,
 	MODEL_STS,
 	MODEL_SNAPSHOT,
+	MODEL_NS,        /* v1 Namespaces */
+	MODEL_EVENT,     /* core/v1 Events */
+	MODEL_EVENT_V1,  /* events.k8s.io/v1 Events: the same objects in that group's shape */
 	MODEL_KIND_COUNT
 };
 
@@ -174,6 +178,17 @@ void model_watch_kick(struct model_watch *w);
 /* The newest resourceVersion the watch has seen or could report. */
 int64_t model_watch_version(struct model_watch *w);
 void model_watch_close(struct model_watch *w);
+
+/* ---- events ---------------------------------------------------------------------------- */
+
+/* Events expire ttl_s seconds after they were last recorded (the apiserver's
+ * --event-ttl), and beyond MODEL_EVENT_MAX stored events the oldest go: a
+ * thread of the model sweeps them in small transactions, so writers wait
+ * for at most one of them. Call once after model_open; model_close stops it. */
+#define MODEL_EVENT_MAX 4096
+int model_events_expire(struct model *model, int64_t ttl_s);
+/* One sweep now (what the thread does periodically); *ret_deleted: how many went. */
+int model_events_sweep(struct model *model, int64_t now, unsigned *ret_deleted);
 
 /* ---- metrics ---------------------------------------------------------------------------- */
 

@@ -169,12 +169,59 @@ out:
 	return r;
 }
 
+/* Record an event about claim c (see model_event_record). */
+static int model_claim_event(struct model_txn *t, const struct claim *c, const char *component,
+			     const char *type, const char *reason, const char *message)
+{
+	json_t *ref = json_pack("{s:s, s:s, s:{s:s, s:s, s:s}}", "apiVersion", "v1", "kind",
+				CLAIM_KIND, "metadata", "name", c->name, "namespace",
+				c->namespace_name, "uid", c->uid);
+	int r;
+
+	if (ref == NULL)
+		return -ENOMEM;
+	r = model_event_record(t, ref, component, type, reason, "%s", message);
+	json_decref(ref);
+	return r;
+}
+
+/* What the PV controller reports about a claim that stays Pending (class
+ * is the claim's class or NULL, class_r what looking it up returned). */
+static int model_claim_event_pending(struct model_txn *t, const struct claim *c,
+				     const json_t *class, int class_r)
+{
+	const char *provisioner = model_path_string(class, "provisioner");
+	char message[512];
+
+	if (class_r == -ENOENT && c->class_set && c->storage_class[0] != '\0') {
+		snprintf(message, sizeof(message), "storageclass.storage.k8s.io \"%s\" not found",
+			 c->storage_class);
+		return model_claim_event(t, c, MODEL_EVENT_PV_CONTROLLER, "Warning",
+					 "ProvisioningFailed", message);
+	}
+	if (class == NULL)
+		return model_claim_event(t, c, MODEL_EVENT_PV_CONTROLLER, "Normal", "FailedBinding",
+					 "no persistent volumes available for this claim and no "
+					 "storage class is set");
+	if (provisioner != NULL && strcmp(provisioner, CLAIM_PROVISIONER) != 0) {
+		snprintf(message, sizeof(message),
+			 "Waiting for a volume to be created either by the external provisioner "
+			 "'%.200s' or manually by the system administrator. If volume creation is "
+			 "delayed, please verify that the provisioner is running and correctly "
+			 "registered.",
+			 provisioner);
+		return model_claim_event(t, c, MODEL_EVENT_PV_CONTROLLER, "Normal",
+					 "ExternalProvisioning", message);
+	}
+	return 0;
+}
+
 /* Link a freshly made volume "pvc-<uid>" as the claim and record its PV. */
 static int model_claim_finish_new(struct model_txn *t, struct claim *c, const char *volume,
 				  const json_t *class)
 {
 	const char *policy = model_path_string(class, "reclaimPolicy");
-	char pv_uid[37];
+	char pv_uid[37], message[NAMES_SUBDOMAIN_MAX + 64];
 	json_t *pv;
 	int r;
 
@@ -191,7 +238,13 @@ static int model_claim_finish_new(struct model_txn *t, struct claim *c, const ch
 		return -ENOMEM;
 	r = model_obj_put(t, MODEL_PV, pv, true, 0, NULL);
 	json_decref(pv);
-	return r == -EEXIST ? -EIO : r; /* a uid collision is no user error */
+	if (r == -EEXIST)
+		return -EIO; /* a uid collision is no user error */
+	if (r < 0)
+		return r;
+	snprintf(message, sizeof(message), "Successfully provisioned volume %s", volume);
+	return model_claim_event(t, c, CLAIM_PROVISIONER, "Normal", "ProvisioningSucceeded",
+				 message);
 }
 
 /* The store volume and capacity a dataSource names; -ENOENT while it is
@@ -296,11 +349,12 @@ static int model_claim_try_bind(struct model_txn *t, struct claim *c, struct mod
 	struct model_claim_search search = { .claim = c };
 	json_t *class = NULL, *pv = NULL;
 	const char *provisioner;
-	int r;
+	int r, class_r;
 
 	if (c->phase == CLAIM_BOUND)
 		return 0;
-	r = model_storage_class_find(t->model, c->class_set ? c->storage_class : NULL, &class);
+	r = class_r = model_storage_class_find(t->model, c->class_set ? c->storage_class : NULL,
+					       &class);
 	if (r < 0 && r != -ENOENT)
 		return r;
 	if (!c->class_set && class != NULL) {
@@ -329,7 +383,7 @@ static int model_claim_try_bind(struct model_txn *t, struct claim *c, struct mod
 	if (search.best != NULL)
 		r = model_claim_bind_existing(t, c, search.best);
 	else if (provisioner == NULL || strcmp(provisioner, CLAIM_PROVISIONER) != 0)
-		r = 0; /* waits for a volume or a class */
+		r = model_claim_event_pending(t, c, class, class_r); /* waits for a volume or a class */
 	else if (c->data_source != NULL)
 		r = model_claim_clone(t, c, class, err);
 	else if (c->selector == NULL)
@@ -388,20 +442,25 @@ out:
 }
 
 int model_claim_ensure(struct model_txn *t, const char *ns, const json_t *body,
-		       struct model_error *err)
+		       json_t **ret_created, struct model_error *err)
 {
 	const char *name = model_path_string(body, "metadata.name");
 	json_t *obj = NULL;
 	int r;
 
+	*ret_created = NULL;
 	r = model_obj_get(t->model, MODEL_PVC, ns, name != NULL ? name : "", &obj);
 	json_decref(obj);
 	if (r != -ENOENT)
 		return r; /* 0: it exists and is reused, as the StatefulSet controller does */
 	obj = NULL;
 	r = model_claim_create(t, ns, body, &obj, err);
-	json_decref(obj);
-	return r;
+	if (r < 0) {
+		json_decref(obj);
+		return r;
+	}
+	*ret_created = obj;
+	return 0;
 }
 
 /* ---- reconcile ---------------------------------------------------------------------- */

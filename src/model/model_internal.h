@@ -12,17 +12,22 @@
  *                         through the table (model->kinds)
  *   model_watch.c         opening a watch: its initial state, under write_lock
  *   model_metrics.c       /metrics, from the store
+ *   model_namespace.c     Namespaces: implicit creation, admission (no new
+ *                         content while Terminating), deletion of content
  *   model_stateful_set.c  StatefulSets: make and delete their claims
  *   model_claim.c         PersistentVolumeClaims: admission, binding (looks
  *                         up classes), expansion, reclaim
  *   model_storage_class.c  model_volume.c (PersistentVolumes)
  *   model_snapshot.c      (VolumeSnapshots)
+ *   model_event.c         Events (both groups), recorded by the kinds above
+ *                         in their own transactions; expiry
  *   model.c               the core: kinds' names, errors, transactions,
  *                         stored objects, common metadata rules, patches
  *   model_hub.c           the event hub: history and watch queues
  *   model_json.c          dotted paths, timestamps, uids
  *   claim_request.c       claim requests decoded and validated
  *   claim.c               struct claim <-> JSON, binding, stored claims
+ *   event.c               core/v1 Event <-> events.k8s.io/v1 Event
  *
  * The one way up is a kind's reconcile hook: a class, volume or snapshot
  * that appears calls model_reconcile (core), which runs the hooks of the
@@ -49,6 +54,7 @@
 
 #include "model.h"
 
+struct model_event_sweeper;
 struct model_hub;
 struct model_kind_ops;
 struct selector;
@@ -60,6 +66,7 @@ struct model {
 	const struct model_kind_ops *const *kinds;
 	pthread_mutex_t write_lock;  /* serialises every change (see above) */
 	struct model_hub *hub;       /* watch events; has its own lock */
+	struct model_event_sweeper *sweeper; /* model_events_expire's thread, or NULL */
 };
 
 /* One write transaction. */
@@ -165,15 +172,17 @@ struct model_kind_ops {
 
 /* Each kind's operations, for model_kinds.c's table only. */
 extern const struct model_kind_ops model_claim_ops, model_volume_ops, model_storage_class_ops,
-	model_stateful_set_ops, model_snapshot_ops;
+	model_stateful_set_ops, model_snapshot_ops, model_namespace_ops, model_event_ops,
+	model_event_v1_ops;
 
 /* What one kind's file offers to the kinds above it (see the order at the
  * top): claims to StatefulSets, classes to claims and model_kinds.c. */
 
 /* Create the claim a StatefulSet template asks for unless it exists
- * (body: a full claim manifest). */
+ * (body: a full claim manifest); *ret_created: the new claim, or NULL when
+ * it existed. */
 int model_claim_ensure(struct model_txn *t, const char *ns, const json_t *body,
-		       struct model_error *err);
+		       json_t **ret_created, struct model_error *err);
 /* Delete a claim by name if it exists (StatefulSet retention). */
 int model_claim_delete_if_exists(struct model_txn *t, const char *ns, const char *name,
 				 struct model_error *err);
@@ -181,6 +190,29 @@ int model_claim_delete_if_exists(struct model_txn *t, const char *ns, const char
 int model_storage_class_find(struct model *model, const char *name, json_t **ret_class);
 /* Create the default class on a store that never had classes. */
 int model_storage_class_defaults(struct model *model);
+
+/* Admission of a new object of kind in namespace ns (model_ops.c, for every
+ * create): -EPERM while ns is Terminating; a namespace never created is
+ * created (Active), as claims may name any namespace. */
+int model_namespace_admit(struct model_txn *t, enum model_kind kind, const char *ns,
+			  const char *name, struct model_error *err);
+/* Namespaces for "default" and every namespace objects already use (stores
+ * from before namespaces were served). */
+int model_namespace_defaults(struct model *model);
+
+/* Record an Event about object (a stored object: apiVersion, kind,
+ * metadata) inside t, as component's event recorder does: a repeat of the
+ * same (object, component, type, reason, message) counts up the existing
+ * event and moves its lastTimestamp. A dry run records nothing (t's store
+ * batch is rolled back). type: "Normal" or "Warning". */
+int model_event_record(struct model_txn *t, const json_t *object, const char *component,
+		       const char *type, const char *reason, const char *fmt, ...)
+	__attribute__((format(printf, 6, 7)));
+/* The components that report events (source.component). */
+#define MODEL_EVENT_PV_CONTROLLER "persistentvolume-controller"
+#define MODEL_EVENT_STS_CONTROLLER "statefulset-controller"
+/* Stop model_events_expire's thread (model_close). */
+void model_events_stop(struct model *model);
 
 /* ---- event hub (model_hub.c) ------------------------------------------------------ */
 

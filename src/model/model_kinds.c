@@ -21,6 +21,9 @@ static const struct model_kind_ops *const model_kind_table[MODEL_KIND_COUNT] = {
 	[MODEL_SC] = &model_storage_class_ops,
 	[MODEL_STS] = &model_stateful_set_ops,
 	[MODEL_SNAPSHOT] = &model_snapshot_ops,
+	[MODEL_NS] = &model_namespace_ops,
+	[MODEL_EVENT] = &model_event_ops,
+	[MODEL_EVENT_V1] = &model_event_v1_ops,
 };
 
 int model_open(struct store *store, struct model **ret_model)
@@ -37,11 +40,20 @@ int model_open(struct store *store, struct model **ret_model)
 		model_core_close(model);
 		return r;
 	}
+	r = model_namespace_defaults(model);
+	if (r < 0) {
+		log_error("cannot create the namespaces in use: %s", strerror(-r));
+		model_core_close(model);
+		return r;
+	}
 	*ret_model = model;
 	return 0;
 }
 
 void model_close(struct model *model)
 {
+	if (model == NULL)
+		return;
+	model_events_stop(model);
 	model_core_close(model);
 }

@@ -29,7 +29,9 @@ int model_create(struct model *model, enum model_kind kind, const char *ns, cons
 	r = model_write_begin(model, kind, model_path_string(body, "metadata.name"), opts, &t, err);
 	if (r < 0)
 		return r;
-	r = model->kinds[kind]->create(&t, ns, body, &obj, err);
+	r = model_namespace_admit(&t, kind, ns, model_path_string(body, "metadata.name"), err);
+	if (r == 0)
+		r = model->kinds[kind]->create(&t, ns, body, &obj, err);
 	r = model_txn_end(&t, r, err);
 	if (r < 0) {
 		json_decref(obj);
@@ -162,7 +164,7 @@ int model_patch(struct model *model, enum model_kind kind, const char *ns, const
 		else if ((body = json_deep_copy(patch)) == NULL ||
 			 model_path_set(body, "metadata.name", json_string(name)) < 0)
 			r = -ENOMEM;
-		else
+		else if ((r = model_namespace_admit(&t, kind, ns, name, err)) == 0)
 			r = model->kinds[kind]->create(&t, ns, body, &obj, err);
 		*ret_created = r == 0;
 	} else if (r == 0) {

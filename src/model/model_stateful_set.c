@@ -275,12 +275,23 @@ static int model_stateful_set_ensure_claims(struct model_txn *t, const json_t *s
 
 	for (json_int_t ordinal = 0; ordinal < replicas; ordinal++)
 		json_array_foreach(vcts, i, tmpl) {
-			json_t *body = model_stateful_set_claim_body(set, tmpl, ordinal);
+			json_t *body = model_stateful_set_claim_body(set, tmpl, ordinal), *created;
 
 			if (body == NULL)
 				return -ENOMEM;
-			r = model_claim_ensure(t, ns, body, err);
+			r = model_claim_ensure(t, ns, body, &created, err);
 			json_decref(body);
+			/* What the StatefulSet controller reports for a claim it made. */
+			if (r == 0 && created != NULL)
+				r = model_event_record(t, set, MODEL_EVENT_STS_CONTROLLER, "Normal",
+						       "SuccessfulCreate",
+						       "create Claim %s Pod %s-%lld in StatefulSet %s "
+						       "success",
+						       model_path_string(created, "metadata.name"),
+						       model_path_string(set, "metadata.name"),
+						       (long long)ordinal,
+						       model_path_string(set, "metadata.name"));
+			json_decref(created);
 			if (r < 0)
 				return r;
 		}
