@@ -123,13 +123,15 @@ static int api_answer(struct api_call *call, int kind, json_t *obj, bool is_list
 	return call->body != NULL ? 0 : -ENOMEM;
 }
 
-/* The field labels the API server supports beyond metadata.name and
- * metadata.namespace, by kind (kind -1: every kind, as before). */
+/* The field labels supported beyond metadata.name and metadata.namespace,
+ * by kind. */
 static const struct {
 	int kind;
 	const char *field;
 } api_field_labels[] = {
-	{ -1, "status.phase" }, { -1, "spec.volumeName" }, { -1, "spec.storageClassName" },
+	{ MODEL_PVC, "status.phase" }, { MODEL_PVC, "spec.volumeName" },
+	{ MODEL_PVC, "spec.storageClassName" }, { MODEL_PV, "status.phase" },
+	{ MODEL_PV, "spec.storageClassName" }, { MODEL_NS, "status.phase" },
 	{ MODEL_EVENT, "involvedObject.kind" }, { MODEL_EVENT, "involvedObject.namespace" },
 	{ MODEL_EVENT, "involvedObject.name" }, { MODEL_EVENT, "involvedObject.uid" },
 	{ MODEL_EVENT, "involvedObject.apiVersion" },
@@ -148,7 +150,7 @@ static bool api_field_supported(int kind, const char *field)
 	if (strcmp(field, "metadata.name") == 0 || strcmp(field, "metadata.namespace") == 0)
 		return true;
 	for (size_t k = 0; k < sizeof(api_field_labels) / sizeof(api_field_labels[0]); k++)
-		if ((api_field_labels[k].kind < 0 || api_field_labels[k].kind == kind) &&
+		if (api_field_labels[k].kind == kind &&
 		    strcmp(field, api_field_labels[k].field) == 0)
 			return true;
 	return false;

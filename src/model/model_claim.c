@@ -508,6 +508,21 @@ static int model_claim_reconcile(struct model_txn *t)
 
 /* ---- update ------------------------------------------------------------------------------ */
 
+/* What the external resizer reports for an expansion of c's volume. */
+static int model_claim_expand_events(struct model_txn *t, const struct claim *c)
+{
+	char message[NAMES_SUBDOMAIN_MAX + 64];
+	int r;
+
+	snprintf(message, sizeof(message), "External resizer is resizing volume %s",
+		 c->volume_name);
+	r = model_claim_event(t, c, MODEL_EVENT_RESIZER, "Normal", "Resizing", message);
+	if (r == 0)
+		r = model_claim_event(t, c, MODEL_EVENT_RESIZER, "Normal", "VolumeResizeSuccessful",
+				      "Resize volume succeeded");
+	return r;
+}
+
 /* Grow a bound claim's volume to bytes (the claim's class must allow it). */
 static int model_claim_expand(struct model_txn *t, struct claim *c, uint64_t bytes,
 			      enum quantity_format format, struct model_error *err)
@@ -566,6 +581,11 @@ static int model_claim_expand(struct model_txn *t, struct claim *c, uint64_t byt
 		return r;
 	log_info("expanded %s/%s to %llu bytes", c->namespace_name, c->name,
 		 (unsigned long long)capacity);
+	/* The resizer's events; the expansion is done online at once, so no
+	 * Resizing or FileSystemResizePending condition outlives it. */
+	r = model_claim_expand_events(t, c);
+	if (r < 0)
+		return r;
 	c->storage = bytes;
 	c->storage_format = format;
 	c->capacity = capacity;

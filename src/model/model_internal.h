@@ -211,6 +211,7 @@ int model_event_record(struct model_txn *t, const json_t *object, const char *co
 /* The components that report events (source.component). */
 #define MODEL_EVENT_PV_CONTROLLER "persistentvolume-controller"
 #define MODEL_EVENT_STS_CONTROLLER "statefulset-controller"
+#define MODEL_EVENT_RESIZER "external-resizer claimfs.csi.claimfs.io"
 /* Stop model_events_expire's thread (model_close). */
 void model_events_stop(struct model *model);
 

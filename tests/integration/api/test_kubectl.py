@@ -107,7 +107,7 @@ def run_discovery(t, k):
     out = k.ok(t, 'kubectl api-resources', 'api-resources')
     for name, short in (('persistentvolumeclaims', 'pvc'), ('persistentvolumes', 'pv'),
                         ('storageclasses', 'sc'), ('statefulsets', 'sts'),
-                        ('volumesnapshots', 'vs')):
+                        ('volumesnapshots', 'vs'), ('namespaces', 'ns'), ('events', 'ev')):
         t.ok(re.search(r'^%s\s+%s\s' % (name, short), out, re.M) is not None,
              'api-resources lists %s (%s)' % (name, short), out)
     out = k.ok(t, 'kubectl version', 'version')
