@@ -290,6 +290,8 @@ def main():
             except Exception:  # pylint: disable=broad-except
                 t.ok(False, 'no unexpected error', traceback.format_exc() + '\n' + d.log_tail())
             t.eq(d.stop(), 0, 'daemon exits 0 on SIGTERM')
+            reports = d.sanitizer_reports()
+            t.ok(not reports, 'no sanitizer reports in the daemon log', '\n'.join(reports[:20]))
         try:
             run_expiry(t, workdir)
         except Exception:  # pylint: disable=broad-except
