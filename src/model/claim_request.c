@@ -206,6 +206,7 @@ static int claim_parse_metadata(struct claim_parse *p, const json_t *body,
 		    (r = claim_copy_array(p, meta, "ownerReferences", "metadata.ownerReferences",
 					  JSON_OBJECT, "OwnerReference", &c->owner_references)) < 0)
 			return r;
+		names_check_metadata(meta, p->errs);
 	}
 	if (names_check_label(namespace_name, msg, sizeof(msg)) < 0)
 		names_field_error_add(p->errs, NAMES_FIELD_INVALID, "metadata.namespace",

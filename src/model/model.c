@@ -525,6 +525,7 @@ int model_new_metadata(struct model_txn *t, enum model_kind kind, const char *ns
 	if (model_kinds[kind].namespaced && names_check_label(ns, msg, sizeof(msg)) < 0)
 		names_field_error_add(&err->fields, NAMES_FIELD_INVALID, "metadata.namespace", ns,
 				      "%s", msg);
+	names_check_metadata(meta, &err->fields);
 	if (err->fields.count > 0)
 		return -EINVAL;
 	obj = json_deep_copy(body);
@@ -590,6 +591,9 @@ int model_update_metadata(enum model_kind kind, const json_t *old, const json_t 
 	if (version != NULL && version[0] != '\0' &&
 	    strcmp(version, model_path_string(old, "metadata.resourceVersion")) != 0)
 		return -ESTALE;
+	/* The new labels and annotations, whichever verb brought them. */
+	if (names_check_metadata(body_meta, &err->fields) < 0)
+		return -EINVAL;
 	meta = json_deep_copy(json_object_get(old, "metadata"));
 	if (meta == NULL || json_object_set_new(new_obj, "metadata", meta) < 0)
 		return -ENOMEM;

@@ -1,6 +1,7 @@
 /*
- * test_names.c — DNS-1123 label and subdomain checks with Kubernetes'
- * messages, and the field error lists behind HTTP 422 answers.
+ * test_names.c — DNS-1123 label and subdomain checks, label and annotation
+ * keys and values, with Kubernetes' messages, and the field error lists
+ * behind HTTP 422 answers.
  */
 #include <errno.h>
 #include <string.h>
@@ -180,6 +181,167 @@ START_TEST(test_field_errors_overflow)
 }
 END_TEST
 
+/* ---- labels and annotations ---- */
+
+#define QUALIFIED_MESSAGE                                                                     \
+	"must consist of alphanumeric characters, '-', '_' or '.', and must start and end with " \
+	"an alphanumeric character (e.g. 'MyName',  or 'my.name',  or '123-abc', regex used "   \
+	"for validation is '([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]')"
+
+static const char *const label_keys_valid[] = { "app", "a", "A_b.c-D", "app.kubernetes.io/name",
+						"example.com/MyName", "1/2", "x.y/Z9" };
+static const char *const label_values_valid[] = { "", "a", "MyValue", "my_value", "12345",
+						  "v1.2-rc_3" };
+
+/* The body ("Invalid value: ...") of error i of errs. */
+static const char *body_of(const struct names_field_errors *errs, unsigned i)
+{
+	static char body[1024];
+
+	names_field_error_body(&errs->error[i], body, sizeof(body));
+	return body;
+}
+
+START_TEST(test_label_key_valid)
+{
+	struct names_field_errors errs = { 0 };
+
+	ck_assert_int_eq(names_check_label_key(label_keys_valid[_i], "metadata.labels", &errs), 0);
+	ck_assert_int_eq(names_check_annotation_key(label_keys_valid[_i], "m", &errs), 0);
+	ck_assert_uint_eq(errs.count, 0);
+}
+END_TEST
+
+START_TEST(test_label_value_valid)
+{
+	struct names_field_errors errs = { 0 };
+
+	ck_assert_int_eq(names_check_label_value(label_values_valid[_i], "metadata.labels", &errs),
+			 0);
+	ck_assert_uint_eq(errs.count, 0);
+}
+END_TEST
+
+START_TEST(test_label_key_invalid)
+{
+	struct names_field_errors errs = { 0 };
+	char key[400], name[100];
+
+	ck_assert_int_eq(names_check_label_key("bad key", "metadata.labels", &errs), -EINVAL);
+	ck_assert_uint_eq(errs.count, 1);
+	ck_assert_str_eq(errs.error[0].field, "metadata.labels");
+	ck_assert_str_eq(body_of(&errs, 0), "Invalid value: \"bad key\": name part " QUALIFIED_MESSAGE);
+
+	/* More than one '/': one message naming the whole rule. */
+	errs.count = 0;
+	ck_assert_int_eq(names_check_label_key("a/b/c", "f", &errs), -EINVAL);
+	ck_assert_uint_eq(errs.count, 1);
+	ck_assert_str_eq(body_of(&errs, 0),
+			 "Invalid value: \"a/b/c\": a qualified name " QUALIFIED_MESSAGE
+			 " with an optional DNS subdomain prefix and '/' (e.g. 'example.com/MyName')");
+
+	/* An empty name part breaks two rules, as in apimachinery. */
+	errs.count = 0;
+	ck_assert_int_eq(names_check_label_key("example.com/", "f", &errs), -EINVAL);
+	ck_assert_uint_eq(errs.count, 2);
+	ck_assert_str_eq(body_of(&errs, 0),
+			 "Invalid value: \"example.com/\": name part must be non-empty");
+	ck_assert_str_eq(body_of(&errs, 1),
+			 "Invalid value: \"example.com/\": name part " QUALIFIED_MESSAGE);
+
+	errs.count = 0;
+	ck_assert_int_eq(names_check_label_key("/x", "f", &errs), -EINVAL);
+	ck_assert_uint_eq(errs.count, 1);
+	ck_assert_str_eq(body_of(&errs, 0), "Invalid value: \"/x\": prefix part must be non-empty");
+
+	/* The prefix is a lower-case subdomain for labels, any case for annotations. */
+	errs.count = 0;
+	ck_assert_int_eq(names_check_label_key("Example.com/x", "f", &errs), -EINVAL);
+	ck_assert_uint_eq(errs.count, 1);
+	ck_assert_ptr_nonnull(strstr(body_of(&errs, 0), "\"Example.com/x\": prefix part a lowercase "
+							"RFC 1123 subdomain must consist of"));
+	errs.count = 0;
+	ck_assert_int_eq(names_check_annotation_key("Example.com/x", "f", &errs), 0);
+	ck_assert_int_eq(names_check_annotation_key("bad annotation key!", "metadata.annotations",
+						     &errs),
+			 -EINVAL);
+	ck_assert_str_eq(body_of(&errs, 0),
+			 "Invalid value: \"bad annotation key!\": name part " QUALIFIED_MESSAGE);
+	ck_assert_int_eq(names_check_annotation_key("a_b.com/x", "f", &errs), -EINVAL);
+
+	/* Lengths: a name part of 63, a prefix of 253. */
+	errs.count = 0;
+	ck_assert_int_eq(names_check_label_key(repeat(name, 'a', 63), "f", &errs), 0);
+	ck_assert_int_eq(names_check_label_key(repeat(name, 'a', 64), "f", &errs), -EINVAL);
+	ck_assert_uint_eq(errs.count, 1);
+	ck_assert_ptr_nonnull(strstr(body_of(&errs, 0), ": name part must be no more than 63 "
+							"characters"));
+	errs.count = 0;
+	repeat(key, 'p', 254);
+	strcpy(key + 254, "/x");
+	ck_assert_int_eq(names_check_label_key(key, "f", &errs), -EINVAL);
+	ck_assert_uint_eq(errs.count, 1);
+	ck_assert_ptr_nonnull(strstr(body_of(&errs, 0), ": prefix part must be no more than 253 "
+							"characters"));
+	repeat(key, 'p', 253);
+	strcpy(key + 253, "/x");
+	errs.count = 0;
+	ck_assert_int_eq(names_check_label_key(key, "f", &errs), 0);
+}
+END_TEST
+
+START_TEST(test_label_value_invalid)
+{
+	struct names_field_errors errs = { 0 };
+	char value[100];
+	static const char value_message[] =
+		"a valid label must be an empty string or consist of alphanumeric characters, '-', "
+		"'_' or '.', and must start and end with an alphanumeric character (e.g. 'MyValue',  "
+		"or 'my_value',  or '12345', regex used for validation is "
+		"'(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?')";
+
+	ck_assert_int_eq(names_check_label_value("-bad value-", "metadata.labels", &errs), -EINVAL);
+	ck_assert_uint_eq(errs.count, 1);
+	ck_assert_str_eq(errs.error[0].field, "metadata.labels");
+	ck_assert_str_eq(errs.error[0].detail, value_message);
+	ck_assert_str_eq(errs.error[0].value, "\"-bad value-\"");
+
+	/* 81 characters: only too long; 64 starting with '-': both. */
+	errs.count = 0;
+	ck_assert_int_eq(names_check_label_value(repeat(value, 'v', 81), "f", &errs), -EINVAL);
+	ck_assert_uint_eq(errs.count, 1);
+	ck_assert_str_eq(errs.error[0].detail, "must be no more than 63 characters");
+	errs.count = 0;
+	ck_assert_int_eq(names_check_label_value(repeat(value, 'v', 63), "f", &errs), 0);
+	value[0] = '-';
+	ck_assert_int_eq(names_check_label_value(value, "f", &errs), -EINVAL);
+	ck_assert_uint_eq(errs.count, 1);
+	errs.count = 0;
+	ck_assert_int_eq(names_check_label_value(repeat(value, '-', 64), "f", &errs), -EINVAL);
+	ck_assert_uint_eq(errs.count, 2);
+	ck_assert_int_eq(names_check_label_value("a\n", "f", &errs), -EINVAL);
+}
+END_TEST
+
+START_TEST(test_annotations_size)
+{
+	struct names_field_errors errs = { 0 };
+	char msg[512];
+
+	ck_assert_int_eq(names_check_annotations_size(0, "metadata.annotations", &errs), 0);
+	ck_assert_int_eq(names_check_annotations_size(262144, "metadata.annotations", &errs), 0);
+	ck_assert_uint_eq(errs.count, 0);
+	ck_assert_int_eq(names_check_annotations_size(262145, "metadata.annotations", &errs),
+			 -EINVAL);
+	ck_assert_uint_eq(errs.count, 1);
+	ck_assert_str_eq(names_field_error_reason(errs.error[0].type), "FieldValueTooLong");
+	ck_assert_str_eq(body_of(&errs, 0), "Too long: must have at most 262144 bytes");
+	names_field_errors_message(&errs, "PersistentVolumeClaim", "x", msg, sizeof(msg));
+	ck_assert_str_eq(msg, "PersistentVolumeClaim \"x\" is invalid: metadata.annotations: Too "
+			      "long: must have at most 262144 bytes");
+}
+END_TEST
+
 /* Check suite of the names module. */
 static Suite *names_suite(void)
 {
@@ -195,6 +357,15 @@ static Suite *names_suite(void)
 	tcase_add_loop_test(tc, test_subdomain_invalid, 0,
 			    sizeof(subdomains_invalid) / sizeof(subdomains_invalid[0]));
 	tcase_add_test(tc, test_subdomain_length);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("labels_annotations");
+	tcase_add_loop_test(tc, test_label_key_valid, 0,
+			    sizeof(label_keys_valid) / sizeof(label_keys_valid[0]));
+	tcase_add_loop_test(tc, test_label_value_valid, 0,
+			    sizeof(label_values_valid) / sizeof(label_values_valid[0]));
+	tcase_add_test(tc, test_label_key_invalid);
+	tcase_add_test(tc, test_label_value_invalid);
+	tcase_add_test(tc, test_annotations_size);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("field_errors");
 	tcase_add_test(tc, test_field_error_bodies);

@@ -337,3 +337,29 @@ class Daemon:
     def claim_path(self, ns, name):
         """Directory of claim NS/NAME inside the mount."""
         return os.path.join(self.mount, ns, name)
+
+
+def run_daemon_checks(t, prefix, checks):
+    """Run CHECKS(d) against one fresh daemon in a new work directory (PREFIX
+    names it), then record that it exits 0 on SIGTERM with no sanitizer
+    report; the work directory is removed whatever happened. An exception out
+    of CHECKS is one failed check carrying the traceback and the log tail."""
+    import shutil
+    import tempfile
+    import traceback
+    workdir = tempfile.mkdtemp(prefix=prefix)
+    try:
+        with Daemon(workdir) as d:
+            try:
+                d.start()
+            except RuntimeError as e:
+                t.bail(str(e).replace('\n', ' | '))
+            try:
+                checks(d)
+            except Exception:  # pylint: disable=broad-except
+                t.ok(False, 'no unexpected error', traceback.format_exc() + '\n' + d.log_tail())
+            t.eq(d.stop(), 0, 'daemon exits 0 on SIGTERM')
+            reports = d.sanitizer_reports()
+            t.ok(not reports, 'no sanitizer reports in the daemon log', '\n'.join(reports[:20]))
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
