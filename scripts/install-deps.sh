@@ -20,7 +20,8 @@ PACKAGES=(
 	# without them meson skips the driver, so they are installed, not optional
 	libgrpc-dev libprotobuf-c-dev protobuf-c-compiler libprotobuf-dev
 	python3-grpcio python3-grpc-tools
-	# the schema table's generator (tools/schema) and its regeneration test
+	# the schema table's generator (tools/schema) and its regeneration test;
+	# the official Python client, driven by the client-python integration test
 	python3-kubernetes
 )
 # kubectl (the kubectl integration tests) is not a Debian 12 package; the

@@ -200,9 +200,15 @@ const char *api_query(const struct api_call *call, const char *key)
 
 bool api_query_true(const struct api_call *call, const char *key)
 {
+	/* What Go's strconv.ParseBool takes as true: the Python client sends
+	 * watch=True. */
+	static const char *const truths[] = { "true", "1", "t", "T", "TRUE", "True" };
 	const char *value = api_query(call, key);
 
-	return value != NULL && (strcmp(value, "true") == 0 || strcmp(value, "1") == 0);
+	for (size_t i = 0; value != NULL && i < sizeof(truths) / sizeof(truths[0]); i++)
+		if (strcmp(value, truths[i]) == 0)
+			return true;
+	return false;
 }
 
 /* ---- request bodies ---------------------------------------------------------------- */

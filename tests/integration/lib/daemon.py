@@ -339,9 +339,9 @@ class Daemon:
         return os.path.join(self.mount, ns, name)
 
 
-def run_daemon_checks(t, prefix, checks):
-    """Run CHECKS(d) against one fresh daemon in a new work directory (PREFIX
-    names it), then record that it exits 0 on SIGTERM with no sanitizer
+def run_daemon_checks(t, prefix, checks, daemon_class=Daemon):
+    """Run CHECKS(d) against one fresh daemon (a DAEMON_CLASS) in a new work
+    directory (PREFIX names it), then record that it exits 0 on SIGTERM with no sanitizer
     report; the work directory is removed whatever happened. An exception out
     of CHECKS is one failed check carrying the traceback and the log tail."""
     import shutil
@@ -349,7 +349,7 @@ def run_daemon_checks(t, prefix, checks):
     import traceback
     workdir = tempfile.mkdtemp(prefix=prefix)
     try:
-        with Daemon(workdir) as d:
+        with daemon_class(workdir) as d:
             try:
                 d.start()
             except RuntimeError as e:
