@@ -33,6 +33,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.environ.get('CLAIMFS_TEST_LIB', os.path.join(HERE, '..', 'integration', 'lib')))
 sys.path.insert(0, HERE)
+from npm import npm_ci  # noqa: E402
 from tap import Tap  # noqa: E402
 
 ROOT = os.environ.get('CLAIMFS_SOURCE_ROOT', os.path.join(HERE, '..', '..'))
@@ -308,30 +309,13 @@ class ManifestTest:
 
     def npm_install(self):
         """node_modules with kubernetes-models next to a copy of validate.mjs; returns its dir or None."""
-        node, npm = shutil.which('node'), shutil.which('npm')
-        if node is None or npm is None:
-            return None, 'node/npm are not installed'
-        npm_dir = os.environ.get('CLAIMFS_CSI_NPM_DIR') or os.path.join(tempfile.gettempdir(), 'claimfs-csi-npm')
-        os.makedirs(npm_dir, exist_ok=True)
-        for name in ('package.json', 'package-lock.json', 'validate.mjs'):
-            shutil.copyfile(os.path.join(HERE, name), os.path.join(npm_dir, name))
-        with open(os.path.join(HERE, 'package-lock.json'), encoding='utf-8') as f:
-            lock = f.read()
-        stamp = os.path.join(npm_dir, 'node_modules', '.claimfs-lock')
-        try:
-            with open(stamp, encoding='utf-8') as f:
-                if f.read() == lock:
-                    return npm_dir, None
-        except OSError:
-            pass
-        done = subprocess.run([npm, 'ci', '--no-audit', '--no-fund', '--loglevel=error'], cwd=npm_dir,
-                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, check=False, timeout=600)
-        if done.returncode != 0:
-            self.t.diag(done.stdout[-3000:])
-            return None, 'npm ci failed (no registry access?)'
-        with open(stamp, 'w', encoding='utf-8') as f:
-            f.write(lock)
-        return npm_dir, None
+        npm_dir, why = npm_ci(HERE, ('package.json', 'package-lock.json', 'validate.mjs'),
+                              os.environ.get('CLAIMFS_CSI_NPM_DIR')
+                              or os.path.join(tempfile.gettempdir(), 'claimfs-csi-npm'))
+        if npm_dir is None and '\n' in why:
+            why, output = why.split('\n', 1)
+            self.t.diag(output)
+        return npm_dir, why
 
     @staticmethod
     def snapshot_class_errors(o):

@@ -22,7 +22,7 @@ import time
 
 sys.path.insert(0, os.environ.get('CLAIMFS_TEST_LIB',
                                   os.path.join(os.path.dirname(__file__), '..', 'lib')))
-from daemon import Daemon, run_daemon_checks, wait_for  # noqa: E402
+from daemon import SamePortDaemon, run_daemon_checks, wait_for, write_kubeconfig  # noqa: E402
 from tap import Tap  # noqa: E402
 
 try:
@@ -34,39 +34,6 @@ except ImportError:  # the Debian package python3-kubernetes (scripts/install-de
 NS = 'default'
 DRIVER = 'claimfs.csi.claimfs.io'
 SNAPSHOTS = ('snapshot.storage.k8s.io', 'v1')
-
-KUBECONFIG = """apiVersion: v1
-kind: Config
-clusters:
-- name: claimfs
-  cluster:
-    server: {url}
-    insecure-skip-tls-verify: true
-contexts:
-- name: claimfs
-  context:
-    cluster: claimfs
-    user: claimfs
-    namespace: default
-current-context: claimfs
-users:
-- name: claimfs
-  user: {{}}
-"""
-
-
-class SamePortDaemon(Daemon):
-    """A daemon that comes back on the port it first got, as a restarted
-    apiserver does, so clients keep their configuration."""
-
-    fixed_port = None
-
-    def command(self, extra_args=()):
-        argv = super().command(extra_args)
-        if self.fixed_port is not None:
-            argv[argv.index('127.0.0.1:0')] = '127.0.0.1:%d' % self.fixed_port
-        return argv
-
 
 def claim(name, labels=None, storage='1Mi'):
     return {'apiVersion': 'v1', 'kind': 'PersistentVolumeClaim',
@@ -404,11 +371,7 @@ def run_informer_restart(t, d, api):
 
 
 def run_all(t, d, workdir):
-    d.fixed_port = d.port
-    path = os.path.join(workdir, 'kubeconfig')
-    with open(path, 'w', encoding='ascii') as f:
-        f.write(KUBECONFIG.format(url=d.url))
-    api = config.new_client_from_config(config_file=path)
+    api = config.new_client_from_config(config_file=write_kubeconfig(workdir, d.url))
     client.CoreV1Api(api).create_namespaced_persistent_volume_claim(NS, claim('py-source'))
     served = kinds(api)
     names = {}

@@ -363,3 +363,53 @@ def run_daemon_checks(t, prefix, checks, daemon_class=Daemon):
             t.ok(not reports, 'no sanitizer reports in the daemon log', '\n'.join(reports[:20]))
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
+
+
+class SamePortDaemon(Daemon):
+    """A daemon that comes back on the port it first got, as a restarted
+    apiserver does, so clients keep their configuration across restart()."""
+
+    def __init__(self, workdir, store=None, mount=None):
+        super().__init__(workdir, store, mount)
+        self.fixed_port = None
+
+    def command(self, extra_args=()):
+        argv = super().command(extra_args)
+        if self.fixed_port is not None:
+            argv[argv.index('127.0.0.1:0')] = '127.0.0.1:%d' % self.fixed_port
+        return argv
+
+    def start(self, extra_args=(), timeout=READY_TIMEOUT):
+        super().start(extra_args, timeout)
+        self.fixed_port = self.port
+        return self
+
+
+# The kubeconfig README gives for kubectl, client-node and the Python client
+# over plain HTTP: client-node refuses http:// without insecure-skip-tls-verify.
+KUBECONFIG = """apiVersion: v1
+kind: Config
+clusters:
+- name: claimfs
+  cluster:
+    server: {url}
+    insecure-skip-tls-verify: true
+contexts:
+- name: claimfs
+  context:
+    cluster: claimfs
+    user: claimfs
+    namespace: default
+current-context: claimfs
+users:
+- name: claimfs
+  user: {{}}
+"""
+
+
+def write_kubeconfig(directory, url):
+    """Write DIRECTORY/kubeconfig for the daemon at URL; returns its path."""
+    path = os.path.join(directory, 'kubeconfig')
+    with open(path, 'w', encoding='ascii') as f:
+        f.write(KUBECONFIG.format(url=url))
+    return path
