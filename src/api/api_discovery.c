@@ -100,10 +100,10 @@ bool api_discovery_served(const char *group, const char *version)
 static json_t *api_resource_entry(enum model_kind kind)
 {
 	const struct model_kind_info *info = model_kind_info(kind);
-	json_t *entry = json_pack("{s:s, s:s, s:b, s:s, s:[s, s, s, s, s, s, s]}", "name",
+	json_t *entry = json_pack("{s:s, s:s, s:b, s:s, s:[s, s, s, s, s, s, s, s]}", "name",
 				  info->resource, "singularName", info->singular, "namespaced",
 				  info->namespaced, "kind", info->kind, "verbs", "create", "delete",
-				  "get", "list", "patch", "update", "watch");
+				  "deletecollection", "get", "list", "patch", "update", "watch");
 
 	if (entry != NULL && info->short_name != NULL &&
 	    json_object_set_new(entry, "shortNames", json_pack("[s]", info->short_name)) < 0) {
@@ -146,6 +146,15 @@ json_t *api_discovery_resources(const char *group, const char *version)
 					       "statefulsets/scale", "singularName", "", "namespaced",
 					       1, "group", "autoscaling", "version", "v1", "kind",
 					       "Scale", "verbs", "get", "patch", "update"));
+		if (ok && info->status_subresource) {
+			char name[64];
+
+			snprintf(name, sizeof(name), "%s/status", info->resource);
+			ok = api_add(resources,
+				     json_pack("{s:s, s:s, s:b, s:s, s:[s, s, s]}", "name", name,
+					       "singularName", "", "namespaced", info->namespaced,
+					       "kind", info->kind, "verbs", "get", "patch", "update"));
+		}
 	}
 	if (ok && group[0] == '\0')
 		ok = api_add(resources,

@@ -168,6 +168,7 @@ struct api_watch_options {
 	enum api_include_object include;
 	bool bookmarks;             /* allowWatchBookmarks */
 	unsigned timeout_s;         /* end of stream */
+	json_t *error;              /* or a Status: one ERROR event, then the end (owned) */
 };
 
 int api_watch_new(struct model_watch *mw, const struct api_watch_options *opts,

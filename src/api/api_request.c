@@ -32,6 +32,7 @@ static const struct api_errno_status api_errno_statuses[] = {
 	{ EOPNOTSUPP, 405, "MethodNotAllowed" },
 	{ ENOTSUP, 406, "NotAcceptable" },
 	{ EKEYEXPIRED, 410, "Expired" },
+	{ ETIMEDOUT, 504, "Timeout" },
 	{ EMSGSIZE, 413, "RequestEntityTooLarge" },
 	{ EMEDIUMTYPE, 415, "UnsupportedMediaType" },
 };
@@ -123,7 +124,16 @@ json_t *api_error_body(int errnum, const struct model_error *err)
 		api_printable(message, message, sizeof(message));
 		text = json_string(message);
 	}
-	if (errnum == EINVAL && err->kind != NULL)
+	if (err->cause[0] != '\0')
+		details = json_pack("{s:[{s:s, s:s}]}", "causes", "reason", "UnexpectedServerResponse",
+				    "message", err->cause);
+	else if (errnum == ETIMEDOUT)
+		/* Only a watch from a too new resourceVersion times out; client-go
+		 * knows it by this cause and retries after a second. */
+		details = json_pack("{s:[{s:s, s:s}], s:i}", "causes", "reason",
+				    "ResourceVersionTooLarge", "message", "Too large resource version",
+				    "retryAfterSeconds", 1);
+	else if (errnum == EINVAL && err->kind != NULL)
 		details = json_pack("{s:s, s:s, s:o}", "name", name, "kind", err->kind, "causes",
 				    api_causes(&err->fields));
 	else if ((errnum == EEXIST || errnum == ENOENT || errnum == ESTALE) &&

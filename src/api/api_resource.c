@@ -225,14 +225,24 @@ static int api_list(struct api_call *call, const struct api_target *t)
 		if (t->kind >= 0) {
 			r = model_watch_open(call->model, (enum model_kind)t->kind, t->ns, &wo, &mw,
 					     &call->err);
-			if (r < 0)
+			if (r == -EKEYEXPIRED || r == -ETIMEDOUT) {
+				/* As the apiserver's watch cache: a stream that says
+				 * why in an ERROR event (informers relist on it). */
+				ao.kind = (enum model_kind)-1;
+				ao.error = api_error_body(-r, &call->err);
+				if (ao.error == NULL)
+					return -ENOMEM;
+			} else if (r < 0) {
 				return r;
+			}
 		} else {
 			ao.kind = (enum model_kind)-1;
 		}
 		r = api_watch_new(mw, &ao, &call->watch);
-		if (r < 0)
+		if (r < 0) {
 			model_watch_close(mw);
+			json_decref(ao.error);
+		}
 		call->status = 200;
 		return r;
 	}
@@ -328,6 +338,35 @@ static int api_create(struct api_call *call, const struct api_target *t)
 	return api_answer(call, t->kind, obj, false, 201);
 }
 
+/* DELETE of a collection (deletecollection): the selectors of a list, the
+ * DeleteOptions of a delete; answers the <Kind>List of what was deleted. */
+static int api_delete_collection(struct api_call *call, const struct api_target *t)
+{
+	struct selector labels, fields;
+	struct model_write_options wo;
+	bool has_labels, has_fields;
+	json_t *body = NULL, *list = NULL;
+	int r;
+
+	r = api_selectors(call, &labels, &fields, &has_labels, &has_fields);
+	if (r < 0)
+		return r;
+	/* As for one DELETE: an unreadable body is refused, never ignored. */
+	r = call->req->body_len > 0 ? api_decode_body(call, &body) : 0;
+	if (r == 0)
+		r = api_write_options(call, "DeleteOptions", body, &wo);
+	json_decref(body);
+	if (r < 0)
+		return r;
+	struct model_list_options lo = { has_labels ? &labels : NULL, has_fields ? &fields : NULL };
+
+	r = model_delete_collection(call->model, (enum model_kind)t->kind, t->ns, &lo, &wo, &list,
+				    &call->err);
+	if (r < 0)
+		return r;
+	return api_answer(call, t->kind, list, true, 200);
+}
+
 /* The scale subresource. */
 static int api_scale(struct api_call *call, const struct api_target *t, const char *method)
 {
@@ -366,6 +405,34 @@ static int api_scale(struct api_call *call, const struct api_target *t, const ch
 	call->status = 200;
 	call->body = obj;
 	return 0;
+}
+
+/* The status subresource of a kind that has one: GET, PUT, PATCH. */
+static int api_status(struct api_call *call, const struct api_target *t, const char *method)
+{
+	struct model_write_options wo;
+	enum model_patch_type type;
+	json_t *body = NULL, *obj = NULL;
+	bool put = strcmp(method, "PUT") == 0;
+	int r;
+
+	if (strcmp(method, "GET") == 0) {
+		r = model_get(call->model, (enum model_kind)t->kind, t->ns, t->name, &obj,
+			      &call->err);
+		return r < 0 ? r : api_answer(call, t->kind, obj, false, 200);
+	}
+	if (!put && strcmp(method, "PATCH") != 0)
+		return -EOPNOTSUPP;
+	r = api_write_options(call, put ? "UpdateOptions" : "PatchOptions", NULL, &wo);
+	if (r == 0)
+		r = put ? api_decode_body(call, &body) : api_decode_patch(call, &type, &body);
+	if (r == 0)
+		r = model_status_update(call->model, (enum model_kind)t->kind, t->ns, t->name,
+					put ? -1 : (int)type, body, &wo, &obj, &call->err);
+	json_decref(body);
+	if (r < 0)
+		return r;
+	return api_answer(call, t->kind, obj, false, 200);
 }
 
 /* Requests for one named object. */
@@ -438,9 +505,13 @@ int api_resource(struct api_call *call, char *const segment[], unsigned count,
 	if (t.name == NULL) {
 		if (strcmp(method, "GET") == 0)
 			return api_list(call, &t);
-		if (strcmp(method, "POST") == 0 && t.kind >= 0 &&
-		    (t.ns != NULL || !model_kind_info((enum model_kind)t.kind)->namespaced))
+		if (t.kind < 0 ||
+		    (t.ns == NULL && model_kind_info((enum model_kind)t.kind)->namespaced))
+			return -EOPNOTSUPP;
+		if (strcmp(method, "POST") == 0)
 			return api_create(call, &t);
+		if (strcmp(method, "DELETE") == 0)
+			return api_delete_collection(call, &t);
 		return -EOPNOTSUPP;
 	}
 	if (t.kind < 0)
@@ -451,6 +522,8 @@ int api_resource(struct api_call *call, char *const segment[], unsigned count,
 		return api_item(call, &t, method);
 	if (strcmp(t.sub, "scale") == 0 && t.kind == MODEL_STS)
 		return api_scale(call, &t, method);
+	if (strcmp(t.sub, "status") == 0 && model_kind_info((enum model_kind)t.kind)->status_subresource)
+		return api_status(call, &t, method);
 	if (strcmp(t.sub, "status") == 0 && strcmp(method, "GET") == 0)
 		return api_item(call, &t, method);
 	return -ENOENT;

@@ -31,6 +31,7 @@ struct api_watch {
 	unsigned long long deadline_ns;
 	atomic_ullong next_bookmark_ns;
 	atomic_bool stopped;
+	bool ended; /* the ERROR event of opts.error went out (HTTP thread only) */
 	/* Only for mw == NULL: an idle stream waits for its timeout. */
 	pthread_mutex_t lock;
 	bool suspended, kicked;
@@ -62,6 +63,7 @@ void api_watch_free(struct api_watch *w)
 	if (w == NULL)
 		return;
 	model_watch_close(w->mw);
+	json_decref(w->opts.error);
 	pthread_mutex_destroy(&w->lock);
 	free(w->pending);
 	free(w);
@@ -136,8 +138,14 @@ static int api_watch_fill(struct api_watch *w, const struct model_watch_notify *
 	json_t *object;
 	int r;
 
-	if (atomic_load(&w->stopped) || now >= w->deadline_ns)
+	if (atomic_load(&w->stopped) || now >= w->deadline_ns || w->ended)
 		return -EPIPE;
+	if (w->opts.error != NULL) {
+		object = w->opts.error;
+		w->opts.error = NULL;
+		w->ended = true;
+		return api_watch_emit(w, "ERROR", object);
+	}
 	if (w->opts.bookmarks && now >= atomic_load(&w->next_bookmark_ns)) {
 		atomic_store(&w->next_bookmark_ns, now + API_WATCH_BOOKMARK_S * 1000000000ull);
 		return api_watch_bookmark(w, false);

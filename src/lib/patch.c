@@ -560,7 +560,7 @@ static int patch_json_op(json_t **doc, const json_t *op, char *msg, size_t msg_s
 	} else if (strcmp(name, "test") == 0) {
 		current = patch_get(*doc, path);
 		if (current == NULL || !json_equal(current, value)) {
-			snprintf(msg, msg_size, "testing value %.200s failed", path);
+			snprintf(msg, msg_size, "testing value %.200s failed: test failed", path);
 			return -EINVAL;
 		}
 		r = 0;

@@ -32,13 +32,13 @@
 static const struct model_kind_info model_kinds[MODEL_KIND_COUNT] = {
 	[MODEL_PVC] = { "PersistentVolumeClaim", "PersistentVolumeClaimList",
 			"persistentvolumeclaims", "persistentvolumeclaim", "", "v1", "v1", "pvc",
-			true },
+			true, true },
 	[MODEL_PV] = { "PersistentVolume", "PersistentVolumeList", "persistentvolumes",
-		       "persistentvolume", "", "v1", "v1", "pv", false },
+		       "persistentvolume", "", "v1", "v1", "pv", false, true },
 	[MODEL_SC] = { "StorageClass", "StorageClassList", "storageclasses", "storageclass",
 		       "storage.k8s.io", "v1", "storage.k8s.io/v1", "sc", false },
 	[MODEL_STS] = { "StatefulSet", "StatefulSetList", "statefulsets", "statefulset", "apps",
-			"v1", "apps/v1", "sts", true },
+			"v1", "apps/v1", "sts", true, true },
 	[MODEL_SNAPSHOT] = { "VolumeSnapshot", "VolumeSnapshotList", "volumesnapshots",
 			     "volumesnapshot", "snapshot.storage.k8s.io", "v1",
 			     "snapshot.storage.k8s.io/v1", "vs", true },
@@ -123,14 +123,20 @@ int model_txn_begin(struct model *model, bool dry_run, struct model_txn *t)
 
 	*t = (struct model_txn){ .model = model, .dry_run = dry_run, .now = (int64_t)time(NULL) };
 	t->events = json_array();
-	if (t->events == NULL)
+	t->logs = json_array();
+	if (t->events == NULL || t->logs == NULL) {
+		json_decref(t->events);
+		json_decref(t->logs);
+		t->events = t->logs = NULL;
 		return -ENOMEM;
+	}
 	pthread_mutex_lock(&model->write_lock);
 	r = store_batch_begin(model->store);
 	if (r < 0) {
 		pthread_mutex_unlock(&model->write_lock);
 		json_decref(t->events);
-		t->events = NULL;
+		json_decref(t->logs);
+		t->events = t->logs = NULL;
 	}
 	return r;
 }
@@ -177,6 +183,17 @@ int model_txn_event(struct model_txn *t, const char *type, enum model_kind kind,
 	return r;
 }
 
+int model_txn_log(struct model_txn *t, const char *fmt, ...)
+{
+	char line[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	return json_array_append_new(t->logs, json_string(line)) == 0 ? 0 : -ENOMEM;
+}
+
 int model_txn_end(struct model_txn *t, int r, struct model_error *err)
 {
 	struct model *model = t->model;
@@ -201,6 +218,11 @@ int model_txn_end(struct model_txn *t, int r, struct model_error *err)
 	pthread_mutex_unlock(&model->write_lock);
 	json_decref(t->events);
 	t->events = NULL;
+	if (r == 0 && !t->dry_run)
+		json_array_foreach(t->logs, i, event)
+			log_info("%s", json_string_value(event));
+	json_decref(t->logs);
+	t->logs = NULL;
 	if (r == 0 && !t->dry_run) {
 		/* A 200/201 promises the change survives power loss. */
 		int s = store_sync(model->store, true);
@@ -622,8 +644,14 @@ int model_apply_patch(enum model_kind kind, const json_t *old, enum model_patch_
 		*ret_body = patch_merge(old, patch);
 		return *ret_body != NULL ? 0 : -ENOMEM;
 	case MODEL_PATCH_JSON:
-		r = patch_json(old, patch, ret_body, err->message, sizeof(err->message));
-		/* The API server answers a bad JSON patch with 422. */
+		/* The apiserver answers a JSON patch that does not apply with a
+		 * generic 422 whose one cause is the patch library's message. */
+		r = patch_json(old, patch, ret_body, err->cause, sizeof(err->cause));
+		if (r == -EINVAL)
+			model_fail(err, r, "the server rejected our request due to an error in our "
+				   "request");
+		else
+			err->cause[0] = '\0';
 		return r;
 	case MODEL_PATCH_STRATEGIC:
 	case MODEL_PATCH_APPLY:

@@ -15,6 +15,7 @@
  *   -ESTALE      stale resourceVersion (409 Conflict)
  *   -ENOENT      no such object (404 NotFound), err->resource/name
  *   -EKEYEXPIRED a watch from a version older than the history (410 Expired)
+ *   -ETIMEDOUT   a watch from a version newer than the store's (504 Timeout)
  *   other        store failure (500), err->message may say more
  * Successful calls hand over a new JSON reference in *ret_*. Safe to call
  * from several threads at once: changes are serialised inside the model.
@@ -41,6 +42,9 @@ struct model_error {
 	char name[NAMES_SUBDOMAIN_MAX + 1];
 	char message[1024]; /* empty: the API derives it from the errno */
 	struct names_field_errors fields;
+	/* Set: the apiserver's "the server rejected our request" failure, this
+	 * its one cause (a JSON patch that does not apply says which op failed). */
+	char cause[512];
 };
 
 /* Reset err to "nothing known". */
@@ -70,6 +74,7 @@ struct model_kind_info {
 	const char *api_version; /* "v1", "apps/v1" */
 	const char *short_name;  /* "pvc", or NULL */
 	bool namespaced;
+	bool status_subresource; /* <resource>/status is served (model_status_update) */
 };
 
 const struct model_kind_info *model_kind_info(enum model_kind kind);
@@ -134,6 +139,23 @@ int model_patch(struct model *model, enum model_kind kind, const char *ns, const
 int model_delete(struct model *model, enum model_kind kind, const char *ns, const char *name,
 		 const json_t *preconditions, const struct model_write_options *opts,
 		 json_t **ret_obj, struct model_error *err);
+
+/* PUT (type < 0) or PATCH of the status subresource: only .status changes
+ * (spec and metadata changes in body are ignored, as the apiserver's status
+ * strategies do), and of it only what the kind does not decide itself (a
+ * claim's phase, capacity and access modes are the controller's). */
+int model_status_update(struct model *model, enum model_kind kind, const char *ns,
+			const char *name, int type, const json_t *body,
+			const struct model_write_options *opts, json_t **ret_obj,
+			struct model_error *err);
+
+/* DELETE of a collection: every object of kind in ns (NULL: every
+ * namespace) that passes filter, in one transaction (all or none). *ret_list:
+ * a <Kind>List of the objects as they were listed. */
+int model_delete_collection(struct model *model, enum model_kind kind, const char *ns,
+			    const struct model_list_options *filter,
+			    const struct model_write_options *opts, json_t **ret_list,
+			    struct model_error *err);
 
 /* The scale subresource of a StatefulSet (autoscaling/v1 Scale). */
 int model_scale_get(struct model *model, const char *ns, const char *name, json_t **ret_scale,

@@ -163,7 +163,8 @@ static int model_claim_bind_existing(struct model_txn *t, struct claim *c, const
 	if (r == 0)
 		r = claim_set_bound(c, name, capacity, modes, false);
 	if (r == 0)
-		log_info("bound %s/%s to the existing volume %s", c->namespace_name, c->name, name);
+		r = model_txn_log(t, "bound %s/%s to the existing volume %s", c->namespace_name,
+				  c->name, name);
 out:
 	json_decref(new_pv);
 	return r;
@@ -320,8 +321,9 @@ static int model_claim_clone(struct model_txn *t, struct claim *c, const json_t 
 	}
 	if (r < 0)
 		return r == -EEXIST ? -EIO : r;
-	log_info("cloned %s into %s for %s/%s", source, volume, c->namespace_name, c->name);
-	return model_claim_finish_new(t, c, volume, class);
+	r = model_txn_log(t, "cloned %s into %s for %s/%s", source, volume, c->namespace_name,
+			  c->name);
+	return r < 0 ? r : model_claim_finish_new(t, c, volume, class);
 }
 
 /* Dynamic provisioning: a new empty volume. */
@@ -337,8 +339,8 @@ static int model_claim_provision(struct model_txn *t, struct claim *c, const jso
 		return r == -EEXIST ? -EIO : r;
 	r = model_claim_finish_new(t, c, volume, class);
 	if (r == 0)
-		log_info("provisioned %s/%s as %s (%llu bytes)", c->namespace_name, c->name, volume,
-			 (unsigned long long)c->storage);
+		r = model_txn_log(t, "provisioned %s/%s as %s (%llu bytes)", c->namespace_name,
+				  c->name, volume, (unsigned long long)c->storage);
 	return r;
 }
 
@@ -579,11 +581,12 @@ static int model_claim_expand(struct model_txn *t, struct claim *c, uint64_t byt
 	json_decref(new_pv);
 	if (r < 0)
 		return r;
-	log_info("expanded %s/%s to %llu bytes", c->namespace_name, c->name,
-		 (unsigned long long)capacity);
+	r = model_txn_log(t, "expanded %s/%s to %llu bytes", c->namespace_name, c->name,
+			  (unsigned long long)capacity);
 	/* The resizer's events; the expansion is done online at once, so no
 	 * Resizing or FileSystemResizePending condition outlives it. */
-	r = model_claim_expand_events(t, c);
+	if (r == 0)
+		r = model_claim_expand_events(t, c);
 	if (r < 0)
 		return r;
 	c->storage = bytes;
@@ -703,8 +706,8 @@ static int model_claim_reclaim(struct model_txn *t, const struct claim *c)
 		if (r == 0)
 			r = model_obj_update(t, MODEL_PV, pv, new_pv);
 		if (r == 0)
-			log_info("released %s (Retain): the data of %s/%s is kept", c->volume_name,
-				 c->namespace_name, c->name);
+			r = model_txn_log(t, "released %s (Retain): the data of %s/%s is kept",
+					  c->volume_name, c->namespace_name, c->name);
 	} else {
 		r = store_volume_delete(t->model->store, c->volume_name);
 		if (r == -ENOENT)
@@ -712,8 +715,8 @@ static int model_claim_reclaim(struct model_txn *t, const struct claim *c)
 		if (r == 0)
 			r = model_obj_delete(t, MODEL_PV, pv);
 		if (r == 0)
-			log_info("deleted %s/%s and its volume %s", c->namespace_name, c->name,
-				 c->volume_name);
+			r = model_txn_log(t, "deleted %s/%s and its volume %s", c->namespace_name,
+					  c->name, c->volume_name);
 	}
 	json_decref(pv);
 	json_decref(new_pv);
@@ -777,9 +780,15 @@ int model_claim_delete_if_exists(struct model_txn *t, const char *ns, const char
 	return r;
 }
 
+/* Binding decides these; a status write that changed them would make the
+ * claim lie about its volume. */
+static const char *const model_claim_status_owned[] = { "phase", "accessModes", "capacity",
+							 NULL };
+
 const struct model_kind_ops model_claim_ops = {
 	.create = model_claim_create,
 	.update = model_claim_update,
 	.remove = model_claim_remove,
 	.reconcile = model_claim_reconcile,
+	.status_owned = model_claim_status_owned,
 };

@@ -75,6 +75,7 @@ struct model_txn {
 	bool dry_run;
 	int64_t now;   /* seconds since the epoch, for timestamps */
 	json_t *events; /* queued: [{"type", "kind" (int), "object", "old"}] */
+	json_t *logs;   /* queued info lines: said only once the change is committed */
 };
 
 /* The core of a model over store, with kinds' rules (a table that outlives
@@ -94,6 +95,9 @@ int model_txn_end(struct model_txn *t, int r, struct model_error *err);
 /* Queue a watch event; object and old (may be NULL) are copied. */
 int model_txn_event(struct model_txn *t, const char *type, enum model_kind kind,
 		    const json_t *object, const json_t *old);
+/* Queue an info-level line saying what t did ("provisioned ..."): it is
+ * logged at commit, never for a dry run or a change that is rolled back. */
+int model_txn_log(struct model_txn *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Run every kind's reconcile hook inside t: what a kind calls after a change
  * that may let objects of other kinds progress (a class, volume or snapshot
  * a Pending claim waits for). */
@@ -168,6 +172,9 @@ struct model_kind_ops {
 	/* After a change of any kind (model_reconcile): move this kind's
 	 * objects on where they can now (bind Pending claims). NULL: nothing. */
 	int (*reconcile)(struct model_txn *t);
+	/* The members of status this kind's controller decides (NULL-ended): a
+	 * write to the status subresource cannot change them. */
+	const char *const *status_owned;
 };
 
 /* Each kind's operations, for model_kinds.c's table only. */

@@ -68,13 +68,24 @@ static int model_list_item(void *ud, json_t *obj)
 	return json_array_append(f->items, obj) == 0 ? 0 : -ENOMEM;
 }
 
+/* The <Kind>List of items at version. */
+static json_t *model_list_of(enum model_kind kind, int64_t version, json_t *items)
+{
+	char text[24];
+
+	snprintf(text, sizeof(text), "%lld", (long long)version);
+	return json_pack("{s:s, s:s, s:{s:s}, s:O}", "kind", model_kind_info(kind)->list_kind,
+			 "apiVersion", model_kind_info(kind)->api_version, "metadata",
+			 "resourceVersion", text, "items", items);
+}
+
 int model_list(struct model *model, enum model_kind kind, const char *ns,
 	       const struct model_list_options *opts, json_t **ret_list,
 	       struct model_error *err)
 {
 	struct model_list_filter f = { opts, json_array() };
 	json_t *list = NULL;
-	char version[24];
+	int64_t version;
 	int r;
 
 	model_error_init(err);
@@ -82,19 +93,76 @@ int model_list(struct model *model, enum model_kind kind, const char *ns,
 	if (f.items == NULL)
 		return -ENOMEM;
 	/* Read the version first: the list is at least as new as it says. */
-	snprintf(version, sizeof(version), "%lld", (long long)store_current_version(model->store));
+	version = store_current_version(model->store);
 	r = model_obj_list(model, kind, ns, model_list_item, &f);
 	if (r < 0)
 		goto out;
-	list = json_pack("{s:s, s:s, s:{s:s}, s:O}", "kind", model_kind_info(kind)->list_kind,
-			 "apiVersion", model_kind_info(kind)->api_version, "metadata", "resourceVersion",
-			 version, "items", f.items);
+	list = model_list_of(kind, version, f.items);
 	if (list == NULL) {
 		r = -ENOMEM;
 		goto out;
 	}
 	*ret_list = list;
 out:
+	json_decref(f.items);
+	return r;
+}
+
+/* Delete each listed object inside t that is still there (removing one
+ * object may have removed another). */
+static int model_delete_each(struct model_txn *t, enum model_kind kind, const json_t *items,
+			     struct model_error *err)
+{
+	const json_t *item;
+	size_t i;
+	int r = 0;
+
+	json_array_foreach(items, i, item) {
+		json_t *old = NULL, *obj = NULL;
+
+		model_error_name(err, kind, model_path_string(item, "metadata.name"));
+		r = model_obj_get(t->model, kind, model_path_string(item, "metadata.namespace"),
+				  model_path_string(item, "metadata.name"), &old);
+		if (r == 0)
+			r = t->model->kinds[kind]->remove(t, old, &obj, err);
+		json_decref(old);
+		json_decref(obj);
+		if (r == -ENOENT)
+			r = 0;
+		if (r < 0)
+			break;
+	}
+	return r;
+}
+
+int model_delete_collection(struct model *model, enum model_kind kind, const char *ns,
+			    const struct model_list_options *filter,
+			    const struct model_write_options *opts, json_t **ret_list,
+			    struct model_error *err)
+{
+	struct model_list_filter f = { filter, json_array() };
+	struct model_txn t;
+	json_t *list = NULL;
+	int r;
+
+	if (f.items == NULL)
+		return -ENOMEM;
+	r = model_write_begin(model, kind, "", opts, &t, err);
+	if (r < 0)
+		goto out;
+	/* Listed under the write lock: what is answered is what was deleted. */
+	r = model_obj_list(model, kind, ns, model_list_item, &f);
+	if (r == 0 && (list = model_list_of(kind, store_current_version(model->store), f.items)) == NULL)
+		r = -ENOMEM;
+	if (r == 0)
+		r = model_delete_each(&t, kind, f.items, err);
+	r = model_txn_end(&t, r, err);
+	if (r < 0)
+		goto out;
+	*ret_list = list;
+	list = NULL;
+out:
+	json_decref(list);
 	json_decref(f.items);
 	return r;
 }
@@ -177,6 +245,83 @@ int model_patch(struct model *model, enum model_kind kind, const char *ns, const
 	r = model_txn_end(&t, r, err);
 	json_decref(old);
 	json_decref(body);
+	if (r < 0) {
+		json_decref(obj);
+		return r;
+	}
+	*ret_obj = obj;
+	return 0;
+}
+
+/* The object a status write of req makes of old: old with req's status,
+ * except the members the kind's controller decides. */
+static int model_status_merge(struct model *model, enum model_kind kind, const json_t *old,
+			      const json_t *req, json_t **ret_obj, struct model_error *err)
+{
+	const char *const *owned = model->kinds[kind]->status_owned;
+	const char *version = model_path_string(req, "metadata.resourceVersion");
+	const char *name = model_path_string(req, "metadata.name");
+	const json_t *req_status = json_object_get(req, "status");
+	json_t *obj, *status;
+	int r;
+
+	r = model_check_type(kind, req, err);
+	if (r < 0)
+		return r;
+	if (name != NULL && name[0] != '\0' &&
+	    strcmp(name, model_path_string(old, "metadata.name")) != 0)
+		return model_fail(err, -EBADMSG,
+				  "the name of the object (%.253s) does not match the name on the URL "
+				  "(%.253s)",
+				  name, model_path_string(old, "metadata.name"));
+	if (version != NULL && version[0] != '\0' &&
+	    strcmp(version, model_path_string(old, "metadata.resourceVersion")) != 0)
+		return -ESTALE;
+	if (req_status != NULL && !json_is_null(req_status) && !json_is_object(req_status))
+		return model_fail(err, -EBADMSG, "status must be an object");
+	obj = json_deep_copy(old);
+	status = json_is_object(req_status) ? json_deep_copy(req_status) : json_object();
+	if (obj == NULL || status == NULL || json_object_set_new(obj, "status", status) < 0)
+		goto nomem;
+	for (size_t i = 0; owned != NULL && owned[i] != NULL; i++) {
+		json_t *kept = json_object_get(json_object_get(old, "status"), owned[i]);
+
+		if (kept == NULL)
+			json_object_del(status, owned[i]);
+		else if (json_object_set_new(status, owned[i], json_deep_copy(kept)) < 0)
+			goto nomem;
+	}
+	*ret_obj = obj;
+	return 0;
+nomem:
+	json_decref(obj);
+	return -ENOMEM;
+}
+
+int model_status_update(struct model *model, enum model_kind kind, const char *ns,
+			const char *name, int type, const json_t *body,
+			const struct model_write_options *opts, json_t **ret_obj,
+			struct model_error *err)
+{
+	struct model_txn t;
+	json_t *old = NULL, *req = NULL, *obj = NULL;
+	int r;
+
+	r = model_write_begin(model, kind, name, opts, &t, err);
+	if (r < 0)
+		return r;
+	r = model_obj_get(model, kind, ns, name, &old);
+	if (r == 0 && type < 0)
+		req = json_incref((json_t *)body);
+	else if (r == 0)
+		r = model_apply_patch(kind, old, (enum model_patch_type)type, body, &req, err);
+	if (r == 0)
+		r = model_status_merge(model, kind, old, req, &obj, err);
+	if (r == 0)
+		r = model_obj_update(&t, kind, old, obj);
+	r = model_txn_end(&t, r, err);
+	json_decref(old);
+	json_decref(req);
 	if (r < 0) {
 		json_decref(obj);
 		return r;

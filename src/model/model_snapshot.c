@@ -19,7 +19,6 @@
 #include <string.h>
 
 #include "claim.h"
-#include "log.h"
 #include "store.h"
 
 /* Copy the source claim's volume; fill status. */
@@ -55,8 +54,8 @@ static int model_snapshot_take(struct model_txn *t, json_t *obj, struct model_er
 					     "restoreSize",
 					     model_path_string(claim, "status.capacity.storage") ?: "0"));
 	if (r == 0)
-		log_info("snapshot %s/%s of %s taken as %s", ns, model_path_string(obj, "metadata.name"),
-			 source, content);
+		r = model_txn_log(t, "snapshot %s/%s of %s taken as %s", ns,
+				  model_path_string(obj, "metadata.name"), source, content);
 	json_decref(claim);
 	return r;
 }

@@ -28,7 +28,6 @@
 #include <string.h>
 
 #include "claim.h"
-#include "log.h"
 #include "selector.h"
 
 /* Replicas of a set (defaulted, so always present once stored). */
@@ -356,9 +355,9 @@ static int model_stateful_set_delete_claims(struct model_txn *t, const json_t *s
 			break;
 		r = model_claim_delete_if_exists(t, ns, json_string_value(name), err);
 		if (r == 0)
-			log_info("deleted claim %s/%s of StatefulSet %s (retention policy Delete)",
-				 ns, json_string_value(name),
-				 model_path_string(set, "metadata.name"));
+			r = model_txn_log(t, "deleted claim %s/%s of StatefulSet %s (retention "
+					  "policy Delete)", ns, json_string_value(name),
+					  model_path_string(set, "metadata.name"));
 	}
 	json_decref(c.names);
 	return r;
@@ -468,10 +467,10 @@ static int model_stateful_set_update(struct model_txn *t, const json_t *old, con
 	if (r == 0)
 		r = model_obj_update(t, MODEL_STS, old, obj);
 	if (r == 0 && after != before)
-		log_info("scaled StatefulSet %s/%s from %lld to %lld",
-			 model_path_string(old, "metadata.namespace"),
-			 model_path_string(old, "metadata.name"), (long long)before,
-			 (long long)after);
+		r = model_txn_log(t, "scaled StatefulSet %s/%s from %lld to %lld",
+				  model_path_string(old, "metadata.namespace"),
+				  model_path_string(old, "metadata.name"), (long long)before,
+				  (long long)after);
 	if (r < 0) {
 		json_decref(obj);
 		return r;
@@ -504,10 +503,17 @@ static int model_stateful_set_remove(struct model_txn *t, json_t *old, json_t **
 	return 0;
 }
 
+/* What model_stateful_set_status computes. */
+static const char *const model_stateful_set_status_owned[] = {
+	"observedGeneration", "replicas", "readyReplicas", "currentReplicas", "updatedReplicas",
+	"availableReplicas", "currentRevision", "updateRevision", "collisionCount", NULL
+};
+
 const struct model_kind_ops model_stateful_set_ops = {
 	.create = model_stateful_set_create,
 	.update = model_stateful_set_update,
 	.remove = model_stateful_set_remove,
+	.status_owned = model_stateful_set_status_owned,
 };
 
 /* ---- scale subresource -------------------------------------------------------------- */

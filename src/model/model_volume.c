@@ -19,7 +19,6 @@
 #include <string.h>
 
 #include "claim.h"
-#include "log.h"
 #include "quantity.h"
 #include "store.h"
 
@@ -289,8 +288,9 @@ static int model_volume_update(struct model_txn *t, const json_t *old, const jso
 	if (r == 0)
 		r = model_obj_update(t, MODEL_PV, old, obj);
 	if (r == 0 && available) {
-		log_info("volume %s is Available", model_path_string(old, "metadata.name"));
-		r = model_reconcile(t);
+		r = model_txn_log(t, "volume %s is Available", model_path_string(old, "metadata.name"));
+		if (r == 0)
+			r = model_reconcile(t);
 		json_decref(obj);
 		obj = NULL;
 		if (r == 0)
@@ -330,7 +330,7 @@ static int model_volume_remove(struct model_txn *t, json_t *old, json_t **ret_ob
 		if (r == 0)
 			r = model_obj_delete(t, MODEL_PV, obj);
 		if (r == 0)
-			log_info("deleted the volume %s and its data", name);
+			r = model_txn_log(t, "deleted the volume %s and its data", name);
 	}
 	if (r < 0) {
 		json_decref(obj);
@@ -340,8 +340,12 @@ static int model_volume_remove(struct model_txn *t, json_t *old, json_t **ret_ob
 	return 0;
 }
 
+/* The phase follows binding and reclaim. */
+static const char *const model_volume_status_owned[] = { "phase", NULL };
+
 const struct model_kind_ops model_volume_ops = {
 	.create = model_volume_create,
 	.update = model_volume_update,
 	.remove = model_volume_remove,
+	.status_owned = model_volume_status_owned,
 };

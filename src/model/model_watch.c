@@ -50,6 +50,12 @@ static int model_watch_start(struct model *model, struct model_watch *w, enum mo
 		if (r == 0 && bookmark_after)
 			r = model_hub_watch_initial_end(w);
 	}
+	if (r == 0 && !initial && from > store_current_version(model->store))
+		/* A version this server never made: the apiserver's watch cache
+		 * answers so (rather than wait for a version that may never come). */
+		r = model_fail(err, -ETIMEDOUT,
+			       "Timeout: Too large resource version: %lld, current: %lld",
+			       (long long)from, (long long)store_current_version(model->store));
 	if (r == 0)
 		r = model_hub_watch_attach(model->hub, w, start, !initial, &floor);
 	if (r == -EKEYEXPIRED)

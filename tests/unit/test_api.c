@@ -189,7 +189,7 @@ START_TEST(test_errors)
 	expect("GET", PVCS "/", NULL, NULL, 404, "NotFound");
 	expect("GET", "/a/b/c/d/e/f/g/h/i/j/k", NULL, NULL, 404, "NotFound");
 	expect("PUT", PVCS "/x", "application/json", "{}", 404, "NotFound");
-	expect("DELETE", PVCS, NULL, NULL, 405, "MethodNotAllowed");
+	expect("DELETE", "/api/v1/persistentvolumeclaims", NULL, NULL, 405, "MethodNotAllowed");
 	expect("POST", "/api/v1/persistentvolumeclaims", "application/json", "{}", 405,
 	       "MethodNotAllowed");
 	expect("PATCH", PVCS "/x", "application/json", "{}", 415, "UnsupportedMediaType");

@@ -325,7 +325,7 @@ def run_errors(t, d):
 
     # 405: known paths, other methods (PUT and PATCH of claims: test_kubectl.py)
     for method, path in (('POST', PVC % ('default', 'data-app-python-0')),
-                         ('PUT', ALL_PVCS), ('POST', ALL_PVCS), ('DELETE', url),
+                         ('PUT', ALL_PVCS), ('POST', ALL_PVCS), ('DELETE', ALL_PVCS),
                          ('POST', '/healthz')):
         check_status(t, d.request(method, path, body_of('x') if method != 'DELETE' else None),
                      405, 'MethodNotAllowed', '%s %s' % (method, path))
