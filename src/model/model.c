@@ -632,6 +632,26 @@ int model_update_metadata(enum model_kind kind, const json_t *old, const json_t 
 	return 0;
 }
 
+int model_status_keep(const json_t *old, json_t *obj)
+{
+	json_t *old_status = json_object_get(old, "status"), *status, *value;
+	const char *key;
+
+	if (!json_is_object(old_status) || json_object_size(old_status) == 0)
+		return 0;
+	status = json_object_get(obj, "status");
+	if (!json_is_object(status)) {
+		if (json_object_set_new(obj, "status", json_object()) < 0)
+			return -ENOMEM;
+		status = json_object_get(obj, "status");
+	}
+	json_object_foreach(old_status, key, value)
+		if (json_object_get(status, key) == NULL &&
+		    json_object_set_new(status, key, json_deep_copy(value)) < 0)
+			return -ENOMEM;
+	return 0;
+}
+
 int model_apply_patch(enum model_kind kind, const json_t *old, enum model_patch_type type,
 		      const json_t *patch, json_t **ret_body, struct model_error *err)
 {

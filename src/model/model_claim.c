@@ -500,6 +500,8 @@ static int model_claim_reconcile(struct model_txn *t)
 		if (r == 0 && updated == NULL)
 			r = -ENOMEM;
 		if (r == 0)
+			r = model_status_keep(obj, updated);
+		if (r == 0)
 			r = model_obj_update(t, MODEL_PVC, obj, updated);
 		json_decref(updated);
 		claim_release(&c);
@@ -664,7 +666,9 @@ static int model_claim_update(struct model_txn *t, const json_t *old, const json
 		r = -ENOMEM;
 		goto out;
 	}
-	r = model_obj_update(t, MODEL_PVC, old, obj);
+	r = model_status_keep(old, obj);
+	if (r == 0)
+		r = model_obj_update(t, MODEL_PVC, old, obj);
 	if (r == 0) {
 		*ret_obj = obj;
 		obj = NULL;

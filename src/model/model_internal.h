@@ -154,6 +154,10 @@ int model_new_metadata(struct model_txn *t, enum model_kind kind, const char *ns
 int model_update_metadata(enum model_kind kind, const json_t *old, const json_t *body,
 			  json_t *new_obj, struct model_error *err);
 
+/* Keep in obj's status the members of old's status that obj's lacks: what
+ * a status write put there survives a kind recomputing its own members. */
+int model_status_keep(const json_t *old, json_t *obj);
+
 /* The new full object that patch (of type) makes of old. */
 int model_apply_patch(enum model_kind kind, const json_t *old, enum model_patch_type type,
 		      const json_t *patch, json_t **ret_body, struct model_error *err);

@@ -465,6 +465,8 @@ static int model_stateful_set_update(struct model_txn *t, const json_t *old, con
 	if (r == 0)
 		r = model_stateful_set_status(obj);
 	if (r == 0)
+		r = model_status_keep(old, obj);
+	if (r == 0)
 		r = model_obj_update(t, MODEL_STS, old, obj);
 	if (r == 0 && after != before)
 		r = model_txn_log(t, "scaled StatefulSet %s/%s from %lld to %lld",
