@@ -18,6 +18,22 @@
 
 /* ---- generic operations ------------------------------------------------------------------ */
 
+/* The resourceVersion a dry run answers: the apiserver's dry run never
+ * reaches storage, so a created object has none and a changed one keeps
+ * old's (kubectl diff compares it with the live object). r: the call's
+ * result, returned. */
+static int model_dry_version(const struct model_txn *t, int r, const json_t *old, json_t *obj)
+{
+	if (r < 0 || !t->dry_run || obj == NULL)
+		return r;
+	if (old == NULL) {
+		json_object_del(json_object_get(obj, "metadata"), "resourceVersion");
+		return 0;
+	}
+	return model_path_set(obj, "metadata.resourceVersion",
+			      json_string(model_path_string(old, "metadata.resourceVersion")));
+}
+
 int model_create(struct model *model, enum model_kind kind, const char *ns, const json_t *body,
 		 const struct model_write_options *opts, json_t **ret_obj,
 		 struct model_error *err)
@@ -32,7 +48,7 @@ int model_create(struct model *model, enum model_kind kind, const char *ns, cons
 	r = model_namespace_admit(&t, kind, ns, model_path_string(body, "metadata.name"), err);
 	if (r == 0)
 		r = model->kinds[kind]->create(&t, ns, body, &obj, err);
-	r = model_txn_end(&t, r, err);
+	r = model_dry_version(&t, model_txn_end(&t, r, err), NULL, obj);
 	if (r < 0) {
 		json_decref(obj);
 		return r;
@@ -196,7 +212,7 @@ int model_replace(struct model *model, enum model_kind kind, const char *ns, con
 	r = model_obj_get(model, kind, ns, name, &old);
 	if (r == 0)
 		r = model_update_in(&t, kind, old, body, &obj, err);
-	r = model_txn_end(&t, r, err);
+	r = model_dry_version(&t, model_txn_end(&t, r, err), old, obj);
 	json_decref(old);
 	if (r < 0) {
 		json_decref(obj);
@@ -242,7 +258,7 @@ int model_patch(struct model *model, enum model_kind kind, const char *ns, const
 		if (r == 0)
 			r = model_update_in(&t, kind, old, body, &obj, err);
 	}
-	r = model_txn_end(&t, r, err);
+	r = model_dry_version(&t, model_txn_end(&t, r, err), *ret_created ? NULL : old, obj);
 	json_decref(old);
 	json_decref(body);
 	if (r < 0) {
@@ -319,7 +335,7 @@ int model_status_update(struct model *model, enum model_kind kind, const char *n
 		r = model_status_merge(model, kind, old, req, &obj, err);
 	if (r == 0)
 		r = model_obj_update(&t, kind, old, obj);
-	r = model_txn_end(&t, r, err);
+	r = model_dry_version(&t, model_txn_end(&t, r, err), old, obj);
 	json_decref(old);
 	json_decref(req);
 	if (r < 0) {
