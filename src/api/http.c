@@ -508,9 +508,14 @@ static enum MHD_Result http_access(void *cls, struct MHD_Connection *connection,
 	return http_reply(connection, hr, &res);
 }
 
-/* MHD_OPTION_EXTERNAL_LOGGER: MHD's own messages (mostly client mishaps). */
+/* MHD_OPTION_EXTERNAL_LOGGER: MHD's own messages (mostly client mishaps).
+ * A client that goes away (every kubectl -w or informer that stops) is
+ * routine, not news: those are debug-level. */
 static void http_mhd_log(void *cls, const char *fmt, va_list ap)
 {
+	static const char *const client_gone[] = { "closed by remote peer", "Connection reset",
+						   "Broken pipe", "Failed to send" };
+	enum log_level level = LOG_LEVEL_INFO;
 	char line[512];
 	size_t len;
 
@@ -518,7 +523,10 @@ static void http_mhd_log(void *cls, const char *fmt, va_list ap)
 	len = strlen(line);
 	while (len > 0 && line[len - 1] == '\n')
 		line[--len] = '\0';
-	log_info("http: %s", line);
+	for (size_t i = 0; i < sizeof(client_gone) / sizeof(client_gone[0]); i++)
+		if (strstr(line, client_gone[i]) != NULL)
+			level = LOG_LEVEL_DEBUG;
+	log_msg(level, "http: %s", line);
 }
 
 /* ---- MHD daemons ------------------------------------------------------------------ */

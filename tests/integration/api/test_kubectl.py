@@ -306,6 +306,36 @@ def run_write_verbs(t, k, d):
             expect='NotFound')
 
 
+def run_status_and_diff(t, k, d):
+    """kubectl patch --subresource=status, a failing JSON-patch test op, and
+    kubectl diff (a server dry run) of an unchanged and of a changed object."""
+    k.ok(t, 'kubectl patch --subresource=status', 'patch', 'pvc', 'data-app-python-0',
+         '--subresource=status', '--type=merge', '-p',
+         '{"status":{"conditions":[{"type":"Checked","status":"True"}]}}', expect='patched')
+    obj = k.json('get', 'pvc', 'data-app-python-0')
+    t.eq((obj or {}).get('status', {}).get('conditions'), [{'type': 'Checked', 'status': 'True'}],
+         'the status patch set status.conditions')
+    k.ok(t, 'kubectl get --subresource=status', 'get', 'pvc', 'data-app-python-0',
+         '--subresource=status', expect='data-app-python-0')
+    k.fails(t, 'a failed JSON-patch test op names the op', 'patch', 'pvc', 'data-app-python-0',
+            '--type=json', '-p', '[{"op":"test","path":"/spec/volumeName","value":"x"}]',
+            expect='testing value /spec/volumeName failed')
+    manifest = open(fixture('claim.yaml'), encoding='utf-8').read().replace(
+        'visits-app-python-0', 'diffed')
+    k.ok(t, 'kubectl apply of the claim to diff', 'apply', '-f', '-', stdin=manifest)
+    rc, out, err = k('diff', '-f', '-', stdin=manifest)
+    t.ok(rc == 0 and out == '', 'kubectl diff of an unchanged object prints nothing, exits 0',
+         'rc=%d\n%s%s' % (rc, out, err))
+    rc, out, err = k('diff', '-f', '-', stdin=manifest.replace('app: app-python',
+                                                                'app: app-python\n    diff: changed'))
+    changed = [line for line in out.splitlines() if line[:1] in '+-' and line[:3] not in '+++---']
+    t.ok(rc == 1 and '+    diff: changed' in changed
+         and not any('resourceVersion' in line for line in changed),
+         'kubectl diff of a changed object shows the change and no resourceVersion line',
+         'rc=%d\n%s%s' % (rc, out, err))
+    k.ok(t, 'delete the diffed claim', 'delete', 'pvc', 'diffed')
+
+
 def statvfs_bytes(path):
     st = os.statvfs(path)
     return st.f_blocks * st.f_frsize
@@ -671,6 +701,7 @@ def main():
                 run_output_and_selectors(t, k)
                 run_dry_run_deletes(t, k, d)
                 run_write_verbs(t, k, d)
+                run_status_and_diff(t, k, d)
                 run_snapshots(t, k, d)
                 run_expansion(t, k, d)
                 run_retain(t, k, d)

@@ -26,6 +26,7 @@ import os
 import re
 import shutil
 import socket
+import struct
 import sys
 import tempfile
 import traceback
@@ -413,6 +414,21 @@ def run_watch_versions(t, d):
          '%s %s' % (code, json.dumps(event)))
 
 
+def run_watch_disconnect(t, d):
+    """A watcher that goes away (with a reset, as a killed client does) is
+    routine: nothing about it at info level."""
+    logged = len(log_lines(d))
+    w = Watch(d, KINDS['pvc'][0], 0)
+    w.take()
+    w.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack('ii', 1, 0))
+    w.close()
+    for name in ('gone-1', 'gone-2'):
+        d.create_claim(NS, name)
+    said = [line for line in log_lines(d)[logged:] if 'http:' in line]
+    t.ok(not said, 'a watch client that disconnects is not logged at info level',
+         '\n'.join(said))
+
+
 def main():
     t = Tap()
     workdir = tempfile.mkdtemp(prefix='claimfs-verbs-')
@@ -427,6 +443,7 @@ def main():
                 run_deletecollection(t, d)
                 run_status(t, d)
                 run_json_patch_test(t, d)
+                run_watch_disconnect(t, d)
                 run_watch_versions(t, d)
             except (OSError, AssertionError, ValueError, KeyError, http.client.HTTPException):
                 t.ok(False, 'no unexpected error', traceback.format_exc() + '\n' + d.log_tail())
