@@ -348,7 +348,7 @@ static int api_delete_collection(struct api_call *call, const struct api_target 
 	json_t *body = NULL, *list = NULL;
 	int r;
 
-	r = api_selectors(call, &labels, &fields, &has_labels, &has_fields);
+	r = api_selectors(call, t->kind, &labels, &fields, &has_labels, &has_fields);
 	if (r < 0)
 		return r;
 	/* As for one DELETE: an unreadable body is refused, never ignored. */
@@ -410,6 +410,10 @@ static int api_scale(struct api_call *call, const struct api_target *t, const ch
 /* The status subresource of a kind that has one: GET, PUT, PATCH. */
 static int api_status(struct api_call *call, const struct api_target *t, const char *method)
 {
+	enum model_kind kind = (enum model_kind)t->kind;
+	const char *options = strcmp(method, "PUT") == 0 ? "UpdateOptions" : "PatchOptions";
+	struct api_fields_patch fields;
+	enum api_field_validation fv;
 	struct model_write_options wo;
 	enum model_patch_type type;
 	json_t *body = NULL, *obj = NULL;
@@ -423,11 +427,15 @@ static int api_status(struct api_call *call, const struct api_target *t, const c
 	}
 	if (!put && strcmp(method, "PATCH") != 0)
 		return -EOPNOTSUPP;
-	r = api_write_options(call, put ? "UpdateOptions" : "PatchOptions", NULL, &wo);
+	r = api_write_options(call, options, NULL, &wo);
 	if (r == 0)
-		r = put ? api_decode_body(call, &body) : api_decode_patch(call, &type, &body);
+		r = api_fields_directive(call, options, &fv);
 	if (r == 0)
-		r = model_status_update(call->model, (enum model_kind)t->kind, t->ns, t->name,
+		r = put ? api_fields_body(call, api_fields_type(kind), fv, &body)
+			: api_fields_patch(call, kind, api_fields_type(kind), fv, t->ns, t->name,
+					   &fields, &type, &body, &wo);
+	if (r == 0)
+		r = model_status_update(call->model, kind, t->ns, t->name,
 					put ? -1 : (int)type, body, &wo, &obj, &call->err);
 	json_decref(body);
 	if (r < 0)

@@ -89,8 +89,9 @@ static bool model_namespace_finished(const json_t *obj)
 static int model_namespace_store(struct model_txn *t, const json_t *old, json_t *obj)
 {
 	if (model_namespace_finished(obj)) {
-		log_info("namespace %s is gone", model_path_string(obj, "metadata.name"));
-		return model_obj_delete(t, MODEL_NS, obj);
+		int r = model_txn_log(t, "namespace %s is gone", model_path_string(obj, "metadata.name"));
+
+		return r < 0 ? r : model_obj_delete(t, MODEL_NS, obj);
 	}
 	return model_obj_update(t, MODEL_NS, old, obj);
 }

@@ -331,6 +331,8 @@ int model_status_update(struct model *model, enum model_kind kind, const char *n
 		req = json_incref((json_t *)body);
 	else if (r == 0)
 		r = model_apply_patch(kind, old, (enum model_patch_type)type, body, &req, err);
+	if (r == 0 && type >= 0 && opts != NULL && opts->check_patched != NULL)
+		r = opts->check_patched(opts->check_ud, req, err);
 	if (r == 0)
 		r = model_status_merge(model, kind, old, req, &obj, err);
 	if (r == 0)

@@ -199,6 +199,21 @@ def run_patches(t, d):
                     'application/merge-patch+json'), 400, 'BadRequest',
             'strict decoding error: unknown field "spec.replica"',
             'Strict patch of the scale subresource')
+    before = call(d, 'GET', PVCS + '/clean')[2]['metadata']['resourceVersion']
+    refused(t, call(d, 'PATCH', PVCS + '/clean/status' + q,
+                    {'status': {'conditions': [{'type': 'Resizing', 'status': 'True',
+                                                'bogus': 1}]}},
+                    'application/merge-patch+json'), 400, 'BadRequest',
+            'strict decoding error: unknown field "status.conditions[0].bogus"',
+            'Strict patch of the status subresource')
+    obj = call(d, 'GET', PVCS + '/clean')[2]
+    obj['status']['bogusStatus'] = 1
+    refused(t, call(d, 'PUT', PVCS + '/clean/status' + q, obj), 400, 'BadRequest',
+            'PersistentVolumeClaim in version "v1" cannot be handled as a '
+            'PersistentVolumeClaim: strict decoding error: unknown field "status.bogusStatus"',
+            'Strict PUT of the status subresource')
+    t.eq(call(d, 'GET', PVCS + '/clean')[2]['metadata']['resourceVersion'], before,
+         'refused status writes changed nothing')
 
 
 def run_stored_objects_are_clean(t, d):
