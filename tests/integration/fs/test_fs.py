@@ -28,7 +28,7 @@ import traceback
 
 sys.path.insert(0, os.environ.get('CLAIMFS_TEST_LIB',
                                   os.path.join(os.path.dirname(__file__), '..', 'lib')))
-from daemon import Daemon  # noqa: E402
+from daemon import Daemon, wait_for  # noqa: E402
 from tap import Tap  # noqa: E402
 
 MiB = 1024 * 1024
@@ -266,6 +266,9 @@ def check_killpriv(t, d):
         before = fuse_op_count(d, 'xattr'), fuse_op_count(d, 'write')
         for i in range(200):
             os.pwrite(fd, b'y', i)
+        # A request is counted just after its reply: the last write's count
+        # may land a moment after pwrite returned.
+        wait_for(lambda: fuse_op_count(d, 'write') - before[1] >= 200, timeout=5.0, interval=0.05)
         after = fuse_op_count(d, 'xattr'), fuse_op_count(d, 'write')
     finally:
         os.close(fd)
