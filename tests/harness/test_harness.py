@@ -291,13 +291,16 @@ def test_policies(t, s):
     starts = sorted((int(o), float(ts)) for o, ts in (line.split() for line in open(rec, encoding='ascii')))
     t.ok(len(starts) == 3 and all(starts[i + 1][1] - starts[i][1] >= 0.3 for i in range(2)),
          'OrderedReady: ordinal i starts only after i-1 is ready', starts)
+    # Parallel: every ordinal starts before the first is ready. A longer
+    # start-up delay than above leaves room for a loaded machine's slow
+    # interpreter starts without changing what is checked.
     rec = os.path.join(s.root, 'parallel.rec')
-    app = PY + ' %s --record %s --start-delay 0.3' % (APP, rec)
+    app = PY + ' %s --record %s --start-delay 2' % (APP, rec)
     res = s.run(['--app', app, '--replicas', '3', '--requests', '60', '--pod-management', 'Parallel',
                  '--balance', 'random'])
     t.eq(res.rc, 0, 'Parallel: run passes') or t.diag(res.diag())
     starts = [float(line.split()[1]) for line in open(rec, encoding='ascii')]
-    t.ok(len(starts) == 3 and max(starts) - min(starts) < 0.3, 'Parallel: all ordinals start together', starts)
+    t.ok(len(starts) == 3 and max(starts) - min(starts) < 2, 'Parallel: all ordinals start together', starts)
     t.eq(((res.report or {}).get('options', {}).get('pod_management'), res.report['options']['balance']),
          ('Parallel', 'random'), 'Parallel: options in JSON')
     s.check_clean('pod management')
