@@ -265,6 +265,19 @@ int store_volume_update(struct store *s, const char *name, uint64_t capacity, bo
 typedef int (*store_volume_cb)(void *ud, const struct store_volume *volume);
 int store_volume_list(struct store *s, store_volume_cb cb, void *ud);
 
+/* What the store has promised and what it can still take, in bytes (the
+ * model's capacity policy; README "Capacity"). */
+struct store_capacity {
+	/* Sum over bound, writable volumes of capacity - used (what they may
+	 * still write; saturates at UINT64_MAX). */
+	uint64_t promised;
+	/* Free space of the host filesystem under the store plus the
+	 * database's free pages, less the low-space margin writes keep: what
+	 * writes can still add before they get ENOSPC. Sampled now. */
+	uint64_t takeable;
+};
+int store_capacity_get(struct store *s, struct store_capacity *ret_capacity);
+
 /* ---- API objects (used by model.c) -------------------------------------- */
 
 #define STORE_KIND_MAX 63

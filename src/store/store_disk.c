@@ -9,6 +9,11 @@
  * pages), so users can still delete to make room. The reserve comes back once
  * the disk has room again (store_disk_recheck, from the timer).
  *
+ * What the store can still take (store_disk_takeable) is the same room less
+ * STORE_LOW_SPACE_BYTES: the bytes writes can add before they are refused.
+ * It bounds what a claim's statfs reports and what claims may be promised
+ * (store_capacity_get, the model's capacity policy).
+ *
  * Calls nothing else in the store (the bottom layer with store_inomap.c):
  * store_errno reports a full disk here.
  */
@@ -80,6 +85,16 @@ static int64_t store_disk_free(struct store *s)
 		free_bytes += sqlite3_column_int64(st, 0);
 	sqlite3_reset(st);
 	return free_bytes;
+}
+
+/* Bytes writes can still add before they are refused: the room less the
+ * low-space margin, never below 0 (lock held). Samples the disk afresh. */
+uint64_t store_disk_takeable(struct store *s)
+{
+	int64_t room = store_disk_free(s) - (int64_t)STORE_LOW_SPACE_BYTES;
+
+	assert(store_lock_held(s));
+	return room > 0 ? (uint64_t)room : 0;
 }
 
 /* 0, or -ENOSPC when a write that needs `bytes` more must be refused (lock

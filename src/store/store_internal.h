@@ -179,6 +179,7 @@ enum store_stmt {
 	STMT_META_GET,
 	STMT_META_SET,
 	STMT_FREE_PAGE_BYTES,
+	STMT_VOLUME_PROMISED,
 	STMT_COUNT
 };
 
@@ -307,6 +308,7 @@ void store_disk_exhausted(struct store *s);
 int store_disk_check(struct store *s, uint64_t bytes);
 void store_disk_recheck(struct store *s);
 void store_disk_reserve_make(struct store *s);
+uint64_t store_disk_takeable(struct store *s);
 
 /* store_fault.c */
 const char *store_fault_vfs_name(int *ret_error);

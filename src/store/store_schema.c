@@ -182,6 +182,9 @@ static const char *const store_sql[STMT_COUNT] = {
 	[STMT_META_SET] = "UPDATE meta SET value = ?2 WHERE key = ?1",
 	/* Free pages count as room to grow (store_disk.c). */
 	[STMT_FREE_PAGE_BYTES] = "SELECT freelist_count * page_size FROM pragma_freelist_count, pragma_page_size",
+	/* What bound, writable volumes may still write (store_capacity_get). */
+	[STMT_VOLUME_PROMISED] = "SELECT capacity, used_bytes FROM volumes"
+				 " WHERE bound_claim <> '' AND read_only = 0",
 };
 
 int store_schema_version(void)

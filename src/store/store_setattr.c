@@ -2,7 +2,8 @@
  * store_setattr.c — changing an inode's attributes (mode, owner, size,
  * times) and statfs, per volume. A truncation that frees more than
  * STORE_RECLAIM_INLINE_BYTES runs in chunks, each its own operation, like a
- * big deletion (store_truncate_in_chunks).
+ * big deletion (store_truncate_in_chunks). A volume's statfs reports free
+ * space no larger than what the host can take (store_disk_takeable).
  *
  * Invariant: a size change goes through store_data_truncate, which keeps
  * inodes.alloc and the volume's used_bytes equal to the blocks kept.
@@ -145,9 +146,12 @@ int store_statfs(struct store *s, uint64_t ino, struct statvfs *ret_stat)
 	ret_stat->f_bsize = STORE_BLOCK_SIZE;
 	ret_stat->f_frsize = STORE_ALLOC_UNIT;
 	ret_stat->f_blocks = (volume.capacity + STORE_ALLOC_UNIT - 1) / STORE_ALLOC_UNIT;
-	ret_stat->f_bfree = volume.capacity > volume.used_bytes
-				    ? (volume.capacity - volume.used_bytes) / STORE_ALLOC_UNIT
-				    : 0;
+	/* Free is what the claim may still write, but never more than the
+	 * host can take: a claim promised more than the disk (overcommit, or
+	 * a full disk) must not show room that writes would not get. */
+	uint64_t room = volume.capacity > volume.used_bytes ? volume.capacity - volume.used_bytes : 0;
+	uint64_t takeable = store_disk_takeable(s);
+	ret_stat->f_bfree = (room < takeable ? room : takeable) / STORE_ALLOC_UNIT;
 	ret_stat->f_bavail = ret_stat->f_bfree;
 	ret_stat->f_files = volume.max_inodes;
 	ret_stat->f_ffree = volume.max_inodes > volume.used_inodes ? volume.max_inodes - volume.used_inodes : 0;

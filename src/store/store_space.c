@@ -9,6 +9,12 @@
  * and used_inodes their count (store_check verifies both); the operation
  * that charges past capacity or past store_volume_inode_limit(capacity)
  * checks before charging and rolls back with -ENOSPC.
+ *
+ * Capacity (store_capacity_get): a bound, writable volume has been promised
+ * capacity - used_bytes more (what it may still write); unbound volumes
+ * (snapshots, Released and Available volumes) and read-only ones may write
+ * nothing, so they hold only what they use. The sum saturates at
+ * UINT64_MAX: capacities up to 16 EiB are stored as int64 bit patterns.
  */
 #include "store_internal.h"
 
@@ -92,4 +98,42 @@ int store_volume_charge(struct store *s, int64_t volume_id, int64_t bytes, int64
 	store_bind_int64(s, st, 2, bytes);
 	store_bind_int64(s, st, 3, inodes);
 	return store_step_done(s, st, "charge volume");
+}
+
+/* Sum over bound, writable volumes of what each may still write. */
+static int store_volume_promised(struct store *s, uint64_t *ret_promised)
+{
+	sqlite3_stmt *st = store_stmt(s, STMT_VOLUME_PROMISED);
+	uint64_t promised = 0;
+	int rc, r = 0;
+
+	assert(store_lock_held(s));
+	while ((rc = store_step(s, st)) == SQLITE_ROW) {
+		uint64_t capacity = (uint64_t)sqlite3_column_int64(st, 0);
+		uint64_t used = (uint64_t)sqlite3_column_int64(st, 1);
+		uint64_t room = capacity > used ? capacity - used : 0;
+
+		promised = promised > UINT64_MAX - room ? UINT64_MAX : promised + room;
+	}
+	if (rc != SQLITE_DONE)
+		r = store_errno(s, rc, "sum volume capacities");
+	sqlite3_reset(st);
+	if (r == 0)
+		*ret_promised = promised;
+	return r;
+}
+
+int store_capacity_get(struct store *s, struct store_capacity *ret_capacity)
+{
+	struct store_capacity capacity;
+	int r;
+
+	store_lock_read(s);
+	r = store_volume_promised(s, &capacity.promised);
+	if (r == 0) {
+		capacity.takeable = store_disk_takeable(s);
+		*ret_capacity = capacity;
+	}
+	store_unlock(s);
+	return r;
 }
