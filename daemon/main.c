@@ -40,6 +40,7 @@
 #define MAIN_DEFAULT_LISTEN "127.0.0.1:8080"
 #define MAIN_MAX_BODY (1024 * 1024)
 #define MAIN_MAX_PEM (1024 * 1024) /* a certificate chain or key file */
+#define MAIN_OVERCOMMIT_MAX 1000.0
 
 struct main_options {
 	const char *store_path;
@@ -54,6 +55,7 @@ struct main_options {
 	unsigned stream_mib_per_s;
 	unsigned threads;
 	int64_t event_ttl_s;
+	double overcommit;
 	bool fuse_debug;
 	bool check;
 	bool repair;
@@ -142,6 +144,21 @@ static int main_set_event_ttl(void *opts, const char *argument)
 	if (main_parse_duration(argument, &seconds) < 0 || seconds == 0)
 		return -EINVAL;
 	o->event_ttl_s = seconds;
+/* --overcommit: a decimal ratio, 1 to MAIN_OVERCOMMIT_MAX (no signs,
+ * exponents, hex or "inf" that strtod would take). */
+static int main_set_overcommit(void *opts, const char *argument)
+{
+	struct main_options *o = opts;
+	char *end;
+	double ratio;
+
+	if (argument[0] == '\0' || strspn(argument, "0123456789.") != strlen(argument))
+		return -EINVAL;
+	errno = 0;
+	ratio = strtod(argument, &end);
+	if (errno != 0 || *end != '\0' || !(ratio >= 1.0 && ratio <= MAIN_OVERCOMMIT_MAX))
+		return -EINVAL;
+	o->overcommit = ratio;
 	return 0;
 }
 
@@ -187,6 +204,12 @@ static const struct cmdline_option main_options_table[] = {
 	  .help = "keep Events this long after they were last recorded\n"
 		  "(default 1h0m0s; Go duration syntax: 90s, 30m, 1h30m);\n"
 		  "at most 4096 are kept, the oldest go first" },
+	{ .name = "overcommit", .kind = CMDLINE_CALL, .set = main_set_overcommit, .arg = "RATIO",
+	  .invalid = "--overcommit takes a ratio from 1 to 1000 such as 1.5 (1: claims are never "
+		     "promised more than the disk can take), not '%s'",
+	  .help = "thin provisioning: claims may be promised up to RATIO times the\n"
+		  "space the store can take (default 1: a claim that does not fit\n"
+		  "stays Pending until space appears; see README.md, Capacity)" },
 	{ .name = "log-level", .kind = CMDLINE_CALL, .set = main_set_log_level, .arg = "LEVEL",
 	  .invalid = "--log-level takes error, warn, info or debug, not '%s'",
 	  .help = "error, warn, info (default) or debug" },
@@ -259,6 +282,8 @@ static int main_parse(int argc, char **argv, struct main_options *o)
 				    .listen = MAIN_DEFAULT_LISTEN, .commit_interval_ms = 100,
 				    .stream_mib_per_s = STORE_STREAM_DEFAULT_MIB_PER_S,
 				    .event_ttl_s = 3600 };
+				    .overcommit = 1.0,
+				    .stream_mib_per_s = STORE_STREAM_DEFAULT_MIB_PER_S };
 	r = cmdline_parse(&program, argc, argv, o);
 	return r != 0 ? r : main_check_options(o);
 }
@@ -289,13 +314,15 @@ static void *main_signal_thread(void *arg)
 
 struct main_timer {
 	struct store *store;
+	struct model *model; /* the commit timer's periodic model work (model_tick) */
 	unsigned interval_ms;
 	bool checkpointer; /* the WAL checkpointer, not the commit timer */
 	atomic_bool stop;
 };
 
-/* Commits batched changes that are older than the interval; or, for the
- * checkpointer, copies the WAL into the database every 50 ms. Two threads,
+/* Commits batched changes that are older than the interval and lets
+ * claims waiting for space bind (model_tick); or, for the checkpointer,
+ * copies the WAL into the database every 50 ms. Two threads,
  * so that copying a long WAL never holds up the periodic commit. */
 static void *main_timer_thread(void *arg)
 {
@@ -312,6 +339,7 @@ static void *main_timer_thread(void *arg)
 		int r = store_sync_if_older(t->store, t->interval_ms);
 		if (r < 0)
 			log_warn("periodic commit failed: %s", strerror(-r));
+		model_tick(t->model);
 	}
 	return NULL;
 }
@@ -471,6 +499,8 @@ static int main_serve_api(struct main_daemon *d)
 				      .tls_cert_pem = d->tls_cert, .tls_key_pem = d->tls_key };
 	int r = model_open(d->store, &d->model);
 
+	if (r == 0)
+		r = model_set_overcommit(d->model, o->overcommit);
 	if (r < 0) {
 		log_error("cannot start the provisioning model: %s", strerror(-r));
 		return r;
@@ -491,6 +521,7 @@ static int main_serve_api(struct main_daemon *d)
 static int main_start_timers(struct main_daemon *d)
 {
 	d->timer.store = d->store;
+	d->timer.model = d->model;
 	d->timer.interval_ms = d->o.commit_interval_ms;
 	if (pthread_create(&d->timer_thread, NULL, main_timer_thread, &d->timer) != 0) {
 		log_error("cannot start the commit timer");

@@ -86,6 +86,11 @@ int model_core_open(struct store *store, const struct model_kind_ops *const kind
 		return -ENOMEM;
 	model->store = store;
 	model->kinds = kinds;
+	model->capacity.overcommit = 1.0;
+	/* Claims may wait for space since before a restart: the first tick
+	 * that finds any room retries them all (model_capacity.c). */
+	atomic_init(&model->capacity.provision_wait, 1);
+	atomic_init(&model->capacity.resize_wait, 1);
 	r = pthread_mutex_init(&model->write_lock, NULL);
 	if (r != 0) {
 		free(model);

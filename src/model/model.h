@@ -211,6 +211,20 @@ void model_watch_close(struct model_watch *w);
 int model_events_expire(struct model *model, int64_t ttl_s);
 /* One sweep now (what the thread does periodically); *ret_deleted: how many went. */
 int model_events_sweep(struct model *model, int64_t now, unsigned *ret_deleted);
+/* ---- capacity (README "Capacity") ---------------------------------------------------- */
+
+/* Thin provisioning: the bytes promised to claims may reach ratio times
+ * what the store can take (default 1). -EINVAL unless ratio >= 1. Set
+ * before serving. */
+int model_set_overcommit(struct model *model, double ratio);
+/* The policy's figures now: bytes promised to bound claims, bytes the store
+ * can still take, and the overcommit ratio (/metrics). */
+int model_capacity_get(struct model *model, uint64_t *ret_promised, uint64_t *ret_takeable,
+		       double *ret_overcommit);
+/* Periodic work, from a timer thread (any period up to ~1 s): claims that
+ * wait for space bind, and expansions that wait grow, once it is there.
+ * Returns at once when nothing waits. */
+void model_tick(struct model *model);
 
 /* ---- metrics ---------------------------------------------------------------------------- */
 

@@ -19,6 +19,10 @@
  *   - deleting a Bound claim applies its PV's reclaim policy: Delete removes
  *     the PV and the data; Retain unlinks the volume and leaves the PV
  *     Released with its claimRef (data kept).
+ *   - a new volume, and an expansion, must fit the capacity policy
+ *     (model_capacity.c): otherwise the claim stays Pending, or keeps its
+ *     capacity, with the reason reported (model_claim_provisioning_failed,
+ *     model_claim_resize_failed), and is retried as space appears.
  */
 #include "model_internal.h"
 
@@ -248,6 +252,106 @@ static int model_claim_finish_new(struct model_txn *t, struct claim *c, const ch
 				 message);
 }
 
+/* What the external resizer reports for an expansion of c's volume. */
+static int model_claim_expand_events(struct model_txn *t, const struct claim *c)
+{
+	char message[NAMES_SUBDOMAIN_MAX + 64];
+	int r;
+
+	snprintf(message, sizeof(message), "External resizer is resizing volume %s",
+		 c->volume_name);
+	r = model_claim_event(t, c, MODEL_EVENT_RESIZER, "Normal", "Resizing", message);
+	if (r == 0)
+		r = model_claim_event(t, c, MODEL_EVENT_RESIZER, "Normal", "VolumeResizeSuccessful",
+				      "Resize volume succeeded");
+	return r;
+}
+
+/* ---- capacity -------------------------------------------------------------------------- */
+
+/* The one place where a claim's failed provisioning is reported (the
+ * external-provisioner's ProvisioningFailed); the claim stays Pending. */
+static int model_claim_provisioning_failed(struct model_txn *t, const struct claim *c,
+					   const char *message)
+{
+	if (!t->dry_run)
+		log_info("claim %s/%s stays Pending: %s", c->namespace_name, c->name, message);
+	return model_claim_event(t, c, CLAIM_PROVISIONER, "Warning", "ProvisioningFailed", message);
+}
+
+/* The one place where a failed expansion is reported (the external-resizer's
+ * VolumeResizeFailed); the claim keeps its capacity. */
+static int model_claim_resize_failed(struct model_txn *t, const struct claim *c,
+				     const char *message)
+{
+	char text[600];
+
+	if (!t->dry_run)
+		log_info("claim %s/%s keeps %llu bytes: resize failed: %s", c->namespace_name,
+			 c->name, (unsigned long long)c->capacity, message);
+	snprintf(text, sizeof(text), "resize volume %s failed: %s", c->volume_name, message);
+	return model_claim_event(t, c, MODEL_EVENT_RESIZER, "Warning", "VolumeResizeFailed", text);
+}
+
+/* 0 if a new volume of bytes for c fits the capacity policy, 1 if it must
+ * wait for space (reported), or a negative errno. */
+static int model_claim_room(struct model_txn *t, const struct claim *c, uint64_t bytes)
+{
+	char why[512], message[NAMES_SUBDOMAIN_MAX + sizeof(why) + 64];
+	int r = model_capacity_check(t, bytes, false, why, sizeof(why));
+
+	if (r != -ENOSPC)
+		return r;
+	snprintf(message, sizeof(message), "failed to provision volume with StorageClass \"%s\": %s",
+		 model_claim_class(c), why);
+	r = model_claim_provisioning_failed(t, c, message);
+	return r < 0 ? r : 1;
+}
+
+/* Grow a bound claim's volume and PV to its request (c->storage) when the
+ * capacity policy lets the extra bytes in; otherwise the spec change stands,
+ * the claim keeps its capacity and the resize waits for space
+ * (model_claim_retry_resizes), as with the external-resizer. */
+static int model_claim_grow(struct model_txn *t, struct claim *c)
+{
+	uint64_t capacity = c->storage > c->capacity ? c->storage : c->capacity;
+	json_t *pv = NULL, *new_pv = NULL;
+	char text[QUANTITY_TEXT_MAX], why[512];
+	int r;
+
+	if (capacity > c->capacity) {
+		r = model_capacity_check(t, capacity - c->capacity, true, why, sizeof(why));
+		if (r == -ENOSPC)
+			return model_claim_resize_failed(t, c, why);
+		if (r < 0)
+			return r;
+	}
+	r = store_volume_update(t->model->store, c->volume_name, capacity, claim_is_read_only(c));
+	if (r < 0)
+		return r;
+	r = model_obj_get(t->model, MODEL_PV, NULL, c->volume_name, &pv);
+	if (r == 0 && (new_pv = json_deep_copy(pv)) == NULL)
+		r = -ENOMEM;
+	if (r == 0 && quantity_format(capacity, c->storage_format, text, sizeof(text)) < 0)
+		r = -ERANGE;
+	if (r == 0)
+		r = model_path_set(new_pv, "spec.capacity.storage", json_string(text));
+	if (r == 0)
+		r = model_obj_update(t, MODEL_PV, pv, new_pv);
+	json_decref(pv);
+	json_decref(new_pv);
+	if (r < 0)
+		return r;
+	r = model_txn_log(t, "expanded %s/%s to %llu bytes", c->namespace_name, c->name,
+			  (unsigned long long)capacity);
+	if (r < 0)
+		return r;
+	c->capacity = capacity;
+	/* The resizer's events; the expansion is done online at once, so no
+	 * Resizing or FileSystemResizePending condition outlives it. */
+	return model_claim_expand_events(t, c);
+}
+
 /* The store volume and capacity a dataSource names; -ENOENT while it is
  * missing or not ready (the claim waits). */
 static int model_claim_source(struct model_txn *t, const struct claim *c, char *volume,
@@ -311,6 +415,9 @@ static int model_claim_clone(struct model_txn *t, struct claim *c, const json_t 
 			(unsigned long long)c->storage, (unsigned long long)capacity);
 		return -EINVAL;
 	}
+	r = model_claim_room(t, c, c->storage);
+	if (r != 0)
+		return r > 0 ? 0 : r;
 	snprintf(volume, sizeof(volume), "pvc-%s", c->uid);
 	r = store_volume_clone(t->model->store, source, volume, c->storage, &created);
 	if (r == -ENOSPC && err != NULL) {
@@ -333,6 +440,9 @@ static int model_claim_provision(struct model_txn *t, struct claim *c, const jso
 	struct store_volume created;
 	int r;
 
+	r = model_claim_room(t, c, c->storage);
+	if (r != 0)
+		return r > 0 ? 0 : r;
 	snprintf(volume, sizeof(volume), "pvc-%s", c->uid);
 	r = store_volume_create(t->model->store, volume, c->storage, 0777, &created);
 	if (r < 0)
@@ -475,18 +585,28 @@ static int model_claim_collect_pending(void *ud, json_t *obj)
 	return json_array_append(ud, obj) == 0 ? 0 : -ENOMEM;
 }
 
-/* Bind every Pending claim that can be bound now (the kind's reconcile hook). */
-static int model_claim_reconcile(struct model_txn *t)
+/* Collect the Bound claims whose expansion waits (request above capacity). */
+static int model_claim_collect_growing(void *ud, json_t *obj)
 {
-	json_t *pending = json_array(), *obj;
+	if (model_claim_bytes(obj, "spec.resources.requests.storage") <=
+	    model_claim_bytes(obj, "status.capacity.storage"))
+		return 0;
+	return json_array_append(ud, obj) == 0 ? 0 : -ENOMEM;
+}
+
+/* Run step on every claim of phase that collect picks, and store what it
+ * changed: the passes of the reconcile hook. */
+static int model_claim_each(struct model_txn *t, const char *phase, model_obj_cb collect,
+			    int (*step)(struct model_txn *t, struct claim *c))
+{
+	json_t *picked = json_array(), *obj;
 	size_t i;
 	int r;
 
-	if (pending == NULL)
+	if (picked == NULL)
 		return -ENOMEM;
-	r = model_obj_list_phase(t->model, MODEL_PVC, "Pending", model_claim_collect_pending,
-				 pending);
-	json_array_foreach(pending, i, obj) {
+	r = model_obj_list_phase(t->model, MODEL_PVC, phase, collect, picked);
+	json_array_foreach(picked, i, obj) {
 		struct claim c;
 		json_t *updated;
 
@@ -495,7 +615,7 @@ static int model_claim_reconcile(struct model_txn *t)
 		r = model_claim_decode(obj, &c);
 		if (r < 0)
 			break;
-		r = model_claim_try_bind(t, &c, NULL);
+		r = step(t, &c);
 		updated = r == 0 ? claim_to_json(&c) : NULL;
 		if (r == 0 && updated == NULL)
 			r = -ENOMEM;
@@ -506,35 +626,38 @@ static int model_claim_reconcile(struct model_txn *t)
 		json_decref(updated);
 		claim_release(&c);
 	}
-	json_decref(pending);
+	json_decref(picked);
 	return r;
+}
+
+/* A Pending claim's step: bind it if anything can bind it now. */
+static int model_claim_bind_now(struct model_txn *t, struct claim *c)
+{
+	return model_claim_try_bind(t, c, NULL);
+}
+
+/* Bind every Pending claim that can be bound now, and grow the claims whose
+ * expansion waited for space where it fits now (the kind's reconcile hook). */
+static int model_claim_reconcile(struct model_txn *t)
+{
+	int r;
+
+	model_capacity_wait_reset(t->model, false);
+	r = model_claim_each(t, "Pending", model_claim_collect_pending, model_claim_bind_now);
+	if (r < 0 || !model_capacity_waiting(t->model, true))
+		return r;
+	model_capacity_wait_reset(t->model, true);
+	return model_claim_each(t, "Bound", model_claim_collect_growing, model_claim_grow);
 }
 
 /* ---- update ------------------------------------------------------------------------------ */
-
-/* What the external resizer reports for an expansion of c's volume. */
-static int model_claim_expand_events(struct model_txn *t, const struct claim *c)
-{
-	char message[NAMES_SUBDOMAIN_MAX + 64];
-	int r;
-
-	snprintf(message, sizeof(message), "External resizer is resizing volume %s",
-		 c->volume_name);
-	r = model_claim_event(t, c, MODEL_EVENT_RESIZER, "Normal", "Resizing", message);
-	if (r == 0)
-		r = model_claim_event(t, c, MODEL_EVENT_RESIZER, "Normal", "VolumeResizeSuccessful",
-				      "Resize volume succeeded");
-	return r;
-}
 
 /* Grow a bound claim's volume to bytes (the claim's class must allow it). */
 static int model_claim_expand(struct model_txn *t, struct claim *c, uint64_t bytes,
 			      enum quantity_format format, struct model_error *err)
 {
 	const char *field = "spec.resources.requests.storage";
-	json_t *class = NULL, *pv = NULL, *new_pv = NULL;
-	char text[QUANTITY_TEXT_MAX];
-	uint64_t capacity;
+	json_t *class = NULL;
 	int r;
 
 	if (c->phase != CLAIM_BOUND) {
@@ -566,35 +689,9 @@ static int model_claim_expand(struct model_txn *t, struct claim *c, uint64_t byt
 		return -EINVAL;
 	}
 	json_decref(class);
-	capacity = bytes > c->capacity ? bytes : c->capacity;
-	r = store_volume_update(t->model->store, c->volume_name, capacity, claim_is_read_only(c));
-	if (r < 0)
-		return r;
-	r = model_obj_get(t->model, MODEL_PV, NULL, c->volume_name, &pv);
-	if (r == 0 && (new_pv = json_deep_copy(pv)) == NULL)
-		r = -ENOMEM;
-	if (r == 0 && quantity_format(capacity, format, text, sizeof(text)) < 0)
-		r = -ERANGE;
-	if (r == 0)
-		r = model_path_set(new_pv, "spec.capacity.storage", json_string(text));
-	if (r == 0)
-		r = model_obj_update(t, MODEL_PV, pv, new_pv);
-	json_decref(pv);
-	json_decref(new_pv);
-	if (r < 0)
-		return r;
-	r = model_txn_log(t, "expanded %s/%s to %llu bytes", c->namespace_name, c->name,
-			  (unsigned long long)capacity);
-	/* The resizer's events; the expansion is done online at once, so no
-	 * Resizing or FileSystemResizePending condition outlives it. */
-	if (r == 0)
-		r = model_claim_expand_events(t, c);
-	if (r < 0)
-		return r;
 	c->storage = bytes;
 	c->storage_format = format;
-	c->capacity = capacity;
-	return 0;
+	return model_claim_grow(t, c);
 }
 
 /* What may change in a claim's spec: the class and volume while unset, the
@@ -727,6 +824,16 @@ static int model_claim_reclaim(struct model_txn *t, const struct claim *c)
 	return r;
 }
 
+/* A deleted claim gave its room back: retry what waits for space now, as
+ * an external provisioner would on its next pass. */
+static int model_claim_retry_after_delete(struct model_txn *t)
+{
+	bool waiting = model_capacity_waiting(t->model, false) ||
+		       model_capacity_waiting(t->model, true);
+
+	return waiting ? model_reconcile(t) : 0;
+}
+
 /* Mark obj as being deleted now (what DELETE answers and DELETED carries). */
 static int model_claim_mark_deleted(struct model_txn *t, json_t *obj)
 {
@@ -760,6 +867,8 @@ static int model_claim_remove(struct model_txn *t, json_t *old, json_t **ret_obj
 	r = model_claim_mark_deleted(t, obj);
 	if (r == 0)
 		r = model_obj_delete(t, MODEL_PVC, obj);
+	if (r == 0)
+		r = model_claim_retry_after_delete(t);
 	if (r < 0) {
 		json_decref(obj);
 		return r;

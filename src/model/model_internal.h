@@ -17,6 +17,8 @@
  *   model_stateful_set.c  StatefulSets: make and delete their claims
  *   model_claim.c         PersistentVolumeClaims: admission, binding (looks
  *                         up classes), expansion, reclaim
+ *   model_capacity.c      the capacity policy: may a claim be provisioned or
+ *                         grown now; retrying those waiting for space
  *   model_storage_class.c  model_volume.c (PersistentVolumes)
  *   model_snapshot.c      (VolumeSnapshots)
  *   model_event.c         Events (both groups), recorded by the kinds above
@@ -49,6 +51,7 @@
 #define CLAIMFS_MODEL_INTERNAL_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -60,6 +63,17 @@ struct model_kind_ops;
 struct selector;
 struct store;
 
+/* The capacity policy's state (model_capacity.c). */
+struct model_capacity {
+	double overcommit; /* promised may reach overcommit x takeable; >= 1, set before serving */
+	/* The smallest request refused for lack of space since the last pass
+	 * over the waiting claims (0: none waits): the tick retries once that
+	 * much fits. Written under write_lock, read by the tick without it. */
+	atomic_uint_fast64_t provision_wait;
+	atomic_uint_fast64_t resize_wait; /* the same for expansions of bound claims */
+	int64_t next_check_ms;            /* the tick's next look (the timer thread only) */
+};
+
 struct model {
 	struct store *store;         /* not owned */
 	/* Each kind's rules, indexed by enum model_kind (model_kinds.c). */
@@ -67,6 +81,7 @@ struct model {
 	pthread_mutex_t write_lock;  /* serialises every change (see above) */
 	struct model_hub *hub;       /* watch events; has its own lock */
 	struct model_event_sweeper *sweeper; /* model_events_expire's thread, or NULL */
+	struct model_capacity capacity;
 };
 
 /* One write transaction. */
@@ -225,6 +240,22 @@ int model_event_record(struct model_txn *t, const json_t *object, const char *co
 #define MODEL_EVENT_RESIZER "external-resizer claimfs.csi.claimfs.io"
 /* Stop model_events_expire's thread (model_close). */
 void model_events_stop(struct model *model);
+/* ---- capacity policy (model_capacity.c) ------------------------------------------ */
+
+/* Pure arithmetic of the policy: may `request` more bytes be promised when
+ * `promised` are and the store can take `takeable`, at ratio overcommit? */
+bool model_capacity_fits(uint64_t promised, uint64_t takeable, double overcommit,
+			 uint64_t request);
+/* 0 if `bytes` more may be promised now; -ENOSPC (the reason in message,
+ * the request noted so that the tick retries once it fits; resize: an
+ * expansion) otherwise; other errors from the store. */
+int model_capacity_check(struct model_txn *t, uint64_t bytes, bool resize, char *message,
+			 size_t size);
+/* Start of a pass over the waiting claims (provisions or resizes): forget
+ * the noted requests; those still refused note themselves again. */
+void model_capacity_wait_reset(struct model *model, bool resize);
+/* Whether a claim (resize: an expansion) waits for space. */
+bool model_capacity_waiting(struct model *model, bool resize);
 
 /* ---- event hub (model_hub.c) ------------------------------------------------------ */
 

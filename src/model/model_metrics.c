@@ -2,8 +2,9 @@
  * model_metrics.c — /metrics in the Prometheus text exposition format.
  *
  * Owns: metric names and help texts. Reads the store's volumes (per claim
- * capacity and use), the store's commit statistics, and the process-wide
- * histograms of metrics.h (FUSE operations, API requests, commits).
+ * capacity and use), the capacity policy's promised and takeable bytes,
+ * the store's commit statistics, and the process-wide histograms of
+ * metrics.h (FUSE operations, API requests, commits).
  * metrics_histogram buckets are stored per bucket (not cumulative);
  * Prometheus wants cumulative counts, summed here.
  */
@@ -213,12 +214,35 @@ static void model_metrics_store(struct model *model, struct model_metrics_buf *b
 			     (long long)store_current_version(model->store));
 }
 
+/* The capacity policy's two sides (README "Capacity"). */
+static int model_metrics_capacity(struct model *model, struct model_metrics_buf *b)
+{
+	uint64_t promised, takeable;
+	double overcommit;
+	int r = model_capacity_get(model, &promised, &takeable, &overcommit);
+
+	if (r < 0)
+		return r;
+	model_metrics_head(b, "claimfs_store_promised_bytes", "gauge",
+			   "Bytes bound claims may still write (capacity less use, summed)");
+	model_metrics_printf(b, "claimfs_store_promised_bytes %llu\n", (unsigned long long)promised);
+	model_metrics_head(b, "claimfs_store_takeable_bytes", "gauge",
+			   "Bytes the store can still take: host free space and free pages, less the reserve");
+	model_metrics_printf(b, "claimfs_store_takeable_bytes %llu\n", (unsigned long long)takeable);
+	model_metrics_head(b, "claimfs_store_overcommit_ratio", "gauge",
+			   "Promised bytes may reach this times the takeable bytes (--overcommit)");
+	model_metrics_printf(b, "claimfs_store_overcommit_ratio %g\n", overcommit);
+	return 0;
+}
+
 int model_metrics(struct model *model, char **buf, size_t *len, size_t *cap)
 {
 	struct model_metrics_buf b = { buf, len, cap, 0 };
 	int r;
 
 	r = model_metrics_volumes(model, &b);
+	if (r == 0)
+		r = model_metrics_capacity(model, &b);
 	if (r < 0)
 		return r;
 	model_metrics_requests(&b);
