@@ -311,7 +311,7 @@ static int model_claim_room(struct model_txn *t, const struct claim *c, uint64_t
 /* Grow a bound claim's volume and PV to its request (c->storage) when the
  * capacity policy lets the extra bytes in; otherwise the spec change stands,
  * the claim keeps its capacity and the resize waits for space
- * (model_claim_retry_resizes), as with the external-resizer. */
+ * (model_claim_reconcile retries it), as with the external-resizer. */
 static int model_claim_grow(struct model_txn *t, struct claim *c)
 {
 	uint64_t capacity = c->storage > c->capacity ? c->storage : c->capacity;
