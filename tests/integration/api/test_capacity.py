@@ -189,6 +189,8 @@ def main():
                 try:
                     pending_and_binding(t, d, small)
                     overcommit(t, d)
+                    t.eq(d.stop(), 0, 'daemon stops cleanly')
+                    t.eq(d.sanitizer_reports(), [], 'no sanitizer reports in the daemon log')
                 except Exception:
                     t.diag(d.log_tail(30))
                     raise
