@@ -123,8 +123,13 @@ class Claimfsd:
             os.unlink(self.port_file)
         with open(self.log_path, 'ab') as logf:
             self.proc = subprocess.Popen(
+                # The bench's claims are sized for its largest workload
+                # (CLAIM_STORAGE each, several at once), not for the disk:
+                # thin-provisioned, as local-path and hostpath volumes are,
+                # so the capacity policy never keeps one Pending here.
                 [self.binary, '--store', self.store, '--mount', self.mount,
-                 '--listen', '127.0.0.1:0', '--port-file', self.port_file, '--log-level', 'warn'],
+                 '--listen', '127.0.0.1:0', '--port-file', self.port_file, '--log-level', 'warn',
+                 '--overcommit', '1000'],
                 stdin=subprocess.DEVNULL, stdout=logf, stderr=logf)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

@@ -284,7 +284,7 @@ static int model_claim_provisioning_failed(struct model_txn *t, const struct cla
 static int model_claim_resize_failed(struct model_txn *t, const struct claim *c,
 				     const char *message)
 {
-	char text[600];
+	char text[NAMES_SUBDOMAIN_MAX + 1024];
 
 	if (!t->dry_run)
 		log_info("claim %s/%s keeps %llu bytes: resize failed: %s", c->namespace_name,
