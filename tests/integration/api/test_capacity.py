@@ -44,6 +44,13 @@ def phase(d, name):
     return obj and obj.get('status', {}).get('phase')
 
 
+def events_about(d, name, reason):
+    """Messages of the events named REASON about claim NAME (core/v1)."""
+    status, _, body = d.request('GET', '/api/v1/namespaces/default/events?fieldSelector='
+                                'involvedObject.name=%s,reason=%s' % (name, reason))
+    return [e.get('message', '') for e in json.loads(body)['items']] if status == 200 else []
+
+
 def capacity(d, name):
     obj = claim(d, name)
     return obj and obj.get('status', {}).get('capacity', {}).get('storage')
@@ -92,6 +99,9 @@ def pending_and_binding(t, d, small):
     t.eq(phase(d, 'exa'), 'Pending', 'an 8Ei claim stays Pending')
     t.ok(log_has(d, 'claim default/huge stays Pending: failed to provision volume with StorageClass '
                     '"claimfs": not enough space'), 'the log says why the claim is Pending')
+    t.ok(any('not enough space' in m for m in events_about(d, 'huge', 'ProvisioningFailed')),
+         'a ProvisioningFailed event says why (kubectl describe pvc shows it)',
+         repr(events_about(d, 'huge', 'ProvisioningFailed')))
     t.ok(not os.path.exists(d.claim_path('default', 'huge')), 'a Pending claim has no directory')
     d.create_claim('default', 'first', storage='200Mi')
     t.eq(phase(d, 'first'), 'Bound', 'a 200Mi claim that fits binds')
@@ -129,6 +139,9 @@ def pending_and_binding(t, d, small):
     t.eq(df_avail(path)[2], 150 * MI, 'df still shows 150Mi')
     t.ok(log_has(d, 'claim default/second keeps 157286400 bytes: resize failed: not enough space'),
          'the log says why the claim did not grow')
+    t.ok(any('not enough space' in m for m in events_about(d, 'second', 'VolumeResizeFailed')),
+         'a VolumeResizeFailed event says why the claim did not grow',
+         repr(events_about(d, 'second', 'VolumeResizeFailed')))
     d.delete_claim('default', 'third')
     t.ok(wait_for(lambda: capacity(d, 'second') == '250Mi', timeout=5),
          'deleting the 100Mi claim lets the expansion to 250Mi happen')
