@@ -144,6 +144,9 @@ static int main_set_event_ttl(void *opts, const char *argument)
 	if (main_parse_duration(argument, &seconds) < 0 || seconds == 0)
 		return -EINVAL;
 	o->event_ttl_s = seconds;
+	return 0;
+}
+
 /* --overcommit: a decimal ratio, 1 to MAIN_OVERCOMMIT_MAX (no signs,
  * exponents, hex or "inf" that strtod would take). */
 static int main_set_overcommit(void *opts, const char *argument)
@@ -281,9 +284,7 @@ static int main_parse(int argc, char **argv, struct main_options *o)
 	*o = (struct main_options){ .store_path = MAIN_DEFAULT_STORE, .mountpoint = MAIN_DEFAULT_MOUNT,
 				    .listen = MAIN_DEFAULT_LISTEN, .commit_interval_ms = 100,
 				    .stream_mib_per_s = STORE_STREAM_DEFAULT_MIB_PER_S,
-				    .event_ttl_s = 3600 };
-				    .overcommit = 1.0,
-				    .stream_mib_per_s = STORE_STREAM_DEFAULT_MIB_PER_S };
+				    .event_ttl_s = 3600, .overcommit = 1.0 };
 	r = cmdline_parse(&program, argc, argv, o);
 	return r != 0 ? r : main_check_options(o);
 }
