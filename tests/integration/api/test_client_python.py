@@ -7,7 +7,9 @@ patch and delete every served kind (claims, volumes, classes, StatefulSets
 with their scale subresource, VolumeSnapshots through the custom objects
 API); dry-run create, patch, replace and delete change nothing; errors are
 ApiExceptions with the apiserver's status (404, 409, 422); a watch sees
-ADDED, MODIFIED and DELETED; and an informer built on kubernetes.watch.Watch
+ADDED, MODIFIED and DELETED; fieldValidation Strict and Warn, Events in
+both groups and Namespaces (a claim inside goes with its namespace) work
+through the client; and an informer built on kubernetes.watch.Watch
 (list, then watch from the list's resourceVersion, relist on error) keeps
 working across a daemon restart on the same store and sees a change made
 after it.
@@ -370,6 +372,63 @@ def run_informer_restart(t, d, api):
         informer.stop()
 
 
+def run_fields_events_namespaces(t, api):
+    """fieldValidation through the client's generic call, Events in both
+    groups, and Namespaces with a claim inside, as the client sees them."""
+    core = client.CoreV1Api(api)
+    path = '/api/v1/namespaces/%s/persistentvolumeclaims' % NS
+    bogus = claim('py-bogus')
+    bogus['spec']['bogusField'] = 1
+
+    def post(query):
+        return api.call_api(path, 'POST', query_params=query, body=bogus,
+                            header_params={'Content-Type': 'application/json'},
+                            response_type='object', auth_settings=['BearerToken'],
+                            _return_http_data_only=True)
+    e = api_error(lambda: post([('fieldValidation', 'Strict')]))
+    t.ok(e is not None and e.status == 400 and 'unknown field "spec.bogusField"' in
+         (error_status(e, 'message') or ''), 'fieldValidation=Strict: ApiException 400 names '
+         'the unknown field', e and e.body)
+    t.ok(api_error(lambda: core.read_namespaced_persistent_volume_claim('py-bogus', NS))
+         is not None, 'the refused claim was not made')
+    post([('fieldValidation', 'Warn')])
+    stored = as_dict(core.read_namespaced_persistent_volume_claim('py-bogus', NS))
+    t.ok('bogusField' not in stored.get('spec', {}),
+         'fieldValidation=Warn: created, without the unknown field', json.dumps(stored)[:300])
+    core.delete_namespaced_persistent_volume_claim('py-bogus', NS)
+
+    sel = 'involvedObject.name=py-source,reason=ProvisioningSucceeded'
+    events = core.list_namespaced_event(NS, field_selector=sel).items
+    t.ok(len(events) == 1 and events[0].type == 'Normal' and
+         events[0].involved_object.kind == 'PersistentVolumeClaim',
+         'core/v1 events: ProvisioningSucceeded about the claim', repr(events)[:400])
+    # Read raw: like the controllers' core/v1 recorder on a cluster, these
+    # events have no eventTime, which this client's events.k8s.io model
+    # refuses to deserialize (it does the same against kube-apiserver).
+    raw = client.EventsV1Api(api).list_namespaced_event(
+        NS, field_selector='regarding.name=py-source,reason=ProvisioningSucceeded',
+        _preload_content=False)
+    v1 = json.loads(raw.data)['items']
+    t.ok(len(v1) == 1 and v1[0]['regarding']['kind'] == 'PersistentVolumeClaim' and
+         v1[0]['deprecatedCount'] >= 1, 'events.k8s.io/v1: the same event in its shape',
+         repr(v1)[:400])
+
+    core.create_namespace({'apiVersion': 'v1', 'kind': 'Namespace',
+                           'metadata': {'name': 'py-ns'}})
+    names = [n.metadata.name for n in core.list_namespace().items]
+    t.ok('default' in names and 'py-ns' in names, 'namespaces: default and the new one listed',
+         repr(names))
+    t.eq(core.read_namespace('py-ns').status.phase, 'Active', 'a new namespace is Active')
+    core.create_namespaced_persistent_volume_claim('py-ns', claim('inside'))
+    core.delete_namespace('py-ns')
+    gone = wait_for(lambda: api_error(lambda: core.read_namespace('py-ns')) is not None,
+                    timeout=10)
+    e = api_error(lambda: core.read_namespace('py-ns'))
+    t.ok(gone and e.status == 404, 'delete_namespace: the namespace goes (404)', e and e.body)
+    e = api_error(lambda: core.read_namespaced_persistent_volume_claim('inside', 'py-ns'))
+    t.ok(e is not None and e.status == 404, 'and the claim inside it with it', e and e.body)
+
+
 def run_all(t, d, workdir):
     api = config.new_client_from_config(config_file=write_kubeconfig(workdir, d.url))
     client.CoreV1Api(api).create_namespaced_persistent_volume_claim(NS, claim('py-source'))
@@ -382,6 +441,7 @@ def run_all(t, d, workdir):
         run_errors(t, k, names[k.name])
         run_dry_run(t, k, names[k.name])
     run_watch(t, api)
+    run_fields_events_namespaces(t, api)
     for k in reversed(served):
         run_delete(t, k, names[k.name])
     run_informer_restart(t, d, api)
