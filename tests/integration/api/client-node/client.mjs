@@ -11,7 +11,8 @@
 // scale subresource, VolumeSnapshots through the custom objects API); dry-run
 // create, patch, replace and delete change nothing; errors are ApiExceptions
 // with the apiserver's codes (404, 409, 422); a Watch sees ADDED, MODIFIED
-// and DELETED; makeInformer keeps working across a daemon restart on the
+// and DELETED; Events in both groups and Namespaces (a claim inside goes
+// with its namespace) work; makeInformer keeps working across a daemon restart on the
 // same store (it reconnects and sees a change made after the restart).
 import * as k8s from '@kubernetes/client-node';
 import { createInterface } from 'node:readline';
@@ -296,6 +297,35 @@ async function runInformer(kc) {
   }
 }
 
+// Events in both groups and Namespaces through the client.
+async function runEventsNamespaces(kc) {
+  const core = kc.makeApiClient(k8s.CoreV1Api);
+  // No fieldValidation here: the client's typed serializer drops fields its
+  // models do not know before sending, so unknown fields never reach the
+  // server (kubectl, raw HTTP and the Python client cover them).
+  const events = (await core.listNamespacedEvent({ namespace: NS,
+    fieldSelector: 'involvedObject.name=js-source,reason=ProvisioningSucceeded' })).items;
+  ok(events.length === 1 && events[0].type === 'Normal' &&
+    events[0].involvedObject.kind === 'PersistentVolumeClaim',
+    'core/v1 events: ProvisioningSucceeded about the claim', JSON.stringify(events).slice(0, 400));
+  const v1 = (await kc.makeApiClient(k8s.EventsV1Api).listNamespacedEvent({ namespace: NS,
+    fieldSelector: 'regarding.name=js-source,reason=ProvisioningSucceeded' })).items;
+  ok(v1.length === 1 && v1[0].regarding.kind === 'PersistentVolumeClaim',
+    'events.k8s.io/v1: the same event in its shape', JSON.stringify(v1).slice(0, 400));
+
+  await core.createNamespace({ body: { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'js-ns' } } });
+  const names = (await core.listNamespace()).items.map((n) => n.metadata.name);
+  ok(names.includes('default') && names.includes('js-ns'), 'namespaces: default and the new one listed',
+    JSON.stringify(names));
+  ok((await core.readNamespace({ name: 'js-ns' })).status.phase === 'Active', 'a new namespace is Active');
+  await core.createNamespacedPersistentVolumeClaim({ namespace: 'js-ns', body: claim('inside') });
+  await core.deleteNamespace({ name: 'js-ns' });
+  ok(await waitForAsync(async () => (await apiError(() => core.readNamespace({ name: 'js-ns' })))?.code === 404),
+    'deleteNamespace: the namespace goes (404)');
+  const e = await apiError(() => core.readNamespacedPersistentVolumeClaim({ name: 'inside', namespace: 'js-ns' }));
+  ok(e?.code === 404, 'and the claim inside it with it');
+}
+
 async function main() {
   const kc = new k8s.KubeConfig();
   kc.loadFromFile(process.env.KUBECONFIG);
@@ -310,6 +340,7 @@ async function main() {
     await runDryRun(k, made[k.name]);
   }
   await runWatch(kc);
+  await runEventsNamespaces(kc);
   for (const k of [...served].reverse()) await runDelete(k, made[k.name]);
   await runInformer(kc);
 }
