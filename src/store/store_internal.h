@@ -352,6 +352,8 @@ void store_now(struct timespec *ret_now);
 int64_t store_ts_to_ns(const struct timespec *ts);
 void store_ns_to_ts(int64_t ns, struct timespec *ret_ts);
 void store_inode_from_row(sqlite3_stmt *st, int col, struct store_inode *ret_inode);
+/* -ENOENT without a row; -EIO for an inode the kernel holds whose creation a
+ * rolled-back batch took away (store_record.c). */
 int store_inode_load(struct store *s, uint64_t ino, struct store_inode *ret_inode);
 int store_inode_save(struct store *s, const struct store_inode *inode);
 int store_inode_insert(struct store *s, struct store_inode *inode, const char *target);

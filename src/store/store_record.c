@@ -58,6 +58,19 @@ void store_inode_from_row(sqlite3_stmt *st, int col, struct store_inode *ret_ino
 	store_ns_to_ts(sqlite3_column_int64(st, col + 12), &a->ctime);
 }
 
+/* Whether ino, which has no row, is one the kernel still holds. Unlinked
+ * inodes stay as orphans while referenced (store_inode_release_if_unused,
+ * store_volume_delete), so only a rolled-back batch that created it takes
+ * the row of a referenced inode away: its data was lost, which the
+ * durability contract reports as EIO, never as ENOENT. */
+static bool store_inode_vanished(struct store *s, uint64_t ino)
+{
+	assert(store_lock_held(s));
+	return store_inomap_get(&s->lookups, ino) > 0;
+}
+
+/* Load an inode's row: -ENOENT if there is none, -EIO if the kernel holds
+ * the inode and a rolled-back batch took the row (store_inode_vanished). */
 int store_inode_load(struct store *s, uint64_t ino, struct store_inode *ret_inode)
 {
 	sqlite3_stmt *st = store_stmt(s, STMT_INODE_GET);
@@ -68,8 +81,10 @@ int store_inode_load(struct store *s, uint64_t ino, struct store_inode *ret_inod
 	rc = store_step(s, st);
 	if (rc == SQLITE_ROW)
 		store_inode_from_row(st, 0, ret_inode);
+	else if (rc == SQLITE_DONE)
+		r = store_inode_vanished(s, ino) ? -EIO : -ENOENT;
 	else
-		r = rc == SQLITE_DONE ? -ENOENT : store_errno(s, rc, "load inode");
+		r = store_errno(s, rc, "load inode");
 	sqlite3_reset(st);
 	return r;
 }

@@ -743,6 +743,43 @@ START_TEST(test_lost_commit_reports_eio)
 }
 END_TEST
 
+/* A file created in a batch whose commit fails: its row is gone, but the
+ * kernel still has it open. What comes next through that open file (a
+ * write, its fsync, a stat) must say EIO, as durability point 6 promises,
+ * not ENOENT (the fault test saw ENOENT from a write+fsync when the batch
+ * timer's commit failed between a create and its write). */
+START_TEST(test_lost_create_reports_eio)
+{
+	char fault[600];
+	uint64_t root = make_volume("v", "c", 64 << 20);
+	struct store_attr attr;
+	char back[4];
+
+	ck_assert_int_eq(store_sync(st, true), 0);
+	reopen_with_faults(fault, sizeof(fault));
+	uint64_t ino = make_file(root, "created");
+	set_fault(fault, "write:1:ENOSPC:1");
+	/* the batch timer's commit, say: the create is rolled back */
+	ck_assert_int_lt(store_sync(st, false), 0);
+	ck_assert_uint_ge(store_fault_injected(), 1);
+	unlink(fault);
+	ck_assert_int_eq(store_lookup(st, root, "created", &attr), -ENOENT);
+	ck_assert_int_eq(store_write(st, ino, 0, "data", 4), -EIO);
+	ck_assert_int_eq(store_read(st, ino, 0, 4, back), -EIO);
+	ck_assert_int_eq(store_getattr(st, ino, &attr), -EIO);
+	ck_assert_int_eq(store_fsync(st, ino, false), -EIO);
+	/* once the kernel forgets it, the number is simply unknown */
+	store_forget(st, ino, 1);
+	ck_assert_int_eq(store_getattr(st, ino, &attr), -ENOENT);
+	/* work goes on: a new file gets a new number and commits */
+	uint64_t next = make_file(root, "next");
+	ck_assert_uint_ne(next, ino);
+	ck_assert_int_eq(store_write(st, next, 0, "next", 4), 4);
+	ck_assert_int_eq(store_fsync(st, next, false), 0);
+	assert_store_consistent();
+}
+END_TEST
+
 static Suite *store_ops_suite(void)
 {
 	Suite *s = suite_create("store_ops");
@@ -767,6 +804,7 @@ static Suite *store_ops_suite(void)
 	tcase_add_test(tc, test_flush_commits_only_pending_files);
 	tcase_add_test(tc, test_fault_injection_rolls_back);
 	tcase_add_test(tc, test_lost_commit_reports_eio);
+	tcase_add_test(tc, test_lost_create_reports_eio);
 	tcase_add_test(tc, test_sqlite_rollback_mid_operation);
 	tcase_add_test(tc, test_savepoint_journal_needs_no_temp_file);
 	suite_add_tcase(s, tc);

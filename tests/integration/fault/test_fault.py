@@ -154,6 +154,27 @@ def healthy(t, d, claim_dir, committed, desc):
     return t.ok(ok, desc, 'daemon alive=%s readyz=%s; log:\n%s' % (d.proc.poll() is None, status, d.log_tail(15)))
 
 
+def lost_create(t, d, claim_dir, fault):
+    """A file created in a batch whose commit then fails (the batch timer's,
+    between the create and the first write): what comes through the still
+    open descriptor is EIO/ENOSPC, never ENOENT (durability point 6)."""
+    before = injected(d)
+    set_fault(fault, 'write:1:ENOSPC:0')
+    fd = os.open(os.path.join(claim_dir, 'lost-create'), os.O_CREAT | os.O_WRONLY, 0o644)
+    time.sleep(0.5)  # the timer commits the batch within 100 ms: it fails
+    set_fault(fault, '')
+    errs = []
+    for what, fn in (('write', lambda: os.write(fd, b'x' * 4096)), ('fsync', lambda: os.fsync(fd)),
+                     ('close', lambda: os.close(fd))):
+        try:
+            fn()
+        except OSError as e:
+            errs.append((what, errno.errorcode.get(e.errno, e.errno)))
+    t.ok(injected(d) > before, 'lost create: the batch commit failed', d.log_tail(10))
+    t.ok(errs and all(e in ('EIO', 'ENOSPC') for _, e in errs),
+         'lost create: the open file answers EIO/ENOSPC, never ENOENT (%r)' % errs, d.log_tail(10))
+
+
 def check_store(t, d, desc):
     res = subprocess.run([d.binary, '--check', '--store', d.store], capture_output=True, text=True)
     t.ok(res.returncode == 0, desc, res.stdout + res.stderr)
@@ -193,6 +214,7 @@ def sweep(t, work):
             t.diag('%s/%s: %d fault point(s) swept' % (op, err, hits))
             total += hits
         t.ok(total > 20, 'the sweep hit %d I/O points in all' % total)
+        lost_create(t, d, claim_dir, fault)
         # A persistent fault: every write fails until it is cleared.
         set_fault(fault, 'write:1:ENOSPC:0')
         err = write_file(os.path.join(claim_dir, 'persistent'), b'x' * 100000)
