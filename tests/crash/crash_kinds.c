@@ -5,7 +5,8 @@
  *            fsyncs. variant 0 rewrites in place with pwrite, variant 1 the
  *            way most apps do it (open O_TRUNC, write). After a kill the file
  *            holds the acknowledged value or the one in flight (variant 1:
- *            or is empty, the truncate of the in-flight operation).
+ *            or is empty, the truncate of the in-flight operation, which
+ *            the resolution undoes by writing the acknowledged value back).
  *   append   journal: 64-byte records appended with O_APPEND, 1..8 per
  *            operation, then fdatasync. After a kill: every acknowledged
  *            record exact, at most the in-flight records beyond them.
@@ -80,7 +81,25 @@ struct counter_state {
 	unsigned long long value;
 };
 
-/* Verify visits.txt against the log; adopt its value. */
+/* Write value to visits.txt and fsync it (the resolution of an empty file). */
+static int counter_restore(struct crash_writer *w, const char *path, unsigned long long value)
+{
+	char text[COUNTER_LEN + 1];
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	int r = 0;
+
+	if (fd < 0)
+		return crash_failed(w, "open visits.txt to restore it");
+	snprintf(text, sizeof(text), "%020llu\n", value);
+	if (crash_pwrite_all(fd, text, COUNTER_LEN, 0) < 0 || fsync(fd) < 0)
+		r = crash_failed(w, "restore visits.txt");
+	if (close(fd) < 0 && r == 0)
+		r = crash_failed(w, "close visits.txt");
+	return r;
+}
+
+/* Verify visits.txt against the log; adopt its value (restoring it if the
+ * in-flight operation left the file empty). */
 static int counter_verify(struct crash_writer *w, bool resolve)
 {
 	struct counter_state *st = calloc(1, sizeof(*st));
@@ -107,7 +126,9 @@ static int counter_verify(struct crash_writer *w, bool resolve)
 		errno = -r;
 		return crash_failed(w, "read visits.txt");
 	} else if (len == 0) {
-		if (!(p.pending && (p.acked == 0 || w->variant == 1)))
+		/* Empty: nothing acknowledged yet, or (variant 1) the in-flight
+		 * operation's O_TRUNC without its write. */
+		if (p.acked != 0 && !(p.pending && w->variant == 1))
 			crash_lost(w, "visits.txt empty, acknowledged %llu", p.acked);
 		st->value = p.acked;
 	} else {
@@ -130,6 +151,15 @@ static int counter_verify(struct crash_writer *w, bool resolve)
 	free(data);
 	if (!resolve)
 		return 0;
+	/* Undo an in-flight O_TRUNC that left the file empty: the directory
+	 * must hold what "base" says before the run goes on, or a kill before
+	 * the run's first operation would find an empty file that the log no
+	 * longer explains. */
+	if (r == 0 && len == 0 && st->value > 0) {
+		r = counter_restore(w, path, st->value);
+		if (r < 0)
+			return r;
+	}
 	r = crash_log_put(w, true, "base %llu", st->value);
 	return r < 0 ? (errno = -r, crash_failed(w, "log")) : 0;
 }
