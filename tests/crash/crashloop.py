@@ -244,9 +244,16 @@ class CrashLoop:
             raise Failure('writers never verified: %s' % ', '.join(w.name() for w in late))
         for w in self.writers:
             v = w.verified()
-            if v is None or v[2] != 0:
+            if v is None:
+                # A writer that could not verify (a syscall failed) has not
+                # found a loss: say what happened, do not count it as one.
                 w.proc.wait()
-                self.lost += v[2] if v else 1
+                raise Failure('%s: exit %s before verifying:\n%s%s' %
+                              (w.name(), w.proc.returncode, w.out.decode('utf-8', 'replace'),
+                               w.stderr_text()[-3000:]))
+            if v[2] != 0:
+                w.proc.wait()
+                self.lost += v[2]
                 raise Failure('%s: verification failed (exit %s):\n%s' %
                               (w.name(), w.proc.returncode, w.stderr_text()[-3000:]))
             acks, objects, _ = v
