@@ -193,6 +193,10 @@ static void model_metrics_store(struct model *model, struct model_metrics_buf *b
 	model_metrics_head(b, "claimfs_store_wal_frames", "gauge",
 			   "Frames in the WAL since it last started over");
 	model_metrics_printf(b, "claimfs_store_wal_frames %llu\n", (unsigned long long)stats.wal_frames);
+	model_metrics_head(b, "claimfs_store_wal_frames_max", "gauge",
+			   "The most frames the WAL has held since the daemon started");
+	model_metrics_printf(b, "claimfs_store_wal_frames_max %llu\n",
+			     (unsigned long long)stats.wal_frames_max);
 	model_metrics_head(b, "claimfs_store_checkpoint_pending", "gauge",
 			   "1 while the checkpointer holds back for a stream of writes, copies its WAL, or the WAL is past its restart length");
 	model_metrics_printf(b, "claimfs_store_checkpoint_pending %d\n", stats.checkpoint_pending ? 1 : 0);

@@ -324,6 +324,7 @@ int store_check(struct store *s, bool repair, store_report_cb report, void *ud,
 /* ---- statistics (metrics) ----------------------------------------------- */
 struct store_stats {
 	uint64_t wal_frames;          /* frames in the WAL since its last restart */
+	uint64_t wal_frames_max;      /* the longest the WAL has been since the store opened */
 	uint64_t checkpoint_deferred; /* checkpointer ticks held back for a stream */
 	bool checkpoint_pending;      /* deferring, copying a deferred WAL, or a WAL past its restart length */
 	uint64_t commits;

@@ -257,6 +257,7 @@ struct store {
 	uint64_t next_ino;
 	const char *vfs; /* the memory-temp VFS over SQLite's default or the fault VFS */
 	atomic_int wal_frames; /* frames in the WAL after the last commit (wal hook; written under lock) */
+	atomic_int wal_frames_max; /* the largest wal_frames since open (same) */
 	atomic_bool low_space;        /* the host disk is (nearly) full; cleared by the timer */
 	int64_t space_free;           /* last sample of store_space_free (lock held) */
 	struct timespec space_sampled;

@@ -344,6 +344,8 @@ static int store_wal_hook(void *ud, sqlite3 *db, const char *schema, int frames)
 	(void)db;
 	(void)schema;
 	s->wal_frames = frames;
+	if (frames > atomic_load(&s->wal_frames_max))
+		atomic_store(&s->wal_frames_max, frames);
 	return SQLITE_OK;
 }
 
@@ -706,6 +708,7 @@ void store_checkpoint_tick(struct store *s)
 void store_get_stats(struct store *s, struct store_stats *ret_stats)
 {
 	ret_stats->wal_frames = (uint64_t)atomic_load(&s->wal_frames);
+	ret_stats->wal_frames_max = (uint64_t)atomic_load(&s->wal_frames_max);
 	ret_stats->checkpoint_deferred = atomic_load(&s->stat_ckpt_deferred);
 	ret_stats->checkpoint_pending = atomic_load(&s->ckpt_deferring) || atomic_load(&s->ckpt_draining) ||
 					atomic_load(&s->wal_frames) > STORE_WAL_RESTART_FRAMES;
