@@ -86,12 +86,15 @@
 /* Large writes (STORE_STREAM_MIN_WRITE bytes or more in one request) coming
  * faster than stream_rate (bytes per second, measured between checkpointer
  * ticks; STORE_STREAM_DEFAULT_MIB_PER_S) start a stream, which lasts while
- * they stay above a quarter of it: its WAL is not checkpointed while it
+ * they stay above a quarter of it, or dip below it for less than
+ * STORE_STREAM_GRACE_MS (a writer descheduled on a busy machine for a tick
+ * or two has not stopped streaming): its WAL is not checkpointed while it
  * lasts (store_checkpoint_tick), up to STORE_WAL_DEFER_MAX_BYTES of WAL, and
  * only while the disk has room for the WAL and its copy (twice that, plus
  * STORE_LOW_SPACE_BYTES). Small writes never count: 4 KiB random writes
  * rewrite the same pages, which one checkpoint copies once. */
 #define STORE_STREAM_MIN_WRITE (128u << 10)
+#define STORE_STREAM_GRACE_MS 500
 #define STORE_WAL_DEFER_MAX_BYTES (1536ll << 20)
 /* Files holding more than this are deleted in chunks of
  * STORE_RECLAIM_CHUNK_BLOCKS blocks, each its own operation, so no
@@ -205,6 +208,7 @@ struct store {
 	/* Streaming detection, store_checkpoint_tick only. */
 	uint64_t ckpt_last_bytes;
 	struct timespec ckpt_last_time;
+	struct timespec ckpt_stream_seen; /* last tick that saw a stream's rate */
 	/* The checkpointer holds back while a stream of writes lasts, or is
 	 * copying the long WAL one left: the commit path then leaves the WAL
 	 * alone up to STORE_WAL_DEFER_MAX_BYTES. */

@@ -626,7 +626,8 @@ void store_set_stream_rate(struct store *s, uint64_t bytes_per_s)
 }
 
 /* Whether file data streams in now (stream_rate since the last
- * tick; a quarter of that keeps a stream going) and the WAL may still grow
+ * tick; a quarter of that keeps a stream going, and a stream survives
+ * quieter ticks for STORE_STREAM_GRACE_MS) and the WAL may still grow
  * (checkpointer thread). */
 static bool store_checkpoint_defer(struct store *s)
 {
@@ -642,7 +643,14 @@ static bool store_checkpoint_defer(struct store *s)
 	s->ckpt_last_time = now;
 	double rate = dt_ns > 0 ? (double)delta * 1e9 / (double)dt_ns : 0;
 	uint64_t start = atomic_load(&s->stream_rate);
-	if (start == 0 || rate < (double)start / (atomic_load(&s->ckpt_deferring) ? 4 : 1))
+	bool deferring = atomic_load(&s->ckpt_deferring);
+	if (start == 0)
+		return false;
+	int64_t quiet_ms = (now.tv_sec - s->ckpt_stream_seen.tv_sec) * 1000LL +
+			   (now.tv_nsec - s->ckpt_stream_seen.tv_nsec) / 1000000;
+	if (rate >= (double)start / (deferring ? 4 : 1))
+		s->ckpt_stream_seen = now;
+	else if (!deferring || quiet_ms >= STORE_STREAM_GRACE_MS)
 		return false;
 	if (atomic_load(&s->low_space) ||
 	    (int64_t)atomic_load(&s->wal_frames) * s->page_size >= STORE_WAL_DEFER_MAX_BYTES)
