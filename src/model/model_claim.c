@@ -174,59 +174,12 @@ out:
 	return r;
 }
 
-/* Record an event about claim c (see model_event_record). */
-static int model_claim_event(struct model_txn *t, const struct claim *c, const char *component,
-			     const char *type, const char *reason, const char *message)
-{
-	json_t *ref = json_pack("{s:s, s:s, s:{s:s, s:s, s:s}}", "apiVersion", "v1", "kind",
-				CLAIM_KIND, "metadata", "name", c->name, "namespace",
-				c->namespace_name, "uid", c->uid);
-	int r;
-
-	if (ref == NULL)
-		return -ENOMEM;
-	r = model_event_record(t, ref, component, type, reason, "%s", message);
-	json_decref(ref);
-	return r;
-}
-
-/* What the PV controller reports about a claim that stays Pending (class
- * is the claim's class or NULL, class_r what looking it up returned). */
-static int model_claim_event_pending(struct model_txn *t, const struct claim *c,
-				     const json_t *class, int class_r)
-{
-	const char *provisioner = model_path_string(class, "provisioner");
-	char message[512];
-
-	if (class_r == -ENOENT && c->class_set && c->storage_class[0] != '\0') {
-		snprintf(message, sizeof(message), "storageclass.storage.k8s.io \"%s\" not found",
-			 c->storage_class);
-		return model_claim_event(t, c, MODEL_EVENT_PV_CONTROLLER, "Warning",
-					 "ProvisioningFailed", message);
-	}
-	if (class == NULL)
-		return model_claim_event(t, c, MODEL_EVENT_PV_CONTROLLER, "Normal", "FailedBinding",
-					 "no persistent volumes available for this claim and no "
-					 "storage class is set");
-	if (provisioner != NULL && strcmp(provisioner, CLAIM_PROVISIONER) != 0) {
-		snprintf(message, sizeof(message),
-			 "Waiting for a volume to be created either by the external provisioner "
-			 "'%.200s' or manually by the system administrator. If volume creation is "
-			 "delayed, please verify that the provisioner is running and correctly "
-			 "registered.",
-			 provisioner);
-		return model_claim_event(t, c, MODEL_EVENT_PV_CONTROLLER, "Normal",
-					 "ExternalProvisioning", message);
-	}
-	return 0;
-}
-
 /* Link a freshly made volume "pvc-<uid>" as the claim and record its PV. */
 static int model_claim_finish_new(struct model_txn *t, struct claim *c, const char *volume,
 				  const json_t *class)
 {
 	const char *policy = model_path_string(class, "reclaimPolicy");
-	char pv_uid[37], message[NAMES_SUBDOMAIN_MAX + 64];
+	char pv_uid[37];
 	json_t *pv;
 	int r;
 
@@ -247,51 +200,10 @@ static int model_claim_finish_new(struct model_txn *t, struct claim *c, const ch
 		return -EIO; /* a uid collision is no user error */
 	if (r < 0)
 		return r;
-	snprintf(message, sizeof(message), "Successfully provisioned volume %s", volume);
-	return model_claim_event(t, c, CLAIM_PROVISIONER, "Normal", "ProvisioningSucceeded",
-				 message);
-}
-
-/* What the external resizer reports for an expansion of c's volume. */
-static int model_claim_expand_events(struct model_txn *t, const struct claim *c)
-{
-	char message[NAMES_SUBDOMAIN_MAX + 64];
-	int r;
-
-	snprintf(message, sizeof(message), "External resizer is resizing volume %s",
-		 c->volume_name);
-	r = model_claim_event(t, c, MODEL_EVENT_RESIZER, "Normal", "Resizing", message);
-	if (r == 0)
-		r = model_claim_event(t, c, MODEL_EVENT_RESIZER, "Normal", "VolumeResizeSuccessful",
-				      "Resize volume succeeded");
-	return r;
+	return model_claim_provisioned_event(t, c, volume);
 }
 
 /* ---- capacity -------------------------------------------------------------------------- */
-
-/* The one place where a claim's failed provisioning is reported (the
- * external-provisioner's ProvisioningFailed); the claim stays Pending. */
-static int model_claim_provisioning_failed(struct model_txn *t, const struct claim *c,
-					   const char *message)
-{
-	if (!t->dry_run)
-		log_info("claim %s/%s stays Pending: %s", c->namespace_name, c->name, message);
-	return model_claim_event(t, c, CLAIM_PROVISIONER, "Warning", "ProvisioningFailed", message);
-}
-
-/* The one place where a failed expansion is reported (the external-resizer's
- * VolumeResizeFailed); the claim keeps its capacity. */
-static int model_claim_resize_failed(struct model_txn *t, const struct claim *c,
-				     const char *message)
-{
-	char text[NAMES_SUBDOMAIN_MAX + 1024];
-
-	if (!t->dry_run)
-		log_info("claim %s/%s keeps %llu bytes: resize failed: %s", c->namespace_name,
-			 c->name, (unsigned long long)c->capacity, message);
-	snprintf(text, sizeof(text), "resize volume %s failed: %s", c->volume_name, message);
-	return model_claim_event(t, c, MODEL_EVENT_RESIZER, "Warning", "VolumeResizeFailed", text);
-}
 
 /* 0 if a new volume of bytes for c fits the capacity policy, 1 if it must
  * wait for space (reported), or a negative errno. */

@@ -17,6 +17,7 @@
  *   model_stateful_set.c  StatefulSets: make and delete their claims
  *   model_claim.c         PersistentVolumeClaims: admission, binding (looks
  *                         up classes), expansion, reclaim
+ *   model_claim_report.c  what the controllers report about a claim (Events)
  *   model_capacity.c      the capacity policy: may a claim be provisioned or
  *                         grown now; retrying those waiting for space
  *   model_storage_class.c  model_volume.c (PersistentVolumes)
@@ -212,6 +213,26 @@ int model_claim_ensure(struct model_txn *t, const char *ns, const json_t *body,
 /* Delete a claim by name if it exists (StatefulSet retention). */
 int model_claim_delete_if_exists(struct model_txn *t, const char *ns, const char *name,
 				 struct model_error *err);
+
+/* ---- what is reported about a claim (model_claim_report.c; model_claim.c only) ---- */
+
+struct claim;
+/* Record an event about claim c from component (see model_event_record). */
+int model_claim_event(struct model_txn *t, const struct claim *c, const char *component,
+		      const char *type, const char *reason, const char *message);
+/* What the PV controller reports about a claim that stays Pending (class:
+ * the claim's class or NULL; class_r: what looking it up returned). */
+int model_claim_event_pending(struct model_txn *t, const struct claim *c, const json_t *class,
+			      int class_r);
+/* The provisioner's ProvisioningSucceeded for c's new volume. */
+int model_claim_provisioned_event(struct model_txn *t, const struct claim *c, const char *volume);
+/* The external resizer's Resizing and VolumeResizeSuccessful. */
+int model_claim_expand_events(struct model_txn *t, const struct claim *c);
+/* The capacity policy keeps c Pending: logged and ProvisioningFailed. */
+int model_claim_provisioning_failed(struct model_txn *t, const struct claim *c,
+				    const char *message);
+/* The capacity policy keeps c's old capacity: logged and VolumeResizeFailed. */
+int model_claim_resize_failed(struct model_txn *t, const struct claim *c, const char *message);
 /* The class named name, or -ENOENT; the default class when name is NULL. */
 int model_storage_class_find(struct model *model, const char *name, json_t **ret_class);
 /* Create the default class on a store that never had classes. */
