@@ -1,6 +1,6 @@
 /*
- * api.c — the HTTP API: fixed routes (health, discovery, OpenAPI, metrics)
- * in a table, and one generic router for every served kind at
+ * api.c — the HTTP API: fixed routes (health, discovery, OpenAPI, metrics,
+ * the self reviews of api_auth.c) in a table, and one generic router for every served kind at
  * /api/v1/... and /apis/<group>/<version>/... .
  *
  * Owns: routing and the response of every request (objects, lists, plain
@@ -195,6 +195,9 @@ static const struct api_route api_routes[] = {
 	{ "GET", "openapi/v3", api_openapi3 },
 	{ "GET", "openapi/v3/api/v1", api_openapi3_core },
 	{ "GET", "openapi/v3/apis/{}/{}", api_openapi3_group },
+	{ "POST", "apis/authorization.k8s.io/v1/selfsubjectaccessreviews", api_auth_access_review },
+	{ "POST", "apis/authorization.k8s.io/v1/selfsubjectrulesreviews", api_auth_rules_review },
+	{ "POST", "apis/authentication.k8s.io/v1/selfsubjectreviews", api_auth_self_review },
 };
 
 /* ---- routing ------------------------------------------------------------------------ */

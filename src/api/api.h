@@ -23,6 +23,9 @@ struct api_request {
 	const char *body;
 	size_t body_len;
 	bool ready; /* the mount is live (for /readyz) */
+	/* The request carried the --token-file bearer token (false: no token is
+	 * configured, the caller is anonymous); the reviews of api_auth.c. */
+	bool authenticated;
 };
 
 #define API_WARNINGS_MAX 4096

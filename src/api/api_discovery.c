@@ -7,7 +7,8 @@
  * (verbs, short names, categories, subresources) kubectl reads to map
  * `kubectl get pvc` or `kubectl scale sts` to URLs. Besides the model's
  * kinds, the core group lists pods as a read-only, always empty collection
- * (claimfs runs no pods; `kubectl describe` lists them).
+ * (claimfs runs no pods; `kubectl describe` lists them), and the self
+ * reviews of the authorization and authentication groups (api_auth.c).
  */
 #include "api_internal.h"
 
@@ -22,8 +23,16 @@ static const char *const api_groups_served[][2] = {
 	{ "storage.k8s.io", "v1" },
 	{ "snapshot.storage.k8s.io", "v1" },
 	{ "events.k8s.io", "v1" },
+	{ "authorization.k8s.io", "v1" },
+	{ "authentication.k8s.io", "v1" },
 };
 #define API_GROUP_COUNT (sizeof(api_groups_served) / sizeof(api_groups_served[0]))
+
+const struct api_discovery_review api_discovery_reviews[API_DISCOVERY_REVIEW_COUNT] = {
+	{ "authorization.k8s.io", "SelfSubjectAccessReview", "selfsubjectaccessreviews" },
+	{ "authorization.k8s.io", "SelfSubjectRulesReview", "selfsubjectrulesreviews" },
+	{ "authentication.k8s.io", "SelfSubjectReview", "selfsubjectreviews" },
+};
 
 json_t *api_discovery_version(void)
 {
@@ -155,6 +164,20 @@ json_t *api_discovery_resources(const char *group, const char *version)
 					       "singularName", "", "namespaced", info->namespaced,
 					       "kind", info->kind, "verbs", "get", "patch", "update"));
 		}
+	}
+	for (size_t i = 0; ok && i < API_DISCOVERY_REVIEW_COUNT; i++) {
+		const struct api_discovery_review *rv = &api_discovery_reviews[i];
+		char singular[64];
+
+		if (strcmp(rv->group, group) != 0)
+			continue;
+		/* "selfsubjectaccessreviews" -> "selfsubjectaccessreview" */
+		snprintf(singular, sizeof(singular), "%.*s", (int)strlen(rv->resource) - 1,
+			 rv->resource);
+		ok = api_add(resources, json_pack("{s:s, s:s, s:b, s:s, s:[s]}", "name",
+						  rv->resource, "singularName", singular,
+						  "namespaced", 0, "kind", rv->kind, "verbs",
+						  "create"));
 	}
 	if (ok && group[0] == '\0')
 		ok = api_add(resources,

@@ -9,6 +9,8 @@
  *   http.c            the libmicrohttpd server (http_guard.c: head
  *                     deadlines; http_listen.c: its listening sockets)
  *   api.c             the router: fixed routes table, api_handle, responses
+ *   api_auth.c        SelfSubjectReview, SelfSubjectAccessReview and
+ *                     SelfSubjectRulesReview: who the caller is, what it may do
  *   api_resource.c    every served kind: list, watch, create, get, replace,
  *                     patch, delete, scale
  *   api_fields.c      fieldValidation: checked bodies, Warning headers
@@ -128,7 +130,25 @@ int api_protobuf_decode(const char *data, size_t len, json_t **ret_body, char *m
 int api_resource(struct api_call *call, char *const segment[], unsigned count,
 		 const char *method);
 
+/* ---- self reviews (api_auth.c) ------------------------------------------------------ */
+
+/* POST of a review (routes of api.c): answered from the token configuration. */
+int api_auth_access_review(struct api_call *call);
+int api_auth_rules_review(struct api_call *call);
+int api_auth_self_review(struct api_call *call);
+
 /* ---- discovery (api_discovery.c) ------------------------------------------------ */
+
+/* A review kind served besides the model's kinds: create only, never stored. */
+struct api_discovery_review {
+	const char *group; /* "authorization.k8s.io" (version v1) */
+	const char *kind;  /* "SelfSubjectAccessReview" */
+	const char *resource;
+};
+
+#define API_DISCOVERY_REVIEW_COUNT 3
+/* SelfSubjectAccessReview, SelfSubjectRulesReview, SelfSubjectReview, in that order. */
+extern const struct api_discovery_review api_discovery_reviews[API_DISCOVERY_REVIEW_COUNT];
 
 json_t *api_discovery_version(void);
 json_t *api_discovery_core_versions(void);

@@ -194,6 +194,18 @@ static const char api_snapshot_schemas[] =
 	API_LIST("io.k8s.api.snapshot.v1.VolumeSnapshot", "snapshot.storage.k8s.io", "v1",
 		 "VolumeSnapshotList") "}";
 
+/* The reviews: only their group-version-kinds and required fields are
+ * written by hand, the rest comes from the schema table. */
+static const char api_authorization_schemas[] =
+	"{\"io.k8s.api.authorization.v1.SelfSubjectAccessReview\":{\"required\":[\"spec\"],"
+	API_GVK("authorization.k8s.io", "v1", "SelfSubjectAccessReview") "},"
+	"\"io.k8s.api.authorization.v1.SelfSubjectRulesReview\":{\"required\":[\"spec\"],"
+	API_GVK("authorization.k8s.io", "v1", "SelfSubjectRulesReview") "}}";
+
+static const char api_authentication_schemas[] =
+	"{\"io.k8s.api.authentication.v1.SelfSubjectReview\":{"
+	API_GVK("authentication.k8s.io", "v1", "SelfSubjectReview") "}}";
+
 /* One document's paths. */
 struct api_openapi_doc {
 	const char *path;    /* "api/v1" */
@@ -209,6 +221,10 @@ static const struct api_openapi_doc api_docs[] = {
 	{ "apis/snapshot.storage.k8s.io/v1", "snapshot.storage.k8s.io", api_snapshot_schemas,
 	  "io.k8s.api.snapshot.v1." },
 	{ "apis/events.k8s.io/v1", "events.k8s.io", api_events_schemas, "io.k8s.api.events.v1." },
+	{ "apis/authorization.k8s.io/v1", "authorization.k8s.io", api_authorization_schemas,
+	  "io.k8s.api.authorization.v1." },
+	{ "apis/authentication.k8s.io/v1", "authentication.k8s.io", api_authentication_schemas,
+	  "io.k8s.api.authentication.v1." },
 };
 #define API_DOC_COUNT (sizeof(api_docs) / sizeof(api_docs[0]))
 
@@ -346,6 +362,22 @@ static int api_kind_paths(json_t *paths, enum model_kind kind, const char *prefi
 	return 0;
 }
 
+/* The path of a review: POST only (nothing is stored to read back). */
+static int api_review_paths(json_t *paths, const struct api_discovery_review *review,
+			    const char *prefix)
+{
+	char item[160], ref[256];
+
+	snprintf(ref, sizeof(ref), "#/components/schemas/%s%s", prefix, review->kind);
+	snprintf(item, sizeof(item), "/apis/%s/v1/%s", review->group, review->resource);
+	if (json_object_set_new(paths, item,
+				json_pack("{s:o}", "post",
+					  api_operation("create", review->group, "v1", review->kind,
+							ref, true, false))) < 0)
+		return -ENOMEM;
+	return 0;
+}
+
 /* The schema of a field's value (or of an array's or map's elements when
  * kind is the element kind); described when description is not NULL. */
 static json_t *api_openapi_value(int kind, int elem, int type, const char *description)
@@ -423,7 +455,8 @@ static int api_openapi_described(json_t *schemas, int type, unsigned depth)
 	return 0;
 }
 
-/* Described schemas for the kinds of group (and Scale for apps). */
+/* Described schemas for the kinds of group (the reviews of theirs, and
+ * Scale for apps). */
 static int api_openapi_describe_group(json_t *schemas, const char *group)
 {
 	int type;
@@ -433,6 +466,13 @@ static int api_openapi_describe_group(json_t *schemas, const char *group)
 
 		type = api_schema_kind_type(info->group, info->kind);
 		if (strcmp(info->group, group) == 0 && type >= 0 &&
+		    api_openapi_described(schemas, type, 0) < 0)
+			return -ENOMEM;
+	}
+	for (size_t i = 0; i < API_DISCOVERY_REVIEW_COUNT; i++) {
+		type = api_schema_kind_type(api_discovery_reviews[i].group,
+					    api_discovery_reviews[i].kind);
+		if (strcmp(api_discovery_reviews[i].group, group) == 0 && type >= 0 &&
 		    api_openapi_described(schemas, type, 0) < 0)
 			return -ENOMEM;
 	}
@@ -472,6 +512,10 @@ json_t *api_openapi_document(const char *path)
 	for (int k = 0; k < MODEL_KIND_COUNT; k++)
 		if (strcmp(model_kind_info((enum model_kind)k)->group, doc->group) == 0 &&
 		    api_kind_paths(paths, (enum model_kind)k, doc->schema_prefix) < 0)
+			goto out;
+	for (size_t i = 0; i < API_DISCOVERY_REVIEW_COUNT; i++)
+		if (strcmp(api_discovery_reviews[i].group, doc->group) == 0 &&
+		    api_review_paths(paths, &api_discovery_reviews[i], doc->schema_prefix) < 0)
 			goto out;
 	result = json_pack("{s:s, s:{s:s, s:s}, s:O, s:{s:O}}", "openapi", "3.0.0", "info", "title",
 			   "Kubernetes", "version", "v1.32.0", "paths", paths, "components",

@@ -4,8 +4,10 @@
  * create namespace x`) post protobuf whatever the server's discovery says.
  *
  * Owns: the protobuf envelope ("k8s\0" + runtime.Unknown{typeMeta, raw})
- * and the messages of the kinds it knows: ObjectMeta's client-set fields
- * and Namespace (metadata, spec.finalizers). A body of any other kind is
+ * and the messages of the kinds it knows: ObjectMeta's client-set fields,
+ * Namespace (metadata, spec.finalizers), and the self reviews `kubectl auth
+ * can-i` and `whoami` post (their specs, described by field tables; the
+ * numbers are those of k8s.io/api's generated.proto). A body of any other kind is
  * 415, as for any format we cannot read; the answer is JSON, which the
  * client accepts too.
  */
@@ -171,11 +173,117 @@ static int api_pb_namespace(struct api_pb b, json_t *obj)
 	return r;
 }
 
+/* One field of a message read by api_pb_message. */
+enum api_pb_type { API_PB_END, API_PB_STRING, API_PB_MESSAGE, API_PB_META };
+
+struct api_pb_desc {
+	unsigned number;
+	enum api_pb_type type;
+	const char *name;              /* its JSON name */
+	const struct api_pb_desc *sub; /* API_PB_MESSAGE: its fields */
+};
+
+/* authorization/v1 ResourceAttributes, NonResourceAttributes and the specs. */
+static const struct api_pb_desc api_pb_resource_attributes[] = {
+	{ 1, API_PB_STRING, "namespace", NULL }, { 2, API_PB_STRING, "verb", NULL },
+	{ 3, API_PB_STRING, "group", NULL },     { 4, API_PB_STRING, "version", NULL },
+	{ 5, API_PB_STRING, "resource", NULL },  { 6, API_PB_STRING, "subresource", NULL },
+	{ 7, API_PB_STRING, "name", NULL },      { 0, API_PB_END, NULL, NULL },
+};
+static const struct api_pb_desc api_pb_non_resource_attributes[] = {
+	{ 1, API_PB_STRING, "path", NULL },
+	{ 2, API_PB_STRING, "verb", NULL },
+	{ 0, API_PB_END, NULL, NULL },
+};
+static const struct api_pb_desc api_pb_access_spec[] = {
+	{ 1, API_PB_MESSAGE, "resourceAttributes", api_pb_resource_attributes },
+	{ 2, API_PB_MESSAGE, "nonResourceAttributes", api_pb_non_resource_attributes },
+	{ 0, API_PB_END, NULL, NULL },
+};
+static const struct api_pb_desc api_pb_rules_spec[] = {
+	{ 1, API_PB_STRING, "namespace", NULL },
+	{ 0, API_PB_END, NULL, NULL },
+};
+/* The reviews themselves: metadata 1, spec 2 (status is the server's). */
+static const struct api_pb_desc api_pb_access_review[] = {
+	{ 1, API_PB_META, "metadata", NULL },
+	{ 2, API_PB_MESSAGE, "spec", api_pb_access_spec },
+	{ 0, API_PB_END, NULL, NULL },
+};
+static const struct api_pb_desc api_pb_rules_review[] = {
+	{ 1, API_PB_META, "metadata", NULL },
+	{ 2, API_PB_MESSAGE, "spec", api_pb_rules_spec },
+	{ 0, API_PB_END, NULL, NULL },
+};
+static const struct api_pb_desc api_pb_self_review[] = {
+	{ 1, API_PB_META, "metadata", NULL },
+	{ 0, API_PB_END, NULL, NULL },
+};
+
+/* The object at obj[key], made empty if absent; NULL: out of memory. */
+static json_t *api_pb_child(json_t *obj, const char *key)
+{
+	json_t *child = json_object_get(obj, key);
+
+	if (child == NULL && json_object_set_new(obj, key, child = json_object()) < 0)
+		return NULL;
+	return child;
+}
+
+/* The fields of desc in message b into obj; unknown fields are skipped (a
+ * newer client's additions), a message present but empty stays present
+ * (resourceAttributes: {} differs from none). */
+static int api_pb_message(struct api_pb b, json_t *obj, const struct api_pb_desc *desc)
+{
+	struct api_pb bytes;
+	unsigned n;
+	int r = 0;
+
+	while (r == 0 && b.p < b.end) {
+		const struct api_pb_desc *d = desc;
+		json_t *child;
+
+		r = api_pb_field(&b, &n, &bytes);
+		while (r == 0 && d->type != API_PB_END && d->number != n)
+			d++;
+		if (r < 0 || d->type == API_PB_END || bytes.p == NULL)
+			continue;
+		if (d->type == API_PB_STRING) {
+			/* Unset strings arrive empty: they stay unset. */
+			if (bytes.p < bytes.end &&
+			    json_object_set_new(obj, d->name, api_pb_string(&bytes)) < 0)
+				r = -EBADMSG;
+			continue;
+		}
+		child = api_pb_child(obj, d->name);
+		if (child == NULL)
+			r = -ENOMEM;
+		else
+			r = d->type == API_PB_META ? api_pb_meta(bytes, child)
+						   : api_pb_message(bytes, child, d->sub);
+	}
+	return r;
+}
+
+/* The kinds a protobuf body may hold: a field table, or for a Namespace its
+ * own reader. */
+static const struct {
+	const char *api_version;
+	const char *kind;
+	const struct api_pb_desc *desc;
+} api_pb_kinds[] = {
+	{ "v1", "Namespace", NULL },
+	{ "authorization.k8s.io/v1", "SelfSubjectAccessReview", api_pb_access_review },
+	{ "authorization.k8s.io/v1", "SelfSubjectRulesReview", api_pb_rules_review },
+	{ "authentication.k8s.io/v1", "SelfSubjectReview", api_pb_self_review },
+};
+
 int api_protobuf_decode(const char *data, size_t len, json_t **ret_body, char *msg, size_t size)
 {
 	struct api_pb b = { (const unsigned char *)data, (const unsigned char *)data + len };
 	struct api_pb bytes, raw = { NULL, NULL }, tm;
 	char api_version[64] = "", kind[64] = "";
+	size_t k = sizeof(api_pb_kinds) / sizeof(api_pb_kinds[0]);
 	json_t *obj;
 	unsigned n;
 	int r = 0;
@@ -198,12 +306,17 @@ int api_protobuf_decode(const char *data, size_t len, json_t **ret_body, char *m
 					 (int)(tm.end - tm.p), (const char *)tm.p);
 		}
 	}
-	if (strcmp(kind, "Namespace") != 0 || strcmp(api_version, "v1") != 0 || raw.p == NULL)
+	for (size_t i = 0; i < sizeof(api_pb_kinds) / sizeof(api_pb_kinds[0]); i++)
+		if (strcmp(api_pb_kinds[i].kind, kind) == 0 &&
+		    strcmp(api_pb_kinds[i].api_version, api_version) == 0)
+			k = i;
+	if (k == sizeof(api_pb_kinds) / sizeof(api_pb_kinds[0]) || raw.p == NULL)
 		goto unknown;
 	obj = json_pack("{s:s, s:s}", "apiVersion", api_version, "kind", kind);
 	if (obj == NULL)
 		return -ENOMEM;
-	r = api_pb_namespace(raw, obj);
+	r = api_pb_kinds[k].desc != NULL ? api_pb_message(raw, obj, api_pb_kinds[k].desc)
+					 : api_pb_namespace(raw, obj);
 	if (r < 0) {
 		json_decref(obj);
 		goto bad;

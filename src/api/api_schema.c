@@ -44,6 +44,8 @@ static const struct {
 	{ "storage.k8s.io", "io.k8s.api.storage.v1." },
 	{ "snapshot.storage.k8s.io", "io.k8s.api.snapshot.v1." },
 	{ "events.k8s.io", "io.k8s.api.events.v1." },
+	{ "authorization.k8s.io", "io.k8s.api.authorization.v1." },
+	{ "authentication.k8s.io", "io.k8s.api.authentication.v1." },
 };
 
 int api_schema_kind_type(const char *group, const char *kind)

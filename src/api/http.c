@@ -501,6 +501,8 @@ static enum MHD_Result http_access(void *cls, struct MHD_Connection *connection,
 		.body = hr->body,
 		.body_len = hr->len,
 		.ready = server->ready == NULL || atomic_load(server->ready),
+		/* With a token configured, only its bearers get this far. */
+		.authenticated = server->token != NULL,
 	};
 	api_handle(server->model, &req, &res);
 	if (res.watch != NULL)

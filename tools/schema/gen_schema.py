@@ -14,7 +14,8 @@ Where the fields come from: the model classes of Debian's python3-kubernetes
 docstrings for the descriptions). That client describes Kubernetes 1.22; the
 fields the API gained up to 1.32 (the version claimfs reports) are added by
 hand in ADDED, and removed ones dropped in REMOVED. VolumeSnapshot is a CRD,
-not in the client: HAND_TYPES describes it.
+not in the client, and SelfSubjectReview (authentication/v1) came after
+1.22: HAND_TYPES describes them.
 
 The table holds, per type, its fields: JSON name, kind (object, array, map,
 string, integer, number, boolean, time, raw), element kind for arrays and
@@ -32,6 +33,7 @@ ROOTS = [
     "V1PersistentVolumeClaim", "V1PersistentVolume", "V1StorageClass",
     "V1StatefulSet", "V1Scale", "V1DeleteOptions", "V1Namespace",
     "CoreV1Event", "EventsV1Event", "snapshot.VolumeSnapshot",
+    "V1SelfSubjectAccessReview", "V1SelfSubjectRulesReview", "authentication.SelfSubjectReview",
 ]
 
 # OpenAPI package of client classes outside core/v1.
@@ -48,6 +50,12 @@ PACKAGES = {
         "V1ManagedFieldsEntry", "V1OwnerReference", "V1DeleteOptions", "V1Preconditions",
         "V1MicroTime"],
     "io.k8s.api.events.v1.": ["EventsV1Event", "EventsV1EventSeries"],
+    "io.k8s.api.authorization.v1.": ["V1SelfSubjectAccessReview", "V1SelfSubjectAccessReviewSpec",
+                                     "V1ResourceAttributes", "V1NonResourceAttributes",
+                                     "V1SubjectAccessReviewStatus", "V1SelfSubjectRulesReview",
+                                     "V1SelfSubjectRulesReviewSpec", "V1SubjectRulesReviewStatus",
+                                     "V1ResourceRule", "V1NonResourceRule"],
+    "io.k8s.api.authentication.v1.": ["V1UserInfo"],
 }
 RENAMED = {"V1Handler": "LifecycleHandler"}
 
@@ -97,6 +105,12 @@ ADDED = {
          "claims created from volumeClaimTemplates."),
         ("ordinals", "V1StatefulSetOrdinals",
          "ordinals controls the numbering of replica indices in a StatefulSet."),
+    ],
+    "V1ResourceAttributes": [
+        ("fieldSelector", "object",
+         "fieldSelector describes the limitation on access based on field."),
+        ("labelSelector", "object",
+         "labelSelector describes the limitation on access based on labels."),
     ],
     "V1RollingUpdateStatefulSetStrategy": [
         ("maxUnavailable", "object",
@@ -328,6 +342,22 @@ HAND_TYPES = {
          "snapshot creation if specified."),
         ("time", "datetime", "time is the timestamp when the error was encountered."),
     ]),
+    "authentication.SelfSubjectReview": ("io.k8s.api.authentication.v1.SelfSubjectReview",
+        "SelfSubjectReview contains the user information that the kube-apiserver has about "
+        "the user making this request.", [
+        ("apiVersion", "str", "APIVersion defines the versioned schema of this representation "
+         "of an object."),
+        ("kind", "str", "Kind is a string value representing the REST resource this object "
+         "represents."),
+        ("metadata", "V1ObjectMeta", "Standard object's metadata."),
+        ("status", "authentication.SelfSubjectReviewStatus", "Status is filled in by the "
+         "server with the user attributes."),
+    ]),
+    "authentication.SelfSubjectReviewStatus": (
+        "io.k8s.api.authentication.v1.SelfSubjectReviewStatus",
+        "SelfSubjectReviewStatus is filled by the kube-apiserver and sent back to a user.", [
+        ("userInfo", "V1UserInfo", "User attributes of the user making this request."),
+    ]),
 }
 
 # Descriptions of the kinds themselves (the client's classes carry none).
@@ -347,6 +377,12 @@ KIND_DESCRIPTIONS = {
     "CoreV1Event": "Event is a report of an event somewhere in the cluster.",
     "EventsV1Event": "Event is a report of an event somewhere in the cluster. It generally "
         "denotes some state change in the system.",
+    "V1SelfSubjectAccessReview": "SelfSubjectAccessReview checks whether or the current user "
+        "can perform an action.  Not filling in a spec.namespace means \"in all namespaces\".  "
+        "Self is a special case, because users should always be able to check whether they can "
+        "perform an action",
+    "V1SelfSubjectRulesReview": "SelfSubjectRulesReview enumerates the set of actions the "
+        "current user can perform within a namespace.",
     "V1ObjectMeta": "ObjectMeta is metadata that all persisted resources must have, which "
         "includes all objects users must create.",
 }
@@ -379,6 +415,18 @@ OBJECT_FIELD_DESCRIPTIONS = {
     ("V1Scale", "spec"): "spec defines the behavior of the scale.",
     ("V1Scale", "status"): "status is the current status of the scale.",
     ("V1Namespace", "spec"): "Spec defines the behavior of the Namespace.",
+    ("V1SelfSubjectAccessReview", "spec"): "Spec holds information about the request being "
+        "evaluated.  user and groups must be empty",
+    ("V1SelfSubjectAccessReview", "status"): "Status is filled in by the server and indicates "
+        "whether the request is allowed or not",
+    ("V1SelfSubjectAccessReviewSpec", "resourceAttributes"): "ResourceAuthorizationAttributes "
+        "describes information for a resource access request",
+    ("V1SelfSubjectAccessReviewSpec", "nonResourceAttributes"): "NonResourceAttributes "
+        "describes information for a non-resource access request",
+    ("V1SelfSubjectRulesReview", "spec"): "Spec holds information about the request being "
+        "evaluated.",
+    ("V1SelfSubjectRulesReview", "status"): "Status is filled in by the server and indicates "
+        "the set of actions a user can perform.",
     ("V1Namespace", "status"): "Status describes the current status of a Namespace.",
 }
 METADATA_DESCRIPTION = ("Standard object's metadata. More info: https://git.k8s.io/community/"

@@ -638,21 +638,32 @@ def make_certificate(directory):
     return cert, key
 
 
-def run_token(t, workdir):
+def token_setup(t, workdir, token):
+    """workdir/tok with a file holding token and a certificate for a
+    TlsDaemon: (directory, the daemon's extra arguments, certificate path),
+    or None (recorded as a failure) when openssl cannot make one."""
     tokdir = os.path.join(workdir, 'tok')
     os.makedirs(tokdir, exist_ok=True)
     token_file = os.path.join(tokdir, 'token')
     with open(token_file, 'w', encoding='ascii') as f:
-        f.write('s3cret-token\n')
+        f.write(token + '\n')
     pair = make_certificate(tokdir)
     if pair is None:
         # scripts/install-deps.sh installs openssl for exactly this.
         t.ok(False, 'bearer tokens over HTTPS', 'openssl cannot make a certificate')
+        return None
+    return tokdir, ['--token-file', token_file, '--tls-cert-file', pair[0],
+                    '--tls-key-file', pair[1]], pair[0]
+
+
+def run_token(t, workdir):
+    setup = token_setup(t, workdir, 's3cret-token')
+    if setup is None:
         return
+    tokdir, args, cert = setup
     with TlsDaemon(tokdir) as d:
-        d.ca = pair[0]
-        d.start(extra_args=['--token-file', token_file, '--tls-cert-file', pair[0],
-                            '--tls-key-file', pair[1]])
+        d.ca = cert
+        d.start(extra_args=args)
         status, _, body = d.request('GET', '/api/v1/persistentvolumeclaims')
         obj = json.loads(body) if body else {}
         t.ok(status == 401 and obj.get('reason') == 'Unauthorized' and obj.get('kind') == 'Status',
@@ -668,11 +679,11 @@ def run_token(t, workdir):
         k = Kubectl(tokdir, d.url)
         # (kubectl then asks for a user name on the terminal; stdin is empty)
         k.fails(t, 'kubectl without --token is refused', 'get', 'pvc',
-                '--certificate-authority', pair[0])
+                '--certificate-authority', cert)
         k.ok(t, 'kubectl --token over HTTPS works', 'get', 'pvc', '--certificate-authority',
-             pair[0], '--token', 's3cret-token')
+             cert, '--token', 's3cret-token')
         k.ok(t, 'kubectl --token creates', 'create', '-f', fixture('claim.yaml'),
-             '--certificate-authority', pair[0], '--token', 's3cret-token', expect='created')
+             '--certificate-authority', cert, '--token', 's3cret-token', expect='created')
         d.stop()
     proc = subprocess.run([os.environ['CLAIMFSD'], '--store', os.path.join(tokdir, 's2.db'),
                            '--mount', os.path.join(tokdir, 'm2'), '--listen', '0.0.0.0:0'],
