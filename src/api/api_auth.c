@@ -185,10 +185,16 @@ static int api_auth_body(struct api_call *call, const struct api_discovery_revie
 			   "expected kind (%s)", value, review->kind);
 		goto fail;
 	}
+	/* The metadata the client sent comes back; nothing was stored, so no
+	 * creation time. */
 	r = -ENOMEM;
+	if (!json_is_object(json_object_get(body, "metadata")) &&
+	    json_object_set_new(body, "metadata", json_object()) < 0)
+		goto fail;
 	if (json_object_set_new(body, "apiVersion", json_string(api_version)) < 0 ||
 	    json_object_set_new(body, "kind", json_string(review->kind)) < 0 ||
-	    json_object_set_new(body, "metadata", json_pack("{s:n}", "creationTimestamp")) < 0)
+	    json_object_set_new(json_object_get(body, "metadata"), "creationTimestamp",
+				json_null()) < 0)
 		goto fail;
 	*ret_body = body;
 	return 0;
