@@ -16,14 +16,11 @@ Owns: one temporary work directory and the daemon in it.
 import http.client
 import json
 import os
-import shutil
 import sys
-import tempfile
-import traceback
 
 sys.path.insert(0, os.environ.get('CLAIMFS_TEST_LIB',
                                   os.path.join(os.path.dirname(__file__), '..', 'lib')))
-from daemon import Daemon  # noqa: E402
+from daemon import run_daemon_checks  # noqa: E402
 from tap import Tap  # noqa: E402
 
 PVCS = '/api/v1/namespaces/default/persistentvolumeclaims'
@@ -258,28 +255,18 @@ def run_openapi(t, d):
          '/openapi/v2 is 404 NotFound (v3 only)', '%d %s' % (status, str(body)[:200]))
 
 
+def run_all(t, d):
+    """Every group of checks, in order, against one daemon."""
+    run_strict(t, d)
+    run_warn_ignore(t, d)
+    run_patches(t, d)
+    run_stored_objects_are_clean(t, d)
+    run_openapi(t, d)
+
+
 def main():
     t = Tap()
-    workdir = tempfile.mkdtemp(prefix='claimfs-fields-')
-    try:
-        with Daemon(workdir) as d:
-            try:
-                d.start()
-            except RuntimeError as e:
-                t.bail(str(e).replace('\n', ' | '))
-            try:
-                run_strict(t, d)
-                run_warn_ignore(t, d)
-                run_patches(t, d)
-                run_stored_objects_are_clean(t, d)
-                run_openapi(t, d)
-            except Exception:  # pylint: disable=broad-except
-                t.ok(False, 'no unexpected error', traceback.format_exc() + '\n' + d.log_tail())
-            t.eq(d.stop(), 0, 'daemon exits 0 on SIGTERM')
-            reports = d.sanitizer_reports()
-            t.ok(not reports, 'no sanitizer reports in the daemon log', '\n'.join(reports[:20]))
-    finally:
-        shutil.rmtree(workdir, ignore_errors=True)
+    run_daemon_checks(t, 'claimfs-fields-', lambda d: run_all(t, d))
     t.done()
 
 

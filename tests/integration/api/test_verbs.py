@@ -24,16 +24,13 @@ import http.client
 import json
 import os
 import re
-import shutil
 import socket
 import struct
 import sys
-import tempfile
-import traceback
 
 sys.path.insert(0, os.environ.get('CLAIMFS_TEST_LIB',
                                   os.path.join(os.path.dirname(__file__), '..', 'lib')))
-from daemon import Daemon  # noqa: E402
+from daemon import Daemon, run_daemon_checks  # noqa: E402
 from tap import Tap  # noqa: E402
 
 NS = 'default'
@@ -429,30 +426,19 @@ def run_watch_disconnect(t, d):
          '\n'.join(said))
 
 
+def run_all(t, d):
+    """Every group of checks, in order, against one daemon."""
+    run_dry_table(t, d)
+    run_deletecollection(t, d)
+    run_status(t, d)
+    run_json_patch_test(t, d)
+    run_watch_disconnect(t, d)
+    run_watch_versions(t, d)
+
+
 def main():
     t = Tap()
-    workdir = tempfile.mkdtemp(prefix='claimfs-verbs-')
-    try:
-        with Daemon(workdir) as d:
-            try:
-                d.start()
-            except RuntimeError as e:
-                t.bail(str(e).replace('\n', ' | '))
-            try:
-                run_dry_table(t, d)
-                run_deletecollection(t, d)
-                run_status(t, d)
-                run_json_patch_test(t, d)
-                run_watch_disconnect(t, d)
-                run_watch_versions(t, d)
-            except (OSError, AssertionError, ValueError, KeyError, http.client.HTTPException):
-                t.ok(False, 'no unexpected error', traceback.format_exc() + '\n' + d.log_tail())
-            rc = d.stop()
-            t.eq(rc, 0, 'daemon exits 0 on SIGTERM')
-            reports = d.sanitizer_reports()
-            t.ok(not reports, 'no sanitizer reports in the daemon log', '\n'.join(reports[:20]))
-    finally:
-        shutil.rmtree(workdir, ignore_errors=True)
+    run_daemon_checks(t, 'claimfs-verbs-', lambda d: run_all(t, d))
     t.done()
 
 
