@@ -187,31 +187,14 @@ void store_reclaim_pending(struct store *s)
 
 int store_orphans_reclaim(struct store *s)
 {
-	sqlite3_stmt *st;
 	uint64_t *inos = NULL;
-	size_t count = 0, capacity = 0;
-	int rc, r;
+	size_t count = 0;
+	int r;
 
 	r = store_op_begin(s);
 	if (r < 0)
 		return r;
-	st = store_stmt(s, STMT_INODE_ORPHANS);
-	while ((rc = store_step(s, st)) == SQLITE_ROW) {
-		if (count == capacity) {
-			size_t bigger = capacity ? capacity * 2 : 64;
-			uint64_t *grown = realloc(inos, bigger * sizeof(*inos));
-			if (!grown) {
-				r = -ENOMEM;
-				break;
-			}
-			inos = grown;
-			capacity = bigger;
-		}
-		inos[count++] = (uint64_t)sqlite3_column_int64(st, 0);
-	}
-	sqlite3_reset(st);
-	if (r == 0 && rc != SQLITE_DONE)
-		r = store_errno(s, rc, "list orphans");
+	r = store_collect_inos(s, store_stmt(s, STMT_INODE_ORPHANS), "list orphans", &inos, &count);
 	for (size_t i = 0; r == 0 && i < count; i++)
 		if (store_inomap_get(&s->lookups, inos[i]) == 0)
 			r = store_inomap_add(&s->reclaim, inos[i], 1, NULL);

@@ -360,6 +360,11 @@ void store_inode_from_row(sqlite3_stmt *st, int col, struct store_inode *ret_ino
 /* -ENOENT without a row; -EIO for an inode the kernel holds whose creation a
  * rolled-back batch took away (store_record.c). */
 int store_inode_load(struct store *s, uint64_t ino, struct store_inode *ret_inode);
+/* Step st to its end, collecting its first column (inode numbers) into an
+ * array the caller frees; what names the query in an error. st is reset
+ * either way; *ret_inos and *ret_count are set only on success. */
+int store_collect_inos(struct store *s, sqlite3_stmt *st, const char *what, uint64_t **ret_inos,
+		       size_t *ret_count);
 int store_inode_save(struct store *s, const struct store_inode *inode);
 int store_inode_insert(struct store *s, struct store_inode *inode, const char *target);
 int store_dentry_find(struct store *s, uint64_t parent, const char *name, int64_t *ret_id,

@@ -14,6 +14,7 @@
 #include "store_internal.h"
 
 #include <assert.h>
+#include <stdlib.h>
 #include <errno.h>
 #include <string.h>
 
@@ -205,4 +206,38 @@ int store_dir_is_empty(struct store *s, uint64_t dir)
 	if (rc == SQLITE_DONE)
 		return 1;
 	return store_errno(s, rc, "dir empty");
+}
+
+int store_collect_inos(struct store *s, sqlite3_stmt *st, const char *what, uint64_t **ret_inos,
+		       size_t *ret_count)
+{
+	uint64_t *inos = NULL;
+	size_t count = 0, capacity = 0;
+	int rc, r = 0;
+
+	assert(store_lock_held(s));
+	while ((rc = store_step(s, st)) == SQLITE_ROW) {
+		if (count == capacity) {
+			size_t bigger = capacity ? capacity * 2 : 64;
+			uint64_t *grown = realloc(inos, bigger * sizeof(*inos));
+
+			if (!grown) {
+				r = -ENOMEM;
+				break;
+			}
+			inos = grown;
+			capacity = bigger;
+		}
+		inos[count++] = (uint64_t)sqlite3_column_int64(st, 0);
+	}
+	sqlite3_reset(st);
+	if (r == 0 && rc != SQLITE_DONE)
+		r = store_errno(s, rc, what);
+	if (r < 0) {
+		free(inos);
+		return r;
+	}
+	*ret_inos = inos;
+	*ret_count = count;
+	return 0;
 }

@@ -272,7 +272,7 @@ static int store_do_volume_delete(struct store *s, const char *name)
 {
 	struct store_volume volume;
 	sqlite3_stmt *st;
-	int rc, r;
+	int r;
 
 	assert(store_lock_held(s));
 	r = store_volume_by_name(s, name, &volume);
@@ -287,23 +287,8 @@ static int store_do_volume_delete(struct store *s, const char *name)
 	st = store_stmt(s, STMT_INODE_OF_VOLUME);
 	store_bind_int64(s, st, 1, volume.id);
 	uint64_t *inos = NULL;
-	size_t count = 0, capacity = 0;
-	while ((rc = store_step(s, st)) == SQLITE_ROW) {
-		if (count == capacity) {
-			size_t bigger = capacity ? capacity * 2 : 256;
-			uint64_t *grown = realloc(inos, bigger * sizeof(*inos));
-			if (!grown) {
-				r = -ENOMEM;
-				break;
-			}
-			inos = grown;
-			capacity = bigger;
-		}
-		inos[count++] = (uint64_t)sqlite3_column_int64(st, 0);
-	}
-	sqlite3_reset(st);
-	if (r == 0 && rc != SQLITE_DONE)
-		r = store_errno(s, rc, "volume inodes");
+	size_t count = 0;
+	r = store_collect_inos(s, st, "volume inodes", &inos, &count);
 	for (size_t i = 0; r == 0 && i < count; i++) {
 		st = store_stmt(s, STMT_DENTRY_DELETE_DIR);
 		store_bind_int64(s, st, 1, (int64_t)inos[i]);
