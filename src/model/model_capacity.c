@@ -40,12 +40,18 @@
 bool model_capacity_fits(uint64_t promised, uint64_t takeable, double overcommit,
 			 uint64_t request)
 {
-	/* long double holds every uint64_t exactly (x86-64: a 64-bit
-	 * mantissa), so the usual ratio 1 compares bytes exactly, and sums
-	 * past UINT64_MAX (8Ei claims) cannot wrap. */
-	long double limit = (long double)takeable * (overcommit >= 1.0 ? overcommit : 1.0);
+	/* The sum in 128 bits cannot wrap (8Ei claims), and ratio 1, the
+	 * default, compares bytes exactly in integers. Only a thin ratio
+	 * multiplies in floating point, where an error of a few bytes in
+	 * exabytes does not matter (and valgrind's long double, which is only
+	 * a double, cannot change the answer at ratio 1). */
+	unsigned __int128 need = (unsigned __int128)promised + request;
 
-	return (long double)promised + (long double)request <= limit;
+	if (need <= takeable)
+		return true;
+	if (overcommit <= 1.0)
+		return false;
+	return (long double)need <= (long double)takeable * overcommit;
 }
 
 /* Note a refused request of bytes: the tick waits for the smallest. */
