@@ -142,36 +142,37 @@ static int model_metrics_volumes(struct model *model, struct model_metrics_buf *
 }
 
 /* Latency histograms and error counters of FUSE and API requests. */
+/* One family of request metrics: a latency histogram and an error counter
+ * per label value (FUSE operations, HTTP methods). */
+static void model_metrics_request_family(struct model_metrics_buf *b, const char *prefix,
+					 const char *label, const char *const *names,
+					 struct metrics_histogram *hists, int count,
+					 const char *latency_help, const char *errors_help)
+{
+	char name[96], labels[64];
+
+	snprintf(name, sizeof(name), "%s_request_duration_seconds", prefix);
+	model_metrics_head(b, name, "histogram", latency_help);
+	for (int i = 0; i < count; i++) {
+		snprintf(labels, sizeof(labels), "%s=\"%s\"", label, names[i]);
+		model_metrics_histogram(b, name, labels, &hists[i]);
+	}
+	snprintf(name, sizeof(name), "%s_request_errors_total", prefix);
+	model_metrics_head(b, name, "counter", errors_help);
+	for (int i = 0; i < count; i++)
+		model_metrics_printf(b, "%s{%s=\"%s\"} %llu\n", name, label, names[i],
+				     (unsigned long long)atomic_load(&hists[i].errors));
+}
+
 static void model_metrics_requests(struct model_metrics_buf *b)
 {
-	char labels[64];
-
-	model_metrics_head(b, "claimfs_fuse_request_duration_seconds", "histogram",
-			   "Latency of FUSE requests by operation");
-	for (int i = 0; i < METRICS_FS_OP_COUNT; i++) {
-		snprintf(labels, sizeof(labels), "op=\"%s\"", metrics_fs_op_names[i]);
-		model_metrics_histogram(b, "claimfs_fuse_request_duration_seconds", labels,
-					&metrics_fs[i]);
-	}
-	model_metrics_head(b, "claimfs_fuse_request_errors_total", "counter",
-			   "FUSE requests answered with an error, by operation");
-	for (int i = 0; i < METRICS_FS_OP_COUNT; i++)
-		model_metrics_printf(b, "claimfs_fuse_request_errors_total{op=\"%s\"} %llu\n",
-				     metrics_fs_op_names[i],
-				     (unsigned long long)atomic_load(&metrics_fs[i].errors));
-	model_metrics_head(b, "claimfs_api_request_duration_seconds", "histogram",
-			   "Latency of API requests by HTTP method");
-	for (int i = 0; i < METRICS_API_METHOD_COUNT; i++) {
-		snprintf(labels, sizeof(labels), "method=\"%s\"", metrics_api_method_names[i]);
-		model_metrics_histogram(b, "claimfs_api_request_duration_seconds", labels,
-					&metrics_api[i]);
-	}
-	model_metrics_head(b, "claimfs_api_request_errors_total", "counter",
-			   "API requests answered with a 4xx or 5xx status, by HTTP method");
-	for (int i = 0; i < METRICS_API_METHOD_COUNT; i++)
-		model_metrics_printf(b, "claimfs_api_request_errors_total{method=\"%s\"} %llu\n",
-				     metrics_api_method_names[i],
-				     (unsigned long long)atomic_load(&metrics_api[i].errors));
+	model_metrics_request_family(b, "claimfs_fuse", "op", metrics_fs_op_names, metrics_fs,
+				     METRICS_FS_OP_COUNT, "Latency of FUSE requests by operation",
+				     "FUSE requests answered with an error, by operation");
+	model_metrics_request_family(b, "claimfs_api", "method", metrics_api_method_names,
+				     metrics_api, METRICS_API_METHOD_COUNT,
+				     "Latency of API requests by HTTP method",
+				     "API requests answered with a 4xx or 5xx status, by HTTP method");
 }
 
 /* Commit latencies and the store's own counters. */
