@@ -31,6 +31,19 @@ static uint64_t store_row_usage(bool is_null, uint64_t len)
 	return is_null ? STORE_BLOCK_SIZE : store_alloc_bytes(len);
 }
 
+/* May bytes be written at [offset, end) of a file in volume? -EFBIG past
+ * the largest file (or on overflow), -ENOSPC past the volume's capacity or
+ * when the disk under the store is nearly full. */
+static int store_check_range(struct store *s, const struct store_volume *volume, uint64_t offset,
+			     uint64_t end, uint64_t bytes)
+{
+	if (end < offset || end > STORE_FILE_MAX)
+		return -EFBIG;
+	if (end > volume->capacity)
+		return -ENOSPC;
+	return store_disk_check(s, bytes);
+}
+
 /* Load a regular file inside a writable volume for a data change. */
 static int store_load_writable_file(struct store *s, uint64_t ino, struct store_inode *ret_inode,
 				    struct store_volume *ret_volume)
@@ -232,11 +245,7 @@ static ssize_t store_do_write(struct store *s, uint64_t ino, uint64_t offset, co
 		return r;
 	if (size == 0)
 		return 0;
-	if (end < offset || end > STORE_FILE_MAX)
-		return -EFBIG;
-	if (end > volume.capacity)
-		return -ENOSPC;
-	r = store_disk_check(s, size);
+	r = store_check_range(s, &volume, offset, end, size);
 	if (r < 0)
 		return r;
 	for (uint64_t pos = offset; pos < end;) {
@@ -472,11 +481,7 @@ static int store_do_fallocate(struct store *s, uint64_t ino, int mode, uint64_t 
 	r = store_load_writable_file(s, ino, &inode, &volume);
 	if (r < 0)
 		return r;
-	if (end < offset || end > STORE_FILE_MAX)
-		return -EFBIG;
-	if (end > volume.capacity)
-		return -ENOSPC;
-	r = store_disk_check(s, length);
+	r = store_check_range(s, &volume, offset, end, length);
 	if (r < 0)
 		return r;
 	uint64_t first = offset / STORE_BLOCK_SIZE, last = (end - 1) / STORE_BLOCK_SIZE;
