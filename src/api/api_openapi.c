@@ -175,6 +175,11 @@ static const char api_apps_schemas[] =
 	API_STR ",\"collisionCount\":" API_INT "}},"
 	"\"io.k8s.api.apps.v1.StatefulSetList\":"
 	API_LIST("io.k8s.api.apps.v1.StatefulSet", "apps", "v1", "StatefulSetList") ","
+	"\"io.k8s.api.apps.v1.ControllerRevision\":{\"required\":[\"revision\"]," API_OBJECT_HEAD
+	",\"data\":" API_OPEN ",\"revision\":{\"type\":\"integer\",\"format\":\"int64\"}},"
+	API_GVK("apps", "v1", "ControllerRevision") "},"
+	"\"io.k8s.api.apps.v1.ControllerRevisionList\":"
+	API_LIST("io.k8s.api.apps.v1.ControllerRevision", "apps", "v1", "ControllerRevisionList") ","
 	"\"io.k8s.api.core.v1.PersistentVolumeClaim\":" API_OPEN ","
 	"\"io.k8s.api.autoscaling.v1.Scale\":{" API_OBJECT_HEAD
 	",\"spec\":{\"type\":\"object\",\"properties\":{\"replicas\":" API_INT "}},\"status\":"

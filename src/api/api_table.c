@@ -109,6 +109,12 @@ static const struct api_kind_table api_tables[MODEL_KIND_COUNT] = {
 	} },
 	[MODEL_EVENT] = API_EVENT_COLUMNS,
 	[MODEL_EVENT_V1] = API_EVENT_COLUMNS,
+	[MODEL_CONTROLLER_REVISION] = { 4, {
+		{ "Name", "string", "name", 0, api_name_help },
+		{ "Controller", "string", "", 0, "Controller of the object" },
+		{ "Revision", "number", "", 0, "Revision indicates the revision of the state represented by Data." },
+		{ "Age", "string", "", 0, api_age_help },
+	} },
 };
 
 void api_table_age(long long seconds, char *buf, size_t size)
@@ -227,6 +233,35 @@ static json_t *api_cells_event(const json_t *obj, long long now)
 			 api_cell(obj, "metadata.name"));
 }
 
+/* A ControllerRevision's row: its controller as kubectl names it
+ * ("statefulset.apps/web") or <none>. */
+static json_t *api_cells_revision(const json_t *obj, long long now)
+{
+	char controller[NAMES_SUBDOMAIN_MAX + 160] = "<none>";
+	const char *group;
+	const json_t *ref;
+	size_t i;
+
+	json_array_foreach(model_path(obj, "metadata.ownerReferences"), i, ref) {
+		const char *api_version = json_string_value(json_object_get(ref, "apiVersion")) ?: "";
+		const char *slash = strchr(api_version, '/');
+
+		if (!json_is_true(json_object_get(ref, "controller")))
+			continue;
+		group = slash != NULL ? api_version : "";
+		snprintf(controller, sizeof(controller), "%.60s%s%.*s/%.253s",
+			 json_string_value(json_object_get(ref, "kind")) ?: "",
+			 slash != NULL ? "." : "", slash != NULL ? (int)(slash - group) : 0, group,
+			 json_string_value(json_object_get(ref, "name")) ?: "");
+		for (char *p = controller; *p != '/' && *p != '\0'; p++)
+			*p = (char)(*p >= 'A' && *p <= 'Z' ? *p - 'A' + 'a' : *p);
+		break;
+	}
+	return json_pack("[o, s, I, o]", api_cell(obj, "metadata.name"), controller,
+			 json_integer_value(json_object_get(obj, "revision")),
+			 api_table_age_of(obj, "metadata.creationTimestamp", now));
+}
+
 /* The cells of one object. */
 static json_t *api_cells(enum model_kind kind, const json_t *obj, long long now)
 {
@@ -298,6 +333,8 @@ static json_t *api_cells(enum model_kind kind, const json_t *obj, long long now)
 		cells = core != NULL ? api_cells_event(core, now) : NULL;
 		json_decref(core);
 		return cells;
+	case MODEL_CONTROLLER_REVISION:
+		return api_cells_revision(obj, now);
 	case MODEL_KIND_COUNT:
 	default:
 		return NULL;

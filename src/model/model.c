@@ -48,6 +48,9 @@ static const struct model_kind_info model_kinds[MODEL_KIND_COUNT] = {
 	/* Stored as core Events (the same store kind "Event"): model_obj_view. */
 	[MODEL_EVENT_V1] = { "Event", "EventList", "events", "event", "events.k8s.io", "v1",
 			     "events.k8s.io/v1", "ev", true },
+	[MODEL_CONTROLLER_REVISION] = { "ControllerRevision", "ControllerRevisionList",
+					"controllerrevisions", "controllerrevision", "apps", "v1",
+					"apps/v1", NULL, true },
 };
 
 
@@ -364,6 +367,23 @@ int model_obj_delete(struct model_txn *t, enum model_kind kind, json_t *obj)
 	return model_txn_event(t, "DELETED", kind, obj, NULL);
 }
 
+int model_obj_remove(struct model_txn *t, enum model_kind kind, const json_t *old,
+		     json_t **ret_obj)
+{
+	json_t *obj = json_deep_copy(old);
+	int r;
+
+	if (obj == NULL)
+		return -ENOMEM;
+	r = model_obj_delete(t, kind, obj);
+	if (r < 0) {
+		json_decref(obj);
+		return r;
+	}
+	*ret_obj = obj;
+	return 0;
+}
+
 int model_obj_update(struct model_txn *t, enum model_kind kind, const json_t *old, json_t *obj)
 {
 	json_t *a = json_deep_copy(old), *b = json_deep_copy(obj);
@@ -634,6 +654,28 @@ int model_update_metadata(enum model_kind kind, const json_t *old, const json_t 
 		else if (json_object_set_new(meta, taken[i], json_deep_copy(value)) < 0)
 			return -ENOMEM;
 	}
+	return 0;
+}
+
+int model_update_body(enum model_kind kind, const json_t *old, const json_t *body,
+		      json_t **ret_obj, struct model_error *err)
+{
+	json_t *obj = json_deep_copy(body);
+	int r;
+
+	if (obj == NULL)
+		return -ENOMEM;
+	r = json_is_object(obj) ? model_update_metadata(kind, old, body, obj, err)
+				: model_check_type(kind, body, err);
+	if (r == 0 &&
+	    (json_object_set_new(obj, "apiVersion", json_string(model_kinds[kind].api_version)) < 0 ||
+	     json_object_set_new(obj, "kind", json_string(model_kinds[kind].kind)) < 0))
+		r = -ENOMEM;
+	if (r < 0) {
+		json_decref(obj);
+		return r;
+	}
+	*ret_obj = obj;
 	return 0;
 }
 

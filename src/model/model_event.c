@@ -88,18 +88,13 @@ static int model_event_create(struct model_txn *t, const char *ns, const json_t 
 static int model_event_update(struct model_txn *t, const json_t *old, const json_t *body,
 			      json_t **ret_obj, struct model_error *err)
 {
-	json_t *obj = json_deep_copy(body);
+	json_t *obj = NULL;
 	int r;
 
-	if (obj == NULL)
-		return -ENOMEM;
-	r = json_is_object(obj) ? model_update_metadata(MODEL_EVENT, old, body, obj, err)
-				: model_check_type(MODEL_EVENT, body, err);
-	if (r == 0 && (json_object_set_new(obj, "apiVersion", json_string("v1")) < 0 ||
-		       json_object_set_new(obj, "kind", json_string("Event")) < 0))
-		r = -ENOMEM;
-	if (r == 0)
-		r = model_event_check(obj, err);
+	r = model_update_body(MODEL_EVENT, old, body, &obj, err);
+	if (r < 0)
+		return r;
+	r = model_event_check(obj, err);
 	if (r == 0)
 		r = model_obj_update(t, MODEL_EVENT, old, obj);
 	if (r < 0) {
@@ -113,19 +108,8 @@ static int model_event_update(struct model_txn *t, const json_t *old, const json
 static int model_event_remove(struct model_txn *t, json_t *old, json_t **ret_obj,
 			      struct model_error *err)
 {
-	json_t *obj = json_deep_copy(old);
-	int r;
-
 	(void)err;
-	if (obj == NULL)
-		return -ENOMEM;
-	r = model_obj_delete(t, MODEL_EVENT, obj);
-	if (r < 0) {
-		json_decref(obj);
-		return r;
-	}
-	*ret_obj = obj;
-	return 0;
+	return model_obj_remove(t, MODEL_EVENT, old, ret_obj);
 }
 
 const struct model_kind_ops model_event_ops = {

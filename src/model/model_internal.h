@@ -15,6 +15,8 @@
  *   model_namespace.c     Namespaces: implicit creation, admission (no new
  *                         content while Terminating), deletion of content
  *   model_stateful_set.c  StatefulSets: make and delete their claims
+ *   model_controller_revision.c  ControllerRevisions: the history of each
+ *                         set's template (rollout history), kept by the set
  *   model_claim.c         PersistentVolumeClaims: admission, binding (looks
  *                         up classes), expansion, reclaim
  *   model_claim_report.c  what the controllers report about a claim (Events)
@@ -136,6 +138,10 @@ int model_obj_put(struct model_txn *t, enum model_kind kind, json_t *obj, bool c
 int model_obj_update(struct model_txn *t, enum model_kind kind, const json_t *old, json_t *obj);
 /* Delete obj; queues DELETED with the deletion's version. */
 int model_obj_delete(struct model_txn *t, enum model_kind kind, json_t *obj);
+/* The remove of a kind with no rules of its own on deletion: delete old;
+ * *ret_obj the object as it was (with the deletion's version). */
+int model_obj_remove(struct model_txn *t, enum model_kind kind, const json_t *old,
+		     json_t **ret_obj);
 typedef int (*model_obj_cb)(void *ud, json_t *obj);
 /* Each object of kind (ns NULL: all) with its resourceVersion; obj is borrowed. */
 int model_obj_list(struct model *model, enum model_kind kind, const char *ns, model_obj_cb cb,
@@ -170,6 +176,12 @@ int model_new_metadata(struct model_txn *t, enum model_kind kind, const char *ns
 int model_update_metadata(enum model_kind kind, const json_t *old, const json_t *body,
 			  json_t *new_obj, struct model_error *err);
 
+/* The object an update of a kind without spec/status split makes of old:
+ * body, with old's metadata kept as model_update_metadata does and the
+ * kind's apiVersion and kind. The kind then checks and writes it. */
+int model_update_body(enum model_kind kind, const json_t *old, const json_t *body,
+		      json_t **ret_obj, struct model_error *err);
+
 /* Keep in obj's status the members of old's status that obj's lacks: what
  * a status write put there survives a kind recomputing its own members. */
 int model_status_keep(const json_t *old, json_t *obj);
@@ -200,7 +212,16 @@ struct model_kind_ops {
 /* Each kind's operations, for model_kinds.c's table only. */
 extern const struct model_kind_ops model_claim_ops, model_volume_ops, model_storage_class_ops,
 	model_stateful_set_ops, model_snapshot_ops, model_namespace_ops, model_event_ops,
-	model_event_v1_ops;
+	model_event_v1_ops, model_controller_revision_ops;
+
+/* What ControllerRevisions offer StatefulSets (model_controller_revision.c). */
+
+/* Record set's template (hash: the one its status names revisions by) as
+ * its newest revision and prune its history to spec.revisionHistoryLimit. */
+int model_controller_revision_sync(struct model_txn *t, const json_t *set, const char *hash,
+				   struct model_error *err);
+/* Delete every revision set controls (it is being deleted). */
+int model_controller_revision_delete_owned(struct model_txn *t, const json_t *set);
 
 /* What one kind's file offers to the kinds above it (see the order at the
  * top): claims to StatefulSets, classes to claims and model_kinds.c. */

@@ -154,8 +154,8 @@ static int model_namespace_remove(struct model_txn *t, json_t *old, json_t **ret
 				  struct model_error *err)
 {
 	/* StatefulSets first: their claims go with the claims after them. */
-	static const enum model_kind content[] = { MODEL_STS, MODEL_PVC, MODEL_SNAPSHOT,
-						   MODEL_EVENT };
+	static const enum model_kind content[] = { MODEL_STS, MODEL_CONTROLLER_REVISION, MODEL_PVC,
+						   MODEL_SNAPSHOT, MODEL_EVENT };
 	const char *name = model_path_string(old, "metadata.name");
 	json_t *obj = json_deep_copy(old), *done = NULL;
 	char now[32];
@@ -255,7 +255,8 @@ static int model_namespace_note(void *ud, json_t *obj)
 
 int model_namespace_defaults(struct model *model)
 {
-	static const enum model_kind users[] = { MODEL_PVC, MODEL_STS, MODEL_SNAPSHOT, MODEL_EVENT };
+	static const enum model_kind users[] = { MODEL_PVC, MODEL_STS, MODEL_SNAPSHOT, MODEL_EVENT,
+						 MODEL_CONTROLLER_REVISION };
 	json_t *names = json_pack("{s:b}", "default", 1), *value;
 	struct model_error err;
 	struct model_txn t;

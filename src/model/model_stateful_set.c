@@ -16,6 +16,10 @@
  * availableReplicas all report the number of ordinals whose claims exist,
  * which is spec.replicas once a write has returned.
  *
+ * History: every template the set had is a ControllerRevision named after
+ * the hash status.currentRevision/updateRevision carry
+ * (model_controller_revision.c keeps them; `kubectl rollout history`).
+ *
  * Updates follow the API server: only replicas, template, updateStrategy,
  * persistentVolumeClaimRetentionPolicy, minReadySeconds and ordinals may
  * change; metadata.generation counts spec changes.
@@ -363,13 +367,13 @@ static int model_stateful_set_delete_claims(struct model_txn *t, const json_t *s
 	return r;
 }
 
-/* status as described in the file comment; the revision names hash the template. */
-static int model_stateful_set_status(json_t *obj)
+/* The hash of the set's template that names its revision (status and
+ * ControllerRevision): ten characters of the alphabet the controller's
+ * SafeEncodeString uses. */
+static int model_stateful_set_hash(const json_t *obj, char hash[11])
 {
 	static const char alphabet[] = "bcdfghjklmnpqrstvwxz2456789";
 	char *text = json_dumps(model_path(obj, "spec.template"), JSON_COMPACT | JSON_SORT_KEYS);
-	char revision[NAMES_SUBDOMAIN_MAX + 16], hash[11];
-	json_int_t replicas = model_stateful_set_replicas(obj);
 	uint32_t h = 2166136261u;
 
 	if (text == NULL)
@@ -382,7 +386,24 @@ static int model_stateful_set_status(json_t *obj)
 		h = h / (sizeof(alphabet) - 1) + (uint32_t)i * 7919u;
 	}
 	hash[10] = '\0';
-	snprintf(revision, sizeof(revision), "%s-%s", model_path_string(obj, "metadata.name"),
+	return 0;
+}
+
+/* status as described in the file comment, and the template's revision in
+ * the set's history (model_controller_revision.c). */
+static int model_stateful_set_status(struct model_txn *t, json_t *obj, struct model_error *err)
+{
+	char revision[NAMES_SUBDOMAIN_MAX + 16], hash[11];
+	json_int_t replicas = model_stateful_set_replicas(obj);
+	int r;
+
+	r = model_stateful_set_hash(obj, hash);
+	if (r == 0)
+		r = model_controller_revision_sync(t, obj, hash, err);
+	if (r < 0)
+		return r;
+	/* The name model_controller_revision_sync gives the revision. */
+	snprintf(revision, sizeof(revision), "%.223s-%s", model_path_string(obj, "metadata.name"),
 		 hash);
 	return model_path_set(obj, "status",
 			      json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:s, s:s, s:i}",
@@ -411,7 +432,7 @@ static int model_stateful_set_create(struct model_txn *t, const char *ns, const 
 	if (r == 0)
 		r = model_stateful_set_ensure_claims(t, obj, err);
 	if (r == 0)
-		r = model_stateful_set_status(obj);
+		r = model_stateful_set_status(t, obj, err);
 	if (r == 0)
 		r = model_obj_put(t, MODEL_STS, obj, true, 0, NULL);
 	json_decref(old);
@@ -463,7 +484,7 @@ static int model_stateful_set_update(struct model_txn *t, const json_t *old, con
 	if (r == 0)
 		r = model_stateful_set_ensure_claims(t, obj, err);
 	if (r == 0)
-		r = model_stateful_set_status(obj);
+		r = model_stateful_set_status(t, obj, err);
 	if (r == 0)
 		r = model_status_keep(old, obj);
 	if (r == 0)
@@ -492,6 +513,9 @@ static int model_stateful_set_remove(struct model_txn *t, json_t *old, json_t **
 		return -ENOMEM;
 	if (model_stateful_set_deletes(old, "whenDeleted"))
 		r = model_stateful_set_delete_claims(t, old, 0, err);
+	/* Its history goes with it, as the garbage collector's cascade does. */
+	if (r == 0)
+		r = model_controller_revision_delete_owned(t, old);
 	model_timestamp(t->now, now);
 	if (r == 0)
 		r = model_path_set(obj, "metadata.deletionTimestamp", json_string(now));

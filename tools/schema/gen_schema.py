@@ -34,6 +34,7 @@ ROOTS = [
     "V1StatefulSet", "V1Scale", "V1DeleteOptions", "V1Namespace",
     "CoreV1Event", "EventsV1Event", "snapshot.VolumeSnapshot",
     "V1SelfSubjectAccessReview", "V1SelfSubjectRulesReview", "authentication.SelfSubjectReview",
+    "V1ControllerRevision",
 ]
 
 # OpenAPI package of client classes outside core/v1.
@@ -42,7 +43,7 @@ PACKAGES = {
                             "V1StatefulSetCondition", "V1StatefulSetUpdateStrategy",
                             "V1RollingUpdateStatefulSetStrategy",
                             "V1StatefulSetPersistentVolumeClaimRetentionPolicy",
-                            "V1StatefulSetOrdinals"],
+                            "V1StatefulSetOrdinals", "V1ControllerRevision"],
     "io.k8s.api.storage.v1.": ["V1StorageClass"],
     "io.k8s.api.autoscaling.v1.": ["V1Scale", "V1ScaleSpec", "V1ScaleStatus"],
     "io.k8s.apimachinery.pkg.apis.meta.v1.": [
@@ -371,6 +372,11 @@ KIND_DESCRIPTIONS = {
         "which PersistentVolumes can be dynamically provisioned.",
     "V1StatefulSet": "StatefulSet represents a set of pods with consistent identities.",
     "V1Scale": "Scale represents a scaling request for a resource.",
+    "V1ControllerRevision": "ControllerRevision implements an immutable snapshot of state "
+        "data. Clients are responsible for serializing and deserializing the objects that "
+        "contain their internal state. Once a ControllerRevision has been successfully created, "
+        "it can not be updated. The API Server will fail validation of all requests that "
+        "attempt to mutate the Data field. ControllerRevisions may, however, be deleted.",
     "V1DeleteOptions": "DeleteOptions may be provided when deleting an API object.",
     "V1Namespace": "Namespace provides a scope for Names. Use of multiple namespaces is "
         "optional.",
