@@ -355,13 +355,16 @@ static int api_delete_collection(struct api_call *call, const struct api_target 
 	r = call->req->body_len > 0 ? api_decode_body(call, &body) : 0;
 	if (r == 0)
 		r = api_write_options(call, "DeleteOptions", body, &wo);
-	json_decref(body);
-	if (r < 0)
+	if (r < 0) {
+		json_decref(body);
 		return r;
+	}
 	struct model_list_options lo = { has_labels ? &labels : NULL, has_fields ? &fields : NULL };
 
-	r = model_delete_collection(call->model, (enum model_kind)t->kind, t->ns, &lo, &wo, &list,
-				    &call->err);
+	/* The DeleteOptions hold for each item's delete, preconditions too. */
+	r = model_delete_collection(call->model, (enum model_kind)t->kind, t->ns, &lo,
+				    json_object_get(body, "preconditions"), &wo, &list, &call->err);
+	json_decref(body);
 	if (r < 0)
 		return r;
 	return api_answer(call, t->kind, list, true, 200);

@@ -151,10 +151,13 @@ int model_status_update(struct model *model, enum model_kind kind, const char *n
 			struct model_error *err);
 
 /* DELETE of a collection: every object of kind in ns (NULL: every
- * namespace) that passes filter, in one transaction (all or none). *ret_list:
- * a <Kind>List of the objects as they were listed. */
+ * namespace) that passes filter, listed, then deleted one by one as
+ * model_delete does (each with preconditions, in a transaction of its own),
+ * as kube-apiserver does: the first failure is returned and the objects
+ * deleted before it stay deleted. *ret_list: a <Kind>List of the objects
+ * as they were listed. */
 int model_delete_collection(struct model *model, enum model_kind kind, const char *ns,
-			    const struct model_list_options *filter,
+			    const struct model_list_options *filter, const json_t *preconditions,
 			    const struct model_write_options *opts, json_t **ret_list,
 			    struct model_error *err);
 

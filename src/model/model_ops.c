@@ -124,65 +124,6 @@ out:
 	return r;
 }
 
-/* Delete each listed object inside t that is still there (removing one
- * object may have removed another). */
-static int model_delete_each(struct model_txn *t, enum model_kind kind, const json_t *items,
-			     struct model_error *err)
-{
-	const json_t *item;
-	size_t i;
-	int r = 0;
-
-	json_array_foreach(items, i, item) {
-		json_t *old = NULL, *obj = NULL;
-
-		model_error_name(err, kind, model_path_string(item, "metadata.name"));
-		r = model_obj_get(t->model, kind, model_path_string(item, "metadata.namespace"),
-				  model_path_string(item, "metadata.name"), &old);
-		if (r == 0)
-			r = t->model->kinds[kind]->remove(t, old, &obj, err);
-		json_decref(old);
-		json_decref(obj);
-		if (r == -ENOENT)
-			r = 0;
-		if (r < 0)
-			break;
-	}
-	return r;
-}
-
-int model_delete_collection(struct model *model, enum model_kind kind, const char *ns,
-			    const struct model_list_options *filter,
-			    const struct model_write_options *opts, json_t **ret_list,
-			    struct model_error *err)
-{
-	struct model_list_filter f = { filter, json_array() };
-	struct model_txn t;
-	json_t *list = NULL;
-	int r;
-
-	if (f.items == NULL)
-		return -ENOMEM;
-	r = model_write_begin(model, kind, "", opts, &t, err);
-	if (r < 0)
-		goto out;
-	/* Listed under the write lock: what is answered is what was deleted. */
-	r = model_obj_list(model, kind, ns, model_list_item, &f);
-	if (r == 0 && (list = model_list_of(kind, store_current_version(model->store), f.items)) == NULL)
-		r = -ENOMEM;
-	if (r == 0)
-		r = model_delete_each(&t, kind, f.items, err);
-	r = model_txn_end(&t, r, err);
-	if (r < 0)
-		goto out;
-	*ret_list = list;
-	list = NULL;
-out:
-	json_decref(list);
-	json_decref(f.items);
-	return r;
-}
-
 /* Update old to body (a full object) inside t; *ret_obj the result. An
  * update that changes nothing writes nothing (same resourceVersion). */
 static int model_update_in(struct model_txn *t, enum model_kind kind, json_t *old,
@@ -348,6 +289,8 @@ int model_status_update(struct model *model, enum model_kind kind, const char *n
 	return 0;
 }
 
+/* One DELETE, in a transaction of its own: preconditions (may be NULL)
+ * checked against the stored object first. */
 int model_delete(struct model *model, enum model_kind kind, const char *ns, const char *name,
 		 const json_t *preconditions, const struct model_write_options *opts,
 		 json_t **ret_obj, struct model_error *err)
@@ -380,5 +323,39 @@ int model_delete(struct model *model, enum model_kind kind, const char *ns, cons
 		return r;
 	}
 	*ret_obj = obj;
+	return 0;
+}
+
+int model_delete_collection(struct model *model, enum model_kind kind, const char *ns,
+			    const struct model_list_options *filter, const json_t *preconditions,
+			    const struct model_write_options *opts, json_t **ret_list,
+			    struct model_error *err)
+{
+	json_t *list = NULL, *item;
+	size_t i;
+	int r;
+
+	r = model_list(model, kind, ns, filter, &list, err);
+	/* One DELETE per item, in list order, as the apiserver's single
+	 * delete-collection worker does: the first failure ends the call and
+	 * what was deleted before it stays deleted. An item already gone
+	 * (removing one object may remove another) is no failure. */
+	json_array_foreach(json_object_get(list, "items"), i, item) {
+		json_t *gone = NULL;
+
+		if (r < 0)
+			break;
+		r = model_delete(model, kind, model_path_string(item, "metadata.namespace"),
+				 model_path_string(item, "metadata.name"), preconditions, opts, &gone,
+				 err);
+		json_decref(gone);
+		if (r == -ENOENT)
+			r = 0;
+	}
+	if (r < 0) {
+		json_decref(list);
+		return r;
+	}
+	*ret_list = list;
 	return 0;
 }

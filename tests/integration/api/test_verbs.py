@@ -327,6 +327,34 @@ def run_deletecollection(t, d):
     status, body = request(d, 'DELETE', url, '{"dryRun": ')
     t.eq(status, 400, 'deletecollection with an unreadable DeleteOptions body is refused')
 
+    # Item by item, as kube-apiserver: the DeleteOptions' preconditions hold
+    # for each item; the first that fails ends the call with its error, the
+    # ones before it stay deleted, the ones after it stay.
+    versions = {}
+    for name in ('dp-1', 'dp-2', 'dp-3'):
+        body = pvc_body(name)
+        body['metadata']['labels'] = {'dp': 'yes'}
+        versions[name] = request(d, 'POST', url, body)[1]['metadata']['resourceVersion']
+    status, body = request(d, 'DELETE', url + '?labelSelector=dp%3Dyes',
+                           {'preconditions': {'resourceVersion': versions['dp-1']}})
+    t.ok(status == 409 and body.get('reason') == 'Conflict'
+         and body.get('details', {}).get('name') == 'dp-2',
+         'a deletecollection whose second item fails its precondition answers that 409',
+         '%s %s' % (status, json.dumps(body)[:500]))
+    left = sorted(i['metadata']['name'] for i in request(d, 'GET', url + '?labelSelector=dp%3Dyes')[1]['items'])
+    t.eq(left, ['dp-2', 'dp-3'], 'the item deleted before the failure stays deleted, the rest stay')
+    t.ok(not os.path.exists(d.claim_path(NS, 'dp-1')) and os.path.exists(d.claim_path(NS, 'dp-2')),
+         'with its directory; the others keep theirs')
+    status, body = request(d, 'DELETE', url + '?labelSelector=dp%3Dyes&dryRun=All',
+                           {'preconditions': {'resourceVersion': versions['dp-2']}})
+    t.ok(status == 409 and request(d, 'GET', url + '/dp-2')[0] == 200,
+         'a dry run stops at the same failure and deletes nothing', '%s %s' % (status, body))
+    status, body = request(d, 'DELETE', url + '?labelSelector=dp%3Dyes',
+                           {'preconditions': {'resourceVersion': versions['dp-2']}})
+    t.ok(status == 409 and request(d, 'GET', url + '/dp-2')[0] == 404
+         and request(d, 'GET', url + '/dp-3')[0] == 200,
+         'for real: dp-2 goes, dp-3 fails its precondition and stays', '%s %s' % (status, body))
+
 
 def run_status(t, d):
     """The status subresource changes status only; spec changes there are ignored."""
