@@ -225,7 +225,7 @@ static int api_list(struct api_call *call, const struct api_target *t)
 		if (t->kind >= 0) {
 			r = model_watch_open(call->model, (enum model_kind)t->kind, t->ns, &wo, &mw,
 					     &call->err);
-			if (r == -EKEYEXPIRED || r == -ETIMEDOUT) {
+			if (r == -EKEYEXPIRED) {
 				/* As the apiserver's watch cache: a stream that says
 				 * why in an ERROR event (informers relist on it). */
 				ao.kind = (enum model_kind)-1;

@@ -153,6 +153,15 @@ static int api_watch_fill(struct api_watch *w, const struct model_watch_notify *
 	if (w->mw == NULL)
 		return api_watch_idle(w, notify);
 	r = model_watch_next(w->mw, &type, &object, notify);
+	if (r == -ETIMEDOUT) {
+		/* The start version never came: the apiserver's ERROR event. */
+		struct model_error err;
+
+		model_watch_failure(w->mw, &err);
+		w->ended = true;
+		object = api_error_body(ETIMEDOUT, &err);
+		return object != NULL ? api_watch_emit(w, "ERROR", object) : -ENOMEM;
+	}
 	if (r < 0)
 		return r;
 	if (strcmp(type, "INITIAL-END") == 0) {
@@ -210,7 +219,8 @@ static void api_watch_wake(struct api_watch *w)
 bool api_watch_tick(struct api_watch *w, unsigned long long now_ns)
 {
 	if (now_ns < w->deadline_ns &&
-	    (!w->opts.bookmarks || now_ns < atomic_load(&w->next_bookmark_ns)))
+	    (!w->opts.bookmarks || now_ns < atomic_load(&w->next_bookmark_ns)) &&
+	    (w->mw == NULL || !model_watch_due(w->mw, now_ns)))
 		return false;
 	api_watch_wake(w);
 	return true;

@@ -15,7 +15,8 @@
  *   -ESTALE      stale resourceVersion (409 Conflict)
  *   -ENOENT      no such object (404 NotFound), err->resource/name
  *   -EKEYEXPIRED a watch from a version older than the history (410 Expired)
- *   -ETIMEDOUT   a watch from a version newer than the store's (504 Timeout)
+ *   -ETIMEDOUT   a watch from a version the store did not reach in time
+ *                (504 Timeout; model_watch_next, model_watch_failure)
  *   other        store failure (500), err->message may say more
  * Successful calls hand over a new JSON reference in *ret_*. Safe to call
  * from several threads at once: changes are serialised inside the model.
@@ -196,9 +197,22 @@ int model_watch_open(struct model *model, enum model_kind kind, const char *ns,
 /* Take the next event: 0 with *ret_type ("ADDED", "MODIFIED", "DELETED",
  * "BOOKMARK") and a new reference in *ret_object; -EAGAIN if none (with
  * notify given: notify->suspend was called, notify->resume will follow);
- * -EPIPE if the consumer fell too far behind (the stream must end). */
+ * -EPIPE if the consumer fell too far behind (the stream must end);
+ * -ETIMEDOUT if the watch started from a version newer than the store's
+ * and it did not appear within MODEL_WATCH_AWAIT_MS (the stream ends with
+ * model_watch_failure's Status). */
 int model_watch_next(struct model_watch *w, const char **ret_type, json_t **ret_object,
 		     const struct model_watch_notify *notify);
+/* How long a watch from a resourceVersion the store has not reached waits
+ * for it, as kube-apiserver's watch cache does (3 s) before it answers
+ * "Too large resource version". */
+#define MODEL_WATCH_AWAIT_MS 3000
+/* Whether w waits for its start version past its deadline at now_ns
+ * (metrics_now_ns clock): its consumer must be woken to end it. */
+bool model_watch_due(struct model_watch *w, unsigned long long now_ns);
+/* The failure that ends w (model_watch_next's -ETIMEDOUT) into err:
+ * -ETIMEDOUT with the apiserver's message; 0 if w has none. */
+int model_watch_failure(struct model_watch *w, struct model_error *err);
 /* Wake a suspended consumer once (timers, shutdown); harmless otherwise. */
 void model_watch_kick(struct model_watch *w);
 /* The newest resourceVersion the watch has seen or could report. */

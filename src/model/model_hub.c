@@ -11,6 +11,9 @@
  *     is NOT in the ring: a watch from X >= floor can be replayed exactly,
  *     an older X gets -EKEYEXPIRED (410 Gone: the client lists again);
  *   - a watch never queues an event of version <= its start version;
+ *   - a watch opened from a version not yet published waits for it
+ *     (w->awaited, cleared by the first event at or past it); if its
+ *     deadline passes first, model_watch_next answers -ETIMEDOUT;
  *   - a watch whose queue passes MODEL_WATCH_QUEUE_MAX is marked overrun;
  *     its consumer gets -EPIPE and ends the stream (the client re-watches);
  *   - w->suspended is true only between a notify->suspend and the matching
@@ -37,6 +40,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "metrics.h"
 #include "selector.h"
 
 #define MODEL_HUB_HISTORY 1024
@@ -53,6 +57,7 @@ struct model_hub_event {
 struct model_hub {
 	pthread_mutex_t lock;
 	int64_t floor;
+	int64_t newest; /* the newest version published (or the store's at open) */
 	size_t head, count; /* ring: oldest at head */
 	struct model_hub_event ring[MODEL_HUB_HISTORY];
 	struct model_watch *watches; /* doubly linked */
@@ -66,6 +71,11 @@ struct model_watch {
 	struct selector labels, fields;
 	int64_t start;   /* events <= start are not delivered */
 	int64_t latest;  /* newest version seen (for bookmarks) */
+	/* A start version the store had not reached when the watch opened:
+	 * until a version >= awaited is published (then 0) the watch waits,
+	 * and past awaited_deadline_ns it ends with -ETIMEDOUT. */
+	int64_t awaited;
+	unsigned long long awaited_deadline_ns;
 	json_t *queue;   /* [[type, object], ...] */
 	size_t queue_pos; /* next to deliver */
 	bool overrun, suspended, kicked;
@@ -86,6 +96,7 @@ int model_hub_open(int64_t floor, struct model_hub **ret_hub)
 		return -r;
 	}
 	hub->floor = floor;
+	hub->newest = floor;
 	*ret_hub = hub;
 	return 0;
 }
@@ -142,6 +153,8 @@ static void model_watch_offer(struct model_watch *w, const struct model_hub_even
 {
 	bool now, before;
 
+	if (w->awaited != 0 && e->version >= w->awaited)
+		w->awaited = 0; /* the version it waited for exists now */
 	if (e->kind != w->kind || e->version <= w->start)
 		return;
 	w->latest = e->version;
@@ -165,6 +178,7 @@ void model_hub_publish(struct model_hub *hub, enum model_kind kind, const char *
 		if (strcmp(type, types[i]) == 0)
 			e.type = types[i];
 	pthread_mutex_lock(&hub->lock);
+	hub->newest = version;
 	if (hub->count == MODEL_HUB_HISTORY) {
 		struct model_hub_event *oldest = &hub->ring[hub->head];
 
@@ -247,6 +261,13 @@ int model_hub_watch_initial_end(struct model_watch *w)
 											   : -ENOMEM;
 }
 
+void model_hub_watch_await(struct model_watch *w, int64_t version, unsigned long long deadline_ns)
+{
+	/* Not attached yet: nobody else sees w. */
+	w->awaited = version;
+	w->awaited_deadline_ns = deadline_ns;
+}
+
 int model_hub_watch_attach(struct model_hub *hub, struct model_watch *w, int64_t start,
 			   bool replay, int64_t *ret_floor)
 {
@@ -299,6 +320,8 @@ int model_watch_next(struct model_watch *w, const char **ret_type, json_t **ret_
 			w->queue_pos = 0;
 		}
 		r = 0;
+	} else if (w->awaited != 0 && metrics_now_ns() >= w->awaited_deadline_ns) {
+		r = -ETIMEDOUT;
 	} else if (w->kicked) {
 		w->kicked = false;
 		r = -EAGAIN;
@@ -324,6 +347,33 @@ void model_watch_kick(struct model_watch *w)
 		w->kicked = true;
 	}
 	pthread_mutex_unlock(&w->hub->lock);
+}
+
+bool model_watch_due(struct model_watch *w, unsigned long long now_ns)
+{
+	bool due;
+
+	pthread_mutex_lock(&w->hub->lock);
+	due = w->awaited != 0 && now_ns >= w->awaited_deadline_ns;
+	pthread_mutex_unlock(&w->hub->lock);
+	return due;
+}
+
+int model_watch_failure(struct model_watch *w, struct model_error *err)
+{
+	int64_t awaited, newest;
+
+	pthread_mutex_lock(&w->hub->lock);
+	awaited = w->awaited;
+	newest = w->hub->newest;
+	pthread_mutex_unlock(&w->hub->lock);
+	model_error_init(err);
+	model_error_name(err, w->kind, "");
+	if (awaited == 0)
+		return 0;
+	/* kube-apiserver's words (storage.NewTooLargeResourceVersionError). */
+	return model_fail(err, -ETIMEDOUT, "Timeout: Too large resource version: %lld, current: %lld",
+			  (long long)awaited, (long long)newest);
 }
 
 int64_t model_watch_version(struct model_watch *w)

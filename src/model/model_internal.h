@@ -318,6 +318,9 @@ void model_hub_watch_discard(struct model_watch *w);
 int model_hub_watch_initial(void *ud, json_t *obj);
 /* Queue the end of the initial events (sendInitialEvents' bookmark). */
 int model_hub_watch_initial_end(struct model_watch *w);
+/* Before attaching w: its start version is not published yet; it waits
+ * for it until deadline_ns (metrics_now_ns clock), then fails. */
+void model_hub_watch_await(struct model_watch *w, int64_t version, unsigned long long deadline_ns);
 /* Start delivering events newer than start to w; replay: first those of the
  * history (-EKEYEXPIRED, with *ret_floor, when start is older than it). */
 int model_hub_watch_attach(struct model_hub *hub, struct model_watch *w, int64_t start,

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "metrics.h"
 #include "store.h"
 
 /* Parse "" / "0" / a decimal version. */
@@ -51,11 +52,11 @@ static int model_watch_start(struct model *model, struct model_watch *w, enum mo
 			r = model_hub_watch_initial_end(w);
 	}
 	if (r == 0 && !initial && from > store_current_version(model->store))
-		/* A version this server never made: the apiserver's watch cache
-		 * answers so (rather than wait for a version that may never come). */
-		r = model_fail(err, -ETIMEDOUT,
-			       "Timeout: Too large resource version: %lld, current: %lld",
-			       (long long)from, (long long)store_current_version(model->store));
+		/* A version this server has not made yet: as the apiserver's
+		 * watch cache, wait a bounded time for it (the stream starts
+		 * once it is published, or ends with 504 Timeout). */
+		model_hub_watch_await(w, from,
+				      metrics_now_ns() + MODEL_WATCH_AWAIT_MS * 1000000ull);
 	if (r == 0)
 		r = model_hub_watch_attach(model->hub, w, start, !initial, &floor);
 	if (r == -EKEYEXPIRED)

@@ -27,6 +27,7 @@ import re
 import socket
 import struct
 import sys
+import time
 
 sys.path.insert(0, os.environ.get('CLAIMFS_TEST_LIB',
                                   os.path.join(os.path.dirname(__file__), '..', 'lib')))
@@ -157,6 +158,22 @@ class Watch:
         except socket.timeout:
             pass
         return got
+
+    def until(self, marker, limit):
+        """What arrived until marker did (or limit seconds passed), and when
+        (seconds since the call)."""
+        began = time.monotonic()
+        got = b''
+        while marker not in got and time.monotonic() - began < limit:
+            self.sock.settimeout(max(0.01, limit - (time.monotonic() - began)))
+            try:
+                chunk = self.sock.recv(65536)
+            except socket.timeout:
+                break
+            if not chunk:
+                break
+            got += chunk
+        return got, time.monotonic() - began
 
     def events(self, wait=0.3):
         return self.take(wait).count(b'"type":')
@@ -418,7 +435,13 @@ def run_watch_versions(t, d):
     """Watches from versions the server cannot serve end with an ERROR event."""
     url = KINDS['pvc'][0]
     current = int(request(d, 'GET', url)[1]['metadata']['resourceVersion'])
-    code, event = watch_first_event(d, url, current + 1000)
+    w = Watch(d, url, current + 1000)
+    data, waited = w.until(b'"ERROR"', 6)
+    w.close()
+    head, _, rest = data.partition(b'\r\n\r\n')
+    code = head.split(b' ')[1] if head else b''
+    match = re.search(rb'\{.*\}', rest)
+    event = json.loads(match.group(0)) if match else None
     obj = (event or {}).get('object', {})
     t.ok(code == b'200' and event is not None and event.get('type') == 'ERROR'
          and obj.get('code') == 504 and obj.get('reason') == 'Timeout'
@@ -426,8 +449,23 @@ def run_watch_versions(t, d):
          % (current + 1000, current)
          and obj.get('details', {}).get('retryAfterSeconds') == 1
          and obj['details'].get('causes', [{}])[0].get('reason') == 'ResourceVersionTooLarge',
-         'a watch from a too new resourceVersion answers a Timeout ERROR at once',
+         'a watch from a too new resourceVersion ends with a Timeout ERROR',
          '%s %s' % (code, json.dumps(event)))
+    t.ok(2.8 <= waited < 4.5, 'after waiting about 3 s for the version, as the apiserver does',
+         'waited %.2f s' % waited)
+
+    # The version appears while the watch waits: the watch goes on from it.
+    current = int(request(d, 'GET', url)[1]['metadata']['resourceVersion'])
+    w = Watch(d, url, current + 1)
+    w.take(0.3)
+    d.create_claim(NS, 'wv-1')
+    d.create_claim(NS, 'wv-2')
+    time.sleep(3.5)
+    data = w.take(0.5)
+    w.close()
+    t.ok(b'"ERROR"' not in data and b'"ADDED"' in data and b'"wv-2"' in data,
+         'a watch from a version that appears within the wait proceeds with the events after it',
+         data[-1500:])
     d.stop()
     d.start()
     code, event = watch_first_event(d, url, 1)
