@@ -149,9 +149,14 @@ void api_table_age(long long seconds, char *buf, size_t size)
 static json_t *api_table_age_of(const json_t *obj, const char *path, long long now)
 {
 	const char *text = model_path_string(obj, path);
-	char age[32];
+	char age[32], seconds[32];
 	int64_t t;
 
+	/* A MicroTime's fraction does not show in an age. */
+	if (text != NULL && strlen(text) > 20 && text[19] == '.') {
+		snprintf(seconds, sizeof(seconds), "%.19sZ", text);
+		text = seconds;
+	}
 	if (text == NULL || claim_parse_time(text, &t) < 0)
 		return json_string("<unknown>");
 	api_table_age(now - (long long)t, age, sizeof(age));
@@ -199,11 +204,20 @@ static json_t *api_cell_containers(const json_t *obj, const char *member)
 /* The cells of a core/v1 Event, as the apiserver's event printer makes them. */
 static json_t *api_cells_event(const json_t *obj, long long now)
 {
+	const json_t *series = json_object_get(obj, "series");
 	const char *last = model_path_string(obj, "lastTimestamp") != NULL ? "lastTimestamp"
 									 : "eventTime";
 	const char *first = model_path_string(obj, "firstTimestamp") != NULL ? "firstTimestamp"
 									   : "eventTime";
 	json_int_t count = json_integer_value(json_object_get(obj, "count"));
+
+	/* A series (events.k8s.io's repeats) decides last seen and count. */
+	if (json_is_object(series)) {
+		last = "series.lastObservedTime";
+		count = json_integer_value(json_object_get(series, "count"));
+	}
+	if (count == 0)
+		count = 1; /* a singleton of the new API has no count */
 	json_t *last_age = api_table_age_of(obj, last, now), *first_age;
 	char seen[96], object[NAMES_SUBDOMAIN_MAX + 64], source[NAMES_SUBDOMAIN_MAX + 8];
 	const char *host = model_path_string(obj, "source.host");

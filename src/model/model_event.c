@@ -12,8 +12,9 @@
  *
  * Recording: an event's name is the involved object's name and a hash of
  * (object uid, component, type, reason, message), so a repeat finds its
- * predecessor by name and counts it up (count, lastTimestamp), as the
- * recorder's aggregation does, without a scan. Events are written in the
+ * predecessor by name and counts it up (count, lastTimestamp; and the
+ * events.k8s.io/v1 series: count, lastObservedTime), as the recorders'
+ * aggregation does, without a scan. Events are written in the
  * transaction of the change they report: a dry run or a failed change
  * leaves none.
  *
@@ -235,12 +236,39 @@ static json_t *model_event_new(struct model_txn *t, const json_t *object, const 
 	return obj;
 }
 
+/* A repeat of the stored event old: both recorders' bookkeeping, so each
+ * group reads it as its own recorder would have written it. core/v1's
+ * count and lastTimestamp count up; events.k8s.io/v1's series (count and
+ * lastObservedTime, a MicroTime) appears with the first repeat at count 2,
+ * as client-go's events recorder starts it, and follows the same count. */
+static int model_event_repeat(struct model_txn *t, const json_t *old)
+{
+	json_int_t count = json_integer_value(json_object_get(old, "count"));
+	char now[32], micro[40];
+	json_t *obj = json_deep_copy(old);
+	int r;
+
+	model_timestamp(t->now, now);
+	snprintf(micro, sizeof(micro), "%.19s.000000Z", now);
+	/* An event stored without a count (a client's) has been seen once. */
+	count = (count > 0 ? count : 1) + 1;
+	if (obj == NULL || json_object_set_new(obj, "count", json_integer(count)) < 0 ||
+	    json_object_set_new(obj, "lastTimestamp", json_string(now)) < 0 ||
+	    json_object_set_new(obj, "series", json_pack("{s:I, s:s}", "count", count,
+							 "lastObservedTime", micro)) < 0)
+		r = -ENOMEM;
+	else
+		r = model_obj_update(t, MODEL_EVENT, old, obj);
+	json_decref(obj);
+	return r;
+}
+
 int model_event_record(struct model_txn *t, const json_t *object, const char *component,
 		       const char *type, const char *reason, const char *fmt, ...)
 {
 	const char *object_ns = model_path_string(object, "metadata.namespace");
 	const char *object_name = model_path_string(object, "metadata.name");
-	char message[MODEL_EVENT_MESSAGE_MAX], name[NAMES_SUBDOMAIN_MAX + 1], now[32];
+	char message[MODEL_EVENT_MESSAGE_MAX], name[NAMES_SUBDOMAIN_MAX + 1];
 	const char *ns = object_ns != NULL && object_ns[0] != '\0' ? object_ns : "default";
 	json_t *old = NULL, *obj = NULL;
 	va_list ap;
@@ -257,16 +285,7 @@ int model_event_record(struct model_txn *t, const json_t *object, const char *co
 		 model_event_key(parts, sizeof(parts) / sizeof(parts[0])));
 	r = model_obj_get(t->model, MODEL_EVENT, ns, name, &old);
 	if (r == 0) {
-		model_timestamp(t->now, now);
-		obj = json_deep_copy(old);
-		if (obj == NULL ||
-		    json_object_set_new(obj, "count",
-					json_integer(json_integer_value(json_object_get(old, "count")) +
-						     1)) < 0 ||
-		    json_object_set_new(obj, "lastTimestamp", json_string(now)) < 0)
-			r = -ENOMEM;
-		else
-			r = model_obj_update(t, MODEL_EVENT, old, obj);
+		r = model_event_repeat(t, old);
 	} else if (r == -ENOENT) {
 		obj = model_event_new(t, object, ns, name, component, type, reason, message);
 		r = obj != NULL ? model_obj_put(t, MODEL_EVENT, obj, true, 0, NULL) : -ENOMEM;

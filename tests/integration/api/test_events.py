@@ -17,6 +17,7 @@ Owns: one temporary work directory and the daemons in it.
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -97,6 +98,21 @@ def run_recorded(t, k, d):
     out = k.ok(t, 'kubectl get events (aggregated)', 'get', 'events',
                '--field-selector', 'involvedObject.name=ev-nope')
     t.ok(rows(out) and '(x2 over' in rows(out)[0][0], 'LAST SEEN says (x2 over ...)', out)
+    micro = r'^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$'
+    series = failed[0].get('series', {}) if failed else {}
+    t.ok(series.get('count') == 2 and re.match(micro, series.get('lastObservedTime', '')),
+         'the repeat starts a series (count 2, lastObservedTime a MicroTime)', failed)
+    v1 = events_of(d, 'default', 'regarding.name=ev-nope', EVENTS_V1) or [{}]
+    t.ok(v1[0].get('series') == series and v1[0].get('deprecatedCount') == 2,
+         'events.k8s.io/v1 reads the same series', v1)
+    k.ok(t, 'another class', 'apply', '-f', '-',
+         stdin='apiVersion: storage.k8s.io/v1\nkind: StorageClass\nmetadata:\n  name: elsewhere2\n'
+               'provisioner: example.com/other\n')
+    v1 = events_of(d, 'default', 'regarding.name=ev-nope', EVENTS_V1) or [{}]
+    t.ok(len(v1) == 1 and v1[0].get('series', {}).get('count') == 3
+         and v1[0].get('deprecatedCount') == 3
+         and re.match(micro, v1[0].get('series', {}).get('lastObservedTime', '')),
+         'another repeat counts the series up with the core count', v1)
 
     status, _ = claim(d, 'default', 'ev-dry', query='?dryRun=All')
     t.eq(status, 201, 'a dry-run create answers 201')
