@@ -470,7 +470,7 @@ static int api_item(struct api_call *call, const struct api_target *t, const cha
 			r = api_fields_body(call, api_fields_type(kind), fv, &body);
 		if (r == 0)
 			r = model_replace(call->model, kind, t->ns, t->name, body, &wo, &obj,
-					  &call->err);
+					  &created, &call->err);
 	} else if (strcmp(method, "PATCH") == 0) {
 		r = api_write_options(call, "PatchOptions", NULL, &wo);
 		if (r == 0)

@@ -126,10 +126,12 @@ int model_get(struct model *model, enum model_kind kind, const char *ns, const c
 int model_list(struct model *model, enum model_kind kind, const char *ns,
 	       const struct model_list_options *opts, json_t **ret_list,
 	       struct model_error *err);
-/* PUT: body is the whole new object. */
+/* PUT: body is the whole new object. Of a missing object of a kind whose
+ * updates may create (Events, as the apiserver's AllowCreateOnUpdate), a
+ * create through the namespace's admission (*ret_created true). */
 int model_replace(struct model *model, enum model_kind kind, const char *ns, const char *name,
 		  const json_t *body, const struct model_write_options *opts, json_t **ret_obj,
-		  struct model_error *err);
+		  bool *ret_created, struct model_error *err);
 /* PATCH. MODEL_PATCH_APPLY creates the object when it does not exist
  * (*ret_created true). */
 int model_patch(struct model *model, enum model_kind kind, const char *ns, const char *name,

@@ -117,6 +117,7 @@ const struct model_kind_ops model_event_ops = {
 	.create = model_event_create,
 	.update = model_event_update,
 	.remove = model_event_remove,
+	.create_on_update = true,
 };
 
 /* ---- events.k8s.io/v1: the same objects, converted ---------------------------------- */
@@ -192,6 +193,7 @@ const struct model_kind_ops model_event_v1_ops = {
 	.create = model_event_v1_create,
 	.update = model_event_v1_update,
 	.remove = model_event_v1_remove,
+	.create_on_update = true,
 };
 
 /* ---- recording ------------------------------------------------------------------------- */

@@ -207,6 +207,9 @@ struct model_kind_ops {
 	/* The members of status this kind's controller decides (NULL-ended): a
 	 * write to the status subresource cannot change them. */
 	const char *const *status_owned;
+	/* An update (PUT) of a missing object creates it (the apiserver's
+	 * AllowCreateOnUpdate: true for Events only). */
+	bool create_on_update;
 };
 
 /* Each kind's operations, for model_kinds.c's table only. */
@@ -260,7 +263,7 @@ int model_storage_class_find(struct model *model, const char *name, json_t **ret
 int model_storage_class_defaults(struct model *model);
 
 /* Admission of a new object of kind in namespace ns (model_ops.c, for every
- * create): -EPERM while ns is Terminating; a namespace never created is
+ * create: POST, a PUT or server-side apply that creates): -EPERM while ns is Terminating; a namespace never created is
  * created (Active), as claims may name any namespace. */
 int model_namespace_admit(struct model_txn *t, enum model_kind kind, const char *ns,
 			  const char *name, struct model_error *err);

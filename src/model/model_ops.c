@@ -139,10 +139,41 @@ static int model_update_in(struct model_txn *t, enum model_kind kind, json_t *ol
 	return 0;
 }
 
+/* Create the object the URL names (ns, name) from body inside t, as an
+ * update or apply of a missing object does: body's name, if any, must be
+ * the URL's; the namespace admits it first, as for a POST. */
+static int model_create_named(struct model_txn *t, enum model_kind kind, const char *ns,
+			      const char *name, const json_t *body, json_t **ret_obj,
+			      struct model_error *err)
+{
+	const char *body_name = model_path_string(body, "metadata.name");
+	json_t *copy;
+	int r;
+
+	if (body_name != NULL && body_name[0] != '\0' && strcmp(body_name, name) != 0)
+		return model_fail(err, -EBADMSG,
+				  "the name of the object (%.253s) does not match the name on the URL "
+				  "(%.253s)",
+				  body_name, name);
+	copy = json_deep_copy(body);
+	if (copy == NULL || !json_is_object(copy) ||
+	    model_path_set(copy, "metadata.name", json_string(name)) < 0) {
+		json_decref(copy);
+		return json_is_object(body) ? -ENOMEM : model_check_type(kind, body, err);
+	}
+	r = model_namespace_admit(t, kind, ns, name, err);
+	if (r == 0)
+		r = t->model->kinds[kind]->create(t, ns, copy, ret_obj, err);
+	json_decref(copy);
+	return r;
+}
+
 int model_replace(struct model *model, enum model_kind kind, const char *ns, const char *name,
 		  const json_t *body, const struct model_write_options *opts, json_t **ret_obj,
-		  struct model_error *err)
+		  bool *ret_created, struct model_error *err)
 {
+	const char *version = model_path_string(body, "metadata.resourceVersion");
+	bool created = false;
 	struct model_txn t;
 	json_t *old = NULL, *obj = NULL;
 	int r;
@@ -151,8 +182,16 @@ int model_replace(struct model *model, enum model_kind kind, const char *ns, con
 	if (r < 0)
 		return r;
 	r = model_obj_get(model, kind, ns, name, &old);
-	if (r == 0)
+	/* A kind the apiserver lets an update create (AllowCreateOnUpdate:
+	 * Events): a PUT of a missing object creates it, unless the body names
+	 * a version of it (then it is the object that is gone). */
+	if (r == -ENOENT && model->kinds[kind]->create_on_update &&
+	    (version == NULL || version[0] == '\0')) {
+		r = model_create_named(&t, kind, ns, name, body, &obj, err);
+		created = r == 0;
+	} else if (r == 0) {
 		r = model_update_in(&t, kind, old, body, &obj, err);
+	}
 	r = model_dry_version(&t, model_txn_end(&t, r, err), old, obj);
 	json_decref(old);
 	if (r < 0) {
@@ -160,6 +199,7 @@ int model_replace(struct model *model, enum model_kind kind, const char *ns, con
 		return r;
 	}
 	*ret_obj = obj;
+	*ret_created = created;
 	return 0;
 }
 
@@ -170,7 +210,6 @@ int model_patch(struct model *model, enum model_kind kind, const char *ns, const
 {
 	struct model_txn t;
 	json_t *old = NULL, *body = NULL, *obj = NULL;
-	const char *patch_name;
 	int r;
 
 	*ret_created = false;
@@ -180,17 +219,7 @@ int model_patch(struct model *model, enum model_kind kind, const char *ns, const
 	r = model_obj_get(model, kind, ns, name, &old);
 	if (r == -ENOENT && type == MODEL_PATCH_APPLY) {
 		/* Server-side apply of a new object is a create. */
-		patch_name = model_path_string(patch, "metadata.name");
-		if (patch_name != NULL && strcmp(patch_name, name) != 0)
-			r = model_fail(err, -EBADMSG,
-				       "the name of the object (%.253s) does not match the name on "
-				       "the URL (%.253s)",
-				       patch_name, name);
-		else if ((body = json_deep_copy(patch)) == NULL ||
-			 model_path_set(body, "metadata.name", json_string(name)) < 0)
-			r = -ENOMEM;
-		else if ((r = model_namespace_admit(&t, kind, ns, name, err)) == 0)
-			r = model->kinds[kind]->create(&t, ns, body, &obj, err);
+		r = model_create_named(&t, kind, ns, name, patch, &obj, err);
 		*ret_created = r == 0;
 	} else if (r == 0) {
 		r = model_apply_patch(kind, old, type, patch, &body, err);

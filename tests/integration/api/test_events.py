@@ -216,6 +216,27 @@ def run_client_events(t, d):
     t.eq((status, get_json(d, EVENTS % 'default' + '/mine.1')[0]), (200, 404),
          'a client deletes an event')
 
+    # Events are the kind whose PUT may create (AllowCreateOnUpdate), as
+    # client-go's event recorder relies on.
+    put = dict(body, metadata={'name': 'mine.4'})
+    status, _, answer = d.request('PUT', EVENTS % 'default' + '/mine.4?dryRun=All', put)
+    t.ok(status == 201 and get_json(d, EVENTS % 'default' + '/mine.4')[0] == 404,
+         'a dry-run PUT of a missing event answers 201 and stores nothing', answer[:300])
+    status, _, answer = d.request('PUT', EVENTS % 'default' + '/mine.4', put)
+    status2, got = get_json(d, EVENTS % 'default' + '/mine.4')
+    t.ok(status == 201 and status2 == 200 and got['message'] == 'a client reports',
+         'a PUT of a missing event creates it (201)', (status, answer[:300]))
+    status, _, answer = d.request('PUT', EVENTS % 'default' + '/mine.5', put)
+    t.ok(status == 400 and b'does not match the name on the URL' in answer,
+         'a PUT-create whose body names another event is 400', answer[:300])
+    v1_put = dict(v1, metadata={'name': 'mine.6'})
+    status, _, answer = d.request('PUT', EVENTS_V1 % 'default' + '/mine.6', v1_put)
+    t.ok(status == 201 and get_json(d, EVENTS % 'default' + '/mine.6')[0] == 200,
+         'an events.k8s.io/v1 PUT of a missing event creates it too', answer[:300])
+    status, _, answer = d.request('PUT', PVCS % 'default' + '/not-there',
+                                  Daemon.claim_body('not-there'))
+    t.eq(status, 404, 'a PUT of a missing claim stays NotFound (claims are not created so)')
+
 
 def run_expiry(t, workdir):
     with Daemon(os.path.join(workdir, 'ttl')) as d:
@@ -281,6 +302,31 @@ def run_namespaces(t, k, d):
          and answer.get('message') == 'persistentvolumeclaims "late" is forbidden: unable to '
          'create new content in namespace hold because it is being terminated',
          'creating in a Terminating namespace is 403 Forbidden', answer)
+    forbidden = ('%s "late" is forbidden: unable to create new content in namespace hold '
+                 'because it is being terminated')
+    event = {'apiVersion': 'v1', 'kind': 'Event', 'metadata': {'name': 'late'},
+             'involvedObject': {'kind': 'Namespace', 'name': 'hold'}, 'reason': 'Late',
+             'message': 'm', 'type': 'Normal'}
+    v1 = {'apiVersion': 'events.k8s.io/v1', 'kind': 'Event', 'metadata': {'name': 'late'},
+          'eventTime': '2026-01-01T00:00:00.000000Z', 'reportingController': 'me',
+          'reportingInstance': 'me-1', 'action': 'Check', 'reason': 'Late', 'type': 'Normal'}
+    apply = json.dumps(dict(Daemon.claim_body('late'), apiVersion='v1',
+                            kind='PersistentVolumeClaim'))
+    for desc, method, path, body, ctype, resource in (
+            ('a PUT that creates an event', 'PUT', EVENTS % 'hold' + '/late', event,
+             'application/json', 'events'),
+            ('an events.k8s.io PUT that creates', 'PUT', EVENTS_V1 % 'hold' + '/late', v1,
+             'application/json', 'events.events.k8s.io'),
+            ('a POST of an events.k8s.io event', 'POST', EVENTS_V1 % 'hold', v1,
+             'application/json', 'events.events.k8s.io'),
+            ('a server-side apply that creates', 'PATCH',
+             PVCS % 'hold' + '/late?fieldManager=test', apply, 'application/apply-patch+yaml',
+             'persistentvolumeclaims')):
+        status, _, answer = d.request(method, path, body, content_type=ctype)
+        doc = json.loads(answer) if answer.startswith(b'{') else {}
+        t.ok(status == 403 and doc.get('reason') == 'Forbidden'
+             and doc.get('message') == forbidden % resource,
+             '%s in a Terminating namespace is 403 Forbidden' % desc, (status, answer[:400]))
     k.ok(t, 'the finalizer removed', 'patch', 'ns', 'hold', '--type=merge', '-p',
          '{"metadata":{"finalizers":null}}')
     k.fails(t, 'then the namespace is gone', 'get', 'ns', 'hold', expect='NotFound')
