@@ -351,6 +351,9 @@ def run_informer_restart(t, d, api):
     informer = Informer(core)
     informer.thread.start()
     try:
+        # Created only once the informer has listed: otherwise the list may
+        # already hold it and the watch has nothing to show.
+        t.ok(wait_for(lambda: informer.lists > 0, timeout=10), 'informer: lists first')
         core.create_namespaced_persistent_volume_claim(NS, claim('py-before'))
         t.ok(wait_for(lambda: informer.has('py-before'), timeout=10),
              'informer: sees a claim created while it runs')
