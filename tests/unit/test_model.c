@@ -343,6 +343,69 @@ START_TEST(test_statefulset)
 }
 END_TEST
 
+#define REVISIONS "/apis/apps/v1/namespaces/default/controllerrevisions"
+#define HISTORY_SET(limit, image)                                                              \
+	"{\"metadata\":{\"name\":\"h\"},\"spec\":{\"revisionHistoryLimit\":" limit           \
+	",\"selector\":{\"matchLabels\":{\"app\":\"h\"}},\"template\":{\"metadata\":"           \
+	"{\"labels\":{\"app\":\"h\"}},\"spec\":{\"containers\":[{\"name\":\"c\",\"image\":\"" \
+	image "\"}]}}}}"
+#define HISTORY_IMAGE(image)                                                                   \
+	"{\"spec\":{\"template\":{\"spec\":{\"containers\":[{\"name\":\"c\",\"image\":\"" image \
+	"\"}]}}}}"
+
+/* The revision numbers of set h's history, by image: "a=1 b=2". */
+static void history_is(const char *want)
+{
+	json_t *list = must("GET", REVISIONS, NULL, NULL, 200), *item;
+	char got[256] = "", *images[16] = { 0 };
+	long long numbers[16];
+	size_t i, n = json_array_size(json_object_get(list, "items")), len = 0;
+
+	ck_assert_uint_le(n, 16);
+	json_array_foreach(json_object_get(list, "items"), i, item) {
+		images[i] = (char *)json_string_value(json_object_get(
+			json_array_get(model_path(item, "data.spec.template.spec.containers"), 0),
+			"image")) ?: "?";
+		numbers[i] = json_integer_value(json_object_get(item, "revision"));
+	}
+	/* In revision order. */
+	for (long long r = 0; r < 64; r++)
+		for (i = 0; i < n; i++)
+			if (numbers[i] == r)
+				len += (size_t)snprintf(got + len, sizeof(got) - len, "%s%s=%lld",
+							len > 0 ? " " : "", images[i], r);
+	ck_assert_str_eq(got, want);
+	drop(list);
+}
+
+START_TEST(test_statefulset_history)
+{
+	const char *merge = "application/strategic-merge-patch+json";
+
+	drop(must("POST", STSS, JSON, HISTORY_SET("10", "a"), 201));
+	history_is("a=1");
+	drop(must("PATCH", STSS "/h?dryRun=All", merge, HISTORY_IMAGE("b"), 200));
+	history_is("a=1");
+	drop(must("PATCH", STSS "/h", merge, HISTORY_IMAGE("b"), 200));
+	history_is("a=1 b=2");
+	/* A template that comes back takes the newest number. */
+	drop(must("PATCH", STSS "/h", merge, HISTORY_IMAGE("a"), 200));
+	history_is("b=2 a=3");
+	drop(must("PATCH", STSS "/h/scale", "application/merge-patch+json",
+		  "{\"spec\":{\"replicas\":3}}", 200));
+	history_is("b=2 a=3");
+	drop(must("DELETE", STSS "/h", NULL, NULL, 200));
+	history_is("");
+	/* revisionHistoryLimit 1: the live revision and one other. */
+	drop(must("POST", STSS, JSON, HISTORY_SET("1", "a"), 201));
+	drop(must("PATCH", STSS "/h", merge, HISTORY_IMAGE("b"), 200));
+	drop(must("PATCH", STSS "/h", merge, HISTORY_IMAGE("c"), 200));
+	history_is("b=2 c=3");
+	drop(must("PATCH", STSS "/h", merge, HISTORY_IMAGE("a"), 200));
+	history_is("c=3 a=4");
+}
+END_TEST
+
 START_TEST(test_snapshot_and_clone)
 {
 	struct store_volume v;
@@ -494,6 +557,7 @@ static Suite *model_suite(void)
 	tcase_add_test(tc, test_retain_release_rebind);
 	tcase_add_test(tc, test_expand_and_update);
 	tcase_add_test(tc, test_statefulset);
+	tcase_add_test(tc, test_statefulset_history);
 	tcase_add_test(tc, test_snapshot_and_clone);
 	tcase_add_test(tc, test_watch_events);
 	tcase_add_test(tc, test_tables_and_discovery);
