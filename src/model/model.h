@@ -212,8 +212,8 @@ int model_watch_next(struct model_watch *w, const char **ret_type, json_t **ret_
 /* Whether w waits for its start version past its deadline at now_ns
  * (metrics_now_ns clock): its consumer must be woken to end it. */
 bool model_watch_due(struct model_watch *w, unsigned long long now_ns);
-/* The failure that ends w (model_watch_next's -ETIMEDOUT) into err:
- * -ETIMEDOUT with the apiserver's message; 0 if w has none. */
+/* The failure that ended w (model_watch_next's -ETIMEDOUT) into err:
+ * -ETIMEDOUT with the apiserver's message. */
 int model_watch_failure(struct model_watch *w, struct model_error *err);
 /* Wake a suspended consumer once (timers, shutdown); harmless otherwise. */
 void model_watch_kick(struct model_watch *w);

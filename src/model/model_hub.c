@@ -361,19 +361,18 @@ bool model_watch_due(struct model_watch *w, unsigned long long now_ns)
 
 int model_watch_failure(struct model_watch *w, struct model_error *err)
 {
-	int64_t awaited, newest;
+	int64_t newest;
 
 	pthread_mutex_lock(&w->hub->lock);
-	awaited = w->awaited;
 	newest = w->hub->newest;
 	pthread_mutex_unlock(&w->hub->lock);
 	model_error_init(err);
 	model_error_name(err, w->kind, "");
-	if (awaited == 0)
-		return 0;
-	/* kube-apiserver's words (storage.NewTooLargeResourceVersionError). */
+	/* kube-apiserver's words (storage.NewTooLargeResourceVersionError);
+	 * the version waited for is the start (w->awaited may have been
+	 * cleared by a publish since model_watch_next answered). */
 	return model_fail(err, -ETIMEDOUT, "Timeout: Too large resource version: %lld, current: %lld",
-			  (long long)awaited, (long long)newest);
+			  (long long)w->start, (long long)newest);
 }
 
 int64_t model_watch_version(struct model_watch *w)
