@@ -9,7 +9,7 @@ strategic patch; revisions numbered upwards, a template that comes back
 renumbered to the newest; the history cut to spec.revisionHistoryLimit; a
 dry run makes none; the set's deletion (and its namespace's) takes them
 along; the kind's own rules (data required and immutable), discovery,
-Table columns and watch.
+OpenAPI (kubectl explain), strict field validation, Table columns and watch.
 
 Owns: one temporary work directory and the daemon in it.
 """
@@ -138,6 +138,10 @@ def run_kubectl(t, k, d):
          'controller and revision cells', out)
     out = k.ok(t, 'kubectl api-resources --api-group=apps', 'api-resources', '--api-group=apps')
     t.ok(any(r[0] == 'controllerrevisions' for r in rows(out)), 'discovery lists them', out)
+    out = k.ok(t, 'kubectl explain controllerrevision.revision', 'explain',
+               'controllerrevision.revision')
+    t.ok('Revision indicates the revision of the state represented by Data.' in out,
+         'OpenAPI v3 describes the kind (kubectl explain)', out)
 
 
 def run_limit(t, d):
@@ -165,6 +169,10 @@ def run_rules(t, d):
     t.ok(status == 422 and 'data: Required value: data is mandatory' in answer.get('message', ''),
          'a revision without data is 422', answer)
     body['data'] = {'x': 1}
+    status, answer = call(d, 'POST', REVISIONS % 'default' + '?fieldValidation=Strict',
+                          dict(body, bogus=1))
+    t.ok(status == 400 and 'strict decoding error: unknown field "bogus"'
+         in answer.get('message', ''), 'fieldValidation=Strict knows the kind\'s fields', answer)
     status, made = call(d, 'POST', REVISIONS % 'default', body)
     t.eq(status, 201, 'a client may create a revision')
     made['data'] = {'x': 2}
