@@ -84,13 +84,20 @@ static bool node_mount_is_claim(const struct node_mount *mount, const struct map
 }
 
 /* Is volume_path where this volume is available (a publication of it, or
- * the claim directory itself)? NOT_FOUND otherwise. */
+ * the claim directory itself)? NOT_FOUND otherwise. The caller checked it is
+ * not empty (INVALID_ARGUMENT); a relative or over-long path cannot be where
+ * a volume is published, so it is NOT_FOUND as the spec wants, and it is
+ * never resolved against our working directory. */
 static int node_check_volume_path(struct csi_call *call, const struct mapping_claim *claim,
 				  const char *volume_path)
 {
 	char dir[PATH_MAX], real_dir[PATH_MAX], real_path[PATH_MAX];
 	struct node_mount mount;
 
+	if (volume_path[0] != '/' || strlen(volume_path) >= NODE_TARGET_MAX)
+		return csi_fail(call, GRPC_STATUS_NOT_FOUND,
+				"volume %s is not available at %s (not an absolute path)",
+				claim->volume_id, volume_path);
 	if (node_mount_find(volume_path, &mount) == 1 && node_mount_is_claim(&mount, claim))
 		return 0;
 	if (node_claim_dir(call, claim, dir, sizeof(dir)) < 0)
@@ -418,8 +425,9 @@ int node_get_volume_stats(struct csi_call *call, const ProtobufCMessage *request
 		return csi_fail_oom(call);
 	if (node_empty(req->volume_id))
 		return csi_fail(call, GRPC_STATUS_INVALID_ARGUMENT, "volume id missing");
-	if (node_check_path(call, req->volume_path, "volume_path") < 0 ||
-	    csi_lookup_volume(call, req->volume_id, 0, NULL, &claim) < 0 ||
+	if (node_empty(req->volume_path))
+		return csi_fail(call, GRPC_STATUS_INVALID_ARGUMENT, "volume_path missing");
+	if (csi_lookup_volume(call, req->volume_id, 0, NULL, &claim) < 0 ||
 	    node_check_volume_path(call, &claim, req->volume_path) < 0)
 		return -1;
 	if (statvfs(req->volume_path, &st) < 0)
@@ -454,8 +462,8 @@ int node_expand_volume(struct csi_call *call, const ProtobufCMessage *request,
 		return csi_fail_oom(call);
 	if (node_empty(req->volume_id))
 		return csi_fail(call, GRPC_STATUS_INVALID_ARGUMENT, "volume id missing");
-	if (node_check_path(call, req->volume_path, "volume_path") < 0)
-		return -1;
+	if (node_empty(req->volume_path))
+		return csi_fail(call, GRPC_STATUS_INVALID_ARGUMENT, "volume_path missing");
 	if (req->capacity_range != NULL) {
 		required = req->capacity_range->required_bytes;
 		limit = req->capacity_range->limit_bytes;
@@ -484,9 +492,12 @@ int node_expand_volume(struct csi_call *call, const ProtobufCMessage *request,
 static const Csi__V1__NodeServiceCapability__RPC__Type node_capabilities[] = {
 	CSI__V1__NODE_SERVICE_CAPABILITY__RPC__TYPE__GET_VOLUME_STATS,
 	CSI__V1__NODE_SERVICE_CAPABILITY__RPC__TYPE__SINGLE_NODE_MULTI_WRITER,
+	/* Nothing to resize on the node (claimfsd grows the claim's quota
+	 * online), but COs and csi-sanity call it only when it is advertised. */
+	CSI__V1__NODE_SERVICE_CAPABILITY__RPC__TYPE__EXPAND_VOLUME,
 };
 
-/* NodeGetCapabilities: stats and the single-node multi-writer modes. */
+/* NodeGetCapabilities: stats, the single-node multi-writer modes, expansion. */
 int node_get_capabilities(struct csi_call *call, const ProtobufCMessage *request,
 			  ProtobufCMessage **ret_response)
 {

@@ -240,8 +240,9 @@ class CsiTest:
              'ControllerGetCapabilities lists what is implemented')
         node = self.call(self.node.NodeGetCapabilities, pb.NodeGetCapabilitiesRequest())
         N = pb.NodeServiceCapability.RPC
-        t.eq({c.rpc.type for c in node.capabilities}, {N.GET_VOLUME_STATS, N.SINGLE_NODE_MULTI_WRITER},
-             'NodeGetCapabilities: stats, single-node multi-writer (no staging)')
+        t.eq({c.rpc.type for c in node.capabilities},
+             {N.GET_VOLUME_STATS, N.SINGLE_NODE_MULTI_WRITER, N.EXPAND_VOLUME},
+             'NodeGetCapabilities: stats, single-node multi-writer, expansion')
         info = self.call(self.node.NodeGetInfo, pb.NodeGetInfoRequest())
         t.eq((info.node_id, dict(info.accessible_topology.segments), info.max_volumes_per_node),
              (NODE, {TOPOLOGY_KEY: NODE}, 0), 'NodeGetInfo: node id, topology, no volume limit')
@@ -775,7 +776,9 @@ class CsiTest:
             force_unmount(point)
 
 
-def main():
+def run_suite(test_class, run_cases, prefix):
+    """Start claimfsd and the driver, run run_cases(test) with a test_class
+    instance, stop and remove everything. Shared by test_csi_spec.py."""
     t = Tap()
     # scripts/install-deps.sh installs both modules and meson builds the
     # driver: without one of them the run fails instead of passing unseen.
@@ -791,26 +794,16 @@ def main():
         t.bail('CLAIMFS_CSI not set to the driver binary')
     proto = os.environ.get('CLAIMFS_CSI_PROTO',
                            os.path.join(os.path.dirname(__file__), '..', '..', 'csi-shim', 'csi.proto'))
-    workdir = tempfile.mkdtemp(prefix='claimfs-csi-test.')
+    workdir = tempfile.mkdtemp(prefix=prefix)
     os.chmod(workdir, 0o755)
     test = None
     try:
         pb, rpc = compile_proto(proto, os.path.join(workdir, 'proto'))
-        test = CsiTest(t, pb, rpc, grpc, workdir)
+        test = test_class(t, pb, rpc, grpc, workdir)
         test.d.start()
         test.drv.start()
         test.connect()
-        test.test_identity()
-        vol = test.test_create()
-        test.test_validate(vol)
-        test.test_list()
-        test.test_capacity()
-        test.test_expand()
-        test.test_snapshots()
-        test.test_delete(test.test_node())
-        test.test_crash_story()
-        test.test_command_line()
-        test.test_token()
+        run_cases(test)
     except Exception:  # pylint: disable=broad-except
         import traceback
         t.ok(False, 'the test ran to completion', traceback.format_exc())
@@ -830,5 +823,19 @@ def main():
     t.done()
 
 
+def run_all(test):
+    test.test_identity()
+    vol = test.test_create()
+    test.test_validate(vol)
+    test.test_list()
+    test.test_capacity()
+    test.test_expand()
+    test.test_snapshots()
+    test.test_delete(test.test_node())
+    test.test_crash_story()
+    test.test_command_line()
+    test.test_token()
+
+
 if __name__ == '__main__':
-    main()
+    run_suite(CsiTest, run_all, 'claimfs-csi-test.')
