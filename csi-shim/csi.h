@@ -136,6 +136,7 @@ csi_handler controller_create_volume, controller_delete_volume,
 csi_handler snapshot_create, snapshot_delete, snapshot_list;
 csi_handler node_publish_volume, node_unpublish_volume, node_get_volume_stats,
 	node_expand_volume, node_get_capabilities, node_get_info;
+csi_handler node_stage_volume, node_unstage_volume;
 
 /* CreateVolume with a content source: resolve the source (NOT_FOUND if it
  * is gone) into its namespace, its size, the claim dataSource to post and

@@ -3,8 +3,9 @@
  * kubelet's target path (a bind mount of <mount>/<ns>/<claim>), unpublish,
  * statistics, expansion, capabilities and node info.
  *
- * No staging: a claim is already a mounted directory, so there is nothing
- * to do per node before per-pod publishing.
+ * Staging (node_stage.c): a publication with a staging_target_path binds
+ * the volume's staging mount instead of the claim's directory; without one
+ * (a CO that does not stage) it binds the directory itself.
  *
  * Publication rules (CSI NodePublishVolume tables, with the
  * SINGLE_NODE_MULTI_WRITER capability):
@@ -31,57 +32,7 @@
 #include <unistd.h>
 
 #include "log.h"
-#include "node_mount.h"
-#include "node_state.h"
-
-/* NULL and "" are both "unset" in proto3. */
-static bool node_empty(const char *text)
-{
-	return text == NULL || text[0] == '\0';
-}
-
-/* An absolute path of sane length. */
-static int node_check_path(struct csi_call *call, const char *path, const char *field)
-{
-	if (node_empty(path))
-		return csi_fail(call, GRPC_STATUS_INVALID_ARGUMENT, "%s missing", field);
-	if (path[0] != '/' || strlen(path) >= NODE_TARGET_MAX)
-		return csi_fail(call, GRPC_STATUS_INVALID_ARGUMENT,
-				"%s must be an absolute path shorter than %d bytes", field,
-				NODE_TARGET_MAX);
-	return 0;
-}
-
-/* <mount>/<ns>/<claim> into buf, checked to be a live directory. */
-static int node_claim_dir(struct csi_call *call, const struct mapping_claim *claim, char *buf,
-			  size_t size)
-{
-	struct stat st;
-
-	if ((size_t)snprintf(buf, size, "%s/%s/%s", call->driver->mount_dir, claim->namespace_name,
-			     claim->name) >= size)
-		return csi_fail(call, GRPC_STATUS_INTERNAL, "claim path too long");
-	if (stat(buf, &st) < 0) {
-		if (errno == ENOENT)
-			return csi_fail(call, GRPC_STATUS_NOT_FOUND,
-					"volume %s has no directory %s (claimfsd mount not live?)",
-					claim->volume_id, buf);
-		return csi_fail(call, GRPC_STATUS_UNAVAILABLE, "claim directory %s: %s", buf,
-				strerror(errno));
-	}
-	if (!S_ISDIR(st.st_mode))
-		return csi_fail(call, GRPC_STATUS_INTERNAL, "%s is not a directory", buf);
-	return 0;
-}
-
-/* Does the mount at path show this claim's directory? */
-static bool node_mount_is_claim(const struct node_mount *mount, const struct mapping_claim *claim)
-{
-	char root[NODE_MOUNT_PATH_MAX];
-
-	snprintf(root, sizeof(root), "/%s/%s", claim->namespace_name, claim->name);
-	return strncmp(mount->fstype, "fuse", 4) == 0 && strcmp(mount->root, root) == 0;
-}
+#include "node.h"
 
 /* Is volume_path where this volume is available (a publication of it, or
  * the claim directory itself)? NOT_FOUND otherwise. The caller checked it is
@@ -111,70 +62,6 @@ static int node_check_volume_path(struct csi_call *call, const struct mapping_cl
 
 /* ---- NodePublishVolume ------------------------------------------------------------ */
 
-/* Same arguments as a recorded publication? */
-static bool node_same_args(const struct node_publication *a, const struct node_publication *b)
-{
-	return strcmp(a->volume_id, b->volume_id) == 0 && a->mode == b->mode &&
-	       a->readonly == b->readonly && a->mount_flags == b->mount_flags;
-}
-
-/* What is at the target now: 1 = our publication, done; 0 = free to mount;
- * -1 = refused (status set). */
-static int node_publish_target(struct csi_call *call, const struct node_publication *pub,
-			       const struct mapping_claim *claim)
-{
-	struct node_state *state = call->driver->node;
-	const struct node_publication *existing = node_state_find(state, pub->target);
-	struct node_mount mount;
-	int m, r;
-
-	m = node_mount_find(pub->target, &mount);
-	if (m == -ENOENT)
-		return csi_fail(call, GRPC_STATUS_FAILED_PRECONDITION,
-				"the parent directory of %s does not exist", pub->target);
-	if (m < 0)
-		return csi_fail(call, GRPC_STATUS_INTERNAL, "reading the mount table: %s",
-				strerror(-m));
-	if (m == 0) {
-		/* A record without a mount is stale (unmounted behind our back). */
-		if (existing != NULL && (r = node_state_remove(state, pub->target)) < 0)
-			return csi_fail(call, GRPC_STATUS_INTERNAL, "updating node state: %s",
-					strerror(-r));
-		return 0;
-	}
-	if (existing == NULL) {
-		/* Mounted but not recorded (state lost): adopt it when it is plainly ours. */
-		if (!node_mount_is_claim(&mount, claim) || mount.read_only != pub->readonly ||
-		    node_mount_dead(pub->target))
-			return csi_fail(call, GRPC_STATUS_ALREADY_EXISTS,
-					"%s is already a mount point (of %s)", pub->target,
-					mount.root);
-		r = node_state_add(state, pub);
-		if (r < 0)
-			return csi_fail(call, GRPC_STATUS_INTERNAL, "recording the publication: %s",
-					strerror(-r));
-		return 1;
-	}
-	if (strcmp(existing->volume_id, pub->volume_id) != 0)
-		return csi_fail(call, GRPC_STATUS_ALREADY_EXISTS, "%s already holds volume %s",
-				pub->target, existing->volume_id);
-	if (!node_same_args(existing, pub))
-		return csi_fail(call, GRPC_STATUS_ALREADY_EXISTS,
-				"volume %s is already published at %s with other arguments "
-				"(access mode, read-only or mount flags)",
-				pub->volume_id, pub->target);
-	if (!node_mount_dead(pub->target))
-		return 1;
-	/* claimfsd died since: this bind mount leads nowhere. Mount it again. */
-	log_info("%s: republishing %s at %s: the old mount is dead", call->method,
-		     pub->volume_id, pub->target);
-	r = node_mount_unbind(pub->target);
-	if (r < 0)
-		return csi_fail(call, GRPC_STATUS_INTERNAL, "unmounting dead %s: %s", pub->target,
-				strerror(-r));
-	return 0;
-}
-
 /* Other live targets of the same volume: allowed only for multi-target modes. */
 static int node_publish_others(struct csi_call *call, const struct node_publication *pub)
 {
@@ -184,7 +71,7 @@ static int node_publish_others(struct csi_call *call, const struct node_publicat
 	for (size_t i = 0; i < node_state_count(state); i++) {
 		const struct node_publication *other = node_state_at(state, i);
 
-		if (strcmp(other->volume_id, pub->volume_id) != 0 ||
+		if (other->staged || strcmp(other->volume_id, pub->volume_id) != 0 ||
 		    strcmp(other->target, pub->target) == 0 ||
 		    node_mount_find(other->target, &mount) != 1)
 			continue;
@@ -197,35 +84,23 @@ static int node_publish_others(struct csi_call *call, const struct node_publicat
 	return 0;
 }
 
-/* mkdir target; an existing directory is fine. Sets *ret_created. */
-static int node_make_target(struct csi_call *call, const char *target, bool *ret_created)
-{
-	struct stat st;
-
-	*ret_created = false;
-	if (mkdir(target, 0750) == 0) {
-		*ret_created = true;
-		return 0;
-	}
-	if (errno != EEXIST)
-		return csi_fail(call, GRPC_STATUS_INTERNAL, "creating %s: %s", target,
-				strerror(errno));
-	if (stat(target, &st) < 0 || !S_ISDIR(st.st_mode))
-		return csi_fail(call, GRPC_STATUS_INVALID_ARGUMENT,
-				"%s exists and is not a directory", target);
-	return 0;
-}
-
 /* The locked part of NodePublishVolume. */
 static int node_publish_locked(struct csi_call *call, const struct node_publication *pub,
-			       const struct mapping_claim *claim, const char *source)
+			       const struct mapping_claim *claim, const char *claim_dir)
 {
+	char staged[NODE_TARGET_MAX];
+	const char *source = claim_dir;
 	bool created;
 	int r;
 
-	r = node_publish_target(call, pub, claim);
+	r = node_target_check(call, pub, claim);
 	if (r != 0)
 		return r < 0 ? -1 : 0;
+	if (pub->staging[0] != '\0') {
+		if (node_stage_source(call, pub->staging, claim, staged, sizeof(staged)) < 0)
+			return -1;
+		source = staged;
+	}
 	if (node_publish_others(call, pub) < 0 || node_make_target(call, pub->target, &created) < 0)
 		return -1;
 	r = node_mount_bind(source, pub->target, pub->readonly, pub->mount_flags);
@@ -258,30 +133,23 @@ int node_publish_volume(struct csi_call *call, const ProtobufCMessage *request,
 		csi_new(call, &csi__v1__node_publish_volume_response__descriptor);
 	const Csi__V1__VolumeCapability *cap = req->volume_capability;
 	struct node_publication *pub = arena_alloc(call->arena, sizeof(*pub));
-	char source[PATH_MAX], bad[128];
+	char source[PATH_MAX];
 	struct mapping_claim claim;
 	int r;
 
 	if (res == NULL || pub == NULL)
 		return csi_fail_oom(call);
-	if (node_empty(req->volume_id))
-		return csi_fail(call, GRPC_STATUS_INVALID_ARGUMENT, "volume id missing");
-	if (node_check_path(call, req->target_path, "target_path") < 0 ||
-	    csi_capability_check(call, cap) < 0)
+	if (node_request_fill(call, req->volume_id, req->target_path, "target_path", cap,
+			      req->n_volume_context, (const void *const *)req->volume_context, pub,
+			      &claim, source, sizeof(source)) < 0)
 		return -1;
-	if (node_mount_flags_parse(cap->mount->n_mount_flags, cap->mount->mount_flags,
-				   &pub->mount_flags, bad, sizeof(bad)) < 0)
-		return csi_fail(call, GRPC_STATUS_INVALID_ARGUMENT,
-				"mount flag \"%s\" is not supported for a claimfs bind mount", bad);
-	if (csi_lookup_volume(call, req->volume_id, req->n_volume_context,
-			      (const void *const *)req->volume_context, &claim) < 0 ||
-	    node_claim_dir(call, &claim, source, sizeof(source)) < 0)
+	/* Without staging_target_path (a CO that does not stage) the target
+	 * binds the claim's directory itself. */
+	if (!node_empty(req->staging_target_path) &&
+	    node_check_path(call, req->staging_target_path, "staging_target_path") < 0)
 		return -1;
-	snprintf(pub->volume_id, sizeof(pub->volume_id), "%s", req->volume_id);
-	snprintf(pub->target, sizeof(pub->target), "%s", req->target_path);
-	snprintf(pub->namespace_name, sizeof(pub->namespace_name), "%s", claim.namespace_name);
-	snprintf(pub->claim, sizeof(pub->claim), "%s", claim.name);
-	pub->mode = cap->access_mode->mode;
+	snprintf(pub->staging, sizeof(pub->staging), "%s",
+		 req->staging_target_path != NULL ? req->staging_target_path : "");
 	pub->readonly = req->readonly || mapping_mode_read_only(pub->mode) ||
 			(pub->mount_flags & MS_RDONLY) != 0;
 	pub->mount_flags &= ~(unsigned long)MS_RDONLY; /* carried by readonly */
@@ -297,63 +165,14 @@ int node_publish_volume(struct csi_call *call, const ProtobufCMessage *request,
 
 /* ---- NodeUnpublishVolume ------------------------------------------------------------- */
 
-/* Unmount a target that is mounted but not in our record, if it is this volume's. */
-static int node_unpublish_unrecorded(struct csi_call *call, const char *volume_id,
-				     const char *target, const struct node_mount *mount)
+/* After the unmount: the spec wants the target gone; kubelet may have made
+ * it, we may have. */
+static int node_unpublish_rmdir(struct csi_call *call, const char *target)
 {
-	struct mapping_claim claim;
-	bool found;
-
-	if (csi_lookup_volume_maybe(call, volume_id, 0, NULL, &claim, &found) < 0)
-		return -1;
-	if (!found || !node_mount_is_claim(mount, &claim))
-		return csi_fail(call, GRPC_STATUS_FAILED_PRECONDITION,
-				"%s is a mount point claimfs-csi did not create for volume %s", target,
-				volume_id);
-	return 0;
-}
-
-/* The locked part of NodeUnpublishVolume; *ret_undone: anything was there. */
-static int node_unpublish_locked(struct csi_call *call, const char *volume_id,
-				 const char *target, bool *ret_undone)
-{
-	struct node_state *state = call->driver->node;
-	const struct node_publication *existing = node_state_find(state, target);
-	struct node_mount mount;
-	int m, r;
-
-	*ret_undone = false;
-	m = node_mount_find(target, &mount);
-	if (m < 0 && m != -ENOENT)
-		return csi_fail(call, GRPC_STATUS_INTERNAL, "reading the mount table: %s",
-				strerror(-m));
-	if (existing != NULL && strcmp(existing->volume_id, volume_id) != 0 && m == 1)
-		return csi_fail(call, GRPC_STATUS_INVALID_ARGUMENT, "%s holds volume %s, not %s",
-				target, existing->volume_id, volume_id);
-	if (m == 1) {
-		if (existing == NULL &&
-		    node_unpublish_unrecorded(call, volume_id, target, &mount) < 0)
-			return -1;
-		r = node_mount_unbind(target);
-		if (r < 0)
-			return csi_fail(call, GRPC_STATUS_INTERNAL, "unmounting %s: %s", target,
-					strerror(-r));
-		*ret_undone = true;
-	}
-	if (existing != NULL) {
-		r = node_state_remove(state, target);
-		if (r < 0)
-			return csi_fail(call, GRPC_STATUS_INTERNAL, "updating node state: %s",
-					strerror(-r));
-		*ret_undone = true;
-	}
-	/* The spec wants the target gone; kubelet may have made it, we may have. */
 	if (rmdir(target) < 0 && errno != ENOENT)
 		return csi_fail(call, errno == ENOTDIR ? GRPC_STATUS_INVALID_ARGUMENT :
 							 GRPC_STATUS_INTERNAL,
 				"removing %s: %s", target, strerror(errno));
-	if (*ret_undone)
-		log_info("unpublished %s from %s", volume_id, target);
 	return 0;
 }
 
@@ -366,28 +185,12 @@ int node_unpublish_volume(struct csi_call *call, const ProtobufCMessage *request
 		(const Csi__V1__NodeUnpublishVolumeRequest *)request;
 	Csi__V1__NodeUnpublishVolumeResponse *res =
 		csi_new(call, &csi__v1__node_unpublish_volume_response__descriptor);
-	struct mapping_claim claim;
-	bool undone, found;
-	int r;
 
 	if (res == NULL)
 		return csi_fail_oom(call);
-	if (node_empty(req->volume_id))
-		return csi_fail(call, GRPC_STATUS_INVALID_ARGUMENT, "volume id missing");
-	if (node_check_path(call, req->target_path, "target_path") < 0)
+	if (node_target_undo(call, req->volume_id, req->target_path, "target_path", false, NULL,
+			     node_unpublish_rmdir) < 0)
 		return -1;
-	node_state_lock(call->driver->node);
-	r = node_unpublish_locked(call, req->volume_id, req->target_path, &undone);
-	node_state_unlock(call->driver->node);
-	if (r < 0)
-		return -1;
-	if (!undone) {
-		if (csi_lookup_volume_maybe(call, req->volume_id, 0, NULL, &claim, &found) < 0)
-			return -1;
-		if (!found)
-			return csi_fail(call, GRPC_STATUS_NOT_FOUND, "volume %s does not exist",
-					req->volume_id);
-	}
 	*ret_response = &res->base;
 	return 0;
 }
@@ -495,9 +298,11 @@ static const Csi__V1__NodeServiceCapability__RPC__Type node_capabilities[] = {
 	/* Nothing to resize on the node (claimfsd grows the claim's quota
 	 * online), but COs and csi-sanity call it only when it is advertised. */
 	CSI__V1__NODE_SERVICE_CAPABILITY__RPC__TYPE__EXPAND_VOLUME,
+	CSI__V1__NODE_SERVICE_CAPABILITY__RPC__TYPE__STAGE_UNSTAGE_VOLUME,
 };
 
-/* NodeGetCapabilities: stats, the single-node multi-writer modes, expansion. */
+/* NodeGetCapabilities: stats, the single-node multi-writer modes, expansion,
+ * staging (node_stage.c). */
 int node_get_capabilities(struct csi_call *call, const ProtobufCMessage *request,
 			  ProtobufCMessage **ret_response)
 {

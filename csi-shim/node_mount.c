@@ -209,12 +209,14 @@ int node_mount_bind(const char *source, const char *target, bool read_only, unsi
 	return 0;
 }
 
-/* Is the FUSE connection behind path gone? */
+/* Is the FUSE connection behind path gone? statfs, not stat: the kernel
+ * may answer stat of the mount's root from its attribute cache for a while
+ * after the daemon died, statfs always asks the daemon. */
 bool node_mount_dead(const char *path)
 {
-	struct stat st;
+	struct statvfs st;
 
-	return stat(path, &st) < 0 && errno == ENOTCONN;
+	return statvfs(path, &st) < 0 && errno == ENOTCONN;
 }
 
 /* Unmount target; detach when busy or dead. */

@@ -7,7 +7,9 @@
  * disagree after a failed write. File format:
  *   {"version": 1, "publications": [{"volumeId": ..., "targetPath": ...,
  *    "namespace": ..., "claim": ..., "accessMode": 7, "readonly": false,
- *    "mountFlags": 0}, ...]}
+ *    "mountFlags": 0, "staged": false, "stagingPath": ""}, ...]}
+ * A staging mount is an entry with "staged": true whose targetPath is the
+ * staging path; a publication bound from one names it in "stagingPath".
  */
 #include "node_state.h"
 
@@ -60,7 +62,10 @@ static bool node_state_decode(const json_t *obj, struct node_publication *p)
 	p->mode = (int)json_integer_value(json_object_get(obj, "accessMode"));
 	p->readonly = json_is_true(json_object_get(obj, "readonly"));
 	p->mount_flags = (unsigned long)json_integer_value(json_object_get(obj, "mountFlags"));
-	return true;
+	p->staged = json_is_true(json_object_get(obj, "staged"));
+	/* Both absent in records written before staging existed. */
+	return json_object_get(obj, "stagingPath") == NULL ||
+	       node_state_string(obj, "stagingPath", p->staging, sizeof(p->staging));
 }
 
 /* Read the file into items; a missing file is an empty record. */
@@ -106,11 +111,12 @@ static json_t *node_state_encode(const struct node_publication *items, size_t co
 		const struct node_publication *p = &items[i];
 
 		if (json_array_append_new(
-			    list, json_pack("{s:s, s:s, s:s, s:s, s:i, s:b, s:I}", "volumeId",
-					    p->volume_id, "targetPath", p->target, "namespace",
-					    p->namespace_name, "claim", p->claim, "accessMode",
-					    p->mode, "readonly", p->readonly, "mountFlags",
-					    (json_int_t)p->mount_flags)) < 0) {
+			    list, json_pack("{s:s, s:s, s:s, s:s, s:i, s:b, s:I, s:b, s:s}",
+					    "volumeId", p->volume_id, "targetPath", p->target,
+					    "namespace", p->namespace_name, "claim", p->claim,
+					    "accessMode", p->mode, "readonly", p->readonly,
+					    "mountFlags", (json_int_t)p->mount_flags, "staged",
+					    p->staged, "stagingPath", p->staging)) < 0) {
 			json_decref(list);
 			return NULL;
 		}

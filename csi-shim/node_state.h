@@ -1,7 +1,7 @@
 /*
- * node_state.h — the publications of this node (which volume is bind-mounted
- * at which target path, with which access mode, read-only flag and mount
- * flags), kept in <state-dir>/publications.json so they survive restarts of
+ * node_state.h — the publications and staging mounts of this node (which
+ * volume is bind-mounted at which target or staging path, with which access
+ * mode, read-only flag, mount flags and staging path), kept in <state-dir>/publications.json so they survive restarts of
  * claimfs-csi. The mount table tells whether something is mounted at a
  * target; only this record knows the arguments it was published with, which
  * NodePublishVolume needs to tell "the same call again" (OK) from "other
@@ -35,6 +35,11 @@ struct node_publication {
 	int mode;                  /* CSI access mode */
 	bool readonly;             /* as requested */
 	unsigned long mount_flags; /* MS_* from mount_flags */
+	/* A staging mount (NodeStageVolume: target is the staging path, one per
+	 * volume) rather than a publication. */
+	bool staged;
+	/* A publication's staging path ("" when bound straight from the claim). */
+	char staging[NODE_TARGET_MAX];
 };
 
 struct node_state;

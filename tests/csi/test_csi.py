@@ -241,14 +241,13 @@ class CsiTest:
         node = self.call(self.node.NodeGetCapabilities, pb.NodeGetCapabilitiesRequest())
         N = pb.NodeServiceCapability.RPC
         t.eq({c.rpc.type for c in node.capabilities},
-             {N.GET_VOLUME_STATS, N.SINGLE_NODE_MULTI_WRITER, N.EXPAND_VOLUME},
-             'NodeGetCapabilities: stats, single-node multi-writer, expansion')
+             {N.GET_VOLUME_STATS, N.SINGLE_NODE_MULTI_WRITER, N.EXPAND_VOLUME, N.STAGE_UNSTAGE_VOLUME},
+             'NodeGetCapabilities: stats, single-node multi-writer, expansion, staging')
         info = self.call(self.node.NodeGetInfo, pb.NodeGetInfoRequest())
         t.eq((info.node_id, dict(info.accessible_topology.segments), info.max_volumes_per_node),
              (NODE, {TOPOLOGY_KEY: NODE}, 0), 'NodeGetInfo: node id, topology, no volume limit')
 
-        for path in ('/csi.v1.Controller/ControllerPublishVolume', '/csi.v1.Node/NodeStageVolume',
-                     '/csi.v1.Controller/NoSuchMethod'):
+        for path in ('/csi.v1.Controller/ControllerPublishVolume', '/csi.v1.Controller/NoSuchMethod'):
             raw = self.channel.unary_unary(path, request_serializer=lambda b: b,
                                            response_deserializer=lambda b: b)
             self.expect(self.grpc.StatusCode.UNIMPLEMENTED, lambda raw=raw: raw(b'', timeout=10),

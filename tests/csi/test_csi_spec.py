@@ -15,6 +15,7 @@ Environment and needs: as test_csi.py (root, /dev/fuse, python3-grpcio,
 python3-grpc-tools). Every process and mount it starts is stopped/removed.
 """
 
+import errno
 import os
 import sys
 import uuid
@@ -134,6 +135,138 @@ class SpecTest(base.CsiTest):
                            'and the new room takes writes' % R)
         self.lifecycle_cleanup(vol, target)
 
+    # -- NodeStageVolume / NodeUnstageVolume --
+
+    def stage_req(self, vol, path, mode='SINGLE_NODE_WRITER', cap=True):
+        req = self.pb.NodeStageVolumeRequest(volume_id=vol.volume_id if vol else '', staging_target_path=path,
+                                             volume_context=vol.volume_context if vol else {})
+        if cap:
+            req.volume_capability.CopyFrom(self.cap(mode))
+        return req
+
+    def stage(self, vol, path, mode='SINGLE_NODE_WRITER'):
+        return self.call(self.node.NodeStageVolume, self.stage_req(vol, path, mode))
+
+    def unstage(self, vid, path):
+        return self.call(self.node.NodeUnstageVolume,
+                         self.pb.NodeUnstageVolumeRequest(volume_id=vid, staging_target_path=path))
+
+    def publish_staged(self, vol, staging, target, mode='SINGLE_NODE_MULTI_WRITER', readonly=False):
+        req = self.publish_req(vol, target, mode=mode, readonly=readonly)
+        req.staging_target_path = staging
+        return self.call(self.node.NodePublishVolume, req)
+
+    def test_node_stage_errors(self):
+        t, pb, S = self.t, self.pb, self.grpc.StatusCode
+        caps = {c.rpc.type for c in self.call(self.node.NodeGetCapabilities,
+                                              pb.NodeGetCapabilitiesRequest()).capabilities}
+        t.ok(pb.NodeServiceCapability.RPC.STAGE_UNSTAGE_VOLUME in caps,
+             'NodeGetCapabilities advertises STAGE_UNSTAGE_VOLUME', caps)
+        staging = self.target('staging-errors')
+        vol = self.create('sanity-node-stage-nocaps', pvc=('spec', 'stage-nocaps'))
+        R = 'NodeStageVolume'
+        self.sanity(S.INVALID_ARGUMENT, lambda: self.call(self.node.NodeStageVolume, self.stage_req(None, staging)),
+                    R, 'should fail when no volume id is provided')
+        self.sanity(S.INVALID_ARGUMENT, lambda: self.call(self.node.NodeStageVolume, self.stage_req(vol, '')),
+                    R, 'should fail when no staging target path is provided')
+        self.sanity(S.INVALID_ARGUMENT,
+                    lambda: self.call(self.node.NodeStageVolume, self.stage_req(vol, staging, cap=False)),
+                    R, 'should fail when no volume capability is provided')
+        block = self.stage_req(vol, staging)
+        block.volume_capability.CopyFrom(self.cap(block=True))
+        self.sanity(S.INVALID_ARGUMENT, lambda: self.call(self.node.NodeStageVolume, block), R,
+                    'block access is INVALID_ARGUMENT')
+        self.sanity(S.INVALID_ARGUMENT, lambda: self.stage(vol, 'rel/staging'), R,
+                    'a relative staging path is INVALID_ARGUMENT')
+        gone = pb.NodeStageVolumeRequest(volume_id=self.unique_id(), staging_target_path=staging,
+                                         volume_capability=self.cap())
+        self.sanity(S.NOT_FOUND, lambda: self.call(self.node.NodeStageVolume, gone), R,
+                    'a volume that does not exist is NOT_FOUND')
+        R = 'NodeUnstageVolume'
+        self.sanity(S.INVALID_ARGUMENT, lambda: self.unstage('', staging), R,
+                    'should fail when no volume id is provided')
+        self.sanity(S.INVALID_ARGUMENT, lambda: self.unstage(self.unique_id(), ''), R,
+                    'should fail when no staging target path is provided')
+        self.sanity(S.NOT_FOUND, lambda: self.unstage(self.unique_id(), staging), R,
+                    'a volume that does not exist and was never staged is NOT_FOUND')
+        self.sanity('OK', lambda: self.unstage(vol.volume_id, staging), R,
+                    'a known volume that is not staged: OK (idempotent)')
+        t.ok(not any(base.is_mounted(p) for p in (staging,)), 'failed stagings leave nothing mounted')
+        self.call(self.ctl.DeleteVolume, pb.DeleteVolumeRequest(volume_id=vol.volume_id))
+
+    def test_node_stage_publish(self):
+        t, pb, S = self.t, self.pb, self.grpc.StatusCode
+        vol = self.create('sanity-node-full-1', pvc=('spec', 'staged'))
+        other = self.create('sanity-node-other', pvc=('spec', 'other'))
+        staging, a, b = self.target('staging'), self.target('pod-a'), self.target('pod-b')
+        R = 'NodeStageVolume'
+        for i in range(3):
+            self.sanity('OK', lambda: self.stage(vol, staging), R, 'should be idempotent (call %d)' % (i + 1))
+        t.ok(base.is_mounted(staging) and os.path.samefile(
+            staging, self.d.claim_path('spec', 'staged')), 'the staging path is one mount of the claim')
+        self.sanity(S.ALREADY_EXISTS, lambda: self.stage(vol, staging, mode='SINGLE_NODE_SINGLE_WRITER'), R,
+                    'the same volume at the same path with another access mode: ALREADY_EXISTS')
+        self.sanity(S.ALREADY_EXISTS, lambda: self.stage(other, staging), R,
+                    'another volume at a staging path in use: ALREADY_EXISTS')
+        self.sanity(S.FAILED_PRECONDITION, lambda: self.stage(vol, self.target('staging-2')), R,
+                    'a second staging path for a volume on one node: FAILED_PRECONDITION')
+        self.sanity(S.FAILED_PRECONDITION, lambda: self.publish_staged(other, staging, self.target('x')),
+                    'NodePublishVolume', 'from a staging path where the volume is not staged: FAILED_PRECONDITION')
+        t.ok(not os.path.exists(self.target('x')), 'a refused publish leaves no target behind')
+
+        R = 'NodePublishVolume'
+        for i in range(3):
+            self.sanity('OK', lambda: self.publish_staged(vol, staging, a), R,
+                        'Node Service should be idempotent (publish from staging, call %d)' % (i + 1))
+        self.sanity('OK', lambda: self.publish_staged(vol, staging, b, readonly=True), R,
+                    'a second pod from the same staging mount (SINGLE_NODE_MULTI_WRITER, read-only)')
+        self.sanity(S.ALREADY_EXISTS, lambda: self.publish_staged(vol, staging, a, readonly=True), R,
+                    'the same target with other arguments: ALREADY_EXISTS')
+        with open(os.path.join(a, 'through-a'), 'w') as f:
+            f.write('hello\n')
+        with open(os.path.join(self.d.claim_path('spec', 'staged'), 'through-a')) as f:
+            t.eq(f.read(), 'hello\n', 'a write through the pod target lands in the claim')
+        t.errno(lambda: open(os.path.join(b, 'ro'), 'w'), errno.EROFS,
+                'the read-only pod target refuses writes while the staging mount stays writable')
+        st = self.call(self.node.NodeGetVolumeStats, pb.NodeGetVolumeStatsRequest(volume_id=vol.volume_id,
+                                                                                 volume_path=a))
+        t.ok(len(st.usage) == 2, 'NodeGetVolumeStats: Node Service should work (at the target)', st)
+        self.sanity(S.FAILED_PRECONDITION, lambda: self.call(self.ctl.DeleteVolume, pb.DeleteVolumeRequest(
+            volume_id=vol.volume_id)), 'DeleteVolume', 'a staged and published volume: FAILED_PRECONDITION')
+        self.sanity(S.FAILED_PRECONDITION, lambda: self.unstage(vol.volume_id, staging), 'NodeUnstageVolume',
+                    'while pods are still published from it: FAILED_PRECONDITION (unpublish first)')
+        self.sanity(S.INVALID_ARGUMENT, lambda: self.unpublish(vol.volume_id, staging), 'NodeUnpublishVolume',
+                    'of a staging path: INVALID_ARGUMENT')
+        self.sanity(S.INVALID_ARGUMENT, lambda: self.unstage(vol.volume_id, a), 'NodeUnstageVolume',
+                    'of a pod target: INVALID_ARGUMENT')
+
+        # The record survives a driver restart; the mounts die with claimfsd and heal.
+        self.drv.stop()
+        self.drv.start()
+        self.connect()
+        self.sanity('OK', lambda: self.stage(vol, staging), R, 'after a driver restart: staging again is OK')
+        self.sanity(S.ALREADY_EXISTS, lambda: self.stage(vol, staging, mode='SINGLE_NODE_SINGLE_WRITER'),
+                    'NodeStageVolume', 'after a driver restart: another access mode is still ALREADY_EXISTS')
+        self.unpublish(vol.volume_id, b)
+        self.d.kill()
+        self.d.start()
+        self.sanity('OK', lambda: self.publish_staged(vol, staging, a), R,
+                    'after claimfsd was killed: publishing again mounts staging and target again')
+        with open(os.path.join(a, 'through-a')) as f:
+            t.eq(f.read(), 'hello\n', 'the healed target shows the claim')
+        t.run(lambda: os.listdir(staging), 'the staging mount is alive again (no ENOTCONN)')
+
+        for target in (a, b):
+            self.sanity('OK', lambda target=target: self.unpublish(vol.volume_id, target), 'NodeUnpublishVolume',
+                        'should remove target path (%s)' % os.path.basename(target))
+        R = 'NodeUnstageVolume'
+        self.sanity('OK', lambda: self.unstage(vol.volume_id, staging), R, 'after every unpublish: OK')
+        t.ok(not base.is_mounted(staging) and os.path.isdir(staging),
+             'the staging path is unmounted and left to the CO')
+        self.sanity('OK', lambda: self.unstage(vol.volume_id, staging), R, 'again: OK (idempotent)')
+        for v in (vol, other):
+            self.call(self.ctl.DeleteVolume, pb.DeleteVolumeRequest(volume_id=v.volume_id))
+
     # -- the node lifecycles --
 
     def test_node_lifecycle(self):
@@ -151,6 +284,8 @@ def run_cases(test):
     test.test_node_get_volume_stats()
     test.test_node_expand_volume()
     test.test_node_lifecycle()
+    test.test_node_stage_errors()
+    test.test_node_stage_publish()
 
 
 if __name__ == '__main__':
