@@ -48,6 +48,113 @@ class SpecTest(base.CsiTest):
         self.unpublish(vol.volume_id, target)
         self.call(self.ctl.DeleteVolume, self.pb.DeleteVolumeRequest(volume_id=vol.volume_id))
 
+    # -- the controller specs (what test_csi.py does not already make) --
+
+    def test_controller_specs(self):
+        t, pb, S = self.t, self.pb, self.grpc.StatusCode
+        ctl = self.ctl
+        caps = self.call(ctl.ControllerGetCapabilities, pb.ControllerGetCapabilitiesRequest())
+        known = set(pb.ControllerServiceCapability.RPC.Type.values()) - {0}
+        t.ok(caps.capabilities and all(c.rpc.type in known for c in caps.capabilities),
+             'ControllerGetCapabilities: should return appropriate capabilities', caps)
+        self.sanity('OK', lambda: self.call(ctl.GetCapacity, pb.GetCapacityRequest()), 'GetCapacity',
+                    'should return capacity (no optional values added)')
+        R = 'ListVolumes'
+        self.sanity(S.ABORTED, lambda: self.call(ctl.ListVolumes, pb.ListVolumesRequest(starting_token='invalid-token')),
+                    R, 'should fail when an invalid starting_token is passed')
+        before = len(self.call(ctl.ListVolumes, pb.ListVolumesRequest()).entries)
+        vol = self.create('sanity', required=0)
+        after = len(self.call(ctl.ListVolumes, pb.ListVolumesRequest()).entries)
+        self.call(ctl.DeleteVolume, pb.DeleteVolumeRequest(volume_id=vol.volume_id))
+        gone = len(self.call(ctl.ListVolumes, pb.ListVolumesRequest()).entries)
+        t.eq((after, gone), (before + 1, before),
+             '%s: check the presence of new volumes and absence of deleted ones in the volume list' % R)
+        vols = [self.create('sanity-page-%d' % i) for i in range(3)]
+        page = self.call(ctl.ListVolumes, pb.ListVolumesRequest(max_entries=2))
+        for e in page.entries:
+            self.call(ctl.DeleteVolume, pb.DeleteVolumeRequest(volume_id=e.volume.volume_id))
+        added = self.create('new-addition')
+        rest = self.code_of(lambda: self.call(ctl.ListVolumes, pb.ListVolumesRequest(starting_token=page.next_token)))
+        listed = {e.volume.volume_id for e in page.entries}
+        t.ok(rest[0] == 'OK' and not listed & {e.volume.volume_id for e in rest[1].entries},
+             '%s: pagination accepts tokens when the last volume from a page is deleted, no duplicates' % R, rest)
+        for v in vols + [added]:
+            self.call(ctl.DeleteVolume, pb.DeleteVolumeRequest(volume_id=v.volume_id))
+
+        R = 'CreateVolume'
+        self.sanity(S.INVALID_ARGUMENT, lambda: self.call(ctl.CreateVolume, pb.CreateVolumeRequest()), R,
+                    'should fail when no name is provided')
+        self.sanity(S.INVALID_ARGUMENT, lambda: self.call(ctl.CreateVolume, pb.CreateVolumeRequest(
+            name='sanity-controller-create-no-volume-capabilities')), R, 'should fail when no volume capabilities are provided')
+        maxlen = ('sanity-controller-create-maxlen-' + uuid.uuid4().hex.upper() * 4)[:128]
+        got = self.code_of(lambda: self.create(maxlen, required=MiB))
+        t.ok(got[0] == 'OK' and got[1].capacity_bytes >= MiB,
+             '%s: should not fail when creating volume with maximum-length name (128)' % R, got)
+        if got[0] == 'OK':
+            self.call(ctl.DeleteVolume, pb.DeleteVolumeRequest(volume_id=got[1].volume_id))
+        name = self.unique_id()
+        self.create(name, required=MiB, limit=MiB)
+        self.sanity(S.ALREADY_EXISTS, lambda: self.create(name, required=2 * MiB, limit=2 * MiB), R,
+                    'should fail when requesting to create a volume with already existing name and different capacity')
+
+        R = 'DeleteVolume'
+        self.sanity(S.INVALID_ARGUMENT, lambda: self.call(ctl.DeleteVolume, pb.DeleteVolumeRequest()), R,
+                    'should fail when no volume id is provided')
+        self.sanity('OK', lambda: self.call(ctl.DeleteVolume, pb.DeleteVolumeRequest(volume_id='reallyfakevolumeid')),
+                    R, 'should succeed when an invalid volume id is used')
+        R = 'ValidateVolumeCapabilities'
+        self.sanity(S.INVALID_ARGUMENT, lambda: self.call(ctl.ValidateVolumeCapabilities, pb.ValidateVolumeCapabilitiesRequest(
+            volume_capabilities=[self.cap()])), R, 'should fail when no volume id is provided')
+        self.sanity(S.INVALID_ARGUMENT, lambda: self.call(ctl.ValidateVolumeCapabilities, pb.ValidateVolumeCapabilitiesRequest(
+            volume_id=self.unique_id())), R, 'should fail when no volume capabilities are provided')
+        self.sanity(S.NOT_FOUND, lambda: self.call(ctl.ValidateVolumeCapabilities, pb.ValidateVolumeCapabilitiesRequest(
+            volume_id=self.unique_id(), volume_capabilities=[self.cap()])), R,
+            'should fail when the requested volume does not exist')
+
+        R = 'ControllerExpandVolume'
+        self.sanity(S.INVALID_ARGUMENT, lambda: self.call(ctl.ControllerExpandVolume, pb.ControllerExpandVolumeRequest(
+            capacity_range=pb.CapacityRange(required_bytes=MiB))), R, 'should fail if no volume id is given')
+        vol = self.create('sanity-expand-no-range')
+        self.sanity(S.INVALID_ARGUMENT, lambda: self.call(ctl.ControllerExpandVolume, pb.ControllerExpandVolumeRequest(
+            volume_id=vol.volume_id)), R, 'should fail if no capacity range is given')
+
+        R = 'CreateSnapshot'
+        self.sanity(S.INVALID_ARGUMENT, lambda: self.call(ctl.CreateSnapshot, pb.CreateSnapshotRequest(source_volume_id='testId')),
+                    R, 'should fail when no name is provided')
+        self.sanity(S.INVALID_ARGUMENT, lambda: self.call(ctl.CreateSnapshot, pb.CreateSnapshotRequest(name='name')),
+                    R, 'should fail when no source volume id is provided')
+        snap_name = ('CreateSnapshot-snapshot-maxlen-' + uuid.uuid4().hex.upper() * 4)[:128]
+        got = self.code_of(lambda: self.call(ctl.CreateSnapshot, pb.CreateSnapshotRequest(
+            name=snap_name, source_volume_id=vol.volume_id)))
+        t.ok(got[0] == 'OK' and got[1].snapshot.ready_to_use,
+             '%s: should succeed when creating snapshot with maximum-length name' % R, got)
+        snap = self.call(ctl.CreateSnapshot, pb.CreateSnapshotRequest(name='CreateSnapshot-snapshot-1',
+                                                                      source_volume_id=vol.volume_id))
+        self.sanity('OK', lambda: self.call(ctl.CreateSnapshot, pb.CreateSnapshotRequest(
+            name='CreateSnapshot-snapshot-1', source_volume_id=vol.volume_id)), R,
+            'should succeed when requesting to create a snapshot with already existing name and same source volume ID')
+        other = self.create('CreateSnapshot-volume-3')
+        self.sanity(S.ALREADY_EXISTS, lambda: self.call(ctl.CreateSnapshot, pb.CreateSnapshotRequest(
+            name='CreateSnapshot-snapshot-1', source_volume_id=other.volume_id)), R,
+            'should fail when requesting to create a snapshot with already existing name and different source volume ID')
+        R = 'ListSnapshots'
+        r = self.call(ctl.ListSnapshots, pb.ListSnapshotsRequest(snapshot_id=snap.snapshot.snapshot_id))
+        t.ok(len(r.entries) == 1 and r.entries[0].snapshot.snapshot_id == snap.snapshot.snapshot_id,
+             '%s: should return snapshots that match the specified snapshot id' % R, r)
+        r = self.call(ctl.ListSnapshots, pb.ListSnapshotsRequest(snapshot_id='none-exist-id'))
+        t.eq(len(r.entries), 0, '%s: should return empty when the specified snapshot id does not exist' % R)
+        r = self.call(ctl.ListSnapshots, pb.ListSnapshotsRequest(source_volume_id=self.unique_id()))
+        t.eq(len(r.entries), 0, '%s: should return empty when the specified source volume id does not exist' % R)
+        R = 'DeleteSnapshot'
+        self.sanity(S.INVALID_ARGUMENT, lambda: self.call(ctl.DeleteSnapshot, pb.DeleteSnapshotRequest()), R,
+                    'should fail when no snapshot id is provided')
+        self.sanity('OK', lambda: self.call(ctl.DeleteSnapshot, pb.DeleteSnapshotRequest(snapshot_id='reallyfakesnapshotid')),
+                    R, 'should succeed when an invalid snapshot id is used')
+        for sid in [snap.snapshot.snapshot_id] + ([got[1].snapshot.snapshot_id] if got[0] == 'OK' else []):
+            self.call(ctl.DeleteSnapshot, pb.DeleteSnapshotRequest(snapshot_id=sid))
+        for v in (vol, other):
+            self.call(ctl.DeleteVolume, pb.DeleteVolumeRequest(volume_id=v.volume_id))
+
     # -- NodeGetVolumeStats --
 
     def test_node_get_volume_stats(self):
@@ -281,6 +388,7 @@ class SpecTest(base.CsiTest):
 
 
 def run_cases(test):
+    test.test_controller_specs()
     test.test_node_get_volume_stats()
     test.test_node_expand_volume()
     test.test_node_lifecycle()
