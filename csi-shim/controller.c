@@ -543,6 +543,10 @@ static const Csi__V1__ControllerServiceCapability__RPC__Type controller_capabili
 	CSI__V1__CONTROLLER_SERVICE_CAPABILITY__RPC__TYPE__CLONE_VOLUME,
 	CSI__V1__CONTROLLER_SERVICE_CAPABILITY__RPC__TYPE__EXPAND_VOLUME,
 	CSI__V1__CONTROLLER_SERVICE_CAPABILITY__RPC__TYPE__SINGLE_NODE_MULTI_WRITER,
+	/* controller_publish.c; PUBLISH_READONLY too: the flag is recorded and
+	 * a publication with the other value is ALREADY_EXISTS. */
+	CSI__V1__CONTROLLER_SERVICE_CAPABILITY__RPC__TYPE__PUBLISH_UNPUBLISH_VOLUME,
+	CSI__V1__CONTROLLER_SERVICE_CAPABILITY__RPC__TYPE__PUBLISH_READONLY,
 };
 
 /* ControllerGetCapabilities: the table above. */

@@ -38,6 +38,7 @@ struct node_state;
  * for node (which has its own lock). */
 struct csi_driver {
 	const char *node_id;
+	const char *peer_nodes; /* --peer-nodes "a,b" or NULL */
 	const char *mount_dir; /* claimfsd's --mount, as this process sees it */
 	uint64_t default_capacity;
 	int64_t max_volumes_per_node;
@@ -137,6 +138,13 @@ csi_handler snapshot_create, snapshot_delete, snapshot_list;
 csi_handler node_publish_volume, node_unpublish_volume, node_get_volume_stats,
 	node_expand_volume, node_get_capabilities, node_get_info;
 csi_handler node_stage_volume, node_unstage_volume;
+csi_handler controller_publish_volume, controller_unpublish_volume;
+
+/* Did ControllerPublishVolume publish the volume to this node read-only
+ * (NodePublishVolume then mounts it read-only whatever it is asked)?
+ * Lives in controller_publish.c with the record it reads. */
+bool controller_published_read_only(const struct csi_driver *driver,
+				    const struct mapping_claim *claim);
 
 /* CreateVolume with a content source: resolve the source (NOT_FOUND if it
  * is gone) into its namespace, its size, the claim dataSource to post and

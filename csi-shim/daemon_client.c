@@ -269,28 +269,57 @@ int daemon_client_claim_list(const struct daemon_client *client, json_t **ret_it
 	return r;
 }
 
-/* PATCH (merge patch) the claim's storage request. */
-int daemon_client_claim_expand(const struct daemon_client *client, const char *ns, const char *name,
-			       uint64_t bytes, json_t **ret_claim, struct daemon_client_error *err)
+/* PATCH a claim with a merge patch (consumed). */
+static int daemon_client_claim_patch(const struct daemon_client *client, const char *ns,
+				     const char *name, json_t *patch, json_t **ret_claim,
+				     struct daemon_client_error *err)
 {
-	char path[DAEMON_CLIENT_PATH_MAX], storage[32];
-	json_t *patch;
+	char path[DAEMON_CLIENT_PATH_MAX];
 	int r;
 
 	r = daemon_client_names_ok(ns, name, err);
 	if (r == 0)
 		r = daemon_client_path(path, "/api/v1/namespaces/%s/persistentvolumeclaims/%s", ns,
 				       name);
-	if (r < 0)
-		return r;
-	snprintf(storage, sizeof(storage), "%llu", (unsigned long long)bytes);
-	patch = json_pack("{s:{s:{s:{s:s}}}}", "spec", "resources", "requests", "storage", storage);
-	if (patch == NULL)
-		return -ENOMEM;
-	r = daemon_client_call(client, "PATCH", path, "application/merge-patch+json", patch,
-			       ret_claim, err);
+	if (r == 0 && patch == NULL)
+		r = -ENOMEM;
+	if (r == 0)
+		r = daemon_client_call(client, "PATCH", path, "application/merge-patch+json", patch,
+				       ret_claim, err);
 	json_decref(patch);
 	return r;
+}
+
+/* PATCH spec.resources.requests.storage. */
+int daemon_client_claim_expand(const struct daemon_client *client, const char *ns, const char *name,
+			       uint64_t bytes, json_t **ret_claim, struct daemon_client_error *err)
+{
+	char storage[32];
+
+	snprintf(storage, sizeof(storage), "%llu", (unsigned long long)bytes);
+	return daemon_client_claim_patch(
+		client, ns, name,
+		json_pack("{s:{s:{s:{s:s}}}}", "spec", "resources", "requests", "storage", storage),
+		ret_claim, err);
+}
+
+/* PATCH one annotation, conditional on the resourceVersion. */
+int daemon_client_claim_annotate(const struct daemon_client *client, const char *ns,
+				 const char *name, const char *resource_version, const char *key,
+				 const char *value, json_t **ret_claim,
+				 struct daemon_client_error *err)
+{
+	/* A null value deletes the key in a merge patch. */
+	json_t *patch = json_pack("{s:{s:{s:o}}}", "metadata", "annotations", key,
+				  value != NULL ? json_string(value) : json_null());
+
+	if (patch != NULL && resource_version != NULL &&
+	    json_object_set_new(json_object_get(patch, "metadata"), "resourceVersion",
+				json_string(resource_version)) < 0) {
+		json_decref(patch);
+		patch = NULL;
+	}
+	return daemon_client_claim_patch(client, ns, name, patch, ret_claim, err);
 }
 
 /* DELETE one PersistentVolume. */

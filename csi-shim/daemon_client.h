@@ -57,6 +57,13 @@ int daemon_client_claim_list(const struct daemon_client *client, json_t **ret_it
 /* Raise spec.resources.requests.storage to bytes (merge patch). */
 int daemon_client_claim_expand(const struct daemon_client *client, const char *ns, const char *name,
 			       uint64_t bytes, json_t **ret_claim, struct daemon_client_error *err);
+/* Set (value) or remove (value NULL) one annotation of a claim (merge
+ * patch), only if the claim is still at resource_version (NULL: any):
+ * -EEXIST (409 Conflict) when it changed since. */
+int daemon_client_claim_annotate(const struct daemon_client *client, const char *ns,
+				 const char *name, const char *resource_version, const char *key,
+				 const char *value, json_t **ret_claim,
+				 struct daemon_client_error *err);
 /* DELETE /api/v1/persistentvolumes/{name}. */
 int daemon_client_volume_delete(const struct daemon_client *client, const char *name,
 				struct daemon_client_error *err);

@@ -3,8 +3,7 @@
  * method path -> request type -> handler) and the failure helpers.
  *
  * Invariants: a path missing from the table is answered UNIMPLEMENTED by the
- * server (so ControllerPublishVolume and anything newer than
- * us are refused the way the spec prescribes); the negative-errno -> gRPC
+ * server (so anything newer than us is refused the way the spec prescribes); the negative-errno -> gRPC
  * status mapping exists only in csi_code_for_errno.
  */
 #include "csi.h"
@@ -36,6 +35,10 @@ static const struct csi_method csi_methods[] = {
 		controller_get_capabilities),
 	CSI_ROW("Controller", "ControllerExpandVolume", controller_expand_volume,
 		controller_expand_volume),
+	CSI_ROW("Controller", "ControllerPublishVolume", controller_publish_volume,
+		controller_publish_volume),
+	CSI_ROW("Controller", "ControllerUnpublishVolume", controller_unpublish_volume,
+		controller_unpublish_volume),
 	CSI_ROW("Controller", "CreateSnapshot", create_snapshot, snapshot_create),
 	CSI_ROW("Controller", "DeleteSnapshot", delete_snapshot, snapshot_delete),
 	CSI_ROW("Controller", "ListSnapshots", list_snapshots, snapshot_list),

@@ -35,6 +35,7 @@
 struct main_options {
 	const char *endpoint;
 	const char *node_id;
+	const char *peer_nodes;
 	const char *api;
 	const char *token_file;
 	const char *mount;
@@ -79,6 +80,10 @@ static const struct cmdline_option main_options_table[] = {
 	  .arg = "unix:///PATH.sock", .help = "socket to serve (default: $CSI_ENDPOINT)" },
 	{ .name = "node-id", .kind = CMDLINE_STRING, .offset = MAIN_OPT(node_id), .arg = "ID",
 	  .help = "this node's id and topology value\n(default: $NODE_ID, else the host name)" },
+	{ .name = "peer-nodes", .kind = CMDLINE_STRING, .offset = MAIN_OPT(peer_nodes),
+	  .arg = "ID,ID...",
+	  .help = "other nodes that reach this claimfsd's volumes (ControllerPublishVolume\n"
+		  "accepts them besides --node-id; default: none)" },
 	{ .name = "api", .kind = CMDLINE_STRING, .offset = MAIN_OPT(api), .arg = "URL",
 	  .help = "claimfsd API: http://HOST:PORT or unix:///PATH\n(default " MAIN_DEFAULT_API ")" },
 	{ .name = "token-file", .kind = CMDLINE_STRING, .offset = MAIN_OPT(token_file), .arg = "FILE",
@@ -140,6 +145,32 @@ static bool main_node_id_ok(const char *id)
 			return false;
 	}
 	return true;
+}
+
+/* --peer-nodes: comma-separated valid node ids. */
+static int main_check_peers(const char *list)
+{
+	char id[64];
+	const char *p = list;
+
+	while (p != NULL && *p != '\0') {
+		const char *comma = strchr(p, ',');
+		size_t len = comma != NULL ? (size_t)(comma - p) : strlen(p);
+
+		if (len >= sizeof(id)) {
+			fprintf(stderr, "claimfs-csi: --peer-nodes: a node id is too long\n");
+			return -EINVAL;
+		}
+		memcpy(id, p, len);
+		id[len] = '\0';
+		if (!main_node_id_ok(id)) {
+			fprintf(stderr, "claimfs-csi: --peer-nodes: \"%s\" is not a valid node id\n",
+				id);
+			return -EINVAL;
+		}
+		p = comma != NULL ? comma + 1 : NULL;
+	}
+	return 0;
 }
 
 /* "unix:///p", "unix:/p" or "/p" -> "/p"; NULL for anything else. */
@@ -231,11 +262,13 @@ int main(int argc, char **argv)
 	r = cmdline_parse(&main_program, argc, argv, &o);
 	if (r > 0)
 		return 0; /* --help, --version */
-	if (r < 0 || main_check(&o, hostname, sizeof(hostname)) < 0)
+	if (r < 0 || main_check(&o, hostname, sizeof(hostname)) < 0 ||
+	    main_check_peers(o.peer_nodes) < 0)
 		return 2;
 	log_set_program("claimfs-csi");
 	log_set_level(o.log_level);
 	driver.node_id = o.node_id;
+	driver.peer_nodes = o.peer_nodes;
 	driver.mount_dir = o.mount;
 	driver.default_capacity = o.default_capacity;
 	driver.max_volumes_per_node = o.max_volumes;

@@ -218,6 +218,8 @@ int mapping_claim_parse(const json_t *claim, struct mapping_claim *ret_claim, ch
 			c.modes |= mapping_k8s_mode_parse(json_string_value(mode));
 	c.csi_name = mapping_string(annotations, MAPPING_ANNOTATION_VOLUME_NAME);
 	c.content_source = mapping_string(annotations, MAPPING_ANNOTATION_CONTENT_SOURCE);
+	c.attachments = mapping_string(annotations, MAPPING_ANNOTATION_ATTACHMENTS);
+	c.resource_version = mapping_string(meta, "resourceVersion");
 	*ret_claim = c;
 	return 0;
 }

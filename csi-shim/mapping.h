@@ -52,6 +52,9 @@ enum mapping_csi_mode {
 #define MAPPING_ANNOTATION_CONTENT_SOURCE "csi.claimfs.io/content-source"
 #define MAPPING_ANNOTATION_SNAPSHOT_NAME "csi.claimfs.io/snapshot-name"
 #define MAPPING_ANNOTATION_SOURCE_VOLUME "csi.claimfs.io/source-volume-id"
+/* ControllerPublishVolume's record: JSON {"<node id>": {"accessMode": N,
+ * "readonly": bool}, ...} of the nodes the volume is published to. */
+#define MAPPING_ANNOTATION_ATTACHMENTS "csi.claimfs.io/attachments"
 
 /* The parameter keys external-provisioner adds with --extra-create-metadata. */
 #define MAPPING_PARAM_PREFIX "csi.storage.k8s.io/"
@@ -96,6 +99,8 @@ struct mapping_claim {
 	unsigned modes;        /* MAPPING_* bits of spec.accessModes */
 	const char *csi_name;  /* MAPPING_ANNOTATION_VOLUME_NAME or NULL */
 	const char *content_source; /* MAPPING_ANNOTATION_CONTENT_SOURCE or NULL */
+	const char *attachments;    /* MAPPING_ANNOTATION_ATTACHMENTS or NULL */
+	const char *resource_version; /* metadata.resourceVersion or NULL */
 };
 
 /* Read a claim. -EINVAL (message in msg) if a field we need is missing or

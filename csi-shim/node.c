@@ -151,7 +151,8 @@ int node_publish_volume(struct csi_call *call, const ProtobufCMessage *request,
 	snprintf(pub->staging, sizeof(pub->staging), "%s",
 		 req->staging_target_path != NULL ? req->staging_target_path : "");
 	pub->readonly = req->readonly || mapping_mode_read_only(pub->mode) ||
-			(pub->mount_flags & MS_RDONLY) != 0;
+			(pub->mount_flags & MS_RDONLY) != 0 ||
+			controller_published_read_only(call->driver, &claim);
 	pub->mount_flags &= ~(unsigned long)MS_RDONLY; /* carried by readonly */
 
 	node_state_lock(call->driver->node);

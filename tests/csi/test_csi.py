@@ -236,7 +236,8 @@ class CsiTest:
         rpcs = {c.rpc.type for c in ctl.capabilities}
         R = pb.ControllerServiceCapability.RPC
         t.eq(rpcs, {R.CREATE_DELETE_VOLUME, R.LIST_VOLUMES, R.GET_CAPACITY, R.CREATE_DELETE_SNAPSHOT,
-                    R.LIST_SNAPSHOTS, R.CLONE_VOLUME, R.EXPAND_VOLUME, R.SINGLE_NODE_MULTI_WRITER},
+                    R.LIST_SNAPSHOTS, R.CLONE_VOLUME, R.EXPAND_VOLUME, R.SINGLE_NODE_MULTI_WRITER,
+                    R.PUBLISH_UNPUBLISH_VOLUME, R.PUBLISH_READONLY},
              'ControllerGetCapabilities lists what is implemented')
         node = self.call(self.node.NodeGetCapabilities, pb.NodeGetCapabilitiesRequest())
         N = pb.NodeServiceCapability.RPC
@@ -247,7 +248,7 @@ class CsiTest:
         t.eq((info.node_id, dict(info.accessible_topology.segments), info.max_volumes_per_node),
              (NODE, {TOPOLOGY_KEY: NODE}, 0), 'NodeGetInfo: node id, topology, no volume limit')
 
-        for path in ('/csi.v1.Controller/ControllerPublishVolume', '/csi.v1.Controller/NoSuchMethod'):
+        for path in ('/csi.v1.Controller/ControllerGetVolume', '/csi.v1.Controller/NoSuchMethod'):
             raw = self.channel.unary_unary(path, request_serializer=lambda b: b,
                                            response_deserializer=lambda b: b)
             self.expect(self.grpc.StatusCode.UNIMPLEMENTED, lambda raw=raw: raw(b'', timeout=10),
@@ -736,7 +737,8 @@ class CsiTest:
         binary = os.environ['CLAIMFS_CSI']
         helped = subprocess.run([binary, '--help'], stdout=subprocess.PIPE, text=True, check=False)
         options = ('--endpoint', '--node-id', '--api', '--token-file', '--mount', '--state-dir',
-                   '--default-capacity', '--max-volumes-per-node', '--workers', '--log-level', '--help', '--version')
+                   '--default-capacity', '--max-volumes-per-node', '--workers', '--log-level', '--help', '--version',
+                   '--peer-nodes')
         t.ok(helped.returncode == 0 and all(o in helped.stdout for o in options),
              '--help documents every option', helped.stdout)
         for argv, why in ((['--bogus'], 'an unknown option'),
@@ -744,6 +746,8 @@ class CsiTest:
                           (['--endpoint', 'unix://' + self.workdir + '/x.sock', '--node-id', 'Not A Node!'],
                            'an invalid node id'),
                           (['--endpoint', 'unix://' + self.workdir + '/x.sock', '--api', 'ftp://x'], 'a bad API URL'),
+                          (['--endpoint', 'unix://' + self.workdir + '/x.sock', '--peer-nodes', 'node-b,Bad Node!'],
+                           'an invalid peer node id'),
                           (['--endpoint', 'unix://' + self.workdir + '/x.sock', '--token-file', '/nonexistent'],
                            'a missing token file')):
             done = subprocess.run([binary, *argv], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,

@@ -16,13 +16,15 @@ python3-grpc-tools). Every process and mount it starts is stopped/removed.
 """
 
 import errno
+import json
 import os
 import sys
+import threading
 import uuid
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import test_csi as base  # noqa: E402
-from test_csi import MiB, must  # noqa: E402
+from test_csi import MiB, NODE, must  # noqa: E402
 
 
 class SpecTest(base.CsiTest):
@@ -154,6 +156,131 @@ class SpecTest(base.CsiTest):
             self.call(ctl.DeleteSnapshot, pb.DeleteSnapshotRequest(snapshot_id=sid))
         for v in (vol, other):
             self.call(ctl.DeleteVolume, pb.DeleteVolumeRequest(volume_id=v.volume_id))
+
+    # -- ControllerPublishVolume / ControllerUnpublishVolume --
+
+    def cpub(self, vol, node=NODE, mode='SINGLE_NODE_WRITER', readonly=False, vid=None, cap=True):
+        req = self.pb.ControllerPublishVolumeRequest(
+            volume_id=vol.volume_id if vid is None else vid, node_id=node, readonly=readonly,
+            volume_context=vol.volume_context if vol is not None else {})
+        if cap:
+            req.volume_capability.CopyFrom(self.cap(mode))
+        return self.call(self.ctl.ControllerPublishVolume, req)
+
+    def cunpub(self, vid, node=NODE):
+        return self.call(self.ctl.ControllerUnpublishVolume,
+                         self.pb.ControllerUnpublishVolumeRequest(volume_id=vid, node_id=node))
+
+    def attachments(self, ns, name):
+        claim = self.claim(ns, name)
+        text = claim['metadata'].get('annotations', {}).get('csi.claimfs.io/attachments')
+        return json.loads(text) if text else {}
+
+    def test_controller_publish(self):
+        t, pb, S = self.t, self.pb, self.grpc.StatusCode
+        # node-b and node-c reach this claimfsd too (e.g. its mount is shared).
+        self.drv.stop()
+        self.drv.start(extra=('--peer-nodes', 'node-b,node-c'))
+        self.connect()
+        caps = {c.rpc.type for c in self.call(self.ctl.ControllerGetCapabilities,
+                                              pb.ControllerGetCapabilitiesRequest()).capabilities}
+        RPC = pb.ControllerServiceCapability.RPC
+        t.ok({RPC.PUBLISH_UNPUBLISH_VOLUME, RPC.PUBLISH_READONLY} <= caps,
+             'ControllerGetCapabilities advertises PUBLISH_UNPUBLISH_VOLUME and PUBLISH_READONLY', caps)
+        vol = self.create('sanity-controller-publish', pvc=('spec', 'attach'))
+        R = 'ControllerPublishVolume'
+        self.sanity(S.INVALID_ARGUMENT, lambda: self.cpub(vol, vid=''), R, 'should fail when no volume id is provided')
+        self.sanity(S.INVALID_ARGUMENT, lambda: self.cpub(vol, node=''), R, 'should fail when no node id is provided')
+        self.sanity(S.INVALID_ARGUMENT, lambda: self.cpub(vol, cap=False), R,
+                    'should fail when no volume capability is provided')
+        self.sanity(S.INVALID_ARGUMENT, lambda: self.call(self.ctl.ControllerPublishVolume, pb.ControllerPublishVolumeRequest(
+            volume_id=vol.volume_id, node_id=NODE, volume_capability=self.cap(block=True))), R, 'block access: INVALID_ARGUMENT')
+        self.sanity(S.NOT_FOUND, lambda: self.cpub(None, node='some-fake-node-id', vid=self.unique_id()), R,
+                    'should fail when the volume does not exist')
+        self.sanity(S.NOT_FOUND, lambda: self.cpub(vol, node='some-fake-node-id'), R,
+                    'should fail when the node does not exist')
+        for i in range(3):
+            self.sanity('OK', lambda: self.cpub(vol), R, 'volume lifecycle should be idempotent (call %d)' % (i + 1))
+        t.eq(self.attachments('spec', 'attach'), {NODE: {'accessMode': 1, 'readonly': False}},
+             'the publication is recorded on the claim in claimfsd (annotation csi.claimfs.io/attachments)')
+        self.sanity(S.ALREADY_EXISTS, lambda: self.cpub(vol, readonly=True), R,
+                    'should fail when the volume is already published but is incompatible')
+        self.sanity(S.FAILED_PRECONDITION, lambda: self.cpub(vol, node='node-b'), R,
+                    'a ReadWriteOnce volume published to another node: FAILED_PRECONDITION')
+
+        # The full volume lifecycle of sanity: controller publish, stage, publish, and back.
+        staging, target = self.target('cp-staging'), self.target('cp-target')
+        self.call(self.node.NodeStageVolume, pb.NodeStageVolumeRequest(
+            volume_id=vol.volume_id, staging_target_path=staging, volume_capability=self.cap(),
+            volume_context=vol.volume_context))
+        req = self.publish_req(vol, target, mode='SINGLE_NODE_WRITER')
+        req.staging_target_path = staging
+        self.call(self.node.NodePublishVolume, req)
+        with open(os.path.join(target, 'attached'), 'w') as f:
+            f.write('yes\n')
+        self.unpublish(vol.volume_id, target)
+        self.call(self.node.NodeUnstageVolume, pb.NodeUnstageVolumeRequest(volume_id=vol.volume_id,
+                                                                           staging_target_path=staging))
+        R = 'ControllerUnpublishVolume'
+        for i in range(2):
+            self.sanity('OK', lambda: self.cunpub(vol.volume_id), R, 'volume lifecycle should work (call %d)' % (i + 1))
+        t.eq(self.attachments('spec', 'attach'), {}, 'the record is gone after unpublish')
+        self.sanity('OK', lambda: self.cpub(vol, node='node-b'), 'ControllerPublishVolume',
+                    'after unpublish from %s, the ReadWriteOnce volume may move to node-b' % NODE)
+        self.sanity(S.INVALID_ARGUMENT, lambda: self.cunpub(''), R, 'should fail when no volume id is provided')
+        self.sanity('OK', lambda: self.cunpub(self.unique_id()), R, 'a volume that does not exist: OK')
+        self.sanity('OK', lambda: self.cunpub(vol.volume_id, node='some-fake-node-id'), R,
+                    'a node the volume is not published to: OK')
+        t.eq(list(self.attachments('spec', 'attach')), ['node-b'], 'and the record still names node-b')
+
+        # The record is in claimfsd: it survives a driver restart.
+        self.drv.stop()
+        self.drv.start(extra=('--peer-nodes', 'node-b,node-c'))
+        self.connect()
+        self.sanity(S.FAILED_PRECONDITION, lambda: self.cpub(vol), 'ControllerPublishVolume',
+                    'after a driver restart the volume is still on node-b: FAILED_PRECONDITION')
+        self.sanity('OK', lambda: self.cunpub(vol.volume_id, node=''), R, 'without a node id: from every node')
+        t.eq(self.attachments('spec', 'attach'), {}, 'no node left in the record')
+
+        rwop = self.create('cp-rwop', pvc=('spec', 'attach-rwop'), modes=('SINGLE_NODE_SINGLE_WRITER',))
+        self.cpub(rwop, mode='SINGLE_NODE_SINGLE_WRITER')
+        self.sanity(S.FAILED_PRECONDITION, lambda: self.cpub(rwop, node='node-b', mode='SINGLE_NODE_SINGLE_WRITER'),
+                    'ControllerPublishVolume', 'a ReadWriteOncePod volume on a second node: FAILED_PRECONDITION')
+        rwx = self.create('cp-rwx', pvc=('spec', 'attach-rwx'), modes=('MULTI_NODE_MULTI_WRITER',))
+        for node in (NODE, 'node-b', 'node-c'):
+            self.sanity('OK', lambda node=node: self.cpub(rwx, node=node, mode='MULTI_NODE_MULTI_WRITER'),
+                        'ControllerPublishVolume', 'a ReadWriteMany volume, MULTI_NODE_MULTI_WRITER on %s' % node)
+        self.sanity(S.FAILED_PRECONDITION, lambda: self.cpub(rwop, node='node-c', mode='MULTI_NODE_MULTI_WRITER'),
+                    'ControllerPublishVolume', 'a MULTI_NODE mode asked for a ReadWriteOncePod volume on another node: '
+                    'FAILED_PRECONDITION')
+
+        # Racing publishers of one ReadWriteOnce volume: exactly one node wins.
+        race = self.create('cp-race', pvc=('spec', 'attach-race'))
+        results = {}
+
+        def racer(node):
+            results[node] = self.code_of(lambda: self.cpub(race, node=node))[0]
+        threads = [threading.Thread(target=racer, args=(n,)) for n in (NODE, 'node-b', 'node-c')]
+        for th in threads:
+            th.start()
+        for th in threads:
+            th.join()
+        winners = [n for n, code in results.items() if code == 'OK']
+        t.ok(len(winners) == 1 and list(self.attachments('spec', 'attach-race')) == winners and
+             all(code == S.FAILED_PRECONDITION for n, code in results.items() if n not in winners),
+             'three nodes racing for one ReadWriteOnce volume: one wins, the others FAILED_PRECONDITION', results)
+
+        # Controller-published read-only: the node mounts it read-only.
+        ro = self.create('cp-ro', pvc=('spec', 'attach-ro'))
+        self.cpub(ro, readonly=True)
+        ro_target = self.target('cp-ro')
+        self.call(self.node.NodePublishVolume, self.publish_req(ro, ro_target, mode='SINGLE_NODE_WRITER'))
+        t.errno(lambda: open(os.path.join(ro_target, 'x'), 'w'), errno.EROFS,
+                'a volume ControllerPublished read-only is NodePublished read-only')
+        self.unpublish(ro.volume_id, ro_target)
+        for v in (vol, rwop, rwx, race, ro):
+            self.cunpub(v.volume_id, node='')
+            self.call(self.ctl.DeleteVolume, pb.DeleteVolumeRequest(volume_id=v.volume_id))
 
     # -- NodeGetVolumeStats --
 
@@ -394,6 +521,7 @@ def run_cases(test):
     test.test_node_lifecycle()
     test.test_node_stage_errors()
     test.test_node_stage_publish()
+    test.test_controller_publish()
 
 
 if __name__ == '__main__':
