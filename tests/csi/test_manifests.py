@@ -40,7 +40,8 @@ ROOT = os.environ.get('CLAIMFS_SOURCE_ROOT', os.path.join(HERE, '..', '..'))
 DEPLOY = os.path.join(ROOT, 'deploy')
 CHART = os.path.join(DEPLOY, 'helm', 'claimfs')
 DRIVER = 'claimfs.csi.claimfs.io'
-SIDECARS = {'csi-provisioner', 'csi-resizer', 'csi-snapshotter', 'node-driver-registrar', 'liveness-probe'}
+SIDECARS = {'csi-provisioner', 'csi-attacher', 'csi-resizer', 'csi-snapshotter', 'node-driver-registrar',
+            'liveness-probe'}
 
 
 def find(objects, kind, name=None):
@@ -109,7 +110,8 @@ class ManifestTest:
         import helm_render
         self.chart = {}
         variants = {'default': (), 'snapshots': ('volumeSnapshotClass.create=true',),
-                    'no-class': ('storageClass.create=false', 'image.tag=v9', 'hostDir=/srv/claimfs')}
+                    'no-class': ('storageClass.create=false', 'image.tag=v9', 'hostDir=/srv/claimfs'),
+                    'no-attach': ('attach.enabled=false',)}
         for label, sets in variants.items():
             try:
                 self.chart[label] = self.render_chart(sets)
@@ -140,9 +142,9 @@ class ManifestTest:
     def test_installation(self, objects, label):
         t = self.t
         driver = find(objects, 'CSIDriver', DRIVER)
-        t.ok(len(driver) == 1 and driver[0]['spec']['attachRequired'] is False and
+        t.ok(len(driver) == 1 and driver[0]['spec']['attachRequired'] is True and
              driver[0]['spec']['volumeLifecycleModes'] == ['Persistent'],
-             '%s: CSIDriver %s, no attach, persistent volumes' % (label, DRIVER))
+             '%s: CSIDriver %s, attach required (ControllerPublishVolume), persistent volumes' % (label, DRIVER))
         sc = find(objects, 'StorageClass', 'claimfs')
         t.ok(len(sc) == 1 and sc[0]['provisioner'] == DRIVER and sc[0]['volumeBindingMode'] == 'WaitForFirstConsumer'
              and sc[0]['allowVolumeExpansion'] is True,
@@ -209,8 +211,9 @@ class ManifestTest:
         role = find(objects, 'ClusterRole', 'claimfs-csi')
         t.ok(find(objects, 'ServiceAccount', sa) and binding and role and
              binding[0]['subjects'] == [{'kind': 'ServiceAccount', 'name': sa, 'namespace': ns}] and
-             any('persistentvolumes' in r['resources'] and 'create' in r['verbs'] for r in role[0]['rules']),
-             '%s: the DaemonSet\'s service account may create PersistentVolumes' % label)
+             any('persistentvolumes' in r['resources'] and 'create' in r['verbs'] for r in role[0]['rules']) and
+             any('volumeattachments/status' in r['resources'] and 'patch' in r['verbs'] for r in role[0]['rules']),
+             '%s: the DaemonSet\'s service account may create PersistentVolumes and mark VolumeAttachments' % label)
 
     def test_snapshot_class(self, objects, label):
         vsc = find(objects, 'VolumeSnapshotClass', 'claimfs')
@@ -304,6 +307,10 @@ class ManifestTest:
         paths = [v['hostPath']['path'] for v in ds[0]['spec']['template']['spec']['volumes'] if 'hostPath' in v] if ds else []
         t.ok(not find(other, 'StorageClass') and ds and container(ds[0], 'claimfsd')['image'] == 'claimfs:v9' and
              '/srv/claimfs/store' in paths, 'chart values: storageClass.create, image.tag and hostDir take effect')
+        other = self.chart.get('no-attach', [])
+        ds, driver = find(other, 'DaemonSet', 'claimfs-node'), find(other, 'CSIDriver', DRIVER)
+        t.ok(ds and driver and driver[0]['spec']['attachRequired'] is False and container(ds[0], 'csi-attacher') is None,
+             'chart value attach.enabled=false: attachRequired false and no external-attacher (multi-node clusters)')
 
     # -- 5. schemas --
 
