@@ -259,6 +259,19 @@ int store_volume_delete(struct store *s, const char *name);
  * -ENOSPC if capacity is below what the source uses. */
 int store_volume_clone(struct store *s, const char *src_name, const char *name, uint64_t capacity,
 		       struct store_volume *ret_volume);
+/* One member of store_volume_clone_group. */
+struct store_clone {
+	const char *src_name;
+	const char *name;
+	uint64_t capacity;
+};
+/* store_volume_clone of n members as one operation: no write lands between
+ * two members, so the copies are one instant of all sources (a group
+ * snapshot crash-consistent across volumes), and a member that fails
+ * (-ENOSPC, -EEXIST, -ENOENT, ...) leaves no copy at all. ret_volumes (n
+ * entries, may be NULL) is filled only on success. */
+int store_volume_clone_group(struct store *s, const struct store_clone *clones, size_t n,
+			     struct store_volume *ret_volumes);
 int store_volume_get(struct store *s, const char *name, struct store_volume *ret_volume);
 /* Change capacity (any value >= 1) and the read-only flag. */
 int store_volume_update(struct store *s, const char *name, uint64_t capacity, bool read_only);

@@ -442,6 +442,32 @@ int store_volume_clone(struct store *s, const char *src_name, const char *name, 
 	return store_op_end(s, r);
 }
 
+int store_volume_clone_group(struct store *s, const struct store_clone *clones, size_t n,
+			     struct store_volume *ret_volumes)
+{
+	struct store_volume *copies = NULL;
+	int r;
+
+	if (n == 0)
+		return -EINVAL;
+	if (ret_volumes != NULL && (copies = calloc(n, sizeof(*copies))) == NULL)
+		return -ENOMEM;
+	/* One savepoint under the store lock for all members: FUSE writes wait
+	 * for the lock, so none falls between two copies. */
+	r = store_op_begin(s);
+	if (r < 0)
+		goto out;
+	for (size_t i = 0; r == 0 && i < n; i++)
+		r = store_do_volume_clone(s, clones[i].src_name, clones[i].name, clones[i].capacity,
+					  copies != NULL ? &copies[i] : NULL);
+	r = store_op_end(s, r);
+	if (r == 0 && ret_volumes != NULL)
+		memcpy(ret_volumes, copies, n * sizeof(*copies));
+out:
+	free(copies);
+	return r;
+}
+
 int store_volume_get(struct store *s, const char *name, struct store_volume *ret_volume)
 {
 	int r;
