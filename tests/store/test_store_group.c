@@ -5,6 +5,7 @@
  * copy. Check, TAP on stdout.
  */
 #include "store.h"
+#include "store_fixture.h"
 #include "unit.h"
 
 #include <errno.h>
@@ -27,20 +28,12 @@ static void setup(void)
 {
 	char path[600];
 
-	ck_assert_ptr_nonnull(mkdtemp(test_dir));
-	snprintf(path, sizeof(path), "%s/store.db", test_dir);
-	ck_assert_int_eq(store_open(path, 0, &st), 0);
+	store_fixture_open(test_dir, path, sizeof(path), &st);
 }
 
 static void teardown(void)
 {
-	char cmd[600];
-
-	store_close(st);
-	st = NULL;
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", test_dir);
-	ck_assert_int_eq(system(cmd), 0);
-	strcpy(test_dir, "/tmp/claimfs-store-group-XXXXXX");
+	store_fixture_close(test_dir, "/tmp/claimfs-store-group-XXXXXX", &st);
 }
 
 /* A bound volume with one empty file "f"; returns the file's inode. */

@@ -3,6 +3,7 @@
  * and fault injection, driven through store.h on real SQLite files (no FUSE).
  */
 #include "store.h"
+#include "store_fixture.h"
 #include "unit.h"
 
 #include <errno.h>
@@ -21,20 +22,12 @@ static const struct store_caller root_caller = { 0, 0 };
 
 static void setup(void)
 {
-	ck_assert_ptr_nonnull(mkdtemp(test_dir));
-	snprintf(test_path, sizeof(test_path), "%s/store.db", test_dir);
-	ck_assert_int_eq(store_open(test_path, 0, &st), 0);
+	store_fixture_open(test_dir, test_path, sizeof(test_path), &st);
 }
 
 static void teardown(void)
 {
-	char cmd[600];
-
-	store_close(st);
-	st = NULL;
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", test_dir);
-	ck_assert_int_eq(system(cmd), 0);
-	strcpy(test_dir, "/tmp/claimfs-store-test-XXXXXX");
+	store_fixture_close(test_dir, "/tmp/claimfs-store-test-XXXXXX", &st);
 }
 
 /* A bound volume "vol" of capacity bytes as default/claim; returns its root inode. */
