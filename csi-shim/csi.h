@@ -135,6 +135,12 @@ csi_handler controller_create_volume, controller_delete_volume,
 	controller_validate_volume_capabilities, controller_list_volumes, controller_get_capacity,
 	controller_get_capabilities, controller_expand_volume;
 csi_handler snapshot_create, snapshot_delete, snapshot_list;
+csi_handler group_get_capabilities, group_snapshot_create, group_snapshot_delete,
+	group_snapshot_get;
+/* The CSI Snapshot of a VolumeSnapshot (snapshot.c); source_volume_id when
+ * the snapshot does not record it. NULL when out of memory. */
+Csi__V1__Snapshot *snapshot_message(struct csi_call *call, const struct mapping_snapshot *s,
+				    const char *source_volume_id);
 csi_handler node_publish_volume, node_unpublish_volume, node_get_volume_stats,
 	node_expand_volume, node_get_capabilities, node_get_info;
 csi_handler node_stage_volume, node_unstage_volume;

@@ -43,6 +43,15 @@ static const struct csi_method csi_methods[] = {
 	CSI_ROW("Controller", "DeleteSnapshot", delete_snapshot, snapshot_delete),
 	CSI_ROW("Controller", "ListSnapshots", list_snapshots, snapshot_list),
 
+	CSI_ROW("GroupController", "GroupControllerGetCapabilities",
+		group_controller_get_capabilities, group_get_capabilities),
+	CSI_ROW("GroupController", "CreateVolumeGroupSnapshot", create_volume_group_snapshot,
+		group_snapshot_create),
+	CSI_ROW("GroupController", "DeleteVolumeGroupSnapshot", delete_volume_group_snapshot,
+		group_snapshot_delete),
+	CSI_ROW("GroupController", "GetVolumeGroupSnapshot", get_volume_group_snapshot,
+		group_snapshot_get),
+
 	CSI_ROW("Node", "NodeStageVolume", node_stage_volume, node_stage_volume),
 	CSI_ROW("Node", "NodeUnstageVolume", node_unstage_volume, node_unstage_volume),
 	CSI_ROW("Node", "NodePublishVolume", node_publish_volume, node_publish_volume),

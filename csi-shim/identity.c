@@ -67,21 +67,25 @@ int identity_get_plugin_capabilities(struct csi_call *call, const ProtobufCMessa
 	(void)request;
 	if (res == NULL || expansion == NULL || online == NULL)
 		return csi_fail_oom(call);
-	res->capabilities = csi_array(call, 3);
+	res->capabilities = csi_array(call, 4);
 	if (res->capabilities == NULL)
 		return csi_fail_oom(call);
 	res->capabilities[0] = identity_service(
 		call, CSI__V1__PLUGIN_CAPABILITY__SERVICE__TYPE__CONTROLLER_SERVICE);
 	res->capabilities[1] = identity_service(
 		call, CSI__V1__PLUGIN_CAPABILITY__SERVICE__TYPE__VOLUME_ACCESSIBILITY_CONSTRAINTS);
+	/* group_snapshot.c: one instant of several claims. */
+	res->capabilities[2] = identity_service(
+		call, CSI__V1__PLUGIN_CAPABILITY__SERVICE__TYPE__GROUP_CONTROLLER_SERVICE);
 	/* Claims grow while mounted: claimfsd raises the quota, statfs shows it at once. */
 	online->type = CSI__V1__PLUGIN_CAPABILITY__VOLUME_EXPANSION__TYPE__ONLINE;
 	expansion->type_case = CSI__V1__PLUGIN_CAPABILITY__TYPE_VOLUME_EXPANSION;
 	expansion->volume_expansion = online;
-	res->capabilities[2] = expansion;
-	if (res->capabilities[0] == NULL || res->capabilities[1] == NULL)
+	res->capabilities[3] = expansion;
+	if (res->capabilities[0] == NULL || res->capabilities[1] == NULL ||
+	    res->capabilities[2] == NULL)
 		return csi_fail_oom(call);
-	res->n_capabilities = 3;
+	res->n_capabilities = 4;
 	*ret_response = &res->base;
 	return 0;
 }

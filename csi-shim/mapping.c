@@ -249,6 +249,7 @@ int mapping_snapshot_parse(const json_t *snapshot, struct mapping_snapshot *ret_
 	if (!mapping_quantity(status, "restoreSize", &s.size))
 		s.size = 0;
 	s.ready = json_is_true(json_object_get(status, "readyToUse"));
+	s.group = mapping_string(status, "volumeGroupSnapshotName");
 	created = mapping_string(status, "creationTime");
 	if (created == NULL)
 		created = mapping_string(meta, "creationTimestamp");

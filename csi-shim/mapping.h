@@ -55,6 +55,9 @@ enum mapping_csi_mode {
 /* ControllerPublishVolume's record: JSON {"<node id>": {"accessMode": N,
  * "readonly": bool}, ...} of the nodes the volume is published to. */
 #define MAPPING_ANNOTATION_ATTACHMENTS "csi.claimfs.io/attachments"
+/* claimfsd's group snapshot annotation (its MODEL_SNAPSHOT_GROUP_ANNOTATION):
+ * the members of one group snapshot carry the group's name. */
+#define MAPPING_ANNOTATION_GROUP "snapshot.claimfs.io/volume-group-snapshot"
 
 /* The parameter keys external-provisioner adds with --extra-create-metadata. */
 #define MAPPING_PARAM_PREFIX "csi.storage.k8s.io/"
@@ -118,6 +121,7 @@ struct mapping_snapshot {
 	uint64_t size;                /* status.restoreSize, 0 if unknown */
 	bool ready;                   /* status.readyToUse */
 	int64_t created_seconds;      /* status.creationTime (else metadata's), 0 if none */
+	const char *group;            /* status.volumeGroupSnapshotName or NULL */
 };
 
 /* Read a snapshot; -EINVAL with a message when it lacks names. */

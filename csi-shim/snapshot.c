@@ -96,8 +96,8 @@ int snapshot_content_source(struct csi_call *call, const Csi__V1__VolumeContentS
 /* ---- the Snapshot message ---------------------------------------------------------- */
 
 /* Build a Snapshot; source_volume_id when the snapshot does not record it. */
-static Csi__V1__Snapshot *snapshot_message(struct csi_call *call, const struct mapping_snapshot *s,
-					   const char *source_volume_id)
+Csi__V1__Snapshot *snapshot_message(struct csi_call *call, const struct mapping_snapshot *s,
+				    const char *source_volume_id)
 {
 	Csi__V1__Snapshot *snap = csi_new(call, &csi__v1__snapshot__descriptor);
 	Google__Protobuf__Timestamp *created = csi_new(call, &google__protobuf__timestamp__descriptor);
@@ -112,6 +112,10 @@ static Csi__V1__Snapshot *snapshot_message(struct csi_call *call, const struct m
 	created->seconds = s->created_seconds;
 	snap->creation_time = created;
 	snap->ready_to_use = s->ready;
+	if (s->group != NULL &&
+	    (snap->group_snapshot_id =
+		     arena_printf(call->arena, "%s/%s", s->namespace_name, s->group)) == NULL)
+		return NULL;
 	if (snap->snapshot_id == NULL || snap->source_volume_id == NULL)
 		return NULL;
 	return snap;

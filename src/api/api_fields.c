@@ -160,6 +160,22 @@ out:
 	return 0;
 }
 
+int api_fields_object(struct api_call *call, int type, enum api_field_validation directive,
+		      json_t *obj)
+{
+	char prefix[API_FIELDS_PREFIX_MAX];
+	int r = 0;
+
+	if (directive != API_FIELDS_IGNORE)
+		r = api_schema_walk(obj, type, false, false, &call->problems);
+	if (r == 0)
+		r = api_schema_walk(obj, type, true, false, NULL);
+	api_fields_decode_prefix(type, prefix, sizeof(prefix));
+	if (r == 0)
+		r = api_fields_report(call, directive, prefix);
+	return r;
+}
+
 /* A JSON patch's operations: keys other than op, path, value and from, and
  * repeated keys ("json patch unknown field "[0].foo""). */
 static int api_fields_json_patch(struct api_call *call, const json_t *ops)

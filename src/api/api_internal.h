@@ -100,6 +100,10 @@ int api_fields_type(enum model_kind kind);
  * directive asks. */
 int api_fields_body(struct api_call *call, int type, enum api_field_validation directive,
 		    json_t **ret_body);
+/* The checks of api_fields_body for one object already decoded (an item of
+ * a list body): unknown and duplicate fields by directive, pruning. */
+int api_fields_object(struct api_call *call, int type, enum api_field_validation directive,
+		      json_t *obj);
 
 /* What the model's check of a patched object needs; lives as long as the
  * call to the model. */

@@ -315,15 +315,58 @@ static int api_write_options(struct api_call *call, const char *options_kind,
 	return 0;
 }
 
+/* A claimfs extension: a VolumeSnapshotList POSTed to volumesnapshots is a
+ * group snapshot, all items created as one instant of their claims
+ * (model_snapshot_group_create); answers the VolumeSnapshotList created.
+ * *ret_handled false: the body is something else, for api_create. */
+static int api_create_snapshot_group(struct api_call *call, const struct api_target *t,
+				     bool *ret_handled)
+{
+	const struct model_kind_info *info = model_kind_info(MODEL_SNAPSHOT);
+	struct model_write_options wo;
+	enum api_field_validation fv;
+	json_t *body = NULL, *items = NULL, *item;
+	size_t i;
+	int r;
+
+	*ret_handled = false;
+	if (t->kind != MODEL_SNAPSHOT || api_decode_body(call, &body) < 0)
+		return 0; /* api_create reports an unreadable body */
+	if (strcmp(json_string_value(json_object_get(body, "kind")) ?: "", info->list_kind) != 0) {
+		json_decref(body);
+		return 0;
+	}
+	*ret_handled = true;
+	r = api_write_options(call, "CreateOptions", NULL, &wo);
+	if (r == 0)
+		r = api_fields_directive(call, "CreateOptions", &fv);
+	json_array_foreach(json_object_get(body, "items"), i, item)
+		if (r == 0)
+			r = api_fields_object(call, api_fields_type(MODEL_SNAPSHOT), fv, item);
+	if (r == 0)
+		r = model_snapshot_group_create(call->model, t->ns, json_object_get(body, "items"),
+						&wo, &items, &call->err);
+	json_decref(body);
+	if (r < 0)
+		return r;
+	body = json_pack("{s:s, s:s, s:{}, s:o}", "apiVersion", info->api_version, "kind",
+			 info->list_kind, "metadata", "items", items);
+	return body != NULL ? api_answer(call, t->kind, body, true, 201) : -ENOMEM;
+}
+
 /* POST to a collection. */
 static int api_create(struct api_call *call, const struct api_target *t)
 {
 	struct model_write_options wo;
 	json_t *body = NULL, *obj = NULL;
+	bool group;
 	int r;
 
 	enum api_field_validation fv;
 
+	r = api_create_snapshot_group(call, t, &group);
+	if (r < 0 || group)
+		return r;
 	r = api_write_options(call, "CreateOptions", NULL, &wo);
 	if (r == 0)
 		r = api_fields_directive(call, "CreateOptions", &fv);

@@ -116,6 +116,16 @@ enum model_patch_type {
 	MODEL_PATCH_APPLY,     /* application/apply-patch+yaml (server-side apply) */
 };
 
+/* The annotation every member of a group snapshot carries: the group's name. */
+#define MODEL_SNAPSHOT_GROUP_ANNOTATION "snapshot.claimfs.io/volume-group-snapshot"
+#define MODEL_SNAPSHOT_GROUP_MAX 64
+/* Create the VolumeSnapshots items (a JSON array of bodies, all in ns and
+ * annotated with the same group name) as one change whose copies are one
+ * instant of all their claims. The created objects in *ret_items. */
+int model_snapshot_group_create(struct model *model, const char *ns, const json_t *items,
+				const struct model_write_options *opts, json_t **ret_items,
+				struct model_error *err);
+
 /* ns: the namespace for namespaced kinds, ignored (may be NULL) otherwise. */
 int model_create(struct model *model, enum model_kind kind, const char *ns, const json_t *body,
 		 const struct model_write_options *opts, json_t **ret_obj,

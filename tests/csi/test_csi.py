@@ -226,9 +226,10 @@ class CsiTest:
         expansion = {c.volume_expansion.type for c in caps.capabilities if c.HasField('volume_expansion')}
         t.eq((services, expansion),
              ({pb.PluginCapability.Service.CONTROLLER_SERVICE,
-               pb.PluginCapability.Service.VOLUME_ACCESSIBILITY_CONSTRAINTS},
+               pb.PluginCapability.Service.VOLUME_ACCESSIBILITY_CONSTRAINTS,
+               pb.PluginCapability.Service.GROUP_CONTROLLER_SERVICE},
               {pb.PluginCapability.VolumeExpansion.ONLINE}),
-             'GetPluginCapabilities: controller, topology, online expansion')
+             'GetPluginCapabilities: controller, topology, group controller, online expansion')
         probe = self.call(self.identity.Probe, pb.ProbeRequest())
         t.ok(probe.HasField('ready') and probe.ready.value, 'Probe: ready while claimfsd answers')
 

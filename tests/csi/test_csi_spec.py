@@ -20,11 +20,12 @@ import json
 import os
 import sys
 import threading
+import time
 import uuid
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import test_csi as base  # noqa: E402
-from test_csi import MiB, NODE, must  # noqa: E402
+from test_csi import MiB, NODE, SNAP_API, must  # noqa: E402
 
 
 class SpecTest(base.CsiTest):
@@ -282,6 +283,141 @@ class SpecTest(base.CsiTest):
             self.cunpub(v.volume_id, node='')
             self.call(self.ctl.DeleteVolume, pb.DeleteVolumeRequest(volume_id=v.volume_id))
 
+    # -- GroupController: VolumeGroupSnapshots --
+
+    def group_create(self, name, vols, params=None):
+        return self.call(self.group.CreateVolumeGroupSnapshot, self.pb.CreateVolumeGroupSnapshotRequest(
+            name=name, source_volume_ids=[v if isinstance(v, str) else v.volume_id for v in vols],
+            parameters=params or {})).group_snapshot
+
+    def group_get(self, gid):
+        return self.call(self.group.GetVolumeGroupSnapshot,
+                         self.pb.GetVolumeGroupSnapshotRequest(group_snapshot_id=gid)).group_snapshot
+
+    def group_delete(self, gid, sids=()):
+        return self.call(self.group.DeleteVolumeGroupSnapshot,
+                         self.pb.DeleteVolumeGroupSnapshotRequest(group_snapshot_id=gid, snapshot_ids=list(sids)))
+
+    def test_group_snapshot_specs(self):
+        t, pb, S = self.t, self.pb, self.grpc.StatusCode
+        self.group = self.rpc.GroupControllerStub(self.channel)
+        plugin = self.call(self.identity.GetPluginCapabilities, pb.GetPluginCapabilitiesRequest())
+        t.ok(pb.PluginCapability.Service.GROUP_CONTROLLER_SERVICE in
+             {c.service.type for c in plugin.capabilities if c.HasField('service')},
+             'GetPluginCapabilities advertises GROUP_CONTROLLER_SERVICE', plugin)
+        caps = self.call(self.group.GroupControllerGetCapabilities, pb.GroupControllerGetCapabilitiesRequest())
+        t.eq([c.rpc.type for c in caps.capabilities],
+             [pb.GroupControllerServiceCapability.RPC.CREATE_DELETE_GET_VOLUME_GROUP_SNAPSHOT],
+             'GroupControllerGetCapabilities: should return appropriate capabilities')
+        R = 'CreateVolumeGroupSnapshot'
+        a = self.create('group-a', pvc=('sts', 'data-web-0'))
+        b = self.create('group-b', pvc=('sts', 'data-web-1'))
+        elsewhere = self.create('group-x', pvc=('other', 'data'))
+        self.sanity(S.INVALID_ARGUMENT, lambda: self.call(self.group.CreateVolumeGroupSnapshot,
+                                                          pb.CreateVolumeGroupSnapshotRequest()),
+                    R, 'should fail when no name is provided')
+        for what, args in (('no source volumes', ('g', [])),
+                           ('a volume named twice', ('g', [a, a])),
+                           ('volumes of two namespaces', ('g', [a, elsewhere])),
+                           ('an unknown parameter', ('g', [a], {'fancy': 'yes'}))):
+            self.sanity(S.INVALID_ARGUMENT, lambda args=args: self.group_create(*args), R,
+                        '%s: INVALID_ARGUMENT' % what)
+        self.sanity(S.NOT_FOUND, lambda: self.group_create('g', [a, self.unique_id()]), R,
+                    'a volume that does not exist: NOT_FOUND')
+        R = 'GetVolumeGroupSnapshot'
+        self.sanity(S.INVALID_ARGUMENT, lambda: self.group_get(''), R, 'should fail when no volume id is provided')
+        self.sanity(S.NOT_FOUND, lambda: self.group_get('fake-group-id'), R,
+                    'should fail when an invalid volume id is used')
+        self.sanity(S.NOT_FOUND, lambda: self.group_get('sts/no-such-group'), R, 'an unknown group: NOT_FOUND')
+        R = 'DeleteVolumeGroupSnapshot'
+        self.sanity(S.INVALID_ARGUMENT, lambda: self.group_delete(''), R, 'should fail when no volume id is provided')
+        self.sanity('OK', lambda: self.group_delete('fake-group-id'), R,
+                    'should succeed when an invalid volume id is used')
+
+        g = self.group_create('web-backup', [a, b])
+        members = {x.source_volume_id: x for x in g.snapshots}
+        t.ok(g.group_snapshot_id == 'sts/web-backup' and g.ready_to_use and set(members) == {a.volume_id, b.volume_id}
+             and all(x.group_snapshot_id == g.group_snapshot_id and x.ready_to_use for x in g.snapshots),
+             'CreateVolumeGroupSnapshot: one snapshot per volume, ready, each naming the group', g)
+        again = self.group_create('web-backup', [b, a])
+        t.eq(sorted(x.snapshot_id for x in again.snapshots), sorted(x.snapshot_id for x in g.snapshots),
+             'CreateVolumeGroupSnapshot again (volumes in another order): the same group (idempotent)')
+        self.sanity(S.ALREADY_EXISTS, lambda: self.group_create('web-backup', [a]), 'CreateVolumeGroupSnapshot',
+                    'the same name with other volumes: ALREADY_EXISTS')
+        got = self.group_get(g.group_snapshot_id)
+        t.eq(sorted(x.snapshot_id for x in got.snapshots), sorted(x.snapshot_id for x in g.snapshots),
+             'GetVolumeGroupSnapshot: the members')
+        listed = self.call(self.ctl.ListSnapshots, pb.ListSnapshotsRequest(snapshot_id=g.snapshots[0].snapshot_id))
+        t.ok(len(listed.entries) == 1 and listed.entries[0].snapshot.group_snapshot_id == g.group_snapshot_id,
+             'ListSnapshots shows a member with its group_snapshot_id', listed)
+        vs = json.loads(self.d.request('GET', SNAP_API + '/namespaces/sts/volumesnapshots')[2])
+        t.eq(sorted(i['status'].get('volumeGroupSnapshotName') for i in vs['items']), ['web-backup', 'web-backup'],
+             'claimfsd: the members are VolumeSnapshots whose status.volumeGroupSnapshotName names the group')
+        self.sanity('OK', lambda: self.group_delete(g.group_snapshot_id, [x.snapshot_id for x in g.snapshots]),
+                    'DeleteVolumeGroupSnapshot', 'deletes every member')
+        self.sanity(S.NOT_FOUND, lambda: self.group_get(g.group_snapshot_id), 'GetVolumeGroupSnapshot',
+                    'after delete: NOT_FOUND')
+        left = self.call(self.ctl.ListSnapshots, pb.ListSnapshotsRequest(snapshot_id=g.snapshots[0].snapshot_id))
+        t.eq(len(left.entries), 0, 'the members are gone after DeleteVolumeGroupSnapshot')
+        self.sanity('OK', lambda: self.group_delete(g.group_snapshot_id), 'DeleteVolumeGroupSnapshot', 'again: OK')
+        self.group_vols = (a, b)
+        self.call(self.ctl.DeleteVolume, pb.DeleteVolumeRequest(volume_id=elsewhere.volume_id))
+
+    def test_group_snapshot_consistency(self, rounds=5):
+        """A writer keeps A and B in lockstep (A first); every group snapshot
+        restores to A == B or A == B + 1."""
+        t, pb = self.t, self.pb
+        a, b = self.group_vols
+        ta, tb = self.target('group-a'), self.target('group-b')
+        for v, tg in ((a, ta), (b, tb)):
+            self.call(self.node.NodePublishVolume, self.publish_req(v, tg, mode='SINGLE_NODE_WRITER'))
+        fa = os.open(os.path.join(ta, 'counter'), os.O_CREAT | os.O_WRONLY, 0o644)
+        fb = os.open(os.path.join(tb, 'counter'), os.O_CREAT | os.O_WRONLY, 0o644)
+        stop, written = threading.Event(), [0]
+
+        def writer():
+            n = 0
+            while not stop.is_set():
+                n += 1
+                text = b'%011d\n' % n
+                os.pwrite(fa, text, 0)
+                os.pwrite(fb, text, 0)
+                written[0] = n
+        th = threading.Thread(target=writer)
+        th.start()
+        seen, bad = [], []
+        try:
+            for i in range(rounds):
+                time.sleep(0.05)
+                g = self.group_create('lockstep-%d' % i, [a, b])
+                by_source = {x.source_volume_id: x.snapshot_id for x in g.snapshots}
+                values = []
+                for v, label in ((a, 'a'), (b, 'b')):
+                    src = pb.VolumeContentSource(snapshot=pb.VolumeContentSource.SnapshotSource(
+                        snapshot_id=by_source[v.volume_id]))
+                    restored = self.create('restore-%s-%d' % (label, i), pvc=('sts', 'restore-%s-%d' % (label, i)),
+                                           source=src)
+                    path = os.path.join(self.d.claim_path('sts', 'restore-%s-%d' % (label, i)), 'counter')
+                    with open(path, 'rb') as f:
+                        text = f.read()
+                    values.append(int(text) if text else 0)
+                    self.call(self.ctl.DeleteVolume, pb.DeleteVolumeRequest(volume_id=restored.volume_id))
+                seen.append(tuple(values))
+                if not (values[0] == values[1] or values[0] == values[1] + 1):
+                    bad.append(tuple(values))
+                self.group_delete(g.group_snapshot_id)
+        finally:
+            stop.set()
+            th.join()
+            os.close(fa)
+            os.close(fb)
+        t.ok(not bad and len(seen) == rounds and len({x[0] for x in seen}) == rounds and written[0] > 0,
+             'group snapshots while a writer keeps A and B in lockstep: every group holds A == B or A == B + 1 '
+             '(both-or-neither), and the groups saw the writer move', (seen, bad, written[0]))
+        for v, tg in ((a, ta), (b, tb)):
+            self.unpublish(v.volume_id, tg)
+            self.call(self.ctl.DeleteVolume, pb.DeleteVolumeRequest(volume_id=v.volume_id))
+
     # -- NodeGetVolumeStats --
 
     def test_node_get_volume_stats(self):
@@ -522,6 +658,8 @@ def run_cases(test):
     test.test_node_stage_errors()
     test.test_node_stage_publish()
     test.test_controller_publish()
+    test.test_group_snapshot_specs()
+    test.test_group_snapshot_consistency()
 
 
 if __name__ == '__main__':
