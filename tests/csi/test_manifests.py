@@ -111,7 +111,8 @@ class ManifestTest:
         self.chart = {}
         variants = {'default': (), 'snapshots': ('volumeSnapshotClass.create=true',),
                     'no-class': ('storageClass.create=false', 'image.tag=v9', 'hostDir=/srv/claimfs'),
-                    'no-attach': ('attach.enabled=false',)}
+                    'no-attach': ('attach.enabled=false',),
+                    'group-snapshots': ('volumeGroupSnapshotClass.create=true',)}
         for label, sets in variants.items():
             try:
                 self.chart[label] = self.render_chart(sets)
@@ -307,6 +308,15 @@ class ManifestTest:
         paths = [v['hostPath']['path'] for v in ds[0]['spec']['template']['spec']['volumes'] if 'hostPath' in v] if ds else []
         t.ok(not find(other, 'StorageClass') and ds and container(ds[0], 'claimfsd')['image'] == 'claimfs:v9' and
              '/srv/claimfs/store' in paths, 'chart values: storageClass.create, image.tag and hostDir take effect')
+        group = self.chart.get('group-snapshots', [])
+        ds, vgsc = find(group, 'DaemonSet', 'claimfs-node'), find(group, 'VolumeGroupSnapshotClass', 'claimfs')
+        snapper = container(ds[0], 'csi-snapshotter') if ds else None
+        t.ok(vgsc and vgsc[0]['driver'] == DRIVER and snapper and
+             '--feature-gates=CSIVolumeGroupSnapshot=true' in snapper['args'] and
+             '--feature-gates=CSIVolumeGroupSnapshot=true' not in
+             container(find(self.chart.get('default', []), 'DaemonSet', 'claimfs-node')[0], 'csi-snapshotter')['args'],
+             'chart value volumeGroupSnapshotClass.create: a VolumeGroupSnapshotClass and the snapshotter\'s '
+             'CSIVolumeGroupSnapshot gate (off by default)', (vgsc, snapper and snapper['args']))
         other = self.chart.get('no-attach', [])
         ds, driver = find(other, 'DaemonSet', 'claimfs-node'), find(other, 'CSIDriver', DRIVER)
         t.ok(ds and driver and driver[0]['spec']['attachRequired'] is False and container(ds[0], 'csi-attacher') is None,
@@ -326,7 +336,9 @@ class ManifestTest:
 
     @staticmethod
     def snapshot_class_errors(o):
-        """The VolumeSnapshotClass CRD schema (snapshot.storage.k8s.io/v1), by hand: no model in kubernetes-models."""
+        """The VolumeSnapshotClass (snapshot.storage.k8s.io/v1) and VolumeGroupSnapshotClass
+        (groupsnapshot.storage.k8s.io/v1beta1) CRD schemas, the same fields, by hand: no model in
+        kubernetes-models."""
         errors = []
         allowed = {'apiVersion', 'kind', 'metadata', 'driver', 'deletionPolicy', 'parameters'}
         errors += ['unknown field %s' % k for k in o if k not in allowed]
@@ -376,7 +388,7 @@ class ManifestTest:
         for i, (label, o) in enumerate(objects):
             status, detail = results[i]
             desc = '%s: %s %s validates against its API schema' % (label, o.get('kind'), o['metadata'].get('name'))
-            if status == 'unknown' and o.get('kind') == 'VolumeSnapshotClass':
+            if status == 'unknown' and o.get('kind') in ('VolumeSnapshotClass', 'VolumeGroupSnapshotClass'):
                 errors = self.snapshot_class_errors(o)
                 t.ok(not errors, desc + ' (CRD schema)', errors)
             else:
