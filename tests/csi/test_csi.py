@@ -821,6 +821,11 @@ def run_suite(test_class, run_cases, prefix):
             test.cleanup_mounts()
             test.drv.stop()
             test.d.stop()
+            with open(test.drv.log_path, 'rb') as f:
+                driver_reports = [line for line in f.read().decode('utf-8', 'replace').splitlines()
+                                  if 'runtime error:' in line or 'Sanitizer' in line]
+            t.ok(not driver_reports and not test.d.sanitizer_reports(),
+                 'no sanitizer reports in the driver and daemon logs', (driver_reports, test.d.sanitizer_reports()))
         for point in mounts_under(workdir):
             force_unmount(point)
         shutil.rmtree(workdir, ignore_errors=True)
