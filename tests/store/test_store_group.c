@@ -20,7 +20,8 @@
 #define GROUP_ROUNDS 25
 #define GROUP_STAMP 12 /* bytes of one counter value, "%011u\n" */
 
-static char test_dir[] = "/tmp/claimfs-store-group-XXXXXX";
+#define GROUP_TEMPLATE P_tmpdir "/claimfs-store-group-XXXXXX"
+static char test_dir[] = GROUP_TEMPLATE;
 static struct store *st;
 static const struct store_caller root_caller = { 0, 0 };
 
@@ -33,7 +34,7 @@ static void setup(void)
 
 static void teardown(void)
 {
-	store_fixture_close(test_dir, "/tmp/claimfs-store-group-XXXXXX", &st);
+	store_fixture_close(test_dir, GROUP_TEMPLATE, &st);
 }
 
 /* A bound volume with one empty file "f"; returns the file's inode. */
