@@ -478,7 +478,8 @@ int controller_list_volumes(struct csi_call *call, const ProtobufCMessage *reque
 		if (e == NULL)
 			return csi_fail_oom(call);
 		e->volume = csi_volume_new(call, &claims[first + i], NULL);
-		if (e->volume == NULL)
+		e->status = controller_published_status(call, &claims[first + i]);
+		if (e->volume == NULL || e->status == NULL)
 			return csi_fail_oom(call);
 		res->entries[i] = e;
 	}
@@ -547,6 +548,7 @@ static const Csi__V1__ControllerServiceCapability__RPC__Type controller_capabili
 	 * a publication with the other value is ALREADY_EXISTS. */
 	CSI__V1__CONTROLLER_SERVICE_CAPABILITY__RPC__TYPE__PUBLISH_UNPUBLISH_VOLUME,
 	CSI__V1__CONTROLLER_SERVICE_CAPABILITY__RPC__TYPE__PUBLISH_READONLY,
+	CSI__V1__CONTROLLER_SERVICE_CAPABILITY__RPC__TYPE__LIST_VOLUMES_PUBLISHED_NODES,
 };
 
 /* ControllerGetCapabilities: the table above. */

@@ -254,6 +254,35 @@ bool controller_published_read_only(const struct csi_driver *driver,
 	return read_only;
 }
 
+/* ListVolumes' status of a claim: the nodes of its record (sorted by the
+ * record's keys), for LIST_VOLUMES_PUBLISHED_NODES. NULL when out of memory. */
+Csi__V1__ListVolumesResponse__VolumeStatus *controller_published_status(
+	struct csi_call *call, const struct mapping_claim *claim)
+{
+	Csi__V1__ListVolumesResponse__VolumeStatus *status =
+		csi_new(call, &csi__v1__list_volumes_response__volume_status__descriptor);
+	json_t *rec = claim->attachments != NULL ? json_loads(claim->attachments, 0, NULL) : NULL;
+	const char *node;
+	json_t *entry;
+	size_t n = 0;
+
+	if (status == NULL ||
+	    (status->published_node_ids = csi_array(call, json_object_size(rec) + 1)) == NULL) {
+		json_decref(rec);
+		return NULL;
+	}
+	json_object_foreach(rec, node, entry) {
+		(void)entry;
+		if ((status->published_node_ids[n++] = arena_strdup(call->arena, node)) == NULL) {
+			json_decref(rec);
+			return NULL;
+		}
+	}
+	status->n_published_node_ids = n;
+	json_decref(rec);
+	return status;
+}
+
 /* ---- ControllerUnpublishVolume ---------------------------------------------------------- */
 
 /* Drop one node (or all: node "") from the record. */

@@ -152,6 +152,11 @@ csi_handler controller_publish_volume, controller_unpublish_volume;
 bool controller_published_read_only(const struct csi_driver *driver,
 				    const struct mapping_claim *claim);
 
+/* ListVolumes' VolumeStatus of a claim: the nodes it is published to
+ * (controller_publish.c). NULL when out of memory. */
+Csi__V1__ListVolumesResponse__VolumeStatus *controller_published_status(
+	struct csi_call *call, const struct mapping_claim *claim);
+
 /* CreateVolume with a content source: resolve the source (NOT_FOUND if it
  * is gone) into its namespace, its size, the claim dataSource to post and
  * the content-source annotation. Lives in snapshot.c with the rest of the

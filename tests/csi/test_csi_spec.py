@@ -251,6 +251,11 @@ class SpecTest(base.CsiTest):
         for node in (NODE, 'node-b', 'node-c'):
             self.sanity('OK', lambda node=node: self.cpub(rwx, node=node, mode='MULTI_NODE_MULTI_WRITER'),
                         'ControllerPublishVolume', 'a ReadWriteMany volume, MULTI_NODE_MULTI_WRITER on %s' % node)
+        listed = {e.volume.volume_id: sorted(e.status.published_node_ids)
+                  for e in self.call(self.ctl.ListVolumes, pb.ListVolumesRequest()).entries}
+        t.eq((listed.get(rwx.volume_id), listed.get(rwop.volume_id), listed.get(vol.volume_id)),
+             (sorted([NODE, 'node-b', 'node-c']), [NODE], []),
+             'ListVolumes: status.published_node_ids (LIST_VOLUMES_PUBLISHED_NODES) from the record')
         self.sanity(S.FAILED_PRECONDITION, lambda: self.cpub(rwop, node='node-c', mode='MULTI_NODE_MULTI_WRITER'),
                     'ControllerPublishVolume', 'a MULTI_NODE mode asked for a ReadWriteOncePod volume on another node: '
                     'FAILED_PRECONDITION')
