@@ -19,6 +19,7 @@
 #include "http.h"
 #include "log.h"
 #include "model.h"
+#include "names.h"
 #include "store.h"
 
 #include <errno.h>
@@ -38,6 +39,9 @@
 #define MAIN_DEFAULT_STORE "/var/lib/claimfs/claimfs.db"
 #define MAIN_DEFAULT_MOUNT "/var/lib/claimfs/volumes"
 #define MAIN_DEFAULT_LISTEN "127.0.0.1:8080"
+/* Where Docker looks for plugin sockets (Podman is told in containers.conf). */
+#define MAIN_DEFAULT_PLUGIN_SOCKET "/run/docker/plugins/claimfs.sock"
+#define MAIN_DEFAULT_VOLUME_NAMESPACE "default"
 #define MAIN_MAX_BODY (1024 * 1024)
 #define MAIN_MAX_PEM (1024 * 1024) /* a certificate chain or key file */
 #define MAIN_OVERCOMMIT_MAX 1000.0
@@ -47,6 +51,9 @@ struct main_options {
 	const char *mountpoint;
 	const char *listen;
 	const char *unix_socket;
+	const char *volume_plugin_socket; /* NULL: none */
+	const char *volume_namespace;
+	bool volume_plugin_default;       /* not given: the default path, when root */
 	const char *port_file;
 	const char *token_file;
 	const char *tls_cert_file;
@@ -74,6 +81,32 @@ static int main_set_listen(void *opts, const char *argument)
 	struct main_options *o = opts;
 
 	o->listen = strcmp(argument, "none") == 0 ? NULL : argument;
+	return 0;
+}
+
+/* --volume-plugin-socket: "none" disables the volume plugin. */
+static int main_set_volume_plugin_socket(void *opts, const char *argument)
+{
+	struct main_options *o = opts;
+
+	if (argument[0] == '\0')
+		return -EINVAL;
+	o->volume_plugin_socket = strcmp(argument, "none") == 0 ? NULL : argument;
+	o->volume_plugin_default = false;
+	return 0;
+}
+
+/* --volume-namespace: a namespace name (DNS-1123 label). */
+static int main_set_volume_namespace(void *opts, const char *argument)
+{
+	struct main_options *o = opts;
+	char msg[NAMES_FIELD_DETAIL_MAX];
+
+	if (names_check_label(argument, msg, sizeof(msg)) < 0) {
+		fprintf(stderr, "claimfsd: --volume-namespace '%s': %s\n", argument, msg);
+		return -EINVAL;
+	}
+	o->volume_namespace = argument;
 	return 0;
 }
 
@@ -180,6 +213,14 @@ static const struct cmdline_option main_options_table[] = {
 		  "free port; 'none' disables TCP" },
 	{ .name = "unix-socket", .kind = CMDLINE_STRING, .offset = MAIN_OPT(unix_socket),
 	  .arg = "PATH", .help = "also serve the API on a unix socket" },
+	{ .name = "volume-plugin-socket", .kind = CMDLINE_CALL, .set = main_set_volume_plugin_socket,
+	  .arg = "PATH", .invalid = "--volume-plugin-socket takes a path or 'none', not '%s'",
+	  .help = "serve the Docker/Podman volume plugin protocol there (default\n"
+		  MAIN_DEFAULT_PLUGIN_SOCKET " when run as root; 'none'\n"
+		  "disables it); see README.md, Local containers" },
+	{ .name = "volume-namespace", .kind = CMDLINE_CALL, .set = main_set_volume_namespace,
+	  .arg = "NS", .help = "the namespace whose claims are the plugin's volumes\n"
+			       "(default " MAIN_DEFAULT_VOLUME_NAMESPACE ")" },
 	{ .name = "port-file", .kind = CMDLINE_STRING, .offset = MAIN_OPT(port_file), .arg = "FILE",
 	  .help = "write the bound TCP port to FILE once the API and mount are up" },
 	{ .name = "token-file", .kind = CMDLINE_STRING, .offset = MAIN_OPT(token_file), .arg = "FILE",
@@ -284,7 +325,14 @@ static int main_parse(int argc, char **argv, struct main_options *o)
 	*o = (struct main_options){ .store_path = MAIN_DEFAULT_STORE, .mountpoint = MAIN_DEFAULT_MOUNT,
 				    .listen = MAIN_DEFAULT_LISTEN, .commit_interval_ms = 100,
 				    .stream_mib_per_s = STORE_STREAM_DEFAULT_MIB_PER_S,
-				    .event_ttl_s = 3600, .overcommit = 1.0 };
+				    .event_ttl_s = 3600, .overcommit = 1.0,
+				    .volume_namespace = MAIN_DEFAULT_VOLUME_NAMESPACE };
+	/* Docker and Podman run as root; a daemon run by a user serves no
+	 * plugin unless asked. */
+	if (geteuid() == 0) {
+		o->volume_plugin_socket = MAIN_DEFAULT_PLUGIN_SOCKET;
+		o->volume_plugin_default = true;
+	}
 	r = cmdline_parse(&program, argc, argv, o);
 	return r != 0 ? r : main_check_options(o);
 }
@@ -497,7 +545,11 @@ static int main_serve_api(struct main_daemon *d)
 	struct http_config config = { .listen = o->listen, .unix_socket = o->unix_socket,
 				      .max_body = MAIN_MAX_BODY, .ready = &main_ready,
 				      .token = o->token_file ? d->token : NULL,
-				      .tls_cert_pem = d->tls_cert, .tls_key_pem = d->tls_key };
+				      .tls_cert_pem = d->tls_cert, .tls_key_pem = d->tls_key,
+				      .volume_plugin_socket = o->volume_plugin_socket,
+				      .volume_namespace = o->volume_namespace,
+				      .volume_plugin_optional = o->volume_plugin_default };
+	char mountpoint[PATH_MAX];
 	int r = model_open(d->store, &d->model);
 
 	if (r == 0)
@@ -511,6 +563,15 @@ static int main_serve_api(struct main_daemon *d)
 		log_error("cannot start the expiry of events: %s", strerror(-r));
 		return r;
 	}
+	/* Engines bind-mount the paths the plugin answers: absolute ones. */
+	if (realpath(o->mountpoint, mountpoint) == NULL) {
+		log_error("cannot resolve the mount point %s: %s", o->mountpoint, strerror(errno));
+		return -errno;
+	}
+	config.mountpoint = mountpoint;
+	if (o->volume_plugin_default && (r = files_make_parent_dirs(o->volume_plugin_socket, 0755)) < 0)
+		log_debug("cannot create the directory of %s: %s", o->volume_plugin_socket,
+			  strerror(-r)); /* the bind below says what it means */
 	r = http_server_start(&config, d->model, &d->http);
 	if (r < 0)
 		fprintf(stderr, "claimfsd: cannot serve the API on %s: %s\n",

@@ -8,6 +8,9 @@
  *
  *   http.c            the libmicrohttpd server (http_guard.c: head
  *                     deadlines; http_listen.c: its listening sockets)
+ *   api_volume_plugin.c  the Docker/Podman volume plugin protocol on its
+ *                     own socket (api_volume_create.c: a Create's options
+ *                     into a claim)
  *   api.c             the router: fixed routes table, api_handle, responses
  *   api_auth.c        SelfSubjectReview, SelfSubjectAccessReview and
  *                     SelfSubjectRulesReview: who the caller is, what it may do
@@ -133,6 +136,15 @@ int api_protobuf_decode(const char *data, size_t len, json_t **ret_body, char *m
  * (api_resource.c); segment: the path's segments. */
 int api_resource(struct api_call *call, char *const segment[], unsigned count,
 		 const char *method);
+
+/* ---- the volume plugin's Create (api_volume_create.c) ------------------------------------ */
+
+/* Make claim ns/name from a volume plugin Create's Opts (an object of
+ * strings, or NULL): size, storageClass, accessMode, uid, gid, mode,
+ * snapshot, clone. The root of the volume, <mountpoint>/<ns>/<name>, gets
+ * uid/gid/mode; all or nothing. */
+int api_volume_create_claim(struct model *model, const char *ns, const char *mountpoint,
+			    const char *name, const json_t *opts, struct model_error *err);
 
 /* ---- self reviews (api_auth.c) ------------------------------------------------------ */
 

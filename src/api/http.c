@@ -2,8 +2,11 @@
  * http.c — libmicrohttpd front end of the API.
  *
  * Owns: one MHD daemon per listening socket (TCP on the --listen address,
- * every address it resolves to; a unix socket when configured; the sockets
- * themselves come from http_listen.c), and the per-request buffers.
+ * every address it resolves to; a unix socket when configured; the volume
+ * plugin's unix socket when configured; the sockets themselves come from
+ * http_listen.c), and the per-request buffers. Each daemon has a listener
+ * (struct http_listener) saying which protocol it serves: the Kubernetes
+ * API (api_handle) or the volume plugin (api_volume_plugin_handle).
  *
  * Threading: each MHD daemon runs a small pool of epoll threads
  * (HTTP_THREADS); api_handle runs on them concurrently and is thread-safe.
@@ -63,6 +66,7 @@
 #include <unistd.h>
 
 #include "api.h"
+#include "api_volume_plugin.h"
 #include "log.h"
 #include "metrics.h"
 #include "model.h"
@@ -71,7 +75,7 @@
 #define HTTP_IDLE_TIMEOUT_S 30
 /* A request head (request line and headers) must arrive within this. */
 #define HTTP_HEAD_TIMEOUT_S 30
-#define HTTP_LISTENERS_MAX 4
+#define HTTP_LISTENERS_MAX 6
 /* Descriptors kept back from the connection budget for the store, FUSE, logs. */
 #define HTTP_RESERVED_FDS 128
 #define HTTP_CONNECTIONS_MAX 16384
@@ -81,6 +85,13 @@
 #define HTTP_STOP_WAIT_MS 3000
 
 struct http_watch;
+struct http_server;
+
+/* What one MHD daemon serves (its access handler's closure). */
+struct http_listener {
+	struct http_server *server;
+	struct api_volume_plugin *plugin; /* NULL: the Kubernetes API */
+};
 
 struct http_server {
 	struct model *model;
@@ -89,8 +100,11 @@ struct http_server {
 	char *token; /* NULL: no authentication */
 	unsigned port;
 	char *unix_path; /* unlinked at stop; NULL if none */
+	char *plugin_path; /* the volume plugin's socket: likewise */
+	struct api_volume_plugin *plugin; /* NULL if none */
 	unsigned count;
 	struct MHD_Daemon *daemon[HTTP_LISTENERS_MAX];
+	struct http_listener listener[HTTP_LISTENERS_MAX];
 	/* Watch streams: the list is protected by watch_lock. */
 	pthread_mutex_t watch_lock;
 	pthread_cond_t watch_gone;
@@ -441,7 +455,8 @@ static enum MHD_Result http_access(void *cls, struct MHD_Connection *connection,
 				   const char *upload_data, size_t *upload_data_size,
 				   void **con_cls)
 {
-	struct http_server *server = cls;
+	struct http_listener *listener = cls;
+	struct http_server *server = listener->server;
 	struct http_request *hr = *con_cls;
 	struct api_request req;
 	struct api_response res;
@@ -463,7 +478,7 @@ static enum MHD_Result http_access(void *cls, struct MHD_Connection *connection,
 			hr->answered = true;
 			return http_reply(connection, hr, &res);
 		}
-		if (server->token != NULL && !http_is_probe(url) &&
+		if (server->token != NULL && listener->plugin == NULL && !http_is_probe(url) &&
 		    !http_authorized(server, connection)) {
 			api_error_response(EACCES, "Unauthorized", &res);
 			hr->answered = true;
@@ -504,7 +519,10 @@ static enum MHD_Result http_access(void *cls, struct MHD_Connection *connection,
 		/* With a token configured, only its bearers get this far. */
 		.authenticated = server->token != NULL,
 	};
-	api_handle(server->model, &req, &res);
+	if (listener->plugin != NULL)
+		api_volume_plugin_handle(listener->plugin, &req, &res);
+	else
+		api_handle(server->model, &req, &res);
 	if (res.watch != NULL)
 		return http_stream(server, connection, hr, &res);
 	return http_reply(connection, hr, &res);
@@ -556,10 +574,12 @@ static unsigned http_connection_limit(unsigned daemons)
 }
 
 /* Start one MHD daemon on a listening socket (taken over even on failure);
- * with HTTPS when tls is given. */
+ * with HTTPS when tls is given; serving the volume plugin protocol when
+ * plugin is given. */
 static int http_start_daemon(struct http_server *server, int fd, unsigned connection_limit,
-			     const struct http_config *tls)
+			     const struct http_config *tls, struct api_volume_plugin *plugin)
 {
+	struct http_listener *listener;
 	unsigned flags = MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME;
 	struct MHD_OptionItem tls_options[] = {
 		{ MHD_OPTION_HTTPS_MEM_CERT, 0, (void *)(tls != NULL ? tls->tls_cert_pem : NULL) },
@@ -572,12 +592,14 @@ static int http_start_daemon(struct http_server *server, int fd, unsigned connec
 		close(fd);
 		return -EMFILE;
 	}
+	listener = &server->listener[server->count];
+	*listener = (struct http_listener){ server, plugin };
 	if (tls != NULL)
 		flags |= MHD_USE_TLS;
 	else
 		tls_options[0].option = MHD_OPTION_END;
 	daemon = MHD_start_daemon(
-		flags, 0, NULL, NULL, http_access, server,
+		flags, 0, NULL, NULL, http_access, listener,
 		MHD_OPTION_ARRAY, tls_options,
 		MHD_OPTION_EXTERNAL_LOGGER, http_mhd_log, NULL,
 		MHD_OPTION_LISTEN_SOCKET, (MHD_socket)fd,
@@ -629,7 +651,7 @@ static int http_start_tcp(struct http_server *server, const char *listen_addr,
 			close(fd);
 			goto out;
 		}
-		r = http_start_daemon(server, fd, connection_limit, tls);
+		r = http_start_daemon(server, fd, connection_limit, tls, NULL);
 		if (r < 0)
 			goto out;
 		bound++;
@@ -640,6 +662,40 @@ static int http_start_tcp(struct http_server *server, const char *listen_addr,
 out:
 	freeaddrinfo(list);
 	return r;
+}
+
+/* The volume plugin protocol on its own unix socket. */
+static int http_start_volume_plugin(struct http_server *server, const struct http_config *config,
+				    struct model *model, unsigned connection_limit)
+{
+	const char *path = config->volume_plugin_socket;
+	int r = api_volume_plugin_new(model, config->volume_namespace, config->mountpoint,
+				      &server->plugin);
+	int fd;
+
+	if (r < 0)
+		return r;
+	fd = http_listen_unix(path);
+	if (fd < 0 && config->volume_plugin_optional) {
+		log_warn("not serving the volume plugin on %s: %s (give --volume-plugin-socket)",
+			 path, strerror(-fd));
+		api_volume_plugin_free(server->plugin);
+		server->plugin = NULL;
+		return 0;
+	}
+	if (fd < 0) {
+		log_error("--volume-plugin-socket %s: %s", path, strerror(-fd));
+		return fd;
+	}
+	server->plugin_path = strdup(path);
+	if (server->plugin_path == NULL) {
+		close(fd);
+		unlink(path);
+		return -ENOMEM;
+	}
+	log_info("volume plugin on %s: volumes are the claims of namespace %s", path,
+		 config->volume_namespace);
+	return http_start_daemon(server, fd, connection_limit, NULL, server->plugin);
 }
 
 int http_server_start(const struct http_config *config, struct model *model,
@@ -675,7 +731,8 @@ int http_server_start(const struct http_config *config, struct model *model,
 		goto fail;
 	}
 	connection_limit = http_connection_limit((config->listen != NULL ? 2 : 0) +
-						 (config->unix_socket != NULL ? 1 : 0));
+						 (config->unix_socket != NULL ? 1 : 0) +
+						 (config->volume_plugin_socket != NULL ? 1 : 0));
 	if (config->listen != NULL) {
 		r = http_start_tcp(server, config->listen, connection_limit,
 				   config->tls_cert_pem != NULL ? config : NULL);
@@ -696,7 +753,12 @@ int http_server_start(const struct http_config *config, struct model *model,
 			r = -ENOMEM;
 			goto fail;
 		}
-		r = http_start_daemon(server, fd, connection_limit, NULL);
+		r = http_start_daemon(server, fd, connection_limit, NULL, NULL);
+		if (r < 0)
+			goto fail;
+	}
+	if (config->volume_plugin_socket != NULL) {
+		r = http_start_volume_plugin(server, config, model, connection_limit);
 		if (r < 0)
 			goto fail;
 	}
@@ -751,37 +813,15 @@ void http_server_stop(struct http_server *server)
 		MHD_stop_daemon(server->daemon[i]); /* closes its listening socket */
 	if (server->unix_path != NULL)
 		unlink(server->unix_path);
+	if (server->plugin_path != NULL)
+		unlink(server->plugin_path);
 	free(server->unix_path);
+	free(server->plugin_path);
+	api_volume_plugin_free(server->plugin);
 	free(server->token);
 	pthread_cond_destroy(&server->watch_gone);
 	pthread_mutex_destroy(&server->watch_lock);
 	if (server->guard_ready)
 		http_guard_destroy(&server->guard);
 	free(server);
-}
-
-bool http_listen_is_loopback(const char *listen_addr)
-{
-	struct addrinfo hints = { .ai_socktype = SOCK_STREAM,
-				  .ai_flags = AI_PASSIVE | AI_NUMERICSERV };
-	struct addrinfo *list = NULL;
-	char host[256], port[8];
-	bool loopback;
-
-	if (http_listen_parse(listen_addr, host, sizeof(host), port, sizeof(port)) < 0 ||
-	    host[0] == '\0' || getaddrinfo(host, port, &hints, &list) != 0)
-		return false;
-	loopback = list != NULL;
-	for (const struct addrinfo *ai = list; ai != NULL; ai = ai->ai_next) {
-		if (ai->ai_family == AF_INET)
-			loopback = loopback &&
-				   (ntohl(((struct sockaddr_in *)ai->ai_addr)->sin_addr.s_addr) >> 24) == 127;
-		else if (ai->ai_family == AF_INET6)
-			loopback = loopback &&
-				   IN6_IS_ADDR_LOOPBACK(&((struct sockaddr_in6 *)ai->ai_addr)->sin6_addr);
-		else
-			loopback = false;
-	}
-	freeaddrinfo(list);
-	return loopback;
 }

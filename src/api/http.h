@@ -21,6 +21,15 @@ struct http_config {
 	 * socket stays plain HTTP. kubectl sends --token only over TLS. */
 	const char *tls_cert_pem;
 	const char *tls_key_pem;
+	/* The Docker/Podman volume plugin protocol on its own unix socket
+	 * (NULL: none; no token, the socket's mode guards it): volumes are
+	 * the claims of volume_namespace, under mountpoint. */
+	const char *volume_plugin_socket;
+	const char *volume_namespace;
+	const char *mountpoint;
+	/* The socket is the default one, not asked for: when it cannot be
+	 * served (another daemon has it), warn and go on without it. */
+	bool volume_plugin_optional;
 };
 
 /* Does every address "HOST:PORT" resolves to belong to the loopback

@@ -8,6 +8,7 @@
  * when it is a socket that no live server answers on.
  */
 #include "http_listen.h"
+#include "http.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -143,4 +144,31 @@ int http_listen_unix(const char *path)
 		return r;
 	}
 	return fd;
+}
+
+/* Declared in http.h: main checks --listen with it before serving. */
+bool http_listen_is_loopback(const char *listen_addr)
+{
+	struct addrinfo hints = { .ai_socktype = SOCK_STREAM,
+				  .ai_flags = AI_PASSIVE | AI_NUMERICSERV };
+	struct addrinfo *list = NULL;
+	char host[256], port[8];
+	bool loopback;
+
+	if (http_listen_parse(listen_addr, host, sizeof(host), port, sizeof(port)) < 0 ||
+	    host[0] == '\0' || getaddrinfo(host, port, &hints, &list) != 0)
+		return false;
+	loopback = list != NULL;
+	for (const struct addrinfo *ai = list; ai != NULL; ai = ai->ai_next) {
+		if (ai->ai_family == AF_INET)
+			loopback = loopback &&
+				   (ntohl(((struct sockaddr_in *)ai->ai_addr)->sin_addr.s_addr) >> 24) == 127;
+		else if (ai->ai_family == AF_INET6)
+			loopback = loopback &&
+				   IN6_IS_ADDR_LOOPBACK(&((struct sockaddr_in6 *)ai->ai_addr)->sin6_addr);
+		else
+			loopback = false;
+	}
+	freeaddrinfo(list);
+	return loopback;
 }

@@ -95,6 +95,11 @@ int model_fail(struct model_error *err, int r, const char *fmt, ...)
 
 /* ---- reads and writes ------------------------------------------------------------ */
 
+/* The StorageClass a claim naming class name gets (NULL: the default
+ * class, as admission picks it); -ENOENT when there is none. */
+int model_storage_class_get(struct model *model, const char *name, json_t **ret_class,
+			    struct model_error *err);
+
 struct model_write_options {
 	bool dry_run; /* validate and answer, change nothing (?dryRun=All) */
 	/* PATCH: called with the object a patch produced, before the kind's

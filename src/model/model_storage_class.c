@@ -75,6 +75,14 @@ int model_storage_class_find(struct model *model, const char *name, json_t **ret
 	return 0;
 }
 
+int model_storage_class_get(struct model *model, const char *name, json_t **ret_class,
+			    struct model_error *err)
+{
+	model_error_init(err);
+	model_error_name(err, MODEL_SC, name != NULL ? name : "");
+	return model_storage_class_find(model, name, ret_class);
+}
+
 /* Validate and default a class object (modified in place). */
 static int model_storage_class_check(json_t *obj, struct model_error *err)
 {

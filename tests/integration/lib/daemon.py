@@ -1,7 +1,8 @@
 """daemon.py - test fixture that runs one real claimfsd (stdlib only).
 
 Owns: one claimfsd process, its store file (workdir/store.db), its FUSE mount
-(workdir/mnt), its unix socket (workdir/api.sock), its port file and its log
+(workdir/mnt), its unix socket (workdir/api.sock), its volume plugin socket
+(workdir/plugin.sock, never the host's default), its port file and its log
 (workdir/daemon.log).
 
 Invariants:
@@ -102,6 +103,7 @@ class Daemon:
         self.store = store or os.path.join(self.workdir, 'store.db')
         self.mount = mount or os.path.join(self.workdir, 'mnt')
         self.unix_socket = os.path.join(self.workdir, 'api.sock')
+        self.plugin_socket = os.path.join(self.workdir, 'plugin.sock')
         self.port_file = os.path.join(self.workdir, 'port')
         self.log_path = os.path.join(self.workdir, 'daemon.log')
         self.binary = os.environ.get('CLAIMFSD', 'claimfsd')
@@ -124,6 +126,7 @@ class Daemon:
         return [self.binary, '--store', self.store, '--mount', self.mount,
                 '--listen', '127.0.0.1:0', '--port-file', self.port_file,
                 '--unix-socket', self.unix_socket, '--log-level', 'info',
+                '--volume-plugin-socket', self.plugin_socket,
                 *extra_args]
 
     def log_tail(self, lines=40):
