@@ -23,6 +23,10 @@ PACKAGES=(
 	# the schema table's generator (tools/schema) and its regeneration test;
 	# the official Python client, driven by the client-python integration test
 	python3-kubernetes
+	# the volume plugin's Podman test: rootful podman with Debian's runc (crun
+	# refuses hybrid cgroups), catatonit (the pause process of kube play's
+	# pods) and an image imported from busybox-static's rootfs
+	podman runc catatonit busybox-static
 )
 # kubectl (the kubectl integration tests) is not a Debian 12 package; the
 # machine image provides it and those tests skip without it.

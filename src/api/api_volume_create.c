@@ -3,8 +3,10 @@
  * --driver claimfs -o size=1Gi NAME`) as a PersistentVolumeClaim.
  *
  * Owns: the option table (api_volume_options: one row per -o key, matched
- * case-insensitively, each filling part of the claim body), the size a
- * class gives by default, and the owner and mode of the new volume's root.
+ * case-insensitively, each filling part of the claim body; "o" holds a
+ * KEY=VALUE,... list of the others, as podman kube play passes a PVC's
+ * volume.podman.io/mount-options annotation), the size a class gives by
+ * default, and the owner and mode of the new volume's root.
  *
  * Invariants: the claim body is built and every option checked before
  * anything is created; a claim whose root could not be given the asked
@@ -35,6 +37,7 @@ struct api_volume_create {
 	const char *class;   /* -o storageClass, or NULL */
 	long long uid, gid;  /* -1: not asked */
 	long long mode;      /* -1: not asked */
+	char *o;             /* a copy of -o o=..., which size may point into */
 	struct model_error *err;
 };
 
@@ -128,11 +131,14 @@ static int api_volume_opt_clone(struct api_volume_create *c, const char *value)
 					     value));
 }
 
+static int api_volume_opt_list(struct api_volume_create *c, const char *value);
+
 /* The -o options of a Create. */
 static const struct api_volume_option {
 	const char *key;
 	int (*apply)(struct api_volume_create *c, const char *value);
 } api_volume_options[] = {
+	{ "o", api_volume_opt_list },
 	{ "size", api_volume_opt_size },
 	{ "storageClass", api_volume_opt_class },
 	{ "accessMode", api_volume_opt_access },
@@ -142,6 +148,45 @@ static const struct api_volume_option {
 	{ "snapshot", api_volume_opt_snapshot },
 	{ "clone", api_volume_opt_clone },
 };
+
+/* Apply the option key (matched case-insensitively: podman kube play
+ * sends UID and GID) with value. */
+static int api_volume_apply(struct api_volume_create *c, const char *key, const char *value)
+{
+	for (size_t i = 0; i < sizeof(api_volume_options) / sizeof(api_volume_options[0]); i++)
+		if (strcasecmp(key, api_volume_options[i].key) == 0)
+			return api_volume_options[i].apply(c, value);
+	return model_fail(c->err, -EINVAL,
+			  "unknown option '%.64s': claimfs volumes take size, storageClass, "
+			  "accessMode, uid, gid, mode, snapshot and clone (also as o=KEY=VALUE,...)",
+			  key);
+}
+
+/* o: "KEY=VALUE,KEY=VALUE" — the local driver's mount-option list, which is
+ * also what podman kube play passes (annotation volume.podman.io/mount-options). */
+static int api_volume_opt_list(struct api_volume_create *c, const char *value)
+{
+	char *item, *next, *eq;
+	int r;
+
+	if (c->o != NULL)
+		return model_fail(c->err, -EINVAL, "option o is given twice");
+	c->o = strdup(value);
+	if (c->o == NULL)
+		return -ENOMEM;
+	for (item = strtok_r(c->o, ",", &next); item != NULL; item = strtok_r(NULL, ",", &next)) {
+		eq = strchr(item, '=');
+		if (eq == NULL)
+			return model_fail(c->err, -EINVAL, "option o: '%.64s' is not KEY=VALUE", item);
+		*eq = '\0';
+		if (strcasecmp(item, "o") == 0)
+			return model_fail(c->err, -EINVAL, "option o cannot hold another o");
+		r = api_volume_apply(c, item, eq + 1);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
 
 /* Apply every option of opts (an object of strings, or NULL). */
 static int api_volume_apply_options(struct api_volume_create *c, const json_t *opts)
@@ -153,20 +198,9 @@ static int api_volume_apply_options(struct api_volume_create *c, const json_t *o
 	if (opts != NULL && !json_is_null(opts) && !json_is_object(opts))
 		return model_fail(c->err, -EBADMSG, "Opts must be an object of strings");
 	json_object_foreach((json_t *)opts, key, value) {
-		const struct api_volume_option *option = NULL;
-
-		for (size_t i = 0; i < sizeof(api_volume_options) / sizeof(api_volume_options[0]); i++)
-			if (strcasecmp(key, api_volume_options[i].key) == 0)
-				option = &api_volume_options[i];
-		if (option == NULL)
-			return model_fail(c->err, -EINVAL,
-					  "unknown option '%.64s': claimfs volumes take "
-					  "size, storageClass, accessMode, uid, gid, mode, snapshot and "
-					  "clone",
-					  key);
 		if (!json_is_string(value))
-			return model_fail(c->err, -EBADMSG, "option %s must be a string", option->key);
-		r = option->apply(c, json_string_value(value));
+			return model_fail(c->err, -EBADMSG, "option %.64s must be a string", key);
+		r = api_volume_apply(c, key, json_string_value(value));
 		if (r < 0)
 			return r;
 	}
@@ -258,5 +292,6 @@ out:
 	json_decref(created);
 	json_decref(class);
 	json_decref(c.claim);
+	free(c.o);
 	return r;
 }
