@@ -203,6 +203,17 @@ def run_options(t, d):
     except OSError as e:
         copied = str(e)
     t.eq(copied, 'seed\n', 'the clone holds the source volume\'s files')
+    status, _, body = d.request(
+        'POST', '/apis/snapshot.storage.k8s.io/v1/namespaces/default/volumesnapshots',
+        {'apiVersion': 'snapshot.storage.k8s.io/v1', 'kind': 'VolumeSnapshot',
+         'metadata': {'name': 'owned-snap'},
+         'spec': {'source': {'persistentVolumeClaimName': 'owned'}}})
+    t.eq(status, 201, 'a VolumeSnapshot of the volume (HTTP API)')
+    os.unlink(os.path.join(d.claim_path('default', 'owned'), 'seed'))
+    t.eq(create(d, 'restored', size='1Mi', snapshot='owned-snap')[0], 200,
+         'Create with snapshot=owned-snap')
+    t.ok(os.path.exists(os.path.join(d.claim_path('default', 'restored'), 'seed')),
+         'the restored volume holds the file as it was at the snapshot')
 
 
 def run_bad_requests(t, d):
@@ -264,6 +275,19 @@ def run_all(t, d):
     run_malicious_names(t, d)
 
 
+def run_spec_file(t):
+    """deploy/docker/claimfs.json names the socket claimfsd serves by default."""
+    spec = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..', '..', 'deploy',
+                        'docker', 'claimfs.json')
+    with open(spec, encoding='utf-8') as f:
+        doc = json.load(f)
+    helptext = subprocess.run([os.environ['CLAIMFSD'], '--help'], capture_output=True, text=True,
+                              timeout=30, check=False).stdout
+    t.ok(doc.get('Name') == 'claimfs' and doc.get('Addr', '').startswith('unix://')
+         and doc['Addr'][len('unix://'):] in helptext,
+         'the Docker spec file names claimfsd\'s default plugin socket', json.dumps(doc))
+
+
 def run_options_of_daemon(t):
     """--volume-plugin-socket none serves no socket; a bad namespace is refused."""
     workdir = tempfile.mkdtemp(prefix='claimfs-plugin-none-')
@@ -288,6 +312,7 @@ def main():
     t = Tap()
     run_daemon_checks(t, 'claimfs-plugin-', lambda d: run_all(t, d))
     run_options_of_daemon(t)
+    run_spec_file(t)
     t.done()
 
 
