@@ -23,6 +23,8 @@
 #include "store.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
 #include <limits.h>
 #include <malloc.h>
 #include <pthread.h>
@@ -66,6 +68,7 @@ struct main_options {
 	bool fuse_debug;
 	bool check;
 	bool repair;
+	const char *backup; /* --backup FILE, "-": stdout */
 };
 
 /* Shared between the main, signal and timer threads. */
@@ -262,6 +265,11 @@ static const struct cmdline_option main_options_table[] = {
 	{ .name = "check", .kind = CMDLINE_FLAG, .offset = MAIN_OPT(check),
 	  .help = "verify the store (daemon stopped) and exit: 0 consistent,\n"
 		  "1 problems found (each reported), 2 could not check" },
+	{ .name = "backup", .kind = CMDLINE_STRING, .offset = MAIN_OPT(backup), .arg = "FILE",
+	  .help = "write a consistent copy of the store to FILE ('-': stdout) and\n"
+		  "exit, while a daemon may serve it: writes fsynced or closed\n"
+		  "before it are in the copy, which passes --check before it is\n"
+		  "reported done (exit 0; 1 the copy failed the check; 2 error)" },
 	{ .name = "repair", .kind = CMDLINE_FLAG, .offset = MAIN_OPT(repair),
 	  .help = "with --check: also fix what is safe to fix (orphans, counters)" },
 	{ .name = "help", .short_name = 'h', .kind = CMDLINE_HELP, .help = "show this help" },
@@ -271,6 +279,11 @@ static const struct cmdline_option main_options_table[] = {
 /* Options that only make sense together; 0 or -EINVAL (said why). */
 static int main_check_options(const struct main_options *o)
 {
+	if (o->backup != NULL && (o->check || o->backup[0] == '\0')) {
+		fprintf(stderr, "claimfsd: --backup takes a file name or '-', and goes alone "
+				"(not with --check)\n");
+		return -EINVAL;
+	}
 	if (o->repair && !o->check) {
 		fprintf(stderr, "claimfsd: --repair goes with --check\n");
 		return -EINVAL;
@@ -426,6 +439,74 @@ static int main_check(const struct main_options *o)
 	printf("%s: %u problem(s) found, %u repaired, %u note(s)\n", o->store_path, result.problems,
 	       result.repaired, result.notes);
 	return result.problems > result.repaired ? 1 : 0;
+}
+
+/* --backup progress on stderr: a line per tenth of the pages, and the last. */
+static void main_backup_progress(void *ud, uint64_t done, uint64_t total)
+{
+	unsigned *last_tenth = ud;
+	unsigned tenth = total > 0 ? (unsigned)(done * 10 / total) : 10;
+
+	if (tenth == *last_tenth)
+		return;
+	*last_tenth = tenth;
+	fprintf(stderr, "claimfsd: backup: %" PRIu64 " of %" PRIu64 " pages (%u%%)\n", done, total,
+		tenth * 10);
+}
+
+/* Send the file at path to stdout. */
+static int main_copy_to_stdout(const char *path)
+{
+	char buf[65536];
+	ssize_t n;
+	int fd = open(path, O_RDONLY | O_CLOEXEC), r = 0;
+
+	if (fd < 0)
+		return -errno;
+	while ((n = read(fd, buf, sizeof(buf))) > 0)
+		if (fwrite(buf, 1, (size_t)n, stdout) != (size_t)n) {
+			r = -EIO;
+			break;
+		}
+	if (n < 0)
+		r = -errno;
+	close(fd);
+	if (fflush(stdout) != 0 && r == 0)
+		r = -EIO;
+	return r;
+}
+
+/* claimfsd --backup FILE|-: exit 0 done, 1 the copy failed its check, 2 error. */
+static int main_backup(const struct main_options *o)
+{
+	struct store_check_result check = { 0 };
+	unsigned last_tenth = UINT_MAX;
+	struct store_backup_options opts = { .progress = main_backup_progress,
+					     .report = main_check_report, .ud = &last_tenth };
+	bool to_stdout = strcmp(o->backup, "-") == 0;
+	char dest[PATH_MAX];
+	int r;
+
+	/* stdout needs a whole checked file first: SQLite writes pages out of order. */
+	if (snprintf(dest, sizeof(dest), to_stdout ? "%s.backup-%ld" : "%s",
+		     to_stdout ? o->store_path : o->backup, (long)getpid()) >= (int)sizeof(dest)) {
+		fprintf(stderr, "claimfsd: --backup: the path is too long\n");
+		return 2;
+	}
+	r = store_backup(o->store_path, dest, &opts, &check);
+	if (r == 0 && to_stdout) {
+		r = main_copy_to_stdout(dest);
+		unlink(dest);
+	}
+	if (r < 0) {
+		fprintf(stderr, "claimfsd: backup of %s failed: %s\n", o->store_path,
+			r == -EUCLEAN ? "the copy did not pass --check (problems above)" : strerror(-r));
+		return r == -EUCLEAN ? 1 : 2;
+	}
+	fprintf(stderr, "claimfsd: backup of %s written to %s; --check of the copy: %u problem(s), "
+			"%u note(s)\n",
+		o->store_path, to_stdout ? "stdout" : o->backup, check.problems, check.notes);
+	return 0;
 }
 
 /* Everything the daemon holds while it runs; main_stop() releases it in
@@ -688,6 +769,8 @@ int main(int argc, char **argv)
 		return r > 0 ? EXIT_SUCCESS : 2;
 	if (d.o.check)
 		return main_check(&d.o);
+	if (d.o.backup != NULL)
+		return main_backup(&d.o);
 	r = main_read_secrets(&d);
 	if (r < 0) {
 		main_stop(&d);

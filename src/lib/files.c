@@ -9,11 +9,13 @@
 #include "files.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 /* See files.h. */
 int files_read(const char *path, size_t max, char **ret_text)
@@ -118,6 +120,29 @@ int files_make_parent_dirs(const char *file, mode_t mode)
 		return 0;
 	*slash = '\0';
 	return files_mkdirs(buf, mode);
+}
+
+/* See files.h. */
+int files_sync_parent_dir(const char *file)
+{
+	char buf[PATH_MAX];
+	int n = snprintf(buf, sizeof(buf), "%s", file), fd, r = 0;
+	char *slash;
+
+	if (n < 0 || (size_t)n >= sizeof(buf))
+		return -ENAMETOOLONG;
+	slash = strrchr(buf, '/');
+	if (slash == NULL)
+		snprintf(buf, sizeof(buf), ".");
+	else
+		slash[slash == buf ? 1 : 0] = '\0';
+	fd = open(buf, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (fsync(fd) < 0)
+		r = -errno;
+	close(fd);
+	return r;
 }
 
 /* See files.h. */

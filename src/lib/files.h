@@ -24,6 +24,10 @@ int files_mkdirs(const char *path, mode_t mode);
 /* files_mkdirs() of the directory holding file ("" and "/" need none). */
 int files_make_parent_dirs(const char *file, mode_t mode);
 
+/* fsync the directory holding file, so that a rename or create in it
+ * survives power loss. */
+int files_sync_parent_dir(const char *file);
+
 /* Replace path with text: write "path.tmp", then rename it over path, so a
  * reader sees the old file or the whole new one. */
 int files_write_atomic(const char *path, const char *text);

@@ -334,6 +334,21 @@ struct store_check_result {
 int store_check(struct store *s, bool repair, store_report_cb report, void *ud,
 		struct store_check_result *ret_result);
 
+/* ---- online backup (claimfsd --backup) ------------------------------------ */
+struct store_backup_options {
+	/* Called after every step with pages copied and pages in all (NULL: none). */
+	void (*progress)(void *ud, uint64_t done, uint64_t total);
+	store_report_cb report; /* problems the check of the copy finds (NULL: none) */
+	void *ud;
+};
+/* A consistent copy of the store at store_path, written to dest_path while
+ * a daemon may serve the store: the last commit before the call (every
+ * write fsynced or closed before it), checked as --check does before it
+ * is renamed into place. -EUCLEAN: the copy failed its check (dest_path
+ * untouched); *ret_check: the check's figures. */
+int store_backup(const char *store_path, const char *dest_path,
+		 const struct store_backup_options *opts, struct store_check_result *ret_check);
+
 /* ---- statistics (metrics) ----------------------------------------------- */
 struct store_stats {
 	uint64_t wal_frames;          /* frames in the WAL since its last restart */

@@ -21,6 +21,7 @@
  *   store_object.c  the API object table
  *   store_check.c   the consistency checker
  *   store_open.c    store_open / store_close
+ *   store_backup.c  the online backup (opens and checks its copy as a store)
  * The one call that would go upwards, store_op_end running the big deletions
  * an operation queued (store_reclaim_pending, store_inode.c), goes through
  * the s->reclaim_pending pointer that store_open sets.
