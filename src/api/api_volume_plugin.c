@@ -19,6 +19,9 @@
  *   - a ReadWriteOncePod claim has rows of at most one container (a second
  *     Mount is refused, as the kubelet refuses a second pod); ReadWriteOnce
  *     allows every container, since they all run on this one node;
+ *   - the table lives in memory: a restarted daemon starts empty, so
+ *     Unmount of a row it does not hold succeeds (the container is gone
+ *     either way), and ReadWriteOncePod holds only among Mounts since;
  *   - Remove refuses a claim with rows; it and Mount hold plugin->lock from
  *     their check to their change, so neither can slip between the other's.
  *
@@ -37,6 +40,7 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "log.h"
 #include "names.h"
 
 #define API_VOLUME_TYPE "application/vnd.docker.plugins.v1+json"
@@ -347,15 +351,17 @@ static int api_volume_unmount(struct api_volume_call *call)
 	if (r < 0)
 		return r;
 	/* No claim lookup: a claim deleted through the API must still let
-	 * its containers go. */
+	 * its containers go. A container the table does not know is already
+	 * let go (the table is memory: a daemon restarted under a running
+	 * container forgets it), and like CSI's NodeUnpublishVolume that is
+	 * success, or the engine could never stop the container. */
 	pthread_mutex_lock(&plugin->lock);
 	m = api_volume_mounts_find(plugin, call->name, id);
-	if (m == NULL) {
-		r = model_fail(&call->err, -ENOENT, "volume \"%s\" is not mounted by container %.64s",
-			       call->name, id);
-	} else if (--m->count == 0) {
+	if (m == NULL)
+		log_debug("volume plugin: Unmount of %s by %.64s, which has not mounted it",
+			  call->name, id);
+	else if (--m->count == 0)
 		*m = plugin->mounts[--plugin->mount_count];
-	}
 	pthread_mutex_unlock(&plugin->lock);
 	return r < 0 ? r : api_volume_answer(call, NULL, NULL);
 }

@@ -152,8 +152,8 @@ START_TEST(test_create_and_mount_rules)
 	expect("/VolumeDriver.Unmount", "{\"Name\":\"solo\",\"ID\":\"a\"}", 200, "");
 	expect("/VolumeDriver.Remove", "{\"Name\":\"solo\"}", 500, "is in use");
 	expect("/VolumeDriver.Unmount", "{\"Name\":\"solo\",\"ID\":\"a\"}", 200, "");
-	expect("/VolumeDriver.Unmount", "{\"Name\":\"solo\",\"ID\":\"a\"}", 404,
-	       "is not mounted by container a");
+	/* Not (or no longer) mounted: already let go (a restarted daemon). */
+	expect("/VolumeDriver.Unmount", "{\"Name\":\"solo\",\"ID\":\"a\"}", 200, "");
 	expect("/VolumeDriver.Remove", "{\"Name\":\"solo\"}", 200, "");
 	expect("/VolumeDriver.Mount", "{\"Name\":\"solo\",\"ID\":\"a\"}", 404, "not found");
 	expect("/VolumeDriver.Mount", "{\"Name\":\"shared\"}", 400, "ID");

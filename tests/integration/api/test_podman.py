@@ -11,7 +11,8 @@ its own tmp_dir. Checks:
   - podman volume create --driver claimfs -o size=1Gi makes a Bound 1Gi
     claim the HTTP API lists;
   - a container writing visits into the volume is killed (SIGKILL), the
-    daemon is killed and restarted, and a new container finds every visit;
+    daemon is killed and restarted under another running container (which
+    podman then removes cleanly), and a new container finds every visit;
   - podman volume ls lists the claims; a claim made through the HTTP API
     appears after podman volume reload;
   - two containers share one ReadWriteOnce volume (one node);
@@ -169,10 +170,16 @@ def run_create_and_persist(t, d, podman):
     code, _, err = podman.run('kill', 'app-0')
     t.ok(code == 0, 'podman kill the container', err)
     podman.run('rm', '-f', '-t', '0', 'app-0')
+    code, _, err = podman.run('run', '-d', '--name', 'bystander', '--network', 'none',
+                              '-v', '%s:/app/data' % vol, IMAGE, 'sleep', '600')
+    t.ok(code == 0, 'a second container holds the volume while the daemon dies', err)
     before = visits(d, vol)
     d.kill()
     d.start()
     after = visits(d, vol)
+    code, _, err = podman.run('rm', '-f', '-t', '0', 'bystander')
+    t.ok(code == 0 and 'Error' not in err,
+         'podman rm of that container after the daemon restarted (its Unmount succeeds)', err)
     t.ok(len(before) >= 10 and after == before,
          'after SIGKILL of the container and the daemon every visit is there (%d)' % len(before),
          '%d before, %d after' % (len(before), len(after)))
