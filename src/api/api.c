@@ -180,12 +180,26 @@ static int api_metrics(struct api_call *call)
 	return 0;
 }
 
+/* GET /backup: a consistent copy of the whole store, checked as
+ * `claimfsd --check` does before the first byte is sent (README "Backup"). */
+static int api_backup(struct api_call *call)
+{
+	int r = model_backup(call->model, &call->file_fd, &call->err);
+
+	if (r < 0)
+		return r;
+	call->status = 200;
+	call->text_type = "application/vnd.sqlite3";
+	return 0;
+}
+
 static const struct api_route api_routes[] = {
 	{ "GET", "healthz", api_health },
 	{ "GET", "livez", api_health },
 	{ "GET", "readyz", api_ready },
 	{ "GET", "version", api_version },
 	{ "GET", "metrics", api_metrics },
+	{ "GET", "backup", api_backup },
 	{ "GET", "api", api_core_versions },
 	{ "GET", "api/v1", api_core_resources },
 	{ "GET", "apis", api_groups },
@@ -295,6 +309,13 @@ static void api_finish(struct api_call *call, int r, struct api_response *res)
 		res->watch = call->watch;
 		return;
 	}
+	if (call->file_fd >= 0) {
+		res->status = call->status;
+		res->content_type = call->text_type;
+		res->has_file = true;
+		res->file_fd = call->file_fd;
+		return;
+	}
 	if (call->owned_text != NULL) {
 		res->status = call->status;
 		res->content_type = call->text_type;
@@ -320,7 +341,7 @@ static void api_finish(struct api_call *call, int r, struct api_response *res)
 void api_handle(struct model *model, const struct api_request *req,
 		struct api_response *ret_response)
 {
-	struct api_call call = { .model = model, .req = req };
+	struct api_call call = { .model = model, .req = req, .file_fd = -1 };
 	char *path = NULL;
 	int r;
 

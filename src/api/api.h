@@ -41,6 +41,10 @@ struct api_response {
 	/* Non-NULL: status 200 and a stream of newline-separated WatchEvents
 	 * instead of body; the caller drives and frees it (api_watch_*). */
 	struct api_watch *watch;
+	/* has_file: the body is the file open at file_fd (an unlinked copy,
+	 * GET /backup) instead of body; the caller sends and closes it. */
+	bool has_file;
+	int file_fd;
 	/* HTTP Warning header values ("299 - \"unknown field ...\""), each
 	 * ending in '\n'; empty: none. */
 	char warnings[API_WARNINGS_MAX];

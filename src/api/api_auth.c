@@ -25,7 +25,7 @@
 
 /* The paths outside resources api.c serves ("/x/ *": everything below). */
 static const char *const api_auth_paths[] = {
-	"/api", "/api/*", "/apis", "/apis/*", "/healthz", "/livez", "/metrics",
+	"/api", "/api/*", "/apis", "/apis/*", "/backup", "/healthz", "/livez", "/metrics",
 	"/openapi/*", "/readyz", "/version",
 };
 #define API_AUTH_PATH_COUNT (sizeof(api_auth_paths) / sizeof(api_auth_paths[0]))

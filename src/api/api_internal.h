@@ -54,6 +54,7 @@ struct api_call {
 	size_t owned_len;       /* its length when binary (0: a C string) */
 	const char *text_type;  /* Content-Type of a text answer */
 	struct api_watch *watch; /* success: a stream instead */
+	int file_fd;            /* success: a file to send instead (>= 0; owned) */
 	struct model_error err; /* failure: what went wrong */
 	/* Unknown and duplicate fields met so far (fieldValidation; owned). */
 	struct api_schema_problems problems;

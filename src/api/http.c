@@ -57,7 +57,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -76,9 +75,6 @@
 /* A request head (request line and headers) must arrive within this. */
 #define HTTP_HEAD_TIMEOUT_S 30
 #define HTTP_LISTENERS_MAX 6
-/* Descriptors kept back from the connection budget for the store, FUSE, logs. */
-#define HTTP_RESERVED_FDS 128
-#define HTTP_CONNECTIONS_MAX 16384
 /* Oversized bodies up to this many times max_body are read and thrown away. */
 #define HTTP_DISCARD_FACTOR 16
 #define HTTP_WATCH_BLOCK 16384
@@ -187,7 +183,21 @@ static void http_warnings(struct MHD_Response *response, char *warnings)
 	}
 }
 
-/* Queue an api_response (its body is handed to MHD). */
+/* A response sending the file open at fd (MHD closes it); NULL on failure
+ * (fd closed too). */
+static struct MHD_Response *http_file_response(int fd)
+{
+	struct MHD_Response *response = NULL;
+	struct stat st;
+
+	if (fstat(fd, &st) == 0)
+		response = MHD_create_response_from_fd64((uint64_t)st.st_size, fd);
+	if (response == NULL)
+		close(fd);
+	return response;
+}
+
+/* Queue an api_response (its body or file is handed to MHD). */
 static enum MHD_Result http_reply(struct MHD_Connection *connection, struct http_request *hr,
 				   struct api_response *res)
 {
@@ -196,7 +206,9 @@ static enum MHD_Result http_reply(struct MHD_Connection *connection, struct http
 
 	if (hr != NULL)
 		hr->status = res->status;
-	if (res->body != NULL)
+	if (res->has_file)
+		response = http_file_response(res->file_fd);
+	else if (res->body != NULL)
 		response = MHD_create_response_from_buffer(res->body_len > 0 ? res->body_len
 									     : strlen(res->body),
 							   res->body, MHD_RESPMEM_MUST_FREE);
@@ -551,28 +563,6 @@ static void http_mhd_log(void *cls, const char *fmt, va_list ap)
 
 /* ---- MHD daemons ------------------------------------------------------------------ */
 
-/* How many connections each daemon may hold, from RLIMIT_NOFILE (raised to its hard limit). */
-static unsigned http_connection_limit(unsigned daemons)
-{
-	struct rlimit limit;
-	rlim_t budget;
-
-	if (getrlimit(RLIMIT_NOFILE, &limit) < 0)
-		return 256;
-	if (limit.rlim_cur < limit.rlim_max) {
-		/* Every connection is a descriptor: take what we are allowed. */
-		rlim_t soft = limit.rlim_cur;
-
-		limit.rlim_cur = limit.rlim_max;
-		if (setrlimit(RLIMIT_NOFILE, &limit) < 0)
-			limit.rlim_cur = soft;
-	}
-	budget = limit.rlim_cur > 2 * HTTP_RESERVED_FDS ? limit.rlim_cur - HTTP_RESERVED_FDS
-						       : HTTP_RESERVED_FDS;
-	budget /= daemons > 0 ? daemons : 1;
-	return budget > HTTP_CONNECTIONS_MAX ? HTTP_CONNECTIONS_MAX : (unsigned)budget;
-}
-
 /* Start one MHD daemon on a listening socket (taken over even on failure);
  * with HTTPS when tls is given; serving the volume plugin protocol when
  * plugin is given. */
@@ -730,7 +720,7 @@ int http_server_start(const struct http_config *config, struct model *model,
 		r = -ENOMEM;
 		goto fail;
 	}
-	connection_limit = http_connection_limit((config->listen != NULL ? 2 : 0) +
+	connection_limit = http_listen_connection_limit((config->listen != NULL ? 2 : 0) +
 						 (config->unix_socket != NULL ? 1 : 0) +
 						 (config->volume_plugin_socket != NULL ? 1 : 0));
 	if (config->listen != NULL) {

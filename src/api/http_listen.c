@@ -1,6 +1,7 @@
 /*
  * http_listen.c — the API's listening sockets: "HOST:PORT" parsing, TCP
- * sockets per resolved address, and the unix socket.
+ * sockets per resolved address, the unix sockets, whether an address is
+ * loopback-only, and how many connections the descriptor limit allows.
  *
  * Owns nothing after a call returns: every function hands a listening,
  * non-blocking, close-on-exec descriptor to the caller or fails with
@@ -17,12 +18,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
 #define HTTP_BACKLOG 1024
+/* Descriptors kept back from the connection budget for the store, FUSE, logs. */
+#define HTTP_RESERVED_FDS 128
+#define HTTP_CONNECTIONS_MAX 16384
 
 /* Split "HOST:PORT" / "[V6]:PORT" / ":PORT" into host (empty: any) and port. */
 int http_listen_parse(const char *listen_addr, char *host, size_t host_size, char *port,
@@ -171,4 +176,26 @@ bool http_listen_is_loopback(const char *listen_addr)
 	}
 	freeaddrinfo(list);
 	return loopback;
+}
+
+/* How many connections each daemon may hold, from RLIMIT_NOFILE (raised to its hard limit). */
+unsigned http_listen_connection_limit(unsigned daemons)
+{
+	struct rlimit limit;
+	rlim_t budget;
+
+	if (getrlimit(RLIMIT_NOFILE, &limit) < 0)
+		return 256;
+	if (limit.rlim_cur < limit.rlim_max) {
+		/* Every connection is a descriptor: take what we are allowed. */
+		rlim_t soft = limit.rlim_cur;
+
+		limit.rlim_cur = limit.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &limit) < 0)
+			limit.rlim_cur = soft;
+	}
+	budget = limit.rlim_cur > 2 * HTTP_RESERVED_FDS ? limit.rlim_cur - HTTP_RESERVED_FDS
+						       : HTTP_RESERVED_FDS;
+	budget /= daemons > 0 ? daemons : 1;
+	return budget > HTTP_CONNECTIONS_MAX ? HTTP_CONNECTIONS_MAX : (unsigned)budget;
 }

@@ -21,5 +21,8 @@ int http_listen_port(int fd, unsigned *ret_port);
  * -EADDRINUSE when a live server answers there, -EEXIST when path is not a
  * socket. Returns the descriptor or -errno. */
 int http_listen_unix(const char *path);
+/* How many connections each of daemons listeners may hold: what
+ * RLIMIT_NOFILE allows (raised to its hard limit) less a reserve, shared. */
+unsigned http_listen_connection_limit(unsigned daemons);
 
 #endif

@@ -261,6 +261,13 @@ int model_capacity_get(struct model *model, uint64_t *ret_promised, uint64_t *re
  * Returns at once when nothing waits. */
 void model_tick(struct model *model);
 
+/* ---- backup ----------------------------------------------------------------------------- */
+
+/* A consistent, checked copy of the whole store (README "Backup") as a
+ * descriptor of an unlinked file (the caller closes it). -EUCLEAN: the
+ * copy failed its check (err->message says how many problems). */
+int model_backup(struct model *model, int *ret_fd, struct model_error *err);
+
 /* ---- metrics ---------------------------------------------------------------------------- */
 
 /* Per-volume and store figures in Prometheus text format, appended to *buf

@@ -12,6 +12,7 @@
  *                         through the table (model->kinds)
  *   model_watch.c         opening a watch: its initial state, under write_lock
  *   model_metrics.c       /metrics, from the store
+ *   model_backup.c        GET /backup: the store's online backup, passed through
  *   model_namespace.c     Namespaces: implicit creation, admission (no new
  *                         content while Terminating), deletion of content
  *   model_stateful_set.c  StatefulSets: make and delete their claims

@@ -348,6 +348,11 @@ struct store_backup_options {
  * untouched); *ret_check: the check's figures. */
 int store_backup(const char *store_path, const char *dest_path,
 		 const struct store_backup_options *opts, struct store_check_result *ret_check);
+/* store_backup of the open store s (the daemon's API) into a file beside
+ * it that is unlinked once checked: *ret_fd reads the copy (the caller
+ * closes it; the space goes with the descriptor). */
+int store_backup_to_fd(struct store *s, const struct store_backup_options *opts,
+		       struct store_check_result *ret_check, int *ret_fd);
 
 /* ---- statistics (metrics) ----------------------------------------------- */
 struct store_stats {

@@ -164,3 +164,31 @@ int store_backup(const char *store_path, const char *dest_path,
 	*ret_check = check;
 	return 0;
 }
+
+int store_backup_to_fd(struct store *s, const struct store_backup_options *opts,
+		       struct store_check_result *ret_check, int *ret_fd)
+{
+	static atomic_uint counter;
+	char dest[PATH_MAX];
+	struct store_check_result check;
+	int fd, r;
+
+	/* Beside the store (same filesystem, a directory root can write), a
+	 * name of its own per call: API backups may run at the same time. */
+	if (snprintf(dest, sizeof(dest), "%s.backup-%ld-%u", s->path, (long)getpid(),
+		     atomic_fetch_add(&counter, 1)) >= (int)sizeof(dest))
+		return -ENAMETOOLONG;
+	/* Its own connections: the store lock is never taken, so the
+	 * daemon's writers go on while the copy is made. */
+	r = store_backup(s->path, dest, opts, &check);
+	if (r < 0)
+		return r;
+	fd = open(dest, O_RDONLY | O_CLOEXEC);
+	r = fd < 0 ? -errno : 0;
+	unlink(dest); /* the descriptor keeps the copy until the caller closes it */
+	if (r < 0)
+		return r;
+	*ret_check = check;
+	*ret_fd = fd;
+	return 0;
+}
