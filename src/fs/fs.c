@@ -17,8 +17,10 @@
  * through this mount; volumes are never modified behind the kernel's back
  * except by deletion, which makes their inodes unreachable.
  *
- * File handles: fi->fh points to a struct fs_handle that records whether the
- * handle changed the file, so close(2) (flush) commits only when needed.
+ * File handles: fi->fh is a value (FS_FH_*, fs_internal.h), never a pointer,
+ * so a worker started on the connection of one that died honours every
+ * handle the kernel holds. close(2) of a writable handle (flush) commits the
+ * file only when it has changes in the open batch (store_flush decides).
  */
 #include "fs_internal.h"
 
@@ -277,9 +279,8 @@ static void fs_op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int
 	 * for every chown (where only a group-executable S_ISGID goes). */
 	struct store_kill_suidgid kill;
 	sr.kill = fs_kill_request(req, (to_set & FUSE_SET_ATTR_SIZE) ? fs_caller_in_group : NULL, &kill);
+	(void)fi;
 	r = store_setattr(fs_store(req), ino, &sr, &a);
-	if (r == 0 && fi && fi->fh && (sr.flags & STORE_SET_SIZE))
-		atomic_store(&((struct fs_handle *)(uintptr_t)fi->fh)->dirty, true);
 	fs_reply_attr(req, r, &a);
 }
 
@@ -352,36 +353,12 @@ static void fs_op_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fu
 
 /* ---- files ------------------------------------------------------------------ */
 
-void fs_free_handle(struct fs *fs, struct fs_handle *h)
+/* Fill in the handle of an open file: a value (see the top of this file). */
+static void fs_new_handle(struct fuse_file_info *fi)
 {
-	if (!h)
-		return;
-	pthread_mutex_lock(&fs->handles_lock);
-	if (h->prev)
-		h->prev->next = h->next;
-	else
-		fs->handles = h->next;
-	if (h->next)
-		h->next->prev = h->prev;
-	pthread_mutex_unlock(&fs->handles_lock);
-	free(h);
-}
+	bool writable = (fi->flags & O_ACCMODE) != O_RDONLY || (fi->flags & O_TRUNC);
 
-static int fs_new_handle(fuse_req_t req, struct fuse_file_info *fi, bool dirty)
-{
-	struct fs *fs = fuse_req_userdata(req);
-	struct fs_handle *h = calloc(1, sizeof(*h));
-
-	if (!h)
-		return -ENOMEM;
-	atomic_init(&h->dirty, dirty);
-	pthread_mutex_lock(&fs->handles_lock);
-	h->next = fs->handles;
-	if (h->next)
-		h->next->prev = h;
-	fs->handles = h;
-	pthread_mutex_unlock(&fs->handles_lock);
-	fi->fh = (uint64_t)(uintptr_t)h;
+	fi->fh = FS_FH_OPEN | (writable ? FS_FH_WRITABLE : 0);
 	/* Every change to a file's data passes through this mount's page cache
 	 * (writes are write-through, truncates go through setattr), so what the
 	 * kernel cached is still right at the next open: keep it. */
@@ -389,15 +366,13 @@ static int fs_new_handle(fuse_req_t req, struct fuse_file_info *fi, bool dirty)
 	/* Closing a handle that cannot have written anything needs no FLUSH
 	 * round trip: there is nothing to commit, and POSIX locks are the
 	 * kernel's own (no lock operations here). */
-	if ((fi->flags & O_ACCMODE) == O_RDONLY && !dirty)
+	if (!writable)
 		fi->noflush = 1;
-	return 0;
 }
 
 static int fs_do_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct store *s = fs_store(req);
-	bool truncated = false;
 	int r;
 
 	if ((fi->flags & O_ACCMODE) != O_RDONLY || (fi->flags & O_TRUNC)) {
@@ -413,9 +388,9 @@ static int fs_do_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		r = store_setattr(s, ino, &sr, &a);
 		if (r < 0)
 			return r;
-		truncated = true;
 	}
-	return fs_new_handle(req, fi, truncated);
+	fs_new_handle(fi);
+	return 0;
 }
 
 static void fs_op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
@@ -426,9 +401,7 @@ static void fs_op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 		fs_reply_err(req, -r);
 		return;
 	}
-	struct fs *fs = fuse_req_userdata(req);
-	if (fuse_reply_open(req, fi) != 0)
-		fs_free_handle(fs, (struct fs_handle *)(uintptr_t)fi->fh);
+	fuse_reply_open(req, fi);
 }
 
 static void fs_op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
@@ -442,21 +415,14 @@ static void fs_op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mo
 
 	fs_caller(req, &caller);
 	r = store_mknod(s, parent, name, S_IFREG | (mode & 07777), 0, &caller, &a);
-	if (r == 0) {
-		r = fs_new_handle(req, fi, true);
-		if (r < 0)
-			store_forget(s, a.ino, 1);
-	}
 	if (r < 0) {
 		fs_reply_err(req, -r);
 		return;
 	}
+	fs_new_handle(fi);
 	fs_fill_entry(&a, &e);
-	struct fs *fs = fuse_req_userdata(req);
-	if (fuse_reply_create(req, &e, fi) != 0) {
-		fs_free_handle(fs, (struct fs_handle *)(uintptr_t)fi->fh);
+	if (fuse_reply_create(req, &e, fi) != 0)
 		store_forget(s, a.ino, 1);
-	}
 }
 
 static void fs_op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
@@ -485,12 +451,11 @@ static void fs_op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t 
 	ssize_t r = store_write_kill(fs_store(req), ino, (uint64_t)off, buf, size,
 				     fs_kill_request(req, fs_caller_in_group, &kill));
 
+	(void)fi;
 	if (r < 0) {
 		fs_reply_err(req, (int)-r);
 		return;
 	}
-	if (fi->fh)
-		atomic_store(&((struct fs_handle *)(uintptr_t)fi->fh)->dirty, true);
 	fuse_reply_write(req, (size_t)r);
 }
 
@@ -498,38 +463,27 @@ static void fs_op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t 
  * against SIGKILL of the daemon, see the durability contract). */
 static void fs_op_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
-	struct fs_handle *h = (struct fs_handle *)(uintptr_t)fi->fh;
 	int r = 0;
 
-	if (h && atomic_exchange(&h->dirty, false)) {
+	if (fi->fh & FS_FH_WRITABLE)
 		r = store_flush(fs_store(req), ino);
-		if (r < 0)
-			atomic_store(&h->dirty, true);
-	}
 	fs_reply_err(req, -r);
 }
 
 static void fs_op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
-	struct fs_handle *h = (struct fs_handle *)(uintptr_t)fi->fh;
-
-	if (h && atomic_load(&h->dirty)) {
+	if (fi->fh & FS_FH_WRITABLE) {
 		int r = store_flush(fs_store(req), ino);
 		if (r < 0)
 			log_warn("fs: commit at release of inode %lu: %s", (unsigned long)ino, strerror(-r));
 	}
-	fs_free_handle(fuse_req_userdata(req), h);
 	fs_reply_err(req, 0);
 }
 
 static void fs_op_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi)
 {
-	struct fs_handle *h = (struct fs_handle *)(uintptr_t)fi->fh;
-	int r = store_fsync(fs_store(req), ino, datasync != 0);
-
-	if (r == 0 && h)
-		atomic_store(&h->dirty, false);
-	fs_reply_err(req, -r);
+	(void)fi;
+	fs_reply_err(req, -store_fsync(fs_store(req), ino, datasync != 0));
 }
 
 static void fs_op_fsyncdir(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi)
@@ -547,9 +501,8 @@ static void fs_op_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t offs
 		fs_reply_err(req, EINVAL);
 		return;
 	}
+	(void)fi;
 	r = store_fallocate(fs_store(req), ino, mode, (uint64_t)offset, (uint64_t)length);
-	if (r == 0 && fi && fi->fh)
-		atomic_store(&((struct fs_handle *)(uintptr_t)fi->fh)->dirty, true);
 	fs_reply_err(req, -r);
 }
 

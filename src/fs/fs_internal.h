@@ -6,6 +6,8 @@
  *   fs_session.c     mount, serve, unmount: owns struct fs's lifetime
  *   fs.c             the operations (fs_ops), one reply per request
  *   fs_killpriv.c    KILLPRIV_V2 on the /dev/fuse channel
+ *   fs_resume.c      INIT saved/replayed across workers, FUSE_NOTIFY_RESEND
+ *   fs_conn.c        the supervisor's mount; mount options; empty mount point
  *   fs_mountpoint.c  /proc/self/mountinfo, stale mounts
  * Not for use outside src/fs.
  */
@@ -19,6 +21,8 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
+#include <sys/uio.h>
 
 struct fs {
 	struct store *store;
@@ -26,21 +30,36 @@ struct fs {
 	char *mountpoint;
 	unsigned max_threads;
 	bool mounted;
-	/* Open handles, so the ones the kernel never released (it sends RELEASE
-	 * asynchronously after close) are freed at unmount. */
-	pthread_mutex_t handles_lock;
-	struct fs_handle *handles; /* protected by handles_lock */
+	bool attached; /* serves a supervisor's connection (fs_config.attach) */
+	int fuse_fd;   /* attached: the descriptor, for FUSE_NOTIFY_RESEND */
 };
 
-struct fs_handle {
-	atomic_bool dirty; /* written or truncated through this handle since the last flush */
-	struct fs_handle *prev, *next; /* protected by fs->handles_lock */
-};
+/* File handles are values, not pointers, so that a worker honours the
+ * handles a previous worker gave out: fi->fh is FS_FH_OPEN, plus
+ * FS_FH_WRITABLE for a handle that may change the file (its close commits
+ * the file's pending changes, store_flush). */
+#define FS_FH_OPEN 1u
+#define FS_FH_WRITABLE 2u
 
 /* The lowlevel operations, each timed into metrics_fs[] (fs.c). */
 extern const struct fuse_lowlevel_ops fs_ops;
-/* Unlink h from fs's list of open handles and free it. Accepts NULL. */
-void fs_free_handle(struct fs *fs, struct fs_handle *h);
+/* fs_resume.c: the session's read and writev go through these (from
+ * fs_killpriv.c's hooks). */
+ssize_t fs_resume_read(int fd, void *buf, size_t size);
+ssize_t fs_resume_writev(int fd, const struct iovec *iov, int count);
+/* Load the connection record (record_fd stays the caller's); *ret_resumed:
+ * a worker answered INIT before, so this one must replay it. */
+int fs_resume_attach(int record_fd, bool *ret_resumed);
+/* Resumed: feed the saved INIT to the session; -EPROTO if this binary
+ * answers it differently. 0 when there is nothing to replay. */
+int fs_resume_replay_init(struct fuse_session *se);
+/* Ask the kernel to resend the requests a dead worker had read. */
+int fs_resume_request_resend(int fd);
+/* The request this thread handles was resent (FUSE_UNIQUE_RESEND). */
+bool fs_resume_request_resent(void);
+/* The libfuse arguments for claimfs' mount options (fs_conn.c); argv and
+ * options are the caller's storage. */
+struct fuse_args fs_mount_args(const struct fs_config *config, char *options, size_t size, char **argv);
 /* Store hook: a claim or namespace entry went away behind the kernel's back
  * (called with no store lock held); ud is the struct fs. */
 void fs_invalidate_entry(void *ud, uint64_t parent, const char *name);

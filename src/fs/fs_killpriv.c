@@ -18,11 +18,14 @@
  *     set-id bits to be cleared, in a thread-local flag (libfuse handles a
  *     request in the worker thread that read it);
  *   - writev hook: add FUSE_HANDLE_KILLPRIV_V2 to the reply to that INIT.
+ * Both hooks go through fs_resume.c, which saves or replays the INIT of a
+ * connection that outlives its worker processes.
  * If the kernel does not offer the flag nothing changes: it keeps clearing
  * the bits itself and the thread-local flag stays false.
  */
 #include "fs_killpriv.h"
 
+#include "fs_internal.h"
 #include "log.h"
 
 #include <errno.h>
@@ -76,7 +79,7 @@ static bool fs_killpriv_request_kills(const struct fuse_in_header *in, const cha
 
 static ssize_t fs_killpriv_read(int fd, void *buf, size_t size, void *userdata)
 {
-	ssize_t res = read(fd, buf, size);
+	ssize_t res = fs_resume_read(fd, buf, size);
 	struct fuse_in_header in;
 
 	(void)userdata;
@@ -107,10 +110,10 @@ static ssize_t fs_killpriv_writev(int fd, struct iovec *iov, int count, void *us
 	if (init_unique == 0 || count != 2 || iov[0].iov_len < sizeof(out) ||
 	    iov[1].iov_len < offsetof(struct fuse_init_out, flags) + sizeof(uint32_t) ||
 	    iov[1].iov_len > sizeof(struct fuse_init_out))
-		return writev(fd, iov, count);
+		return fs_resume_writev(fd, iov, count);
 	memcpy(&out, iov[0].iov_base, sizeof(out));
 	if (out.unique != init_unique || out.error != 0 || !atomic_load(&fs_killpriv_init_offers_v2))
-		return writev(fd, iov, count);
+		return fs_resume_writev(fd, iov, count);
 
 	/* The reply to INIT: the same bytes with the flag added. */
 	struct fuse_init_out init;
@@ -119,14 +122,14 @@ static ssize_t fs_killpriv_writev(int fd, struct iovec *iov, int count, void *us
 	memcpy(&init, iov[1].iov_base, iov[1].iov_len);
 	init.flags |= FUSE_HANDLE_KILLPRIV_V2;
 	init.flags &= ~(uint32_t)FUSE_HANDLE_KILLPRIV;
-	ssize_t res = writev(fd, patched, 2);
+	ssize_t res = fs_resume_writev(fd, patched, 2);
 	if (res >= 0)
 		log_debug("fs: FUSE_HANDLE_KILLPRIV_V2 negotiated");
 	atomic_store(&fs_killpriv_init_unique, 0);
 	return res;
 }
 
-int fs_killpriv_install(struct fuse_session *se)
+int fs_killpriv_install(struct fuse_session *se, int fd)
 {
 	static const struct fuse_custom_io io = {
 		.read = fs_killpriv_read,
@@ -134,6 +137,6 @@ int fs_killpriv_install(struct fuse_session *se)
 	};
 
 	atomic_store(&fs_killpriv_init_unique, 0);
-	int r = fuse_session_custom_io(se, &io, fuse_session_fd(se));
+	int r = fuse_session_custom_io(se, &io, fd);
 	return r < 0 ? r : 0;
 }

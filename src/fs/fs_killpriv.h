@@ -9,9 +9,10 @@
 
 struct fuse_session;
 
-/* Route the session's /dev/fuse reads and writes through the hooks; call
- * after fuse_session_mount() and before the loop runs. 0 or -errno. */
-int fs_killpriv_install(struct fuse_session *se);
+/* Route the session's /dev/fuse reads and writes on fd (the session's own
+ * after fuse_session_mount(), or one inherited from the supervisor) through
+ * the hooks, before the loop runs. 0 or -errno. */
+int fs_killpriv_install(struct fuse_session *se, int fd);
 /* The request this thread is handling asks the server to clear S_ISUID and
  * S_ISGID (if group-executable): a WRITE with FUSE_WRITE_KILL_SUIDGID, a
  * SETATTR with FATTR_KILL_SUIDGID, an OPEN or CREATE with

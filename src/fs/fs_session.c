@@ -3,9 +3,11 @@
  * serve on libfuse's worker threads, unmount.
  *
  * Owns struct fs from fs_mount to fs_unmount. The store's invalidate hook
- * points at this session only while it is mounted; handles the kernel never
- * released are freed once the session is destroyed, when no request can
- * touch them any more.
+ * points at this session only while it is mounted (or attached). An
+ * attached session serves a connection a supervisor keeps (fs_conn.c): it
+ * never mounts or unmounts, and a resumed one replays INIT and asks for the
+ * resend of requests its predecessor left unanswered (fs_resume.c) before
+ * the loop starts.
  */
 #include "fs_internal.h"
 
@@ -19,9 +21,28 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Attached: serve the supervisor's descriptor; a connection record with an
+ * answered INIT means this worker resumes (replays it in fs_run). */
+static int fs_attach(struct fs *fs, const struct fs_config *config)
+{
+	bool resumed;
+	int r = fs_resume_attach(config->record_fd, &resumed);
+
+	if (r < 0) {
+		log_error("fs: unreadable connection record: %s", strerror(-r));
+		return r;
+	}
+	fs->attached = true;
+	fs->fuse_fd = config->fuse_fd;
+	log_info("fs: %s the connection at %s kept by the supervisor",
+		 resumed ? "resuming" : "starting", fs->mountpoint);
+	return fs_killpriv_install(fs->session, config->fuse_fd);
+}
+
 int fs_mount(struct store *store, const struct fs_config *config, struct fs **ret_fs)
 {
 	char options[PATH_MAX + 128];
+	char *argv[5];
 	struct fs *fs;
 	int r;
 
@@ -30,22 +51,13 @@ int fs_mount(struct store *store, const struct fs_config *config, struct fs **re
 		return -ENOMEM;
 	fs->store = store;
 	fs->max_threads = config->max_threads;
-	pthread_mutex_init(&fs->handles_lock, NULL);
+	fs->fuse_fd = -1;
 	fs->mountpoint = strdup(config->mountpoint);
 	if (!fs->mountpoint) {
 		r = -ENOMEM;
 		goto fail;
 	}
-	/* fsname must not contain commas: they separate mount options. */
-	char fsname[PATH_MAX];
-	snprintf(fsname, sizeof(fsname), "%s", config->fsname ? config->fsname : "claimfs");
-	for (char *p = fsname; *p; p++)
-		if (*p == ',')
-			*p = '_';
-	snprintf(options, sizeof(options),
-		 "allow_other,default_permissions,subtype=claimfs,fsname=%s", fsname);
-	char *argv[] = { "claimfsd", "-o", options, config->debug ? "-d" : NULL, NULL };
-	struct fuse_args args = FUSE_ARGS_INIT(config->debug ? 4 : 3, argv);
+	struct fuse_args args = fs_mount_args(config, options, sizeof(options), argv);
 	fs->session = fuse_session_new(&args, &fs_ops, sizeof(fs_ops), fs);
 	fuse_opt_free_args(&args);
 	if (!fs->session) {
@@ -53,13 +65,19 @@ int fs_mount(struct store *store, const struct fs_config *config, struct fs **re
 		r = -EIO;
 		goto fail;
 	}
-	if (fuse_session_mount(fs->session, fs->mountpoint) != 0) {
-		log_error("fs: cannot mount at %s", fs->mountpoint);
-		r = -EIO;
-		goto fail;
+	if (config->attach) {
+		r = fs_attach(fs, config);
+		if (r < 0)
+			goto fail;
+	} else {
+		if (fuse_session_mount(fs->session, fs->mountpoint) != 0) {
+			log_error("fs: cannot mount at %s", fs->mountpoint);
+			r = -EIO;
+			goto fail;
+		}
+		fs->mounted = true;
+		r = fs_killpriv_install(fs->session, fuse_session_fd(fs->session));
 	}
-	fs->mounted = true;
-	r = fs_killpriv_install(fs->session);
 	if (r < 0) {
 		log_error("fs: cannot hook the FUSE channel: %s", strerror(-r));
 		goto fail;
@@ -72,6 +90,20 @@ fail:
 	return r;
 }
 
+/* A resumed worker: answer the saved INIT as the first worker did, then
+ * have the kernel resend what the previous worker left unanswered. */
+static int fs_resume(struct fs *fs)
+{
+	int r = fs_resume_replay_init(fs->session);
+
+	if (r < 0)
+		return r;
+	r = fs_resume_request_resend(fs->fuse_fd);
+	if (r < 0)
+		log_debug("fs: FUSE_NOTIFY_RESEND: %s", strerror(-r));
+	return 0;
+}
+
 int fs_run(struct fs *fs)
 {
 	struct fuse_loop_config *config = fuse_loop_cfg_create();
@@ -79,7 +111,17 @@ int fs_run(struct fs *fs)
 
 	if (!config)
 		return -ENOMEM;
-	fuse_loop_cfg_set_clone_fd(config, 1);
+	/* No clone_fd: every thread reads the one descriptor the supervisor
+	 * shares, so a worker's death releases no /dev/fuse file (releasing a
+	 * clone ends the requests it had read with ECONNABORTED) and what it
+	 * had read stays in the kernel's processing queue, to be resent. */
+	if (fs->attached) {
+		r = fs_resume(fs);
+		if (r < 0) {
+			fuse_loop_cfg_destroy(config);
+			return r;
+		}
+	}
 	if (fs->max_threads)
 		fuse_loop_cfg_set_max_threads(config, fs->max_threads);
 	r = fuse_session_loop_mt(fs->session, config);
@@ -97,17 +139,13 @@ void fs_unmount(struct fs *fs)
 {
 	if (!fs)
 		return;
-	if (fs->mounted)
+	if (fs->mounted || fs->attached)
 		store_set_invalidate_hook(fs->store, NULL, NULL);
 	if (fs->session) {
 		if (fs->mounted)
 			fuse_session_unmount(fs->session);
 		fuse_session_destroy(fs->session);
 	}
-	/* The session is gone: no request can touch a handle any more. */
-	while (fs->handles)
-		fs_free_handle(fs, fs->handles);
-	pthread_mutex_destroy(&fs->handles_lock);
 	free(fs->mountpoint);
 	free(fs);
 }
