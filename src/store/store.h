@@ -109,6 +109,12 @@ struct store_caller {
 enum store_open_flags {
 	STORE_OPEN_READONLY = 1 << 0,   /* never writes, never migrates */
 	STORE_OPEN_NO_RECLAIM = 1 << 1, /* keep orphans (--check reports them) */
+	/* A worker on a FUSE connection that outlives it: the kernel may still
+	 * use files unlinked while open, so orphans are not reclaimed at close
+	 * (KEEP_ORPHANS), nor at open when an earlier worker served the same
+	 * connection (ADOPT_ORPHANS: each is reclaimed when the kernel forgets it). */
+	STORE_OPEN_KEEP_ORPHANS = 1 << 2,
+	STORE_OPEN_ADOPT_ORPHANS = 1 << 3,
 };
 
 /* ---- lifetime ---------------------------------------------------------- */

@@ -204,6 +204,26 @@ int store_orphans_reclaim(struct store *s)
 	return store_op_end(s, r); /* runs the queued deletions */
 }
 
+/* Orphans the kernel may still reference (a worker resuming a connection):
+ * each waits in s->orphans until its FORGET (store_forget). */
+int store_orphans_adopt(struct store *s)
+{
+	uint64_t *inos = NULL;
+	size_t count = 0;
+	int r;
+
+	store_lock(s);
+	r = store_collect_inos(s, store_stmt(s, STMT_INODE_ORPHANS), "list orphans", &inos, &count);
+	for (size_t i = 0; r == 0 && i < count; i++)
+		if (store_inomap_get(&s->orphans, inos[i]) == 0)
+			r = store_inomap_add(&s->orphans, inos[i], 1, NULL);
+	store_unlock(s);
+	if (r == 0 && count > 0)
+		log_info("store: %zu inode(s) unlinked while open wait for the kernel to forget them", count);
+	free(inos);
+	return r;
+}
+
 void store_forget(struct store *s, uint64_t ino, uint64_t nlookup)
 {
 	uint64_t left;

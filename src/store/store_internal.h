@@ -227,6 +227,8 @@ struct store {
 	char *path;
 	bool read_only;
 	bool no_reclaim; /* STORE_OPEN_NO_RECLAIM: leave orphans for the checker */
+	bool keep_orphans;  /* STORE_OPEN_KEEP_ORPHANS: none reclaimed at close */
+	bool adopt_orphans; /* STORE_OPEN_ADOPT_ORPHANS: orphans wait for FORGET */
 
 	/* protected by lock */
 	bool in_txn;
@@ -395,5 +397,6 @@ int store_inode_release_if_unused(struct store *s, uint64_t ino);
 int store_inode_destroy(struct store *s, uint64_t ino);
 void store_reclaim_pending(struct store *s);
 int store_orphans_reclaim(struct store *s);
+int store_orphans_adopt(struct store *s);
 
 #endif

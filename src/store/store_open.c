@@ -126,6 +126,8 @@ static int store_new(const char *path, unsigned flags, struct store **ret_store)
 	atomic_store(&s->stream_rate, (uint64_t)STORE_STREAM_DEFAULT_MIB_PER_S << 20);
 	s->read_only = flags & STORE_OPEN_READONLY;
 	s->no_reclaim = flags & STORE_OPEN_NO_RECLAIM;
+	s->keep_orphans = flags & STORE_OPEN_KEEP_ORPHANS;
+	s->adopt_orphans = flags & STORE_OPEN_ADOPT_ORPHANS;
 	/* The transaction layer runs big deletions after an operation
 	 * through this pointer, so that it does not call up into the
 	 * namespace (store_inode.c). */
@@ -174,11 +176,12 @@ static int store_start_writer(struct store *s)
 
 	if (r < 0)
 		return r;
-	if (!s->no_reclaim) {
+	if (s->adopt_orphans)
+		r = store_orphans_adopt(s);
+	else if (!s->no_reclaim)
 		r = store_orphans_reclaim(s);
-		if (r < 0)
-			return r;
-	}
+	if (r < 0)
+		return r;
 	r = store_sync(s, true);
 	if (r < 0)
 		return r;
@@ -231,7 +234,7 @@ void store_close(struct store *s)
 	if (s->db && !s->read_only && s->stmt[STMT_COMMIT]) {
 		/* Unmounted: the kernel holds no inode any more, so files unlinked
 		 * while open are gone for good. */
-		if (!s->no_reclaim && store_orphans_reclaim(s) < 0)
+		if (!s->no_reclaim && !s->keep_orphans && store_orphans_reclaim(s) < 0)
 			log_error("store: reclaiming unlinked files at close failed");
 		store_lock(s);
 		if (s->in_txn && store_commit(s) < 0)
