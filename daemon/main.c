@@ -17,10 +17,12 @@
 #include "files.h"
 #include "fs.h"
 #include "http.h"
+#include "http_listen.h"
 #include "log.h"
 #include "model.h"
 #include "names.h"
 #include "store.h"
+#include "supervisor.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -69,6 +71,7 @@ struct main_options {
 	bool check;
 	bool repair;
 	const char *backup; /* --backup FILE, "-": stdout */
+	bool supervise;
 };
 
 /* Shared between the main, signal and timer threads. */
@@ -262,6 +265,11 @@ static const struct cmdline_option main_options_table[] = {
 	  .help = "error, warn, info (default) or debug" },
 	{ .name = "fuse-debug", .kind = CMDLINE_FLAG, .offset = MAIN_OPT(fuse_debug),
 	  .help = "trace every FUSE request (very verbose)" },
+	{ .name = "supervise", .kind = CMDLINE_FLAG, .offset = MAIN_OPT(supervise),
+	  .help = "keep the mount in a small supervisor process and serve it from a\n"
+		  "worker that is restarted on the same connection when it dies;\n"
+		  "SIGHUP starts a new worker from the installed binary (upgrade);\n"
+		  "open files survive both (Linux 6.9+; see README.md, Restart model)" },
 	{ .name = "check", .kind = CMDLINE_FLAG, .offset = MAIN_OPT(check),
 	  .help = "verify the store (daemon stopped) and exit: 0 consistent,\n"
 		  "1 problems found (each reported), 2 could not check" },
@@ -523,6 +531,9 @@ struct main_daemon {
 	struct model *model;
 	struct http_server *http;
 	struct main_timer timer, checkpointer;
+	bool is_worker; /* started by a supervisor (--supervise) */
+	struct supervisor_worker worker;
+	char listen[320]; /* --listen with the port an earlier worker bound */
 };
 
 /* The token and TLS files, read before anything starts. */
@@ -585,7 +596,15 @@ static int main_open_store(struct main_daemon *d)
 		log_error("cannot create the directory of %s: %s", path, strerror(-r));
 		return r;
 	}
-	r = store_open(path, 0, &d->store);
+	unsigned flags = 0;
+	if (d->is_worker) {
+		/* The kernel may use files unlinked while open for as long as the
+		 * connection lives, which is longer than this worker. */
+		flags |= STORE_OPEN_KEEP_ORPHANS;
+		if (fs_conn_record_present(d->worker.record_fd) == 1)
+			flags |= STORE_OPEN_ADOPT_ORPHANS;
+	}
+	r = store_open(path, flags, &d->store);
 	if (r == -EBUSY)
 		fprintf(stderr, "claimfsd: the store %s is locked: another claimfsd is using it\n", path);
 	else if (r < 0)
@@ -599,9 +618,13 @@ static int main_mount(struct main_daemon *d)
 	const struct main_options *o = &d->o;
 	char fsname[PATH_MAX + 16];
 	struct fs_config config = { .mountpoint = o->mountpoint, .fsname = fsname,
-				    .max_threads = o->threads, .debug = o->fuse_debug };
-	int r = fs_clear_stale_mount(o->mountpoint);
+				    .max_threads = o->threads, .debug = o->fuse_debug,
+				    .attach = d->is_worker, .fuse_fd = d->worker.fuse_fd,
+				    .record_fd = d->worker.record_fd };
+	int r = d->is_worker ? 0 : fs_clear_stale_mount(o->mountpoint);
 
+	if (d->is_worker)
+		goto mount; /* the supervisor mounted */
 	if (r < 0) {
 		fprintf(stderr, "claimfsd: cannot use %s as the mount point: %s\n", o->mountpoint,
 			strerror(-r));
@@ -612,6 +635,7 @@ static int main_mount(struct main_daemon *d)
 		fprintf(stderr, "claimfsd: cannot create %s: %s\n", o->mountpoint, strerror(-r));
 		return r;
 	}
+mount:
 	snprintf(fsname, sizeof(fsname), "claimfs:%s", o->store_path);
 	r = fs_mount(d->store, &config, &d->fs);
 	if (r < 0)
@@ -619,11 +643,25 @@ static int main_mount(struct main_daemon *d)
 	return r;
 }
 
+/* --listen, except that a worker whose predecessor bound "HOST:0" to some
+ * port binds that port again, so that clients and --port-file keep it. */
+static const char *main_worker_listen(struct main_daemon *d)
+{
+	char host[256], port[8];
+	unsigned earlier = d->is_worker && d->o.listen ? supervisor_worker_port(&d->worker) : 0;
+
+	if (earlier == 0 || http_listen_parse(d->o.listen, host, sizeof(host), port, sizeof(port)) < 0 ||
+	    strcmp(port, "0") != 0)
+		return d->o.listen;
+	snprintf(d->listen, sizeof(d->listen), strchr(host, ':') ? "[%s]:%u" : "%s:%u", host, earlier);
+	return d->listen;
+}
+
 /* The provisioning model and the HTTP API on top of it. */
 static int main_serve_api(struct main_daemon *d)
 {
 	const struct main_options *o = &d->o;
-	struct http_config config = { .listen = o->listen, .unix_socket = o->unix_socket,
+	struct http_config config = { .listen = main_worker_listen(d), .unix_socket = o->unix_socket,
 				      .max_body = MAIN_MAX_BODY, .ready = &main_ready,
 				      .token = o->token_file ? d->token : NULL,
 				      .tls_cert_pem = d->tls_cert, .tls_key_pem = d->tls_key,
@@ -701,6 +739,8 @@ static int main_announce_ready(struct main_daemon *d)
 			return r;
 		}
 	}
+	if (d->is_worker && (r = supervisor_worker_ready(&d->worker, http_server_port(d->http))) < 0)
+		log_warn("cannot tell the supervisor that this worker is ready: %s", strerror(-r));
 	log_info("serving %s on %s (API %s%s%s)", o->store_path, o->mountpoint, o->listen ? o->listen : "",
 		 o->listen && o->unix_socket ? " and " : "", o->unix_socket ? o->unix_socket : "");
 	return 0;
@@ -771,6 +811,14 @@ int main(int argc, char **argv)
 		return main_check(&d.o);
 	if (d.o.backup != NULL)
 		return main_backup(&d.o);
+	d.is_worker = supervisor_worker(&d.worker);
+	if (d.o.supervise && !d.is_worker) {
+		char fsname[PATH_MAX + 16];
+		snprintf(fsname, sizeof(fsname), "claimfs:%s", d.o.store_path);
+		const struct supervisor_config config = { .mountpoint = d.o.mountpoint, .fsname = fsname,
+							  .debug = d.o.fuse_debug };
+		return supervisor_run(&config, argv);
+	}
 	r = main_read_secrets(&d);
 	if (r < 0) {
 		main_stop(&d);
