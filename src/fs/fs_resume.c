@@ -167,6 +167,34 @@ static void fs_resume_save(void)
 			 "if this worker dies, processes using the mount get ENOTCONN");
 }
 
+/* Test-only: with CLAIMFS_TEST_STALL_OPCODE=N in the environment, every
+ * request of opcode N that is not a resend is held for FS_RESUME_STALL_S
+ * after it was read (so the kernel counts it as in flight), letting a test
+ * kill the worker in the middle of serving it. */
+#define FS_RESUME_STALL_S 3
+static long fs_resume_stall_opcode = -1;
+
+static void fs_resume_stall_init(void)
+{
+	const char *text = getenv("CLAIMFS_TEST_STALL_OPCODE");
+
+	if (text)
+		fs_resume_stall_opcode = strtol(text, NULL, 10);
+}
+
+static void fs_resume_test_stall(const struct fuse_in_header *in)
+{
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+
+	pthread_once(&once, fs_resume_stall_init);
+	if (fs_resume_stall_opcode >= 0 && in->opcode == (uint32_t)fs_resume_stall_opcode &&
+	    !(in->unique & FS_UNIQUE_RESEND)) {
+		log_warn("fs: test hook: holding request %llu (opcode %u) for %d s",
+			 (unsigned long long)in->unique, in->opcode, FS_RESUME_STALL_S);
+		sleep(FS_RESUME_STALL_S);
+	}
+}
+
 ssize_t fs_resume_read(int fd, void *buf, size_t size)
 {
 	struct fuse_in_header in;
@@ -187,6 +215,7 @@ ssize_t fs_resume_read(int fd, void *buf, size_t size)
 		return res;
 	memcpy(&in, buf, sizeof(in));
 	fs_resume_resent = (in.unique & FS_UNIQUE_RESEND) != 0;
+	fs_resume_test_stall(&in);
 	if (in.opcode == FUSE_INIT && fs_resume_record_fd >= 0 && (size_t)res <= FS_RESUME_MAX_MESSAGE) {
 		pthread_mutex_lock(&fs_resume_lock);
 		memcpy(fs_resume_init, buf, (size_t)res);

@@ -36,7 +36,12 @@ static int fs_attach(struct fs *fs, const struct fs_config *config)
 	fs->fuse_fd = config->fuse_fd;
 	log_info("fs: %s the connection at %s kept by the supervisor",
 		 resumed ? "resuming" : "starting", fs->mountpoint);
-	return fs_killpriv_install(fs->session, config->fuse_fd);
+	r = fs_killpriv_install(fs->session, config->fuse_fd);
+	if (r < 0)
+		return r;
+	/* Before the API says ready: a binary that would answer INIT
+	 * differently fails its start-up here. */
+	return fs_resume_replay_init(fs->session);
 }
 
 int fs_mount(struct store *store, const struct fs_config *config, struct fs **ret_fs)
@@ -90,18 +95,14 @@ fail:
 	return r;
 }
 
-/* A resumed worker: answer the saved INIT as the first worker did, then
- * have the kernel resend what the previous worker left unanswered. */
-static int fs_resume(struct fs *fs)
+/* An attached worker has the kernel resend what a previous worker left
+ * unanswered (nothing, on a fresh connection). */
+static void fs_resume(struct fs *fs)
 {
-	int r = fs_resume_replay_init(fs->session);
+	int r = fs_resume_request_resend(fs->fuse_fd);
 
 	if (r < 0)
-		return r;
-	r = fs_resume_request_resend(fs->fuse_fd);
-	if (r < 0)
 		log_debug("fs: FUSE_NOTIFY_RESEND: %s", strerror(-r));
-	return 0;
 }
 
 int fs_run(struct fs *fs)
@@ -115,13 +116,8 @@ int fs_run(struct fs *fs)
 	 * shares, so a worker's death releases no /dev/fuse file (releasing a
 	 * clone ends the requests it had read with ECONNABORTED) and what it
 	 * had read stays in the kernel's processing queue, to be resent. */
-	if (fs->attached) {
-		r = fs_resume(fs);
-		if (r < 0) {
-			fuse_loop_cfg_destroy(config);
-			return r;
-		}
-	}
+	if (fs->attached)
+		fs_resume(fs);
 	if (fs->max_threads)
 		fuse_loop_cfg_set_max_threads(config, fs->max_threads);
 	r = fuse_session_loop_mt(fs->session, config);
