@@ -139,6 +139,14 @@ class Daemon:
         text = data.decode('utf-8', 'replace').splitlines()
         return '\n'.join(text[-lines:])
 
+    def log_count(self, text):
+        """How many times the daemon log holds TEXT (bytes); 0 without a log."""
+        try:
+            with open(self.log_path, 'rb') as f:
+                return f.read().count(text)
+        except OSError:
+            return 0
+
     def sanitizer_reports(self):
         """Lines of the daemon log that report ASan/UBSan/LSan findings."""
         try:

@@ -1,0 +1,279 @@
+#!/usr/bin/env python3
+"""test_restart.py - claimfsd --supervise: a worker's death, restart or
+upgrade is invisible to the processes using a claim (issue 16).
+
+- A process (holder.py) with its working directory in a claim, a file held
+  open, a file mmap'd and a file unlinked while open keeps using all of them
+  across 20 SIGKILLs of the worker, 5 SIGTERM-restarts of the worker and 2
+  upgrades (SIGHUP to the supervisor): 0 errors (no ENOTCONN, no EIO), no call
+  hung (each iteration must finish within HANG_S), contents verified while it
+  runs and again after a restart of the whole daemon.
+- A request the worker is in the middle of serving when it is killed (held
+  by the test-only CLAIMFS_TEST_STALL_OPCODE hook) completes after the new
+  worker asks the kernel to resend it.
+- The API keeps its port (and --port-file) across workers.
+- SIGTERM to the supervisor unmounts and exits 0; start-up refuses a
+  mount point that is not empty, naming it.
+- Without FUSE_NOTIFY_RESEND (pretended with CLAIMFS_TEST_NO_RESEND) a dead
+  worker's connection is aborted cleanly and the mount served afresh.
+"""
+
+import errno
+import os
+import select
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+sys.path.insert(0, os.environ.get('CLAIMFS_TEST_LIB', os.path.join(os.path.dirname(__file__), '..', 'lib')))
+from daemon import Daemon, wait_for  # noqa: E402
+from tap import Tap  # noqa: E402
+
+HOLDER = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'holder.py')
+HANG_S = 10.0       # no iteration of the holder may take longer
+READY_S = 15.0      # a new worker must be serving within this
+FUSE_MKDIR = 9
+
+
+def worker_pid(d):
+    """The supervisor's one child, or None."""
+    try:
+        with open('/proc/%d/task/%d/children' % (d.proc.pid, d.proc.pid)) as f:
+            pids = f.read().split()
+    except OSError:
+        return None
+    return int(pids[0]) if len(pids) == 1 else None
+
+
+def serving_count(d):
+    """How many workers have announced ready so far (log lines)."""
+    return d.log_count(b'info: serving ')
+
+
+class Holder:
+    """holder.py in a claim, read line by line with a hang timeout."""
+
+    def __init__(self, directory):
+        self.proc = subprocess.Popen([sys.executable, HOLDER, directory], stdout=subprocess.PIPE,
+                                     stdin=subprocess.DEVNULL)
+        self.last = 0
+        self.error = None
+
+    def advance(self, iterations):
+        """Wait until ITERATIONS more iterations are done; False on error/hang (said why)."""
+        target = self.last + iterations
+        while self.last < target:
+            ready, _, _ = select.select([self.proc.stdout], [], [], HANG_S)
+            if not ready:
+                self.error = 'no progress for %.0f s after iteration %d (a hung call)' % (HANG_S, self.last)
+                return False
+            line = self.proc.stdout.readline().decode().strip()
+            if line.startswith('ok '):
+                self.last = int(line.split()[1])
+            else:
+                self.error = line or 'holder exited (status %s)' % self.proc.poll()
+                return False
+        return True
+
+    def stop(self):
+        """SIGTERM, collect the final line; the holder's exit status."""
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+        try:
+            out, _ = self.proc.communicate(timeout=HANG_S)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            out, _ = self.proc.communicate()
+            self.error = self.error or 'holder hung at stop'
+        for line in out.decode().splitlines():
+            if line.startswith('ok '):
+                self.last = int(line.split()[1])
+            elif line.startswith('err'):
+                self.error = self.error or line
+        return self.proc.returncode
+
+
+def wait_new_worker(d, old_pid, served_before):
+    """Until a worker other than OLD_PID has announced ready."""
+    return wait_for(lambda: serving_count(d) > served_before and worker_pid(d) not in (None, old_pid),
+                    timeout=READY_S, interval=0.02)
+
+
+def restart_worker(t, d, holder, how, label):
+    """Kill/stop the worker (HOW: a signal to it, or 'upgrade'), then check the holder goes on."""
+    served = serving_count(d)
+    old = worker_pid(d)
+    if old is None:
+        return t.ok(False, '%s: the supervisor has a worker' % label, d.log_tail())
+    if how == 'upgrade':
+        os.kill(d.proc.pid, signal.SIGHUP)
+    else:
+        os.kill(old, how)
+    if not wait_new_worker(d, old, served):
+        return t.ok(False, '%s: a new worker serves within %.0f s' % (label, READY_S), d.log_tail())
+    return holder.advance(3)
+
+
+def check_survival(t, d):
+    """The holder across 20 SIGKILLs, 5 SIGTERMs of the worker and 2 upgrades."""
+    claim = d.claim_path('default', 'data')
+    holder = Holder(claim)
+    ok = holder.advance(5)
+    plan = [(signal.SIGKILL, 'SIGKILL')] * 20 + [(signal.SIGTERM, 'SIGTERM')] * 5 + [('upgrade', 'SIGHUP')] * 2
+    done = 0
+    for how, label in plan:
+        if not ok:
+            break
+        ok = restart_worker(t, d, holder, how, '%s #%d' % (label, done + 1)) is not False and not holder.error
+        done += ok
+    rc = holder.stop()
+    t.ok(done == len(plan), 'holder served through %d worker SIGKILLs, %d SIGTERMs and %d upgrades'
+         % (20, 5, 2), 'after %d: %s\n%s' % (done, holder.error, d.log_tail()))
+    t.ok(holder.error is None and rc == 0, 'holder saw no error (no ENOTCONN, EIO or hung call)',
+         '%s (status %s)' % (holder.error, rc))
+    t.ok(holder.last > 5 + 3 * len(plan) - 1, 'holder made progress: %d iterations' % holder.last)
+    return holder.last
+
+
+def check_contents(t, d, last):
+    """What the holder acknowledged (fsync/msync returned) is in the files."""
+    claim = d.claim_path('default', 'data')
+    with open(os.path.join(claim, 'held'), 'rb') as f:
+        held = f.read()
+    with open(os.path.join(claim, 'mapped'), 'rb') as f:
+        mapped = f.read()
+    # Iteration i wrote its stamp at (i % 16) KiB of held and (i % 4) * 4 KiB
+    # of mapped; the last 16 (4) iterations' stamps are all still there.
+    held_ok = all(held[(i % 16) * 1024:(i % 16) * 1024 + 8] in (b'%08d' % i, b'%08d' % (i + 16))
+                  for i in range(max(1, last - 15), last + 1))
+    mapped_ok = all(mapped[(i % 4) * 4096:(i % 4) * 4096 + 8] in (b'%08d' % i, b'%08d' % (i + 4))
+                    for i in range(max(1, last - 3), last + 1))
+    t.ok(held_ok, 'held: the stamps of the last 16 iterations are on disk', held[:64])
+    t.ok(mapped_ok, 'mapped: the stamps the mapping stored are on disk')
+    t.ok('orphan' not in os.listdir(claim), 'the unlinked file has no name')
+
+
+def check_in_flight(t, d):
+    """A mkdir held in the worker while the worker is killed completes."""
+    claim = d.claim_path('default', 'data')
+    result = {}
+
+    def do_mkdir():
+        try:
+            os.mkdir(os.path.join(claim, 'in-flight'))
+            result['r'] = 0
+        except OSError as e:
+            result['r'] = e.errno
+
+    served = serving_count(d)
+    old = worker_pid(d)
+    th = threading.Thread(target=do_mkdir, daemon=True)
+    th.start()
+    t.ok(wait_for(lambda: b'holding request' in open(d.log_path, 'rb').read(), timeout=5),
+         'in flight: the worker is serving the mkdir')
+    os.kill(old, signal.SIGKILL)
+    t.ok(wait_new_worker(d, old, served), 'in flight: a new worker serves', d.log_tail())
+    th.join(HANG_S)
+    t.ok(not th.is_alive(), 'in flight: the mkdir returned (resent, not hung)')
+    t.ok(result.get('r') == 0, 'in flight: the mkdir succeeded after the resend',
+         errno.errorcode.get(result.get('r'), result.get('r')))
+    t.ok(os.path.isdir(os.path.join(claim, 'in-flight')), 'in flight: the directory exists')
+
+
+def check_api_port(t, d):
+    with open(d.port_file) as f:
+        port = int(f.read())
+    t.eq(port, d.port, 'the API kept its port and --port-file across workers')
+    t.eq(d.request('GET', '/readyz')[0], 200, 'the API answers on it')
+
+
+def run_survival(t, root):
+    with Daemon(os.path.join(root, 'survive')) as d:
+        d.start(['--supervise'])
+        d.create_claim('default', 'data', storage='64Mi')
+        t.ok(wait_for(lambda: os.path.isdir(d.claim_path('default', 'data'))), 'the claim is mounted')
+        last = check_survival(t, d)
+        check_contents(t, d, last)
+        check_api_port(t, d)
+        t.eq(d.stop(), 0, 'SIGTERM to the supervisor: exit 0')
+        t.ok(not d.mounted(), 'SIGTERM to the supervisor: unmounted')
+        d.start()
+        check_contents(t, d, last)
+        d.stop()
+        r = subprocess.run([d.binary, '--check', '--store', d.store], capture_output=True, timeout=60)
+        t.ok(r.returncode == 0, 'claimfsd --check is clean', r.stdout.decode() + r.stderr.decode())
+    with Daemon(os.path.join(root, 'inflight')) as d:
+        os.environ['CLAIMFS_TEST_STALL_OPCODE'] = str(FUSE_MKDIR)
+        try:
+            d.start(['--supervise'])
+        finally:
+            del os.environ['CLAIMFS_TEST_STALL_OPCODE']
+        d.create_claim('default', 'data')
+        wait_for(lambda: os.path.isdir(d.claim_path('default', 'data')))
+        check_in_flight(t, d)
+        t.eq(d.stop(), 0, 'in flight: clean stop')
+
+
+def run_refusals(t, root):
+    with Daemon(os.path.join(root, 'notempty')) as d:
+        os.makedirs(d.mount, exist_ok=True)
+        with open(os.path.join(d.mount, 'hidden'), 'w') as f:
+            f.write('written while nothing was mounted')
+        proc = subprocess.run(d.command(['--supervise']), capture_output=True, timeout=30)
+        err = proc.stderr.decode()
+        t.ok(proc.returncode != 0 and d.mount in err and 'not empty' in err,
+             'start-up refuses a mount point that is not empty, naming it', err)
+        t.ok(not d.mounted(), '... and mounts nothing')
+
+
+def run_no_resend(t, root):
+    with Daemon(os.path.join(root, 'noresend')) as d:
+        os.environ['CLAIMFS_TEST_NO_RESEND'] = '1'
+        try:
+            d.start(['--supervise'])
+        finally:
+            del os.environ['CLAIMFS_TEST_NO_RESEND']
+        d.create_claim('default', 'data')
+        claim = d.claim_path('default', 'data')
+        wait_for(lambda: os.path.isdir(claim))
+        fd = os.open(os.path.join(claim, 'f'), os.O_RDWR | os.O_CREAT, 0o644)
+        os.write(fd, b'x')
+        os.fsync(fd)
+        served = serving_count(d)
+        old = worker_pid(d)
+        os.kill(old, signal.SIGKILL)
+        t.ok(wait_new_worker(d, old, served), 'no resend: a new worker serves a fresh mount', d.log_tail())
+        try:
+            os.pread(fd, 1, 0)
+            got = 0
+        except OSError as e:
+            got = e.errno
+        t.ok(got in (errno.ENOTCONN, errno.ECONNABORTED), 'no resend: the old descriptor says ENOTCONN',
+             errno.errorcode.get(got, got))
+        try:
+            os.close(fd)
+        except OSError:
+            pass  # the flush of a dead connection's descriptor fails too
+        t.ok(b'cannot resend' in open(d.log_path, 'rb').read(), 'no resend: the log says why')
+        t.ok(wait_for(lambda: os.path.exists(os.path.join(claim, 'f')), timeout=READY_S),
+             'no resend: the file is there through the new mount')
+        with open(os.path.join(claim, 'f'), 'rb') as f:
+            t.eq(f.read(), b'x', 'no resend: its fsynced contents too')
+        t.eq(d.stop(), 0, 'no resend: clean stop')
+
+
+def main():
+    t = Tap()
+    with tempfile.TemporaryDirectory(prefix='claimfs-restart-') as root:
+        os.chmod(root, 0o755)
+        run_survival(t, root)
+        run_refusals(t, root)
+        run_no_resend(t, root)
+    t.done()
+
+
+if __name__ == '__main__':
+    main()
