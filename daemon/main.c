@@ -23,6 +23,7 @@
 #include "names.h"
 #include "store.h"
 #include "supervisor.h"
+#include "worker.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -532,7 +533,7 @@ struct main_daemon {
 	struct http_server *http;
 	struct main_timer timer, checkpointer;
 	bool is_worker; /* started by a supervisor (--supervise) */
-	struct supervisor_worker worker;
+	struct worker worker;
 	char listen[320]; /* --listen with the port an earlier worker bound */
 };
 
@@ -605,6 +606,8 @@ static int main_open_store(struct main_daemon *d)
 			flags |= STORE_OPEN_ADOPT_ORPHANS;
 	}
 	r = store_open(path, flags, &d->store);
+	if (r == 0 && d->is_worker)
+		r = worker_watch_store(&d->worker, d->store);
 	if (r == -EBUSY)
 		fprintf(stderr, "claimfsd: the store %s is locked: another claimfsd is using it\n", path);
 	else if (r < 0)
@@ -648,7 +651,7 @@ mount:
 static const char *main_worker_listen(struct main_daemon *d)
 {
 	char host[256], port[8];
-	unsigned earlier = d->is_worker && d->o.listen ? supervisor_worker_port(&d->worker) : 0;
+	unsigned earlier = d->is_worker && d->o.listen ? worker_earlier_port(&d->worker) : 0;
 
 	if (earlier == 0 || http_listen_parse(d->o.listen, host, sizeof(host), port, sizeof(port)) < 0 ||
 	    strcmp(port, "0") != 0)
@@ -739,7 +742,7 @@ static int main_announce_ready(struct main_daemon *d)
 			return r;
 		}
 	}
-	if (d->is_worker && (r = supervisor_worker_ready(&d->worker, http_server_port(d->http))) < 0)
+	if (d->is_worker && (r = worker_announce_ready(&d->worker, http_server_port(d->http))) < 0)
 		log_warn("cannot tell the supervisor that this worker is ready: %s", strerror(-r));
 	log_info("serving %s on %s (API %s%s%s)", o->store_path, o->mountpoint, o->listen ? o->listen : "",
 		 o->listen && o->unix_socket ? " and " : "", o->unix_socket ? o->unix_socket : "");
@@ -779,7 +782,10 @@ static void main_stop(struct main_daemon *d)
 	fs_unmount(d->fs);
 	main_fs = NULL;
 	model_close(d->model);
+	/* The final commit empties the record of uncommitted changes. */
 	store_close(d->store);
+	if (d->is_worker)
+		worker_unwatch_store(&d->worker);
 	if (d->signal_started) {
 		/* Wake the signal thread if no signal came, then collect it. */
 		atomic_store(&main_serving, false);
@@ -811,7 +817,7 @@ int main(int argc, char **argv)
 		return main_check(&d.o);
 	if (d.o.backup != NULL)
 		return main_backup(&d.o);
-	d.is_worker = supervisor_worker(&d.worker);
+	d.is_worker = worker_from_environment(&d.worker);
 	if (d.o.supervise && !d.is_worker) {
 		char fsname[PATH_MAX + 16];
 		snprintf(fsname, sizeof(fsname), "claimfs:%s", d.o.store_path);

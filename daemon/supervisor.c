@@ -4,10 +4,11 @@
  * restarted on the same connection whenever it ends.
  *
  * The supervisor opens no store, serves no HTTP and reads no FUSE request:
- * it mounts (fs_conn_mount), creates two memfds it holds for the workers —
- * the connection record (the INIT exchange, fs_resume.c) and the worker
- * record (struct supervisor_record: the API port, whether the worker got
- * ready) — and waits for signals:
+ * it mounts (fs_conn_mount), creates three memfds it holds for the workers —
+ * the connection record (the INIT exchange, fs_resume.c), the worker record
+ * (struct supervisor_record: the API port, whether the worker got ready) and
+ * the record of acknowledged but uncommitted changes (uncommitted.c) — and
+ * waits for signals:
  *   SIGCHLD  the worker ended: start the next one on the same descriptor;
  *            its INIT is replayed and the kernel resends what the dead one
  *            had read. Where the kernel cannot resend (before Linux 6.9) and
@@ -18,7 +19,8 @@
  *   SIGHUP   upgrade: stop the worker (SIGTERM: it commits), then start the
  *            binary installed at the path this one was started from.
  *   SIGTERM, SIGINT  stop the worker, unmount, exit 0.
- * Workers get the descriptors by inheritance (CLAIMFSD_WORKER names them)
+ * Workers get the descriptors by inheritance (SUPERVISOR_ENV names them;
+ * worker.c is their side)
  * and die with the supervisor (PR_SET_PDEATHSIG). A worker that ends before
  * it got ready is restarted after a growing pause (at most
  * SUPERVISOR_PAUSE_MAX_MS), one that served at once.
@@ -28,6 +30,7 @@
 #include "fs.h"
 #include "files.h"
 #include "log.h"
+#include "uncommitted.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -43,30 +46,21 @@
 #include <time.h>
 #include <unistd.h>
 
-#define SUPERVISOR_ENV "CLAIMFSD_WORKER"
-#define SUPERVISOR_RECORD_MAGIC 0x63667377u /* "cfsw" */
 #define SUPERVISOR_PAUSE_MAX_MS 5000
-
-/* The worker record, written by workers, read by the supervisor and the next worker. */
-struct supervisor_record {
-	uint32_t magic;
-	uint32_t port;  /* the API's TCP port, kept by every later worker */
-	uint32_t ready; /* this worker announced ready */
-};
 
 struct supervisor {
 	const struct supervisor_config *config;
 	char **argv;
 	char exe[PATH_MAX]; /* the installed binary, re-read at every start */
 	struct fs_conn *conn;
-	int record_fd, worker_fd;
+	int record_fd, worker_fd, uncommitted_fd;
 	pid_t worker;
 	unsigned quick_exits;
 	unsigned generation;
 	bool stopping, upgrading;
 };
 
-static int supervisor_read_record(int fd, struct supervisor_record *ret_record)
+void supervisor_record_read(int fd, struct supervisor_record *ret_record)
 {
 	struct supervisor_record rec = { 0 };
 	ssize_t n = pread(fd, &rec, sizeof(rec), 0);
@@ -74,7 +68,6 @@ static int supervisor_read_record(int fd, struct supervisor_record *ret_record)
 	if (n != (ssize_t)sizeof(rec) || rec.magic != SUPERVISOR_RECORD_MAGIC)
 		rec = (struct supervisor_record){ .magic = SUPERVISOR_RECORD_MAGIC };
 	*ret_record = rec;
-	return 0;
 }
 
 /* Mount with a fresh connection record. */
@@ -98,16 +91,16 @@ static int supervisor_mount(struct supervisor *sv)
 /* The child side of supervisor_start: inherit the descriptors, exec. */
 static void supervisor_exec_worker(struct supervisor *sv, pid_t parent)
 {
-	int fds[3] = { fs_conn_fd(sv->conn), sv->record_fd, sv->worker_fd };
+	int fds[4] = { fs_conn_fd(sv->conn), sv->record_fd, sv->worker_fd, sv->uncommitted_fd };
 	char env[64];
 	sigset_t none;
 
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent)
 		_exit(127);
-	for (int i = 0; i < 3; i++)
+	for (int i = 0; i < 4; i++)
 		if (fcntl(fds[i], F_SETFD, 0) < 0)
 			_exit(127);
-	snprintf(env, sizeof(env), "%d,%d,%d", fds[0], fds[1], fds[2]);
+	snprintf(env, sizeof(env), "%d,%d,%d,%d", fds[0], fds[1], fds[2], fds[3]);
 	sigemptyset(&none);
 	if (setenv(SUPERVISOR_ENV, env, 1) < 0 || sigprocmask(SIG_SETMASK, &none, NULL) < 0)
 		_exit(127);
@@ -121,7 +114,7 @@ static int supervisor_start(struct supervisor *sv)
 	struct supervisor_record rec;
 	pid_t parent = getpid();
 
-	supervisor_read_record(sv->worker_fd, &rec);
+	supervisor_record_read(sv->worker_fd, &rec);
 	rec.ready = 0;
 	if (pwrite(sv->worker_fd, &rec, sizeof(rec), 0) != (ssize_t)sizeof(rec))
 		return -errno;
@@ -158,7 +151,7 @@ static int supervisor_worker_ended(struct supervisor *sv, int status, bool *ret_
 	bool clean = WIFEXITED(status) && WEXITSTATUS(status) == 0;
 
 	sv->worker = 0;
-	supervisor_read_record(sv->worker_fd, &rec);
+	supervisor_record_read(sv->worker_fd, &rec);
 	*ret_ready = rec.ready != 0;
 	if (WIFSIGNALED(status))
 		log_warn("supervisor: worker %u killed by %s", sv->generation, strsignal(WTERMSIG(status)));
@@ -242,7 +235,8 @@ static int supervisor_loop(struct supervisor *sv, const sigset_t *set)
 
 int supervisor_run(const struct supervisor_config *config, char **argv)
 {
-	struct supervisor sv = { .config = config, .argv = argv, .record_fd = -1, .worker_fd = -1 };
+	struct supervisor sv = { .config = config, .argv = argv, .record_fd = -1, .worker_fd = -1,
+				 .uncommitted_fd = -1 };
 	struct supervisor_record rec = { .magic = SUPERVISOR_RECORD_MAGIC };
 	sigset_t set;
 	int r, exit_code = EXIT_FAILURE;
@@ -271,6 +265,12 @@ int supervisor_run(const struct supervisor_config *config, char **argv)
 		fprintf(stderr, "claimfsd: cannot create the worker record: %s\n", strerror(errno));
 		goto out;
 	}
+	sv.uncommitted_fd = uncommitted_create();
+	if (sv.uncommitted_fd < 0) {
+		fprintf(stderr, "claimfsd: cannot create the record of uncommitted changes: %s\n",
+			strerror(-sv.uncommitted_fd));
+		goto out;
+	}
 	if (supervisor_mount(&sv) < 0)
 		goto out;
 	exit_code = supervisor_loop(&sv, &set);
@@ -287,38 +287,7 @@ out:
 		close(sv.record_fd);
 	if (sv.worker_fd >= 0)
 		close(sv.worker_fd);
+	if (sv.uncommitted_fd >= 0)
+		close(sv.uncommitted_fd);
 	return exit_code;
-}
-
-/* ---- the worker's side ---------------------------------------------------- */
-
-bool supervisor_worker(struct supervisor_worker *ret_worker)
-{
-	const char *env = getenv(SUPERVISOR_ENV);
-	struct supervisor_worker w;
-
-	if (!env || sscanf(env, "%d,%d,%d", &w.fuse_fd, &w.record_fd, &w.worker_fd) != 3)
-		return false;
-	unsetenv(SUPERVISOR_ENV);
-	/* Not for the worker's own children. */
-	fcntl(w.record_fd, F_SETFD, FD_CLOEXEC);
-	fcntl(w.worker_fd, F_SETFD, FD_CLOEXEC);
-	fcntl(w.fuse_fd, F_SETFD, FD_CLOEXEC);
-	*ret_worker = w;
-	return true;
-}
-
-unsigned supervisor_worker_port(const struct supervisor_worker *w)
-{
-	struct supervisor_record rec;
-
-	supervisor_read_record(w->worker_fd, &rec);
-	return rec.port;
-}
-
-int supervisor_worker_ready(const struct supervisor_worker *w, unsigned port)
-{
-	struct supervisor_record rec = { .magic = SUPERVISOR_RECORD_MAGIC, .port = port, .ready = 1 };
-
-	return pwrite(w->worker_fd, &rec, sizeof(rec), 0) == (ssize_t)sizeof(rec) ? 0 : -errno;
 }

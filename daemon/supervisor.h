@@ -1,12 +1,17 @@
 /*
  * supervisor.h — claimfsd --supervise: a process that keeps the FUSE
  * connection while worker processes (the daemon proper) come and go
- * (see supervisor.c).
+ * (supervisor.c), and what it shares with them (worker.c is their side).
  */
 #ifndef CLAIMFS_SUPERVISOR_H
 #define CLAIMFS_SUPERVISOR_H
 
 #include <stdbool.h>
+#include <stdint.h>
+
+/* "FUSE,CONNECTION,WORKER,UNCOMMITTED": the inherited descriptors. */
+#define SUPERVISOR_ENV "CLAIMFSD_WORKER"
+#define SUPERVISOR_RECORD_MAGIC 0x63667377u /* "cfsw" */
 
 struct supervisor_config {
 	const char *mountpoint;
@@ -14,21 +19,18 @@ struct supervisor_config {
 	bool debug;
 };
 
-/* The descriptors a worker inherits from its supervisor. */
-struct supervisor_worker {
-	int fuse_fd;   /* the connection's /dev/fuse descriptor */
-	int record_fd; /* the connection record (fs_conn_record_create) */
-	int worker_fd; /* the worker record (port, readiness) */
+/* The worker record (a memfd): written by workers, read by the supervisor
+ * and the next worker. */
+struct supervisor_record {
+	uint32_t magic;
+	uint32_t port;  /* the API's TCP port, bound again by every later worker */
+	uint32_t ready; /* the current worker announced ready */
 };
 
 /* Mount and run workers (this binary, argv) until SIGTERM/SIGINT; the exit
  * status for main. */
 int supervisor_run(const struct supervisor_config *config, char **argv);
-/* Whether this process is a supervisor's worker; fills *ret_worker. */
-bool supervisor_worker(struct supervisor_worker *ret_worker);
-/* The API port an earlier worker bound (0: none yet), to bind it again. */
-unsigned supervisor_worker_port(const struct supervisor_worker *w);
-/* Tell the supervisor this worker is ready, serving the API on port. */
-int supervisor_worker_ready(const struct supervisor_worker *w, unsigned port);
+/* The worker record in fd, or an empty one if it holds none. */
+void supervisor_record_read(int fd, struct supervisor_record *ret_record);
 
 #endif

@@ -222,6 +222,28 @@ int store_removexattr(struct store *s, uint64_t ino, const char *name);
  * FUSE layer can drop the kernel's cached entry. */
 typedef void (*store_invalidate_cb)(void *ud, uint64_t parent, const char *name);
 void store_set_invalidate_hook(struct store *s, store_invalidate_cb cb, void *ud);
+
+/* Observers of the batch transaction, so that a record outside this process
+ * (claimfsd --supervise) knows which files have acknowledged changes that a
+ * death of the process would lose. Called under the store lock, before the
+ * operation returns (so before the caller acknowledges it):
+ *   changed(ud, ino)   ino got its first change of the open batch; false if
+ *                      the record is full (the batch then commits at the end
+ *                      of the operation, emptying it);
+ *   committed(ud)      the batch is committed: nothing is pending;
+ *   reported(ud, ino)  a fsync or close reported the loss of ino's changes
+ *                      (store_mark_lost) with EIO. */
+struct store_batch_hooks {
+	bool (*changed)(void *ud, uint64_t ino);
+	void (*committed)(void *ud);
+	void (*reported)(void *ud, uint64_t ino);
+	void *ud;
+};
+/* Install (or, with NULL, remove) the observers; nothing else may run. */
+void store_set_batch_hooks(struct store *s, const struct store_batch_hooks *hooks);
+/* Changes to ino were acknowledged and then lost (an earlier process died
+ * before committing them): its next fsync or close returns EIO, once. */
+int store_mark_lost(struct store *s, uint64_t ino);
 /* False when no inode can have this xattr, so a lookup can be skipped (the
  * kernel asks for security.capability before every write). */
 bool store_may_have_xattr(struct store *s, const char *name);

@@ -259,6 +259,8 @@ struct store {
 	struct store_inomap txn_inodes;
 	bool txn_untracked; /* an inode of the open batch could not be noted (no memory) */
 	struct store_inomap lost_inodes;
+	struct store_batch_hooks batch_hooks; /* all NULL: none (store_set_batch_hooks) */
+	bool txn_commit_due; /* batch_hooks.changed was full: commit at the operation's end */
 	/* Next inode number to hand out. Only grows, even when a failed commit
 	 * rolls inserts back, so the kernel never sees one number twice. */
 	uint64_t next_ino;

@@ -289,11 +289,21 @@ bool store_may_have_xattr(struct store *s, const char *name)
 	return true;
 }
 
+void store_set_batch_hooks(struct store *s, const struct store_batch_hooks *hooks)
+{
+	store_lock(s);
+	s->batch_hooks = hooks ? *hooks : (struct store_batch_hooks){ 0 };
+	store_unlock(s);
+}
+
 void store_note_changed(struct store *s, uint64_t ino)
 {
 	assert(store_lock_held(s));
-	if (store_inomap_get(&s->txn_inodes, ino) == 0 &&
-	    store_inomap_add(&s->txn_inodes, ino, 1, NULL) < 0) {
+	if (store_inomap_get(&s->txn_inodes, ino) != 0)
+		return;
+	if (s->batch_hooks.changed && !s->batch_hooks.changed(s->batch_hooks.ud, ino))
+		s->txn_commit_due = true;
+	if (store_inomap_add(&s->txn_inodes, ino, 1, NULL) < 0) {
 		/* Every close now commits until the batch does (store_flush). */
 		s->txn_untracked = true;
 		log_warn("store: out of memory tracking changed inodes");
@@ -313,7 +323,8 @@ static void store_note_lost(struct store *s)
 	store_inomap_clear(&s->txn_inodes);
 }
 
-/* -EIO once if changes to ino were lost by a rolled-back transaction. */
+/* -EIO once if changes to ino were lost by a rolled-back transaction (or
+ * by an earlier process, store_mark_lost). */
 int store_take_lost(struct store *s, uint64_t ino)
 {
 	int r = 0;
@@ -321,8 +332,21 @@ int store_take_lost(struct store *s, uint64_t ino)
 	store_lock(s);
 	if (store_inomap_get(&s->lost_inodes, ino)) {
 		store_inomap_add(&s->lost_inodes, ino, -1, NULL);
+		if (s->batch_hooks.reported)
+			s->batch_hooks.reported(s->batch_hooks.ud, ino);
 		r = -EIO;
 	}
+	store_unlock(s);
+	return r;
+}
+
+int store_mark_lost(struct store *s, uint64_t ino)
+{
+	int r = 0;
+
+	store_lock(s);
+	if (store_inomap_get(&s->lost_inodes, ino) == 0)
+		r = store_inomap_add(&s->lost_inodes, ino, 1, NULL);
 	store_unlock(s);
 	return r;
 }
@@ -436,6 +460,9 @@ int store_commit(struct store *s)
 	s->txn_bytes = 0;
 	store_inomap_clear(&s->txn_inodes);
 	s->txn_untracked = false;
+	s->txn_commit_due = false;
+	if (s->batch_hooks.committed)
+		s->batch_hooks.committed(s->batch_hooks.ud);
 	atomic_store(&s->committed_seq, atomic_load(&s->change_seq));
 	/* Short on disk: restart the WAL early so it reuses its space. A
 	 * stream's long WAL is left to the checkpointer (store_checkpoint_tick):
@@ -516,7 +543,8 @@ int store_op_end(struct store *s, int rc)
 		rc = r;
 	if (rc >= 0 && s->op_depth == 0) {
 		store_count_change(s);
-		if (s->txn_ops >= STORE_TXN_MAX_OPS || s->txn_bytes >= STORE_TXN_MAX_BYTES) {
+		if (s->txn_ops >= STORE_TXN_MAX_OPS || s->txn_bytes >= STORE_TXN_MAX_BYTES ||
+		    s->txn_commit_due) {
 			r = store_commit(s);
 			if (r < 0)
 				log_warn("store: batch commit failed: %s", strerror(-r));

@@ -1,0 +1,107 @@
+/*
+ * worker.c — the worker's side of claimfsd --supervise (supervisor.c is the
+ * other): the descriptors inherited from the supervisor, the worker record
+ * (API port, readiness) and the record of acknowledged but uncommitted
+ * changes, kept up to date by the store's batch hooks.
+ *
+ * Durability across a worker's death: a change is acknowledged when the
+ * FUSE reply goes out, committed when its batch commits (every 100 ms, at
+ * fsync, at close). Before the reply, the store has noted the changed
+ * inode in shared memory the supervisor holds (uncommitted_note); the
+ * commit empties that list. A worker that finds a list left behind knows
+ * those files lost acknowledged changes, and their next fsync or close
+ * returns EIO once (store_mark_lost) — as Linux reports a writeback error —
+ * so a loss is never silent. (Committing before every reply would make it
+ * invisible, at a cost measured too high for now; see README.md.)
+ */
+#include "worker.h"
+
+#include "log.h"
+#include "store.h"
+#include "supervisor.h"
+#include "uncommitted.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+bool worker_from_environment(struct worker *ret_worker)
+{
+	const char *env = getenv(SUPERVISOR_ENV);
+	struct worker w = { 0 };
+
+	if (!env || sscanf(env, "%d,%d,%d,%d", &w.fuse_fd, &w.record_fd, &w.worker_fd, &w.uncommitted_fd) != 4)
+		return false;
+	unsetenv(SUPERVISOR_ENV);
+	/* Not for the worker's own children. */
+	int fds[4] = { w.fuse_fd, w.record_fd, w.worker_fd, w.uncommitted_fd };
+	for (int i = 0; i < 4; i++)
+		if (fcntl(fds[i], F_SETFD, FD_CLOEXEC) < 0)
+			return false;
+	*ret_worker = w;
+	return true;
+}
+
+unsigned worker_earlier_port(const struct worker *w)
+{
+	struct supervisor_record rec;
+
+	supervisor_record_read(w->worker_fd, &rec);
+	return rec.port;
+}
+
+int worker_announce_ready(const struct worker *w, unsigned port)
+{
+	struct supervisor_record rec = { .magic = SUPERVISOR_RECORD_MAGIC, .port = port, .ready = 1 };
+
+	return pwrite(w->worker_fd, &rec, sizeof(rec), 0) == (ssize_t)sizeof(rec) ? 0 : -errno;
+}
+
+static bool worker_changed(void *ud, uint64_t ino)
+{
+	return uncommitted_note(ud, ino);
+}
+
+static void worker_committed(void *ud)
+{
+	uncommitted_committed(ud);
+}
+
+static void worker_reported(void *ud, uint64_t ino)
+{
+	uncommitted_reported(ud, ino);
+}
+
+int worker_watch_store(struct worker *w, struct store *store)
+{
+	const uint64_t *lost;
+	int r = uncommitted_open(w->uncommitted_fd, &w->uncommitted);
+
+	if (r < 0) {
+		log_error("cannot map the record of uncommitted changes: %s", strerror(-r));
+		return r;
+	}
+	size_t count = uncommitted_take_over(w->uncommitted, &lost);
+	for (size_t i = 0; i < count; i++) {
+		r = store_mark_lost(store, lost[i]);
+		if (r < 0)
+			return r;
+	}
+	if (count > 0)
+		log_error("%zu file(s) lost changes that were acknowledged but not committed when the previous "
+			  "worker died: the next fsync or close of each returns EIO",
+			  count);
+	const struct store_batch_hooks hooks = { .changed = worker_changed, .committed = worker_committed,
+						 .reported = worker_reported, .ud = w->uncommitted };
+	store_set_batch_hooks(store, &hooks);
+	return 0;
+}
+
+void worker_unwatch_store(struct worker *w)
+{
+	uncommitted_close(w->uncommitted);
+	w->uncommitted = NULL;
+}
