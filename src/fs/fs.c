@@ -308,6 +308,7 @@ static void fs_op_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mod
 
 	fs_caller(req, &caller);
 	r = store_mknod(fs_store(req), parent, name, mode, rdev, &caller, &a);
+	r = fs_resent_created(fs_store(req), parent, name, mode & S_IFMT, 0, r, &a);
 	fs_reply_entry_or_err(req, r, &a);
 }
 
@@ -324,6 +325,7 @@ static void fs_op_symlink(fuse_req_t req, const char *target, fuse_ino_t parent,
 
 	fs_caller(req, &caller);
 	r = store_symlink(fs_store(req), parent, name, target, &caller, &a);
+	r = fs_resent_created(fs_store(req), parent, name, S_IFLNK, 0, r, &a);
 	fs_reply_entry_or_err(req, r, &a);
 }
 
@@ -332,23 +334,28 @@ static void fs_op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t new_parent, co
 	struct store_attr a;
 	int r = store_link(fs_store(req), ino, new_parent, new_name, &a);
 
+	/* The type is the linked inode's own (0, matching nothing, if unknown). */
+	uint32_t type = r == 0 || (r == -EEXIST && store_getattr(fs_store(req), ino, &a) == 0) ? a.mode & S_IFMT : 0;
+	r = fs_resent_created(fs_store(req), new_parent, new_name, type, ino, r, &a);
 	fs_reply_entry_or_err(req, r, &a);
 }
 
 static void fs_op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
-	fs_reply_err(req, -store_unlink(fs_store(req), parent, name));
+	fs_reply_err(req, -fs_resent_removed(store_unlink(fs_store(req), parent, name), ENOENT));
 }
 
 static void fs_op_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
-	fs_reply_err(req, -store_rmdir(fs_store(req), parent, name));
+	fs_reply_err(req, -fs_resent_removed(store_rmdir(fs_store(req), parent, name), ENOENT));
 }
 
 static void fs_op_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_t new_parent,
 			 const char *new_name, unsigned int flags)
 {
-	fs_reply_err(req, -store_rename(fs_store(req), parent, name, new_parent, new_name, flags));
+	int r = store_rename(fs_store(req), parent, name, new_parent, new_name, flags);
+
+	fs_reply_err(req, -fs_resent_removed(r, ENOENT));
 }
 
 /* ---- files ------------------------------------------------------------------ */
@@ -415,6 +422,7 @@ static void fs_op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mo
 
 	fs_caller(req, &caller);
 	r = store_mknod(s, parent, name, S_IFREG | (mode & 07777), 0, &caller, &a);
+	r = fs_resent_created(s, parent, name, S_IFREG, 0, r, &a);
 	if (r < 0) {
 		fs_reply_err(req, -r);
 		return;
@@ -595,7 +603,13 @@ static void fs_op_statfs(fuse_req_t req, fuse_ino_t ino)
 static void fs_op_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const char *value,
 			   size_t size, int flags)
 {
-	fs_reply_err(req, -store_setxattr(fs_store(req), ino, name, value, size, flags));
+	int r = store_setxattr(fs_store(req), ino, name, value, size, flags);
+
+	/* XATTR_CREATE applied before the worker died (the kernel holds the
+	 * inode locked for the whole request). */
+	if (r == 0)
+		fs_resume_note_applied();
+	fs_reply_err(req, -(r == -EEXIST && fs_resume_request_applied() ? 0 : r));
 }
 
 static void fs_reply_xattr_buf(fuse_req_t req, ssize_t r, size_t size, const char *buf)
@@ -645,7 +659,7 @@ static void fs_op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 
 static void fs_op_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
 {
-	fs_reply_err(req, -store_removexattr(fs_store(req), ino, name));
+	fs_reply_err(req, -fs_resent_removed(store_removexattr(fs_store(req), ino, name), ENODATA));
 }
 
 /* Every operation is timed into metrics_fs[] (counts, errors, latency). The

@@ -7,6 +7,7 @@
  *   fs.c             the operations (fs_ops), one reply per request
  *   fs_killpriv.c    KILLPRIV_V2 on the /dev/fuse channel
  *   fs_resume.c      INIT saved/replayed across workers, FUSE_NOTIFY_RESEND
+ *   fs_resent.c      a resent request that finds its effect committed
  *   fs_conn.c        the supervisor's mount; mount options; empty mount point
  *   fs_mountpoint.c  /proc/self/mountinfo, stale mounts
  * Not for use outside src/fs.
@@ -23,6 +24,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 #include <sys/uio.h>
+
+struct store_attr;
 
 struct fs {
 	struct store *store;
@@ -57,6 +60,22 @@ int fs_resume_replay_init(struct fuse_session *se);
 int fs_resume_request_resend(int fd);
 /* The request this thread handles was resent (FUSE_UNIQUE_RESEND). */
 bool fs_resume_request_resent(void);
+/* The request this thread handles changed the store (before its reply). */
+void fs_resume_note_applied(void);
+/* It is a resend of a request a dead worker had applied (maybe not
+ * committed: fs_resent.c checks the store). */
+bool fs_resume_request_applied(void);
+/* fs_resent.c: the result r of a request that creates name in parent (an
+ * object of type S_IF*; with ino != 0, that inode): noted as applied if 0;
+ * if it is -EEXIST for a resent request that a dead worker applied and the
+ * name holds what it made, 0 and *ret_attr (a lookup reference taken);
+ * otherwise r. */
+int fs_resent_created(struct store *s, uint64_t parent, const char *name, uint32_t type, uint64_t ino,
+		      int r, struct store_attr *ret_attr);
+/* The result r of a request that removes something: noted as applied if
+ * 0; 0 if it is -gone (ENOENT, ENODATA) for a resent request a dead worker
+ * applied; otherwise r. */
+int fs_resent_removed(int r, int gone);
 /* The libfuse arguments for claimfs' mount options (fs_conn.c); argv and
  * options are the caller's storage. */
 struct fuse_args fs_mount_args(const struct fs_config *config, char *options, size_t size, char **argv);

@@ -21,7 +21,10 @@
  *
  * Record layout (host byte order; written only by workers, one at a time):
  *   struct fs_resume_header, then init_len bytes of the INIT request, then
- *   reply_len bytes of the reply (fuse_out_header + fuse_init_out).
+ *   reply_len bytes of the reply (fuse_out_header + fuse_init_out); at
+ *   FS_RESUME_APPLIED_OFFSET, the uniques of the last requests that changed
+ *   the store (fs_resume_note_applied, before their reply), so that a
+ *   resent request knows whether a dead worker applied it (fs_resent.c).
  * The header is written last, in one pwrite, so a worker killed while
  * writing leaves either no record or a whole one.
  *
@@ -71,10 +74,76 @@ static bool fs_resume_resumed;      /* a record existed at attach */
 static bool fs_resume_replay_due;   /* the next read returns fs_resume_init */
 static bool fs_resume_mismatch;     /* this binary answered INIT differently */
 static _Thread_local bool fs_resume_resent;
+static _Thread_local uint64_t fs_resume_unique; /* of the request this thread serves, resend bit cleared */
+static _Thread_local uint32_t fs_resume_opcode;
 
-bool fs_resume_request_resent(void)
+/* Test-only: with CLAIMFS_TEST_STALL_OPCODE=N in the environment, every
+ * request of opcode N that is not a resend is held for FS_RESUME_STALL_S,
+ * so that a test can kill the worker in the middle of serving it: right
+ * after it was read (the kernel counts it as in flight), or, with
+ * CLAIMFS_TEST_STALL_AT=applied, after it changed the store and before its
+ * reply (the commit timer commits it meanwhile). */
+#define FS_RESUME_STALL_S 3
+enum fs_resume_point { FS_RESUME_AT_READ, FS_RESUME_AT_APPLIED };
+static long fs_resume_stall_opcode = -1;
+static enum fs_resume_point fs_resume_stall_at = FS_RESUME_AT_READ;
+
+static void fs_resume_stall_init(void)
 {
-	return fs_resume_resent;
+	const char *text = getenv("CLAIMFS_TEST_STALL_OPCODE");
+	const char *at = getenv("CLAIMFS_TEST_STALL_AT");
+
+	if (text)
+		fs_resume_stall_opcode = strtol(text, NULL, 10);
+	if (at && strcmp(at, "applied") == 0)
+		fs_resume_stall_at = FS_RESUME_AT_APPLIED;
+}
+
+static void fs_resume_test_stall(enum fs_resume_point point)
+{
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+
+	pthread_once(&once, fs_resume_stall_init);
+	if (fs_resume_stall_opcode >= 0 && fs_resume_opcode == (uint32_t)fs_resume_stall_opcode &&
+	    point == fs_resume_stall_at && !fs_resume_resent) {
+		log_warn("fs: test hook: holding request %llu (opcode %u) for %d s",
+			 (unsigned long long)fs_resume_unique, fs_resume_opcode, FS_RESUME_STALL_S);
+		sleep(FS_RESUME_STALL_S);
+	}
+}
+
+/* Which requests changed the store (fs_resume_note_applied): one slot per
+ * unique modulo FS_RESUME_APPLIED_SLOTS, after the INIT exchange. Requests
+ * in flight at once are far fewer than the slots (one per FUSE thread). */
+#define FS_RESUME_APPLIED_SLOTS 1024u
+#define FS_RESUME_APPLIED_OFFSET (sizeof(struct fs_resume_header) + 2 * FS_RESUME_MAX_MESSAGE)
+
+static off_t fs_resume_applied_slot(uint64_t unique)
+{
+	return (off_t)(FS_RESUME_APPLIED_OFFSET + ((unique >> 1) % FS_RESUME_APPLIED_SLOTS) * sizeof(uint64_t));
+}
+
+void fs_resume_note_applied(void)
+{
+	if (fs_resume_record_fd < 0 || fs_resume_unique == 0)
+		return;
+	if (pwrite(fs_resume_record_fd, &fs_resume_unique, sizeof(fs_resume_unique),
+		   fs_resume_applied_slot(fs_resume_unique)) != (ssize_t)sizeof(fs_resume_unique))
+		log_warn("fs: cannot note request %llu as applied: %s", (unsigned long long)fs_resume_unique,
+			 strerror(errno));
+	fs_resume_test_stall(FS_RESUME_AT_APPLIED);
+}
+
+bool fs_resume_request_applied(void)
+{
+	uint64_t slot = 0;
+
+	if (!fs_resume_resent || fs_resume_record_fd < 0)
+		return false;
+	if (pread(fs_resume_record_fd, &slot, sizeof(slot), fs_resume_applied_slot(fs_resume_unique)) !=
+	    (ssize_t)sizeof(slot))
+		return false;
+	return slot == fs_resume_unique;
 }
 
 int fs_conn_record_create(void)
@@ -167,34 +236,6 @@ static void fs_resume_save(void)
 			 "if this worker dies, processes using the mount get ENOTCONN");
 }
 
-/* Test-only: with CLAIMFS_TEST_STALL_OPCODE=N in the environment, every
- * request of opcode N that is not a resend is held for FS_RESUME_STALL_S
- * after it was read (so the kernel counts it as in flight), letting a test
- * kill the worker in the middle of serving it. */
-#define FS_RESUME_STALL_S 3
-static long fs_resume_stall_opcode = -1;
-
-static void fs_resume_stall_init(void)
-{
-	const char *text = getenv("CLAIMFS_TEST_STALL_OPCODE");
-
-	if (text)
-		fs_resume_stall_opcode = strtol(text, NULL, 10);
-}
-
-static void fs_resume_test_stall(const struct fuse_in_header *in)
-{
-	static pthread_once_t once = PTHREAD_ONCE_INIT;
-
-	pthread_once(&once, fs_resume_stall_init);
-	if (fs_resume_stall_opcode >= 0 && in->opcode == (uint32_t)fs_resume_stall_opcode &&
-	    !(in->unique & FS_UNIQUE_RESEND)) {
-		log_warn("fs: test hook: holding request %llu (opcode %u) for %d s",
-			 (unsigned long long)in->unique, in->opcode, FS_RESUME_STALL_S);
-		sleep(FS_RESUME_STALL_S);
-	}
-}
-
 ssize_t fs_resume_read(int fd, void *buf, size_t size)
 {
 	struct fuse_in_header in;
@@ -206,16 +247,20 @@ ssize_t fs_resume_read(int fd, void *buf, size_t size)
 		memcpy(buf, fs_resume_init, fs_resume_init_len);
 		pthread_mutex_unlock(&fs_resume_lock);
 		fs_resume_resent = false;
+		fs_resume_unique = 0;
 		return (ssize_t)fs_resume_init_len;
 	}
 	pthread_mutex_unlock(&fs_resume_lock);
 	res = read(fd, buf, size);
 	fs_resume_resent = false;
+	fs_resume_unique = 0;
 	if (res < (ssize_t)sizeof(in))
 		return res;
 	memcpy(&in, buf, sizeof(in));
 	fs_resume_resent = (in.unique & FS_UNIQUE_RESEND) != 0;
-	fs_resume_test_stall(&in);
+	fs_resume_unique = in.unique & ~FS_UNIQUE_RESEND;
+	fs_resume_opcode = in.opcode;
+	fs_resume_test_stall(FS_RESUME_AT_READ);
 	if (in.opcode == FUSE_INIT && fs_resume_record_fd >= 0 && (size_t)res <= FS_RESUME_MAX_MESSAGE) {
 		pthread_mutex_lock(&fs_resume_lock);
 		memcpy(fs_resume_init, buf, (size_t)res);

@@ -10,7 +10,8 @@ upgrade is invisible to the processes using a claim (issue 16).
   runs and again after a restart of the whole daemon.
 - A request the worker is in the middle of serving when it is killed (held
   by the test-only CLAIMFS_TEST_STALL_OPCODE hook) completes after the new
-  worker asks the kernel to resend it.
+  worker asks the kernel to resend it; one that had changed the store (and
+  been committed) before the death succeeds again, not EEXIST.
 - The API keeps its port (and --port-file) across workers.
 - SIGTERM to the supervisor unmounts and exits 0; start-up refuses a
   mount point that is not empty, naming it.
@@ -200,8 +201,9 @@ def check_contents(t, d, last):
     t.ok('orphan' not in os.listdir(claim), 'the unlinked file has no name')
 
 
-def check_in_flight(t, d):
-    """A mkdir held in the worker while the worker is killed completes."""
+def check_in_flight(t, d, label='in flight', pause=0.0):
+    """A mkdir held in the worker while the worker is killed (PAUSE seconds
+    after the hold began) completes."""
     claim = d.claim_path('default', 'data')
     result = {}
 
@@ -217,14 +219,15 @@ def check_in_flight(t, d):
     th = threading.Thread(target=do_mkdir, daemon=True)
     th.start()
     t.ok(wait_for(lambda: b'holding request' in open(d.log_path, 'rb').read(), timeout=5),
-         'in flight: the worker is serving the mkdir')
+         label + ': the worker is serving the mkdir')
+    time.sleep(pause)
     os.kill(old, signal.SIGKILL)
-    t.ok(wait_new_worker(d, old, served), 'in flight: a new worker serves', d.log_tail())
+    t.ok(wait_new_worker(d, old, served), label + ': a new worker serves', d.log_tail())
     th.join(HANG_S)
-    t.ok(not th.is_alive(), 'in flight: the mkdir returned (resent, not hung)')
-    t.ok(result.get('r') == 0, 'in flight: the mkdir succeeded after the resend',
+    t.ok(not th.is_alive(), label + ': the mkdir returned (resent, not hung)')
+    t.ok(result.get('r') == 0, label + ': the mkdir succeeded after the resend',
          errno.errorcode.get(result.get('r'), result.get('r')))
-    t.ok(os.path.isdir(os.path.join(claim, 'in-flight')), 'in flight: the directory exists')
+    t.ok(os.path.isdir(os.path.join(claim, 'in-flight')), label + ': the directory exists')
 
 
 def check_api_port(t, d):
@@ -251,6 +254,15 @@ def run_survival(t, root):
         start_with_claim(d, ['--supervise'], {'CLAIMFS_TEST_STALL_OPCODE': str(FUSE_MKDIR)})
         check_in_flight(t, d)
         t.eq(d.stop(), 0, 'in flight: clean stop')
+    # Held after the mkdir changed the store; the commit timer commits it,
+    # then the worker dies before the reply: the resent mkdir must not say
+    # EEXIST about the directory it made itself.
+    with Daemon(os.path.join(root, 'applied')) as d:
+        start_with_claim(d, ['--supervise'], {'CLAIMFS_TEST_STALL_OPCODE': str(FUSE_MKDIR),
+                                              'CLAIMFS_TEST_STALL_AT': 'applied'})
+        # 1 s: ten periods of the commit timer.
+        check_in_flight(t, d, 'applied and committed, then resent', pause=1.0)
+        t.eq(d.stop(), 0, 'applied: clean stop')
 
 
 def fsync_errno(fd):
