@@ -9,6 +9,12 @@
  * same steps backwards, from wherever start-up got to; the store's final
  * commit comes last, after nothing can change it any more.
  *
+ * With --supervise, main hands over to supervisor_run (supervisor.c), which
+ * mounts and runs this binary again as a worker: a worker (worker.c) skips
+ * the mount steps, serves the supervisor's /dev/fuse descriptor, reports
+ * its uncommitted changes to the supervisor's record and opens the store
+ * without reclaiming files the kernel may still use.
+ *
  * Signals: SIGTERM/SIGINT/SIGHUP are blocked in every thread and taken by
  * one signal thread (sigwait), which ends the FUSE loop and wakes the main
  * thread with SIGUSR1 (its handler does nothing; the interruption is the point).
