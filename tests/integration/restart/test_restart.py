@@ -230,6 +230,13 @@ def check_in_flight(t, d, label='in flight', pause=0.0):
     t.ok(os.path.isdir(os.path.join(claim, 'in-flight')), label + ': the directory exists')
 
 
+def stop_cleanly(t, d, label):
+    """SIGTERM to the supervisor: exit 0, and no sanitizer report in the log."""
+    t.eq(d.stop(), 0, '%s: SIGTERM to the supervisor, exit 0' % label)
+    reports = d.sanitizer_reports()
+    t.ok(not reports, '%s: no sanitizer report' % label, '\n'.join(reports))
+
+
 def check_api_port(t, d):
     with open(d.port_file) as f:
         port = int(f.read())
@@ -243,7 +250,7 @@ def run_survival(t, root):
         last = check_survival(t, d)
         check_contents(t, d, last)
         check_api_port(t, d)
-        t.eq(d.stop(), 0, 'SIGTERM to the supervisor: exit 0')
+        stop_cleanly(t, d, 'survival')
         t.ok(not d.mounted(), 'SIGTERM to the supervisor: unmounted')
         d.start()
         check_contents(t, d, last)
@@ -253,7 +260,7 @@ def run_survival(t, root):
     with Daemon(os.path.join(root, 'inflight')) as d:
         start_with_claim(d, ['--supervise'], {'CLAIMFS_TEST_STALL_OPCODE': str(FUSE_MKDIR)})
         check_in_flight(t, d)
-        t.eq(d.stop(), 0, 'in flight: clean stop')
+        stop_cleanly(t, d, 'in flight')
     # Held after the mkdir changed the store; the commit timer commits it,
     # then the worker dies before the reply: the resent mkdir must not say
     # EEXIST about the directory it made itself.
@@ -262,7 +269,7 @@ def run_survival(t, root):
                                               'CLAIMFS_TEST_STALL_AT': 'applied'})
         # 1 s: ten periods of the commit timer.
         check_in_flight(t, d, 'applied and committed, then resent', pause=1.0)
-        t.eq(d.stop(), 0, 'applied: clean stop')
+        stop_cleanly(t, d, 'applied')
 
 
 def fsync_errno(fd):
@@ -310,7 +317,7 @@ def run_lost(t, root):
         os.close(fd)
         with open(os.path.join(claim, 'clean'), 'rb') as f:
             t.eq(f.read(), b'committed at the clean stop', 'lost: its contents are there')
-        t.eq(d.stop(), 0, 'lost: clean stop')
+        stop_cleanly(t, d, 'lost')
 
 
 def run_refusals(t, root):
@@ -348,7 +355,7 @@ def run_no_resend(t, root):
              'no resend: the file is there through the new mount')
         with open(os.path.join(claim, 'f'), 'rb') as f:
             t.eq(f.read(), b'x', 'no resend: its fsynced contents too')
-        t.eq(d.stop(), 0, 'no resend: clean stop')
+        stop_cleanly(t, d, 'no resend')
 
 
 def main():
