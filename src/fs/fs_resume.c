@@ -236,6 +236,29 @@ static void fs_resume_save(void)
 			 "if this worker dies, processes using the mount get ENOTCONN");
 }
 
+/* A resumed worker reads INIT again: the first worker died after saving
+ * the record and before its reply reached the kernel, and the resend
+ * brought the request back. Answer it as the record says. */
+static void fs_resume_answer_init(int fd, uint64_t unique)
+{
+	char reply[FS_RESUME_MAX_MESSAGE];
+	struct fuse_out_header out;
+
+	pthread_mutex_lock(&fs_resume_lock);
+	size_t len = fs_resume_reply_len;
+	memcpy(reply, fs_resume_reply, len);
+	pthread_mutex_unlock(&fs_resume_lock);
+	if (len < sizeof(out))
+		return;
+	memcpy(&out, reply, sizeof(out));
+	out.unique = unique;
+	memcpy(reply, &out, sizeof(out));
+	if (write(fd, reply, len) != (ssize_t)len)
+		log_error("fs: cannot answer the resent FUSE_INIT: %s", strerror(errno));
+	else
+		log_warn("fs: answered the FUSE_INIT the first worker died answering");
+}
+
 ssize_t fs_resume_read(int fd, void *buf, size_t size)
 {
 	struct fuse_in_header in;
@@ -251,12 +274,17 @@ ssize_t fs_resume_read(int fd, void *buf, size_t size)
 		return (ssize_t)fs_resume_init_len;
 	}
 	pthread_mutex_unlock(&fs_resume_lock);
+again:
 	res = read(fd, buf, size);
 	fs_resume_resent = false;
 	fs_resume_unique = 0;
 	if (res < (ssize_t)sizeof(in))
 		return res;
 	memcpy(&in, buf, sizeof(in));
+	if (in.opcode == FUSE_INIT && fs_resume_resumed) {
+		fs_resume_answer_init(fd, in.unique);
+		goto again;
+	}
 	fs_resume_resent = (in.unique & FS_UNIQUE_RESEND) != 0;
 	fs_resume_unique = in.unique & ~FS_UNIQUE_RESEND;
 	fs_resume_opcode = in.opcode;
@@ -309,12 +337,16 @@ ssize_t fs_resume_writev(int fd, const struct iovec *iov, int count)
 		pthread_mutex_unlock(&fs_resume_lock);
 		return len < 0 ? (ssize_t)out.len : len;
 	}
-	res = writev(fd, iov, count);
-	if (res >= 0 && len > 0 && fs_resume_record_fd >= 0) {
+	/* Saved before the kernel sees the reply: a worker that dies in
+	 * between leaves a record, and the next one answers the INIT the
+	 * kernel then resends (fs_resume_answer_init). Saved after, the next
+	 * one could not tell what the kernel was told. */
+	if (len > 0 && fs_resume_record_fd >= 0) {
 		memcpy(fs_resume_reply, reply, (size_t)len);
 		fs_resume_reply_len = (size_t)len;
 		fs_resume_save();
 	}
+	res = writev(fd, iov, count);
 	pthread_mutex_unlock(&fs_resume_lock);
 	return res;
 }
