@@ -71,7 +71,8 @@ static size_t fs_resume_init_len;
 static char fs_resume_reply[FS_RESUME_MAX_MESSAGE];
 static size_t fs_resume_reply_len;
 static bool fs_resume_resumed;      /* a record existed at attach */
-static bool fs_resume_replay_due;   /* the next read returns fs_resume_init */
+static atomic_bool fs_resume_replay_due; /* the next read returns fs_resume_init */
+static _Atomic uint64_t fs_resume_init_unique; /* INIT read, its reply not yet written; 0: none */
 static bool fs_resume_mismatch;     /* this binary answered INIT differently */
 static _Thread_local bool fs_resume_resent;
 static _Thread_local uint64_t fs_resume_unique; /* of the request this thread serves, resend bit cleared */
@@ -193,7 +194,7 @@ int fs_resume_attach(int record_fd, bool *ret_resumed)
 			return -EBADMSG;
 		fs_resume_init_len = h.init_len;
 		fs_resume_reply_len = h.reply_len;
-		fs_resume_replay_due = true;
+		atomic_store(&fs_resume_replay_due, true);
 	}
 	*ret_resumed = fs_resume_resumed;
 	return 0;
@@ -264,16 +265,17 @@ ssize_t fs_resume_read(int fd, void *buf, size_t size)
 	struct fuse_in_header in;
 	ssize_t res;
 
-	pthread_mutex_lock(&fs_resume_lock);
-	if (fs_resume_replay_due && size >= fs_resume_init_len) {
-		fs_resume_replay_due = false;
+	/* Only the first read of a resumed worker, before the loop's threads
+	 * exist: no lock on every request's path. */
+	if (atomic_load(&fs_resume_replay_due) && size >= fs_resume_init_len) {
+		atomic_store(&fs_resume_replay_due, false);
 		memcpy(buf, fs_resume_init, fs_resume_init_len);
-		pthread_mutex_unlock(&fs_resume_lock);
+		memcpy(&in, fs_resume_init, sizeof(in));
+		atomic_store(&fs_resume_init_unique, in.unique);
 		fs_resume_resent = false;
 		fs_resume_unique = 0;
 		return (ssize_t)fs_resume_init_len;
 	}
-	pthread_mutex_unlock(&fs_resume_lock);
 again:
 	res = read(fd, buf, size);
 	fs_resume_resent = false;
@@ -293,6 +295,7 @@ again:
 		pthread_mutex_lock(&fs_resume_lock);
 		memcpy(fs_resume_init, buf, (size_t)res);
 		fs_resume_init_len = (size_t)res;
+		atomic_store(&fs_resume_init_unique, in.unique);
 		pthread_mutex_unlock(&fs_resume_lock);
 	}
 	return res;
@@ -314,20 +317,19 @@ static ssize_t fs_resume_gather(const struct iovec *iov, int count, char *out, s
 
 ssize_t fs_resume_writev(int fd, const struct iovec *iov, int count)
 {
-	struct fuse_out_header out, init_in;
+	struct fuse_out_header out;
 	char reply[FS_RESUME_MAX_MESSAGE];
+	uint64_t init_unique = atomic_load(&fs_resume_init_unique);
 	ssize_t len, res;
 
-	if (count < 1 || iov[0].iov_len < sizeof(out) || fs_resume_init_len < sizeof(init_in))
+	/* Every reply but INIT's goes straight through, without the lock. */
+	if (init_unique == 0 || count < 1 || iov[0].iov_len < sizeof(out))
 		return writev(fd, iov, count);
 	memcpy(&out, iov[0].iov_base, sizeof(out));
-	pthread_mutex_lock(&fs_resume_lock);
-	memcpy(&init_in, fs_resume_init, sizeof(init_in)); /* unique is at the same offset */
-	bool init_reply = out.unique != 0 && out.unique == ((struct fuse_in_header *)(void *)&init_in)->unique;
-	if (!init_reply) {
-		pthread_mutex_unlock(&fs_resume_lock);
+	if (out.unique != init_unique)
 		return writev(fd, iov, count);
-	}
+	pthread_mutex_lock(&fs_resume_lock);
+	atomic_store(&fs_resume_init_unique, 0);
 	len = fs_resume_gather(iov, count, reply, sizeof(reply));
 	if (fs_resume_resumed) {
 		/* The kernel has had its answer since the first worker: check
@@ -366,7 +368,7 @@ int fs_resume_replay_init(struct fuse_session *se)
 	fuse_session_process_buf(se, &buf);
 	free(buf.mem);
 	pthread_mutex_lock(&fs_resume_lock);
-	bool mismatch = fs_resume_mismatch || fs_resume_replay_due;
+	bool mismatch = fs_resume_mismatch || atomic_load(&fs_resume_replay_due);
 	pthread_mutex_unlock(&fs_resume_lock);
 	if (mismatch) {
 		log_error("fs: this claimfsd answers the kernel's FUSE_INIT differently from the worker that "
