@@ -181,6 +181,9 @@ static void fs_op_init(void *userdata, struct fuse_conn_info *conn)
 	if (conn->capable & FUSE_CAP_PARALLEL_DIROPS)
 		conn->want |= FUSE_CAP_PARALLEL_DIROPS;
 	conn->max_write = 1024 * 1024;
+	/* Test-only: a binary that negotiates differently (fs_resume.c). */
+	if (fs_resume_test_other_init())
+		conn->max_write /= 2;
 	conn->time_gran = 1;
 }
 

@@ -65,6 +65,9 @@ void fs_resume_note_applied(void);
 /* It is a resend of a request a dead worker had applied (maybe not
  * committed: fs_resent.c checks the store). */
 bool fs_resume_request_applied(void);
+/* Test-only: CLAIMFS_TEST_OTHER_INIT names a file whose existence makes
+ * this worker answer INIT differently (as another binary would). */
+bool fs_resume_test_other_init(void);
 /* fs_resent.c: the result r of a request that creates name in parent (an
  * object of type S_IF*; with ino != 0, that inode): noted as applied if 0;
  * if it is -EEXIST for a resent request that a dead worker applied and the

@@ -113,6 +113,13 @@ static void fs_resume_test_stall(enum fs_resume_point point)
 	}
 }
 
+bool fs_resume_test_other_init(void)
+{
+	const char *path = getenv("CLAIMFS_TEST_OTHER_INIT");
+
+	return path && access(path, F_OK) == 0;
+}
+
 /* Which requests changed the store (fs_resume_note_applied): one slot per
  * unique modulo FS_RESUME_APPLIED_SLOTS, after the INIT exchange. Requests
  * in flight at once are far fewer than the slots (one per FUSE thread). */

@@ -18,6 +18,8 @@ upgrade is invisible to the processes using a claim (issue 16).
 - A write acknowledged but not committed when the worker is killed makes
   the file's next fsync return EIO once (never a silent loss); a clean
   worker restart loses nothing.
+- An upgrade to a binary that would answer FUSE_INIT differently (the
+  test-only CLAIMFS_TEST_OTHER_INIT) refuses; a matching one serves after.
 - Without FUSE_NOTIFY_RESEND (pretended with CLAIMFS_TEST_NO_RESEND) a dead
   worker's connection is aborted cleanly and the mount served afresh.
 """
@@ -320,6 +322,32 @@ def run_lost(t, root):
         stop_cleanly(t, d, 'lost')
 
 
+def run_other_init(t, root):
+    """An upgrade to a binary that would answer FUSE_INIT differently
+    refuses to serve; the connection waits, and the next matching worker
+    serves it with the holder's files still open."""
+    with Daemon(os.path.join(root, 'otherinit')) as d:
+        trigger = os.path.join(d.workdir, 'other-init')
+        claim = start_with_claim(d, ['--supervise'], {'CLAIMFS_TEST_OTHER_INIT': trigger})
+        holder = Holder(claim)
+        t.ok(holder.advance(3), 'other INIT: the holder runs', holder.error)
+        with open(trigger, 'w'):
+            pass
+        refusals = d.log_count(b'answers the kernel\'s FUSE_INIT differently')
+        os.kill(d.proc.pid, signal.SIGHUP)
+        t.ok(wait_for(lambda: d.log_count(b'answers the kernel\'s FUSE_INIT differently') > refusals,
+                      timeout=READY_S), 'other INIT: the new binary refuses, saying why', d.log_tail())
+        served = serving_count(d)
+        os.unlink(trigger)
+        t.ok(wait_for(lambda: serving_count(d) > served, timeout=READY_S),
+             'other INIT: a matching worker serves the same connection', d.log_tail())
+        t.ok(holder.advance(3), 'other INIT: the holder goes on', holder.error)
+        rc = holder.stop()
+        t.ok(holder.error is None and rc == 0 and holder.eio == 0, 'other INIT: the holder saw no error',
+             '%s (status %s, EIO %d)' % (holder.error, rc, holder.eio))
+        stop_cleanly(t, d, 'other INIT')
+
+
 def run_refusals(t, root):
     with Daemon(os.path.join(root, 'notempty')) as d:
         os.makedirs(d.mount, exist_ok=True)
@@ -364,6 +392,7 @@ def main():
         os.chmod(root, 0o755)
         run_survival(t, root)
         run_lost(t, root)
+        run_other_init(t, root)
         run_refusals(t, root)
         run_no_resend(t, root)
     t.done()
