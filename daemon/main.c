@@ -79,6 +79,7 @@ struct main_options {
 	bool repair;
 	const char *backup; /* --backup FILE, "-": stdout */
 	bool supervise;
+	bool compact;
 };
 
 /* Shared between the main, signal and timer threads. */
@@ -287,6 +288,11 @@ static const struct cmdline_option main_options_table[] = {
 		  "reported done (exit 0; 1 the copy failed the check; 2 error)" },
 	{ .name = "repair", .kind = CMDLINE_FLAG, .offset = MAIN_OPT(repair),
 	  .help = "with --check: also fix what is safe to fix (orphans, counters)" },
+	{ .name = "compact", .kind = CMDLINE_FLAG, .offset = MAIN_OPT(compact),
+	  .help = "rewrite the store (daemon stopped) without its free space and\n"
+		  "exit: 0 done, 1 failed (store unchanged), 2 could not open;\n"
+		  "needs free disk space about the store's size; a store made\n"
+		  "before claimfs gave space back does so from then on" },
 	{ .name = "help", .short_name = 'h', .kind = CMDLINE_HELP, .help = "show this help" },
 	{ .name = "version", .short_name = 'V', .kind = CMDLINE_VERSION, .help = "show the version" },
 };
@@ -303,6 +309,10 @@ static int main_check_options(const struct main_options *o)
 		fprintf(stderr, "claimfsd: --repair goes with --check\n");
 		return -EINVAL;
 	}
+	if (o->compact && (o->check || o->backup != NULL)) {
+		fprintf(stderr, "claimfsd: --compact goes alone (not with --check or --backup)\n");
+		return -EINVAL;
+	}
 	if (!o->listen && !o->unix_socket) {
 		fprintf(stderr, "claimfsd: --listen none needs --unix-socket, or the API is unreachable\n");
 		return -EINVAL;
@@ -311,7 +321,7 @@ static int main_check_options(const struct main_options *o)
 		fprintf(stderr, "claimfsd: --tls-cert-file and --tls-key-file go together\n");
 		return -EINVAL;
 	}
-	if (o->listen && !o->token_file && !o->check && !http_listen_is_loopback(o->listen)) {
+	if (o->listen && !o->token_file && !o->check && !o->compact && !http_listen_is_loopback(o->listen)) {
 		fprintf(stderr,
 			"claimfsd: refusing to serve the API on %s without authentication: that address "
 			"is not loopback-only; give --token-file FILE (clients then send "
@@ -399,7 +409,8 @@ struct main_timer {
 
 /* Commits batched changes that are older than the interval and lets
  * claims waiting for space bind (model_tick); or, for the checkpointer,
- * copies the WAL into the database every 50 ms. Two threads,
+ * copies the WAL into the database every 50 ms and gives free pages back
+ * to the host (store_vacuum_tick). Two threads,
  * so that copying a long WAL never holds up the periodic commit. */
 static void *main_timer_thread(void *arg)
 {
@@ -411,6 +422,7 @@ static void *main_timer_thread(void *arg)
 		nanosleep(&pause, NULL);
 		if (t->checkpointer) {
 			store_checkpoint_tick(t->store);
+			store_vacuum_tick(t->store);
 			continue;
 		}
 		int r = store_sync_if_older(t->store, t->interval_ms);
@@ -524,6 +536,38 @@ static int main_backup(const struct main_options *o)
 	return 0;
 }
 
+/* claimfsd --compact: exit 0 compacted, 1 failed (the store is as it
+ * was: VACUUM is one transaction), 2 could not open it. */
+static int main_compact(const struct main_options *o)
+{
+	struct store *store = NULL;
+	uint64_t before = 0, after = 0;
+	struct stat st;
+	int r;
+
+	if (stat(o->store_path, &st) < 0) {
+		fprintf(stderr, "claimfsd: cannot compact %s: %s\n", o->store_path, strerror(errno));
+		return 2;
+	}
+	r = store_open(o->store_path, 0, &store);
+	if (r < 0) {
+		fprintf(stderr, "claimfsd: cannot compact %s: %s\n", o->store_path,
+			r == -EBUSY ? "the store is locked: stop the daemon first" : strerror(-r));
+		return 2;
+	}
+	r = store_compact(store, &before, &after);
+	store_close(store);
+	if (r < 0) {
+		fprintf(stderr, "claimfsd: compaction of %s failed, the store is unchanged: %s\n",
+			o->store_path,
+			r == -ENOSPC ? "not enough free disk space for a copy of the store" : strerror(-r));
+		return 1;
+	}
+	printf("%s: %llu bytes before, %llu after (store file and WAL)\n", o->store_path,
+	       (unsigned long long)before, (unsigned long long)after);
+	return 0;
+}
+
 /* Everything the daemon holds while it runs; main_stop() releases it in
  * the reverse order of the main_* steps that fill it, whatever step failed. */
 struct main_daemon {
@@ -618,7 +662,16 @@ static int main_open_store(struct main_daemon *d)
 		fprintf(stderr, "claimfsd: the store %s is locked: another claimfsd is using it\n", path);
 	else if (r < 0)
 		fprintf(stderr, "claimfsd: cannot open the store %s: %s\n", path, strerror(-r));
-	return r;
+	if (r < 0)
+		return r;
+	struct store_space_stats space;
+	store_get_space_stats(d->store, &space);
+	if (!space.incremental_vacuum)
+		log_warn("the store %s was made before claimfs gave deleted space back to the host: "
+			 "deleted data is reused inside it, but the file does not shrink until "
+			 "`claimfsd --compact --store %s` runs once with the daemon stopped",
+			 path, path);
+	return 0;
 }
 
 /* Detach a stale mount, create the mount point and mount the store. */
@@ -823,6 +876,8 @@ int main(int argc, char **argv)
 		return main_check(&d.o);
 	if (d.o.backup != NULL)
 		return main_backup(&d.o);
+	if (d.o.compact)
+		return main_compact(&d.o);
 	d.is_worker = worker_from_environment(&d.worker);
 	if (d.o.supervise && !d.is_worker) {
 		char fsname[PATH_MAX + 16];

@@ -175,6 +175,33 @@ static void model_metrics_requests(struct model_metrics_buf *b)
 				     "API requests answered with a 4xx or 5xx status, by HTTP method");
 }
 
+/* A series with no labels and one value, with its HELP and TYPE lines. */
+static void model_metrics_single(struct model_metrics_buf *b, const char *name, const char *type,
+				 const char *help, uint64_t value)
+{
+	model_metrics_head(b, name, type, help);
+	model_metrics_printf(b, "%s %llu\n", name, (unsigned long long)value);
+}
+
+/* Free pages and what the background vacuum gave back (store_vacuum.c). */
+static void model_metrics_space(struct model *model, struct model_metrics_buf *b)
+{
+	struct store_space_stats space;
+
+	store_get_space_stats(model->store, &space);
+	model_metrics_single(b, "claimfs_store_free_pages", "gauge",
+			     "Free pages inside the store file at the background vacuum's last look",
+			     space.free_pages);
+	model_metrics_single(b, "claimfs_store_page_size_bytes", "gauge", "Bytes per page of the store file",
+			     space.page_size);
+	model_metrics_single(b, "claimfs_store_vacuumed_bytes_total", "counter",
+			     "Bytes of free pages the background vacuum cut from the store file (given back to the host)",
+			     space.vacuumed_bytes);
+	model_metrics_single(b, "claimfs_store_incremental_vacuum", "gauge",
+			     "1 if deleted space goes back to the host; 0 for a store made before (claimfsd --compact)",
+			     space.incremental_vacuum ? 1 : 0);
+}
+
 /* Commit latencies and the store's own counters. */
 static void model_metrics_store(struct model *model, struct model_metrics_buf *b)
 {
@@ -213,6 +240,7 @@ static void model_metrics_store(struct model *model, struct model_metrics_buf *b
 			   "Time spent committing");
 	model_metrics_printf(b, "claimfs_store_commit_seconds_total %.9f\n",
 			     (double)stats.commit_ns_total / 1e9);
+	model_metrics_space(model, b);
 	model_metrics_head(b, "claimfs_store_resource_version", "gauge",
 			   "Newest resourceVersion handed out");
 	model_metrics_printf(b, "claimfs_store_resource_version %lld\n",

@@ -141,6 +141,18 @@ int store_sync_if_older(struct store *s, unsigned max_age_ms);
  * STORE_WAL_DEFER_MAX_BYTES of WAL, and only when the disk has room. */
 void store_checkpoint_tick(struct store *s);
 #define STORE_STREAM_DEFAULT_MIB_PER_S 32u
+/* One pass of the background vacuum, for the checkpointer's thread after
+ * store_checkpoint_tick: once free pages pass 16 MiB, hands them back to
+ * the host in slices that hold the store lock for at most 2 ms each
+ * (README, "Space"). Nothing on a store without auto_vacuum = INCREMENTAL
+ * (made before it; store_compact switches it on). */
+void store_vacuum_tick(struct store *s);
+/* claimfsd --compact: rewrite the store (VACUUM) with no free pages and
+ * auto_vacuum = INCREMENTAL, with the WAL folded in. Open the store
+ * first: with a daemon holding it, that fails with -EBUSY. Needs free disk
+ * space about the size of the store; without it -ENOSPC and the store is
+ * unchanged. Bytes of the file and its WAL before and after. */
+int store_compact(struct store *s, uint64_t *ret_before, uint64_t *ret_after);
 /* The rate of large writes (128 KiB or more each) that starts a stream,
  * bytes per second; 0: never defer. */
 void store_set_stream_rate(struct store *s, uint64_t bytes_per_s);
@@ -393,6 +405,13 @@ struct store_stats {
 	uint64_t commit_ns_total;
 };
 void store_get_stats(struct store *s, struct store_stats *ret_stats);
+struct store_space_stats {
+	uint64_t page_size;
+	uint64_t free_pages;      /* on the freelist at the vacuum's last look */
+	uint64_t vacuumed_bytes;  /* cut from the end of the file by the vacuum since open */
+	bool incremental_vacuum;  /* false: a store from before; --compact switches it on */
+};
+void store_get_space_stats(struct store *s, struct store_space_stats *ret_stats);
 /* Faults injected by the test-only fault VFS (CLAIMFS_FAULT, see store_fault.c). */
 uint64_t store_fault_injected(void);
 

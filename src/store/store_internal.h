@@ -20,6 +20,8 @@
  *   store_volume.c  volumes as directories: create, bind, delete, clone
  *   store_object.c  the API object table
  *   store_check.c   the consistency checker
+ *   store_vacuum.c  free pages back to the host: the background
+ *                   incremental vacuum, --compact
  *   store_open.c    store_open / store_close
  *   store_backup.c  the online backup (opens and checks its copy as a store)
  * The one call that would go upwards, store_op_end running the big deletions
@@ -184,6 +186,8 @@ enum store_stmt {
 	STMT_META_SET,
 	STMT_FREE_PAGE_BYTES,
 	STMT_VOLUME_PROMISED,
+	STMT_FREELIST_COUNT,
+	STMT_INCREMENTAL_VACUUM,
 	STMT_COUNT
 };
 
@@ -276,6 +280,16 @@ struct store {
 	atomic_uint_fast64_t committed_seq;
 	atomic_uint_fast64_t durable_seq;
 	pthread_mutex_t sync_lock; /* serialises WAL fsyncs (group commit) */
+
+	/* Giving free pages back (store_vacuum.c). incremental_vacuum: the
+	 * file has auto_vacuum = INCREMENTAL (set at open and by
+	 * store_compact, before any other thread runs). vacuum_reclaiming and
+	 * vacuum_idle_ticks: the checkpointer thread only. */
+	bool incremental_vacuum;
+	bool vacuum_reclaiming;
+	unsigned vacuum_idle_ticks;
+	atomic_uint_fast64_t vacuum_free_pages; /* last sample of the freelist */
+	atomic_uint_fast64_t vacuum_pages;      /* pages removed from the file, ever */
 
 	atomic_uint_fast64_t stat_stream_bytes; /* bytes of large writes, ever (streaming detection) */
 	atomic_uint_fast64_t stat_ckpt_deferred; /* checkpointer ticks held back for a stream */
@@ -400,5 +414,8 @@ int store_inode_destroy(struct store *s, uint64_t ino);
 void store_reclaim_pending(struct store *s);
 int store_orphans_reclaim(struct store *s);
 int store_orphans_adopt(struct store *s);
+
+/* store_vacuum.c */
+int store_vacuum_load(struct store *s);
 
 #endif

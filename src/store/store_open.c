@@ -216,6 +216,8 @@ int store_open(const char *path, unsigned flags, struct store **ret_store)
 		r = store_schema_prepare(s);
 	if (r == 0)
 		r = store_load_state(s);
+	if (r == 0)
+		r = store_vacuum_load(s);
 	if (r == 0 && !s->read_only)
 		r = store_start_writer(s);
 	if (r < 0)

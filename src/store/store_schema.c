@@ -185,6 +185,11 @@ static const char *const store_sql[STMT_COUNT] = {
 	/* What bound, writable volumes may still write (store_capacity_get). */
 	[STMT_VOLUME_PROMISED] = "SELECT capacity, used_bytes FROM volumes"
 				 " WHERE bound_claim <> '' AND read_only = 0",
+	/* The background vacuum (store_vacuum.c): the incremental vacuum
+	 * answers one row per page it removed, so its caller stops when it
+	 * likes. */
+	[STMT_FREELIST_COUNT] = "PRAGMA freelist_count",
+	[STMT_INCREMENTAL_VACUUM] = "PRAGMA incremental_vacuum",
 };
 
 int store_schema_version(void)
@@ -343,6 +348,12 @@ static const struct store_pragma_setting {
 	const char *expect;  /* the value the PRAGMA must report, or NULL */
 	bool writable_only;  /* skipped for a read-only store */
 } store_pragmas[] = {
+	/* First: a new file takes it only before anything writes its first
+	 * page (journal_mode = WAL does). Free pages can then go back to the
+	 * host (store_vacuum.c). An existing store made without it keeps
+	 * auto_vacuum = NONE (SQLite ignores the setting) until a VACUUM
+	 * applies it: store_compact. */
+	{ "PRAGMA auto_vacuum = INCREMENTAL", NULL, true },
 	{ "PRAGMA journal_mode = WAL", "wal", true },
 	{ "PRAGMA synchronous = NORMAL", NULL, true },
 	/* Checkpoints run on the timer's connection, not in the committing thread. */
