@@ -625,15 +625,21 @@ static void fs_reply_xattr_buf(fuse_req_t req, ssize_t r, size_t size, const cha
 		fuse_reply_buf(req, buf, (size_t)r);
 }
 
+/* getxattr. "No such attribute" (ENODATA) is an answer, not a failure, and
+ * is not counted as an error: the kernel asks for security.capability
+ * before the first write after every attribute refresh of a file (the
+ * commoncap LSM's killpriv check; under KILLPRIV_V2 the answer marks the
+ * inode S_NOSEC until the next refresh clears it). The round trip cannot be
+ * avoided without ENOSYS, which would switch getxattr off for every name on
+ * the whole mount; the answer is made without the store lock when no file
+ * has a capability. */
 static void fs_op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
 {
 	char *buf;
 	ssize_t r;
 
-	/* The kernel asks for security.capability before every write; answer
-	 * without the store lock when no file has one. */
 	if (!store_may_have_xattr(fs_store(req), name)) {
-		fs_reply_err(req, ENODATA);
+		fuse_reply_err(req, ENODATA);
 		return;
 	}
 	buf = size ? malloc(size) : NULL;
@@ -642,7 +648,10 @@ static void fs_op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, siz
 		return;
 	}
 	r = store_getxattr(fs_store(req), ino, name, buf, size);
-	fs_reply_xattr_buf(req, r, size, buf);
+	if (r == -ENODATA)
+		fuse_reply_err(req, ENODATA);
+	else
+		fs_reply_xattr_buf(req, r, size, buf);
 	free(buf);
 }
 
@@ -701,7 +710,7 @@ FS_TIMED(readdir, READDIR, (fuse_req_t req, fuse_ino_t ino, size_t size, off_t o
 FS_TIMED(readdirplus, READDIR, (fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi), (req, ino, size, off, fi))
 FS_TIMED(statfs, STATFS, (fuse_req_t req, fuse_ino_t ino), (req, ino))
 FS_TIMED(setxattr, XATTR, (fuse_req_t req, fuse_ino_t ino, const char *name, const char *value, size_t size, int flags), (req, ino, name, value, size, flags))
-FS_TIMED(getxattr, XATTR, (fuse_req_t req, fuse_ino_t ino, const char *name, size_t size), (req, ino, name, size))
+FS_TIMED(getxattr, GETXATTR, (fuse_req_t req, fuse_ino_t ino, const char *name, size_t size), (req, ino, name, size))
 FS_TIMED(listxattr, XATTR, (fuse_req_t req, fuse_ino_t ino, size_t size), (req, ino, size))
 FS_TIMED(removexattr, XATTR, (fuse_req_t req, fuse_ino_t ino, const char *name), (req, ino, name))
 FS_TIMED(fallocate, FALLOCATE, (fuse_req_t req, fuse_ino_t ino, int mode, off_t offset, off_t length, struct fuse_file_info *fi), (req, ino, mode, offset, length, fi))

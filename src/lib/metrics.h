@@ -29,6 +29,9 @@ enum metrics_fs_op {
 	METRICS_FS_OPEN, METRICS_FS_CREATE, METRICS_FS_READ, METRICS_FS_WRITE,
 	METRICS_FS_FLUSH, METRICS_FS_RELEASE, METRICS_FS_FSYNC, METRICS_FS_READDIR,
 	METRICS_FS_STATFS, METRICS_FS_XATTR, METRICS_FS_FALLOCATE,
+	/* Apart from the other xattr requests: the kernel's security.capability
+	 * probe after an attribute refresh (fs_op_getxattr) lands here. */
+	METRICS_FS_GETXATTR,
 	METRICS_FS_OP_COUNT
 };
 
