@@ -21,11 +21,13 @@
  *     TRUNCATE checkpoint that shortens the database and the WAL on disk
  *     (store_vacuum_finish)
  * Each slice (store_vacuum_slice) is one store operation: it holds the
- * store lock for at most STORE_VACUUM_SLICE_NS, runs inside SAVEPOINT op
- * of the batch transaction and is committed right after (SIGKILL-durable,
- * like any commit; a kill before the commit rolls the slice back, and a
- * slice only moves pages and shortens the freelist, so nothing committed
- * is touched either way). Writers wait at most one slice.
+ * store lock for at most STORE_VACUUM_SLICE_NS and runs inside SAVEPOINT op
+ * of the batch transaction; a tick runs slices for up to
+ * STORE_VACUUM_TICK_NS, letting writers in between, and commits once at
+ * its end (SIGKILL-durable, like any commit; a kill before the commit rolls
+ * the slices back, and a slice only moves pages and shortens the freelist,
+ * so nothing committed is touched either way). Writers wait at most one
+ * slice. Never on a (nearly) full disk (low_space).
  *
  * Invariant: the vacuum never runs on a read-only store or one without
  * auto_vacuum = INCREMENTAL (s->incremental_vacuum false).
@@ -106,8 +108,9 @@ static int store_vacuum_steps(struct store *s, int64_t pages, int64_t *ret_done)
 }
 
 /* One slice: a store operation that removes free pages down to the keep
- * level for at most STORE_VACUUM_SLICE_NS, committed at once. Sets
- * *ret_free to the free pages left (unchanged on failure). */
+ * level for at most STORE_VACUUM_SLICE_NS, left in the batch transaction
+ * (store_vacuum_tick commits). Sets *ret_free to the free pages left
+ * (unchanged on failure). */
 static int store_vacuum_slice(struct store *s, int64_t *ret_free)
 {
 	int64_t keep_pages = STORE_VACUUM_KEEP_BYTES / s->page_size, free_pages = 0, done = 0;
@@ -119,10 +122,6 @@ static int store_vacuum_slice(struct store *s, int64_t *ret_free)
 	if (r == 0 && free_pages > keep_pages)
 		r = store_vacuum_steps(s, free_pages - keep_pages, &done);
 	r = store_op_end(s, r);
-	if (r < 0)
-		return r;
-	/* The slice's pages leave the batch now, not with somebody's fsync. */
-	r = store_sync(s, false);
 	if (r < 0)
 		return r;
 	atomic_fetch_add(&s->vacuum_pages, (uint64_t)done);
@@ -137,6 +136,11 @@ static void store_vacuum_finish(struct store *s)
 {
 	int r;
 
+	/* Copy what it can without the store lock first, so that the
+	 * truncating checkpoint below, which writers wait for, copies little. */
+	if (sqlite3_wal_checkpoint_v2(s->checkpoint_db, "main", SQLITE_CHECKPOINT_PASSIVE, NULL, NULL) !=
+	    SQLITE_OK)
+		log_debug("store: checkpoint before truncating: %s", sqlite3_errmsg(s->checkpoint_db));
 	store_lock(s);
 	r = s->op_depth == 0 ? store_commit(s) : -EBUSY;
 	if (r == 0) {
@@ -179,22 +183,32 @@ void store_vacuum_tick(struct store *s)
 	int64_t free_pages = (int64_t)atomic_load(&s->vacuum_free_pages);
 	int64_t end = store_vacuum_now_ns() + STORE_VACUUM_TICK_NS;
 	const struct timespec pause = { 0, STORE_VACUUM_PAUSE_NS };
+	int r;
 
-	if (s->read_only || !s->incremental_vacuum || !store_vacuum_wanted(s))
+	/* Not on a (nearly) full disk: the slices write to the WAL first, and
+	 * an ENOSPC there would release the reserve kept for deletions. */
+	if (s->read_only || !s->incremental_vacuum || !s->checkpoint_db || atomic_load(&s->low_space) ||
+	    !store_vacuum_wanted(s))
 		return;
 	do {
-		int r = store_vacuum_slice(s, &free_pages);
-		if (r < 0) {
-			/* Tried again at the next sample; the pages stay free meanwhile. */
-			log_warn("store: giving free pages back to the host failed: %s", strerror(-r));
-			s->vacuum_reclaiming = false;
-			return;
-		}
+		r = store_vacuum_slice(s, &free_pages);
+		if (r < 0)
+			break;
 		atomic_store(&s->vacuum_free_pages, (uint64_t)free_pages);
 		if (free_pages * s->page_size <= STORE_VACUUM_KEEP_BYTES)
 			break;
 		nanosleep(&pause, NULL);
 	} while (store_vacuum_now_ns() < end);
+	/* One commit per tick for the slices (SIGKILL-durable, as any commit):
+	 * committing each would commit the writers' batch every slice too. */
+	if (r == 0)
+		r = store_sync(s, false);
+	if (r < 0) {
+		/* Tried again at the next sample; the pages stay free meanwhile. */
+		log_warn("store: giving free pages back to the host failed: %s", strerror(-r));
+		s->vacuum_reclaiming = false;
+		return;
+	}
 	if (free_pages * s->page_size > STORE_VACUUM_KEEP_BYTES)
 		return;
 	s->vacuum_reclaiming = false;
