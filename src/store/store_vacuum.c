@@ -27,7 +27,8 @@
  * its end (SIGKILL-durable, like any commit; a kill before the commit rolls
  * the slices back, and a slice only moves pages and shortens the freelist,
  * so nothing committed is touched either way). Writers wait at most one
- * slice. Never on a (nearly) full disk (low_space).
+ * slice. Never on a (nearly) full disk (low_space), nor while a stream
+ * defers checkpoints (ckpt_deferring, ckpt_draining).
  *
  * Invariant: the vacuum never runs on a read-only store or one without
  * auto_vacuum = INCREMENTAL (s->incremental_vacuum false).
@@ -186,9 +187,13 @@ void store_vacuum_tick(struct store *s)
 	int r;
 
 	/* Not on a (nearly) full disk: the slices write to the WAL first, and
-	 * an ENOSPC there would release the reserve kept for deletions. */
+	 * an ENOSPC there would release the reserve kept for deletions. Not
+	 * while a stream of writes holds the checkpointer back or its long WAL
+	 * is being copied (store_checkpoint_tick): the stream takes free pages
+	 * anyway, and the truncating checkpoint at the end would copy that
+	 * whole WAL with the store lock held. */
 	if (s->read_only || !s->incremental_vacuum || !s->checkpoint_db || atomic_load(&s->low_space) ||
-	    !store_vacuum_wanted(s))
+	    atomic_load(&s->ckpt_deferring) || atomic_load(&s->ckpt_draining) || !store_vacuum_wanted(s))
 		return;
 	do {
 		r = store_vacuum_slice(s, &free_pages);
