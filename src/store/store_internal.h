@@ -288,6 +288,10 @@ struct store {
 	bool incremental_vacuum;
 	bool vacuum_reclaiming;
 	unsigned vacuum_idle_ticks;
+	uint64_t vacuum_seen_taken; /* lock_taken at the end of the last tick */
+	/* Times the lock was taken (outermost store_lock), ever: how busy the
+	 * store is, which paces the vacuum. */
+	atomic_uint_fast64_t lock_taken;
 	atomic_uint_fast64_t vacuum_free_pages; /* last sample of the freelist */
 	atomic_uint_fast64_t vacuum_pages;      /* pages removed from the file, ever */
 

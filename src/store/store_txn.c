@@ -186,8 +186,10 @@ void store_lock(struct store *s)
 	assert(rc == 0);
 	(void)rc;
 	store_lock_depth++;
-	if (s->lock_owner_depth++ == 0)
+	if (s->lock_owner_depth++ == 0) {
 		atomic_store(&s->lock_owner, &store_lock_token);
+		atomic_fetch_add_explicit(&s->lock_taken, 1, memory_order_relaxed);
+	}
 }
 
 /* Open the batch transaction (lock held) so the statements that follow share

@@ -54,8 +54,15 @@
 /* Longest a slice holds the store lock. */
 #define STORE_VACUUM_SLICE_NS (2 * 1000 * 1000)
 /* Time one tick spends in slices, and the pause between two slices that
- * lets waiting writers take the lock. */
+ * lets waiting writers take the lock. A store in use (others took the lock
+ * more than STORE_VACUUM_BUSY_LOCKS times since the last tick; the commit
+ * timer alone takes it a few times per tick) gets the shorter budget: the
+ * slices move pages other requests may be reading, and write the WAL that
+ * their commits and the checkpointer write too (after a 1 GiB deletion,
+ * the full budget cut random 4 KiB reads running meanwhile to a fifth). */
 #define STORE_VACUUM_TICK_NS (20 * 1000 * 1000)
+#define STORE_VACUUM_BUSY_TICK_NS (4 * 1000 * 1000)
+#define STORE_VACUUM_BUSY_LOCKS 8
 #define STORE_VACUUM_PAUSE_NS (500 * 1000)
 /* While idle, the free-page count is sampled every this many ticks. */
 #define STORE_VACUUM_SAMPLE_TICKS 20
@@ -182,7 +189,9 @@ static bool store_vacuum_wanted(struct store *s)
 void store_vacuum_tick(struct store *s)
 {
 	int64_t free_pages = (int64_t)atomic_load(&s->vacuum_free_pages);
-	int64_t end = store_vacuum_now_ns() + STORE_VACUUM_TICK_NS;
+	uint64_t taken = atomic_load_explicit(&s->lock_taken, memory_order_relaxed);
+	bool busy = taken - s->vacuum_seen_taken > STORE_VACUUM_BUSY_LOCKS;
+	int64_t end = store_vacuum_now_ns() + (busy ? STORE_VACUUM_BUSY_TICK_NS : STORE_VACUUM_TICK_NS);
 	const struct timespec pause = { 0, STORE_VACUUM_PAUSE_NS };
 	int r;
 
@@ -193,8 +202,10 @@ void store_vacuum_tick(struct store *s)
 	 * anyway, and the truncating checkpoint at the end would copy that
 	 * whole WAL with the store lock held. */
 	if (s->read_only || !s->incremental_vacuum || !s->checkpoint_db || atomic_load(&s->low_space) ||
-	    atomic_load(&s->ckpt_deferring) || atomic_load(&s->ckpt_draining) || !store_vacuum_wanted(s))
+	    atomic_load(&s->ckpt_deferring) || atomic_load(&s->ckpt_draining) || !store_vacuum_wanted(s)) {
+		s->vacuum_seen_taken = taken;
 		return;
+	}
 	do {
 		r = store_vacuum_slice(s, &free_pages);
 		if (r < 0)
@@ -208,6 +219,8 @@ void store_vacuum_tick(struct store *s)
 	 * committing each would commit the writers' batch every slice too. */
 	if (r == 0)
 		r = store_sync(s, false);
+	/* The lock taken by the slices is not somebody else's use. */
+	s->vacuum_seen_taken = atomic_load_explicit(&s->lock_taken, memory_order_relaxed);
 	if (r < 0) {
 		/* Tried again at the next sample; the pages stay free meanwhile. */
 		log_warn("store: giving free pages back to the host failed: %s", strerror(-r));
