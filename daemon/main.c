@@ -540,32 +540,19 @@ static int main_backup(const struct main_options *o)
  * was: VACUUM is one transaction), 2 could not open it. */
 static int main_compact(const struct main_options *o)
 {
-	struct store *store = NULL;
 	uint64_t before = 0, after = 0;
-	struct stat st;
-	int r;
+	int r = store_compact_file(o->store_path, &before, &after);
 
-	if (stat(o->store_path, &st) < 0) {
-		fprintf(stderr, "claimfsd: cannot compact %s: %s\n", o->store_path, strerror(errno));
-		return 2;
+	if (r == 0) {
+		printf("%s: %llu bytes before, %llu after (store file and WAL)\n", o->store_path,
+		       (unsigned long long)before, (unsigned long long)after);
+		return 0;
 	}
-	r = store_open(o->store_path, 0, &store);
-	if (r < 0) {
-		fprintf(stderr, "claimfsd: cannot compact %s: %s\n", o->store_path,
-			r == -EBUSY ? "the store is locked: stop the daemon first" : strerror(-r));
-		return 2;
-	}
-	r = store_compact(store, &before, &after);
-	store_close(store);
-	if (r < 0) {
-		fprintf(stderr, "claimfsd: compaction of %s failed, the store is unchanged: %s\n",
-			o->store_path,
-			r == -ENOSPC ? "not enough free disk space for a copy of the store" : strerror(-r));
-		return 1;
-	}
-	printf("%s: %llu bytes before, %llu after (store file and WAL)\n", o->store_path,
-	       (unsigned long long)before, (unsigned long long)after);
-	return 0;
+	fprintf(stderr, "claimfsd: cannot compact %s: %s\n", o->store_path,
+		r == -EBUSY    ? "the store is locked: stop the daemon first"
+		: r == -ENOSPC ? "not enough free disk space for a copy of the store (it is unchanged)"
+			       : strerror(-r));
+	return r == -EBUSY || r == -ENOENT ? 2 : 1;
 }
 
 /* Everything the daemon holds while it runs; main_stop() releases it in

@@ -153,6 +153,9 @@ void store_vacuum_tick(struct store *s);
  * space about the size of the store; without it -ENOSPC and the store is
  * unchanged. Bytes of the file and its WAL before and after. */
 int store_compact(struct store *s, uint64_t *ret_before, uint64_t *ret_after);
+/* store_compact of the store at path, opened (not created: -ENOENT if
+ * missing; -EBUSY while a daemon holds it) and closed here. */
+int store_compact_file(const char *path, uint64_t *ret_before, uint64_t *ret_after);
 /* The rate of large writes (128 KiB or more each) that starts a stream,
  * bytes per second; 0: never defer. */
 void store_set_stream_rate(struct store *s, uint64_t bytes_per_s);
