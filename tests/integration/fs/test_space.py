@@ -38,11 +38,14 @@ MiB = 1024 * 1024
 BIG = 200 * MiB
 LIVE = 16 * MiB
 SHRINK_TIMEOUT = 60.0
-# The longest a single write may wait while space is given back: the
-# slices hold the store lock for 2 ms, but on a busy 2-core machine one
-# fsync alone has taken half a second with no vacuum at all (the deletion
-# itself); vacuuming 200 MiB under one hold of the lock would take seconds.
-WRITE_LATENCY_MAX = 3.0
+# The longest a single write may wait while space is given back, and the
+# 99th percentile. The slices hold the store lock for 2 ms; on a busy 2-core
+# machine a single fsync has taken 0.5 s with no vacuum at all and 1.9 s
+# with it, so the longest write only catches gross stalls (vacuuming 200 MiB
+# under one hold of the lock takes seconds), the percentile catches slices
+# that grow long (it was 3-8 ms here).
+WRITE_LATENCY_MAX = 5.0
+WRITE_LATENCY_P99 = 0.05
 
 
 def store_bytes(d):
@@ -141,6 +144,8 @@ def check_background(t, d):
                (len(lat), lat[-1] * 1000, p99 * 1000))
         t.ok(lat[-1] < WRITE_LATENCY_MAX, 'no write waited %.0f s or more (longest %.1f ms)' %
              (WRITE_LATENCY_MAX, lat[-1] * 1000))
+        t.ok(p99 < WRITE_LATENCY_P99, '99%% of the writes took less than %.0f ms (%.2f ms)' %
+             (WRITE_LATENCY_P99 * 1000, p99 * 1000))
     vacuumed = d.metric('claimfs_store_vacuumed_bytes_total') or 0
     t.ok(vacuumed >= BIG // 2, '/metrics counts the bytes given back (%d MiB)' % (vacuumed // MiB))
     t.eq(sha256_of(os.path.join(claim, 'live')), live_sum, 'the live data is intact')
