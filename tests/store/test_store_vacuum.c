@@ -12,7 +12,9 @@
 #include <string.h>
 #include <sys/stat.h>
 
-static char test_dir[] = "/tmp/claimfs-vacuum-test-XXXXXX";
+#define VACUUM_TEMPLATE P_tmpdir "/claimfs-store-vacuum-XXXXXX"
+
+static char test_dir[] = VACUUM_TEMPLATE;
 static char test_path[512];
 static struct store *st;
 static const struct store_caller root_caller = { 0, 0 };
@@ -26,7 +28,7 @@ static void setup(void)
 
 static void teardown(void)
 {
-	store_fixture_close(test_dir, "/tmp/claimfs-vacuum-test-XXXXXX", &st);
+	store_fixture_close(test_dir, VACUUM_TEMPLATE, &st);
 }
 
 /* Bytes of the store file and its WAL. */
