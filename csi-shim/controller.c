@@ -62,6 +62,7 @@ struct controller_create {
 	json_t *data_source;        /* spec.dataSource to post, or NULL (arena-owned) */
 	const char *source_tag;     /* content-source annotation, or NULL */
 	const char *source_ns;      /* namespace of the source, or NULL */
+	json_t *mutable;            /* annotations of mutable_parameters (arena-owned) */
 };
 
 /* Name, capabilities, parameters, topology. */
@@ -81,6 +82,14 @@ static int controller_create_validate(struct csi_call *call, struct controller_c
 	}
 	if (controller_check_parameters(call, req->n_parameters,
 					(const void *const *)req->parameters) < 0)
+		return -1;
+	/* MODIFY_VOLUME: the class's attributes from the start. */
+	c->mutable = json_object();
+	if (c->mutable == NULL || csi_keep_json(call, c->mutable) < 0)
+		return c->mutable == NULL ? csi_fail_oom(call) : -1;
+	if (controller_modify_annotations(call, req->n_mutable_parameters,
+					  (const void *const *)req->mutable_parameters,
+					  c->mutable) < 0)
 		return -1;
 	if (req->capacity_range != NULL) {
 		c->required = req->capacity_range->required_bytes;
@@ -181,6 +190,10 @@ static json_t *controller_claim_body(const struct controller_create *c)
 	if (annotations != NULL && c->source_tag != NULL &&
 	    json_object_set_new(annotations, MAPPING_ANNOTATION_CONTENT_SOURCE,
 				json_string(c->source_tag)) < 0) {
+		json_decref(annotations);
+		annotations = NULL;
+	}
+	if (annotations != NULL && c->mutable != NULL && json_object_update(annotations, c->mutable) < 0) {
 		json_decref(annotations);
 		annotations = NULL;
 	}
@@ -543,6 +556,7 @@ static const Csi__V1__ControllerServiceCapability__RPC__Type controller_capabili
 	CSI__V1__CONTROLLER_SERVICE_CAPABILITY__RPC__TYPE__LIST_SNAPSHOTS,
 	CSI__V1__CONTROLLER_SERVICE_CAPABILITY__RPC__TYPE__CLONE_VOLUME,
 	CSI__V1__CONTROLLER_SERVICE_CAPABILITY__RPC__TYPE__EXPAND_VOLUME,
+	CSI__V1__CONTROLLER_SERVICE_CAPABILITY__RPC__TYPE__MODIFY_VOLUME,
 	CSI__V1__CONTROLLER_SERVICE_CAPABILITY__RPC__TYPE__SINGLE_NODE_MULTI_WRITER,
 	/* controller_publish.c; PUBLISH_READONLY too: the flag is recorded and
 	 * a publication with the other value is ALREADY_EXISTS. */

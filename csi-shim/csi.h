@@ -133,7 +133,11 @@ int csi_keep_json(struct csi_call *call, json_t *json);
 csi_handler identity_get_plugin_info, identity_get_plugin_capabilities, identity_probe;
 csi_handler controller_create_volume, controller_delete_volume,
 	controller_validate_volume_capabilities, controller_list_volumes, controller_get_capacity,
-	controller_get_capabilities, controller_expand_volume;
+	controller_get_capabilities, controller_expand_volume, controller_modify_volume;
+/* controller_modify.c: check CSI mutable_parameters (count entries of any
+ * map<string,string>) and add their claim annotations; -1 after csi_fail. */
+int controller_modify_annotations(struct csi_call *call, size_t count, const void *const *entries,
+				  json_t *annotations);
 csi_handler snapshot_create, snapshot_delete, snapshot_list;
 csi_handler group_get_capabilities, group_snapshot_create, group_snapshot_delete,
 	group_snapshot_get;

@@ -322,6 +322,18 @@ int daemon_client_claim_annotate(const struct daemon_client *client, const char 
 	return daemon_client_claim_patch(client, ns, name, patch, ret_claim, err);
 }
 
+/* PATCH several annotations at once (takes annotations, even on failure). */
+int daemon_client_claim_patch_annotations(const struct daemon_client *client, const char *ns,
+					  const char *name, json_t *annotations,
+					  json_t **ret_claim, struct daemon_client_error *err)
+{
+	json_t *patch = annotations != NULL ? json_pack("{s:{s:o}}", "metadata", "annotations",
+							 annotations)
+					    : NULL;
+
+	return daemon_client_claim_patch(client, ns, name, patch, ret_claim, err);
+}
+
 /* DELETE one PersistentVolume. */
 int daemon_client_volume_delete(const struct daemon_client *client, const char *name,
 				struct daemon_client_error *err)

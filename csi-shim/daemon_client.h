@@ -64,6 +64,11 @@ int daemon_client_claim_annotate(const struct daemon_client *client, const char 
 				 const char *name, const char *resource_version, const char *key,
 				 const char *value, json_t **ret_claim,
 				 struct daemon_client_error *err);
+/* Set several annotations of a claim in one merge patch; takes the
+ * reference to annotations. */
+int daemon_client_claim_patch_annotations(const struct daemon_client *client, const char *ns,
+					  const char *name, json_t *annotations,
+					  json_t **ret_claim, struct daemon_client_error *err);
 /* DELETE /api/v1/persistentvolumes/{name}. */
 int daemon_client_volume_delete(const struct daemon_client *client, const char *name,
 				struct daemon_client_error *err);

@@ -35,6 +35,8 @@ static const struct csi_method csi_methods[] = {
 		controller_get_capabilities),
 	CSI_ROW("Controller", "ControllerExpandVolume", controller_expand_volume,
 		controller_expand_volume),
+	CSI_ROW("Controller", "ControllerModifyVolume", controller_modify_volume,
+		controller_modify_volume),
 	CSI_ROW("Controller", "ControllerPublishVolume", controller_publish_volume,
 		controller_publish_volume),
 	CSI_ROW("Controller", "ControllerUnpublishVolume", controller_unpublish_volume,

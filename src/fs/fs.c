@@ -463,6 +463,14 @@ static void fs_op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t 
 				     fs_kill_request(req, fs_caller_in_group, &kill));
 
 	(void)fi;
+	if (r >= 0) {
+		/* A claim of the durable I/O class: the write is committed durably
+		 * before it is acknowledged, as with O_SYNC. */
+		int c = store_io_class_commit(fs_store(req), ino);
+
+		if (c < 0)
+			r = c;
+	}
 	if (r < 0) {
 		fs_reply_err(req, (int)-r);
 		return;
@@ -476,8 +484,12 @@ static void fs_op_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *f
 {
 	int r = 0;
 
-	if (fi->fh & FS_FH_WRITABLE)
+	if (fi->fh & FS_FH_WRITABLE) {
 		r = store_flush(fs_store(req), ino);
+		/* The durable I/O class: close commits durably, as fsync. */
+		if (r == 0)
+			r = store_io_class_commit(fs_store(req), ino);
+	}
 	fs_reply_err(req, -r);
 }
 

@@ -447,6 +447,8 @@ static int model_claim_create(struct model_txn *t, const char *ns, const json_t 
 	r = claim_admit(&c, uid, t->now);
 	if (r == 0)
 		r = model_claim_try_bind(t, &c, err);
+	if (r == 0)
+		r = model_claim_attributes(t, &c, err);
 	if (r < 0)
 		goto out;
 	obj = claim_to_json(&c);
@@ -668,7 +670,8 @@ static int model_claim_update(struct model_txn *t, const json_t *old, const json
 	    (r = model_claim_take(&res.finalizers, req.finalizers)) < 0 ||
 	    (r = model_claim_take(&res.owner_references, req.owner_references)) < 0 ||
 	    (r = model_claim_merge_spec(t, &res, &req, err)) < 0 ||
-	    (r = model_claim_try_bind(t, &res, NULL)) < 0)
+	    (r = model_claim_try_bind(t, &res, NULL)) < 0 ||
+	    (r = model_claim_attributes(t, &res, err)) < 0)
 		goto out;
 	obj = claim_to_json(&res);
 	if (obj == NULL) {

@@ -60,6 +60,7 @@
 #include <stdint.h>
 
 #include "model.h"
+#include "volume_attrs.h"
 
 struct model_event_sweeper;
 struct model_hub;
@@ -116,6 +117,14 @@ int model_txn_event(struct model_txn *t, const char *type, enum model_kind kind,
 		    const json_t *object, const json_t *old);
 /* Queue an info-level line saying what t did ("provisioned ..."): it is
  * logged at commit, never for a dry run or a change that is rolled back. */
+/* model_claim_attrs.c: a claim's mutable volume attributes (CSI MODIFY_VOLUME),
+ * validated (-EINVAL with a field error) and applied to its store volume once
+ * it is bound. */
+#define MODEL_ANNOTATION_INODE_LIMIT VOLUME_ATTRS_ANNOTATION_INODE_LIMIT
+#define MODEL_ANNOTATION_IO_CLASS VOLUME_ATTRS_ANNOTATION_IO_CLASS
+struct claim;
+int model_claim_attributes(struct model_txn *t, const struct claim *c, struct model_error *err);
+
 int model_txn_log(struct model_txn *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Run every kind's reconcile hook inside t: what a kind calls after a change
  * that may let objects of other kinds progress (a class, volume or snapshot

@@ -269,13 +269,21 @@ bool store_may_have_xattr(struct store *s, const char *name);
 #define STORE_CLAIM_NAME_MAX 253
 #define STORE_VOLUME_NAME_MAX 253
 
+/* How a volume's writes are committed (README, durability contract). */
+enum store_io_class {
+	STORE_IO_STANDARD = 0, /* batched: close commits, fsync makes durable */
+	STORE_IO_DURABLE = 1,  /* every write and close committed durably, as O_SYNC */
+};
+
 struct store_volume {
 	int64_t id;
 	char name[STORE_VOLUME_NAME_MAX + 1];
 	uint64_t capacity;    /* bytes */
 	uint64_t used_bytes;  /* allocated data bytes */
 	uint64_t used_inodes; /* inodes including the root directory */
-	uint64_t max_inodes;
+	uint64_t max_inodes;  /* inode_limit if set, else derived from capacity */
+	uint64_t inode_limit; /* stored override, 0: none (store_volume_modify) */
+	enum store_io_class io_class;
 	bool read_only;
 	uint64_t root_ino;
 	/* Where the root is linked; both empty while unbound. */
@@ -318,6 +326,14 @@ int store_volume_clone_group(struct store *s, const struct store_clone *clones, 
 int store_volume_get(struct store *s, const char *name, struct store_volume *ret_volume);
 /* Change capacity (any value >= 1) and the read-only flag. */
 int store_volume_update(struct store *s, const char *name, uint64_t capacity, bool read_only);
+/* Set a volume's mutable attributes, online: inode_limit (0: derived from the
+ * capacity; creating beyond it is -ENOSPC) and io_class. -ENOENT: no such
+ * volume; -EINVAL: io_class out of range. */
+int store_volume_modify(struct store *s, const char *name, uint64_t inode_limit,
+			enum store_io_class io_class);
+/* After a write or a close on ino: if its volume has the durable I/O class,
+ * commit durably now (as store_fsync); otherwise nothing. */
+int store_io_class_commit(struct store *s, uint64_t ino);
 typedef int (*store_volume_cb)(void *ud, const struct store_volume *volume);
 int store_volume_list(struct store *s, store_volume_cb cb, void *ud);
 

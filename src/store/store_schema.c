@@ -83,13 +83,20 @@ static const char *const store_migrations[] = {
 	"UPDATE objects SET phase = json_extract(body, '$.status.phase');"
 	"DROP INDEX objects_phase;"
 	"CREATE INDEX objects_phase ON objects(kind, phase);",
+	/* 4 -> 5: the mutable per-volume attributes (store_modify.c): an inode
+	 * limit that overrides the one derived from the capacity (0: derived)
+	 * and the I/O class (0: standard batching, 1: durable). Old volumes
+	 * keep what they had: 0 and 0. */
+	"ALTER TABLE volumes ADD COLUMN inode_limit INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE volumes ADD COLUMN io_class INTEGER NOT NULL DEFAULT 0;",
 };
 
 #define STORE_SCHEMA_VERSION ((int)(sizeof(store_migrations) / sizeof(store_migrations[0])))
 
 #define INODE_COLUMNS "ino, volume, parent, mode, uid, gid, nlink, size, alloc, rdev, atime, mtime, ctime"
 #define VOLUME_COLUMNS \
-	"id, name, capacity, used_bytes, used_inodes, read_only, root_ino, bound_namespace, bound_claim"
+	"id, name, capacity, used_bytes, used_inodes, read_only, root_ino, bound_namespace, bound_claim," \
+	" inode_limit, io_class"
 #define BLOCK_USAGE_SQL STORE_BLOCK_USAGE_SQL("data")
 
 static const char *const store_sql[STMT_COUNT] = {
@@ -159,6 +166,9 @@ static const char *const store_sql[STMT_COUNT] = {
 	[STMT_VOLUME_USAGE] = "UPDATE volumes SET used_bytes = used_bytes + ?2,"
 			      " used_inodes = used_inodes + ?3 WHERE id = ?1",
 	[STMT_VOLUME_UPDATE] = "UPDATE volumes SET capacity = ?2, read_only = ?3 WHERE id = ?1",
+	[STMT_VOLUME_MODIFY] = "UPDATE volumes SET inode_limit = ?2, io_class = ?3 WHERE id = ?1",
+	[STMT_INODE_IO_CLASS] = "SELECT v.io_class FROM inodes i JOIN volumes v ON v.id = i.volume"
+				" WHERE i.ino = ?1",
 	[STMT_VOLUME_BIND] = "UPDATE volumes SET bound_namespace = ?2, bound_claim = ?3 WHERE id = ?1",
 	[STMT_VOLUME_DELETE] = "DELETE FROM volumes WHERE id = ?1",
 	[STMT_OBJECT_GET] = "SELECT body, version FROM objects WHERE kind = ?1 AND namespace = ?2"

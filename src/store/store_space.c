@@ -7,7 +7,8 @@
  *
  * Invariants: used_bytes is the sum of inodes.alloc over the volume's inodes
  * and used_inodes their count (store_check verifies both); the operation
- * that charges past capacity or past store_volume_inode_limit(capacity)
+ * that charges past capacity or past max_inodes (the volume's inode_limit, else
+ * store_volume_inode_limit(capacity))
  * checks before charging and rolls back with -ENOSPC.
  *
  * Capacity (store_capacity_get): a bound, writable volume has been promised
@@ -51,7 +52,12 @@ void store_volume_from_row(sqlite3_stmt *st, struct store_volume *ret_volume)
 	store_copy_text(ret_volume->bound_namespace, sizeof(ret_volume->bound_namespace),
 			sqlite3_column_text(st, 7));
 	store_copy_text(ret_volume->bound_claim, sizeof(ret_volume->bound_claim), sqlite3_column_text(st, 8));
-	ret_volume->max_inodes = store_volume_inode_limit(ret_volume->capacity);
+	ret_volume->inode_limit = (uint64_t)sqlite3_column_int64(st, 9);
+	ret_volume->io_class = sqlite3_column_int(st, 10) == STORE_IO_DURABLE ? STORE_IO_DURABLE
+									       : STORE_IO_STANDARD;
+	/* The override, when set (store_volume_modify), wins over the derived one. */
+	ret_volume->max_inodes = ret_volume->inode_limit ? ret_volume->inode_limit
+							 : store_volume_inode_limit(ret_volume->capacity);
 }
 
 static int store_volume_fetch(struct store *s, sqlite3_stmt *st, struct store_volume *ret_volume)
