@@ -386,7 +386,8 @@ END_TEST
  * column, the phase index over the JSON body), for the migration tests. */
 #define SCHEMA_3_OBJECTS_SQL \
 	" DROP INDEX objects_phase; ALTER TABLE objects DROP COLUMN phase;" \
-	" CREATE INDEX objects_phase ON objects(kind, json_extract(body, '$.status.phase'));"
+	" CREATE INDEX objects_phase ON objects(kind, json_extract(body, '$.status.phase'));" \
+	" ALTER TABLE volumes DROP COLUMN inode_limit; ALTER TABLE volumes DROP COLUMN io_class;"
 
 /* store_object_list_phase callback: count the objects. */
 static int count_object(void *ud, const char *namespace_name, const char *name, const char *body,
