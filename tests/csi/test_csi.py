@@ -238,7 +238,8 @@ class CsiTest:
         R = pb.ControllerServiceCapability.RPC
         t.eq(rpcs, {R.CREATE_DELETE_VOLUME, R.LIST_VOLUMES, R.GET_CAPACITY, R.CREATE_DELETE_SNAPSHOT,
                     R.LIST_SNAPSHOTS, R.CLONE_VOLUME, R.EXPAND_VOLUME, R.SINGLE_NODE_MULTI_WRITER,
-                    R.PUBLISH_UNPUBLISH_VOLUME, R.PUBLISH_READONLY, R.LIST_VOLUMES_PUBLISHED_NODES},
+                    R.PUBLISH_UNPUBLISH_VOLUME, R.PUBLISH_READONLY, R.LIST_VOLUMES_PUBLISHED_NODES,
+                    R.MODIFY_VOLUME},
              'ControllerGetCapabilities lists what is implemented')
         node = self.call(self.node.NodeGetCapabilities, pb.NodeGetCapabilitiesRequest())
         N = pb.NodeServiceCapability.RPC

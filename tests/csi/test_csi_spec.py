@@ -7,7 +7,9 @@ v1.11) and checks the same codes; every check is named after the sanity
 case it stands for ("<RPC>: <sanity It(...) text>"). The plumbing (daemon,
 driver, proto compilation, stubs) is test_csi.py's.
 
-Covered: the node RPCs with relative and wrong paths (NodeGetVolumeStats,
+Covered: ControllerModifyVolume and CreateVolume's mutable_parameters
+(MODIFY_VOLUME: the inode limit seen through statvfs at the target, ENOSPC
+beyond it), the node RPCs with relative and wrong paths (NodeGetVolumeStats,
 NodeExpandVolume), node expansion seen through statvfs at the target, and
 the "should work" / "should remove target path" lifecycles.
 
@@ -642,6 +644,81 @@ class SpecTest(base.CsiTest):
         for v in (vol, other):
             self.call(self.ctl.DeleteVolume, pb.DeleteVolumeRequest(volume_id=v.volume_id))
 
+    # -- ControllerModifyVolume (MODIFY_VOLUME, VolumeAttributesClass) --
+
+    def modify(self, vid, params=None):
+        return self.call(self.ctl.ControllerModifyVolume, self.pb.ControllerModifyVolumeRequest(
+            volume_id=vid, mutable_parameters=dict(params or {})))
+
+    def test_modify_volume(self):
+        t, pb, S = self.t, self.pb, self.grpc.StatusCode
+        R = 'ModifyVolume'
+        caps = {c.rpc.type for c in self.call(self.ctl.ControllerGetCapabilities,
+                                              pb.ControllerGetCapabilitiesRequest()).capabilities}
+        t.ok(pb.ControllerServiceCapability.RPC.MODIFY_VOLUME in caps,
+             'ControllerGetCapabilities advertises MODIFY_VOLUME (sanity runs the ModifyVolume specs)', caps)
+        attrs = {'inodeLimit': '50', 'ioClass': 'durable'}
+        self.sanity(S.INVALID_ARGUMENT, lambda: self.modify('', attrs), R, 'should fail if no volume id is given')
+        self.sanity(S.NOT_FOUND, lambda: self.modify('non-existing-volume-id', attrs), R,
+                    'should fail if volume does not exist')
+        plain = self.create('sanity-modify-volume-plain', pvc=('spec', 'modify-plain'))
+        self.sanity(S.INVALID_ARGUMENT, lambda: self.modify(plain.volume_id, {'XXX_FakeKey': 'XXX_FakeValue'}), R,
+                    'should fail if specified mutable parameters are not supported by the volume')
+        for bad in ({'inodeLimit': '0'}, {'inodeLimit': '-1'}, {'inodeLimit': '12k'}, {'inodeLimit': ''},
+                    {'ioClass': 'fast'}, {'ioClass': 'durable', 'inodeLimit': 'x'}):
+            self.sanity(S.INVALID_ARGUMENT, lambda b=bad: self.modify(plain.volume_id, b), R,
+                        'a bad value is INVALID_ARGUMENT: %r' % bad)
+        claim = self.claim('spec', 'modify-plain')
+        notes = claim['metadata'].get('annotations', {})
+        t.ok('claimfs.io/inode-limit' not in notes and 'claimfs.io/io-class' not in notes,
+             'a refused modification changes nothing on the claim', notes)
+        self.sanity('OK', lambda: self.modify(plain.volume_id), R,
+                    'should modify a volume created without a volume attribute class (no parameters)')
+        self.sanity('OK', lambda: self.modify(plain.volume_id, attrs), R,
+                    'should modify a volume created without a volume attribute class')
+        notes = self.claim('spec', 'modify-plain')['metadata'].get('annotations', {})
+        t.eq((notes.get('claimfs.io/inode-limit'), notes.get('claimfs.io/io-class')), ('50', 'durable'),
+             'the claim carries the new attributes (HTTP API)')
+        self.sanity('OK', lambda: self.modify(plain.volume_id, attrs), R, 'the same request again: OK (idempotent)')
+        target = self.target('modify')
+        self.lifecycle_publish(plain, target)
+        sv = os.statvfs(target)
+        t.eq((sv.f_files, sv.f_ffree), (50, 49), 'the inode limit is what statvfs shows at the published target')
+        self.modify(plain.volume_id, {'inodeLimit': '3'})
+        made = 0
+        try:
+            for i in range(5):
+                os.close(os.open(os.path.join(target, 'f%d' % i), os.O_CREAT | os.O_WRONLY, 0o644))
+                made += 1
+            got = 0
+        except OSError as e:
+            got = e.errno
+        t.eq((made, got, os.statvfs(target).f_files), (2, errno.ENOSPC, 3),
+             'modified online while published: 2 files, then ENOSPC, the I/O class kept')
+        notes = self.claim('spec', 'modify-plain')['metadata'].get('annotations', {})
+        t.eq(notes.get('claimfs.io/io-class'), 'durable', 'a key not named keeps its value')
+        self.lifecycle_cleanup(plain, target)
+
+        R2 = 'CreateVolume'
+        self.sanity(S.INVALID_ARGUMENT, lambda: self.call(self.ctl.CreateVolume, self.create_req_mutable(
+            'sanity-modify-bad', {'XXX_FakeKey': 'XXX_FakeValue'})), R2,
+            'mutable_parameters with an unknown key: INVALID_ARGUMENT')
+        vac = self.call(self.ctl.CreateVolume, self.create_req_mutable('sanity-modify-volume-vac', attrs,
+                                                                       pvc=('spec', 'modify-vac'))).volume
+        notes = self.claim('spec', 'modify-vac')['metadata'].get('annotations', {})
+        t.eq(notes.get('claimfs.io/inode-limit'), '50', '%s: mutable_parameters are applied at creation' % R2)
+        self.sanity('OK', lambda: self.modify(vac.volume_id, attrs), R,
+                    'should modify a volume created with a volume attribute class')
+        self.sanity(S.INVALID_ARGUMENT, lambda: self.modify(vac.volume_id, {'XXX_FakeKey': 'XXX_FakeValue'}), R,
+                    'should fail to modify a volume created with a volume attribute class if new mutable '
+                    'parameters are not supported by volume')
+        self.call(self.ctl.DeleteVolume, pb.DeleteVolumeRequest(volume_id=vac.volume_id))
+
+    def create_req_mutable(self, name, mutable, **kw):
+        req = self.create_req(name, **kw)
+        req.mutable_parameters.update(mutable)
+        return req
+
     # -- the node lifecycles --
 
     def test_node_lifecycle(self):
@@ -660,6 +737,7 @@ def run_cases(test):
     test.test_node_get_volume_stats()
     test.test_node_expand_volume()
     test.test_node_lifecycle()
+    test.test_modify_volume()
     test.test_node_stage_errors()
     test.test_node_stage_publish()
     test.test_controller_publish()
