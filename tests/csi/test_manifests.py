@@ -196,6 +196,10 @@ class ManifestTest:
         t.ok(arg(prov, '--node-deployment') == 'true' and arg(prov, '--extra-create-metadata') == 'true' and
              any(e['name'] == 'NODE_NAME' for e in prov['env']),
              '%s: external-provisioner in node-deployment mode with --extra-create-metadata' % label)
+        resizer = container(ds, 'csi-resizer')
+        t.ok(resizer and 'VolumeAttributesClass=true' in (arg(resizer, '--feature-gates') or '') and
+             'VolumeAttributesClass=true' in (arg(prov, '--feature-gates') or ''),
+             '%s: csi-provisioner and csi-resizer pass VolumeAttributesClass parameters (MODIFY_VOLUME)' % label)
         for c in ds['spec']['template']['spec']['containers']:
             if c['name'] in SIDECARS:
                 sm, _ = mount(ds, c, 'socket-dir')
@@ -246,6 +250,11 @@ class ManifestTest:
         code = [v for v in sts['spec']['template']['spec']['volumes'] if 'configMap' in v]
         t.ok(code and code[0]['configMap']['name'] == cms[0]['metadata']['name'] and 'app.py' in cms[0]['data'],
              'example: the app code comes from the generated ConfigMap')
+        vacs = find(objects, 'VolumeAttributesClass')
+        t.ok(len(vacs) >= 2 and all(v['apiVersion'] == 'storage.k8s.io/v1beta1' and v['driverName'] == DRIVER and
+                                    set(v['parameters']) <= {'inodeLimit', 'ioClass'} for v in vacs) and
+             {v['parameters'].get('ioClass') for v in vacs} == {'standard', 'durable'},
+             'example: VolumeAttributesClasses for the driver with only the mutable parameters it takes', vacs)
 
     def test_example_app(self):
         """Run the example app on loopback and count two visits."""
@@ -353,6 +362,21 @@ class ManifestTest:
             errors.append('metadata.name is required')
         return errors
 
+    @staticmethod
+    def attributes_class_errors(o):
+        """The VolumeAttributesClass (storage.k8s.io/v1beta1) schema by hand: no model in the
+        pinned kubernetes-models. driverName is required, parameters map strings to strings."""
+        errors = ['unknown field %s' % k for k in o
+                  if k not in {'apiVersion', 'kind', 'metadata', 'driverName', 'parameters'}]
+        if not isinstance(o.get('driverName'), str) or not o['driverName']:
+            errors.append('driverName must be a non-empty string')
+        params = o.get('parameters', {})
+        if not isinstance(params, dict) or not all(isinstance(v, str) for v in params.values()):
+            errors.append('parameters must map strings to strings')
+        if not isinstance(o.get('metadata', {}).get('name'), str):
+            errors.append('metadata.name is required')
+        return errors
+
     def test_schemas(self):
         t = self.t
         sources = [('deploy', self.kustomized['deploy']), ('deploy/snapshots', self.kustomized['deploy/snapshots']),
@@ -391,8 +415,16 @@ class ManifestTest:
             if status == 'unknown' and o.get('kind') in ('VolumeSnapshotClass', 'VolumeGroupSnapshotClass'):
                 errors = self.snapshot_class_errors(o)
                 t.ok(not errors, desc + ' (CRD schema)', errors)
+            elif status == 'unknown' and o.get('kind') == 'VolumeAttributesClass':
+                errors = self.attributes_class_errors(o)
+                t.ok(not errors, desc + ' (by hand)', errors)
             else:
                 t.ok(status == 'ok', desc, detail)
+        broken_vac = {'apiVersion': 'storage.k8s.io/v1beta1', 'kind': 'VolumeAttributesClass',
+                      'metadata': {'name': 'x'}, 'parameters': {'inodeLimit': 1000}}
+        t.ok(len(self.attributes_class_errors(broken_vac)) == 2,
+             'a broken VolumeAttributesClass (no driverName, a number as parameter) is rejected',
+             self.attributes_class_errors(broken_vac))
         for j, (_, o) in enumerate(controls):
             status, detail = results[len(objects) + j]
             t.ok(status == 'fail', 'a broken %s is rejected by the validator' % o['kind'], (status, detail))
