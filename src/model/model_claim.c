@@ -547,7 +547,17 @@ static int model_claim_each(struct model_txn *t, const char *phase, model_obj_cb
 /* A Pending claim's step: bind it if anything can bind it now. */
 static int model_claim_bind_now(struct model_txn *t, struct claim *c)
 {
-	return model_claim_try_bind(t, c, NULL);
+	struct model_error err = { 0 };
+	int r = model_claim_try_bind(t, c, NULL);
+
+	/* Bound now: its volume takes the attributes the claim was admitted
+	 * with (checked then, so -EINVAL only for a claim stored before). */
+	int a = r == 0 ? model_claim_attributes(t, c, &err) : 0;
+
+	if (a == -EINVAL)
+		log_warn("claim %s/%s: volume attributes not applied: invalid annotations",
+			 c->namespace_name, c->name);
+	return a < 0 && a != -EINVAL ? a : r;
 }
 
 /* Bind every Pending claim that can be bound now, and grow the claims whose

@@ -22,6 +22,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 import traceback
 
 sys.path.insert(0, os.environ.get('CLAIMFS_TEST_LIB',
@@ -91,6 +92,28 @@ def phase_inode_limit(t, d):
     t.eq((made, err), (3, 0), 'and files can be created again')
 
 
+def phase_bind_later(t, d):
+    """A Pending claim's attributes reach its volume when it binds later."""
+    body = d.claim_body('later')
+    body['metadata']['annotations'] = {LIMIT: '7'}
+    body['spec']['storageClassName'] = 'manual'
+    status, _, _ = d.request('POST', '/api/v1/namespaces/default/persistentvolumeclaims', body)
+    pv = {'apiVersion': 'v1', 'kind': 'PersistentVolume', 'metadata': {'name': 'pv-later'},
+          'spec': {'capacity': {'storage': '1Mi'}, 'accessModes': ['ReadWriteOnce'],
+                   'persistentVolumeReclaimPolicy': 'Delete', 'storageClassName': 'manual'}}
+    pv_status, _, _ = d.request('POST', '/api/v1/persistentvolumes', pv)
+    path = d.claim_path('default', 'later')
+    files = None
+    for _ in range(50):
+        try:
+            files = os.statvfs(path).f_files
+            break
+        except OSError:
+            time.sleep(0.1)
+    t.eq((status, pv_status, files), (201, 201, 7),
+         'a claim Pending with %s=7 binds to a PV created later and its volume has the limit' % LIMIT)
+
+
 def write_open(path, data):
     """Write DATA to a new file and keep it open (no close, no fsync); returns the fd."""
     fd = os.open(path, os.O_CREAT | os.O_WRONLY, 0o644)
@@ -151,6 +174,7 @@ def main():
                 t.bail(str(e).replace('\n', ' | '))
             try:
                 phase_inode_limit(t, d)
+                phase_bind_later(t, d)
                 phase_io_class(t, d)
             except (OSError, AssertionError, ValueError, RuntimeError, subprocess.SubprocessError):
                 t.ok(False, 'no unexpected error', traceback.format_exc() + '\n' + d.log_tail())
