@@ -143,9 +143,19 @@ static bool fs_caller_in_group(void *ud, uint32_t gid)
 	return found;
 }
 
+/* For a chown, which the kernel asks to drop set-id bits without checking
+ * the caller's CAP_FSETID: whether the caller may keep an S_ISGID without
+ * group execute (it has CAP_FSETID or is in the file's old group). */
+static bool fs_caller_keeps_sgid(void *ud, uint32_t gid)
+{
+	const struct fuse_ctx *ctx = fuse_req_ctx(ud);
+
+	return fs_killpriv_caller_has_fsetid(ctx->pid, ctx->uid) || fs_caller_in_group(ud, gid);
+}
+
 /* The set-id drop the kernel asks of this request (fs_killpriv.c), in *storage,
- * or NULL. in_group: fs_caller_in_group, or NULL where the kernel does not
- * say whether the caller has CAP_FSETID (chown). */
+ * or NULL. in_group: fs_caller_in_group (write, truncate: the kernel asks
+ * only callers without CAP_FSETID) or fs_caller_keeps_sgid (chown). */
 static const struct store_kill_suidgid *fs_kill_request(fuse_req_t req, bool (*in_group)(void *, uint32_t),
 							 struct store_kill_suidgid *storage)
 {
@@ -279,9 +289,10 @@ static void fs_op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int
 		sr.ctime = attr->st_ctim;
 	}
 	/* The kernel asks for a truncate by a caller without CAP_FSETID, and
-	 * for every chown (where only a group-executable S_ISGID goes). */
+	 * for every chown of a non-directory, whoever the caller. */
 	struct store_kill_suidgid kill;
-	sr.kill = fs_kill_request(req, (to_set & FUSE_SET_ATTR_SIZE) ? fs_caller_in_group : NULL, &kill);
+	sr.kill = fs_kill_request(req, (to_set & FUSE_SET_ATTR_SIZE) ? fs_caller_in_group : fs_caller_keeps_sgid,
+				  &kill);
 	(void)fi;
 	r = store_setattr(fs_store(req), ino, &sr, &a);
 	fs_reply_attr(req, r, &a);

@@ -22,6 +22,12 @@
  * connection that outlives its worker processes.
  * If the kernel does not offer the flag nothing changes: it keeps clearing
  * the bits itself and the thread-local flag stays false.
+ *
+ * On chown the kernel asks for the kill without having looked at the
+ * caller's capabilities (it does for write and truncate), so
+ * fs_killpriv_caller_has_fsetid reads them from /proc for the one rule that
+ * needs them: an S_ISGID without group execute stays for a caller with
+ * CAP_FSETID, as in the VFS's setattr_should_drop_sgid.
  */
 #include "fs_killpriv.h"
 
@@ -30,10 +36,12 @@
 
 #include <errno.h>
 #include <fuse_lowlevel.h>
+#include <linux/capability.h>
 #include <linux/fuse.h>
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -46,6 +54,27 @@ static _Thread_local bool fs_killpriv_kill;
 bool fs_killpriv_requested(void)
 {
 	return fs_killpriv_kill;
+}
+
+bool fs_killpriv_caller_has_fsetid(pid_t pid, uid_t uid)
+{
+	char path[64], line[256];
+	unsigned long long caps;
+	bool found = false, has = false;
+	FILE *f = NULL;
+
+	if (pid > 0 && snprintf(path, sizeof(path), "/proc/%d/status", (int)pid) < (int)sizeof(path))
+		f = fopen(path, "re");
+	if (!f)
+		return uid == 0; /* caller gone or outside our pid namespace: its uid says it */
+	while (!found && fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "CapEff: %llx", &caps) == 1) {
+			found = true;
+			has = (caps >> CAP_FSETID) & 1;
+		}
+	}
+	fclose(f);
+	return found ? has : uid == 0;
 }
 
 /* Where a request that may ask for the set-id bits to go says so: a 32-bit

@@ -6,6 +6,7 @@
 #define CLAIMFS_FS_KILLPRIV_H
 
 #include <stdbool.h>
+#include <sys/types.h>
 
 struct fuse_session;
 
@@ -18,5 +19,8 @@ int fs_killpriv_install(struct fuse_session *se, int fd);
  * SETATTR with FATTR_KILL_SUIDGID, an OPEN or CREATE with
  * FUSE_OPEN_KILL_SUIDGID. Only ever true under KILLPRIV_V2. */
 bool fs_killpriv_requested(void);
+/* Whether the process (thread) pid has CAP_FSETID in its effective set;
+ * when /proc does not show it, whether uid is 0. */
+bool fs_killpriv_caller_has_fsetid(pid_t pid, uid_t uid);
 
 #endif

@@ -80,10 +80,10 @@ enum store_setattr_flags {
  * group-executable or the caller is outside the file's group (as the VFS
  * does for ext4); a chown clears them the same way. */
 struct store_kill_suidgid {
-	/* Whether the caller is in group `gid` (fsgid or supplementary); asked
-	 * only about a file with S_ISGID and no group execute permission.
-	 * NULL: such an S_ISGID stays (a chown, where the kernel does not say
-	 * whether the caller has CAP_FSETID). */
+	/* Whether the caller may keep an S_ISGID without group execute
+	 * permission on a file of group `gid` (the group before a chown): it
+	 * is in that group (fsgid or supplementary), or, for a chown, has
+	 * CAP_FSETID. NULL: such an S_ISGID stays. */
 	bool (*in_group)(void *ud, uint32_t gid);
 	void *ud;
 };

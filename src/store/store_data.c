@@ -206,8 +206,8 @@ static int store_write_block(struct store *s, uint64_t ino, uint64_t index, uint
 
 /* What a write, truncate or chown takes away, as the kernel's
  * file_remove_privs does on a local filesystem: the file's
- * security.capability, and for a caller without CAP_FSETID (kill != NULL)
- * S_ISUID and S_ISGID (see struct store_kill_suidgid). Changes
+ * security.capability, and when the kernel asks (kill != NULL) S_ISUID and
+ * S_ISGID of any non-directory (see struct store_kill_suidgid). Changes
  * inode->attr.mode; the caller saves the inode. */
 int store_kill_priv(struct store *s, struct store_inode *inode, const struct store_kill_suidgid *kill)
 {
@@ -215,7 +215,7 @@ int store_kill_priv(struct store *s, struct store_inode *inode, const struct sto
 	static const char caps[] = "security.capability";
 	uint32_t mode = inode->attr.mode;
 
-	if (kill && S_ISREG(mode)) {
+	if (kill && !S_ISDIR(mode)) {
 		mode &= ~(uint32_t)S_ISUID;
 		if ((mode & S_ISGID) &&
 		    ((mode & S_IXGRP) || (kill->in_group && !kill->in_group(kill->ud, inode->attr.gid))))

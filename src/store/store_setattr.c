@@ -46,6 +46,16 @@ static int store_do_setattr(struct store *s, uint64_t ino, const struct store_se
 	}
 	if (req->flags & STORE_SET_MODE)
 		inode.attr.mode = (inode.attr.mode & S_IFMT) | (req->mode & 07777);
+	/* A truncate or chown drops privileges as on ext4 and tmpfs: a chown
+	 * those of every type but a directory, judged on the group the file
+	 * had before (the VFS's setattr_should_drop_sgid). */
+	bool chown = (req->flags & (STORE_SET_UID | STORE_SET_GID)) != 0;
+	if ((S_ISREG(inode.attr.mode) && ((req->flags & STORE_SET_SIZE) || chown || req->kill)) ||
+	    (chown && !S_ISDIR(inode.attr.mode))) {
+		r = store_kill_priv(s, &inode, req->kill);
+		if (r < 0)
+			return r;
+	}
 	if (req->flags & STORE_SET_UID)
 		inode.attr.uid = req->uid;
 	if (req->flags & STORE_SET_GID)
@@ -59,13 +69,6 @@ static int store_do_setattr(struct store *s, uint64_t ino, const struct store_se
 	else if (req->flags & STORE_SET_MTIME)
 		inode.attr.mtime = req->mtime;
 	inode.attr.ctime = req->flags & STORE_SET_CTIME ? req->ctime : now;
-	/* A truncate or chown of a file drops its privileges as on ext4. */
-	if (S_ISREG(inode.attr.mode) &&
-	    ((req->flags & (STORE_SET_SIZE | STORE_SET_UID | STORE_SET_GID)) || req->kill)) {
-		r = store_kill_priv(s, &inode, req->kill);
-		if (r < 0)
-			return r;
-	}
 	r = store_inode_save(s, &inode);
 	if (r == 0)
 		*ret_attr = inode.attr;

@@ -156,6 +156,50 @@ START_TEST(test_writes_drop_privileges)
 }
 END_TEST
 
+/* in_group answer for a caller in group 100 only. */
+static bool in_group_100(void *ud, uint32_t gid)
+{
+	(void)ud;
+	return gid == 100;
+}
+
+/* chown (kill asked, as the kernel does for every non-directory) from
+ * `mode` and group 100 to group 200; the resulting mode bits. */
+static unsigned mode_after_chown(uint64_t ino, unsigned mode, const struct store_kill_suidgid *kill)
+{
+	struct store_setattr_request sr = { .flags = STORE_SET_MODE | STORE_SET_GID, .mode = mode, .gid = 100 };
+	struct store_attr a;
+
+	ck_assert_int_eq(store_setattr(st, ino, &sr, &a), 0);
+	struct store_setattr_request chown = { .flags = STORE_SET_GID, .gid = 200, .kill = kill };
+	ck_assert_int_eq(store_setattr(st, ino, &chown, &a), 0);
+	ck_assert_uint_eq(a.gid, 200);
+	return a.mode & 07777;
+}
+
+START_TEST(test_chown_drops_privileges_of_every_type)
+{
+	uint64_t root = make_volume("vc", "c", 1 << 20);
+	struct store_kill_suidgid outsider = { in_group_no, NULL }, old_member = { in_group_100, NULL };
+	static const uint32_t types[] = { S_IFREG, S_IFIFO, S_IFSOCK, S_IFCHR, S_IFBLK };
+	struct store_attr a;
+	char name[16];
+
+	for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
+		snprintf(name, sizeof(name), "n%zu", i);
+		ck_assert_int_eq(store_mknod(st, root, name, types[i] | 0644, 0, &root_caller, &a), 0);
+		ck_assert_uint_eq(mode_after_chown(a.ino, 06555, &outsider), 0555);
+		ck_assert_uint_eq(mode_after_chown(a.ino, 06745, &outsider), 0745);
+		/* S_ISGID without group execute stays for a member of the old group. */
+		ck_assert_uint_eq(mode_after_chown(a.ino, 06745, &old_member), 02745);
+		ck_assert_uint_eq(mode_after_chown(a.ino, 06745, NULL), 06745);
+	}
+	/* Directories keep both (the kernel does not ask, but even if it did). */
+	ck_assert_int_eq(store_mknod(st, root, "d", S_IFDIR | 0755, 0, &root_caller, &a), 0);
+	ck_assert_uint_eq(mode_after_chown(a.ino, 06755, &outsider), 06755);
+}
+END_TEST
+
 START_TEST(test_enospc_leaves_data)
 {
 	uint64_t root = make_volume("small", "c", 1 << 20);
@@ -782,6 +826,7 @@ static Suite *store_ops_suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_write_read_across_blocks);
 	tcase_add_test(tc, test_writes_drop_privileges);
+	tcase_add_test(tc, test_chown_drops_privileges_of_every_type);
 	tcase_add_test(tc, test_enospc_leaves_data);
 	tcase_add_test(tc, test_truncate_and_fallocate_usage);
 	tcase_add_test(tc, test_orphan_lives_until_forget);

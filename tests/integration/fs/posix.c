@@ -106,6 +106,7 @@ static void run_default(void)
 	posix_access();
 	posix_toplevel();
 	posix_setid();
+	posix_chown_setid();
 	posix_exdev();
 	posix_statfs();
 }

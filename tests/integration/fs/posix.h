@@ -80,6 +80,16 @@ typedef int (*nobody_fn)(const char *a, const char *b);
 /* Fork, drop to nobody:nogroup with no supplementary groups, run FN(A, B),
  * which returns 0 or -errno; returns that value (or -ECHILD if the child died). */
 int as_nobody(nobody_fn fn, const char *a, const char *b);
+/* Who as_caller runs a step as: uid, gid and supplementary groups. */
+struct posix_caller {
+	uid_t uid;
+	gid_t gid;
+	size_t ngroups;
+	gid_t groups[4];
+};
+/* Fork, take CALLER's identity (uid 0 keeps root's capabilities), run FN(A, B);
+ * returns what it returns (or -ECHILD if the child died). */
+int as_caller(const struct posix_caller *caller, nobody_fn fn, const char *a, const char *b);
 
 /* ---- check groups (one function per area) ---- */
 void posix_files(void);       /* posix_files.c: regular files, I/O, truncate, sparse, fallocate */
@@ -98,6 +108,7 @@ void posix_cache(void);       /* posix_cache.c */
 void posix_access(void);      /* posix_access.c: permissions, setgid/sticky, top levels, EXDEV */
 void posix_toplevel(void);
 void posix_setid(void);        /* posix_access.c: set-id bits and capabilities on write/truncate/chown */
+void posix_chown_setid(void); /* posix_chown.c: set-id bits after chown, every file type, against tmpfs */
 void posix_exdev(void);
 void posix_statfs(void);      /* posix_space.c: statfs, ENOSPC, big files */
 void posix_enospc(void);

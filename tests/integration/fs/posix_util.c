@@ -431,6 +431,14 @@ uint64_t rng_next(uint64_t *state)
 /* Fork and run FN as nobody; see posix.h. */
 int as_nobody(nobody_fn fn, const char *a, const char *b)
 {
+	static const struct posix_caller nobody = { POSIX_NOBODY_UID, POSIX_NOBODY_GID, 0, { 0 } };
+
+	return as_caller(&nobody, fn, a, b);
+}
+
+/* Fork and run FN as CALLER; see posix.h. */
+int as_caller(const struct posix_caller *caller, nobody_fn fn, const char *a, const char *b)
+{
 	int status;
 	pid_t pid;
 
@@ -441,8 +449,8 @@ int as_nobody(nobody_fn fn, const char *a, const char *b)
 	if (pid == 0) {
 		int r;
 
-		if (setgroups(0, NULL) < 0 || setgid(POSIX_NOBODY_GID) < 0 ||
-		    setuid(POSIX_NOBODY_UID) < 0)
+		if (setgroups(caller->ngroups, caller->groups) < 0 || setgid(caller->gid) < 0 ||
+		    setuid(caller->uid) < 0)
 			_exit(250);
 		umask(022);
 		r = fn(a, b);
