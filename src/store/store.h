@@ -201,7 +201,9 @@ ssize_t store_write(struct store *s, uint64_t ino, uint64_t offset, const char *
 /* store_write by a caller who may have to drop set-id bits (kill: NULL if not). */
 ssize_t store_write_kill(struct store *s, uint64_t ino, uint64_t offset, const char *buf,
 			 size_t size, const struct store_kill_suidgid *kill);
-/* mode 0 or FALLOC_FL_KEEP_SIZE; anything else -EOPNOTSUPP. */
+/* mode 0 or FALLOC_FL_KEEP_SIZE (reserve), FALLOC_FL_PUNCH_HOLE |
+ * FALLOC_FL_KEEP_SIZE (free the range), FALLOC_FL_ZERO_RANGE with or
+ * without KEEP_SIZE; anything else -EOPNOTSUPP (see store_falloc.c). */
 int store_fallocate(struct store *s, uint64_t ino, int mode, uint64_t offset, uint64_t length);
 /* fsync of one inode: durable commit if the inode changed since the last one. */
 int store_fsync(struct store *s, uint64_t ino, bool datasync);

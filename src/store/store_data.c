@@ -4,7 +4,7 @@
  * A file's bytes live in rows of the blocks table keyed by
  * store_block_id(ino, index). A row holds the first length(data) bytes of its
  * block (the rest of the block reads as zeros), or NULL for a block that
- * fallocate reserved and nobody wrote. A missing row is a hole.
+ * fallocate reserved and nobody wrote (store_falloc.c). A missing row is a hole.
  *
  * Invariants:
  *   - bytes a row holds beyond the file size are zeros (truncate trims rows,
@@ -21,7 +21,6 @@
 
 #include <assert.h>
 #include <errno.h>
-#include <linux/falloc.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/xattr.h>
@@ -34,7 +33,7 @@ static uint64_t store_row_usage(bool is_null, uint64_t len)
 /* May bytes be written at [offset, end) of a file in volume? -EFBIG past
  * the largest file (or on overflow), -ENOSPC past the volume's capacity or
  * when the disk under the store is nearly full. */
-static int store_check_range(struct store *s, const struct store_volume *volume, uint64_t offset,
+int store_check_range(struct store *s, const struct store_volume *volume, uint64_t offset,
 			     uint64_t end, uint64_t bytes)
 {
 	if (end < offset || end > STORE_FILE_MAX)
@@ -45,7 +44,7 @@ static int store_check_range(struct store *s, const struct store_volume *volume,
 }
 
 /* Load a regular file inside a writable volume for a data change. */
-static int store_load_writable_file(struct store *s, uint64_t ino, struct store_inode *ret_inode,
+int store_load_writable_file(struct store *s, uint64_t ino, struct store_inode *ret_inode,
 				    struct store_volume *ret_volume)
 {
 	int r = store_inode_load(s, ino, ret_inode);
@@ -65,7 +64,7 @@ static int store_load_writable_file(struct store *s, uint64_t ino, struct store_
 }
 
 /* Sum of row usage for block indexes [first, last] of ino. */
-static int store_usage_range(struct store *s, uint64_t ino, uint64_t first, uint64_t last,
+int store_usage_range(struct store *s, uint64_t ino, uint64_t first, uint64_t last,
 			     uint64_t *ret_usage)
 {
 	sqlite3_stmt *st = store_stmt(s, STMT_BLOCK_USAGE);
@@ -83,7 +82,7 @@ static int store_usage_range(struct store *s, uint64_t ino, uint64_t first, uint
 	return r;
 }
 
-static int store_delete_range(struct store *s, uint64_t ino, uint64_t first, uint64_t last)
+int store_delete_range(struct store *s, uint64_t ino, uint64_t first, uint64_t last)
 {
 	sqlite3_stmt *st = store_stmt(s, STMT_BLOCK_DELETE_RANGE);
 
@@ -99,7 +98,7 @@ int store_data_drop(struct store *s, uint64_t ino)
 }
 
 /* State of one block row: absent (-ENOENT), NULL, or data of *ret_len bytes. */
-static int store_block_state(struct store *s, int64_t id, bool *ret_null, uint64_t *ret_len)
+int store_block_state(struct store *s, int64_t id, bool *ret_null, uint64_t *ret_len)
 {
 	sqlite3_stmt *st = store_stmt(s, STMT_BLOCK_GET);
 	int rc, r = 0;
@@ -130,7 +129,7 @@ static int store_block_put(struct store *s, int64_t id, const void *data, size_t
 }
 
 /* Overwrite bytes inside an existing data row without rewriting the row. */
-static int store_block_patch(struct store *s, int64_t id, const void *data, size_t len,
+int store_block_patch(struct store *s, int64_t id, const void *data, size_t len,
 			     uint64_t offset)
 {
 	sqlite3_blob *blob = NULL;
@@ -463,74 +462,6 @@ int store_data_truncate(struct store *s, struct store_inode *inode, uint64_t siz
 		r = store_volume_charge(s, volume.id, -(int64_t)freed, 0);
 	}
 	return r;
-}
-
-static int store_do_fallocate(struct store *s, uint64_t ino, int mode, uint64_t offset,
-			      uint64_t length)
-{
-	struct store_inode inode;
-	struct store_volume volume;
-	uint64_t end = offset + length, before = 0, after = 0;
-	int r;
-
-	assert(store_lock_held(s));
-	if (mode & ~FALLOC_FL_KEEP_SIZE)
-		return -EOPNOTSUPP;
-	if (length == 0)
-		return -EINVAL;
-	r = store_load_writable_file(s, ino, &inode, &volume);
-	if (r < 0)
-		return r;
-	r = store_check_range(s, &volume, offset, end, length);
-	if (r < 0)
-		return r;
-	uint64_t first = offset / STORE_BLOCK_SIZE, last = (end - 1) / STORE_BLOCK_SIZE;
-	r = store_usage_range(s, ino, first, last, &before);
-	if (r < 0)
-		return r;
-	for (uint64_t index = first; index <= last; index++) {
-		sqlite3_stmt *st = store_stmt(s, STMT_BLOCK_INSERT_NULL);
-
-		store_bind_int64(s, st, 1, store_block_id(ino, index));
-		r = store_step_done(s, st, "reserve block");
-		if (r < 0)
-			return r;
-		st = store_stmt(s, STMT_BLOCK_PAD);
-		store_bind_int64(s, st, 1, store_block_id(ino, index));
-		store_bind_int64(s, st, 2, STORE_BLOCK_SIZE);
-		r = store_step_done(s, st, "pad block");
-		if (r < 0)
-			return r;
-	}
-	r = store_usage_range(s, ino, first, last, &after);
-	if (r < 0)
-		return r;
-	uint64_t delta = after - before;
-	if (volume.used_bytes + delta > volume.capacity)
-		return -ENOSPC;
-	struct timespec now;
-	store_now(&now);
-	if (!(mode & FALLOC_FL_KEEP_SIZE) && end > inode.attr.size) {
-		inode.attr.size = end;
-		inode.attr.mtime = now;
-	}
-	inode.attr.ctime = now;
-	inode.alloc += delta;
-	store_note_changed(s, ino);
-	r = store_inode_save(s, &inode);
-	if (r == 0 && delta)
-		r = store_volume_charge(s, volume.id, (int64_t)delta, 0);
-	return r;
-}
-
-int store_fallocate(struct store *s, uint64_t ino, int mode, uint64_t offset, uint64_t length)
-{
-	int r = store_op_begin(s);
-
-	if (r < 0)
-		return r;
-	r = store_do_fallocate(s, ino, mode, offset, length);
-	return store_op_end(s, r);
 }
 
 int store_fsync(struct store *s, uint64_t ino, bool datasync)

@@ -13,6 +13,7 @@
  *   store_record.c  inode and directory-entry rows
  *   store_space.c   volume rows: lookup, charging space and inodes
  *   store_data.c    file contents and xattrs
+ *   store_falloc.c  fallocate: reserving, punching holes, zeroing ranges
  *   store_inode.c   the namespace: inode lifetime and reclaim, lookup,
  *                   readdir, create, link, remove
  *   store_rename.c  rename
@@ -408,6 +409,22 @@ int store_volume_charge(struct store *s, int64_t volume_id, int64_t bytes, int64
 int store_data_truncate(struct store *s, struct store_inode *inode, uint64_t size);
 int store_data_drop(struct store *s, uint64_t ino);
 int store_kill_priv(struct store *s, struct store_inode *inode, const struct store_kill_suidgid *kill);
+/* May bytes be written at [offset, end) of a file in volume? -EFBIG past
+ * the largest file (or on overflow), -ENOSPC past the volume's capacity or
+ * when the disk under the store is nearly full. */
+int store_check_range(struct store *s, const struct store_volume *volume, uint64_t offset, uint64_t end,
+		      uint64_t bytes);
+/* Load a regular file inside a writable volume for a data change. */
+int store_load_writable_file(struct store *s, uint64_t ino, struct store_inode *ret_inode,
+			     struct store_volume *ret_volume);
+/* Sum of row usage for block indexes [first, last] of ino. */
+int store_usage_range(struct store *s, uint64_t ino, uint64_t first, uint64_t last, uint64_t *ret_usage);
+/* Delete the rows of block indexes [first, last] of ino (holes). */
+int store_delete_range(struct store *s, uint64_t ino, uint64_t first, uint64_t last);
+/* State of one block row: absent (-ENOENT), NULL, or data of *ret_len bytes. */
+int store_block_state(struct store *s, int64_t id, bool *ret_null, uint64_t *ret_len);
+/* Overwrite len bytes at offset inside an existing data row of at least offset + len bytes. */
+int store_block_patch(struct store *s, int64_t id, const void *data, size_t len, uint64_t offset);
 
 /* store_inode.c */
 int store_check_name(const char *name);

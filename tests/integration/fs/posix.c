@@ -107,6 +107,7 @@ static void run_default(void)
 	posix_toplevel();
 	posix_setid();
 	posix_chown_setid();
+	posix_falloc();
 	posix_exdev();
 	posix_statfs();
 }

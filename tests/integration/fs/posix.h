@@ -75,6 +75,11 @@ void sleep_ms(long ms);
 /* Seeded xorshift generator for reproducible random I/O. */
 uint64_t rng_next(uint64_t *state);
 
+/* A tmpfs of the running kernel to compare with: mounted on a new directory
+ * under /tmp written to RET_DIR; 0 or -errno. posix_tmpfs_unmount removes it. */
+int posix_tmpfs_mount(char *ret_dir, size_t size);
+void posix_tmpfs_unmount(const char *dir);
+
 /* ---- running a step as nobody ---- */
 typedef int (*nobody_fn)(const char *a, const char *b);
 /* Fork, drop to nobody:nogroup with no supplementary groups, run FN(A, B),
@@ -109,6 +114,7 @@ void posix_access(void);      /* posix_access.c: permissions, setgid/sticky, top
 void posix_toplevel(void);
 void posix_setid(void);        /* posix_access.c: set-id bits and capabilities on write/truncate/chown */
 void posix_chown_setid(void); /* posix_chown.c: set-id bits after chown, every file type, against tmpfs */
+void posix_falloc(void);      /* posix_falloc.c: punching holes and zeroing ranges, against tmpfs */
 void posix_exdev(void);
 void posix_statfs(void);      /* posix_space.c: statfs, ENOSPC, big files */
 void posix_enospc(void);

@@ -11,9 +11,8 @@
  * program mounts, the same call runs on both, and the outcome (result,
  * mode, owner, group) must be the same.
  *
- * Invariants: the tmpfs is mounted on a fresh directory under /tmp and
- * unmounted (lazily if busy) before posix_chown_setid returns; every object
- * is removed after its comparison.
+ * Invariants: the tmpfs (posix_tmpfs_mount) is unmounted before
+ * posix_chown_setid returns; every object is removed after its comparison.
  */
 #include "posix.h"
 
@@ -22,7 +21,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mount.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
@@ -221,22 +219,14 @@ static void chown_compare(const char *ref, size_t t, size_t w, size_t o)
 
 void posix_chown_setid(void)
 {
-	char ref[] = "/tmp/claimfs-posix-tmpfs.XXXXXX";
+	char ref[64];
 
 	tap_section("set-id bits after chown, every file type, against tmpfs");
-	if (!mkdtemp(ref)) {
-		expect_ok(-1, "make a directory for the reference tmpfs");
+	if (!expect_ok(posix_tmpfs_mount(ref, sizeof(ref)), "mount the reference tmpfs"))
 		return;
-	}
-	if (!expect_ok(mount("tmpfs", ref, "tmpfs", MS_NOSUID | MS_NODEV, "size=1m,mode=0777"), "mount the reference tmpfs")) {
-		rmdir(ref);
-		return;
-	}
 	for (size_t t = 0; t < sizeof(chown_types) / sizeof(chown_types[0]); t++)
 		for (size_t w = 0; w < sizeof(chown_callers) / sizeof(chown_callers[0]); w++)
 			for (size_t o = 0; o < sizeof(chown_ops) / sizeof(chown_ops[0]); o++)
 				chown_compare(ref, t, w, o);
-	if (umount(ref) < 0)
-		umount2(ref, MNT_DETACH);
-	rmdir(ref);
+	posix_tmpfs_unmount(ref);
 }

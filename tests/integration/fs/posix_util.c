@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -426,6 +427,32 @@ uint64_t rng_next(uint64_t *state)
 	x ^= x >> 27;
 	*state = x;
 	return x * 0x2545F4914F6CDD1Dull;
+}
+
+/* Mount a reference tmpfs on a fresh directory; see posix.h. */
+int posix_tmpfs_mount(char *ret_dir, size_t size)
+{
+	int n = snprintf(ret_dir, size, "/tmp/claimfs-posix-tmpfs.XXXXXX");
+
+	if (n < 0 || (size_t)n >= size)
+		return -ENAMETOOLONG;
+	if (!mkdtemp(ret_dir))
+		return -errno;
+	if (mount("tmpfs", ret_dir, "tmpfs", MS_NOSUID | MS_NODEV, "size=64m,mode=0777") < 0) {
+		int err = errno;
+
+		rmdir(ret_dir);
+		return -err;
+	}
+	return 0;
+}
+
+/* Unmount and remove what posix_tmpfs_mount made (lazily if still busy). */
+void posix_tmpfs_unmount(const char *dir)
+{
+	if (umount(dir) < 0)
+		umount2(dir, MNT_DETACH);
+	rmdir(dir);
 }
 
 /* Fork and run FN as nobody; see posix.h. */

@@ -17,6 +17,7 @@ Owns: one temporary work directory and the daemon in it; both are gone when
 the program ends, whatever happened.
 """
 
+import ctypes
 import errno
 import os
 import re
@@ -39,6 +40,11 @@ BIG_TIMEOUT = 1500
 # long one behind CLAIMFS_TEST_BIG=1 (the sparse file is the same in both).
 BIG_STREAM = 256 * MiB
 BIG_STREAM_LONG = 3 * GiB // 2
+
+# fallocate(2) modes (linux/falloc.h).
+FALLOC_FL_KEEP_SIZE = 0x01
+FALLOC_FL_PUNCH_HOLE = 0x02
+FALLOC_FL_ZERO_RANGE = 0x10
 
 RESULT_RE = re.compile(r'^(not )?ok \d+(?: - (.*?))?(?: # (SKIP|TODO)\b ?(.*))?$')
 
@@ -294,6 +300,55 @@ def check_killpriv(t, d):
     os.unlink(path)
 
 
+def claim_used_bytes(d, ns, name):
+    """claimfs_volume_used_bytes of the claim ns/name (/metrics), or None."""
+    body = d.request('GET', '/metrics')[2].decode()
+    m = re.search(r'^claimfs_volume_used_bytes\{[^}]*namespace="%s",claim="%s"\} (\d+)$'
+                  % (re.escape(ns), re.escape(name)), body, re.M)
+    return int(m.group(1)) if m else None
+
+
+def check_punch_frees_claim(t, d):
+    """fallocate(PUNCH_HOLE) gives the space back to the claim: its used
+    bytes (/metrics) and df's Used go down, the size stays; ZERO_RANGE
+    takes it again."""
+    path = os.path.join(d.claim_path('default', 'other'), 'punched')
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.fallocate.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_int64, ctypes.c_int64]
+    size = 4 * MiB
+    with open(path, 'wb') as f:
+        f.write(b'p' * size)
+    used = [claim_used_bytes(d, 'default', 'other')]
+    df_used = [os.statvfs(path)]
+    fd = os.open(path, os.O_RDWR)
+    try:
+        rc = libc.fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 4096, size - 8192)
+        t.ok(rc == 0, 'fallocate(PUNCH_HOLE | KEEP_SIZE) of all but the first and last 4 KiB',
+             os.strerror(ctypes.get_errno()))
+        used.append(claim_used_bytes(d, 'default', 'other'))
+        df_used.append(os.statvfs(path))
+        t.eq(os.fstat(fd).st_size, size, 'the punch keeps the size')
+        t.eq(os.pread(fd, 4096, size - 4096), b'p' * 4096, 'bytes past the hole are kept')
+        t.eq(os.pread(fd, 4096, size // 2), bytes(4096), 'the hole reads zeros')
+        rc = libc.fallocate(fd, FALLOC_FL_ZERO_RANGE | FALLOC_FL_KEEP_SIZE, 0, size)
+        t.ok(rc == 0, 'fallocate(ZERO_RANGE | KEEP_SIZE) of the whole file', os.strerror(ctypes.get_errno()))
+        used.append(claim_used_bytes(d, 'default', 'other'))
+        t.eq(os.pread(fd, 4096, size - 4096), bytes(4096), 'the zeroed range reads zeros')
+    finally:
+        os.close(fd)
+    t.ok(None not in used and used[0] - used[1] >= size - 64 * 1024,
+         "the punch lowers the claim's used bytes by about 4 MiB", repr(used))
+    freed = (df_used[1].f_bfree - df_used[0].f_bfree) * df_used[1].f_frsize
+    t.ok(freed >= size - 64 * 1024, "df shows the punched space free in the claim", 'freed %d' % freed)
+    t.ok(None not in used and used[2] - used[1] >= size - 64 * 1024,
+         'ZERO_RANGE allocates the range again', repr(used))
+    os.unlink(path)
+    # A big file is freed in chunks after the unlink returns.
+    freed_all = wait_for(lambda: claim_used_bytes(d, 'default', 'other') == used[0] - size, timeout=10.0)
+    t.ok(freed_all, 'unlinking the file frees what is left',
+         repr((used, claim_used_bytes(d, 'default', 'other'))))
+
+
 def check_page_cache_kept(t, d):
     """A file's pages stay cached across writes and reopens: the kernel does
     not drop them because the mtime it refreshes changed (the daemon turns
@@ -365,6 +420,7 @@ def run_default(t, d):
     check_long_claim_name(t, d)
     check_top_statfs(t, d)
     check_killpriv(t, d)
+    check_punch_frees_claim(t, d)
     check_page_cache_kept(t, d)
     check_readonly_close(t, d)
     check_delete(t, d)
