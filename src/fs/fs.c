@@ -33,6 +33,7 @@
 #include <fcntl.h>
 #include <fuse_lowlevel.h>
 #include <limits.h>
+#include <linux/capability.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -150,7 +151,7 @@ static bool fs_caller_keeps_sgid(void *ud, uint32_t gid)
 {
 	const struct fuse_ctx *ctx = fuse_req_ctx(ud);
 
-	return fs_killpriv_caller_has_fsetid(ctx->pid, ctx->uid) || fs_caller_in_group(ud, gid);
+	return fs_killpriv_caller_has_cap(ctx->pid, ctx->uid, CAP_FSETID) || fs_caller_in_group(ud, gid);
 }
 
 /* The set-id drop the kernel asks of this request (fs_killpriv.c), in *storage,
@@ -164,6 +165,19 @@ static const struct store_kill_suidgid *fs_kill_request(fuse_req_t req, bool (*i
 	storage->in_group = in_group;
 	storage->ud = req;
 	return storage;
+}
+
+/* A SETATTR with nothing to set is a chown(-1, -1): see STORE_SET_OWNER_KEPT. */
+static void fs_owner_kept(fuse_req_t req, struct store_setattr_request *sr, struct store_kill_suidgid *kill)
+{
+	const struct fuse_ctx *ctx = fuse_req_ctx(req);
+
+	kill->in_group = fs_caller_keeps_sgid;
+	kill->ud = req;
+	sr->kill = kill;
+	sr->flags = STORE_SET_OWNER_KEPT;
+	sr->caller_uid = ctx->uid;
+	sr->caller_fowner = fs_killpriv_caller_has_cap(ctx->pid, ctx->uid, CAP_FOWNER);
 }
 
 /* ---- lifetime ------------------------------------------------------------ */
@@ -294,6 +308,8 @@ static void fs_op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int
 	sr.kill = fs_kill_request(req, (to_set & FUSE_SET_ATTR_SIZE) ? fs_caller_in_group : fs_caller_keeps_sgid,
 				  &kill);
 	(void)fi;
+	if (sr.flags == 0)
+		fs_owner_kept(req, &sr, &kill);
 	r = store_setattr(fs_store(req), ino, &sr, &a);
 	fs_reply_attr(req, r, &a);
 }

@@ -25,9 +25,10 @@
  *
  * On chown the kernel asks for the kill without having looked at the
  * caller's capabilities (it does for write and truncate), so
- * fs_killpriv_caller_has_fsetid reads them from /proc for the one rule that
- * needs them: an S_ISGID without group execute stays for a caller with
- * CAP_FSETID, as in the VFS's setattr_should_drop_sgid.
+ * fs_killpriv_caller_has_cap reads them from /proc for the rules that need
+ * them: an S_ISGID without group execute stays for a caller with
+ * CAP_FSETID, as in the VFS's setattr_should_drop_sgid, and chown(-1, -1)
+ * may clear set-id bits only for the owner or a caller with CAP_FOWNER.
  */
 #include "fs_killpriv.h"
 
@@ -36,7 +37,6 @@
 
 #include <errno.h>
 #include <fuse_lowlevel.h>
-#include <linux/capability.h>
 #include <linux/fuse.h>
 #include <stdatomic.h>
 #include <stddef.h>
@@ -56,7 +56,7 @@ bool fs_killpriv_requested(void)
 	return fs_killpriv_kill;
 }
 
-bool fs_killpriv_caller_has_fsetid(pid_t pid, uid_t uid)
+bool fs_killpriv_caller_has_cap(pid_t pid, uid_t uid, int cap)
 {
 	char path[64], line[256];
 	unsigned long long caps;
@@ -70,7 +70,7 @@ bool fs_killpriv_caller_has_fsetid(pid_t pid, uid_t uid)
 	while (!found && fgets(line, sizeof(line), f)) {
 		if (sscanf(line, "CapEff: %llx", &caps) == 1) {
 			found = true;
-			has = (caps >> CAP_FSETID) & 1;
+			has = (caps >> cap) & 1;
 		}
 	}
 	fclose(f);

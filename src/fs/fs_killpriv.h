@@ -19,8 +19,8 @@ int fs_killpriv_install(struct fuse_session *se, int fd);
  * SETATTR with FATTR_KILL_SUIDGID, an OPEN or CREATE with
  * FUSE_OPEN_KILL_SUIDGID. Only ever true under KILLPRIV_V2. */
 bool fs_killpriv_requested(void);
-/* Whether the process (thread) pid has CAP_FSETID in its effective set;
- * when /proc does not show it, whether uid is 0. */
-bool fs_killpriv_caller_has_fsetid(pid_t pid, uid_t uid);
+/* Whether the process (thread) pid has capability cap (CAP_FSETID...) in
+ * its effective set; when /proc does not show it, whether uid is 0. */
+bool fs_killpriv_caller_has_cap(pid_t pid, uid_t uid, int cap);
 
 #endif

@@ -73,6 +73,16 @@ enum store_setattr_flags {
 	STORE_SET_MTIME = 1 << 6, /* to .mtime */
 	STORE_SET_MTIME_NOW = 1 << 7,
 	STORE_SET_CTIME = 1 << 8, /* to .ctime */
+	/* A SETATTR with nothing to set: a chown naming neither id
+	 * (chown(path, -1, -1)), whose implied clearing of set-id bits the
+	 * kernel's FUSE module leaves out of the request, or the kernel
+	 * dropping privileges before a write or fallocate (followed by a
+	 * request that asks for it itself). The store clears them (with
+	 * .kill) as for a chown when the caller owns the file (.caller_uid) or
+	 * has CAP_FOWNER (.caller_fowner); for anyone else the request cannot
+	 * be told from the second kind, and nothing changes (where tmpfs
+	 * answers a non-owner's chown(-1, -1) of a set-id file with EPERM). */
+	STORE_SET_OWNER_KEPT = 1 << 9,
 };
 
 /* A change by a caller without CAP_FSETID, as the kernel reports it: a
@@ -98,6 +108,8 @@ struct store_setattr_request {
 	struct timespec mtime;
 	struct timespec ctime;
 	const struct store_kill_suidgid *kill; /* NULL: the caller may keep set-id bits */
+	uint32_t caller_uid; /* STORE_SET_OWNER_KEPT only */
+	bool caller_fowner;
 };
 
 /* Who creates an inode: ownership of new inodes follows the caller (and setgid dirs). */

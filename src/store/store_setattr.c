@@ -49,7 +49,9 @@ static int store_do_setattr(struct store *s, uint64_t ino, const struct store_se
 	/* A truncate or chown drops privileges as on ext4 and tmpfs: a chown
 	 * those of every type but a directory, judged on the group the file
 	 * had before (the VFS's setattr_should_drop_sgid). */
-	bool chown = (req->flags & (STORE_SET_UID | STORE_SET_GID)) != 0;
+	bool chown = (req->flags & (STORE_SET_UID | STORE_SET_GID)) != 0 ||
+		     ((req->flags & STORE_SET_OWNER_KEPT) &&
+		      (req->caller_uid == inode.attr.uid || req->caller_fowner));
 	if ((S_ISREG(inode.attr.mode) && ((req->flags & STORE_SET_SIZE) || chown || req->kill)) ||
 	    (chown && !S_ISDIR(inode.attr.mode))) {
 		r = store_kill_priv(s, &inode, req->kill);

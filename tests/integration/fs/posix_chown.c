@@ -4,8 +4,8 @@
  *
  * For every file type (regular, directory, symlink, FIFO, socket, character
  * and block device), every way of changing the group (chown by path, chown
- * keeping the owner's own uid, chown through a symlink, lchown, fchownat on
- * an O_PATH descriptor) and three callers (root; the owner, not in the
+ * keeping the owner's own uid, chown through a symlink, chown naming neither
+ * id, lchown, fchownat on an O_PATH descriptor) and three callers (root; the owner, not in the
  * file's old group; the owner, in it), each starting mode in
  * chown_modes is set on one object in the claim and one in a tmpfs this
  * program mounts, the same call runs on both, and the outcome (result,
@@ -84,6 +84,13 @@ static int chown_op_own_uid(const char *a, const char *b)
 	return chown(a, chown_owner, chown_new_gid) < 0 ? -errno : 0;
 }
 
+/* Neither id: what a chown implies happens alone. */
+static int chown_op_no_ids(const char *a, const char *b)
+{
+	(void)b;
+	return chown(a, (uid_t)-1, (gid_t)-1) < 0 ? -errno : 0;
+}
+
 static int chown_op_symlink(const char *a, const char *b)
 {
 	(void)a;
@@ -117,6 +124,7 @@ static const struct {
 	{ "chown(path, -1, gid)", chown_op_path },
 	{ "chown(path, own uid, gid)", chown_op_own_uid },
 	{ "chown through a symlink", chown_op_symlink },
+	{ "chown(path, -1, -1)", chown_op_no_ids },
 	{ "lchown(path, own uid, gid)", chown_op_lchown },
 	{ "fchownat(O_PATH fd, \"\", AT_EMPTY_PATH)", chown_op_fd },
 };
