@@ -1,10 +1,13 @@
 /*
  * fsx.c — seeded differential random-operation tester (in the spirit of
- * fsx): the same stream of create/open/write/pwrite/read/truncate/fallocate/
- * rename/link/symlink/unlink/mkdir/rmdir/chmod/utimensat/xattr/stat/readdir
- * operations runs on a claim directory and on a reference directory (tmpfs);
- * every return value and errno, every byte read, and finally the whole trees
- * must be equal.
+ * fsx): the same stream of create/open/write/pwrite/read/truncate/fallocate
+ * (every mode, punch and zero-range included)/rename/link/symlink/unlink/
+ * mkdir/rmdir/mknod/chmod/chown/utimensat/xattr/stat/readdir operations runs
+ * on a claim directory and on a reference directory (tmpfs), each as a caller
+ * drawn from the stream (root, or a user without capabilities: fsx_owner.c);
+ * every return value and errno, every byte read, the mode (set-id bits
+ * included), owner and group of what each operation touched, and finally
+ * the whole trees must be equal.
  *
  *   fsx --test DIR --ref DIR --seed N --ops N [--restart-every K] [--verbose]
  *
@@ -38,19 +41,19 @@ enum fsx_op_kind {
 	OP_OPEN, OP_CLOSE, OP_WRITE, OP_PWRITE, OP_READ, OP_PREAD, OP_FTRUNCATE, OP_TRUNCATE,
 	OP_FALLOCATE, OP_FSYNC, OP_RENAME, OP_LINK, OP_SYMLINK, OP_UNLINK, OP_MKDIR, OP_RMDIR,
 	OP_CHMOD, OP_UTIMENS, OP_SETXATTR, OP_GETXATTR, OP_LISTXATTR, OP_REMOVEXATTR, OP_STAT,
-	OP_READDIR, OP_COUNT
+	OP_READDIR, OP_CHOWN, OP_MKNOD, OP_COUNT
 };
 
 static const char *const fsx_op_names[OP_COUNT] = {
 	"open", "close", "write", "pwrite", "read", "pread", "ftruncate", "truncate",
 	"fallocate", "fsync", "rename", "link", "symlink", "unlink", "mkdir", "rmdir",
 	"chmod", "utimensat", "setxattr", "getxattr", "listxattr", "removexattr", "stat",
-	"readdir",
+	"readdir", "chown", "mknod",
 };
 
 /* Relative weights: data operations dominate, every kind runs. */
 static const unsigned fsx_op_weights[OP_COUNT] = {
-	10, 6, 10, 10, 5, 5, 4, 2, 4, 2, 5, 3, 2, 4, 4, 3, 2, 3, 3, 2, 1, 1, 3, 2,
+	10, 6, 10, 10, 5, 5, 4, 2, 5, 2, 5, 3, 2, 4, 4, 3, 3, 3, 3, 2, 1, 1, 3, 2, 3, 2,
 };
 
 /* splitmix64. */
@@ -64,7 +67,7 @@ static uint64_t fsx_next(struct fsx *f)
 }
 
 /* Uniform in [0, n). */
-static uint64_t fsx_below(struct fsx *f, uint64_t n)
+uint64_t fsx_below(struct fsx *f, uint64_t n)
 {
 	return n ? fsx_next(f) % n : 0;
 }
@@ -74,7 +77,8 @@ bool fsx_fail(struct fsx *f, const char *fmt, ...)
 {
 	va_list ap;
 
-	fprintf(stderr, "fsx: DIVERGENCE at op %llu (seed %llu): ", f->op, (unsigned long long)f->seed);
+	fprintf(stderr, "fsx: DIVERGENCE at op %llu (seed %llu, as %s): ", f->op, (unsigned long long)f->seed,
+		f->caller ? f->caller : "root");
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
@@ -86,8 +90,9 @@ bool fsx_fail(struct fsx *f, const char *fmt, ...)
 	return false;
 }
 
-/* A pool path: 1..3 components, intermediate ones from {x,y}, leaves from {a,b,c,x,y}. */
-static void fsx_pick_path(struct fsx *f, char *rel, size_t size)
+/* A pool path: 1..3 components, intermediate ones from {x,y}, leaves from {a,b,c,x,y}.
+ * The last one picked is the one fsx_check_owner looks at after the operation. */
+void fsx_pick_path(struct fsx *f, char *rel, size_t size)
 {
 	static const char *const dirs[] = { "x", "y" };
 	static const char *const leaves[] = { "a", "b", "c", "x", "y" };
@@ -98,17 +103,18 @@ static void fsx_pick_path(struct fsx *f, char *rel, size_t size)
 	for (unsigned i = 1; i < depth; i++)
 		used += (size_t)snprintf(rel + used, size - used, "%s/", dirs[fsx_below(f, 2)]);
 	snprintf(rel + used, size - used, "%s", leaves[fsx_below(f, 5)]);
+	fsx_format(f->touched, sizeof(f->touched), "%s", rel);
 }
 
 /* root[side]/rel into buf. */
-static const char *fsx_path(struct fsx *f, int side, const char *rel, char *buf, size_t size)
+const char *fsx_path(struct fsx *f, int side, const char *rel, char *buf, size_t size)
 {
 	fsx_format(buf, size, "%s/%s", f->root[side], rel);
 	return buf;
 }
 
 /* Compare (result, errno) of the two sides. */
-static bool fsx_same(struct fsx *f, long rt, int et, long rr, int er)
+bool fsx_same(struct fsx *f, long rt, int et, long rr, int er)
 {
 	if (rt < 0 && rr < 0) {
 		if (et == er) {
@@ -124,21 +130,6 @@ static bool fsx_same(struct fsx *f, long rt, int et, long rr, int er)
 				rr < 0 ? strerror(er) : "");
 	return true;
 }
-
-/* Run expression T on the test side and R on the reference side, compare. */
-#define FSX_BOTH(f, T, R)                                              \
-	do {                                                           \
-		if ((f)->dry)                                          \
-			break;                                         \
-		errno = 0;                                             \
-		long rt_ = (long)(T);                                  \
-		int et_ = errno;                                       \
-		errno = 0;                                             \
-		long rr_ = (long)(R);                                  \
-		int er_ = errno;                                       \
-		if (!fsx_same(f, rt_, et_, rr_, er_))                  \
-			return false;                                  \
-	} while (0)
 
 /* Deterministic data for a write: op number and offset. */
 static void fsx_fill(struct fsx *f, uint8_t *buf, size_t len)
@@ -164,7 +155,7 @@ static size_t fsx_io_len(struct fsx *f)
 }
 
 /* Random offset: near the start, around block boundaries, or anywhere. */
-static off_t fsx_offset(struct fsx *f)
+off_t fsx_offset(struct fsx *f)
 {
 	switch (fsx_below(f, 3)) {
 	case 0: return (off_t)fsx_below(f, 8192);
@@ -195,7 +186,8 @@ static bool fsx_op_open(struct fsx *f)
 	static const int access_modes[] = { O_RDONLY, O_WRONLY, O_RDWR, O_RDWR };
 	static const mode_t modes[] = { 0644, 0600, 0755, 0444 };
 	int i = (int)fsx_below(f, FSX_SLOTS);
-	int flags = access_modes[fsx_below(f, 4)] | O_CLOEXEC;
+	/* O_NONBLOCK: a FIFO from mknod must not block the run (no effect on files). */
+	int flags = access_modes[fsx_below(f, 4)] | O_CLOEXEC | O_NONBLOCK;
 	mode_t mode = modes[fsx_below(f, 4)];
 	char rel[64], p[2][4200];
 
@@ -237,15 +229,18 @@ static bool fsx_op_open(struct fsx *f)
 	return true;
 }
 
-/* A random open slot, or -1 (the operation then becomes a no-op). */
-static int fsx_pick_slot(struct fsx *f)
+/* A random open slot, or -1 (the operation then becomes a no-op). The
+ * slot picked is the one fsx_check_owner looks at after the operation. */
+int fsx_pick_slot(struct fsx *f)
 {
 	int start = (int)fsx_below(f, FSX_SLOTS);
 
 	for (int k = 0; k < FSX_SLOTS; k++) {
 		int i = (start + k) % FSX_SLOTS;
-		if (f->slot[i].fd[0] >= 0)
+		if (f->slot[i].fd[0] >= 0) {
+			f->touched_slot = i;
 			return i;
+		}
 	}
 	return -1;
 }
@@ -324,23 +319,6 @@ static bool fsx_op_truncate(struct fsx *f, bool by_fd)
 	return true;
 }
 
-/* fallocate mode 0 or FALLOC_FL_KEEP_SIZE through a slot. */
-static bool fsx_op_fallocate(struct fsx *f)
-{
-	int i = fsx_pick_slot(f);
-	int mode = fsx_below(f, 2) ? 0 : FALLOC_FL_KEEP_SIZE;
-	off_t off = fsx_offset(f);
-	off_t len = (off_t)fsx_below(f, FSX_MAX_IO) + (fsx_below(f, 8) ? 1 : 0);
-
-	if (i < 0)
-		return true;
-	fsx_format(f->desc, sizeof(f->desc), "fallocate slot%d(%s) mode=%d off=%lld len=%lld", i,
-		 f->slot[i].rel, mode, (long long)off, (long long)len);
-	FSX_BOTH(f, fallocate(f->slot[i].fd[0], mode, off, len),
-		 fallocate(f->slot[i].fd[1], mode, off, len));
-	return true;
-}
-
 /* fsync or fdatasync through a slot. */
 static bool fsx_op_fsync(struct fsx *f)
 {
@@ -385,9 +363,10 @@ static bool fsx_op_two_paths(struct fsx *f, enum fsx_op_kind kind)
 /* Path operations on one pool path. */
 static bool fsx_op_path(struct fsx *f, enum fsx_op_kind kind)
 {
-	static const mode_t modes[] = { 0644, 0600, 0755, 0700, 0444, 01777, 02755, 0 };
+	static const mode_t modes[] = { 0644, 0600, 0755, 0700, 0444, 01777, 02755, 0,
+					04755, 06755, 02745, 06777, 0777, 03777 };
 	char rel[64], p[2][4200], target[64];
-	mode_t mode = modes[fsx_below(f, 8)];
+	mode_t mode = modes[fsx_below(f, sizeof(modes) / sizeof(modes[0]))];
 
 	fsx_pick_path(f, rel, sizeof(rel));
 	for (int s = 0; s < 2; s++)
@@ -440,13 +419,19 @@ static bool fsx_op_utimens(struct fsx *f)
 	}
 	fsx_format(f->desc, sizeof(f->desc), "utimensat %s atime=%lld.%ld mtime=%lld.%ld flags=%d", rel,
 		 (long long)ts[0].tv_sec, ts[0].tv_nsec, (long long)ts[1].tv_sec, ts[1].tv_nsec, flags);
-	FSX_BOTH(f, utimensat(AT_FDCWD, fsx_path(f, 0, rel, p[0], sizeof(p[0])), ts, flags),
-		 utimensat(AT_FDCWD, fsx_path(f, 1, rel, p[1], sizeof(p[1])), ts, flags));
-	struct stat st[2];
 	if (f->dry)
 		return true;
-	if (fstatat(AT_FDCWD, p[0], &st[0], flags) < 0 || fstatat(AT_FDCWD, p[1], &st[1], flags) < 0)
-		return true; /* the call failed on both sides (equal errno already checked) */
+	errno = 0;
+	long rt = utimensat(AT_FDCWD, fsx_path(f, 0, rel, p[0], sizeof(p[0])), ts, flags);
+	int et = errno;
+	errno = 0;
+	long rr = utimensat(AT_FDCWD, fsx_path(f, 1, rel, p[1], sizeof(p[1])), ts, flags);
+	int er = errno;
+	if (!fsx_same(f, rt, et, rr, er))
+		return false;
+	struct stat st[2];
+	if (rt < 0 || fstatat(AT_FDCWD, p[0], &st[0], flags) < 0 || fstatat(AT_FDCWD, p[1], &st[1], flags) < 0)
+		return true; /* failed alike on both sides (a user may not set times) */
 	if (ts[0].tv_nsec != UTIME_NOW && ts[0].tv_nsec != UTIME_OMIT &&
 	    (st[0].st_atim.tv_sec != ts[0].tv_sec || st[0].st_atim.tv_nsec != ts[0].tv_nsec))
 		return fsx_fail(f, "atime reads back %lld.%09ld", (long long)st[0].st_atim.tv_sec,
@@ -570,6 +555,9 @@ static bool fsx_step(struct fsx *f)
 		pick -= fsx_op_weights[kind++];
 	f->counts[kind]++;
 	f->dry = fsx_skipped(f, f->op);
+	f->touched[0] = '\0';
+	f->touched_slot = -1;
+	fsx_caller_enter(f);
 	fsx_format(f->desc, sizeof(f->desc), "%s (no open slot)", fsx_op_names[kind]);
 	bool ok;
 	switch (kind) {
@@ -597,9 +585,23 @@ static bool fsx_step(struct fsx *f)
 	case OP_LISTXATTR:
 	case OP_REMOVEXATTR: ok = fsx_op_xattr(f, (enum fsx_op_kind)kind); break;
 	case OP_STAT: ok = fsx_op_stat(f); break;
-	case OP_READDIR: ok = fsx_op_readdir(f); break;
+	case OP_READDIR:
+		/* The comparison reads everything: as root. */
+		fsx_caller_leave(f);
+		f->caller = "root";
+		ok = fsx_op_readdir(f);
+		break;
+	case OP_CHOWN: ok = fsx_op_chown(f); break;
+	case OP_MKNOD: ok = fsx_op_mknod(f); break;
 	default: ok = fsx_op_path(f, (enum fsx_op_kind)kind); break;
 	}
+	fsx_caller_leave(f);
+	if (f->caller[0] != 'r') {
+		size_t used = strlen(f->desc);
+		fsx_format(f->desc + used, sizeof(f->desc) - used, " as %s", f->caller);
+	}
+	if (ok && kind != OP_READDIR && kind != OP_CLOSE)
+		ok = fsx_check_owner(f);
 	fsx_format(f->history[f->op % FSX_HISTORY], sizeof(f->history[0]), "#%llu %s%s", f->op,
 		   f->dry ? "(skipped) " : "", f->desc);
 	if (f->verbose && !f->dry)
@@ -731,6 +733,11 @@ int main(int argc, char **argv)
 	if (!f.buf[0] || !f.buf[1])
 		goto out;
 	umask(022);
+	/* Both roots open to every caller, so users create and own files too. */
+	if (chmod(f.root[0], 0777) < 0 || chmod(f.root[1], 0777) < 0) {
+		fprintf(stderr, "fsx: chmod of the roots: %s\n", strerror(errno));
+		goto out;
+	}
 	rc = 1;
 	for (f.op = 1; f.op <= f.ops; f.op++) {
 		if (!fsx_step(&f))

@@ -23,6 +23,7 @@ sys.path.insert(0, os.environ.get('CLAIMFS_TEST_LIB',
                                   os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                                '..', '..', 'integration', 'lib')))
 from daemon import Daemon  # noqa: E402
+from fsx_reference import reference_tmpfs  # noqa: E402
 
 
 class Trial:
@@ -87,9 +88,9 @@ def main():
     p.add_argument('--fsx', default=os.environ.get('CLAIMFS_FSX'))
     args = p.parse_args()
     work = tempfile.mkdtemp(prefix='claimfs-fsx-reduce-')
-    refroot = tempfile.mkdtemp(prefix='claimfs-fsx-reduce-ref-', dir='/dev/shm')
+    os.chmod(work, 0o755)
     try:
-        with Daemon(work) as d:
+        with reference_tmpfs('claimfs-fsx-reduce-ref-') as refroot, Daemon(work) as d:
             d.start()
             d.create_claim('default', 'fsx', storage='1Gi')
             trial = Trial(args, d, refroot)
@@ -103,7 +104,6 @@ def main():
             print(err)
     finally:
         shutil.rmtree(work, ignore_errors=True)
-        shutil.rmtree(refroot, ignore_errors=True)
     return 0
 
 

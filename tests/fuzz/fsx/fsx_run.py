@@ -2,7 +2,8 @@
 """fsx_run.py - run the differential filesystem tester against a live claim.
 
 Owns: one work directory with a claimfsd (store, mount) and a reference
-directory on tmpfs (/dev/shm); everything is stopped, unmounted and removed
+directory on a tmpfs of its own (fsx_reference.py, nosuid,nodev like the
+claims); everything is stopped, unmounted and removed
 at exit, even on failure or SIGINT/SIGTERM.
 
 For each seed, fsx gets a fresh directory inside the claim and a fresh
@@ -33,6 +34,7 @@ sys.path.insert(0, os.environ.get('CLAIMFS_TEST_LIB',
                                                '..', '..', 'integration', 'lib')))
 from daemon import Daemon  # noqa: E402
 from tap import Tap  # noqa: E402
+from fsx_reference import reference_tmpfs  # noqa: E402
 
 
 def parse_seeds(text):
@@ -102,12 +104,12 @@ def main(argv):
     signal.signal(signal.SIGTERM, on_signal)
 
     work = tempfile.mkdtemp(prefix='claimfs-fsx-')
-    refroot = tempfile.mkdtemp(prefix='claimfs-fsx-ref-',
-                               dir='/dev/shm' if os.path.isdir('/dev/shm') else None)
+    # fsx runs operations as users too: the claims must be reachable by them.
+    os.chmod(work, 0o755)
     started = time.monotonic()
     total_ops = total_restarts = seeds_run = 0
     try:
-        with Daemon(work) as d:
+        with reference_tmpfs('claimfs-fsx-ref-') as refroot, Daemon(work) as d:
             d.start()
             d.create_claim('default', 'fsx', storage='1Gi')
             for seed in parse_seeds(args.seeds):
@@ -128,7 +130,6 @@ def main(argv):
                     break
     finally:
         shutil.rmtree(work, ignore_errors=True)
-        shutil.rmtree(refroot, ignore_errors=True)
     t.diag('fsx: %d seeds, %d operations agreed, %d clean restarts, %.0f s' %
            (seeds_run, total_ops, total_restarts, time.monotonic() - started))
     t.done()
