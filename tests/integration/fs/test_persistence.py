@@ -29,6 +29,7 @@ import traceback
 sys.path.insert(0, os.environ.get('CLAIMFS_TEST_LIB',
                                   os.path.join(os.path.dirname(__file__), '..', 'lib')))
 from daemon import Daemon, force_unmount, is_mounted, wait_for  # noqa: E402
+from falloc import FALLOC_FL_KEEP_SIZE, FALLOC_FL_PUNCH_HOLE, FALLOC_FL_ZERO_RANGE, fallocate  # noqa: E402
 from tap import Tap  # noqa: E402
 
 MiB = 1024 * 1024
@@ -188,6 +189,15 @@ def populate(d):
         f.write(b'end')
         f.flush()
         os.fsync(f.fileno())
+    # Holes punched and a range zeroed, then fsync: both durable like writes.
+    write_fsync(os.path.join(data, 'punched'), random.Random(9).randbytes(3 * MiB))
+    fd = os.open(os.path.join(data, 'punched'), os.O_RDWR)
+    try:
+        fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 5000, 2 * MiB)
+        fallocate(fd, FALLOC_FL_ZERO_RANGE | FALLOC_FL_KEEP_SIZE, 2 * MiB + 100000, 300000)
+        os.fsync(fd)
+    finally:
+        os.close(fd)
     for dirpath, _, _ in os.walk(data):
         fsync_path(dirpath)
     for ns, name, _ in CLAIMS:
@@ -252,6 +262,10 @@ def phase_sigkill(t, d, blob_sha):
     t.ok(used_bytes(data) >= used_before + 4 * MiB, 'an unlinked but open file still uses space',
          'before %d, with the orphan %d' % (used_before, used_bytes(data)))
 
+    punched_blocks = os.stat(os.path.join(data, 'punched')).st_blocks
+    t.ok(punched_blocks * 512 <= 3 * MiB - 2 * MiB + 64 * 1024, 'the punched file holds 2 MiB less',
+         'st_blocks %d' % punched_blocks)
+
     rc = d.kill()
     t.eq(rc, -signal.SIGKILL, 'daemon died of SIGKILL')
     t.ok(d.mounted(), 'the dead daemon left a stale mount behind')
@@ -270,6 +284,8 @@ def phase_sigkill(t, d, blob_sha):
     t.ok(after == before, 'every file, dir, link, fifo, mode, owner, time and xattr is back after SIGKILL',
          diff_snapshots(before, after))
     t.eq(sha_of(os.path.join(data, 'blob')), blob_sha, '5 MiB blob checksum after SIGKILL')
+    t.eq(os.stat(os.path.join(data, 'punched')).st_blocks, punched_blocks,
+         'the punched hole is still a hole after SIGKILL (st_blocks)')
     t.eq(read_visits(d), {'%s/%s' % (ns, n): '1' for ns, n, _ in CLAIMS},
          'visits.txt of every claim after SIGKILL')
     t.ok(os.path.getsize(os.path.join(data, 'closed.txt')) == 200 * 1024,
