@@ -165,6 +165,14 @@ static int store_falloc_punch_chunk(struct store *s, uint64_t ino, uint64_t firs
 	return r < 0 ? r : 1;
 }
 
+/* Where a punch ending at end stops: nothing lies past the largest file, so
+ * a punch "to the end of everything" (a length up to the kernel's limit, as
+ * tmpfs takes it) covers up to there. */
+static uint64_t store_falloc_punch_end(uint64_t end)
+{
+	return end > STORE_FILE_MAX ? STORE_FILE_MAX : end;
+}
+
 /* Reject what fallocate(2) or claimfs does not offer; which work a mode needs. */
 static int store_falloc_mode(int mode, bool *ret_punch, bool *ret_reserve)
 {
@@ -207,20 +215,24 @@ static int store_do_fallocate(struct store *s, uint64_t ino, int mode, uint64_t 
 		return r;
 	if (reserve)
 		r = store_check_range(s, &volume, offset, end, length);
-	else if (end < offset || end > STORE_FILE_MAX)
-		r = -EFBIG; /* a punch frees: no room needed */
+	else if (end < offset)
+		r = -EFBIG;
+	else
+		end = store_falloc_punch_end(end); /* a punch frees: no room needed */
 	if (r < 0)
 		return r;
-	uint64_t first = offset / STORE_BLOCK_SIZE, last = (end - 1) / STORE_BLOCK_SIZE;
-	r = store_usage_range(s, ino, first, last, &before);
-	if (r == 0 && punch)
-		r = store_falloc_punch(s, ino, offset, end);
-	if (r == 0 && reserve)
-		r = store_falloc_reserve(s, ino, first, last);
-	if (r == 0)
-		r = store_usage_range(s, ino, first, last, &after);
-	if (r < 0)
-		return r;
+	if (offset < end) {
+		uint64_t first = offset / STORE_BLOCK_SIZE, last = (end - 1) / STORE_BLOCK_SIZE;
+		r = store_usage_range(s, ino, first, last, &before);
+		if (r == 0 && punch)
+			r = store_falloc_punch(s, ino, offset, end);
+		if (r == 0 && reserve)
+			r = store_falloc_reserve(s, ino, first, last);
+		if (r == 0)
+			r = store_usage_range(s, ino, first, last, &after);
+		if (r < 0)
+			return r;
+	}
 	int64_t delta = (int64_t)after - (int64_t)before;
 	if (delta > 0 && volume.used_bytes + (uint64_t)delta > volume.capacity)
 		return -ENOSPC;
@@ -243,12 +255,12 @@ static int store_do_fallocate(struct store *s, uint64_t ino, int mode, uint64_t 
 
 int store_fallocate(struct store *s, uint64_t ino, int mode, uint64_t offset, uint64_t length)
 {
-	uint64_t end = offset + length;
+	uint64_t end = offset + length < offset ? offset : store_falloc_punch_end(offset + length);
 	int r = 0;
 
 	/* A big punch frees whole blocks a chunk per operation first (not a
 	 * zeroing, which may still fail for room and must then change nothing). */
-	if (mode == (FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE) && end > offset && end <= STORE_FILE_MAX) {
+	if (mode == (FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE) && end > offset) {
 		uint64_t whole_first = (offset + STORE_BLOCK_SIZE - 1) / STORE_BLOCK_SIZE;
 		uint64_t whole_end = end / STORE_BLOCK_SIZE;
 		while (whole_first < whole_end && (r = store_falloc_punch_chunk(s, ino, whole_first, whole_end - 1)) > 0)

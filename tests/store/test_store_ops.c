@@ -314,11 +314,18 @@ START_TEST(test_punch_and_zero_range)
 	ck_assert_int_eq(store_read(st, ino, 0, size, back), (ssize_t)size);
 	ck_assert_mem_eq(back, buf, size);
 	ck_assert_int_eq(store_fallocate(st, ino, FALLOC_FL_ZERO_RANGE | FALLOC_FL_KEEP_SIZE, 0, 1 << 20), 0);
+	memset(buf, 0, 1 << 20);
 	ck_assert_int_eq(store_getattr(st, ino, &a), 0);
 	ck_assert_uint_eq(a.size, size + 7000);
 	ck_assert_int_eq(store_read(st, ino, 0, 1 << 20, back), 1 << 20);
 	ck_assert(back[0] == 0 && back[(1 << 20) - 1] == 0);
 	ck_assert_uint_ge(volume_used("vp"), used + (1 << 20) - 32768);
+	/* A punch to the kernel's largest offset (past the largest file) is taken. */
+	ck_assert_int_eq(store_fallocate(st, ino, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, size - 4096,
+					 INT64_MAX - size), 0);
+	memset(buf + size - 4096, 0, 4096);
+	ck_assert_int_eq(store_read(st, ino, 0, size, back), (ssize_t)size);
+	ck_assert_mem_eq(back, buf, size);
 	/* Zeroing past the capacity fails and changes nothing. */
 	used = volume_used("vp");
 	ck_assert_int_eq(store_fallocate(st, ino, FALLOC_FL_ZERO_RANGE, 0, 9 << 20), -ENOSPC);

@@ -28,6 +28,7 @@
 
 #define FALLOC_FILE (256 * KiB)
 
+/* 18 steps: the ranges and modes a database or VM image uses, then refusals. */
 static const struct {
 	const char *what;
 	int mode;
@@ -47,6 +48,8 @@ static const struct {
 	{ "zero a range past the end, KEEP_SIZE", FALLOC_FL_ZERO_RANGE | FALLOC_FL_KEEP_SIZE, 250 * KiB,
 	  20 * KiB },
 	{ "zero a range growing the file", FALLOC_FL_ZERO_RANGE, 250 * KiB, 30 * KiB },
+	{ "punch from inside the file to the largest offset", FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+	  200 * KiB, LLONG_MAX - 200 * KiB },
 	{ "punch without KEEP_SIZE", FALLOC_FL_PUNCH_HOLE, 0, 4096 },
 	{ "punch and zero at once", FALLOC_FL_PUNCH_HOLE | FALLOC_FL_ZERO_RANGE | FALLOC_FL_KEEP_SIZE, 0, 4096 },
 	{ "collapse a range", FALLOC_FL_COLLAPSE_RANGE, 0, 16 * KiB },
