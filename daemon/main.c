@@ -25,6 +25,7 @@
 #include "http.h"
 #include "http_listen.h"
 #include "log.h"
+#include "main_options.h"
 #include "model.h"
 #include "names.h"
 #include "store.h"
@@ -47,40 +48,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#define MAIN_DEFAULT_STORE "/var/lib/claimfs/claimfs.db"
-#define MAIN_DEFAULT_MOUNT "/var/lib/claimfs/volumes"
-#define MAIN_DEFAULT_LISTEN "127.0.0.1:8080"
-/* Where Docker looks for plugin sockets (Podman is told in containers.conf). */
-#define MAIN_DEFAULT_PLUGIN_SOCKET "/run/docker/plugins/claimfs.sock"
-#define MAIN_DEFAULT_VOLUME_NAMESPACE "default"
 #define MAIN_MAX_BODY (1024 * 1024)
 #define MAIN_MAX_PEM (1024 * 1024) /* a certificate chain or key file */
-#define MAIN_OVERCOMMIT_MAX 1000.0
 
-struct main_options {
-	const char *store_path;
-	const char *mountpoint;
-	const char *listen;
-	const char *unix_socket;
-	const char *volume_plugin_socket; /* NULL: none */
-	const char *volume_namespace;
-	bool volume_plugin_default;       /* not given: the default path, when root */
-	const char *port_file;
-	const char *token_file;
-	const char *tls_cert_file;
-	const char *tls_key_file;
-	unsigned commit_interval_ms;
-	unsigned stream_mib_per_s;
-	unsigned threads;
-	int64_t event_ttl_s;
-	double overcommit;
-	bool fuse_debug;
-	bool check;
-	bool repair;
-	const char *backup; /* --backup FILE, "-": stdout */
-	bool supervise;
-	bool compact;
-};
 
 /* Shared between the main, signal and timer threads. */
 static atomic_bool main_stopping;
@@ -89,291 +59,6 @@ static atomic_bool main_ready;
 static struct fs *main_fs;        /* set before main_serving, cleared after */
 static pthread_t main_thread;
 
-/* --listen: "none" disables TCP. */
-static int main_set_listen(void *opts, const char *argument)
-{
-	struct main_options *o = opts;
-
-	o->listen = strcmp(argument, "none") == 0 ? NULL : argument;
-	return 0;
-}
-
-/* --volume-plugin-socket: "none" disables the volume plugin. */
-static int main_set_volume_plugin_socket(void *opts, const char *argument)
-{
-	struct main_options *o = opts;
-
-	if (argument[0] == '\0')
-		return -EINVAL;
-	o->volume_plugin_socket = strcmp(argument, "none") == 0 ? NULL : argument;
-	o->volume_plugin_default = false;
-	return 0;
-}
-
-/* --volume-namespace: a namespace name (DNS-1123 label). */
-static int main_set_volume_namespace(void *opts, const char *argument)
-{
-	struct main_options *o = opts;
-	char msg[NAMES_FIELD_DETAIL_MAX];
-
-	if (names_check_label(argument, msg, sizeof(msg)) < 0) {
-		fprintf(stderr, "claimfsd: --volume-namespace '%s': %s\n", argument, msg);
-		return -EINVAL;
-	}
-	o->volume_namespace = argument;
-	return 0;
-}
-
-/* --log-level applies at once, so that start-up is logged at that level. */
-static int main_set_log_level(void *opts, const char *argument)
-{
-	int level = log_level_parse(argument);
-
-	(void)opts;
-	if (level < 0)
-		return -EINVAL;
-	log_set_level((enum log_level)level);
-	return 0;
-}
-
-/* A Go duration ("1h0m0s", "90s", "1.5h", "500ms") in whole seconds, rounded
- * up; as the apiserver's --event-ttl takes it. */
-static int main_parse_duration(const char *text, int64_t *ret_seconds)
-{
-	static const struct {
-		const char *unit;
-		double ns;
-	} units[] = { { "ns", 1 }, { "us", 1e3 }, { "\xc2\xb5s", 1e3 }, { "ms", 1e6 },
-		      { "s", 1e9 }, { "m", 60e9 }, { "h", 3600e9 } };
-	const char *p = text;
-	double total = 0;
-
-	if (strcmp(text, "0") == 0) {
-		*ret_seconds = 0;
-		return 0;
-	}
-	while (*p != '\0') {
-		char *end;
-		size_t best = 0, best_len = 0;
-		double value;
-
-		if ((*p < '0' || *p > '9') && *p != '.')
-			return -EINVAL;
-		errno = 0;
-		value = strtod(p, &end);
-		if (errno != 0 || end == p)
-			return -EINVAL;
-		p = end;
-		/* The longest unit that matches ("ms" before "m"). */
-		for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++)
-			if (strncmp(p, units[i].unit, strlen(units[i].unit)) == 0 &&
-			    strlen(units[i].unit) > best_len) {
-				best = i;
-				best_len = strlen(units[i].unit);
-			}
-		if (best_len == 0)
-			return -EINVAL;
-		p += best_len;
-		total += value * units[best].ns;
-	}
-	if (p == text || total > 1e9 * 3600 * 24 * 365 * 100)
-		return -EINVAL;
-	*ret_seconds = (int64_t)((total + 1e9 - 1) / 1e9);
-	return 0;
-}
-
-/* --event-ttl: a positive Go duration. */
-static int main_set_event_ttl(void *opts, const char *argument)
-{
-	struct main_options *o = opts;
-	int64_t seconds;
-
-	if (main_parse_duration(argument, &seconds) < 0 || seconds == 0)
-		return -EINVAL;
-	o->event_ttl_s = seconds;
-	return 0;
-}
-
-/* --overcommit: a decimal ratio, 1 to MAIN_OVERCOMMIT_MAX (no signs,
- * exponents, hex or "inf" that strtod would take). */
-static int main_set_overcommit(void *opts, const char *argument)
-{
-	struct main_options *o = opts;
-	char *end;
-	double ratio;
-
-	if (argument[0] == '\0' || strspn(argument, "0123456789.") != strlen(argument))
-		return -EINVAL;
-	errno = 0;
-	ratio = strtod(argument, &end);
-	if (errno != 0 || *end != '\0' || !(ratio >= 1.0 && ratio <= MAIN_OVERCOMMIT_MAX))
-		return -EINVAL;
-	o->overcommit = ratio;
-	return 0;
-}
-
-#define MAIN_OPT(field) offsetof(struct main_options, field)
-
-/* The command line, in --help order. */
-static const struct cmdline_option main_options_table[] = {
-	{ .name = "store", .kind = CMDLINE_STRING, .offset = MAIN_OPT(store_path), .arg = "FILE",
-	  .help = "SQLite store (default " MAIN_DEFAULT_STORE ");\n"
-		  "created if missing, locked while the daemon runs" },
-	{ .name = "mount", .kind = CMDLINE_STRING, .offset = MAIN_OPT(mountpoint), .arg = "DIR",
-	  .help = "mount point (default " MAIN_DEFAULT_MOUNT ");\n"
-		  "a stale claimfs mount left there by a crash is detached" },
-	{ .name = "listen", .kind = CMDLINE_CALL, .set = main_set_listen, .arg = "HOST:PORT",
-	  .help = "HTTP API address (default " MAIN_DEFAULT_LISTEN "); port 0 picks a\n"
-		  "free port; 'none' disables TCP" },
-	{ .name = "unix-socket", .kind = CMDLINE_STRING, .offset = MAIN_OPT(unix_socket),
-	  .arg = "PATH", .help = "also serve the API on a unix socket" },
-	{ .name = "volume-plugin-socket", .kind = CMDLINE_CALL, .set = main_set_volume_plugin_socket,
-	  .arg = "PATH", .invalid = "--volume-plugin-socket takes a path or 'none', not '%s'",
-	  .help = "serve the Docker/Podman volume plugin protocol there (default\n"
-		  MAIN_DEFAULT_PLUGIN_SOCKET " when run as root; 'none'\n"
-		  "disables it); see README.md, Local containers" },
-	{ .name = "volume-namespace", .kind = CMDLINE_CALL, .set = main_set_volume_namespace,
-	  .arg = "NS", .help = "the namespace whose claims are the plugin's volumes\n"
-			       "(default " MAIN_DEFAULT_VOLUME_NAMESPACE ")" },
-	{ .name = "port-file", .kind = CMDLINE_STRING, .offset = MAIN_OPT(port_file), .arg = "FILE",
-	  .help = "write the bound TCP port to FILE once the API and mount are up" },
-	{ .name = "token-file", .kind = CMDLINE_STRING, .offset = MAIN_OPT(token_file), .arg = "FILE",
-	  .help = "require \"Authorization: Bearer <token>\" (the token is the\n"
-		  "file's first line) on every request but the health probes;\n"
-		  "needed to listen on a non-loopback address" },
-	{ .name = "tls-cert-file", .kind = CMDLINE_STRING, .offset = MAIN_OPT(tls_cert_file),
-	  .arg = "FILE", .help = "serve the TCP API over HTTPS with this PEM certificate" },
-	{ .name = "tls-key-file", .kind = CMDLINE_STRING, .offset = MAIN_OPT(tls_key_file),
-	  .arg = "FILE", .help = "... and this PEM key (kubectl sends --token only over TLS)" },
-	{ .name = "commit-interval-ms", .kind = CMDLINE_UNSIGNED,
-	  .offset = MAIN_OPT(commit_interval_ms), .arg = "N", .min = 1, .max = 60000,
-	  .invalid = "--commit-interval-ms takes 1 to 60000, not '%s'",
-	  .help = "commit batched changes at least every N ms (default 100)" },
-	{ .name = "stream-mib-per-s", .kind = CMDLINE_UNSIGNED, .offset = MAIN_OPT(stream_mib_per_s),
-	  .arg = "N", .max = 1000000, .invalid = "--stream-mib-per-s takes 0 to 1000000, not '%s'",
-	  .help = "large writes (128 KiB+) coming faster than N MiB/s are a stream:\n"
-		  "its WAL is copied into the database after it, not during it\n"
-		  "(default 32; 0: never; see README.md)" },
-	{ .name = "threads", .kind = CMDLINE_UNSIGNED, .offset = MAIN_OPT(threads), .arg = "N",
-	  .min = 1, .max = 1024, .invalid = "--threads takes 1 to 1024, not '%s'",
-	  .help = "maximum FUSE worker threads (default: libfuse's)" },
-	{ .name = "event-ttl", .kind = CMDLINE_CALL, .set = main_set_event_ttl, .arg = "DURATION",
-	  .invalid = "--event-ttl takes a positive duration such as 1h0m0s, 90s or 1.5h, not '%s'",
-	  .help = "keep Events this long after they were last recorded\n"
-		  "(default 1h0m0s; Go duration syntax: 90s, 30m, 1h30m);\n"
-		  "at most 4096 are kept, the oldest go first" },
-	{ .name = "overcommit", .kind = CMDLINE_CALL, .set = main_set_overcommit, .arg = "RATIO",
-	  .invalid = "--overcommit takes a ratio from 1 to 1000 such as 1.5 (1: claims are never "
-		     "promised more than the disk can take), not '%s'",
-	  .help = "thin provisioning: claims may be promised up to RATIO times the\n"
-		  "space the store can take (default 1: a claim that does not fit\n"
-		  "stays Pending until space appears; see README.md, Capacity)" },
-	{ .name = "log-level", .kind = CMDLINE_CALL, .set = main_set_log_level, .arg = "LEVEL",
-	  .invalid = "--log-level takes error, warn, info or debug, not '%s'",
-	  .help = "error, warn, info (default) or debug" },
-	{ .name = "fuse-debug", .kind = CMDLINE_FLAG, .offset = MAIN_OPT(fuse_debug),
-	  .help = "trace every FUSE request (very verbose)" },
-	{ .name = "supervise", .kind = CMDLINE_FLAG, .offset = MAIN_OPT(supervise),
-	  .help = "keep the mount in a small supervisor process and serve it from a\n"
-		  "worker that is restarted on the same connection when it dies;\n"
-		  "SIGHUP starts a new worker from the installed binary (upgrade);\n"
-		  "open files survive both (Linux 6.9+; see README.md, Restart model)" },
-	{ .name = "check", .kind = CMDLINE_FLAG, .offset = MAIN_OPT(check),
-	  .help = "verify the store (daemon stopped) and exit: 0 consistent,\n"
-		  "1 problems found (each reported), 2 could not check" },
-	{ .name = "backup", .kind = CMDLINE_STRING, .offset = MAIN_OPT(backup), .arg = "FILE",
-	  .help = "write a consistent copy of the store to FILE ('-': stdout) and\n"
-		  "exit, while a daemon may serve it: writes fsynced or closed\n"
-		  "before it are in the copy, which passes --check before it is\n"
-		  "reported done (exit 0; 1 the copy failed the check; 2 error)" },
-	{ .name = "repair", .kind = CMDLINE_FLAG, .offset = MAIN_OPT(repair),
-	  .help = "with --check: also fix what is safe to fix (orphans, counters)" },
-	{ .name = "compact", .kind = CMDLINE_FLAG, .offset = MAIN_OPT(compact),
-	  .help = "rewrite the store (daemon stopped) without its free space and\n"
-		  "exit: 0 done, 1 failed (store unchanged), 2 could not open;\n"
-		  "needs free disk space about the store's size; a store made\n"
-		  "before claimfs gave space back does so from then on" },
-	{ .name = "help", .short_name = 'h', .kind = CMDLINE_HELP, .help = "show this help" },
-	{ .name = "version", .short_name = 'V', .kind = CMDLINE_VERSION, .help = "show the version" },
-};
-
-/* Options that only make sense together; 0 or -EINVAL (said why). */
-static int main_check_options(const struct main_options *o)
-{
-	if (o->backup != NULL && (o->check || o->backup[0] == '\0')) {
-		fprintf(stderr, "claimfsd: --backup takes a file name or '-', and goes alone "
-				"(not with --check)\n");
-		return -EINVAL;
-	}
-	if (o->repair && !o->check) {
-		fprintf(stderr, "claimfsd: --repair goes with --check\n");
-		return -EINVAL;
-	}
-	if (o->compact && (o->check || o->backup != NULL)) {
-		fprintf(stderr, "claimfsd: --compact goes alone (not with --check or --backup)\n");
-		return -EINVAL;
-	}
-	if (!o->listen && !o->unix_socket) {
-		fprintf(stderr, "claimfsd: --listen none needs --unix-socket, or the API is unreachable\n");
-		return -EINVAL;
-	}
-	if (!o->tls_cert_file != !o->tls_key_file) {
-		fprintf(stderr, "claimfsd: --tls-cert-file and --tls-key-file go together\n");
-		return -EINVAL;
-	}
-	if (o->listen && !o->token_file && !o->check && !o->compact && !http_listen_is_loopback(o->listen)) {
-		fprintf(stderr,
-			"claimfsd: refusing to serve the API on %s without authentication: that address "
-			"is not loopback-only; give --token-file FILE (clients then send "
-			"\"Authorization: Bearer <token>\") or listen on 127.0.0.1\n",
-			o->listen);
-		return -EINVAL;
-	}
-	return 0;
-}
-
-/* Returns 0 to run, 1 to exit successfully (help/version), -EINVAL on bad use. */
-static int main_parse(int argc, char **argv, struct main_options *o)
-{
-	char version[64];
-	const struct cmdline_program program = {
-		.name = "claimfsd",
-		.version = version,
-		.options = main_options_table,
-		.n_options = sizeof(main_options_table) / sizeof(main_options_table[0]),
-		.usage_head =
-			"Usage: claimfsd [OPTIONS]\n"
-			"\n"
-			"Serve claimfs volumes: one FUSE mount whose directories <mount>/<namespace>/<claim>/\n"
-			"are volumes stored in one SQLite file, provisioned through a Kubernetes-shaped HTTP API.\n"
-			"\n"
-			"Options:\n",
-		.usage_tail =
-			"\n"
-			"Durability: fsync(2) makes data survive power loss; close(2) makes it survive a crash\n"
-			"of the daemon; see README.md. SIGTERM or SIGINT unmount cleanly.\n",
-		.help_column = 27,
-		.usage_on_error = true,
-		.unexpected = "unexpected argument '%s' (see --help)",
-	};
-	int r;
-
-	snprintf(version, sizeof(version), "claimfsd %s (store schema %d)", CLAIMFS_VERSION,
-		 store_schema_version());
-	*o = (struct main_options){ .store_path = MAIN_DEFAULT_STORE, .mountpoint = MAIN_DEFAULT_MOUNT,
-				    .listen = MAIN_DEFAULT_LISTEN, .commit_interval_ms = 100,
-				    .stream_mib_per_s = STORE_STREAM_DEFAULT_MIB_PER_S,
-				    .event_ttl_s = 3600, .overcommit = 1.0,
-				    .volume_namespace = MAIN_DEFAULT_VOLUME_NAMESPACE };
-	/* Docker and Podman run as root; a daemon run by a user serves no
-	 * plugin unless asked. */
-	if (geteuid() == 0) {
-		o->volume_plugin_socket = MAIN_DEFAULT_PLUGIN_SOCKET;
-		o->volume_plugin_default = true;
-	}
-	r = cmdline_parse(&program, argc, argv, o);
-	return r != 0 ? r : main_check_options(o);
-}
 
 static void main_wake_handler(int sig)
 {
@@ -404,7 +89,12 @@ struct main_timer {
 	struct model *model; /* the commit timer's periodic model work (model_tick) */
 	unsigned interval_ms;
 	bool checkpointer; /* the WAL checkpointer, not the commit timer */
-	atomic_bool stop;
+	/* main_timer_stop sets stop under lock and signals wake, so a stop
+	 * never waits out a tick (with --commit-interval-ms 60000 it used to
+	 * take up to 30 s). */
+	pthread_mutex_t lock;
+	pthread_cond_t wake; /* on CLOCK_MONOTONIC */
+	bool stop;
 };
 
 /* Commits batched changes that are older than the interval and lets
@@ -412,147 +102,86 @@ struct main_timer {
  * copies the WAL into the database every 50 ms and gives free pages back
  * to the host (store_vacuum_tick). Two threads,
  * so that copying a long WAL never holds up the periodic commit. */
+/* Sleep one tick or until main_timer_stop; true when stopped (lock held). */
+static bool main_timer_wait(struct main_timer *t, unsigned tick_ms)
+{
+	struct timespec until;
+
+	clock_gettime(CLOCK_MONOTONIC, &until);
+	until.tv_sec += tick_ms / 1000;
+	until.tv_nsec += (long)(tick_ms % 1000) * 1000000;
+	if (until.tv_nsec >= 1000000000L) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000L;
+	}
+	while (!t->stop && pthread_cond_timedwait(&t->wake, &t->lock, &until) != ETIMEDOUT)
+		;
+	return t->stop;
+}
+
 static void *main_timer_thread(void *arg)
 {
 	struct main_timer *t = arg;
 	unsigned tick_ms = t->checkpointer ? 50 : t->interval_ms / 2 ? t->interval_ms / 2 : 1;
-	struct timespec pause = { tick_ms / 1000, (long)(tick_ms % 1000) * 1000000 };
 
-	while (!atomic_load(&t->stop)) {
-		nanosleep(&pause, NULL);
+	pthread_mutex_lock(&t->lock);
+	while (!main_timer_wait(t, tick_ms)) {
+		pthread_mutex_unlock(&t->lock);
 		if (t->checkpointer) {
 			store_checkpoint_tick(t->store);
 			store_vacuum_tick(t->store);
-			continue;
+		} else {
+			int r = store_sync_if_older(t->store, t->interval_ms);
+			if (r < 0)
+				log_warn("periodic commit failed: %s", strerror(-r));
+			model_tick(t->model);
 		}
-		int r = store_sync_if_older(t->store, t->interval_ms);
-		if (r < 0)
-			log_warn("periodic commit failed: %s", strerror(-r));
-		model_tick(t->model);
+		pthread_mutex_lock(&t->lock);
 	}
+	pthread_mutex_unlock(&t->lock);
 	return NULL;
 }
 
-static void main_check_report(void *ud, const char *problem, bool repaired)
+/* Start a timer's thread with its lock and monotonic condition variable;
+ * 0 or -errno (nothing left to release on failure). */
+static int main_timer_start(struct main_timer *t, pthread_t *ret_thread)
 {
-	(void)ud;
-	printf("%s%s\n", problem, repaired ? " [repaired]" : "");
-}
-
-/* claimfsd --check: exit 0 consistent, 1 problems, 2 could not check. */
-static int main_check(const struct main_options *o)
-{
-	struct store_check_result result = { 0 };
-	struct store *store = NULL;
-	struct stat st;
+	pthread_condattr_t attr;
 	int r;
 
-	if (stat(o->store_path, &st) < 0) {
-		fprintf(stderr, "claimfsd: cannot check %s: %s\n", o->store_path, strerror(errno));
-		return 2;
-	}
-	r = store_open(o->store_path, STORE_OPEN_NO_RECLAIM, &store);
-	if (r < 0) {
-		fprintf(stderr, "claimfsd: cannot check %s: %s\n", o->store_path,
-			r == -EBUSY ? "the store is locked: stop the daemon first" : strerror(-r));
-		return 2;
-	}
-	r = store_check(store, o->repair, main_check_report, NULL, &result);
-	store_close(store);
-	if (r < 0) {
-		fprintf(stderr, "claimfsd: check of %s failed: %s\n", o->store_path, strerror(-r));
-		return 2;
-	}
-	printf("%s: %u problem(s) found, %u repaired, %u note(s)\n", o->store_path, result.problems,
-	       result.repaired, result.notes);
-	return result.problems > result.repaired ? 1 : 0;
-}
-
-/* --backup progress on stderr: a line per tenth of the pages, and the last. */
-static void main_backup_progress(void *ud, uint64_t done, uint64_t total)
-{
-	unsigned *last_tenth = ud;
-	unsigned tenth = total > 0 ? (unsigned)(done * 10 / total) : 10;
-
-	if (tenth == *last_tenth)
-		return;
-	*last_tenth = tenth;
-	fprintf(stderr, "claimfsd: backup: %" PRIu64 " of %" PRIu64 " pages (%u%%)\n", done, total,
-		tenth * 10);
-}
-
-/* Send the file at path to stdout. */
-static int main_copy_to_stdout(const char *path)
-{
-	char buf[65536];
-	ssize_t n;
-	int fd = open(path, O_RDONLY | O_CLOEXEC), r = 0;
-
-	if (fd < 0)
-		return -errno;
-	while ((n = read(fd, buf, sizeof(buf))) > 0)
-		if (fwrite(buf, 1, (size_t)n, stdout) != (size_t)n) {
-			r = -EIO;
-			break;
-		}
-	if (n < 0)
-		r = -errno;
-	close(fd);
-	if (fflush(stdout) != 0 && r == 0)
-		r = -EIO;
-	return r;
-}
-
-/* claimfsd --backup FILE|-: exit 0 done, 1 the copy failed its check, 2 error. */
-static int main_backup(const struct main_options *o)
-{
-	struct store_check_result check = { 0 };
-	unsigned last_tenth = UINT_MAX;
-	struct store_backup_options opts = { .progress = main_backup_progress,
-					     .report = main_check_report, .ud = &last_tenth };
-	bool to_stdout = strcmp(o->backup, "-") == 0;
-	char dest[PATH_MAX];
-	int r;
-
-	/* stdout needs a whole checked file first: SQLite writes pages out of order. */
-	if (snprintf(dest, sizeof(dest), to_stdout ? "%s.backup-%ld" : "%s",
-		     to_stdout ? o->store_path : o->backup, (long)getpid()) >= (int)sizeof(dest)) {
-		fprintf(stderr, "claimfsd: --backup: the path is too long\n");
-		return 2;
-	}
-	r = store_backup(o->store_path, dest, &opts, &check);
-	if (r == 0 && to_stdout) {
-		r = main_copy_to_stdout(dest);
-		unlink(dest);
-	}
-	if (r < 0) {
-		fprintf(stderr, "claimfsd: backup of %s failed: %s\n", o->store_path,
-			r == -EUCLEAN ? "the copy did not pass --check (problems above)" : strerror(-r));
-		return r == -EUCLEAN ? 1 : 2;
-	}
-	fprintf(stderr, "claimfsd: backup of %s written to %s; --check of the copy: %u problem(s), "
-			"%u note(s)\n",
-		o->store_path, to_stdout ? "stdout" : o->backup, check.problems, check.notes);
+	r = pthread_condattr_init(&attr);
+	if (r != 0)
+		return -r;
+	r = pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+	if (r == 0)
+		r = pthread_cond_init(&t->wake, &attr);
+	pthread_condattr_destroy(&attr);
+	if (r != 0)
+		return -r;
+	r = pthread_mutex_init(&t->lock, NULL);
+	if (r != 0)
+		goto fail_cond;
+	r = pthread_create(ret_thread, NULL, main_timer_thread, t);
+	if (r != 0)
+		goto fail_lock;
 	return 0;
+fail_lock:
+	pthread_mutex_destroy(&t->lock);
+fail_cond:
+	pthread_cond_destroy(&t->wake);
+	return -r;
 }
 
-/* claimfsd --compact: exit 0 compacted, 1 failed (the store is as it
- * was: VACUUM is one transaction), 2 could not open it. */
-static int main_compact(const struct main_options *o)
+/* Wake the timer's thread, wait for it to end, release the timer. */
+static void main_timer_stop(struct main_timer *t, pthread_t thread)
 {
-	uint64_t before = 0, after = 0;
-	int r = store_compact_file(o->store_path, &before, &after);
-
-	if (r == 0) {
-		printf("%s: %llu bytes before, %llu after (store file and WAL)\n", o->store_path,
-		       (unsigned long long)before, (unsigned long long)after);
-		return 0;
-	}
-	fprintf(stderr, "claimfsd: cannot compact %s: %s\n", o->store_path,
-		r == -EBUSY    ? "the store is locked: stop the daemon first"
-		: r == -ENOSPC ? "not enough free disk space for a copy of the store (it is unchanged)"
-			       : strerror(-r));
-	return r == -EBUSY || r == -ENOENT ? 2 : 1;
+	pthread_mutex_lock(&t->lock);
+	t->stop = true;
+	pthread_cond_signal(&t->wake);
+	pthread_mutex_unlock(&t->lock);
+	pthread_join(thread, NULL);
+	pthread_cond_destroy(&t->wake);
+	pthread_mutex_destroy(&t->lock);
 }
 
 /* Everything the daemon holds while it runs; main_stop() releases it in
@@ -750,20 +379,24 @@ static int main_serve_api(struct main_daemon *d)
 /* The commit timer and the WAL checkpointer. */
 static int main_start_timers(struct main_daemon *d)
 {
+	int r;
+
 	d->timer.store = d->store;
 	d->timer.model = d->model;
 	d->timer.interval_ms = d->o.commit_interval_ms;
-	if (pthread_create(&d->timer_thread, NULL, main_timer_thread, &d->timer) != 0) {
-		log_error("cannot start the commit timer");
-		return -EAGAIN;
+	r = main_timer_start(&d->timer, &d->timer_thread);
+	if (r < 0) {
+		log_error("cannot start the commit timer: %s", strerror(-r));
+		return r;
 	}
 	d->timer_started = true;
 	d->checkpointer.store = d->store;
 	d->checkpointer.checkpointer = true;
 	store_set_stream_rate(d->store, (uint64_t)d->o.stream_mib_per_s << 20);
-	if (pthread_create(&d->checkpoint_thread, NULL, main_timer_thread, &d->checkpointer) != 0) {
-		log_error("cannot start the WAL checkpointer");
-		return -EAGAIN;
+	r = main_timer_start(&d->checkpointer, &d->checkpoint_thread);
+	if (r < 0) {
+		log_error("cannot start the WAL checkpointer: %s", strerror(-r));
+		return r;
 	}
 	d->checkpointer_started = true;
 	return 0;
@@ -818,12 +451,10 @@ static void main_stop(struct main_daemon *d)
 	atomic_store(&main_ready, false);
 	http_server_stop(d->http);
 	if (d->timer_started) {
-		atomic_store(&d->timer.stop, true);
-		pthread_join(d->timer_thread, NULL);
+		main_timer_stop(&d->timer, d->timer_thread);
 	}
 	if (d->checkpointer_started) {
-		atomic_store(&d->checkpointer.stop, true);
-		pthread_join(d->checkpoint_thread, NULL);
+		main_timer_stop(&d->checkpointer, d->checkpoint_thread);
 	}
 	fs_unmount(d->fs);
 	main_fs = NULL;
