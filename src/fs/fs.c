@@ -556,6 +556,25 @@ static void fs_op_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t offs
 	fs_reply_err(req, -r);
 }
 
+/* Only SEEK_DATA and SEEK_HOLE reach here; the kernel moves the offset for
+ * the others itself. */
+static void fs_op_lseek(fuse_req_t req, fuse_ino_t ino, off_t off, int whence, struct fuse_file_info *fi)
+{
+	uint64_t pos;
+	int r;
+
+	(void)fi;
+	if (whence != SEEK_DATA && whence != SEEK_HOLE) {
+		fs_reply_err(req, EINVAL);
+		return;
+	}
+	r = off < 0 ? -ENXIO : store_seek(fs_store(req), ino, (uint64_t)off, whence == SEEK_DATA, &pos);
+	if (r < 0)
+		fs_reply_err(req, -r);
+	else
+		fuse_reply_lseek(req, (off_t)pos);
+}
+
 /* ---- directories ---------------------------------------------------------------- */
 
 struct fs_readdir_ctx {
@@ -753,6 +772,7 @@ FS_TIMED(getxattr, GETXATTR, (fuse_req_t req, fuse_ino_t ino, const char *name, 
 FS_TIMED(listxattr, XATTR, (fuse_req_t req, fuse_ino_t ino, size_t size), (req, ino, size))
 FS_TIMED(removexattr, XATTR, (fuse_req_t req, fuse_ino_t ino, const char *name), (req, ino, name))
 FS_TIMED(fallocate, FALLOCATE, (fuse_req_t req, fuse_ino_t ino, int mode, off_t offset, off_t length, struct fuse_file_info *fi), (req, ino, mode, offset, length, fi))
+FS_TIMED(lseek, LSEEK, (fuse_req_t req, fuse_ino_t ino, off_t off, int whence, struct fuse_file_info *fi), (req, ino, off, whence, fi))
 
 const struct fuse_lowlevel_ops fs_ops = {
 	.init = fs_op_init,
@@ -785,4 +805,5 @@ const struct fuse_lowlevel_ops fs_ops = {
 	.listxattr = fs_timed_listxattr,
 	.removexattr = fs_timed_removexattr,
 	.fallocate = fs_timed_fallocate,
+	.lseek = fs_timed_lseek,
 };

@@ -15,7 +15,7 @@ const double metrics_bucket_bounds[METRICS_BUCKETS] = {
 const char *const metrics_fs_op_names[METRICS_FS_OP_COUNT] = {
 	"lookup", "forget", "getattr", "setattr", "readlink", "mknod", "mkdir", "unlink",
 	"rmdir", "symlink", "rename", "link", "open", "create", "read", "write",
-	"flush", "release", "fsync", "readdir", "statfs", "xattr", "fallocate", "getxattr",
+	"flush", "release", "fsync", "readdir", "statfs", "xattr", "fallocate", "getxattr", "lseek",
 };
 
 const char *const metrics_api_method_names[METRICS_API_METHOD_COUNT] = {

@@ -32,6 +32,7 @@ enum metrics_fs_op {
 	/* Apart from the other xattr requests: the kernel's security.capability
 	 * probe after an attribute refresh (fs_op_getxattr) lands here. */
 	METRICS_FS_GETXATTR,
+	METRICS_FS_LSEEK, /* SEEK_DATA / SEEK_HOLE (the kernel answers the others) */
 	METRICS_FS_OP_COUNT
 };
 

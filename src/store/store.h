@@ -217,6 +217,11 @@ ssize_t store_write_kill(struct store *s, uint64_t ino, uint64_t offset, const c
  * FALLOC_FL_KEEP_SIZE (free the range), FALLOC_FL_ZERO_RANGE with or
  * without KEEP_SIZE; anything else -EOPNOTSUPP (see store_falloc.c). */
 int store_fallocate(struct store *s, uint64_t ino, int mode, uint64_t offset, uint64_t length);
+/* lseek(SEEK_DATA) (data true) or lseek(SEEK_HOLE) from offset: the
+ * position in *ret_pos; -ENXIO at or past the end (and for SEEK_DATA when
+ * only holes follow), -EISDIR / -EINVAL for a file that is not regular.
+ * Block granular (store_seek.c). */
+int store_seek(struct store *s, uint64_t ino, uint64_t offset, bool data, uint64_t *ret_pos);
 /* fsync of one inode: durable commit if the inode changed since the last one. */
 int store_fsync(struct store *s, uint64_t ino, bool datasync);
 /* A file handle that wrote was closed: commit (SIGKILL-durable) if the open

@@ -133,6 +133,8 @@ static const char *const store_sql[STMT_COUNT] = {
 	[STMT_DENTRY_DELETE_DIR] = "DELETE FROM dentries WHERE parent = ?1",
 	[STMT_BLOCK_GET] = "SELECT data IS NULL, length(data) FROM blocks WHERE id = ?1",
 	[STMT_BLOCK_RANGE] = "SELECT id, data FROM blocks WHERE id BETWEEN ?1 AND ?2 ORDER BY id",
+	[STMT_BLOCK_DATA_FROM] = "SELECT id FROM blocks WHERE id BETWEEN ?1 AND ?2"
+				 " AND data IS NOT NULL ORDER BY id",
 	[STMT_BLOCK_PUT] = "INSERT INTO blocks(id, data) VALUES (?1, ?2)"
 			   " ON CONFLICT(id) DO UPDATE SET data = excluded.data",
 	[STMT_BLOCK_USAGE] = "SELECT coalesce(sum(" BLOCK_USAGE_SQL "), 0) FROM blocks"

@@ -350,6 +350,79 @@ def check_punch_frees_claim(t, d):
          repr((used, claim_used_bytes(d, 'default', 'other'))))
 
 
+SEEK_BLOCK = 16 * 1024  # claimfs answers SEEK_DATA/SEEK_HOLE per 16 KiB block
+
+
+def seek_answers(path):
+    """lseek(SEEK_DATA) and lseek(SEEK_HOLE) from every 4 KiB offset up to
+    past the end of PATH: a list of (whence, offset, position or errno name)."""
+    answers = []
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        size = os.fstat(fd).st_size
+        for whence, name in ((os.SEEK_DATA, 'SEEK_DATA'), (os.SEEK_HOLE, 'SEEK_HOLE')):
+            for off in range(0, size + 8192, 4096):
+                try:
+                    answers.append((name, off, os.lseek(fd, off, whence)))
+                except OSError as e:
+                    answers.append((name, off, errno.errorcode.get(e.errno, e.errno)))
+    finally:
+        os.close(fd)
+    return answers
+
+
+def seek_layout(path):
+    """Data in blocks 0-1, 5, 9 and 11, a punched block 10, a hole to the
+    end of 20 blocks: whole blocks, so tmpfs's 4 KiB pages give the same
+    answers as claimfs's 16 KiB blocks."""
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o644)
+    try:
+        os.pwrite(fd, b'a' * 2 * SEEK_BLOCK, 0)
+        os.pwrite(fd, b'b' * SEEK_BLOCK, 5 * SEEK_BLOCK)
+        os.pwrite(fd, b'c' * 3 * SEEK_BLOCK, 9 * SEEK_BLOCK)
+        fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 10 * SEEK_BLOCK, SEEK_BLOCK)
+        os.ftruncate(fd, 20 * SEEK_BLOCK)
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def check_seek_data_hole(t, d):
+    """lseek(SEEK_DATA/SEEK_HOLE) finds the holes a file has (written
+    blocks, a punched block, a hole to the end) with the answers tmpfs
+    gives for the same file, ENXIO at the end included."""
+    ref = tempfile.mkdtemp(prefix='claimfs-seek-ref-')
+    mounted = subprocess.run(['mount', '-t', 'tmpfs', '-o', 'size=8m', 'tmpfs', ref]).returncode == 0
+    try:
+        if not mounted:
+            t.ok(False, 'mount a tmpfs as the SEEK_DATA/SEEK_HOLE reference')
+            return
+        ours = os.path.join(d.claim_path('default', 'other'), 'seek')
+        theirs = os.path.join(ref, 'seek')
+        seek_layout(ours)
+        seek_layout(theirs)
+        got, want = seek_answers(ours), seek_answers(theirs)
+        diff = [(g, w) for g, w in zip(got, want) if g != w]
+        t.ok(len(got) == len(want) and not diff,
+             'SEEK_DATA and SEEK_HOLE from every 4 KiB offset answer as on tmpfs',
+             repr(diff[:6]))
+        fd = os.open(ours, os.O_RDONLY)
+        try:
+            t.eq(os.lseek(fd, 2 * SEEK_BLOCK, os.SEEK_DATA), 5 * SEEK_BLOCK,
+                 'SEEK_DATA skips the hole after the first two blocks')
+            t.eq(os.lseek(fd, 9 * SEEK_BLOCK, os.SEEK_HOLE), 10 * SEEK_BLOCK,
+                 'SEEK_HOLE finds the punched block')
+            t.eq(os.lseek(fd, 11 * SEEK_BLOCK, os.SEEK_HOLE), 12 * SEEK_BLOCK,
+                 'SEEK_HOLE finds the hole that runs to the end')
+        finally:
+            os.close(fd)
+        os.unlink(ours)
+    finally:
+        if mounted:
+            subprocess.run(['umount', ref])
+        os.rmdir(ref)
+
+
 def check_page_cache_kept(t, d):
     """A file's pages stay cached across writes and reopens: the kernel does
     not drop them because the mtime it refreshes changed (the daemon turns
@@ -422,6 +495,7 @@ def run_default(t, d):
     check_top_statfs(t, d)
     check_killpriv(t, d)
     check_punch_frees_claim(t, d)
+    check_seek_data_hole(t, d)
     check_page_cache_kept(t, d)
     check_readonly_close(t, d)
     check_delete(t, d)
