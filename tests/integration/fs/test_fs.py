@@ -24,6 +24,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 import traceback
 
 sys.path.insert(0, os.environ.get('CLAIMFS_TEST_LIB',
@@ -252,8 +253,21 @@ def check_delete(t, d):
 
 
 def fuse_op_count(d, op):
-    """How many FUSE requests of kind op the daemon has served (/metrics)."""
-    return d.metric('claimfs_fuse_request_duration_seconds_count{op="%s"}' % op) or 0
+    """How many FUSE requests of kind op the daemon has served (/metrics),
+    once two reads 50 ms apart agree (at most 5 s): the daemon counts a
+    request just after its reply, so the last request of a syscall that
+    just returned may reach /metrics a moment later."""
+    def read():
+        return d.metric('claimfs_fuse_request_duration_seconds_count{op="%s"}' % op) or 0
+    count = read()
+    deadline = time.monotonic() + 5.0
+    while time.monotonic() < deadline:
+        time.sleep(0.05)
+        again = read()
+        if again == count:
+            break
+        count = again
+    return count
 
 
 def check_killpriv(t, d):

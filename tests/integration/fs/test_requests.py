@@ -20,6 +20,7 @@ import errno
 import os
 import re
 import sys
+import time
 
 sys.path.insert(0, os.environ.get('CLAIMFS_TEST_LIB',
                                   os.path.join(os.path.dirname(__file__), '..', 'lib')))
@@ -37,11 +38,26 @@ def fuse_counts(d):
             for m in SERIES.finditer(body)}
 
 
+def settled_counts(d):
+    """fuse_counts once two reads 50 ms apart agree (at most 5 s): the daemon
+    counts a request just after its reply, so the last request of an action
+    may land in /metrics a moment after the syscall returned."""
+    counts = fuse_counts(d)
+    deadline = time.monotonic() + 5.0
+    while time.monotonic() < deadline:
+        time.sleep(0.05)
+        again = fuse_counts(d)
+        if again == counts:
+            break
+        counts = again
+    return counts
+
+
 def requests_during(d, action):
     """Run ACTION; return the FUSE requests (and errors) it caused, by op."""
-    before = fuse_counts(d)
+    before = settled_counts(d)
     action()
-    after = fuse_counts(d)
+    after = settled_counts(d)
     return {k: v - before.get(k, 0) for k, v in after.items() if v != before.get(k, 0)}
 
 
