@@ -366,6 +366,9 @@ static int main_serve_api(struct main_daemon *d)
 		return -errno;
 	}
 	config.mountpoint = mountpoint;
+	r = model_set_mountpoint(d->model, mountpoint);
+	if (r < 0)
+		return r;
 	if (o->volume_plugin_default && (r = files_make_parent_dirs(o->volume_plugin_socket, 0755)) < 0)
 		log_debug("cannot create the directory of %s: %s", o->volume_plugin_socket,
 			  strerror(-r)); /* the bind below says what it means */

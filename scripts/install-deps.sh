@@ -12,7 +12,7 @@ PACKAGES=(
 	build-essential pkg-config meson ninja-build
 	libfuse3-dev fuse3
 	libsqlite3-dev sqlite3
-	libmicrohttpd-dev libjansson-dev libyaml-dev uuid-dev
+	libmicrohttpd-dev libjansson-dev libyaml-dev uuid-dev libarchive-dev
 	# tests: Check, fixtures, valgrind phase, libFuzzer (clang + its runtime),
 	# openssl (a throwaway TLS certificate for the HTTPS tests)
 	check curl python3 valgrind clang libclang-rt-14-dev openssl

@@ -22,6 +22,10 @@ struct api_request {
 	const char *accept;       /* header value or NULL */
 	const char *body;
 	size_t body_len;
+	/* body_spooled: the body (body_len bytes) is the file open at body_fd
+	 * instead (a claim's import tar, see http_spool.h); body is NULL. */
+	bool body_spooled;
+	int body_fd;
 	bool ready; /* the mount is live (for /readyz) */
 	/* The request carried the --token-file bearer token (false: no token is
 	 * configured, the caller is anonymous); the reviews of api_auth.c. */

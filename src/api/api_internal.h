@@ -129,6 +129,9 @@ void api_fields_warn(struct api_call *call, const char *text);
 /* A protobuf body (application/vnd.kubernetes.protobuf) of a kind we can
  * read (Namespace) into JSON; -EMEDIUMTYPE for other kinds, -EBADMSG if
  * malformed; msg says why. */
+/* A claim's export/import subresources (api_tar.c): sub "export" or "import". */
+int api_claim_tar(struct api_call *call, const char *ns, const char *name, const char *sub,
+		  const char *method);
 int api_protobuf_decode(const char *data, size_t len, json_t **ret_body, char *msg, size_t size);
 
 /* ---- resources (api_resource.c) ------------------------------------------------------ */

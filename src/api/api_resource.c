@@ -580,6 +580,8 @@ int api_resource(struct api_call *call, char *const segment[], unsigned count,
 		return api_status(call, &t, method);
 	if (strcmp(t.sub, "status") == 0 && strcmp(method, "GET") == 0)
 		return api_item(call, &t, method);
+	if (t.kind == MODEL_PVC && (strcmp(t.sub, "export") == 0 || strcmp(t.sub, "import") == 0))
+		return api_claim_tar(call, t.ns, t.name, t.sub, method);
 	return -ENOENT;
 }
 

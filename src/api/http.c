@@ -45,6 +45,7 @@
  */
 #include "http.h"
 #include "http_guard.h"
+#include "http_spool.h"
 #include "http_listen.h"
 
 #include <arpa/inet.h>
@@ -127,6 +128,8 @@ struct http_request {
 	size_t len;
 	size_t cap;
 	size_t discarded; /* bytes thrown away after too_large */
+	int spool_fd;     /* >= 0: the body goes to this file (http_spool.h), len counts it */
+	size_t limit;     /* the largest body: max_body, or HTTP_SPOOL_MAX when spooled */
 	bool started;     /* the first call (headers only) is done */
 	bool answered;    /* a response was queued: never handle the request again */
 	bool malformed;   /* the request line holds a NUL byte */
@@ -144,6 +147,8 @@ static void *http_uri_log(void *cls, const char *uri, struct MHD_Connection *con
 	struct http_request *hr = calloc(1, sizeof(*hr));
 	const char *query = strchr(uri, '?');
 
+	if (hr != NULL)
+		hr->spool_fd = -1;
 	if (hr != NULL && query != NULL)
 		hr->query = strdup(query + 1); /* NULL on ENOMEM: the query is dropped */
 	/* libmicrohttpd hands us the raw request-target inside its line buffer,
@@ -168,6 +173,8 @@ static void http_completed(void *cls, struct MHD_Connection *connection, void **
 			       hr->status >= 400 || code != MHD_REQUEST_TERMINATED_COMPLETED_OK);
 		free(hr->query);
 		free(hr->body);
+		if (hr->spool_fd >= 0)
+			close(hr->spool_fd);
 		free(hr);
 	}
 	*con_cls = NULL;
@@ -190,8 +197,10 @@ static struct MHD_Response *http_file_response(int fd)
 	struct MHD_Response *response = NULL;
 	struct stat st;
 
+	/* A pipe (a claim's export) is streamed to its end, of unknown length. */
 	if (fstat(fd, &st) == 0)
-		response = MHD_create_response_from_fd64((uint64_t)st.st_size, fd);
+		response = S_ISFIFO(st.st_mode) ? MHD_create_response_from_pipe(fd)
+						: MHD_create_response_from_fd64((uint64_t)st.st_size, fd);
 	if (response == NULL)
 		close(fd);
 	return response;
@@ -237,7 +246,7 @@ static enum MHD_Result http_too_large(struct http_server *server, struct MHD_Con
 	char message[128];
 
 	snprintf(message, sizeof(message), "the request body is larger than the limit of %zu bytes",
-		 server->max_body);
+		 hr->limit);
 	api_error_response(EMSGSIZE, message, &res);
 	return http_reply(connection, hr, &res);
 }
@@ -258,12 +267,20 @@ static bool http_append(struct http_server *server, struct http_request *hr, con
 {
 	size_t need;
 
-	if (!hr->too_large && size > server->max_body - hr->len)
+	if (!hr->too_large && size > hr->limit - hr->len)
 		http_discard(hr);
+	if (!hr->too_large && hr->spool_fd >= 0) {
+		if (http_spool_write(hr->spool_fd, data, size) < 0)
+			http_discard(hr); /* the host's disk is full: 413 */
+		else
+			hr->len += size;
+	}
 	if (hr->too_large) {
 		hr->discarded += size;
-		return hr->discarded / HTTP_DISCARD_FACTOR <= server->max_body;
+		return hr->discarded / HTTP_DISCARD_FACTOR <= hr->limit;
 	}
+	if (hr->spool_fd >= 0)
+		return true;
 	need = hr->len + size + 1; /* keep a NUL after the body */
 	if (need > hr->cap) {
 		size_t cap = hr->cap ? hr->cap : 4096;
@@ -290,7 +307,7 @@ static bool http_append(struct http_server *server, struct http_request *hr, con
 enum http_declared { HTTP_BODY_FITS, HTTP_BODY_DISCARD, HTTP_BODY_REFUSE_NOW };
 
 /* First call of a request: judge the declared body size before reading any of it. */
-static enum http_declared http_check_declared(struct http_server *server,
+static enum http_declared http_check_declared(const struct http_request *hr,
 					      struct MHD_Connection *connection)
 {
 	const char *length = MHD_lookup_connection_value(connection, MHD_HEADER_KIND,
@@ -304,11 +321,11 @@ static enum http_declared http_check_declared(struct http_server *server,
 		return HTTP_BODY_FITS;
 	errno = 0;
 	value = strtoull(length, &end, 10);
-	if (errno != ERANGE && (end == length || value <= server->max_body))
+	if (errno != ERANGE && (end == length || value <= hr->limit))
 		return HTTP_BODY_FITS;
 	/* A client waiting for "100 Continue" has sent nothing yet. */
 	if ((expect != NULL && strcasecmp(expect, "100-continue") == 0) || errno == ERANGE ||
-	    value / HTTP_DISCARD_FACTOR > server->max_body)
+	    value / HTTP_DISCARD_FACTOR > hr->limit)
 		return HTTP_BODY_REFUSE_NOW;
 	return HTTP_BODY_DISCARD;
 }
@@ -496,7 +513,16 @@ static enum MHD_Result http_access(void *cls, struct MHD_Connection *connection,
 			hr->answered = true;
 			return http_reply(connection, hr, &res);
 		}
-		switch (http_check_declared(server, connection)) {
+		hr->limit = server->max_body;
+		/* A claim's import tar: spooled to a file, not held in memory. */
+		if (listener->plugin == NULL && http_spool_wanted(method, url)) {
+			hr->spool_fd = http_spool_open();
+			if (hr->spool_fd < 0)
+				log_warn("cannot spool an import body: %s", strerror(-hr->spool_fd));
+			else
+				hr->limit = HTTP_SPOOL_MAX;
+		}
+		switch (http_check_declared(hr, connection)) {
 		case HTTP_BODY_REFUSE_NOW:
 			hr->answered = true;
 			return http_too_large(server, connection, hr);
@@ -527,6 +553,8 @@ static enum MHD_Result http_access(void *cls, struct MHD_Connection *connection,
 						      MHD_HTTP_HEADER_ACCEPT),
 		.body = hr->body,
 		.body_len = hr->len,
+		.body_spooled = hr->spool_fd >= 0,
+		.body_fd = hr->spool_fd,
 		.ready = server->ready == NULL || atomic_load(server->ready),
 		/* With a token configured, only its bearers get this far. */
 		.authenticated = server->token != NULL,

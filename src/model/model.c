@@ -115,6 +115,7 @@ void model_core_close(struct model *model)
 		return;
 	model_hub_close(model->hub);
 	pthread_mutex_destroy(&model->write_lock);
+	free(model->mountpoint);
 	free(model);
 }
 

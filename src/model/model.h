@@ -268,6 +268,21 @@ void model_tick(struct model *model);
  * copy failed its check (err->message says how many problems). */
 int model_backup(struct model *model, int *ret_fd, struct model_error *err);
 
+/* ---- claim export and import (tar, README "Backup") ---------------------------------- */
+
+/* Where the daemon's FUSE mount is (absolute): a claim's files are under
+ * <mountpoint>/<namespace>/<claim>; export and import work through it. */
+int model_set_mountpoint(struct model *model, const char *mountpoint);
+/* A pax tar of the claim's files, streamed by a thread into the pipe whose
+ * read end is *ret_fd (the caller reads and closes it). */
+int model_claim_export(struct model *model, const char *ns, const char *name, int *ret_fd,
+		       struct model_error *err);
+/* Extract the tar in body (len bytes), or in the file at fd (>= 0: read
+ * from its start; body is ignored), into the claim, which must exist and be
+ * empty (-EEXIST otherwise). A refused or failed import leaves it empty. */
+int model_claim_import(struct model *model, const char *ns, const char *name, const void *body,
+		       size_t len, int fd, struct model_error *err);
+
 /* ---- metrics ---------------------------------------------------------------------------- */
 
 /* Per-volume and store figures in Prometheus text format, appended to *buf

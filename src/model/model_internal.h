@@ -87,6 +87,7 @@ struct model {
 	struct model_hub *hub;       /* watch events; has its own lock */
 	struct model_event_sweeper *sweeper; /* model_events_expire's thread, or NULL */
 	struct model_capacity capacity;
+	char *mountpoint;            /* model_set_mountpoint's, or NULL */
 };
 
 /* One write transaction. */
