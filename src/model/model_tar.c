@@ -15,6 +15,9 @@
  *     (no absolute path, no "..", no device node) before libarchive's own
  *     SECURE_* checks run on the prefixed path; symlinks are never followed.
  *   - A refused or failed import leaves the claim as empty as it was.
+ *   - Imports run one at a time (model_tar_import_lock): two imports into the
+ *     same empty claim would both pass the emptiness check, and the one that
+ *     failed would then empty the claim under the other.
  */
 #include "model_internal.h"
 
@@ -35,6 +38,9 @@
 #include "log.h"
 
 #define MODEL_TAR_BLOCK (64 * 1024)
+
+/* Imports are rare and bounded by one disk: one lock for the process. */
+static pthread_mutex_t model_tar_import_lock = PTHREAD_MUTEX_INITIALIZER;
 
 int model_set_mountpoint(struct model *model, const char *mountpoint)
 {
@@ -400,13 +406,40 @@ static int model_tar_open_in(struct archive *in, const void *body, size_t len, i
 	return archive_read_open_memory(in, body, len) == ARCHIVE_OK ? 0 : -EBADMSG;
 }
 
-int model_claim_import(struct model *model, const char *ns, const char *name, const void *body,
-		       size_t len, int fd, struct model_error *err)
+/* The import proper, under model_tar_import_lock: root must be empty. */
+static int model_tar_import_into(struct archive *in, struct archive **out, const char *root,
+				 const void *body, size_t len, int fd, struct model_error *err)
 {
 	const int flags = ARCHIVE_EXTRACT_OWNER | ARCHIVE_EXTRACT_PERM | ARCHIVE_EXTRACT_XATTR |
 			  ARCHIVE_EXTRACT_TIME | ARCHIVE_EXTRACT_SPARSE |
 			  ARCHIVE_EXTRACT_SECURE_NODOTDOT | ARCHIVE_EXTRACT_SECURE_SYMLINKS |
 			  ARCHIVE_EXTRACT_NO_OVERWRITE;
+	int r = model_tar_empty(root);
+
+	if (r == 0)
+		return model_fail(err, -EEXIST, "the claim is not empty: import goes into a new, "
+				  "empty claim");
+	if (r < 0)
+		return model_fail(err, r, "cannot read the claim: %s", strerror(-r));
+	r = model_tar_open_in(in, body, len, fd);
+	if (r < 0)
+		return model_fail(err, r == -EBADMSG ? r : -EIO, "the body is not a tar: %s",
+				  archive_error_string(in) ?: strerror(-r));
+	if (archive_write_disk_set_options(*out, flags) != ARCHIVE_OK ||
+	    archive_write_disk_set_standard_lookup(*out) != ARCHIVE_OK)
+		return -EIO;
+	r = model_tar_extract(in, *out, root, err);
+	if (r < 0) {
+		archive_write_free(*out);
+		*out = NULL; /* closed before the claim is emptied again */
+		nftw(root, model_tar_remove, 16, FTW_DEPTH | FTW_PHYS | FTW_MOUNT);
+	}
+	return r;
+}
+
+int model_claim_import(struct model *model, const char *ns, const char *name, const void *body,
+		       size_t len, int fd, struct model_error *err)
+{
 	struct archive *in = archive_read_new(), *out = archive_write_disk_new();
 	char root[PATH_MAX];
 	int r;
@@ -418,30 +451,11 @@ int model_claim_import(struct model *model, const char *ns, const char *name, co
 	r = model_tar_claim_dir(model, ns, name, root, err);
 	if (r < 0)
 		goto out;
-	r = model_tar_empty(root);
+	pthread_mutex_lock(&model_tar_import_lock);
+	r = model_tar_import_into(in, &out, root, body, len, fd, err);
+	pthread_mutex_unlock(&model_tar_import_lock);
 	if (r == 0)
-		r = model_fail(err, -EEXIST, "the claim %s/%s is not empty: import goes into a new, "
-				  "empty claim", ns, name);
-	if (r < 0)
-		goto out;
-	r = model_tar_open_in(in, body, len, fd);
-	if (r < 0) {
-		r = model_fail(err, r == -EBADMSG ? r : -EIO, "the body is not a tar: %s",
-			       archive_error_string(in) ?: strerror(-r));
-		goto out;
-	}
-	r = -EIO;
-	if (archive_write_disk_set_options(out, flags) != ARCHIVE_OK ||
-	    archive_write_disk_set_standard_lookup(out) != ARCHIVE_OK)
-		goto out;
-	r = model_tar_extract(in, out, root, err);
-	if (r < 0) {
-		archive_write_free(out);
-		out = NULL; /* closed before the claim is emptied again */
-		nftw(root, model_tar_remove, 16, FTW_DEPTH | FTW_PHYS | FTW_MOUNT);
-	} else {
 		log_info("import into claim %s/%s done", ns, name);
-	}
 out:
 	archive_read_free(in);
 	archive_write_free(out);

@@ -8,6 +8,7 @@ and import (POST .../import) as a tar stream (README "Backup"):
     modes, xattrs, link counts and inode sharing; the sparse file stays sparse;
   - an export while a writer appends is still a valid tar;
   - import into a claim that is not empty: 409 AlreadyExists, nothing changed;
+    two imports into one empty claim at once: one wins whole, the other 409;
   - malicious tars (../, absolute paths, a symlink escape, a hard link out,
     a device node, garbage): 400 with a clear Status, nothing written outside
     the claim, the claim left empty;
@@ -142,11 +143,27 @@ def run_round_trip(t, d):
     t.ok(st.st_size == SPARSE_SIZE and st.st_blocks * 512 < SPARSE_SIZE // 4,
          'the sparse file is sparse after the import (%d blocks for %d bytes)'
          % (st.st_blocks, st.st_size))
+    run_concurrent_imports(t, d, data, dmeta, dgroups)
     status, _, body = import_tar(d, 'dst', data)
     s = status_of(body)
     t.ok(status == 409 and s.get('reason') == 'AlreadyExists' and 'not empty' in
          s.get('message', '') and walk(dst) == (dmeta, dgroups),
          'import into a claim that is not empty: 409 AlreadyExists, nothing changed', body)
+
+
+def run_concurrent_imports(t, d, data, meta, groups):
+    """Two imports of one tar into one empty claim at once: one wins, the
+    other is 409, and the winner's files are whole."""
+    results = []
+    threads = [threading.Thread(target=lambda: results.append(import_tar(d, 'dst2', data)[0]))
+               for _ in range(2)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join(60)
+    t.ok(sorted(results) == [200, 409] and walk(d.claim_path('default', 'dst2')) == (meta, groups),
+         'two imports into one empty claim at once: one 200, one 409, the tree whole',
+         str(results))
 
 
 def run_export_under_writer(t, d):
@@ -265,7 +282,7 @@ def main():
     try:
         with Daemon(os.path.join(workdir, 'd')) as d:
             d.start()
-            for name, size in (('src', '32Mi'), ('dst', '32Mi'), ('busy', '64Mi'),
+            for name, size in (('src', '32Mi'), ('dst', '32Mi'), ('dst2', '32Mi'), ('busy', '64Mi'),
                                ('victim', '8Mi'), ('small', '1Mi'), ('large-src', '16Mi'),
                                ('large-dst', '16Mi')):
                 d.create_claim('default', name, storage=size)
