@@ -14,6 +14,7 @@ and import (POST .../import) as a tar stream (README "Backup"):
     the claim, the claim left empty;
   - a tar larger than the claim: 413, the claim left empty;
   - a tar far past the 1 MiB limit of other request bodies is imported whole;
+  - kubectl get --raw exports and kubectl create --raw -f imports;
   - export/import of a claim that does not exist: 404.
 """
 
@@ -30,7 +31,7 @@ import threading
 
 sys.path.insert(0, os.environ.get('CLAIMFS_TEST_LIB',
                                   os.path.join(os.path.dirname(__file__), '..', 'lib')))
-from daemon import Daemon  # noqa: E402
+from daemon import Daemon, write_kubeconfig  # noqa: E402
 from tap import Tap  # noqa: E402
 
 PVCS = '/api/v1/namespaces/default/persistentvolumeclaims'
@@ -269,6 +270,32 @@ def run_large(t, d):
          '%d %d %s %s' % (status, status2, body[:300], proc.stdout + proc.stderr))
 
 
+def run_kubectl(t, d, workdir):
+    """kubectl get --raw exports, kubectl create --raw -f imports."""
+    if shutil.which('kubectl') is None:  # as the kubectl tests: not a Debian 12 package
+        t.skip('kubectl get --raw .../export and kubectl create --raw .../import -f',
+               'kubectl is not installed')
+        return
+    env = dict(os.environ, KUBECONFIG=write_kubeconfig(workdir, 'http://127.0.0.1:%d' % d.port))
+    path = '%s/%%s/%%s' % PVCS
+    tar_path = os.path.join(workdir, 'kubectl.tar')
+    with open(os.path.join(d.claim_path('default', 'kube-src'), 'note'), 'w') as f:
+        f.write('through kubectl\n')
+    with open(tar_path, 'wb') as f:
+        out = subprocess.run(['kubectl', 'get', '--raw', path % ('kube-src', 'export')], env=env,
+                             stdout=f, stderr=subprocess.PIPE, timeout=60, check=False)
+    imp = subprocess.run(['kubectl', 'create', '--raw', path % ('kube-dst', 'import'), '-f',
+                          tar_path], env=env, capture_output=True, timeout=60, check=False)
+    try:
+        with open(os.path.join(d.claim_path('default', 'kube-dst'), 'note')) as f:
+            note = f.read()
+    except OSError as e:
+        note = str(e)
+    t.ok(out.returncode == 0 and imp.returncode == 0 and note == 'through kubectl\n',
+         'kubectl get --raw .../export and kubectl create --raw .../import -f carry a claim',
+         '%s %s %r' % (out.stderr, imp.stdout + imp.stderr, note))
+
+
 def run_missing(t, d):
     s1 = export(d, 'nope')[0]
     s2 = import_tar(d, 'nope', tar_of((entry('a'), b'a')))[0]
@@ -284,13 +311,14 @@ def main():
             d.start()
             for name, size in (('src', '32Mi'), ('dst', '32Mi'), ('dst2', '32Mi'), ('busy', '64Mi'),
                                ('victim', '8Mi'), ('small', '1Mi'), ('large-src', '16Mi'),
-                               ('large-dst', '16Mi')):
+                               ('large-dst', '16Mi'), ('kube-src', '1Mi'), ('kube-dst', '1Mi')):
                 d.create_claim('default', name, storage=size)
             run_round_trip(t, d)
             run_export_under_writer(t, d)
             run_malicious(t, d, workdir)
             run_capacity(t, d)
             run_large(t, d)
+            run_kubectl(t, d, workdir)
             run_missing(t, d)
             t.eq(d.stop(), 0, 'the daemon exits 0')
             reports = d.sanitizer_reports()
