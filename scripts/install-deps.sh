@@ -13,6 +13,8 @@ PACKAGES=(
 	libfuse3-dev fuse3
 	libsqlite3-dev sqlite3
 	libmicrohttpd-dev libjansson-dev libyaml-dev uuid-dev libarchive-dev
+	# zlib: CRC-32 of the redo log's records
+	zlib1g-dev
 	# tests: Check, fixtures, valgrind phase, libFuzzer (clang + its runtime),
 	# openssl (a throwaway TLS certificate for the HTTPS tests)
 	check curl python3 valgrind clang libclang-rt-14-dev openssl
