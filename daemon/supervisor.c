@@ -4,10 +4,12 @@
  * restarted on the same connection whenever it ends.
  *
  * The supervisor opens no store, serves no HTTP and reads no FUSE request:
- * it mounts (fs_conn_mount), creates three memfds it holds for the workers —
+ * it mounts (fs_conn_mount), creates four memfds it holds for the workers —
  * the connection record (the INIT exchange, fs_resume.c), the worker record
  * (struct supervisor_record: the API port, whether the worker got ready) and
- * the record of acknowledged but uncommitted changes (uncommitted.c) — and
+ * the record of acknowledged but uncommitted changes (uncommitted.c), and
+ * the redo log of those changes themselves (redo_log.c, written by the
+ * store, replayed by the next worker) — and
  * waits for signals:
  *   SIGCHLD  the worker ended: start the next one on the same descriptor;
  *            its INIT is replayed and the kernel resends what the dead one
@@ -30,6 +32,7 @@
 #include "fs.h"
 #include "files.h"
 #include "log.h"
+#include "redo_log.h"
 #include "uncommitted.h"
 
 #include <errno.h>
@@ -53,7 +56,7 @@ struct supervisor {
 	char **argv;
 	char exe[PATH_MAX]; /* the installed binary, re-read at every start */
 	struct fs_conn *conn;
-	int record_fd, worker_fd, uncommitted_fd;
+	int record_fd, worker_fd, uncommitted_fd, redo_fd;
 	pid_t worker;
 	unsigned quick_exits;
 	unsigned generation;
@@ -91,16 +94,16 @@ static int supervisor_mount(struct supervisor *sv)
 /* The child side of supervisor_start: inherit the descriptors, exec. */
 static void supervisor_exec_worker(struct supervisor *sv, pid_t parent)
 {
-	int fds[4] = { fs_conn_fd(sv->conn), sv->record_fd, sv->worker_fd, sv->uncommitted_fd };
-	char env[64];
+	int fds[5] = { fs_conn_fd(sv->conn), sv->record_fd, sv->worker_fd, sv->uncommitted_fd, sv->redo_fd };
+	char env[80];
 	sigset_t none;
 
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent)
 		_exit(127);
-	for (int i = 0; i < 4; i++)
+	for (int i = 0; i < 5; i++)
 		if (fcntl(fds[i], F_SETFD, 0) < 0)
 			_exit(127);
-	snprintf(env, sizeof(env), "%d,%d,%d,%d", fds[0], fds[1], fds[2], fds[3]);
+	snprintf(env, sizeof(env), "%d,%d,%d,%d,%d", fds[0], fds[1], fds[2], fds[3], fds[4]);
 	sigemptyset(&none);
 	if (setenv(SUPERVISOR_ENV, env, 1) < 0 || sigprocmask(SIG_SETMASK, &none, NULL) < 0)
 		_exit(127);
@@ -236,7 +239,7 @@ static int supervisor_loop(struct supervisor *sv, const sigset_t *set)
 int supervisor_run(const struct supervisor_config *config, char **argv)
 {
 	struct supervisor sv = { .config = config, .argv = argv, .record_fd = -1, .worker_fd = -1,
-				 .uncommitted_fd = -1 };
+				 .uncommitted_fd = -1, .redo_fd = -1 };
 	struct supervisor_record rec = { .magic = SUPERVISOR_RECORD_MAGIC };
 	sigset_t set;
 	int r, exit_code = EXIT_FAILURE;
@@ -271,6 +274,11 @@ int supervisor_run(const struct supervisor_config *config, char **argv)
 			strerror(-sv.uncommitted_fd));
 		goto out;
 	}
+	sv.redo_fd = redo_log_create();
+	if (sv.redo_fd < 0) {
+		fprintf(stderr, "claimfsd: cannot create the redo log: %s\n", strerror(-sv.redo_fd));
+		goto out;
+	}
 	if (supervisor_mount(&sv) < 0)
 		goto out;
 	exit_code = supervisor_loop(&sv, &set);
@@ -289,5 +297,7 @@ out:
 		close(sv.worker_fd);
 	if (sv.uncommitted_fd >= 0)
 		close(sv.uncommitted_fd);
+	if (sv.redo_fd >= 0)
+		close(sv.redo_fd);
 	return exit_code;
 }

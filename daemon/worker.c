@@ -17,6 +17,7 @@
 #include "worker.h"
 
 #include "log.h"
+#include "redo_log.h"
 #include "store.h"
 #include "supervisor.h"
 #include "uncommitted.h"
@@ -31,14 +32,19 @@
 bool worker_from_environment(struct worker *ret_worker)
 {
 	const char *env = getenv(SUPERVISOR_ENV);
-	struct worker w = { 0 };
+	struct worker w = { .redo_fd = -1 };
 
-	if (!env || sscanf(env, "%d,%d,%d,%d", &w.fuse_fd, &w.record_fd, &w.worker_fd, &w.uncommitted_fd) != 4)
+	/* Four descriptors from a supervisor that predates the redo log (an
+	 * upgrade re-executes only the worker). */
+	int n = env ? sscanf(env, "%d,%d,%d,%d,%d", &w.fuse_fd, &w.record_fd, &w.worker_fd, &w.uncommitted_fd,
+			     &w.redo_fd)
+		    : 0;
+	if (n != 4 && n != 5)
 		return false;
 	unsetenv(SUPERVISOR_ENV);
 	/* Not for the worker's own children. */
-	int fds[4] = { w.fuse_fd, w.record_fd, w.worker_fd, w.uncommitted_fd };
-	for (int i = 0; i < 4; i++)
+	int fds[5] = { w.fuse_fd, w.record_fd, w.worker_fd, w.uncommitted_fd, w.redo_fd };
+	for (int i = 0; i < n; i++)
 		if (fcntl(fds[i], F_SETFD, FD_CLOEXEC) < 0)
 			return false;
 	*ret_worker = w;
@@ -75,6 +81,32 @@ static void worker_reported(void *ud, uint64_t ino)
 	uncommitted_reported(ud, ino);
 }
 
+/* Replay the dead worker's acknowledged operations; true if none is lost
+ * (the record of uncommitted changes then has nothing to report). */
+static bool worker_replay(struct worker *w, struct store *store)
+{
+	size_t replayed = 0;
+	int r;
+
+	if (w->redo_fd < 0)
+		return false;
+	r = redo_log_open(w->redo_fd, &w->redo);
+	if (r < 0) {
+		log_error("cannot map the redo log: %s", strerror(-r));
+		return false;
+	}
+	r = store_redo_attach(store, w->redo, &replayed);
+	if (r < 0) {
+		log_error("the previous worker's acknowledged changes could not be replayed exactly (%s): "
+			  "reporting them lost instead",
+			  strerror(-r));
+		return false;
+	}
+	if (replayed > 0)
+		log_info("replayed %zu acknowledged operation(s) the previous worker had not committed", replayed);
+	return true;
+}
+
 int worker_watch_store(struct worker *w, struct store *store)
 {
 	const uint64_t *lost;
@@ -84,6 +116,8 @@ int worker_watch_store(struct worker *w, struct store *store)
 		log_error("cannot map the record of uncommitted changes: %s", strerror(-r));
 		return r;
 	}
+	if (worker_replay(w, store))
+		uncommitted_committed(w->uncommitted);
 	size_t count = uncommitted_take_over(w->uncommitted, &lost);
 	for (size_t i = 0; i < count; i++) {
 		r = store_mark_lost(store, lost[i]);
@@ -104,4 +138,6 @@ void worker_unwatch_store(struct worker *w)
 {
 	uncommitted_close(w->uncommitted);
 	w->uncommitted = NULL;
+	redo_log_close(w->redo);
+	w->redo = NULL;
 }

@@ -155,6 +155,17 @@ bool redo_log_append(struct redo_log *log, uint64_t batch_seq, uint32_t type, co
 	return true;
 }
 
+uint64_t redo_log_mark(const struct redo_log *log)
+{
+	return atomic_load_explicit(&log->shared->used, memory_order_relaxed);
+}
+
+void redo_log_truncate(struct redo_log *log, uint64_t mark)
+{
+	if (mark < atomic_load_explicit(&log->shared->used, memory_order_relaxed))
+		atomic_store_explicit(&log->shared->used, mark, memory_order_release);
+}
+
 void redo_log_reset(struct redo_log *log)
 {
 	atomic_store_explicit(&log->shared->used, 0, memory_order_release);

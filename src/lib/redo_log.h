@@ -37,6 +37,10 @@ void redo_log_close(struct redo_log *log);
  * false (and nothing appended) if it does not fit. */
 bool redo_log_append(struct redo_log *log, uint64_t batch_seq, uint32_t type, const struct iovec *parts,
 		     int nparts);
+/* The end of the log now, to go back to (redo_log_truncate). */
+uint64_t redo_log_mark(const struct redo_log *log);
+/* Forget the records appended since mark (an operation rolled back). */
+void redo_log_truncate(struct redo_log *log, uint64_t mark);
 /* Every record is committed: empty the log. */
 void redo_log_reset(struct redo_log *log);
 /* Read the record at *cursor (start with 0) and advance *cursor past it.

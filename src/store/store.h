@@ -275,6 +275,16 @@ struct store_batch_hooks {
 };
 /* Install (or, with NULL, remove) the observers; nothing else may run. */
 void store_set_batch_hooks(struct store *s, const struct store_batch_hooks *hooks);
+/* Replay what the redo log (redo_log.h) holds of batches the store never
+ * committed — the acknowledged operations of a process that died — commit
+ * them, then record every operation in it until store_close. Call once,
+ * before serving. 0 and *ret_replayed (records applied); -EBADMSG if the log
+ * held something that cannot be replayed exactly (torn, not described, or
+ * failing): nothing of it is applied and the caller reports the files
+ * concerned lost (store_mark_lost). The log is attached either way, except
+ * on an error of the store itself. */
+struct redo_log;
+int store_redo_attach(struct store *s, struct redo_log *log, size_t *ret_replayed);
 /* Changes to ino were acknowledged and then lost (an earlier process died
  * before committing them): its next fsync or close returns EIO, once. */
 int store_mark_lost(struct store *s, uint64_t ino);

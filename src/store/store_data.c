@@ -266,8 +266,11 @@ static ssize_t store_do_write(struct store *s, uint64_t ino, uint64_t offset, co
 	if (size >= STORE_STREAM_MIN_WRITE)
 		atomic_fetch_add(&s->stat_stream_bytes, size);
 	inode.alloc = (uint64_t)((int64_t)inode.alloc + delta);
-	store_now(&inode.attr.mtime);
+	store_redo_now(s, &inode.attr.mtime);
 	inode.attr.ctime = inode.attr.mtime;
+	/* Dropping set-id bits depends on the caller's groups: not replayed. */
+	bool exact = !kill || (!(inode.attr.mode & (S_ISUID | S_ISGID)) &&
+			       !store_may_have_xattr(s, "security.capability"));
 	r = store_kill_priv(s, &inode, kill);
 	if (r < 0)
 		return r;
@@ -279,6 +282,7 @@ static ssize_t store_do_write(struct store *s, uint64_t ino, uint64_t offset, co
 		if (r < 0)
 			return r;
 	}
+	store_redo_write(s, ino, offset, buf, size, &inode.attr.mtime, exact);
 	return (ssize_t)size;
 }
 

@@ -7,6 +7,8 @@
  *   store_inomap.c  inode-number -> count maps (no store state)
  *   store_disk.c    room on the host disk, the reserve file
  *   store_fault.c, store_memvfs.c  the VFS stack under SQLite
+ *   store_redo.c    records of acknowledged operations in the redo log
+ *                   (no SQL; the log is src/lib/redo_log.c)
  *   store_txn.c     the lock, statements, SQLITE_* -> errno, the batched
  *                   transaction, commits, WAL fsync, the checkpointer
  *   store_schema.c  migrations, statement text, PRAGMAs
@@ -23,6 +25,7 @@
  *   store_check.c   the consistency checker
  *   store_vacuum.c  free pages back to the host: the background
  *                   incremental vacuum, --compact
+ *   store_replay.c  replaying a dead worker's redo log at the next start
  *   store_open.c    store_open / store_close
  *   store_backup.c  the online backup (opens and checks its copy as a store)
  * The one call that would go upwards, store_op_end running the big deletions
@@ -269,6 +272,15 @@ struct store {
 	struct store_inomap lost_inodes;
 	struct store_batch_hooks batch_hooks; /* all NULL: none (store_set_batch_hooks) */
 	bool txn_commit_due; /* batch_hooks.changed was full: commit at the operation's end */
+	/* The redo log (store_redo.c): every change of the open batch is there
+	 * as a record tagged redo_batch, or an opaque marker says it is not;
+	 * each commit writes redo_batch into meta and empties the log. */
+	struct redo_log *redo; /* NULL: none */
+	uint64_t redo_batch;
+	uint64_t redo_mark; /* the log's end when the outermost operation began */
+	bool redo_op_changed; /* the running operation noted a change */
+	bool redo_op_logged; /* ... and wrote its record */
+	const struct timespec *redo_now; /* replay: the time the operation used */
 	/* Next inode number to hand out. Only grows, even when a failed commit
 	 * rolls inserts back, so the kernel never sees one number twice. */
 	uint64_t next_ino;
@@ -371,6 +383,21 @@ void store_queue_invalidation(struct store *s, uint64_t parent, const char *name
 void store_note_changed(struct store *s, uint64_t ino);
 int store_take_lost(struct store *s, uint64_t ino);
 void store_txn_watch_wal(struct store *s);
+
+/* store_redo.c */
+#define STORE_REDO_META_KEY "redo_batch"
+/* A write of size bytes of buf at offset of ino (lock held, succeeded),
+ * mtime what it set; exact false if the replay could not reproduce it. */
+void store_redo_write(struct store *s, uint64_t ino, uint64_t offset, const char *buf, size_t size,
+		      const struct timespec *mtime, bool exact);
+/* The time an operation sets: the recorded one in a replay, else now. */
+void store_redo_now(struct store *s, struct timespec *ret_now);
+/* An operation ended well (store_count_change): mark it opaque if it
+ * changed something it did not log. */
+void store_redo_op_done(struct store *s);
+/* The running operation rolled back (op_depth not yet decremented): its
+ * records go, or, inside a batch, the batch is marked opaque. */
+void store_redo_rolled_back(struct store *s);
 
 /* store_schema.c */
 int store_schema_configure(struct store *s);

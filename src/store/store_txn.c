@@ -19,9 +19,11 @@
  * every public function leaves op_depth as it found it.
  */
 #include "store_internal.h"
+#include "store_redo.h"
 
 #include "log.h"
 #include "metrics.h"
+#include "redo_log.h"
 
 #include <assert.h>
 #include <errno.h>
@@ -301,6 +303,7 @@ void store_set_batch_hooks(struct store *s, const struct store_batch_hooks *hook
 void store_note_changed(struct store *s, uint64_t ino)
 {
 	assert(store_lock_held(s));
+	s->redo_op_changed = true;
 	if (store_inomap_get(&s->txn_inodes, ino) != 0)
 		return;
 	if (s->batch_hooks.changed && !s->batch_hooks.changed(s->batch_hooks.ud, ino))
@@ -323,6 +326,12 @@ static void store_note_lost(struct store *s)
 			store_inomap_add(&s->lost_inodes, ino, 1, NULL);
 	}
 	store_inomap_clear(&s->txn_inodes);
+	/* Not replayable: a later worker reports these lost as well (its
+	 * record of uncommitted changes still lists them). */
+	if (s->redo) {
+		redo_log_append(s->redo, s->redo_batch, STORE_REDO_OPAQUE, NULL, 0);
+		s->redo_batch++;
+	}
 }
 
 /* -EIO once if changes to ino were lost by a rolled-back transaction (or
@@ -431,6 +440,19 @@ static bool store_txn_vanished(struct store *s)
 	return true;
 }
 
+/* Before COMMIT: the batch's sequence goes into meta in the same
+ * transaction, so a replayer skips the log's records of a committed batch
+ * even if the process dies before it empties the log. */
+static int store_redo_seal(struct store *s)
+{
+	if (!s->redo || s->txn_ops == 0)
+		return 0;
+	sqlite3_stmt *st = store_stmt(s, STMT_META_SET);
+	store_bind_text(s, st, 1, STORE_REDO_META_KEY);
+	store_bind_int64(s, st, 2, (int64_t)s->redo_batch);
+	return store_step_done(s, st, "seal the redo batch");
+}
+
 /* COMMIT the open transaction (lock held). */
 int store_commit(struct store *s)
 {
@@ -443,6 +465,9 @@ int store_commit(struct store *s)
 		return 0;
 	clock_gettime(CLOCK_MONOTONIC, &start);
 	uint64_t metrics_start = metrics_now_ns();
+	r = store_redo_seal(s);
+	if (r < 0)
+		return r;
 	r = store_exec_stmt(s, STMT_COMMIT);
 	metrics_record(&metrics_commit, metrics_start, r < 0);
 	if (r < 0) {
@@ -463,6 +488,10 @@ int store_commit(struct store *s)
 	store_inomap_clear(&s->txn_inodes);
 	s->txn_untracked = false;
 	s->txn_commit_due = false;
+	if (s->redo) {
+		redo_log_reset(s->redo);
+		s->redo_batch++;
+	}
 	if (s->batch_hooks.committed)
 		s->batch_hooks.committed(s->batch_hooks.ud);
 	atomic_store(&s->committed_seq, atomic_load(&s->change_seq));
@@ -489,6 +518,7 @@ void store_count_change(struct store *s)
 {
 	assert(store_lock_held(s));
 	assert(s->in_txn);
+	store_redo_op_done(s);
 	atomic_fetch_add(&s->change_seq, 1);
 	s->txn_ops++;
 }
@@ -510,7 +540,10 @@ int store_op_begin(struct store *s)
 	r = store_exec_stmt(s, STMT_SAVEPOINT);
 	if (r < 0)
 		goto fail;
-	s->op_depth++;
+	if (s->op_depth++ == 0 && s->redo) {
+		s->redo_mark = redo_log_mark(s->redo);
+		s->redo_op_changed = s->redo_op_logged = false;
+	}
 	return 0;
 fail:
 	store_unlock(s);
@@ -538,6 +571,9 @@ int store_op_end(struct store *s, int rc)
 		r = store_exec_stmt(s, STMT_ROLLBACK_TO);
 		if (r < 0)
 			log_error("store: rollback to savepoint failed");
+		store_redo_rolled_back(s);
+	} else if (s->op_depth > 1) {
+		store_redo_op_done(s); /* an inner operation of a batch */
 	}
 	r = store_exec_stmt(s, STMT_RELEASE);
 	s->op_depth--;

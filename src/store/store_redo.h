@@ -1,0 +1,28 @@
+/*
+ * store_redo.h — the store's record types in the redo log, shared by the
+ * writer (store_redo.c) and the replayer (store_replay.c) only.
+ */
+#ifndef CLAIMFS_STORE_REDO_H
+#define CLAIMFS_STORE_REDO_H
+
+#include <stdint.h>
+
+/* Bumped with any change to a payload below: a new binary declines a log
+ * written by another layout instead of misreading it. */
+#define STORE_REDO_VERSION 1u
+#define STORE_REDO_TYPE(n) ((STORE_REDO_VERSION << 16) | (n))
+
+enum store_redo_type {
+	/* A change the log does not describe: the batch is not replayable. */
+	STORE_REDO_OPAQUE = STORE_REDO_TYPE(0),
+	/* store_redo_write_head, then the bytes written. */
+	STORE_REDO_WRITE = STORE_REDO_TYPE(1),
+};
+
+struct store_redo_write_head {
+	uint64_t ino;
+	uint64_t offset;
+	int64_t mtime_ns; /* the mtime and ctime the write set */
+};
+
+#endif
