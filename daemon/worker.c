@@ -1,18 +1,21 @@
 /*
  * worker.c — the worker's side of claimfsd --supervise (supervisor.c is the
  * other): the descriptors inherited from the supervisor, the worker record
- * (API port, readiness) and the record of acknowledged but uncommitted
- * changes, kept up to date by the store's batch hooks.
+ * (API port, readiness), the record of acknowledged but uncommitted
+ * changes, kept up to date by the store's batch hooks, and the redo log.
  *
  * Durability across a worker's death: a change is acknowledged when the
  * FUSE reply goes out, committed when its batch commits (every 100 ms, at
- * fsync, at close). Before the reply, the store has noted the changed
- * inode in shared memory the supervisor holds (uncommitted_note); the
- * commit empties that list. A worker that finds a list left behind knows
- * those files lost acknowledged changes, and their next fsync or close
- * returns EIO once (store_mark_lost) — as Linux reports a writeback error —
- * so a loss is never silent. (Committing before every reply would make it
- * invisible, at a cost measured too high for now; see README.md.)
+ * fsync, at close). Before the reply, the store has logged the operation in
+ * the redo log (store_redo.c) and noted the changed inode in the record of
+ * uncommitted changes (uncommitted_note), both in shared memory the
+ * supervisor holds; the commit empties both. A new worker first replays the
+ * log (store_redo_attach); if that is exact, nothing was lost and the record
+ * is cleared. Otherwise the files the record lists lost acknowledged
+ * changes, and their next fsync or close returns EIO once (store_mark_lost)
+ * — as Linux reports a writeback error — so a loss is never silent.
+ * (Committing before every reply would avoid both, at a cost measured too
+ * high; see README.md.)
  */
 #include "worker.h"
 
