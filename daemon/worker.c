@@ -98,6 +98,8 @@ static bool worker_replay(struct worker *w, struct store *store)
 		log_error("cannot map the redo log: %s", strerror(-r));
 		return false;
 	}
+	/* A log no worker armed (the dead one predates it) proves nothing. */
+	bool armed = redo_log_armed(w->redo);
 	r = store_redo_attach(store, w->redo, &replayed);
 	if (r < 0) {
 		log_error("the previous worker's acknowledged changes could not be replayed exactly (%s): "
@@ -107,7 +109,7 @@ static bool worker_replay(struct worker *w, struct store *store)
 	}
 	if (replayed > 0)
 		log_info("replayed %zu acknowledged operation(s) the previous worker had not committed", replayed);
-	return true;
+	return armed;
 }
 
 int worker_watch_store(struct worker *w, struct store *store)

@@ -14,6 +14,9 @@
  *     of an append leaves a log whose last covered record is whole;
  *   - each record carries its checksum as well, so a reader also stops at a
  *     record damaged in any other way rather than replaying garbage;
+ *   - `armed` is set once a writer logs into it: an empty log that is not
+ *     armed says nothing (the previous writer may have been a binary that
+ *     does not log), an empty armed log says nothing was uncommitted;
  *   - one writer at a time (the store lock in the worker; workers of one
  *     supervisor never overlap); readers run before the next writer starts.
  * The payload's format is the writer's (the store's redo records); this file
@@ -34,7 +37,7 @@
 
 struct redo_shared {
 	uint32_t magic;
-	uint32_t pad;
+	_Atomic uint32_t armed; /* a writer has logged into it (redo_log_arm) */
 	uint64_t capacity;
 	_Atomic uint64_t used;
 	uint64_t reserved[5]; /* the records start on a 64-byte line */
@@ -164,6 +167,16 @@ void redo_log_truncate(struct redo_log *log, uint64_t mark)
 {
 	if (mark < atomic_load_explicit(&log->shared->used, memory_order_relaxed))
 		atomic_store_explicit(&log->shared->used, mark, memory_order_release);
+}
+
+void redo_log_arm(struct redo_log *log)
+{
+	atomic_store_explicit(&log->shared->armed, 1, memory_order_release);
+}
+
+bool redo_log_armed(const struct redo_log *log)
+{
+	return atomic_load_explicit(&log->shared->armed, memory_order_acquire) != 0;
 }
 
 void redo_log_reset(struct redo_log *log)

@@ -41,6 +41,11 @@ bool redo_log_append(struct redo_log *log, uint64_t batch_seq, uint32_t type, co
 uint64_t redo_log_mark(const struct redo_log *log);
 /* Forget the records appended since mark (an operation rolled back). */
 void redo_log_truncate(struct redo_log *log, uint64_t mark);
+/* From now on every acknowledged operation is logged (or marked opaque). */
+void redo_log_arm(struct redo_log *log);
+/* Whether a writer armed the log: only then does its content (even empty)
+ * describe everything a dead writer left uncommitted. */
+bool redo_log_armed(const struct redo_log *log);
 /* Every record is committed: empty the log. */
 void redo_log_reset(struct redo_log *log);
 /* Read the record at *cursor (start with 0) and advance *cursor past it.

@@ -281,8 +281,8 @@ void store_set_batch_hooks(struct store *s, const struct store_batch_hooks *hook
  * before serving. 0 and *ret_replayed (records applied); -EBADMSG if the log
  * held something that cannot be replayed exactly (torn, not described, or
  * failing): nothing of it is applied and the caller reports the files
- * concerned lost (store_mark_lost). The log is attached either way, except
- * on an error of the store itself. */
+ * concerned lost (store_mark_lost). The log is attached (and armed,
+ * redo_log_arm) either way, except on an error of the store itself. */
 struct redo_log;
 int store_redo_attach(struct store *s, struct redo_log *log, size_t *ret_replayed);
 /* Changes to ino were acknowledged and then lost (an earlier process died

@@ -119,6 +119,7 @@ int store_redo_attach(struct store *s, struct redo_log *log, size_t *ret_replaye
 	}
 	store_lock(s);
 	s->redo = log;
+	redo_log_arm(log);
 	s->redo_batch = r == 0 ? last : (last > committed ? last : committed) + 1;
 	if (r == 0 && count > 0)
 		r = store_commit(s); /* seals `last`, empties the log */

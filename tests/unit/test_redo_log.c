@@ -50,6 +50,9 @@ START_TEST(test_records_in_order_across_mappings)
 	int fd;
 
 	open_pair(&fd, &a, &b);
+	ck_assert(!redo_log_armed(b)); /* a new log vouches for nothing */
+	redo_log_arm(a);
+	ck_assert(redo_log_armed(b));
 	ck_assert(append_str(a, 7, 1, "write:", "hello"));
 	ck_assert(append_str(a, 7, 2, "", "")); /* an empty payload is a record too */
 	ck_assert(append_str(a, 8, 3, "mkdir ", "dir"));

@@ -128,6 +128,7 @@ START_TEST(test_writes_replayed_exactly)
 	open_with_log(log_fd, &s, &log);
 	ck_assert_int_eq(store_getattr(s, file_ino, &attr), 0);
 	ck_assert_uint_eq(attr.size, 0); /* SQLite rolled the batch back */
+	ck_assert(redo_log_armed(log)); /* the child logged into it */
 	ck_assert_int_eq(store_redo_attach(s, log, &replayed), 0);
 	ck_assert_uint_eq(replayed, 2);
 	ck_assert_int_eq(store_read(s, file_ino, 0, sizeof(buf), buf), 105);
