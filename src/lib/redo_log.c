@@ -17,6 +17,8 @@
  *   - `armed` is set once a writer logs into it: an empty log that is not
  *     armed says nothing (the previous writer may have been a binary that
  *     does not log), an empty armed log says nothing was uncommitted;
+ *   - a record with a payload leaves room for one empty record after it, so
+ *     a writer can always mark that something did not fit;
  *   - one writer at a time (the store lock in the worker; workers of one
  *     supervisor never overlap); readers run before the next writer starts.
  * The payload's format is the writer's (the store's redo records); this file
@@ -143,7 +145,10 @@ bool redo_log_append(struct redo_log *log, uint64_t batch_seq, uint32_t type, co
 		len += parts[i].iov_len;
 	}
 	size_t need = sizeof(struct redo_head) + redo_log_padded(len);
-	if (need > sh->capacity - used)
+	/* Room for one empty record is kept for the end: a writer whose record
+	 * did not fit can still say so (an empty marker). */
+	size_t reserve = len > 0 ? sizeof(struct redo_head) : 0;
+	if (need + reserve > sh->capacity - used)
 		return false;
 	struct redo_head head = { .len = (uint32_t)len, .batch_seq = batch_seq, .type = type };
 	head.crc = redo_log_crc(&head, parts, nparts);

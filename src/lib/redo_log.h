@@ -34,7 +34,8 @@ int redo_log_open(int fd, struct redo_log **ret_log);
 /* Unmap and free. Accepts NULL. */
 void redo_log_close(struct redo_log *log);
 /* Append one record whose payload is the concatenation of parts[0..nparts).
- * false (and nothing appended) if it does not fit. */
+ * false (and nothing appended) if it does not fit; a record with an empty
+ * payload always fits once after the last one with a payload. */
 bool redo_log_append(struct redo_log *log, uint64_t batch_seq, uint32_t type, const struct iovec *parts,
 		     int nparts);
 /* The end of the log now, to go back to (redo_log_truncate). */

@@ -94,6 +94,14 @@ START_TEST(test_full_log_refuses_whole_record)
 		ck_assert_uint_eq(rec.len, chunk);
 	}
 	ck_assert_int_eq(redo_log_next(b, &cursor, &rec), 0);
+	/* the log is as full as payloads can make it: a marker still fits */
+	struct iovec byte = { data, 1 };
+	while (redo_log_append(a, 1, 1, &byte, 1))
+		ck_assert_int_eq(redo_log_next(b, &cursor, &rec), 1);
+	ck_assert(redo_log_append(a, 1, 2, NULL, 0));
+	ck_assert_int_eq(redo_log_next(b, &cursor, &rec), 1);
+	ck_assert_uint_eq(rec.type, 2);
+	ck_assert_int_eq(redo_log_next(b, &cursor, &rec), 0);
 	/* a payload larger than the log is refused without overflowing */
 	struct iovec huge[2] = { { data, REDO_LOG_CAPACITY }, { data, SIZE_MAX - REDO_LOG_CAPACITY } };
 	redo_log_reset(a);
