@@ -390,6 +390,9 @@ void store_txn_watch_wal(struct store *s);
  * mtime what it set; exact false if the replay could not reproduce it. */
 void store_redo_write(struct store *s, uint64_t ino, uint64_t offset, const char *buf, size_t size,
 		      const struct timespec *mtime, bool exact);
+/* A setattr of ino by req that succeeded, now the time it used. */
+void store_redo_setattr(struct store *s, uint64_t ino, const struct store_setattr_request *req,
+			const struct timespec *now, bool exact);
 /* The time an operation sets: the recorded one in a replay, else now. */
 void store_redo_now(struct store *s, struct timespec *ret_now);
 /* An operation ended well (store_count_change): mark it opaque if it

@@ -49,6 +49,23 @@ void store_redo_write(struct store *s, uint64_t ino, uint64_t offset, const char
 	s->redo_op_logged = true;
 }
 
+void store_redo_setattr(struct store *s, uint64_t ino, const struct store_setattr_request *req,
+			const struct timespec *now, bool exact)
+{
+	assert(store_lock_held(s));
+	if (!s->redo || s->redo_now || !exact)
+		return;
+	struct store_redo_setattr rec = {
+		.ino = ino, .flags = req->flags, .mode = req->mode, .uid = req->uid, .gid = req->gid,
+		.caller_uid = req->caller_uid, .caller_fowner = req->caller_fowner, .size = req->size,
+		.atime_ns = store_ts_to_ns(&req->atime), .mtime_ns = store_ts_to_ns(&req->mtime),
+		.ctime_ns = store_ts_to_ns(&req->ctime), .now_ns = store_ts_to_ns(now),
+	};
+	struct iovec part = { &rec, sizeof(rec) };
+	store_redo_append(s, STORE_REDO_SETATTR, &part, 1);
+	s->redo_op_logged = true;
+}
+
 void store_redo_now(struct store *s, struct timespec *ret_now)
 {
 	if (s->redo_now)

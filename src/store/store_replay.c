@@ -63,7 +63,9 @@ static int store_replay_check(struct redo_log *log, uint64_t committed, size_t *
 	while ((r = redo_log_next(log, &cursor, &rec)) == 1) {
 		if (rec.batch_seq <= committed)
 			continue;
-		if (rec.type != STORE_REDO_WRITE || rec.len < sizeof(struct store_redo_write_head))
+		bool known = (rec.type == STORE_REDO_WRITE && rec.len >= sizeof(struct store_redo_write_head)) ||
+			     (rec.type == STORE_REDO_SETATTR && rec.len == sizeof(struct store_redo_setattr));
+		if (!known)
 			return -EBADMSG;
 		count++;
 		if (rec.batch_seq > last)
@@ -76,6 +78,48 @@ static int store_replay_check(struct redo_log *log, uint64_t committed, size_t *
 	return 0;
 }
 
+/* One write record, at the time it was made. */
+static int store_replay_write(struct store *s, const struct redo_record *rec)
+{
+	struct store_redo_write_head head;
+	struct timespec mtime;
+
+	memcpy(&head, rec->payload, sizeof(head));
+	size_t size = rec->len - sizeof(head);
+	store_ns_to_ts(head.mtime_ns, &mtime);
+	s->redo_now = &mtime;
+	ssize_t n = store_write(s, head.ino, head.offset, (const char *)rec->payload + sizeof(head), size);
+	s->redo_now = NULL;
+	if (n == (ssize_t)size)
+		return 0;
+	log_error("store: replaying a write of %zu bytes to inode %" PRIu64 " failed: %s", size, head.ino,
+		  n < 0 ? strerror((int)-n) : "short write");
+	return n < 0 ? (int)n : -EIO;
+}
+
+/* One setattr record, with the times it used. */
+static int store_replay_setattr(struct store *s, const struct redo_record *rec)
+{
+	struct store_redo_setattr r;
+	struct store_attr attr;
+	struct timespec now;
+
+	memcpy(&r, rec->payload, sizeof(r));
+	struct store_setattr_request req = { .flags = r.flags, .mode = r.mode, .uid = r.uid, .gid = r.gid,
+					     .size = r.size, .caller_uid = r.caller_uid,
+					     .caller_fowner = r.caller_fowner != 0 };
+	store_ns_to_ts(r.atime_ns, &req.atime);
+	store_ns_to_ts(r.mtime_ns, &req.mtime);
+	store_ns_to_ts(r.ctime_ns, &req.ctime);
+	store_ns_to_ts(r.now_ns, &now);
+	s->redo_now = &now;
+	int err = store_setattr(s, r.ino, &req, &attr);
+	s->redo_now = NULL;
+	if (err < 0)
+		log_error("store: replaying a setattr of inode %" PRIu64 " failed: %s", r.ino, strerror(-err));
+	return err;
+}
+
 /* Apply the checked records in one batch (lock held by the caller's batch). */
 static int store_replay_apply(struct store *s, struct redo_log *log, uint64_t committed)
 {
@@ -84,21 +128,11 @@ static int store_replay_apply(struct store *s, struct redo_log *log, uint64_t co
 	int r;
 
 	while ((r = redo_log_next(log, &cursor, &rec)) == 1) {
-		struct store_redo_write_head head;
-		struct timespec mtime;
 		if (rec.batch_seq <= committed)
 			continue;
-		memcpy(&head, rec.payload, sizeof(head));
-		size_t size = rec.len - sizeof(head);
-		store_ns_to_ts(head.mtime_ns, &mtime);
-		s->redo_now = &mtime;
-		ssize_t n = store_write(s, head.ino, head.offset, (const char *)rec.payload + sizeof(head), size);
-		s->redo_now = NULL;
-		if (n != (ssize_t)size) {
-			log_error("store: replaying a write of %zu bytes to inode %" PRIu64 " failed: %s", size,
-				  head.ino, n < 0 ? strerror((int)-n) : "short write");
-			return n < 0 ? (int)n : -EIO;
-		}
+		r = rec.type == STORE_REDO_WRITE ? store_replay_write(s, &rec) : store_replay_setattr(s, &rec);
+		if (r < 0)
+			return r;
 	}
 	return r;
 }

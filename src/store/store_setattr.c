@@ -33,7 +33,10 @@ static int store_do_setattr(struct store *s, uint64_t ino, const struct store_se
 		return r;
 	if (volume.read_only)
 		return -EROFS;
-	store_now(&now);
+	store_redo_now(s, &now);
+	/* Dropping set-id bits depends on the caller's groups: not replayed. */
+	bool exact = !req->kill || (!(inode.attr.mode & (S_ISUID | S_ISGID)) &&
+				    !store_may_have_xattr(s, "security.capability"));
 	if (req->flags & STORE_SET_SIZE) {
 		if (S_ISDIR(inode.attr.mode))
 			return -EISDIR;
@@ -72,9 +75,11 @@ static int store_do_setattr(struct store *s, uint64_t ino, const struct store_se
 		inode.attr.mtime = req->mtime;
 	inode.attr.ctime = req->flags & STORE_SET_CTIME ? req->ctime : now;
 	r = store_inode_save(s, &inode);
-	if (r == 0)
-		*ret_attr = inode.attr;
-	return r;
+	if (r < 0)
+		return r;
+	store_redo_setattr(s, ino, req, &now, exact);
+	*ret_attr = inode.attr;
+	return 0;
 }
 
 /* Shrink a big file towards `size` a chunk at a time, each its own

@@ -3,7 +3,8 @@
  * process opens the store, attaches the log, writes without committing and
  * dies (_exit, no commit: SQLite rolls its batch back); the parent reopens
  * the store and attaches the same log. Checked: the writes come back with
- * the bytes and mtime the child saw; a batch sealed by its commit is not
+ * the bytes and mtime the child saw, truncates, chmod and utimes with the
+ * attributes and times it saw; a batch sealed by its commit is not
  * replayed again (a death between COMMIT and emptying the log); a batch
  * with a change the log does not describe, or a damaged record, is declined
  * whole (-EBADMSG) and nothing of it applied.
@@ -59,6 +60,7 @@ enum child_plan {
 	CHILD_WRITES, /* two writes, then die */
 	CHILD_COMMITS, /* a write, commit, and hand the parent the log as it was before */
 	CHILD_CREATES, /* a write and a create, then die */
+	CHILD_SETATTRS, /* a write, a truncate, a chmod and utimes, then die */
 };
 
 /* The child's life: open, attach log_fd, act, die without committing
@@ -78,7 +80,17 @@ static void child_run(int log_fd, enum child_plan plan, int out_fd, void *saved)
 		_exit(3);
 	if (plan == CHILD_CREATES && store_mknod(s, dir_ino, "new", S_IFREG | 0644, 0, &root, &attr) < 0)
 		_exit(4);
-	if (store_getattr(s, file_ino, &attr) < 0 || write(out_fd, &attr.mtime, sizeof(attr.mtime)) < 0)
+	if (plan == CHILD_SETATTRS) {
+		struct store_setattr_request req = { .flags = STORE_SET_SIZE | STORE_SET_MTIME_NOW, .size = 3 };
+		if (store_setattr(s, file_ino, &req, &attr) < 0)
+			_exit(7);
+		req = (struct store_setattr_request){ .flags = STORE_SET_MODE | STORE_SET_ATIME, .mode = 0600,
+						      .atime = { 12345, 678 } };
+		if (store_setattr(s, file_ino, &req, &attr) < 0)
+			_exit(8);
+	}
+	if (store_getattr(s, file_ino, &attr) < 0 || write(out_fd, &attr.mtime, sizeof(attr.mtime)) < 0 ||
+	    write(out_fd, &attr.ctime, sizeof(attr.ctime)) < 0)
 		_exit(5);
 	if (plan == CHILD_COMMITS) {
 		memcpy(saved, mmap(NULL, 1 << 16, PROT_READ, MAP_SHARED, log_fd, 0), 1 << 16);
@@ -88,7 +100,9 @@ static void child_run(int log_fd, enum child_plan plan, int out_fd, void *saved)
 	_exit(0); /* the death: no store_close, no commit */
 }
 
-/* Run the child; its reported mtime. */
+static struct timespec child_ctime;
+
+/* Run the child; its reported mtime (and ctime in child_ctime). */
 static struct timespec child(int log_fd, enum child_plan plan, void *saved)
 {
 	struct timespec mtime = { 0 };
@@ -104,6 +118,7 @@ static struct timespec child(int log_fd, enum child_plan plan, void *saved)
 	ck_assert(WIFEXITED(status));
 	ck_assert_int_eq(WEXITSTATUS(status), 0);
 	ck_assert_int_eq(read(fds[0], &mtime, sizeof(mtime)), (ssize_t)sizeof(mtime));
+	ck_assert_int_eq(read(fds[0], &child_ctime, sizeof(child_ctime)), (ssize_t)sizeof(child_ctime));
 	close(fds[0]);
 	return mtime;
 }
@@ -141,6 +156,36 @@ START_TEST(test_writes_replayed_exactly)
 	open_with_log(log_fd, &s, &log);
 	ck_assert_int_eq(store_redo_attach(s, log, &replayed), 0);
 	ck_assert_uint_eq(replayed, 0);
+	store_close(s);
+	redo_log_close(log);
+	close(log_fd);
+}
+END_TEST
+
+START_TEST(test_setattrs_replayed_exactly)
+{
+	int log_fd = redo_log_create();
+	struct redo_log *log;
+	struct store_attr attr;
+	struct store *s;
+	size_t replayed = 0;
+	char buf[16] = { 0 };
+
+	ck_assert_int_ge(log_fd, 0);
+	struct timespec mtime = child(log_fd, CHILD_SETATTRS, NULL);
+	open_with_log(log_fd, &s, &log);
+	ck_assert_int_eq(store_redo_attach(s, log, &replayed), 0);
+	ck_assert_uint_eq(replayed, 3);
+	ck_assert_int_eq(store_getattr(s, file_ino, &attr), 0);
+	ck_assert_uint_eq(attr.size, 3);
+	ck_assert_int_eq(store_read(s, file_ino, 0, sizeof(buf), buf), 3);
+	ck_assert(memcmp(buf, "hel", 3) == 0);
+	ck_assert_uint_eq(attr.mode & 07777, 0600);
+	ck_assert_int_eq(attr.atime.tv_sec, 12345);
+	ck_assert_int_eq(attr.mtime.tv_sec, mtime.tv_sec);
+	ck_assert_int_eq(attr.mtime.tv_nsec, mtime.tv_nsec);
+	ck_assert_int_eq(attr.ctime.tv_sec, child_ctime.tv_sec);
+	ck_assert_int_eq(attr.ctime.tv_nsec, child_ctime.tv_nsec);
 	store_close(s);
 	redo_log_close(log);
 	close(log_fd);
@@ -229,6 +274,7 @@ static Suite *replay_suite(void)
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_writes_replayed_exactly);
+	tcase_add_test(tc, test_setattrs_replayed_exactly);
 	tcase_add_test(tc, test_sealed_batch_not_replayed);
 	tcase_add_test(tc, test_undescribed_change_declines_batch);
 	tcase_add_test(tc, test_damaged_record_declines_batch);

@@ -352,6 +352,14 @@ def run_redo(t, root):
         os.pwrite(fd, big, 100000)
         want += bytes(100000 - len(want)) + big
         before = os.fstat(fd)
+        # A committed file truncated on open and rewritten, then chmod: setattrs.
+        tpath = os.path.join(claim, 'counter')
+        with open(tpath, 'w') as f:
+            f.write('41 and more')
+        tfd = os.open(tpath, os.O_WRONLY | os.O_TRUNC)
+        os.write(tfd, b'42')
+        os.fchmod(tfd, 0o600)
+        tbefore = os.fstat(tfd)
         t.ok(replace_worker(d, signal.SIGKILL), 'redo: a new worker serves', d.log_tail())
         t.eq(fsync_errno(fd), 0, 'redo: fsync after the kill reports no loss')
         t.eq(store_read(fd, len(want) + 10) == bytes(want), True, 'redo: every acknowledged byte is there')
@@ -360,6 +368,15 @@ def run_redo(t, root):
         t.eq((after.st_size, after.st_mtime_ns), (before.st_size, before.st_mtime_ns),
              'redo: size and mtime are what the process saw')
         t.ok(d.log_count(b'replayed ') == 1, 'redo: the log says it replayed')
+        t.eq(fsync_errno(tfd), 0, 'redo: truncated file: fsync reports no loss')
+        tafter = os.fstat(tfd)
+        t.eq((tafter.st_size, tafter.st_mode & 0o7777, tafter.st_mtime_ns, tafter.st_ctime_ns),
+             (2, 0o600, tbefore.st_mtime_ns, tbefore.st_ctime_ns),
+             'redo: truncated file: size, mode, mtime and ctime as acknowledged')
+        os.close(tfd)
+        with open(tpath, 'rb') as f:
+            os.posix_fadvise(f.fileno(), 0, 0, os.POSIX_FADV_DONTNEED)
+            t.eq(f.read(), b'42', 'redo: truncated file: its contents')
         # Killed again before anything committed: both deaths' writes survive.
         os.pwrite(fd, b'second death', 5)
         want[5:17] = b'second death'
