@@ -152,6 +152,7 @@ START_TEST(test_writes_replayed_exactly)
 	ck_assert_int_eq(attr.mtime.tv_sec, mtime.tv_sec);
 	ck_assert_int_eq(attr.mtime.tv_nsec, mtime.tv_nsec);
 	store_close(s);
+	redo_log_close(log);
 	/* committed now: a second attach finds nothing to replay */
 	open_with_log(log_fd, &s, &log);
 	ck_assert_int_eq(store_redo_attach(s, log, &replayed), 0);
