@@ -359,20 +359,14 @@ bool model_watch_due(struct model_watch *w, unsigned long long now_ns)
 	return due;
 }
 
-int model_watch_failure(struct model_watch *w, struct model_error *err)
+void model_hub_watch_versions(struct model_watch *w, enum model_kind *ret_kind, int64_t *ret_start,
+			      int64_t *ret_newest)
 {
-	int64_t newest;
-
 	pthread_mutex_lock(&w->hub->lock);
-	newest = w->hub->newest;
+	*ret_newest = w->hub->newest;
 	pthread_mutex_unlock(&w->hub->lock);
-	model_error_init(err);
-	model_error_name(err, w->kind, "");
-	/* kube-apiserver's words (storage.NewTooLargeResourceVersionError);
-	 * the version waited for is the start (w->awaited may have been
-	 * cleared by a publish since model_watch_next answered). */
-	return model_fail(err, -ETIMEDOUT, "Timeout: Too large resource version: %lld, current: %lld",
-			  (long long)w->start, (long long)newest);
+	*ret_kind = w->kind;
+	*ret_start = w->start;
 }
 
 int64_t model_watch_version(struct model_watch *w)

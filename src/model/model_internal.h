@@ -10,7 +10,8 @@
  *                         their operations: the one file naming every kind
  *   model_ops.c           generic create/get/list/replace/patch/delete,
  *                         through the table (model->kinds)
- *   model_watch.c         opening a watch: its initial state, under write_lock
+ *   model_watch.c         opening a watch: its initial state, under write_lock;
+ *                         the Timeout of one that waited for a version in vain
  *   model_metrics.c       /metrics, from the store
  *   model_backup.c        GET /backup: the store's online backup, passed through
  *   model_namespace.c     Namespaces: implicit creation, admission (no new
@@ -335,6 +336,10 @@ int model_hub_watch_initial_end(struct model_watch *w);
 /* Before attaching w: its start version is not published yet; it waits
  * for it until deadline_ns (metrics_now_ns clock), then fails. */
 void model_hub_watch_await(struct model_watch *w, int64_t version, unsigned long long deadline_ns);
+/* A watch's kind, the version it started from and the hub's newest version
+ * (for model_watch_failure's message). */
+void model_hub_watch_versions(struct model_watch *w, enum model_kind *ret_kind, int64_t *ret_start,
+			      int64_t *ret_newest);
 /* Start delivering events newer than start to w; replay: first those of the
  * history (-EKEYEXPIRED, with *ret_floor, when start is older than it). */
 int model_hub_watch_attach(struct model_hub *hub, struct model_watch *w, int64_t start,

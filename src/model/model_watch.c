@@ -98,3 +98,18 @@ fail:
 	model_hub_watch_discard(w);
 	return r;
 }
+
+int model_watch_failure(struct model_watch *w, struct model_error *err)
+{
+	enum model_kind kind;
+	int64_t start, newest;
+
+	model_hub_watch_versions(w, &kind, &start, &newest);
+	model_error_init(err);
+	model_error_name(err, kind, "");
+	/* kube-apiserver's words (storage.NewTooLargeResourceVersionError);
+	 * the version waited for is the start (the awaited version may have
+	 * been cleared by a publish since model_watch_next answered). */
+	return model_fail(err, -ETIMEDOUT, "Timeout: Too large resource version: %lld, current: %lld",
+			  (long long)start, (long long)newest);
+}

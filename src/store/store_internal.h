@@ -27,6 +27,7 @@
  *                   incremental vacuum, --compact
  *   store_replay.c  replaying a dead worker's redo log at the next start
  *   store_open.c    store_open / store_close
+ *   store_compact.c --compact of the store at a path (opens and closes it)
  *   store_backup.c  the online backup (opens and checks its copy as a store)
  * The one call that would go upwards, store_op_end running the big deletions
  * an operation queued (store_reclaim_pending, store_inode.c), goes through
@@ -53,6 +54,7 @@
 #include <pthread.h>
 #include <sqlite3.h>
 #include <stdatomic.h>
+#include <time.h>
 
 /* File contents are kept in blocks of this size; a block row holds up to
  * STORE_BLOCK_SIZE bytes (shorter at the end of the data, NULL for a block
@@ -410,9 +412,27 @@ int store_query_int(struct store *s, const char *sql, int64_t *ret_value);
 int store_exec_once(struct store *s, const char *sql, int64_t a, int64_t b);
 
 /* store_record.c */
-void store_now(struct timespec *ret_now);
-int64_t store_ts_to_ns(const struct timespec *ts);
-void store_ns_to_ts(int64_t ns, struct timespec *ret_ts);
+/* Times: the wall clock, and nanoseconds since the epoch as stored. Inline,
+ * so that every store file can use them without an edge to another file. */
+static inline void store_now(struct timespec *ret_now)
+{
+	clock_gettime(CLOCK_REALTIME, ret_now);
+}
+
+static inline int64_t store_ts_to_ns(const struct timespec *ts)
+{
+	return (int64_t)ts->tv_sec * 1000000000 + ts->tv_nsec;
+}
+
+static inline void store_ns_to_ts(int64_t ns, struct timespec *ret_ts)
+{
+	ret_ts->tv_sec = (time_t)(ns / 1000000000);
+	ret_ts->tv_nsec = (long)(ns % 1000000000);
+	if (ret_ts->tv_nsec < 0) {
+		ret_ts->tv_nsec += 1000000000;
+		ret_ts->tv_sec -= 1;
+	}
+}
 void store_inode_from_row(sqlite3_stmt *st, int col, struct store_inode *ret_inode);
 /* -ENOENT without a row; -EIO for an inode the kernel holds whose creation a
  * rolled-back batch took away (store_record.c). */

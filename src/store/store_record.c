@@ -18,26 +18,6 @@
 #include <errno.h>
 #include <string.h>
 
-void store_now(struct timespec *ret_now)
-{
-	clock_gettime(CLOCK_REALTIME, ret_now);
-}
-
-int64_t store_ts_to_ns(const struct timespec *ts)
-{
-	return (int64_t)ts->tv_sec * 1000000000 + ts->tv_nsec;
-}
-
-void store_ns_to_ts(int64_t ns, struct timespec *ret_ts)
-{
-	ret_ts->tv_sec = (time_t)(ns / 1000000000);
-	ret_ts->tv_nsec = (long)(ns % 1000000000);
-	if (ret_ts->tv_nsec < 0) {
-		ret_ts->tv_nsec += 1000000000;
-		ret_ts->tv_sec -= 1;
-	}
-}
-
 /* Fill ret_inode from INODE_COLUMNS at column col of a row. */
 void store_inode_from_row(sqlite3_stmt *st, int col, struct store_inode *ret_inode)
 {

@@ -311,19 +311,3 @@ int store_compact(struct store *s, uint64_t *ret_before, uint64_t *ret_after)
 	*ret_after = store_vacuum_file_bytes(s->path);
 	return 0;
 }
-
-int store_compact_file(const char *path, uint64_t *ret_before, uint64_t *ret_after)
-{
-	struct store *s = NULL;
-	int r;
-
-	/* store_open would create a missing store. */
-	if (access(path, F_OK) < 0)
-		return -errno;
-	r = store_open(path, 0, &s);
-	if (r < 0)
-		return r;
-	r = store_compact(s, ret_before, ret_after);
-	store_close(s);
-	return r;
-}
