@@ -30,7 +30,7 @@ if ! "$CC" -fsanitize=fuzzer "$probe" -o "$out/obj/probe" 2>/dev/null; then
 	exit 77
 fi
 
-pkgs="sqlite3 jansson yaml-0.1 uuid fuse3 libmicrohttpd"
+pkgs="sqlite3 jansson yaml-0.1 uuid fuse3 libmicrohttpd zlib libarchive"
 layers=(lib store fs model api)
 version=$(sed -n "s/^  version : '\(.*\)',/\1/p" "$root/meson.build" | head -1)
 CFLAGS=(-std=gnu17 -g -O1 -fno-omit-frame-pointer -D_GNU_SOURCE -DFUSE_USE_VERSION=312
