@@ -21,7 +21,7 @@ import traceback
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from test_kubectl import KUBECTL, Kubectl, TlsDaemon, token_setup  # noqa: E402
-from daemon import Daemon  # noqa: E402
+from daemon import Daemon, serve_checks  # noqa: E402
 from tap import Tap  # noqa: E402
 
 AUTHZ = '/apis/authorization.k8s.io/v1/'
@@ -159,20 +159,12 @@ def main():
     workdir = tempfile.mkdtemp(prefix='claimfs-auth-')
     try:
         with Daemon(workdir) as d:
-            try:
-                d.start()
-            except RuntimeError as e:
-                t.bail(str(e).replace('\n', ' | '))
-            k = Kubectl(workdir, d.url)
-            try:
+            def checks():
+                k = Kubectl(workdir, d.url)
                 run_whoami(t, k, 'system:anonymous', 'system:unauthenticated')
                 run_can_i(t, k)
                 run_http(t, d)
-            except Exception:  # pylint: disable=broad-except
-                t.ok(False, 'no unexpected error', traceback.format_exc() + '\n' + d.log_tail())
-            t.eq(d.stop(), 0, 'daemon exits 0 on SIGTERM')
-            reports = d.sanitizer_reports()
-            t.ok(not reports, 'no sanitizer reports in the daemon log', '\n'.join(reports[:20]))
+            serve_checks(t, d, checks)
         try:
             run_token(t, workdir)
         except Exception:  # pylint: disable=broad-except

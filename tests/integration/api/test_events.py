@@ -29,7 +29,7 @@ import urllib.parse
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.environ.get('CLAIMFS_TEST_LIB', os.path.join(HERE, '..', 'lib')))
 sys.path.insert(0, HERE)
-from daemon import Daemon  # noqa: E402
+from daemon import Daemon, serve_checks  # noqa: E402
 from tap import Tap  # noqa: E402
 from test_kubectl import KUBECTL, Kubectl, rows  # noqa: E402
 
@@ -339,21 +339,13 @@ def main():
     workdir = tempfile.mkdtemp(prefix='claimfs-events-')
     try:
         with Daemon(os.path.join(workdir, 'main')) as d:
-            try:
-                d.start()
-            except RuntimeError as e:
-                t.bail(str(e).replace('\n', ' | '))
-            k = Kubectl(os.path.join(workdir, 'main'), d.url)
-            try:
+            def checks():
+                k = Kubectl(os.path.join(workdir, 'main'), d.url)
                 run_recorded(t, k, d)
                 run_selectors(t, d)
                 run_client_events(t, d)
                 run_namespaces(t, k, d)
-            except Exception:  # pylint: disable=broad-except
-                t.ok(False, 'no unexpected error', traceback.format_exc() + '\n' + d.log_tail())
-            t.eq(d.stop(), 0, 'daemon exits 0 on SIGTERM')
-            reports = d.sanitizer_reports()
-            t.ok(not reports, 'no sanitizer reports in the daemon log', '\n'.join(reports[:20]))
+            serve_checks(t, d, checks)
         try:
             run_expiry(t, workdir)
         except Exception:  # pylint: disable=broad-except

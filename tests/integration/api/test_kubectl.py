@@ -32,7 +32,7 @@ import traceback
 
 sys.path.insert(0, os.environ.get('CLAIMFS_TEST_LIB',
                                   os.path.join(os.path.dirname(__file__), '..', 'lib')))
-from daemon import Daemon  # noqa: E402
+from daemon import Daemon, serve_checks  # noqa: E402
 from tap import Tap  # noqa: E402
 
 FIXTURES = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'fixtures')
@@ -701,12 +701,8 @@ def main():
     workdir = tempfile.mkdtemp(prefix='claimfs-kubectl-')
     try:
         with Daemon(workdir) as d:
-            try:
-                d.start()
-            except RuntimeError as e:
-                t.bail(str(e).replace('\n', ' | '))
-            k = Kubectl(workdir, d.url)
-            try:
+            def checks():
+                k = Kubectl(workdir, d.url)
                 run_discovery(t, k)
                 run_statefulset(t, k, d)
                 run_output_and_selectors(t, k)
@@ -721,12 +717,7 @@ def main():
                 run_wait_and_delete(t, k, d)
                 run_validation(t, k)
                 run_metrics(t, d)
-            except Exception:  # pylint: disable=broad-except
-                t.ok(False, 'no unexpected error', traceback.format_exc() + '\n' + d.log_tail())
-            rc = d.stop()
-            t.eq(rc, 0, 'daemon exits 0 on SIGTERM (with watches served)')
-            reports = d.sanitizer_reports()
-            t.ok(not reports, 'no sanitizer reports in the daemon log', '\n'.join(reports[:20]))
+            serve_checks(t, d, checks, stop_label='daemon exits 0 on SIGTERM (with watches served)')
         try:
             run_token(t, workdir)
         except Exception:  # pylint: disable=broad-except

@@ -18,16 +18,13 @@ nothing stays mounted.
 
 import errno
 import os
-import shutil
 import subprocess
 import sys
-import tempfile
 import time
-import traceback
 
 sys.path.insert(0, os.environ.get('CLAIMFS_TEST_LIB',
                                   os.path.join(os.path.dirname(__file__), '..', 'lib')))
-from daemon import Daemon  # noqa: E402
+from daemon import run_daemon_checks  # noqa: E402
 from tap import Tap  # noqa: E402
 
 LIMIT = 'claimfs.io/inode-limit'
@@ -165,24 +162,12 @@ def phase_io_class(t, d):
 
 def main():
     t = Tap()
-    workdir = tempfile.mkdtemp(prefix='claimfs-modify-')
-    try:
-        with Daemon(workdir) as d:
-            try:
-                d.start(extra_args=ARGS)
-            except RuntimeError as e:
-                t.bail(str(e).replace('\n', ' | '))
-            try:
-                phase_inode_limit(t, d)
-                phase_bind_later(t, d)
-                phase_io_class(t, d)
-            except (OSError, AssertionError, ValueError, RuntimeError, subprocess.SubprocessError):
-                t.ok(False, 'no unexpected error', traceback.format_exc() + '\n' + d.log_tail())
-            t.eq(d.stop(), 0, 'daemon exits 0 on SIGTERM')
-            reports = d.sanitizer_reports()
-            t.ok(not reports, 'no sanitizer reports in the daemon log', '\n'.join(reports))
-    finally:
-        shutil.rmtree(workdir, ignore_errors=True)
+
+    def checks(d):
+        phase_inode_limit(t, d)
+        phase_bind_later(t, d)
+        phase_io_class(t, d)
+    run_daemon_checks(t, 'claimfs-modify-', checks, extra_args=ARGS)
     t.done()
 
 

@@ -350,28 +350,35 @@ class Daemon:
         return os.path.join(self.mount, ns, name)
 
 
-def run_daemon_checks(t, prefix, checks, daemon_class=Daemon):
-    """Run CHECKS(d) against one fresh daemon (a DAEMON_CLASS) in a new work
-    directory (PREFIX names it), then record that it exits 0 on SIGTERM with no sanitizer
-    report; the work directory is removed whatever happened. An exception out
-    of CHECKS is one failed check carrying the traceback and the log tail."""
+def serve_checks(t, d, checks, extra_args=(), stop_label='daemon exits 0 on SIGTERM'):
+    """Start D (bail out if it does not come up), run CHECKS(), then record
+    that D exits 0 on SIGTERM (STOP_LABEL) with no sanitizer report. An
+    exception out of CHECKS is one failed check carrying the traceback and
+    the log tail."""
+    import traceback
+    try:
+        d.start(extra_args=extra_args)
+    except RuntimeError as e:
+        t.bail(str(e).replace('\n', ' | '))
+    try:
+        checks()
+    except Exception:  # pylint: disable=broad-except
+        t.ok(False, 'no unexpected error', traceback.format_exc() + '\n' + d.log_tail())
+    t.eq(d.stop(), 0, stop_label)
+    reports = d.sanitizer_reports()
+    t.ok(not reports, 'no sanitizer reports in the daemon log', '\n'.join(reports[:20]))
+
+
+def run_daemon_checks(t, prefix, checks, daemon_class=Daemon, extra_args=()):
+    """serve_checks of CHECKS(d) against one fresh daemon (a DAEMON_CLASS,
+    started with EXTRA_ARGS) in a new work directory (PREFIX names it); the
+    work directory is removed whatever happened."""
     import shutil
     import tempfile
-    import traceback
     workdir = tempfile.mkdtemp(prefix=prefix)
     try:
         with daemon_class(workdir) as d:
-            try:
-                d.start()
-            except RuntimeError as e:
-                t.bail(str(e).replace('\n', ' | '))
-            try:
-                checks(d)
-            except Exception:  # pylint: disable=broad-except
-                t.ok(False, 'no unexpected error', traceback.format_exc() + '\n' + d.log_tail())
-            t.eq(d.stop(), 0, 'daemon exits 0 on SIGTERM')
-            reports = d.sanitizer_reports()
-            t.ok(not reports, 'no sanitizer reports in the daemon log', '\n'.join(reports[:20]))
+            serve_checks(t, d, lambda: checks(d), extra_args)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
 
