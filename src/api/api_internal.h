@@ -7,7 +7,8 @@
  * it, none above):
  *
  *   http.c            the libmicrohttpd server (http_guard.c: head
- *                     deadlines; http_listen.c: its listening sockets)
+ *                     deadlines; http_listen.c: its listening sockets;
+ *                     http_spool.c: large bodies spooled to a file)
  *   api_volume_plugin.c  the Docker/Podman volume plugin protocol on its
  *                     own socket (api_volume_create.c: a Create's options
  *                     into a claim)

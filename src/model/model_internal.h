@@ -14,6 +14,7 @@
  *                         the Timeout of one that waited for a version in vain
  *   model_metrics.c       /metrics, from the store
  *   model_backup.c        GET /backup: the store's online backup, passed through
+ *   model_tar.c           a claim's tar export and import, through the mount
  *   model_namespace.c     Namespaces: implicit creation, admission (no new
  *                         content while Terminating), deletion of content
  *   model_stateful_set.c  StatefulSets: make and delete their claims

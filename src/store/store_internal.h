@@ -16,12 +16,15 @@
  *   store_space.c   volume rows: lookup, charging space and inodes
  *   store_data.c    file contents and xattrs
  *   store_falloc.c  fallocate: reserving, punching holes, zeroing ranges
+ *   store_seek.c    lseek SEEK_DATA / SEEK_HOLE over the block rows
  *   store_inode.c   the namespace: inode lifetime and reclaim, lookup,
  *                   readdir, create, link, remove
  *   store_rename.c  rename
  *   store_setattr.c setattr, statfs
  *   store_volume.c  volumes as directories: create, bind, delete, clone
  *   store_object.c  the API object table
+ *   store_modify.c  a volume's mutable attributes (MODIFY_VOLUME): the
+ *                   inode limit, the I/O class and its commits
  *   store_check.c   the consistency checker
  *   store_vacuum.c  free pages back to the host: the background
  *                   incremental vacuum, --compact
