@@ -26,6 +26,8 @@
  */
 #include "redo_log.h"
 
+#include "shared_map.h"
+
 #include <errno.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -72,39 +74,26 @@ static size_t redo_log_padded(size_t len)
 int redo_log_create(void)
 {
 	struct redo_shared header = { .magic = REDO_LOG_MAGIC, .capacity = REDO_LOG_CAPACITY };
-	int fd = memfd_create("claimfs-redo", MFD_CLOEXEC);
-	int r;
 
-	if (fd < 0)
-		return -errno;
-	if (ftruncate(fd, (off_t)redo_log_map_size()) < 0 ||
-	    pwrite(fd, &header, sizeof(header), 0) != (ssize_t)sizeof(header)) {
-		r = errno ? -errno : -EIO;
-		close(fd);
-		return r;
-	}
-	return fd;
+	return shared_map_create("claimfs-redo", redo_log_map_size(), &header, sizeof(header));
 }
 
 int redo_log_open(int fd, struct redo_log **ret_log)
 {
 	struct redo_log *log = calloc(1, sizeof(*log));
 	void *map;
+	int r;
 
 	if (!log)
 		return -ENOMEM;
 	log->map_size = redo_log_map_size();
-	map = mmap(NULL, log->map_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	if (map == MAP_FAILED) {
-		int r = -errno;
+	r = shared_map_open(fd, log->map_size, &map);
+	if (r < 0) {
 		free(log);
 		return r;
 	}
 	log->shared = map;
-	/* A memfd shorter than the mapping would SIGBUS on access: check first. */
-	off_t end = lseek(fd, 0, SEEK_END);
-	if (end < (off_t)log->map_size || log->shared->magic != REDO_LOG_MAGIC ||
-	    log->shared->capacity != REDO_LOG_CAPACITY) {
+	if (log->shared->magic != REDO_LOG_MAGIC || log->shared->capacity != REDO_LOG_CAPACITY) {
 		redo_log_close(log);
 		return -EBADMSG;
 	}

@@ -18,6 +18,8 @@
  */
 #include "uncommitted.h"
 
+#include "shared_map.h"
+
 #include <errno.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -46,31 +48,22 @@ struct uncommitted {
 int uncommitted_create(void)
 {
 	struct uncommitted_shared header = { .magic = UNCOMMITTED_MAGIC, .capacity = UNCOMMITTED_CAPACITY };
-	int fd = memfd_create("claimfs-uncommitted", MFD_CLOEXEC);
-	int r;
 
-	if (fd < 0)
-		return -errno;
 	/* The pages stay unallocated until entries land in them. */
-	if (ftruncate(fd, sizeof(struct uncommitted_shared)) < 0 ||
-	    pwrite(fd, &header, offsetof(struct uncommitted_shared, pending), 0) < 0) {
-		r = -errno;
-		close(fd);
-		return r;
-	}
-	return fd;
+	return shared_map_create("claimfs-uncommitted", sizeof(struct uncommitted_shared), &header,
+				 offsetof(struct uncommitted_shared, pending));
 }
 
 int uncommitted_open(int fd, struct uncommitted **ret_u)
 {
 	struct uncommitted *u = calloc(1, sizeof(*u));
 	void *map;
+	int r;
 
 	if (!u)
 		return -ENOMEM;
-	map = mmap(NULL, sizeof(struct uncommitted_shared), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	if (map == MAP_FAILED) {
-		int r = -errno;
+	r = shared_map_open(fd, sizeof(struct uncommitted_shared), &map);
+	if (r < 0) {
 		free(u);
 		return r;
 	}
