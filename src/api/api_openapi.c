@@ -148,7 +148,13 @@ static const char api_storage_schemas[] =
 	",\"volumeBindingMode\":" API_STR ",\"allowedTopologies\":{\"type\":\"array\",\"items\":"
 	API_OPEN "}}," API_GVK("storage.k8s.io", "v1", "StorageClass") "},"
 	"\"io.k8s.api.storage.v1.StorageClassList\":"
-	API_LIST("io.k8s.api.storage.v1.StorageClass", "storage.k8s.io", "v1", "StorageClassList") "}";
+	API_LIST("io.k8s.api.storage.v1.StorageClass", "storage.k8s.io", "v1", "StorageClassList") ","
+	"\"io.k8s.api.storage.v1.VolumeAttributesClass\":{\"required\":[\"driverName\"],"
+	API_OBJECT_HEAD ",\"driverName\":" API_STR ",\"parameters\":" API_MAP "},"
+	API_GVK("storage.k8s.io", "v1", "VolumeAttributesClass") "},"
+	"\"io.k8s.api.storage.v1.VolumeAttributesClassList\":"
+	API_LIST("io.k8s.api.storage.v1.VolumeAttributesClass", "storage.k8s.io", "v1",
+		 "VolumeAttributesClassList") "}";
 
 static const char api_apps_schemas[] =
 	"{\"io.k8s.api.apps.v1.StatefulSet\":{" API_OBJECT_HEAD

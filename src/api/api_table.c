@@ -84,6 +84,11 @@ static const struct api_kind_table api_tables[MODEL_KIND_COUNT] = {
 		{ "AllowVolumeExpansion", "string", "", 0, "allowVolumeExpansion shows whether the storage class allow volume expand." },
 		{ "Age", "string", "", 0, api_age_help },
 	} },
+	[MODEL_VAC] = { 3, {
+		{ "Name", "string", "name", 0, api_name_help },
+		{ "DriverName", "string", "", 0, "Name of the CSI driver This field is immutable." },
+		{ "Age", "string", "", 0, api_age_help },
+	} },
 	[MODEL_STS] = { 5, {
 		{ "Name", "string", "name", 0, api_name_help },
 		{ "Ready", "string", "", 0, "Number of the pod with ready state" },
@@ -319,6 +324,10 @@ static json_t *api_cells(enum model_kind kind, const json_t *obj, long long now)
 				 api_cell(obj, "reclaimPolicy"), api_cell(obj, "volumeBindingMode"),
 				 json_is_true(json_object_get(obj, "allowVolumeExpansion")) ? "true"
 											    : "false",
+				 api_table_age_of(obj, "metadata.creationTimestamp", now));
+	case MODEL_VAC:
+		return json_pack("[o, o, o]", api_cell(obj, "metadata.name"),
+				 api_cell(obj, "driverName"),
 				 api_table_age_of(obj, "metadata.creationTimestamp", now));
 	case MODEL_STS:
 		snprintf(text, sizeof(text), "%lld/%lld",

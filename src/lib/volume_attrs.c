@@ -6,6 +6,7 @@
 #include "volume_attrs.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -44,4 +45,38 @@ int volume_attrs_parse_io_class(const char *text, enum volume_attrs_io_class *re
 		}
 	}
 	return -EINVAL;
+}
+
+int volume_attrs_parse_param(const char *key, const char *value, struct volume_attrs *attrs,
+			     char *why, size_t why_size)
+{
+	enum volume_attrs_io_class io_class;
+	uint64_t limit;
+
+	if (strcmp(key, VOLUME_ATTRS_PARAM_INODE_LIMIT) == 0) {
+		if (volume_attrs_parse_inode_limit(value, &limit) < 0) {
+			snprintf(why, why_size,
+				 "mutable parameter %s=\"%s\": must be a whole number of inodes "
+				 "from 1 to %llu",
+				 key, value, (unsigned long long)VOLUME_ATTRS_INODE_LIMIT_MAX);
+			return -EINVAL;
+		}
+		attrs->inode_limit = limit;
+		attrs->inode_limit_set = true;
+		return 0;
+	}
+	if (strcmp(key, VOLUME_ATTRS_PARAM_IO_CLASS) == 0) {
+		if (volume_attrs_parse_io_class(value, &io_class) < 0) {
+			snprintf(why, why_size,
+				 "mutable parameter %s=\"%s\": must be \"standard\" or \"durable\"",
+				 key, value);
+			return -EINVAL;
+		}
+		attrs->io_class = io_class;
+		attrs->io_class_set = true;
+		return 0;
+	}
+	snprintf(why, why_size, "unknown mutable parameter \"%s\": claimfs takes %s and %s", key,
+		 VOLUME_ATTRS_PARAM_INODE_LIMIT, VOLUME_ATTRS_PARAM_IO_CLASS);
+	return -ENOENT;
 }

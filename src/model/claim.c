@@ -268,6 +268,26 @@ static json_t *claim_status_to_json(const struct claim *c)
 			 claim_storage_to_json(c->capacity, c->storage_format));
 }
 
+int claim_attributes_status_put(const struct claim *c, json_t *obj)
+{
+	json_t *status = json_object_get(obj, "status");
+
+	if (!json_is_object(status))
+		return -EINVAL;
+	json_object_del(status, "currentVolumeAttributesClassName");
+	json_object_del(status, "modifyVolumeStatus");
+	if (c->current_attributes_class_set &&
+	    json_object_set_new(status, "currentVolumeAttributesClassName",
+				json_string(c->current_attributes_class)) < 0)
+		return -ENOMEM;
+	if (c->modify_status[0] != '\0' &&
+	    json_object_set_new(status, "modifyVolumeStatus",
+				json_pack("{s:s, s:s}", "targetVolumeAttributesClassName",
+					  c->modify_target, "status", c->modify_status)) < 0)
+		return -ENOMEM;
+	return 0;
+}
+
 /* Set key to a copy of value unless value is NULL (absent). */
 static int claim_put_copy(json_t *obj, const char *key, const json_t *value)
 {
@@ -291,7 +311,10 @@ static json_t *claim_spec_to_json(const struct claim *c)
 	     json_object_set_new(spec, "volumeName", json_string(c->volume_name)) < 0) ||
 	    claim_put_copy(spec, "selector", c->selector) < 0 ||
 	    claim_put_copy(spec, "dataSource", c->data_source) < 0 ||
-	    claim_put_copy(spec, "dataSourceRef", c->data_source_ref) < 0) {
+	    claim_put_copy(spec, "dataSourceRef", c->data_source_ref) < 0 ||
+	    (c->attributes_class_set &&
+	     json_object_set_new(spec, "volumeAttributesClassName",
+				 json_string(c->attributes_class)) < 0)) {
 		json_decref(spec);
 		return NULL;
 	}
@@ -300,26 +323,32 @@ static json_t *claim_spec_to_json(const struct claim *c)
 
 json_t *claim_to_json(const struct claim *c)
 {
-	json_t *meta = claim_metadata_to_json(c);
+	json_t *meta = claim_metadata_to_json(c), *obj;
 
 	if (meta != NULL && c->owner_references != NULL && json_array_size(c->owner_references) > 0 &&
 	    json_object_set_new(meta, "ownerReferences", json_deep_copy(c->owner_references)) < 0) {
 		json_decref(meta);
 		return NULL;
 	}
-	return json_pack("{s:s, s:s, s:o, s:o, s:o}", "apiVersion", "v1", "kind", CLAIM_KIND,
-			 "metadata", meta, "spec", claim_spec_to_json(c), "status",
-			 claim_status_to_json(c));
+	obj = json_pack("{s:s, s:s, s:o, s:o, s:o}", "apiVersion", "v1", "kind", CLAIM_KIND,
+			"metadata", meta, "spec", claim_spec_to_json(c), "status",
+			claim_status_to_json(c));
+	if (obj != NULL && claim_attributes_status_put(c, obj) < 0) {
+		json_decref(obj);
+		return NULL;
+	}
+	return obj;
 }
 
 json_t *claim_volume_to_json(const struct claim *c, const char *volume_uid,
 			     const char *reclaim_policy)
 {
 	char created[32];
+	json_t *pv;
 
 	if (c->volume_name[0] == '\0' || claim_format_time(c->creation_time, created, sizeof(created)) < 0)
 		return NULL;
-	return json_pack("{s:s, s:s,"
+	pv = json_pack("{s:s, s:s,"
 			 " s:{s:s, s:s, s:s, s:{s:s}, s:[s]},"
 			 " s:{s:o, s:o, s:{s:s, s:s, s:s, s:s, s:s}, s:{s:s, s:s},"
 			 "    s:s, s:s, s:s},"
@@ -336,6 +365,14 @@ json_t *claim_volume_to_json(const struct claim *c, const char *volume_uid,
 			 "persistentVolumeReclaimPolicy", reclaim_policy, "storageClassName",
 			 c->storage_class, "volumeMode", "Filesystem",
 			 "status", "phase", "Bound");
+	/* The class it was provisioned with, as external-provisioner records it. */
+	if (pv != NULL && c->current_attributes_class_set && c->current_attributes_class[0] != '\0' &&
+	    json_object_set_new(json_object_get(pv, "spec"), "volumeAttributesClassName",
+				json_string(c->current_attributes_class)) < 0) {
+		json_decref(pv);
+		return NULL;
+	}
+	return pv;
 }
 
 /* ---- stored objects ------------------------------------------------------------- */
@@ -357,6 +394,42 @@ static int claim_stored_member(const json_t *obj, const char *key, int (*is_type
 /* jansson's type tests are macros; these wrap them for claim_stored_member. */
 static int claim_is_object(const json_t *value) { return json_is_object(value); }
 static int claim_is_array(const json_t *value) { return json_is_array(value); }
+
+/* A stored text member at obj.key into a fixed field; *ret_set whether present. */
+static int claim_stored_text(const json_t *obj, const char *key, char *dst, size_t size,
+			     bool *ret_set)
+{
+	const json_t *value = json_object_get(obj, key);
+
+	if (value == NULL)
+		return 0;
+	if (!json_is_string(value) || !claim_copy_text(dst, size, json_string_value(value)))
+		return -EINVAL;
+	if (ret_set != NULL)
+		*ret_set = true;
+	return 0;
+}
+
+/* The attribute-class members of a stored claim (spec and status). */
+static int claim_attributes_from_stored(const json_t *obj, struct claim *c)
+{
+	const json_t *status = json_object_get(obj, "status");
+	const json_t *modify = json_object_get(status, "modifyVolumeStatus");
+	int r;
+
+	if ((r = claim_stored_text(json_object_get(obj, "spec"), "volumeAttributesClassName",
+				   c->attributes_class, sizeof(c->attributes_class),
+				   &c->attributes_class_set)) < 0 ||
+	    (r = claim_stored_text(status, "currentVolumeAttributesClassName",
+				   c->current_attributes_class, sizeof(c->current_attributes_class),
+				   &c->current_attributes_class_set)) < 0 ||
+	    (r = claim_stored_text(modify, "targetVolumeAttributesClassName", c->modify_target,
+				   sizeof(c->modify_target), NULL)) < 0 ||
+	    (r = claim_stored_text(modify, "status", c->modify_status, sizeof(c->modify_status),
+				   NULL)) < 0)
+		return r;
+	return 0;
+}
 
 int claim_from_stored(const json_t *obj, struct claim *ret_claim)
 {
@@ -405,6 +478,9 @@ int claim_from_stored(const json_t *obj, struct claim *ret_claim)
 				     &ret_claim->data_source)) < 0 ||
 	    (r = claim_stored_member(json_object_get(obj, "spec"), "dataSourceRef", claim_is_object,
 				     &ret_claim->data_source_ref)) < 0)
+		goto out;
+	r = claim_attributes_from_stored(obj, ret_claim);
+	if (r < 0)
 		goto out;
 	ret_claim->class_set = class_name != NULL;
 	ret_claim->access_modes = claim_access_modes_from_json(modes);

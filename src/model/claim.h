@@ -69,10 +69,20 @@ struct claim {
 	json_t *selector;        /* LabelSelector object, or NULL; owned */
 	json_t *data_source;     /* {apiGroup?, kind, name}, or NULL; owned */
 	json_t *data_source_ref; /* as requested, or NULL; owned */
+	/* spec.volumeAttributesClassName: set when present ("" names no class). */
+	bool attributes_class_set;
+	char attributes_class[NAMES_SUBDOMAIN_MAX + 1];
 	/* status */
 	enum claim_phase phase;
 	uint64_t capacity;
 	unsigned status_access_modes;
+	/* status.currentVolumeAttributesClassName: the class whose parameters
+	 * the volume has; status.modifyVolumeStatus: a change to modify_target
+	 * not applied yet (modify_status "Pending" or "Infeasible"; "": none). */
+	bool current_attributes_class_set;
+	char current_attributes_class[NAMES_SUBDOMAIN_MAX + 1];
+	char modify_target[NAMES_SUBDOMAIN_MAX + 1];
+	char modify_status[16];
 };
 
 /* Zero a claim (no allocations). */
@@ -123,6 +133,10 @@ int claim_from_stored(const json_t *obj, struct claim *ret_claim);
 /* The claim as the API shows it (resourceVersion included when non-zero).
  * NULL if out of memory. */
 json_t *claim_to_json(const struct claim *c);
+/* Make obj's status carry exactly c's attribute-class members (the current
+ * class, modifyVolumeStatus): a status kept from the stored object must not
+ * bring back a modification that has finished. */
+int claim_attributes_status_put(const struct claim *c, json_t *obj);
 /* The PersistentVolume dynamically provisioned for a bound claim, with its
  * own uid and the reclaim policy of the claim's class ("Delete"/"Retain"). */
 json_t *claim_volume_to_json(const struct claim *c, const char *volume_uid,

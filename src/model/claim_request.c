@@ -328,7 +328,7 @@ static int claim_keep_object(const json_t *value, json_t **ret)
 /* The rest of spec: class, volume mode, binding to a named volume, selector, source. */
 static int claim_parse_spec_rest(struct claim_parse *p, const json_t *spec, struct claim *c)
 {
-	const char *class_name, *volume_mode, *volume_name;
+	const char *class_name, *volume_mode, *volume_name, *attributes_class;
 	const json_t *selector, *source, *source_ref;
 	char msg[NAMES_FIELD_DETAIL_MAX];
 	bool match;
@@ -340,8 +340,18 @@ static int claim_parse_spec_rest(struct claim_parse *p, const json_t *spec, stru
 	    (r = claim_get_string(p, spec, "volumeName", "spec.volumeName", &volume_name)) < 0 ||
 	    (r = claim_get_object(p, spec, "selector", "spec.selector", &selector)) < 0 ||
 	    (r = claim_get_object(p, spec, "dataSource", "spec.dataSource", &source)) < 0 ||
-	    (r = claim_get_object(p, spec, "dataSourceRef", "spec.dataSourceRef", &source_ref)) < 0)
+	    (r = claim_get_object(p, spec, "dataSourceRef", "spec.dataSourceRef", &source_ref)) < 0 ||
+	    (r = claim_get_string(p, spec, "volumeAttributesClassName",
+				  "spec.volumeAttributesClassName", &attributes_class)) < 0)
 		return r;
+	c->attributes_class_set = attributes_class != NULL;
+	/* "" names no class, as for storageClassName. */
+	if (attributes_class != NULL && attributes_class[0] != '\0' &&
+	    names_check_subdomain(attributes_class, msg, sizeof(msg)) < 0)
+		names_field_error_add(p->errs, NAMES_FIELD_INVALID, "spec.volumeAttributesClassName",
+				      attributes_class, "%s", msg);
+	else if (attributes_class != NULL)
+		claim_copy_text(c->attributes_class, sizeof(c->attributes_class), attributes_class);
 	c->class_set = class_name != NULL;
 	if (class_name != NULL && class_name[0] != '\0' &&
 	    names_check_subdomain(class_name, msg, sizeof(msg)) < 0)

@@ -51,6 +51,9 @@ static const struct model_kind_info model_kinds[MODEL_KIND_COUNT] = {
 	[MODEL_CONTROLLER_REVISION] = { "ControllerRevision", "ControllerRevisionList",
 					"controllerrevisions", "controllerrevision", "apps", "v1",
 					"apps/v1", NULL, true },
+	[MODEL_VAC] = { "VolumeAttributesClass", "VolumeAttributesClassList",
+			"volumeattributesclasses", "volumeattributesclass", "storage.k8s.io", "v1",
+			"storage.k8s.io/v1", "vac", false },
 };
 
 

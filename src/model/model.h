@@ -63,6 +63,7 @@ enum model_kind {
 	MODEL_EVENT,     /* core/v1 Events */
 	MODEL_EVENT_V1,  /* events.k8s.io/v1 Events: the same objects in that group's shape */
 	MODEL_CONTROLLER_REVISION, /* apps/v1 ControllerRevisions: StatefulSets' history */
+	MODEL_VAC,       /* storage.k8s.io/v1 VolumeAttributesClasses: claims' mutable attributes */
 	MODEL_KIND_COUNT
 };
 

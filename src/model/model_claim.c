@@ -87,6 +87,10 @@ static bool model_claim_fits(const json_t *pv, const struct claim *c)
 		return false;
 	if (strcmp(pv_class != NULL ? pv_class : "", model_claim_class(c)) != 0)
 		return false;
+	/* The PV binder's rule: the same VolumeAttributesClass, or none on both. */
+	if (strcmp(model_path_string(pv, "spec.volumeAttributesClassName") ?: "",
+		   c->attributes_class_set ? c->attributes_class : "") != 0)
+		return false;
 	if ((modes & c->access_modes) != c->access_modes)
 		return false;
 	if (model_claim_bytes(pv, "spec.capacity.storage") < c->storage)
@@ -123,6 +127,18 @@ static int model_claim_search_pv(void *ud, json_t *pv)
 	s->best = json_incref(pv);
 	s->best_reserved = reserved;
 	return 0;
+}
+
+/* A claim bound now has the VolumeAttributesClass it names, if any, as its
+ * current class: the PV it binds carries the same, a volume provisioned for
+ * it is made with it (model_claim_attributes applies its parameters). */
+static void model_claim_attributes_take(struct claim *c)
+{
+	if (!c->attributes_class_set || c->attributes_class[0] == '\0')
+		return;
+	c->current_attributes_class_set = true;
+	snprintf(c->current_attributes_class, sizeof(c->current_attributes_class), "%s",
+		 c->attributes_class);
 }
 
 /* Bind c to the existing PV pv (store link, PV claimRef and phase). */
@@ -166,6 +182,8 @@ static int model_claim_bind_existing(struct model_txn *t, struct claim *c, const
 		r = model_obj_update(t, MODEL_PV, pv, new_pv);
 	if (r == 0)
 		r = claim_set_bound(c, name, capacity, modes, false);
+	if (r == 0)
+		model_claim_attributes_take(c);
 	if (r == 0)
 		r = model_txn_log(t, "bound %s/%s to the existing volume %s", c->namespace_name,
 				  c->name, name);
@@ -408,10 +426,18 @@ static int model_claim_try_bind(struct model_txn *t, struct claim *c, struct mod
 		r = model_claim_bind_existing(t, c, search.best);
 	else if (provisioner == NULL || strcmp(provisioner, CLAIM_PROVISIONER) != 0)
 		r = model_claim_event_pending(t, c, class, class_r); /* waits for a volume or a class */
-	else if (c->data_source != NULL)
-		r = model_claim_clone(t, c, class, err);
-	else if (c->selector == NULL)
-		r = model_claim_provision(t, c, class);
+	else if (c->data_source == NULL && c->selector != NULL)
+		r = 0; /* a selector binds existing volumes only */
+	else if ((r = model_claim_attributes_provisionable(t, c)) != 0)
+		r = r > 0 ? 0 : r; /* waits for its VolumeAttributesClass */
+	else {
+		/* The new volume starts with the class the claim names. */
+		model_claim_attributes_take(c);
+		r = c->data_source != NULL ? model_claim_clone(t, c, class, err)
+					   : model_claim_provision(t, c, class);
+		if (c->phase != CLAIM_BOUND)
+			c->current_attributes_class_set = false; /* nothing was provisioned */
+	}
 out:
 	json_decref(search.best);
 	json_decref(class);
@@ -536,6 +562,8 @@ static int model_claim_each(struct model_txn *t, const char *phase, model_obj_cb
 		if (r == 0)
 			r = model_status_keep(obj, updated);
 		if (r == 0)
+			r = claim_attributes_status_put(&c, updated);
+		if (r == 0)
 			r = model_obj_update(t, MODEL_PVC, obj, updated);
 		json_decref(updated);
 		claim_release(&c);
@@ -560,6 +588,23 @@ static int model_claim_bind_now(struct model_txn *t, struct claim *c)
 	return a < 0 && a != -EINVAL ? a : r;
 }
 
+/* Collect the Bound claims whose class change waits for its class. */
+static int model_claim_collect_modifying(void *ud, json_t *obj)
+{
+	if (strcmp(model_path_string(obj, "status.modifyVolumeStatus.status") ?: "", "Pending") != 0)
+		return 0;
+	return json_array_append(ud, obj) == 0 ? 0 : -ENOMEM;
+}
+
+/* A bound claim's step: apply the class it waited for, now that one came. */
+static int model_claim_modify_now(struct model_txn *t, struct claim *c)
+{
+	struct model_error err = { 0 };
+	int r = model_claim_attributes(t, c, &err);
+
+	return r == -EINVAL ? 0 : r; /* annotations stored before: left as they are */
+}
+
 /* Bind every Pending claim that can be bound now, and grow the claims whose
  * expansion waited for space where it fits now (the kind's reconcile hook). */
 static int model_claim_reconcile(struct model_txn *t)
@@ -568,6 +613,9 @@ static int model_claim_reconcile(struct model_txn *t)
 
 	model_capacity_wait_reset(t->model, false);
 	r = model_claim_each(t, "Pending", model_claim_collect_pending, model_claim_bind_now);
+	if (r == 0 && atomic_exchange(&t->model->attributes_class_added, false))
+		r = model_claim_each(t, "Bound", model_claim_collect_modifying,
+				     model_claim_modify_now);
 	if (r < 0 || !model_capacity_waiting(t->model, true))
 		return r;
 	model_capacity_wait_reset(t->model, true);
@@ -643,6 +691,8 @@ static int model_claim_merge_spec(struct model_txn *t, struct claim *res, const 
 	}
 	if (res->volume_name[0] == '\0' && req->volume_name[0] != '\0')
 		snprintf(res->volume_name, sizeof(res->volume_name), "%s", req->volume_name);
+	if (model_claim_attributes_merge(res, req, err) < 0)
+		return -EINVAL;
 	if (req->storage != res->storage)
 		return model_claim_expand(t, res, req->storage, req->storage_format, err);
 	return 0;
@@ -689,6 +739,8 @@ static int model_claim_update(struct model_txn *t, const json_t *old, const json
 		goto out;
 	}
 	r = model_status_keep(old, obj);
+	if (r == 0)
+		r = claim_attributes_status_put(&res, obj);
 	if (r == 0)
 		r = model_obj_update(t, MODEL_PVC, old, obj);
 	if (r == 0) {
@@ -821,7 +873,8 @@ int model_claim_delete_if_exists(struct model_txn *t, const char *ns, const char
 /* Binding decides these; a status write that changed them would make the
  * claim lie about its volume. */
 static const char *const model_claim_status_owned[] = { "phase", "accessModes", "capacity",
-							 NULL };
+							 "currentVolumeAttributesClassName",
+							 "modifyVolumeStatus", NULL };
 
 const struct model_kind_ops model_claim_ops = {
 	.create = model_claim_create,

@@ -22,10 +22,13 @@
  *                         set's template (rollout history), kept by the set
  *   model_claim.c         PersistentVolumeClaims: admission, binding (looks
  *                         up classes), expansion, reclaim
+ *   model_claim_attrs.c   a claim's mutable attributes: annotations and its
+ *                         VolumeAttributesClass applied to its volume
  *   model_claim_report.c  what the controllers report about a claim (Events)
  *   model_capacity.c      the capacity policy: may a claim be provisioned or
  *                         grown now; retrying those waiting for space
  *   model_storage_class.c  model_volume.c (PersistentVolumes)
+ *   model_attributes_class.c  (VolumeAttributesClasses)
  *   model_snapshot.c      (VolumeSnapshots)
  *   model_event.c         Events (both groups), recorded by the kinds above
  *                         in their own transactions; expiry
@@ -90,6 +93,9 @@ struct model {
 	struct model_event_sweeper *sweeper; /* model_events_expire's thread, or NULL */
 	struct model_capacity capacity;
 	char *mountpoint;            /* model_set_mountpoint's, or NULL */
+	/* A VolumeAttributesClass was created: the next claim reconcile looks
+	 * at the bound claims whose modification waited for a class. */
+	atomic_bool attributes_class_added;
 };
 
 /* One write transaction. */
@@ -121,12 +127,32 @@ int model_txn_event(struct model_txn *t, const char *type, enum model_kind kind,
 /* Queue an info-level line saying what t did ("provisioned ..."): it is
  * logged at commit, never for a dry run or a change that is rolled back. */
 /* model_claim_attrs.c: a claim's mutable volume attributes (CSI MODIFY_VOLUME),
- * validated (-EINVAL with a field error) and applied to its store volume once
- * it is bound. */
+ * from its annotations and its VolumeAttributesClass, validated (-EINVAL
+ * with a field error) and applied to its store volume once it is bound; the
+ * claim's status.currentVolumeAttributesClassName and modifyVolumeStatus
+ * say how far a class change got. */
 #define MODEL_ANNOTATION_INODE_LIMIT VOLUME_ATTRS_ANNOTATION_INODE_LIMIT
 #define MODEL_ANNOTATION_IO_CLASS VOLUME_ATTRS_ANNOTATION_IO_CLASS
 struct claim;
-int model_claim_attributes(struct model_txn *t, const struct claim *c, struct model_error *err);
+int model_claim_attributes(struct model_txn *t, struct claim *c, struct model_error *err);
+/* Take req's spec.volumeAttributesClassName into res (an update) by the
+ * apiserver's rules: it changes only on a bound claim, never to "", and to
+ * nothing (nil) only while no class has been applied. -EINVAL with a field
+ * error otherwise. */
+int model_claim_attributes_merge(struct claim *res, const struct claim *req,
+				 struct model_error *err);
+/* May claim c (Pending) be provisioned with the class it names? 0: yes (or
+ * it names none); 1: it waits for the class, or the class is unusable
+ * (reported as the provisioner does); negative errno. */
+int model_claim_attributes_provisionable(struct model_txn *t, const struct claim *c);
+
+/* model_attributes_class.c: what the VolumeAttributesClass name means for a
+ * claimfs volume. -ENOENT: no such class; -EINVAL: not claimfs's, or a
+ * parameter claimfs does not take (why says which); *ret_attrs untouched
+ * on failure. */
+struct volume_attrs;
+int model_attributes_class_resolve(struct model *model, const char *name,
+				   struct volume_attrs *ret_attrs, char *why, size_t why_size);
 
 int model_txn_log(struct model_txn *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Run every kind's reconcile hook inside t: what a kind calls after a change
@@ -176,6 +202,10 @@ void model_timestamp(int64_t now, char buf[32]);
 void model_new_uid(char uid[37]);
 /* Five random characters for generateName. */
 void model_random_suffix(char suffix[6]);
+/* The apiServer's rule for top-level members that never change (a class's
+ * parameters): -EINVAL with one Forbidden cause per member obj changes. */
+int model_check_immutable(const json_t *old, const json_t *obj, const char *const *fields,
+			  size_t count, struct model_error *err);
 /* Check apiVersion/kind of a body against kind (absent is fine): -EBADMSG. */
 int model_check_type(enum model_kind kind, const json_t *body, struct model_error *err);
 /* Common metadata of a create: name or generateName (filled in), namespace
@@ -228,7 +258,7 @@ struct model_kind_ops {
 /* Each kind's operations, for model_kinds.c's table only. */
 extern const struct model_kind_ops model_claim_ops, model_volume_ops, model_storage_class_ops,
 	model_stateful_set_ops, model_snapshot_ops, model_namespace_ops, model_event_ops,
-	model_event_v1_ops, model_controller_revision_ops;
+	model_event_v1_ops, model_controller_revision_ops, model_attributes_class_ops;
 
 /* What ControllerRevisions offer StatefulSets (model_controller_revision.c). */
 

@@ -81,3 +81,18 @@ void model_random_suffix(char suffix[6])
 		suffix[i] = alphabet[u[i] % (sizeof(alphabet) - 1)];
 	suffix[5] = '\0';
 }
+
+int model_check_immutable(const json_t *old, const json_t *obj, const char *const *fields,
+			  size_t count, struct model_error *err)
+{
+	int r = 0;
+
+	for (size_t i = 0; i < count; i++)
+		if (!json_equal(json_object_get(obj, fields[i]) ?: json_null(),
+				json_object_get(old, fields[i]) ?: json_null())) {
+			names_field_error_add(&err->fields, NAMES_FIELD_FORBIDDEN, fields[i], NULL,
+					      "updates to %s are forbidden.", fields[i]);
+			r = -EINVAL;
+		}
+	return r;
+}

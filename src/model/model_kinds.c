@@ -25,6 +25,7 @@ static const struct model_kind_ops *const model_kind_table[MODEL_KIND_COUNT] = {
 	[MODEL_EVENT] = &model_event_ops,
 	[MODEL_EVENT_V1] = &model_event_v1_ops,
 	[MODEL_CONTROLLER_REVISION] = &model_controller_revision_ops,
+	[MODEL_VAC] = &model_attributes_class_ops,
 };
 
 int model_open(struct store *store, struct model **ret_model)

@@ -164,13 +164,9 @@ static int model_storage_class_update(struct model_txn *t, const json_t *old, co
 	r = model_update_metadata(MODEL_SC, old, body, obj, err);
 	if (r == 0)
 		r = model_storage_class_check(obj, err);
-	for (size_t i = 0; r == 0 && i < sizeof(immutable) / sizeof(immutable[0]); i++)
-		if (!json_equal(json_object_get(obj, immutable[i]) ?: json_null(),
-				json_object_get(old, immutable[i]) ?: json_null())) {
-			names_field_error_add(&err->fields, NAMES_FIELD_FORBIDDEN, immutable[i],
-					      NULL, "updates to %s are forbidden.", immutable[i]);
-			r = -EINVAL;
-		}
+	if (r == 0)
+		r = model_check_immutable(old, obj, immutable, sizeof(immutable) / sizeof(immutable[0]),
+					  err);
 	if (r == 0) {
 		/* Only these are taken from the request; the rest stays. */
 		json_t *res = json_deep_copy(old);

@@ -251,7 +251,7 @@ class ManifestTest:
         t.ok(code and code[0]['configMap']['name'] == cms[0]['metadata']['name'] and 'app.py' in cms[0]['data'],
              'example: the app code comes from the generated ConfigMap')
         vacs = find(objects, 'VolumeAttributesClass')
-        t.ok(len(vacs) >= 2 and all(v['apiVersion'] == 'storage.k8s.io/v1beta1' and v['driverName'] == DRIVER and
+        t.ok(len(vacs) >= 2 and all(v['apiVersion'] == 'storage.k8s.io/v1' and v['driverName'] == DRIVER and
                                     set(v['parameters']) <= {'inodeLimit', 'ioClass'} for v in vacs) and
              {v['parameters'].get('ioClass') for v in vacs} == {'standard', 'durable'},
              'example: VolumeAttributesClasses for the driver with only the mutable parameters it takes', vacs)
@@ -364,7 +364,7 @@ class ManifestTest:
 
     @staticmethod
     def attributes_class_errors(o):
-        """The VolumeAttributesClass (storage.k8s.io/v1beta1) schema by hand: no model in the
+        """The VolumeAttributesClass (storage.k8s.io/v1) schema by hand: no model in the
         pinned kubernetes-models. driverName is required, parameters map strings to strings."""
         errors = ['unknown field %s' % k for k in o
                   if k not in {'apiVersion', 'kind', 'metadata', 'driverName', 'parameters'}]
@@ -420,7 +420,7 @@ class ManifestTest:
                 t.ok(not errors, desc + ' (by hand)', errors)
             else:
                 t.ok(status == 'ok', desc, detail)
-        broken_vac = {'apiVersion': 'storage.k8s.io/v1beta1', 'kind': 'VolumeAttributesClass',
+        broken_vac = {'apiVersion': 'storage.k8s.io/v1', 'kind': 'VolumeAttributesClass',
                       'metadata': {'name': 'x'}, 'parameters': {'inodeLimit': 1000}}
         t.ok(len(self.attributes_class_errors(broken_vac)) == 2,
              'a broken VolumeAttributesClass (no driverName, a number as parameter) is rejected',

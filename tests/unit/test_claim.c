@@ -353,6 +353,48 @@ START_TEST(test_stored_round_trip)
 }
 END_TEST
 
+/* spec.volumeAttributesClassName and the status claimfsd keeps about it
+ * (current class, modifyVolumeStatus) read back as they were written. */
+START_TEST(test_stored_attributes_class)
+{
+	struct claim c, back;
+	json_t *first, *second;
+	char *text;
+
+	make_bound(&c, "{\"metadata\":{\"name\":\"data\"},"
+		       "\"spec\":{\"accessModes\":[\"ReadWriteOnce\"],"
+		       "\"volumeAttributesClassName\":\"gold\","
+		       "\"resources\":{\"requests\":{\"storage\":\"1Mi\"}}}}");
+	ck_assert(c.attributes_class_set);
+	ck_assert_str_eq(c.attributes_class, "gold");
+	c.current_attributes_class_set = true;
+	strcpy(c.current_attributes_class, "silver");
+	strcpy(c.modify_target, "gold");
+	strcpy(c.modify_status, "Infeasible");
+	first = claim_to_json(&c);
+	ck_assert_ptr_nonnull(first);
+	ck_assert_int_eq(claim_from_stored(first, &back), 0);
+	ck_assert_str_eq(back.current_attributes_class, "silver");
+	ck_assert_str_eq(back.modify_status, "Infeasible");
+	second = claim_to_json(&back);
+	text = json_dumps(second, JSON_COMPACT);
+	ck_assert_msg(json_equal(first, second), "round trip differs: %s", text);
+	ck_assert_ptr_nonnull(strstr(text, "\"currentVolumeAttributesClassName\":\"silver\""));
+	ck_assert_ptr_nonnull(strstr(text, "\"modifyVolumeStatus\":{\"targetVolumeAttributesClassName\":"
+					   "\"gold\",\"status\":\"Infeasible\"}"));
+	free(text);
+	/* A finished modification leaves no modifyVolumeStatus behind, even in
+	 * a status kept from the stored object. */
+	back.modify_status[0] = '\0';
+	ck_assert_int_eq(claim_attributes_status_put(&back, first), 0);
+	ck_assert_ptr_null(json_object_get(json_object_get(first, "status"), "modifyVolumeStatus"));
+	json_decref(first);
+	json_decref(second);
+	claim_release(&back);
+	claim_release(&c);
+}
+END_TEST
+
 START_TEST(test_stored_rejects_garbage)
 {
 	static const char *const garbage[] = {
@@ -454,6 +496,7 @@ static Suite *claim_suite(void)
 	tc = tcase_create("json");
 	tcase_add_test(tc, test_bind_and_render);
 	tcase_add_test(tc, test_stored_round_trip);
+	tcase_add_test(tc, test_stored_attributes_class);
 	tcase_add_test(tc, test_stored_rejects_garbage);
 	tcase_add_test(tc, test_volume_render);
 	tcase_add_test(tc, test_time);

@@ -14,7 +14,8 @@ Where the fields come from: the model classes of Debian's python3-kubernetes
 docstrings for the descriptions). That client describes Kubernetes 1.22; the
 fields the API gained up to 1.32 (the version claimfs reports) are added by
 hand in ADDED, and removed ones dropped in REMOVED. VolumeSnapshot is a CRD,
-not in the client, and SelfSubjectReview (authentication/v1) came after
+not in the client, and SelfSubjectReview (authentication/v1) and
+VolumeAttributesClass (storage.k8s.io/v1) came after
 1.22: HAND_TYPES describes them.
 
 The table holds, per type, its fields: JSON name, kind (object, array, map,
@@ -34,7 +35,7 @@ ROOTS = [
     "V1StatefulSet", "V1Scale", "V1DeleteOptions", "V1Namespace",
     "CoreV1Event", "EventsV1Event", "snapshot.VolumeSnapshot",
     "V1SelfSubjectAccessReview", "V1SelfSubjectRulesReview", "authentication.SelfSubjectReview",
-    "V1ControllerRevision",
+    "V1ControllerRevision", "storage.VolumeAttributesClass",
 ]
 
 # OpenAPI package of client classes outside core/v1.
@@ -290,6 +291,22 @@ HAND_TYPES = {
         ("optional", "bool", "If true, don't block pod startup if the referenced "
          "ClusterTrustBundle(s) aren't available."),
         ("path", "str", "Relative path from the volume root to write the bundle."),
+    ]),
+    "storage.VolumeAttributesClass": ("io.k8s.api.storage.v1.VolumeAttributesClass",
+        "VolumeAttributesClass represents a specification of mutable volume attributes "
+        "defined by the CSI driver. The class can be specified during dynamic provisioning of "
+        "PersistentVolumeClaims, and changed in the PersistentVolumeClaim spec after "
+        "provisioning.", [
+        ("apiVersion", "str", "APIVersion defines the versioned schema of this representation "
+         "of an object."),
+        ("kind", "str", "Kind is a string value representing the REST resource this object "
+         "represents."),
+        ("metadata", "V1ObjectMeta", "Standard object's metadata."),
+        ("driverName", "str", "Name of the CSI driver This field is immutable."),
+        ("parameters", "dict(str, str)", "parameters hold volume attributes defined by the CSI "
+         "driver. These values are opaque to the Kubernetes and are passed directly to the CSI "
+         "driver. The underlying storage provider supports changing these attributes on an "
+         "existing volume, however the parameters field itself is immutable."),
     ]),
     "snapshot.VolumeSnapshot": ("io.k8s.api.snapshot.v1.VolumeSnapshot",
         "VolumeSnapshot is a user's request for either creating a point-in-time snapshot of a "
