@@ -17,6 +17,10 @@
  * other volumes ALREADY_EXISTS; an unknown volume NOT_FOUND; volumes of
  * several namespaces, duplicates, missing fields or unknown parameters
  * INVALID_ARGUMENT. Get of an unknown group is NOT_FOUND, Delete of one OK.
+ * snapshot_ids (REQUIRED in Delete, checked in Get when given) must name
+ * every member and nothing outside the group, else INVALID_ARGUMENT (the
+ * spec's "Snapshot list mismatch") and nothing is deleted; a Delete retried
+ * after some members went may still name those.
  */
 #include "csi.h"
 
@@ -29,6 +33,7 @@
 struct group_members {
 	struct mapping_snapshot *items;
 	size_t count;
+	json_t *all; /* every snapshot of the namespace (borrowed from the call), or NULL */
 };
 
 static bool group_empty(const char *text)
@@ -55,6 +60,7 @@ static int group_find(struct csi_call *call, const char *ns, const char *group,
 		return csi_fail_api(call, r, &err, "listing snapshots");
 	if (csi_keep_json(call, items) < 0)
 		return -1;
+	ret->all = items;
 	ret->items = arena_alloc(call->arena, (json_array_size(items) + 1) * sizeof(*ret->items));
 	if (ret->items == NULL)
 		return csi_fail_oom(call);
@@ -262,6 +268,64 @@ static int group_by_id(struct csi_call *call, const char *id, char *ns, size_t n
 	return 0;
 }
 
+/* Is id the snapshot_id of member (of a group in ns)? */
+static bool group_is_member(const char *ns, const struct mapping_snapshot *member, const char *id)
+{
+	size_t len = strlen(ns);
+
+	return strncmp(id, ns, len) == 0 && id[len] == '/' && strcmp(id + len + 1, member->name) == 0;
+}
+
+/* Does a snapshot named name exist in the namespace (in or out of the group)? */
+static bool group_snapshot_exists(const struct group_members *m, const char *name)
+{
+	const json_t *item;
+	size_t i;
+
+	json_array_foreach(m->all, i, item)
+		if (strcmp(json_string_value(json_object_get(json_object_get(item, "metadata"), "name"))
+				   ?: "", name) == 0)
+			return true;
+	return false;
+}
+
+/* The spec's snapshot_ids check ("Snapshot list mismatch": INVALID_ARGUMENT):
+ * every member of the group must be named. Each id named must be a member,
+ * or (gone_ok, for a Delete retried after part of it was done) no snapshot
+ * at all any more; a snapshot of another group, or of none, never. */
+static int group_check_ids(struct csi_call *call, const char *ns, const struct group_members *m,
+			   char *const *ids, size_t n_ids, bool gone_ok)
+{
+	char id_ns[NAMES_LABEL_MAX + 1], id_name[NAMES_SUBDOMAIN_MAX + 1];
+	bool named;
+
+	for (size_t i = 0; i < m->count; i++) {
+		named = false;
+		for (size_t j = 0; j < n_ids && !named; j++)
+			named = group_is_member(ns, &m->items[i], ids[j]);
+		if (!named)
+			return csi_fail(call, GRPC_STATUS_INVALID_ARGUMENT,
+					"snapshot_ids does not match the group snapshot: member %s/%s "
+					"is not named",
+					ns, m->items[i].name);
+	}
+	for (size_t j = 0; j < n_ids; j++) {
+		named = false;
+		for (size_t i = 0; i < m->count && !named; i++)
+			named = group_is_member(ns, &m->items[i], ids[j]);
+		if (named)
+			continue;
+		if (!gone_ok || mapping_snapshot_id_split(ids[j], id_ns, sizeof(id_ns), id_name,
+							  sizeof(id_name)) < 0 ||
+		    strcmp(id_ns, ns) != 0 || group_snapshot_exists(m, id_name))
+			return csi_fail(call, GRPC_STATUS_INVALID_ARGUMENT,
+					"snapshot_ids does not match the group snapshot: %s is not one "
+					"of its members",
+					ids[j]);
+	}
+	return 0;
+}
+
 /* GetVolumeGroupSnapshot. */
 int group_snapshot_get(struct csi_call *call, const ProtobufCMessage *request,
 		       ProtobufCMessage **ret_response)
@@ -282,6 +346,10 @@ int group_snapshot_get(struct csi_call *call, const ProtobufCMessage *request,
 	if (!found)
 		return csi_fail(call, GRPC_STATUS_NOT_FOUND, "group snapshot %s does not exist",
 				req->group_snapshot_id);
+	/* snapshot_ids is optional here: checked when given. */
+	if (req->n_snapshot_ids > 0 &&
+	    group_check_ids(call, ns, &m, req->snapshot_ids, req->n_snapshot_ids, false) < 0)
+		return -1;
 	res->group_snapshot = group_message(call, ns, group, &m);
 	if (res->group_snapshot == NULL)
 		return csi_fail_oom(call);
@@ -289,7 +357,8 @@ int group_snapshot_get(struct csi_call *call, const ProtobufCMessage *request,
 	return 0;
 }
 
-/* DeleteVolumeGroupSnapshot: every member; a group that is gone is OK. */
+/* DeleteVolumeGroupSnapshot: every member, once snapshot_ids names them all
+ * (group_check_ids); a group that is gone is OK whatever the ids. */
 int group_snapshot_delete(struct csi_call *call, const ProtobufCMessage *request,
 			  ProtobufCMessage **ret_response)
 {
@@ -307,6 +376,12 @@ int group_snapshot_delete(struct csi_call *call, const ProtobufCMessage *request
 		return csi_fail_oom(call);
 	if (group_by_id(call, req->group_snapshot_id, ns, sizeof(ns), group, sizeof(group), &m,
 			&found) < 0)
+		return -1;
+	if (found && req->n_snapshot_ids == 0)
+		return csi_fail(call, GRPC_STATUS_INVALID_ARGUMENT,
+				"snapshot_ids missing: name the %zu member(s) of %s", m.count,
+				req->group_snapshot_id);
+	if (found && group_check_ids(call, ns, &m, req->snapshot_ids, req->n_snapshot_ids, true) < 0)
 		return -1;
 	for (size_t i = 0; found && i < m.count; i++) {
 		r = daemon_client_snapshot_delete(&call->driver->api, ns, m.items[i].name, &err);

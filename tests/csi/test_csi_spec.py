@@ -305,6 +305,34 @@ class SpecTest(base.CsiTest):
         return self.call(self.group.DeleteVolumeGroupSnapshot,
                          self.pb.DeleteVolumeGroupSnapshotRequest(group_snapshot_id=gid, snapshot_ids=list(sids)))
 
+    def group_snapshot_ids_specs(self, g, a):
+        """The spec's "Snapshot list mismatch" row (INVALID_ARGUMENT) of Delete and
+        Get: snapshot_ids must name every member and nothing else; a refused
+        Delete deletes nothing. Ends with one member deleted on its own, as a
+        Delete that was cut short leaves the group."""
+        t, pb, S = self.t, self.pb, self.grpc.StatusCode
+        ids = sorted(x.snapshot_id for x in g.snapshots)
+        other = self.call(self.ctl.CreateSnapshot, pb.CreateSnapshotRequest(
+            name='not-in-group', source_volume_id=a.volume_id)).snapshot
+        R = 'DeleteVolumeGroupSnapshot'
+        for case, sids in (('snapshot_ids missing (the field is REQUIRED)', []),
+                           ('snapshot_ids naming one member of two', ids[:1]),
+                           ('snapshot_ids naming a snapshot outside the group', ids + [other.snapshot_id]),
+                           ('snapshot_ids naming a snapshot of another namespace', ids + ['other/' + ids[0].split('/')[1]])):
+            self.sanity(S.INVALID_ARGUMENT, lambda sids=sids: self.group_delete(g.group_snapshot_id, sids), R,
+                        'Snapshot list mismatch: %s' % case)
+        got = self.group_get(g.group_snapshot_id)
+        left = self.call(self.ctl.ListSnapshots, pb.ListSnapshotsRequest(snapshot_id=other.snapshot_id))
+        t.ok(sorted(x.snapshot_id for x in got.snapshots) == ids and len(left.entries) == 1,
+             'DeleteVolumeGroupSnapshot: a refused call deletes nothing (members and the other snapshot stay)', got)
+        R = 'GetVolumeGroupSnapshot'
+        self.sanity(S.INVALID_ARGUMENT, lambda: self.call(self.group.GetVolumeGroupSnapshot, pb.GetVolumeGroupSnapshotRequest(
+            group_snapshot_id=g.group_snapshot_id, snapshot_ids=ids[:1])), R, 'Snapshot list mismatch: one member of two')
+        self.sanity('OK', lambda: self.call(self.group.GetVolumeGroupSnapshot, pb.GetVolumeGroupSnapshotRequest(
+            group_snapshot_id=g.group_snapshot_id, snapshot_ids=ids)), R, 'snapshot_ids naming every member: OK')
+        self.call(self.ctl.DeleteSnapshot, pb.DeleteSnapshotRequest(snapshot_id=other.snapshot_id))
+        self.call(self.ctl.DeleteSnapshot, pb.DeleteSnapshotRequest(snapshot_id=ids[0]))
+
     def test_group_snapshot_specs(self):
         t, pb, S = self.t, self.pb, self.grpc.StatusCode
         self.group = self.rpc.GroupControllerStub(self.channel)
@@ -360,8 +388,9 @@ class SpecTest(base.CsiTest):
         vs = json.loads(self.d.request('GET', SNAP_API + '/namespaces/sts/volumesnapshots')[2])
         t.eq(sorted(i['status'].get('volumeGroupSnapshotName') for i in vs['items']), ['web-backup', 'web-backup'],
              'claimfsd: the members are VolumeSnapshots whose status.volumeGroupSnapshotName names the group')
+        self.group_snapshot_ids_specs(g, a)
         self.sanity('OK', lambda: self.group_delete(g.group_snapshot_id, [x.snapshot_id for x in g.snapshots]),
-                    'DeleteVolumeGroupSnapshot', 'deletes every member')
+                    'DeleteVolumeGroupSnapshot', 'deletes every member (one already deleted by a retried call)')
         self.sanity(S.NOT_FOUND, lambda: self.group_get(g.group_snapshot_id), 'GetVolumeGroupSnapshot',
                     'after delete: NOT_FOUND')
         left = self.call(self.ctl.ListSnapshots, pb.ListSnapshotsRequest(snapshot_id=g.snapshots[0].snapshot_id))
@@ -412,7 +441,7 @@ class SpecTest(base.CsiTest):
                 seen.append(tuple(values))
                 if not (values[0] == values[1] or values[0] == values[1] + 1):
                     bad.append(tuple(values))
-                self.group_delete(g.group_snapshot_id)
+                self.group_delete(g.group_snapshot_id, [x.snapshot_id for x in g.snapshots])
         finally:
             stop.set()
             th.join()
