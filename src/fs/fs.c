@@ -178,6 +178,7 @@ static void fs_owner_kept(fuse_req_t req, struct store_setattr_request *sr, stru
 	sr->flags = STORE_SET_OWNER_KEPT;
 	sr->caller_uid = ctx->uid;
 	sr->caller_fowner = fs_killpriv_caller_has_cap(ctx->pid, ctx->uid, CAP_FOWNER);
+	sr->caller_chown = fs_killpriv_caller_in_chown(ctx->pid);
 }
 
 /* ---- lifetime ------------------------------------------------------------ */

@@ -29,6 +29,17 @@
  * them: an S_ISGID without group execute stays for a caller with
  * CAP_FSETID, as in the VFS's setattr_should_drop_sgid, and chown(-1, -1)
  * may clear set-id bits only for the owner or a caller with CAP_FOWNER.
+ *
+ * chown(-1, -1) by anyone else: the VFS turns its kill into a mode change,
+ * which tmpfs refuses with EPERM to a caller who neither owns the file nor
+ * has CAP_FOWNER; the FUSE module drops that mode change and sends a SETATTR
+ * with no valid bit at all, byte for byte the one it sends before such a
+ * user's write (after which the WRITE carries FUSE_WRITE_KILL_SUIDGID; seen
+ * on the channel: GETXATTR security.capability, SETATTR valid=0, in both
+ * cases). The caller is blocked in its system call while we answer, so
+ * fs_killpriv_caller_in_chown reads which one from /proc/<pid>/syscall
+ * (the header's pid is the calling thread's): only a chown-family call is
+ * refused; anything /proc cannot name keeps the write's behaviour.
  */
 #include "fs_killpriv.h"
 
@@ -42,7 +53,9 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -75,6 +88,47 @@ bool fs_killpriv_caller_has_cap(pid_t pid, uid_t uid, int cap)
 	}
 	fclose(f);
 	return found ? has : uid == 0;
+}
+
+/* The system calls that change an owner (those the architecture has). */
+static const long fs_killpriv_chown_calls[] = {
+#ifdef SYS_chown
+	SYS_chown,
+#endif
+#ifdef SYS_lchown
+	SYS_lchown,
+#endif
+#ifdef SYS_chown32
+	SYS_chown32,
+	SYS_lchown32,
+	SYS_fchown32,
+#endif
+	SYS_fchown,
+	SYS_fchownat,
+};
+
+bool fs_killpriv_caller_in_chown(pid_t pid)
+{
+	char path[64], line[64];
+	char *end = NULL;
+	bool found = false;
+	FILE *f = NULL;
+	long nr;
+
+	if (pid > 0 && snprintf(path, sizeof(path), "/proc/%d/syscall", (int)pid) < (int)sizeof(path))
+		f = fopen(path, "re");
+	if (!f)
+		return false;
+	/* "<nr> <args...>" while blocked in a call; "running" or "-1 ..." otherwise. */
+	if (fgets(line, sizeof(line), f)) {
+		nr = strtol(line, &end, 10);
+		for (size_t i = 0; end != line && *end == ' ' &&
+				   i < sizeof(fs_killpriv_chown_calls) / sizeof(fs_killpriv_chown_calls[0]);
+		     i++)
+			found = found || nr == fs_killpriv_chown_calls[i];
+	}
+	fclose(f);
+	return found;
 }
 
 /* Where a request that may ask for the set-id bits to go says so: a 32-bit

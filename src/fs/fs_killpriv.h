@@ -22,5 +22,10 @@ bool fs_killpriv_requested(void);
 /* Whether the process (thread) pid has capability cap (CAP_FSETID...) in
  * its effective set; when /proc does not show it, whether uid is 0. */
 bool fs_killpriv_caller_has_cap(pid_t pid, uid_t uid, int cap);
+/* Whether the thread pid is, as /proc shows it, inside a chown-family
+ * system call (chown, fchown, lchown, fchownat): what tells a SETATTR with
+ * nothing to set that comes from chown(path, -1, -1) from the identical one
+ * the kernel sends before a write. false when /proc cannot say. */
+bool fs_killpriv_caller_in_chown(pid_t pid);
 
 #endif

@@ -79,9 +79,10 @@ enum store_setattr_flags {
 	 * dropping privileges before a write or fallocate (followed by a
 	 * request that asks for it itself). The store clears them (with
 	 * .kill) as for a chown when the caller owns the file (.caller_uid) or
-	 * has CAP_FOWNER (.caller_fowner); for anyone else the request cannot
-	 * be told from the second kind, and nothing changes (where tmpfs
-	 * answers a non-owner's chown(-1, -1) of a set-id file with EPERM). */
+	 * has CAP_FOWNER (.caller_fowner). For anyone else the request itself
+	 * cannot be told from the second kind: when the caller is known to be
+	 * in a chown (.caller_chown) and set-id bits would go, it is EPERM as
+	 * on tmpfs; otherwise nothing changes. */
 	STORE_SET_OWNER_KEPT = 1 << 9,
 };
 
@@ -110,6 +111,7 @@ struct store_setattr_request {
 	const struct store_kill_suidgid *kill; /* NULL: the caller may keep set-id bits */
 	uint32_t caller_uid; /* STORE_SET_OWNER_KEPT only */
 	bool caller_fowner;
+	bool caller_chown;
 };
 
 /* Who creates an inode: ownership of new inodes follows the caller (and setgid dirs). */

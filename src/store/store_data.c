@@ -203,24 +203,31 @@ static int store_write_block(struct store *s, uint64_t ino, uint64_t index, uint
 	return 0;
 }
 
+/* S_ISUID, and S_ISGID when group-executable or the caller may not keep
+ * it, go from any non-directory (see struct store_kill_suidgid). */
+uint32_t store_kill_mode(uint32_t mode, uint32_t gid, const struct store_kill_suidgid *kill)
+{
+	if (S_ISDIR(mode))
+		return mode;
+	mode &= ~(uint32_t)S_ISUID;
+	if ((mode & S_ISGID) && ((mode & S_IXGRP) || (kill->in_group && !kill->in_group(kill->ud, gid))))
+		mode &= ~(uint32_t)S_ISGID;
+	return mode;
+}
+
 /* What a write, truncate or chown takes away, as the kernel's
  * file_remove_privs does on a local filesystem: the file's
- * security.capability, and when the kernel asks (kill != NULL) S_ISUID and
- * S_ISGID of any non-directory (see struct store_kill_suidgid). Changes
- * inode->attr.mode; the caller saves the inode. */
+ * security.capability, and when the kernel asks (kill != NULL) the set-id
+ * bits (store_kill_mode). Changes inode->attr.mode; the caller saves the
+ * inode. */
 int store_kill_priv(struct store *s, struct store_inode *inode, const struct store_kill_suidgid *kill)
 {
 	assert(store_lock_held(s));
 	static const char caps[] = "security.capability";
 	uint32_t mode = inode->attr.mode;
 
-	if (kill && !S_ISDIR(mode)) {
-		mode &= ~(uint32_t)S_ISUID;
-		if ((mode & S_ISGID) &&
-		    ((mode & S_IXGRP) || (kill->in_group && !kill->in_group(kill->ud, inode->attr.gid))))
-			mode &= ~(uint32_t)S_ISGID;
-		inode->attr.mode = mode;
-	}
+	if (kill)
+		inode->attr.mode = store_kill_mode(mode, inode->attr.gid, kill);
 	if (!atomic_load(&s->capability_xattrs))
 		return 0;
 	sqlite3_stmt *st = store_stmt(s, STMT_XATTR_DELETE);

@@ -463,6 +463,8 @@ int store_volume_charge(struct store *s, int64_t volume_id, int64_t bytes, int64
 int store_data_truncate(struct store *s, struct store_inode *inode, uint64_t size);
 int store_data_drop(struct store *s, uint64_t ino);
 int store_kill_priv(struct store *s, struct store_inode *inode, const struct store_kill_suidgid *kill);
+/* The mode a kill (not NULL) leaves of mode on a file of group gid. */
+uint32_t store_kill_mode(uint32_t mode, uint32_t gid, const struct store_kill_suidgid *kill);
 /* May bytes be written at [offset, end) of a file in volume? -EFBIG past
  * the largest file (or on overflow), -ENOSPC past the volume's capacity or
  * when the disk under the store is nearly full. */

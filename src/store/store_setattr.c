@@ -52,9 +52,14 @@ static int store_do_setattr(struct store *s, uint64_t ino, const struct store_se
 	/* A truncate or chown drops privileges as on ext4 and tmpfs: a chown
 	 * those of every type but a directory, judged on the group the file
 	 * had before (the VFS's setattr_should_drop_sgid). */
+	bool owner = req->caller_uid == inode.attr.uid || req->caller_fowner;
 	bool chown = (req->flags & (STORE_SET_UID | STORE_SET_GID)) != 0 ||
-		     ((req->flags & STORE_SET_OWNER_KEPT) &&
-		      (req->caller_uid == inode.attr.uid || req->caller_fowner));
+		     ((req->flags & STORE_SET_OWNER_KEPT) && owner);
+	/* chown(-1, -1) by someone else: the implied mode change is the
+	 * owner's to make (the VFS's setattr_prepare on tmpfs). */
+	if ((req->flags & STORE_SET_OWNER_KEPT) && req->caller_chown && !owner && req->kill &&
+	    store_kill_mode(inode.attr.mode, inode.attr.gid, req->kill) != inode.attr.mode)
+		return -EPERM;
 	if ((S_ISREG(inode.attr.mode) && ((req->flags & STORE_SET_SIZE) || chown || req->kill)) ||
 	    (chown && !S_ISDIR(inode.attr.mode))) {
 		r = store_kill_priv(s, &inode, req->kill);

@@ -200,6 +200,46 @@ START_TEST(test_chown_drops_privileges_of_every_type)
 }
 END_TEST
 
+/* A SETATTR with nothing to set (STORE_SET_OWNER_KEPT) by a caller who
+ * neither owns the file (owner root here) nor has CAP_FOWNER: EPERM when
+ * it is known to be a chown and set-id bits would go, as tmpfs answers
+ * chown(path, -1, -1); otherwise (the same request before a write) OK.
+ * A caller with CAP_FOWNER clears the bits as the owner would. */
+START_TEST(test_owner_kept_chown_by_others)
+{
+	uint64_t root = make_volume("vk", "c", 1 << 20);
+	struct store_kill_suidgid outsider = { in_group_no, NULL };
+	struct store_setattr_request mode = { .flags = STORE_SET_MODE, .mode = 06755 };
+	struct store_setattr_request kept = { .flags = STORE_SET_OWNER_KEPT, .kill = &outsider,
+					      .caller_uid = 65534, .caller_chown = true };
+	struct store_attr a;
+
+	ck_assert_int_eq(store_mknod(st, root, "f", S_IFREG | 0644, 0, &root_caller, &a), 0);
+	ck_assert_int_eq(store_setattr(st, a.ino, &mode, &a), 0);
+	ck_assert_int_eq(store_setattr(st, a.ino, &kept, &a), -EPERM);
+	ck_assert_int_eq(store_getattr(st, a.ino, &a), 0);
+	ck_assert_uint_eq(a.mode & 07777, 06755);
+	/* The same request before a write: not refused, and the write's drop
+	 * of the bits is done (the WRITE that follows asks for it too). */
+	kept.caller_chown = false;
+	ck_assert_int_eq(store_setattr(st, a.ino, &kept, &a), 0);
+	ck_assert_uint_eq(a.mode & 07777, 0755);
+	ck_assert_int_eq(store_setattr(st, a.ino, &mode, &a), 0);
+	kept.caller_chown = true;
+	kept.caller_fowner = true; /* CAP_FOWNER: as the owner */
+	ck_assert_int_eq(store_setattr(st, a.ino, &kept, &a), 0);
+	ck_assert_uint_eq(a.mode & 07777, 0755);
+	/* Nothing to clear: nothing to refuse. */
+	kept.caller_fowner = false;
+	ck_assert_int_eq(store_setattr(st, a.ino, &kept, &a), 0);
+	/* Directories keep their bits: no EPERM either. */
+	ck_assert_int_eq(store_mknod(st, root, "d", S_IFDIR | 0755, 0, &root_caller, &a), 0);
+	ck_assert_int_eq(store_setattr(st, a.ino, &mode, &a), 0);
+	ck_assert_int_eq(store_setattr(st, a.ino, &kept, &a), 0);
+	ck_assert_uint_eq(a.mode & 07777, 06755);
+}
+END_TEST
+
 START_TEST(test_enospc_leaves_data)
 {
 	uint64_t root = make_volume("small", "c", 1 << 20);
@@ -903,6 +943,7 @@ static Suite *store_ops_suite(void)
 	tcase_add_test(tc, test_write_read_across_blocks);
 	tcase_add_test(tc, test_writes_drop_privileges);
 	tcase_add_test(tc, test_chown_drops_privileges_of_every_type);
+	tcase_add_test(tc, test_owner_kept_chown_by_others);
 	tcase_add_test(tc, test_enospc_leaves_data);
 	tcase_add_test(tc, test_truncate_and_fallocate_usage);
 	tcase_add_test(tc, test_punch_and_zero_range);

@@ -111,11 +111,6 @@ bool fsx_op_chown(struct fsx *f)
 	uid_t uid = uids[fsx_below(f, sizeof(uids) / sizeof(uids[0]))];
 	gid_t gid = gids[fsx_below(f, sizeof(gids) / sizeof(gids[0]))];
 
-	/* A user's chown(-1, -1) of a set-id file it does not own: EPERM on
-	 * tmpfs, a no-op on claimfs, as the kernel's FUSE module does not say
-	 * it is a chown (README, "POSIX behaviour"). Root's runs. */
-	if (uid == (uid_t)-1 && gid == (gid_t)-1 && f->caller[0] != 'r')
-		gid = 100;
 	unsigned how = (unsigned)fsx_below(f, 3);
 	char rel[64], p[2][4200];
 

@@ -5,8 +5,10 @@
  * For every file type (regular, directory, symlink, FIFO, socket, character
  * and block device), every way of changing the group (chown by path, chown
  * keeping the owner's own uid, chown through a symlink, chown naming neither
- * id, lchown, fchownat on an O_PATH descriptor) and three callers (root; the owner, not in the
- * file's old group; the owner, in it), each starting mode in
+ * id, lchown, fchownat on an O_PATH descriptor; and a write(2) to a regular
+ * file) and four callers (root; the owner, not in the file's old group; the
+ * owner, in it; a user who does not own it, for chown naming neither id and
+ * the write, which reach claimfs as the same empty SETATTR), each starting mode in
  * chown_modes is set on one object in the claim and one in a tmpfs this
  * program mounts, the same call runs on both, and the outcome (result,
  * mode, owner, group) must be the same.
@@ -46,23 +48,29 @@ static const struct chown_type chown_types[] = {
 	{ "block device", S_IFBLK },
 };
 
-/* Who changes the group, the file's owner and old group before, and the new group. */
+/* Who changes the group, the file's owner and old group before, and the new
+ * group. A caller who is not the owner runs only the operations marked for
+ * one (changing an id is plain EPERM for it, checked in posix_attrs.c). */
 struct chown_who {
 	const char *name;
 	struct posix_caller caller;
 	uid_t owner;
 	gid_t old_gid;
 	gid_t new_gid;
+	bool not_owner;
 };
 
 static const struct chown_who chown_callers[] = {
-	{ "root", { 0, 0, 0, { 0 } }, 0, CHOWN_GID_FOREIGN, CHOWN_GID_ROOT_TARGET },
+	{ "root", { 0, 0, 0, { 0 } }, 0, CHOWN_GID_FOREIGN, CHOWN_GID_ROOT_TARGET, false },
 	{ "the owner outside the old group",
 	  { POSIX_NOBODY_UID, POSIX_NOBODY_GID, 1, { POSIX_NOBODY_GID } },
-	  POSIX_NOBODY_UID, CHOWN_GID_FOREIGN, POSIX_NOBODY_GID },
+	  POSIX_NOBODY_UID, CHOWN_GID_FOREIGN, POSIX_NOBODY_GID, false },
 	{ "the owner in the old group",
 	  { POSIX_NOBODY_UID, POSIX_NOBODY_GID, 2, { POSIX_NOBODY_GID, CHOWN_GID_SHARED } },
-	  POSIX_NOBODY_UID, CHOWN_GID_SHARED, POSIX_NOBODY_GID },
+	  POSIX_NOBODY_UID, CHOWN_GID_SHARED, POSIX_NOBODY_GID, false },
+	{ "a user who does not own it",
+	  { POSIX_NOBODY_UID, POSIX_NOBODY_GID, 1, { POSIX_NOBODY_GID } },
+	  0, CHOWN_GID_FOREIGN, POSIX_NOBODY_GID, true },
 };
 
 /* The current case's owner and new group, read by the operations in the
@@ -117,16 +125,35 @@ static int chown_op_fd(const char *a, const char *b)
 	return r;
 }
 
+/* A write(2) by the caller: the kernel sends claimfs the same empty SETATTR
+ * before it as for chown(path, -1, -1), and there it must succeed. */
+static int chown_op_write(const char *a, const char *b)
+{
+	int fd = open(a, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+	int r = 0;
+
+	(void)b;
+	if (fd < 0)
+		return -errno;
+	if (write(fd, "x", 1) < 0)
+		r = -errno;
+	close(fd);
+	return r;
+}
+
 static const struct {
 	const char *name;
 	nobody_fn fn;
+	bool by_not_owner;  /* also run by a caller who is not the owner */
+	bool regular_only;
 } chown_ops[] = {
-	{ "chown(path, -1, gid)", chown_op_path },
-	{ "chown(path, own uid, gid)", chown_op_own_uid },
-	{ "chown through a symlink", chown_op_symlink },
-	{ "chown(path, -1, -1)", chown_op_no_ids },
-	{ "lchown(path, own uid, gid)", chown_op_lchown },
-	{ "fchownat(O_PATH fd, \"\", AT_EMPTY_PATH)", chown_op_fd },
+	{ "chown(path, -1, gid)", chown_op_path, false, false },
+	{ "chown(path, own uid, gid)", chown_op_own_uid, false, false },
+	{ "chown through a symlink", chown_op_symlink, false, false },
+	{ "chown(path, -1, -1)", chown_op_no_ids, true, false },
+	{ "lchown(path, own uid, gid)", chown_op_lchown, false, false },
+	{ "fchownat(O_PATH fd, \"\", AT_EMPTY_PATH)", chown_op_fd, false, false },
+	{ "write(2)", chown_op_write, true, true },
 };
 
 /* What one run left: the call's result and the object's lstat. */
@@ -235,6 +262,8 @@ void posix_chown_setid(void)
 	for (size_t t = 0; t < sizeof(chown_types) / sizeof(chown_types[0]); t++)
 		for (size_t w = 0; w < sizeof(chown_callers) / sizeof(chown_callers[0]); w++)
 			for (size_t o = 0; o < sizeof(chown_ops) / sizeof(chown_ops[0]); o++)
-				chown_compare(ref, t, w, o);
+				if ((!chown_callers[w].not_owner || chown_ops[o].by_not_owner) &&
+				    (!chown_ops[o].regular_only || chown_types[t].type == S_IFREG))
+					chown_compare(ref, t, w, o);
 	posix_tmpfs_unmount(ref);
 }
