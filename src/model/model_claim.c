@@ -358,8 +358,10 @@ static int model_claim_clone(struct model_txn *t, struct claim *c, const json_t 
 	}
 	if (r < 0)
 		return r == -EEXIST ? -EIO : r;
-	r = model_txn_log(t, "cloned %s into %s for %s/%s", source, volume, c->namespace_name,
-			  c->name);
+	r = model_claim_attributes_inherit(t, c, created.inode_limit, (int)created.io_class);
+	if (r == 0)
+		r = model_txn_log(t, "cloned %s into %s for %s/%s", source, volume,
+				  c->namespace_name, c->name);
 	return r < 0 ? r : model_claim_finish_new(t, c, volume, class);
 }
 

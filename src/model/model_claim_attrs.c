@@ -17,6 +17,16 @@
  * the standard class. model_claim.c calls this when a claim is created,
  * updated or bound; it calls the store, the class file and the reports.
  *
+ * A clone or a restore starts with its source's attributes for every key its
+ * own annotations and class leave out (model_claim_attributes_inherit): the
+ * CSI spec and Kubernetes have a new volume's mutable attributes come from
+ * its own VolumeAttributesClass (CreateVolume's mutable_parameters) and say
+ * nothing of the data source's, which leaves the rest to the driver; claimfs
+ * keeps the source's, because the copied data may need the raised inode
+ * limit (a copy over its limit could not create a file) and a durable class
+ * is a promise about that data. They become the claim's annotations, so
+ * the claim shows them and later updates keep them.
+ *
  * Invariants: a claim whose annotations are invalid is refused (422) and
  * changes nothing; a bound claim's store volume has exactly the attributes
  * its annotations and current class name (a current class deleted since:
@@ -205,6 +215,34 @@ int model_claim_attributes(struct model_txn *t, struct claim *c, struct model_er
 				  limit == 0 ? " (derived from capacity)" : "",
 				  io_class == STORE_IO_DURABLE ? "durable" : "standard");
 	return r;
+}
+
+int model_claim_attributes_inherit(struct model_txn *t, struct claim *c, uint64_t inode_limit,
+				   int io_class)
+{
+	struct volume_attrs own = { 0 };
+	char why[512], limit_text[24];
+	int r = 0;
+
+	if (c->attributes_class_set && c->attributes_class[0] != '\0' &&
+	    model_attributes_class_resolve(t->model, c->attributes_class, &own, why, sizeof(why)) < 0)
+		own = (struct volume_attrs){ 0 }; /* checked before provisioning: not expected */
+	if (c->annotations == NULL && (c->annotations = json_object()) == NULL)
+		return -ENOMEM;
+	snprintf(limit_text, sizeof(limit_text), "%llu", (unsigned long long)inode_limit);
+	if (inode_limit != 0 && !own.inode_limit_set &&
+	    model_claim_annotation(c, MODEL_ANNOTATION_INODE_LIMIT) == NULL)
+		r = json_object_set_new(c->annotations, MODEL_ANNOTATION_INODE_LIMIT,
+					json_string(limit_text));
+	if (r == 0 && io_class == STORE_IO_DURABLE && !own.io_class_set &&
+	    model_claim_annotation(c, MODEL_ANNOTATION_IO_CLASS) == NULL)
+		r = json_object_set_new(c->annotations, MODEL_ANNOTATION_IO_CLASS,
+					json_string("durable"));
+	if (r == 0 && json_object_size(c->annotations) == 0) {
+		json_decref(c->annotations); /* none before, none added */
+		c->annotations = NULL;
+	}
+	return r == 0 ? 0 : -ENOMEM;
 }
 
 int model_claim_attributes_merge(struct claim *res, const struct claim *req,

@@ -135,6 +135,11 @@ int model_txn_event(struct model_txn *t, const char *type, enum model_kind kind,
 #define MODEL_ANNOTATION_IO_CLASS VOLUME_ATTRS_ANNOTATION_IO_CLASS
 struct claim;
 int model_claim_attributes(struct model_txn *t, struct claim *c, struct model_error *err);
+/* A clone or restore c whose new volume got inode_limit and io_class (the
+ * store's) from its source: record them as c's annotations for the keys
+ * c's own annotations and class leave out (see model_claim_attrs.c). */
+int model_claim_attributes_inherit(struct model_txn *t, struct claim *c, uint64_t inode_limit,
+				   int io_class);
 /* Take req's spec.volumeAttributesClassName into res (an update) by the
  * apiserver's rules: it changes only on a bound claim, never to "", and to
  * nothing (nil) only while no class has been applied. -EINVAL with a field

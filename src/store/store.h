@@ -337,7 +337,9 @@ int store_volume_unbind(struct store *s, const char *name);
 /* Unbind and delete every inode, block and xattr of the volume. */
 int store_volume_delete(struct store *s, const char *name);
 /* A new unbound volume `name` holding a point-in-time copy of src_name's
- * tree (files, links, xattrs, times, owners); used for clones and snapshots.
+ * tree (files, links, xattrs, times, owners) and its mutable attributes
+ * (inode limit, I/O class); used for clones and snapshots, so a restore
+ * starts with what the source had when the snapshot was taken.
  * -ENOSPC if capacity is below what the source uses. */
 int store_volume_clone(struct store *s, const char *src_name, const char *name, uint64_t capacity,
 		       struct store_volume *ret_volume);

@@ -423,6 +423,10 @@ static int store_do_volume_clone(struct store *s, const char *src_name, const ch
 		r = store_exec_once(s, "UPDATE volumes SET root_ino = (SELECT new FROM temp.clone_map"
 				       " WHERE old = ?2) WHERE id = ?1",
 				    id, (int64_t)src.root_ino);
+	if (r == 0)
+		r = store_exec_once(s, "UPDATE volumes SET (inode_limit, io_class) = (SELECT"
+				       " inode_limit, io_class FROM volumes WHERE id = ?2) WHERE id = ?1",
+				    id, src.id);
 	int dropped = store_exec_once(s, "DROP TABLE IF EXISTS temp.clone_map", 0, 0);
 	if (r == 0)
 		r = dropped;

@@ -165,6 +165,25 @@ START_TEST(test_migration_from_schema_4)
 }
 END_TEST
 
+/* A clone (and a snapshot, which is one) carries its source's attributes. */
+START_TEST(test_clone_keeps_attributes)
+{
+	struct store_volume v = modify_volume("src"), copy;
+
+	(void)v;
+	ck_assert_int_eq(store_volume_modify(st, "src", 77, STORE_IO_DURABLE), 0);
+	ck_assert_int_eq(store_volume_clone(st, "src", "copy", 32 << 20, &copy), 0);
+	ck_assert_uint_eq(copy.inode_limit, 77);
+	ck_assert_uint_eq(copy.max_inodes, 77);
+	ck_assert_int_eq(copy.io_class, STORE_IO_DURABLE);
+	/* Independent afterwards. */
+	ck_assert_int_eq(store_volume_modify(st, "src", 0, STORE_IO_STANDARD), 0);
+	ck_assert_int_eq(store_volume_get(st, "copy", &copy), 0);
+	ck_assert_uint_eq(copy.inode_limit, 77);
+	ck_assert_int_eq(copy.io_class, STORE_IO_DURABLE);
+}
+END_TEST
+
 static Suite *store_modify_suite(void)
 {
 	Suite *s = suite_create("store_modify");
@@ -175,6 +194,7 @@ static Suite *store_modify_suite(void)
 	tcase_add_test(tc, test_modify_refuses_bad_input);
 	tcase_add_test(tc, test_io_class_durable_commits);
 	tcase_add_test(tc, test_migration_from_schema_4);
+	tcase_add_test(tc, test_clone_keeps_attributes);
 	suite_add_tcase(s, tc);
 	return s;
 }

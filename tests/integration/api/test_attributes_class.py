@@ -16,7 +16,8 @@ Pending until the class is created; one claimfs cannot apply is Infeasible
 (with a VolumeModifyFailed event) and changes nothing; pointing the claim back
 cancels it. A claim annotation still wins over the class for its key. A
 Pending claim naming a missing class is not provisioned until the class
-comes. The values survive a restart.
+comes. Clones and restores start with their source's attributes for the
+keys they do not set themselves. The values survive a restart.
 
 Owns: one temporary work directory and the daemon in it (stopped by pid).
 """
@@ -265,6 +266,67 @@ def run_pending(t, d):
          'and its volume starts with the class: inodeLimit 5, ioClass durable')
 
 
+def clone_of(d, name, kind, source, vac_name=None, annotations=None):
+    body = d.claim_body(name, storage='16Mi')
+    body['spec']['dataSource'] = ({'kind': 'PersistentVolumeClaim', 'name': source} if kind == 'pvc' else
+                                  {'apiGroup': 'snapshot.storage.k8s.io', 'kind': 'VolumeSnapshot',
+                                   'name': source})
+    if vac_name:
+        body['spec']['volumeAttributesClassName'] = vac_name
+    if annotations:
+        body['metadata']['annotations'] = annotations
+    return call(d, 'POST', CLAIMS, body)
+
+
+def notes(doc):
+    return {k: v for k, v in (doc.get('metadata', {}).get('annotations') or {}).items()
+            if k.startswith('claimfs.io/')}
+
+
+def run_clones(t, d):
+    """Clones and restores start with the source's attributes for the keys
+    their own annotations and class leave out."""
+    src = d.claim_body('src', storage='16Mi')
+    src['metadata']['annotations'] = {'claimfs.io/inode-limit': '50', 'claimfs.io/io-class': 'durable'}
+    status, _ = call(d, 'POST', CLAIMS, src)
+    status, doc = clone_of(d, 'copy', 'pvc', 'src')
+    t.ok(status == 201 and doc['status']['phase'] == 'Bound' and
+         notes(doc) == {'claimfs.io/inode-limit': '50', 'claimfs.io/io-class': 'durable'},
+         "a clone starts with its source's attributes, shown as its annotations", json.dumps(doc))
+    t.eq((files(d, 'copy'), closes_durably(d, 'copy')), (50, True),
+         "and its volume has them: the source's inode limit and durable class")
+    status, snap = call(d, 'POST', '/apis/snapshot.storage.k8s.io/v1/namespaces/default/volumesnapshots',
+                        {'apiVersion': 'snapshot.storage.k8s.io/v1', 'kind': 'VolumeSnapshot',
+                         'metadata': {'name': 'snap'},
+                         'spec': {'source': {'persistentVolumeClaimName': 'src'}}})
+    t.eq(status, 201, 'a snapshot of the source')
+    call(d, 'PATCH', CLAIMS + '/src', {'metadata': {'annotations': {'claimfs.io/inode-limit': '70'}}}, MERGE)
+    status, doc = clone_of(d, 'restored', 'snapshot', 'snap')
+    t.ok(status == 201 and notes(doc) == {'claimfs.io/inode-limit': '50', 'claimfs.io/io-class': 'durable'} and
+         files(d, 'restored') == 50,
+         'a restore starts with what the source had when the snapshot was taken (50, not the later 70)',
+         json.dumps(doc))
+    status, doc = clone_of(d, 'own-class', 'pvc', 'src', vac_name='small')
+    t.ok(status == 201 and notes(doc) == {'claimfs.io/io-class': 'durable'} and
+         doc['status'].get('currentVolumeAttributesClassName') == 'small' and files(d, 'own-class') == 10,
+         "a clone naming its own class: the class's inodeLimit wins, the source's I/O class fills the rest",
+         json.dumps(doc))
+    status, doc = clone_of(d, 'own-notes', 'snapshot', 'snap', annotations={'claimfs.io/io-class': 'standard'})
+    t.ok(status == 201 and notes(doc) == {'claimfs.io/io-class': 'standard', 'claimfs.io/inode-limit': '50'} and
+         not closes_durably(d, 'own-notes'),
+         'a restore with its own annotation keeps it (standard), the rest from the snapshot', json.dumps(doc))
+    status, doc = call(d, 'PATCH', CLAIMS + '/copy',
+                       {'metadata': {'annotations': {'claimfs.io/inode-limit': None,
+                                                     'claimfs.io/io-class': None}}}, MERGE)
+    t.eq((status, files(d, 'copy'), closes_durably(d, 'copy')), (200, 16 * 1024 * 1024 // 4096, False),
+         "removing the inherited annotations gives the clone claimfs's defaults")
+    plain = d.claim_body('plain-src')
+    call(d, 'POST', CLAIMS, plain)
+    status, doc = clone_of(d, 'plain-copy', 'pvc', 'plain-src')
+    t.ok(status == 201 and notes(doc) == {}, 'a clone of a claim with default attributes gets no annotation',
+         json.dumps(doc))
+
+
 def run_restart(t, d):
     d.stop()
     d.start()
@@ -279,6 +341,7 @@ def run_all(t, d):
     run_kubectl(t, Kubectl(d.workdir, d.url))
     run_claims(t, d)
     run_pending(t, d)
+    run_clones(t, d)
     run_restart(t, d)
 
 
