@@ -13,14 +13,20 @@
  *              used_inodes = sums over the volume
  *   bindings   every bound volume is linked where it says; every claim object
  *              names an existing volume, every bound volume has its claim
+ *   attributes the mutable attributes of schema 5 are in range (inode limit
+ *              0 or 1..2^62, I/O class standard or durable), and a bound
+ *              volume has what its claim asks for (annotations, else its
+ *              current VolumeAttributesClass, else the defaults)
  * --repair fixes what is safe: orphans are reclaimed, counters (nlink of named
- * inodes, alloc, used_bytes, used_inodes) recomputed. Dangling entries,
+ * inodes, alloc, used_bytes, used_inodes) recomputed, attributes out of range
+ * reset to the defaults and those that differ from the claim's set to it. Dangling entries,
  * blocks of missing inodes and broken bindings are reported, and the
  * dangling rows deleted, since nothing can reach them.
  */
 #include "store_internal.h"
 
 #include "log.h"
+#include "volume_attrs.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -224,6 +230,43 @@ static int store_check_volume_usage_row(struct store_check_ctx *c, sqlite3_stmt 
 	return r;
 }
 
+static int store_check_attrs_range_row(struct store_check_ctx *c, sqlite3_stmt *row)
+{
+	int64_t id = sqlite3_column_int64(row, 0);
+	int r = 0;
+
+	/* The defaults: what store_volume_from_row reads an unknown class as. */
+	if (c->repair)
+		r = store_exec_once(c->s, "UPDATE volumes SET inode_limit = 0, io_class = 0"
+					  " WHERE id = ?1", id, 0);
+	store_check_say(c, c->repair && r == 0,
+			"attributes: volume %s has inode limit %lld and I/O class %lld (limits are 0"
+			" or 1..2^62, classes 0 or 1)%s",
+			(const char *)sqlite3_column_text(row, 1), (long long)sqlite3_column_int64(row, 2),
+			(long long)sqlite3_column_int64(row, 3), c->repair ? "; reset to the defaults" : "");
+	return r;
+}
+
+static int store_check_attrs_claim_row(struct store_check_ctx *c, sqlite3_stmt *row)
+{
+	int64_t id = sqlite3_column_int64(row, 0);
+	int64_t limit = sqlite3_column_int64(row, 4), io_class = sqlite3_column_int64(row, 5);
+	int r = 0;
+
+	/* What claimfsd would apply at the claim's next change. */
+	if (c->repair)
+		r = store_exec_once(c->s, "UPDATE volumes SET inode_limit = ?2 WHERE id = ?1", id, limit);
+	if (c->repair && r == 0)
+		r = store_exec_once(c->s, "UPDATE volumes SET io_class = ?2 WHERE id = ?1", id, io_class);
+	store_check_say(c, c->repair && r == 0,
+			"attributes: volume %s has inode limit %lld and I/O class %lld, its claim %s"
+			" asks for %lld and %lld",
+			(const char *)sqlite3_column_text(row, 1), (long long)sqlite3_column_int64(row, 2),
+			(long long)sqlite3_column_int64(row, 3), (const char *)sqlite3_column_text(row, 6),
+			(long long)limit, (long long)io_class);
+	return r;
+}
+
 static int store_check_binding_row(struct store_check_ctx *c, sqlite3_stmt *row)
 {
 	store_check_say(c, false, "bindings: %s", (const char *)sqlite3_column_text(row, 0));
@@ -232,6 +275,30 @@ static int store_check_binding_row(struct store_check_ctx *c, sqlite3_stmt *row)
 
 #define S_IFMT_SQL "61440"
 #define S_IFDIR_SQL "16384"
+#define STORE_CHECK_LIMIT_MAX_SQL "4611686018427387904" /* VOLUME_ATTRS_INODE_LIMIT_MAX */
+/* A bound claim's wanted attributes, as model_claim_attrs.c computes them:
+ * its annotation, else its current VolumeAttributesClass's parameter, else
+ * the default. Claims whose current class is gone are left out (the volume
+ * keeps what that class gave it). */
+#define STORE_CHECK_WANTED_SQL(annotation, param, fallback) \
+	"coalesce(json_extract(o.body, '$.metadata.annotations.\"" annotation "\"'),"         \
+	" json_extract(k.body, '$.parameters." param "'), '" fallback "')"
+#define STORE_CHECK_CLAIM_ATTRS_SQL                                                              \
+	"SELECT v.id, v.name, v.inode_limit, v.io_class, want_limit, want_class,"                 \
+	" v.bound_namespace || '/' || v.bound_claim FROM (SELECT v.id AS vid,"                   \
+	" CAST(" STORE_CHECK_WANTED_SQL(VOLUME_ATTRS_ANNOTATION_INODE_LIMIT,                     \
+					 VOLUME_ATTRS_PARAM_INODE_LIMIT, "0") " AS INTEGER) AS want_limit," \
+	" CASE " STORE_CHECK_WANTED_SQL(VOLUME_ATTRS_ANNOTATION_IO_CLASS,                        \
+					 VOLUME_ATTRS_PARAM_IO_CLASS, "standard")                  \
+	" WHEN 'durable' THEN 1 ELSE 0 END AS want_class"                                        \
+	" FROM volumes v JOIN objects o ON o.kind = 'PersistentVolumeClaim'"                     \
+	"  AND o.namespace = v.bound_namespace AND o.name = v.bound_claim"                       \
+	" LEFT JOIN objects k ON k.kind = 'VolumeAttributesClass' AND k.namespace = ''"          \
+	"  AND k.name = json_extract(o.body, '$.status.currentVolumeAttributesClassName')"       \
+	" WHERE v.bound_claim <> ''"                                                             \
+	"  AND (json_extract(o.body, '$.status.currentVolumeAttributesClassName') IS NULL"       \
+	"   OR k.body IS NOT NULL)) JOIN volumes v ON v.id = vid"                                \
+	" WHERE v.inode_limit <> want_limit OR v.io_class <> want_class"
 
 static const struct store_check_step {
 	const char *sql;
@@ -291,6 +358,10 @@ static const struct store_check_step {
 	  "  AND NOT EXISTS (SELECT 1 FROM objects o WHERE o.kind = 'PersistentVolumeClaim'"
 	  "  AND o.namespace = v.bound_namespace AND o.name = v.bound_claim)",
 	  store_check_binding_row },
+	{ "SELECT id, name, inode_limit, io_class FROM volumes WHERE io_class NOT IN (0, 1)"
+	  " OR inode_limit < 0 OR inode_limit > " STORE_CHECK_LIMIT_MAX_SQL,
+	  store_check_attrs_range_row },
+	{ STORE_CHECK_CLAIM_ATTRS_SQL, store_check_attrs_claim_row },
 };
 
 int store_check(struct store *s, bool repair, store_report_cb report, void *ud,

@@ -184,6 +184,63 @@ START_TEST(test_clone_keeps_attributes)
 }
 END_TEST
 
+/* store_check reports of the attributes, each line once. */
+static unsigned attrs_reports;
+static void attrs_report(void *ud, const char *problem, bool repaired)
+{
+	(void)ud;
+	(void)repaired;
+	if (strstr(problem, "attributes:") != NULL)
+		attrs_reports++;
+}
+
+static unsigned attrs_check(bool repair)
+{
+	struct store_check_result result;
+
+	attrs_reports = 0;
+	ck_assert_int_eq(store_check(st, repair, attrs_report, NULL, &result), 0);
+	return attrs_reports;
+}
+
+/* claimfsd --check: the columns of schema 5 are in range, and a bound
+ * volume has what its claim asks for (its annotation wins over its current
+ * class's parameter); --repair puts both right. */
+START_TEST(test_check_attributes)
+{
+	static const char claim[] =
+		"{\"metadata\":{\"name\":\"v\",\"namespace\":\"default\",\"annotations\":"
+		"{\"claimfs.io/io-class\":\"durable\"}},\"spec\":{\"volumeName\":\"v\"},"
+		"\"status\":{\"phase\":\"Bound\",\"currentVolumeAttributesClassName\":\"gold\"}}";
+	static const char gold[] = "{\"driverName\":\"claimfs.csi.claimfs.io\","
+				   "\"parameters\":{\"inodeLimit\":\"40\",\"ioClass\":\"standard\"}}";
+	struct store_volume got;
+	int64_t version;
+
+	(void)modify_volume("v");
+	ck_assert_int_eq(store_object_put(st, "PersistentVolumeClaim", "default", "v", claim, "Bound",
+					  true, 0, &version), 0);
+	ck_assert_int_eq(store_object_put(st, "VolumeAttributesClass", "", "gold", gold, NULL, true, 0,
+					  &version), 0);
+	ck_assert_uint_eq(attrs_check(false), 1); /* the volume still has the defaults */
+	ck_assert_int_eq(store_volume_modify(st, "v", 40, STORE_IO_DURABLE), 0);
+	ck_assert_uint_eq(attrs_check(false), 0);
+	store_close(st);
+	st = NULL;
+	modify_run_sql("UPDATE volumes SET inode_limit = -5, io_class = 7");
+	ck_assert_int_eq(store_open(test_path, 0, &st), 0);
+	ck_assert_uint_eq(attrs_check(false), 2); /* out of range, and not the claim's */
+	ck_assert_uint_eq(attrs_check(true), 2);
+	ck_assert_uint_eq(attrs_check(false), 0);
+	ck_assert_int_eq(store_volume_get(st, "v", &got), 0);
+	ck_assert_uint_eq(got.inode_limit, 40);
+	ck_assert_int_eq(got.io_class, STORE_IO_DURABLE);
+	/* A current class that is gone: the volume keeps what it had. */
+	ck_assert_int_eq(store_object_delete(st, "VolumeAttributesClass", "", "gold"), 0);
+	ck_assert_uint_eq(attrs_check(false), 0);
+}
+END_TEST
+
 static Suite *store_modify_suite(void)
 {
 	Suite *s = suite_create("store_modify");
@@ -195,6 +252,7 @@ static Suite *store_modify_suite(void)
 	tcase_add_test(tc, test_io_class_durable_commits);
 	tcase_add_test(tc, test_migration_from_schema_4);
 	tcase_add_test(tc, test_clone_keeps_attributes);
+	tcase_add_test(tc, test_check_attributes);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -24,6 +24,7 @@ Owns: one temporary work directory and the daemon in it (stopped by pid).
 
 import json
 import os
+import subprocess
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -336,6 +337,18 @@ def run_restart(t, d):
          'after a restart: the same classes and attributes', json.dumps(doc))
 
 
+def run_check(t, d):
+    """claimfsd --check of the stopped store finds every volume's attributes
+    as its claim asks, whatever the classes and clones above did."""
+    d.stop()
+    res = subprocess.run([d.binary, '--check', '--store', d.store], capture_output=True, text=True,
+                         timeout=120, check=False)
+    t.ok(res.returncode == 0 and 'attributes:' not in res.stdout + res.stderr,
+         'claimfsd --check: the attributes of every volume are what its claim asks for',
+         res.stdout + res.stderr)
+    d.start()
+
+
 def run_all(t, d):
     run_kind(t, d)
     run_kubectl(t, Kubectl(d.workdir, d.url))
@@ -343,6 +356,7 @@ def run_all(t, d):
     run_pending(t, d)
     run_clones(t, d)
     run_restart(t, d)
+    run_check(t, d)
 
 
 def main():
