@@ -129,18 +129,6 @@ static int model_claim_search_pv(void *ud, json_t *pv)
 	return 0;
 }
 
-/* A claim bound now has the VolumeAttributesClass it names, if any, as its
- * current class: the PV it binds carries the same, a volume provisioned for
- * it is made with it (model_claim_attributes applies its parameters). */
-static void model_claim_attributes_take(struct claim *c)
-{
-	if (!c->attributes_class_set || c->attributes_class[0] == '\0')
-		return;
-	c->current_attributes_class_set = true;
-	snprintf(c->current_attributes_class, sizeof(c->current_attributes_class), "%s",
-		 c->attributes_class);
-}
-
 /* Bind c to the existing PV pv (store link, PV claimRef and phase). */
 static int model_claim_bind_existing(struct model_txn *t, struct claim *c, const json_t *pv)
 {
@@ -590,23 +578,6 @@ static int model_claim_bind_now(struct model_txn *t, struct claim *c)
 	return a < 0 && a != -EINVAL ? a : r;
 }
 
-/* Collect the Bound claims whose class change waits for its class. */
-static int model_claim_collect_modifying(void *ud, json_t *obj)
-{
-	if (strcmp(model_path_string(obj, "status.modifyVolumeStatus.status") ?: "", "Pending") != 0)
-		return 0;
-	return json_array_append(ud, obj) == 0 ? 0 : -ENOMEM;
-}
-
-/* A bound claim's step: apply the class it waited for, now that one came. */
-static int model_claim_modify_now(struct model_txn *t, struct claim *c)
-{
-	struct model_error err = { 0 };
-	int r = model_claim_attributes(t, c, &err);
-
-	return r == -EINVAL ? 0 : r; /* annotations stored before: left as they are */
-}
-
 /* Bind every Pending claim that can be bound now, and grow the claims whose
  * expansion waited for space where it fits now (the kind's reconcile hook). */
 static int model_claim_reconcile(struct model_txn *t)
@@ -616,8 +587,8 @@ static int model_claim_reconcile(struct model_txn *t)
 	model_capacity_wait_reset(t->model, false);
 	r = model_claim_each(t, "Pending", model_claim_collect_pending, model_claim_bind_now);
 	if (r == 0 && atomic_exchange(&t->model->attributes_class_added, false))
-		r = model_claim_each(t, "Bound", model_claim_collect_modifying,
-				     model_claim_modify_now);
+		r = model_claim_each(t, "Bound", model_claim_attributes_waiting,
+				     model_claim_attributes_retry);
 	if (r < 0 || !model_capacity_waiting(t->model, true))
 		return r;
 	model_capacity_wait_reset(t->model, true);

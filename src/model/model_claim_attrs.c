@@ -289,3 +289,28 @@ int model_claim_attributes_provisionable(struct model_txn *t, const struct claim
 	r = model_claim_event(t, c, CLAIM_PROVISIONER, "Warning", "ProvisioningFailed", message);
 	return r < 0 ? r : 1;
 }
+
+void model_claim_attributes_take(struct claim *c)
+{
+	if (!c->attributes_class_set || c->attributes_class[0] == '\0')
+		return;
+	c->current_attributes_class_set = true;
+	snprintf(c->current_attributes_class, sizeof(c->current_attributes_class), "%s",
+		 c->attributes_class);
+}
+
+int model_claim_attributes_waiting(void *ud, json_t *obj)
+{
+	if (strcmp(model_path_string(obj, "status.modifyVolumeStatus.status") ?: "",
+		   MODEL_CLAIM_ATTRS_PENDING) != 0)
+		return 0;
+	return json_array_append(ud, obj) == 0 ? 0 : -ENOMEM;
+}
+
+int model_claim_attributes_retry(struct model_txn *t, struct claim *c)
+{
+	struct model_error err = { 0 };
+	int r = model_claim_attributes(t, c, &err);
+
+	return r == -EINVAL ? 0 : r; /* annotations stored before: left as they are */
+}

@@ -135,6 +135,15 @@ int model_txn_event(struct model_txn *t, const char *type, enum model_kind kind,
 #define MODEL_ANNOTATION_IO_CLASS VOLUME_ATTRS_ANNOTATION_IO_CLASS
 struct claim;
 int model_claim_attributes(struct model_txn *t, struct claim *c, struct model_error *err);
+/* A claim bound now has the VolumeAttributesClass it names, if any, as its
+ * current class: the PV it binds carries the same, a volume provisioned for
+ * it is made with it (model_claim_attributes applies its parameters). */
+void model_claim_attributes_take(struct claim *c);
+/* The claim reconcile's pass after a new class (model_obj_cb collecting
+ * into the json array ud): the bound claims whose change waits for a
+ * class, and the step that applies it now. */
+int model_claim_attributes_waiting(void *ud, json_t *obj);
+int model_claim_attributes_retry(struct model_txn *t, struct claim *c);
 /* A clone or restore c whose new volume got inode_limit and io_class (the
  * store's) from its source: record them as c's annotations for the keys
  * c's own annotations and class leave out (see model_claim_attrs.c). */
