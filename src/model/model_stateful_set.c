@@ -19,6 +19,10 @@
  * History: every template the set had is a ControllerRevision named after
  * the hash status.currentRevision/updateRevision carry
  * (model_controller_revision.c keeps them; `kubectl rollout history`).
+ * updateStrategy OnDelete: a pod takes a new template only when it is
+ * deleted, and claimfs deletes none, so a template change moves
+ * updateRevision only; currentRevision stays the one the pods run (and
+ * updatedReplicas 0) until the strategy is RollingUpdate again.
  *
  * Updates follow the API server: only replicas, template, updateStrategy,
  * persistentVolumeClaimRetentionPolicy, minReadySeconds and ordinals may
@@ -47,6 +51,12 @@ static bool model_stateful_set_deletes(const json_t *obj, const char *when)
 
 	snprintf(path, sizeof(path), "spec.persistentVolumeClaimRetentionPolicy.%s", when);
 	return strcmp(model_path_string(obj, path) ?: "Retain", "Delete") == 0;
+}
+
+/* Is the set's update strategy OnDelete? */
+static bool model_stateful_set_on_delete(const json_t *obj)
+{
+	return strcmp(model_path_string(obj, "spec.updateStrategy.type") ?: "", "OnDelete") == 0;
 }
 
 /* Set key of obj to value unless present (value consumed). */
@@ -205,6 +215,9 @@ static int model_stateful_set_check(json_t *obj, struct model_error *err)
 	strategy = json_object_get(spec, "updateStrategy");
 	model_stateful_set_enum(e, strategy, "type", "spec.updateStrategy.type", "RollingUpdate",
 				"OnDelete");
+	if (model_stateful_set_on_delete(obj) && json_object_get(strategy, "rollingUpdate") != NULL)
+		names_field_error_add(e, NAMES_FIELD_INVALID, "spec.updateStrategy.rollingUpdate",
+				      NULL, "only allowed for updateStrategy 'RollingUpdate'");
 	model_stateful_set_enum(e, policy, "whenDeleted",
 				"spec.persistentVolumeClaimRetentionPolicy.whenDeleted", "Retain",
 				"Delete");
@@ -390,10 +403,13 @@ static int model_stateful_set_hash(const json_t *obj, char hash[11])
 }
 
 /* status as described in the file comment, and the template's revision in
- * the set's history (model_controller_revision.c). */
-static int model_stateful_set_status(struct model_txn *t, json_t *obj, struct model_error *err)
+ * the set's history (model_controller_revision.c); OLD is the set before an
+ * update (NULL on create). */
+static int model_stateful_set_status(struct model_txn *t, const json_t *old, json_t *obj,
+				     struct model_error *err)
 {
 	char revision[NAMES_SUBDOMAIN_MAX + 16], hash[11];
+	const char *current = NULL;
 	json_int_t replicas = model_stateful_set_replicas(obj);
 	int r;
 
@@ -405,13 +421,19 @@ static int model_stateful_set_status(struct model_txn *t, json_t *obj, struct mo
 	/* The name model_controller_revision_sync gives the revision. */
 	snprintf(revision, sizeof(revision), "%.223s-%s", model_path_string(obj, "metadata.name"),
 		 hash);
+	/* OnDelete: no pod was deleted, so none runs the new template. */
+	if (old != NULL && model_stateful_set_on_delete(obj))
+		current = model_path_string(old, "status.currentRevision");
+	if (current == NULL)
+		current = revision;
 	return model_path_set(obj, "status",
 			      json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:s, s:s, s:i}",
 					"observedGeneration",
 					json_integer_value(model_path(obj, "metadata.generation")),
 					"replicas", replicas, "readyReplicas", replicas,
-					"currentReplicas", replicas, "updatedReplicas", replicas,
-					"availableReplicas", replicas, "currentRevision", revision,
+					"currentReplicas", replicas, "updatedReplicas",
+					strcmp(current, revision) == 0 ? replicas : 0,
+					"availableReplicas", replicas, "currentRevision", current,
 					"updateRevision", revision, "collisionCount", 0));
 }
 
@@ -432,7 +454,7 @@ static int model_stateful_set_create(struct model_txn *t, const char *ns, const 
 	if (r == 0)
 		r = model_stateful_set_ensure_claims(t, obj, err);
 	if (r == 0)
-		r = model_stateful_set_status(t, obj, err);
+		r = model_stateful_set_status(t, NULL, obj, err);
 	if (r == 0)
 		r = model_obj_put(t, MODEL_STS, obj, true, 0, NULL);
 	json_decref(old);
@@ -484,7 +506,7 @@ static int model_stateful_set_update(struct model_txn *t, const json_t *old, con
 	if (r == 0)
 		r = model_stateful_set_ensure_claims(t, obj, err);
 	if (r == 0)
-		r = model_stateful_set_status(t, obj, err);
+		r = model_stateful_set_status(t, old, obj, err);
 	if (r == 0)
 		r = model_status_keep(old, obj);
 	if (r == 0)

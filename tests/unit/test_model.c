@@ -406,6 +406,47 @@ START_TEST(test_statefulset_history)
 }
 END_TEST
 
+/* updateStrategy OnDelete: a template change moves updateRevision only (no
+ * pod was deleted), rollingUpdate belongs to RollingUpdate alone, and going
+ * back to RollingUpdate brings currentRevision along. */
+START_TEST(test_statefulset_on_delete)
+{
+	const char *merge = "application/merge-patch+json";
+	char first[128];
+	json_t *obj;
+
+	obj = must("POST", STSS, JSON,
+		   "{\"metadata\":{\"name\":\"od\"},\"spec\":{\"replicas\":2,\"updateStrategy\":"
+		   "{\"type\":\"OnDelete\"},\"selector\":{\"matchLabels\":{\"app\":\"od\"}},"
+		   "\"template\":{\"metadata\":{\"labels\":{\"app\":\"od\"}},\"spec\":"
+		   "{\"containers\":[{\"name\":\"c\",\"image\":\"a\"}]}}}}",
+		   201);
+	ck_assert_str_eq(at(obj, "spec.updateStrategy.type"), "OnDelete");
+	ck_assert_ptr_null(model_path(obj, "spec.updateStrategy.rollingUpdate"));
+	ck_assert_str_eq(at(obj, "status.currentRevision"), at(obj, "status.updateRevision"));
+	snprintf(first, sizeof(first), "%s", at(obj, "status.currentRevision"));
+	drop(obj);
+	obj = must("PATCH", STSS "/od", merge, HISTORY_IMAGE("b"), 200);
+	ck_assert_str_eq(at(obj, "status.currentRevision"), first);
+	ck_assert_str_ne(at(obj, "status.updateRevision"), first);
+	ck_assert_int_eq(json_integer_value(model_path(obj, "status.updatedReplicas")), 0);
+	ck_assert_int_eq(json_integer_value(model_path(obj, "status.currentReplicas")), 2);
+	drop(obj);
+	obj = must("PATCH", STSS "/od", merge,
+		   "{\"spec\":{\"updateStrategy\":{\"rollingUpdate\":{\"partition\":1}}}}", 422);
+	ck_assert_msg(strstr(at(obj, "message"), "spec.updateStrategy.rollingUpdate: Invalid value") &&
+			      strstr(at(obj, "message"), "only allowed for updateStrategy 'RollingUpdate'"),
+		      "message: %s", at(obj, "message"));
+	drop(obj);
+	obj = must("PATCH", STSS "/od", merge, "{\"spec\":{\"updateStrategy\":{\"type\":\"RollingUpdate\"}}}",
+		   200);
+	ck_assert_str_eq(at(obj, "status.currentRevision"), at(obj, "status.updateRevision"));
+	ck_assert_str_ne(at(obj, "status.currentRevision"), first);
+	ck_assert_int_eq(json_integer_value(model_path(obj, "status.updatedReplicas")), 2);
+	drop(obj);
+}
+END_TEST
+
 START_TEST(test_snapshot_and_clone)
 {
 	struct store_volume v;
@@ -558,6 +599,7 @@ static Suite *model_suite(void)
 	tcase_add_test(tc, test_expand_and_update);
 	tcase_add_test(tc, test_statefulset);
 	tcase_add_test(tc, test_statefulset_history);
+	tcase_add_test(tc, test_statefulset_on_delete);
 	tcase_add_test(tc, test_snapshot_and_clone);
 	tcase_add_test(tc, test_watch_events);
 	tcase_add_test(tc, test_tables_and_discovery);
