@@ -230,7 +230,13 @@ def test_usage(t, s):
                        (['--api', 'http://127.0.0.1:1', '--mount', '/', '--kill-daemon', '1'],
                         '--kill-daemon with --api'),
                        (['--replicas', '2', '--weights', '1,2,3'], 'weights count'),
-                       (['--broken-app', 'cross-write', '--replicas', '1'], 'cross-write with one replica')):
+                       (['--broken-app', 'cross-write', '--replicas', '1'], 'cross-write with one replica'),
+                       (['--supervise', '--api', 'http://127.0.0.1:1', '--mount', '/'], '--supervise with --api'),
+                       (['--runtime', 'docker'], 'unknown runtime'),
+                       (['--image', 'busybox', '--command', 'true'], '--image without --runtime podman'),
+                       (['--runtime', 'podman', '--image', 'busybox'], '--image without --command'),
+                       (['--runtime', 'podman', '--app', 'true'], '--app with --runtime podman'),
+                       (['--update-strategy', 'Recreate'], 'unknown update strategy')):
         res = s.run(args, reports=False)
         t.eq(res.rc, 2, 'usage error exits 2: %s' % what)
     res = s.run(['--claimfsd', '/nonexistent/claimfsd', '--requests', '10'])
@@ -241,8 +247,10 @@ def test_usage(t, s):
 
 
 def test_basic(t, s, app_dir_existed):
-    res = s.run(['--replicas', '3', '--requests', '300', '--seed', '1'])
+    logs = os.path.join(s.root, 'basic-logs')
+    res = s.run(['--replicas', '3', '--requests', '300', '--seed', '1', '--logs', logs])
     check_consistent(t, res, 'basic')
+    check_names(t, res, logs)
     t.eq(sum(r['acked'] for r in res.replicas()), 300, 'basic: every visit acknowledged')
     t.eq([r['claim'] for r in res.replicas()], ['data-app-python-%d' % i for i in range(3)],
          'basic: claims named <template>-<sts>-<ordinal>')
@@ -380,6 +388,101 @@ def test_broken(t, s):
     t.eq(res.rc, 2, 'an app that never becomes ready: exit 2')
     t.ok(re.search(r'^ERROR: the replicas did not start', res.out, re.M), 'never ready: ERROR line', res.diag())
     s.check_clean('broken apps')
+
+
+def read_logs(logs):
+    """{pod: log text} of a --logs directory."""
+    out = {}
+    for name in sorted(os.listdir(logs)) if os.path.isdir(logs) else []:
+        if name.startswith('app-python-'):
+            with open(os.path.join(logs, name), encoding='utf-8', errors='replace') as f:
+                out[name[:-len('.log')]] = f.read()
+    return out
+
+
+def test_supervise(t, s):
+    """Issue 16: claimfsd --supervise, its worker SIGKILLed under load, the
+    replicas never restarted, holding their file open and their working
+    directory in the claim; no replica sees any error."""
+    logs = os.path.join(s.root, 'supervise-logs')
+    res = s.run(['--supervise', '--replicas', '3', '--requests', '400', '--kill-daemon', '4',
+                 '--seed', '11', '--logs', logs])
+    check_consistent(t, res, '--supervise')
+    t.ok(re.search(r'^errors seen by replicas: 0 \(0 failed system calls, 0 visits failed\)$', res.out, re.M),
+         '--supervise: "errors seen by replicas: 0"', res.out)
+    rep = res.report or {}
+    t.eq(rep.get('errors_seen_by_replicas'), {'syscalls': 0, 'visits': 0}, '--supervise: no errors in JSON')
+    t.eq(rep.get('kills', {}).get('daemon'), 4, '--supervise: 4 worker kills')
+    kills = res.timeline('kill-daemon')
+    t.ok(len(kills) == 4 and all("claimfsd's worker" in k and 'replicas not restarted' in k for k in kills),
+         '--supervise: each kill hit the worker, not the supervisor', kills)
+    t.eq([r['restarts'] for r in res.replicas()], [0, 0, 0], '--supervise: no replica was restarted')
+    t.eq(res.timeline('restart-daemon'), [], '--supervise: the daemon was never restarted by the harness')
+    apps = read_logs(logs)
+    t.ok(len(apps) == 3 and all(text.count('visits app (none, file kept open)') == 1 for text in apps.values()),
+         '--supervise: each app started once and kept its file open', apps)
+    # The error count is real: an app that fails some visits fails the run
+    # (no kills here, so every error is one the app made on purpose).
+    app = PY + ' %s --fail-every 25' % APP
+    res = s.run(['--supervise', '--app', app, '--replicas', '2', '--requests', '200', '--seed', '11'])
+    check_fails(t, res, '--supervise with an app seeing errors', r'saw 8 errors across the daemon kills \(4 failed system calls, 4 visits failed\)',
+                ['app-python-0', 'app-python-1'])
+    m = re.search(r'^errors seen by replicas: (\d+) \((\d+) failed system calls, (\d+) visits failed\)$',
+                  res.out, re.M)
+    t.ok(m and int(m.group(2)) == 8 and int(m.group(3)) == 8,
+         '--supervise: 8 logged failures and 8 failed visits counted', res.out)
+    s.check_clean('--supervise')
+
+
+def check_names(t, res, logs):
+    """Stable pod names: from every replica, <pod>.<service> resolves to that
+    replica's own address, where the harness reached it; hostname is the pod."""
+    ips = {r['pod']: r['ip'] for r in res.replicas()}
+    t.ok(len(set(ips.values())) == 3 and all(ip.startswith('127.') for ip in ips.values()),
+         'names: each replica has its own loopback address', ips)
+    t.ok(all(r['acked'] > 0 for r in res.replicas()), 'names: each was reached at its address')
+    apps = read_logs(logs)
+    for pod, text in sorted(apps.items()):
+        seen = dict(re.findall(r'^%s: (\S+)\.app-python is (\S+)$' % pod, text, re.M))
+        t.eq(seen, ips, 'names: from %s every <pod>.app-python resolves to that pod' % pod)
+        t.ok('%s: hostname is %s\n' % (pod, pod) in text, 'names: %s has its own host name' % pod, text)
+    t.eq(len(apps), 3, 'names: every replica logged its lookups')
+
+
+def test_on_delete(t, s):
+    """updateStrategy OnDelete: the template changes at 1/3 of the load and no
+    pod is restarted for it; a pod killed afterwards comes back at the new
+    revision, the others keep the old one; the daemon's StatefulSet says so."""
+    work = tempfile.mkdtemp(prefix='claimfs-harness-ondelete-')
+    try:
+        with Daemon(work) as d:
+            d.start()
+            res = s.run(['--api', d.url, '--mount', d.mount, '--replicas', '3', '--requests', '600',
+                         '--rolling-update', '--update-strategy', 'OnDelete', '--kill-replicas', '4',
+                         '--seed', '2'])
+            check_consistent(t, res, 'OnDelete')
+            events = [(e['kind'], e['text']) for e in (res.report or {}).get('timeline', [])]
+            at = [i for i, (k, x) in enumerate(events) if 'template revision 2 (OnDelete)' in x]
+            t.eq(len(at), 1, 'OnDelete: the template changed once')
+            t.ok(not any('updated to revision' in x for _, x in events), 'OnDelete: no pod was restarted for it')
+            kills = [(i, re.match(r'SIGKILL (\S+) .* at revision (\d+)', x)) for i, (k, x) in enumerate(events)
+                     if k == 'kill-replica']
+            t.ok(kills and all(m and int(m.group(2)) == (2 if at and i > at[0] else 1) for i, m in kills),
+                 'OnDelete: a pod killed after the change runs revision 2, before it 1', events)
+            later = {m.group(1) for i, m in kills if at and i > at[0]}
+            want = [2 if r['pod'] in later else 1 for r in res.replicas()]
+            t.ok(0 < len(later) < 3, 'OnDelete: some but not all pods were deleted after the change', later)
+            t.eq([r['revision'] for r in res.replicas()], want, 'OnDelete: only deleted pods took revision 2')
+            status, _, body = d.request('GET', '/apis/apps/v1/namespaces/default/statefulsets/app-python')
+            sts = json.loads(body) if status == 200 else {}
+            t.ok(sts.get('spec', {}).get('updateStrategy') == {'type': 'OnDelete'} and
+                 sts['spec']['template']['metadata']['annotations'] == {'claimfs-harness/revision': '2'} and
+                 sts['status']['currentRevision'] != sts['status']['updateRevision'],
+                 'OnDelete: the daemon\'s StatefulSet has the new template as its updateRevision only',
+                 json.dumps(sts.get('status')))
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    s.check_clean('OnDelete')
 
 
 def test_external_daemon(t, s):
@@ -580,6 +683,8 @@ def main():
         test_policies(t, s)
         test_balance(t, s)
         test_rolling_update(t, s)
+        test_on_delete(t, s)
+        test_supervise(t, s)
         test_scale_cycle(t, s)
         test_app(t, s, app_dir_existed)
         test_broken(t, s)

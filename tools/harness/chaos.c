@@ -137,10 +137,32 @@ int chaos_recover_daemon(struct chaos_ctx *ctx)
 	return 0;
 }
 
+/* --supervise: SIGKILL the worker under load; the supervisor starts the
+ * next one on the same FUSE connection and the replicas are left alone:
+ * their calls in flight must complete, so nothing is marked dying. */
+static int chaos_kill_worker(struct chaos_ctx *ctx)
+{
+	uint64_t t0 = util_now_ns();
+	pid_t worker = 0;
+	int r = daemon_ctl_kill_worker(ctx->daemon, CHAOS_DAEMON_READY_MS, &worker);
+	if (r < 0) {
+		util_say("claimfs-harness: killing claimfsd's worker: %s",
+			 r == -ECHILD ? "the supervisor died" : strerror(-r));
+		return r;
+	}
+	ctx->daemon_kills++;
+	timeline_add(ctx->timeline, "kill-daemon",
+		     "SIGKILL claimfsd's worker (pid %d) under load; the next worker served in %.0f ms; "
+		     "replicas not restarted", (int)worker, (double)(util_now_ns() - t0) / 1e6);
+	return 0;
+}
+
 /* SIGKILL claimfsd under load, restart it, recreate the pods. */
 static int chaos_kill_daemon(struct chaos_ctx *ctx)
 {
 	struct fleet *f = ctx->fleet;
+	if (ctx->daemon->supervise)
+		return chaos_kill_worker(ctx);
 	/* Requests reaching a replica from now on may die with the daemon; keep
 	 * the endpoints so some are really in flight when it goes. */
 	for (unsigned i = 0; i < f->count; i++) {
@@ -166,6 +188,8 @@ int chaos_execute(struct chaos_ctx *ctx, const struct chaos_event *e)
 	case CHAOS_KILL_DAEMON:
 		return ctx->daemon ? chaos_kill_daemon(ctx) : 0;
 	case CHAOS_ROLLING_UPDATE:
+		if (claims_set_revision(ctx->claims, ctx->fleet->update_revision + 1) < 0)
+			return -EPROTO;
 		return fleet_rolling_update(ctx->fleet);
 	case CHAOS_SCALE_DOWN:
 		if (claims_scale(ctx->claims, 1) < 0)

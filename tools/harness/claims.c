@@ -52,22 +52,34 @@ static json_t *claims_pvc_spec(const struct options *o)
 			 "requests", "storage", o->storage);
 }
 
+/* spec.updateStrategy: a partition only belongs to RollingUpdate. */
+static json_t *claims_update_strategy_json(const struct options *o)
+{
+	if (o->update_strategy == UPDATE_ON_DELETE)
+		return json_pack("{s:s}", "type", "OnDelete");
+	return json_pack("{s:s, s:{s:i}}", "type", "RollingUpdate", "rollingUpdate", "partition",
+			 (int)o->partition);
+}
+
 /* The StatefulSet manifest the harness plays. */
 static json_t *claims_statefulset_json(const struct options *o)
 {
-	json_t *spec = claims_pvc_spec(o);
-	if (!spec)
+	json_t *spec = claims_pvc_spec(o), *strategy = claims_update_strategy_json(o);
+	if (!spec || !strategy) {
+		json_decref(spec);
+		json_decref(strategy);
 		return NULL;
+	}
 	return json_pack(
 		"{s:s, s:s, s:{s:s, s:{s:s}}, s:{s:i, s:s, s:s, s:{s:{s:s}},"
-		" s:{s:s, s:{s:i}}, s:{s:{s:{s:s}}, s:{s:[{s:s, s:s, s:[{s:s, s:s}]}]}},"
+		" s:o, s:{s:{s:{s:s}}, s:{s:[{s:s, s:s, s:[{s:s, s:s}]}]}},"
 		" s:[{s:{s:s, s:{s:s}}, s:o}]}}",
 		"apiVersion", "apps/v1", "kind", "StatefulSet",
 		"metadata", "name", o->statefulset, "labels", "app", o->statefulset,
 		"spec", "replicas", (int)o->replicas, "serviceName", o->statefulset,
 		"podManagementPolicy", o->pod_management == POD_MANAGEMENT_PARALLEL ? "Parallel" : "OrderedReady",
 		"selector", "matchLabels", "app", o->statefulset,
-		"updateStrategy", "type", "RollingUpdate", "rollingUpdate", "partition", (int)o->partition,
+		"updateStrategy", strategy,
 		"template", "metadata", "labels", "app", o->statefulset,
 		"spec", "containers", "name", "app", "image", "claimfs-harness/visits",
 		"volumeMounts", "name", o->claim_template, "mountPath", o->mount_path,
@@ -223,25 +235,46 @@ int claims_ensure(struct claims *c)
 	return claims_wait_bound(c);
 }
 
-/* PATCH the StatefulSet's spec.replicas (merge patch). */
-static int claims_patch_replicas(struct claims *c, unsigned replicas)
+/* Merge-PATCH the StatefulSet with PATCH (consumed); WHAT names it in a
+ * complaint. */
+static int claims_patch_set(struct claims *c, json_t *patch, const char *what)
 {
 	const struct options *o = c->opts;
 	char path[700];
 	struct http_response resp = { 0 };
 	if (util_format(path, sizeof(path), "/apis/apps/v1/namespaces/%s/statefulsets/%s",
-			o->namespace_name, o->statefulset) < 0)
+			o->namespace_name, o->statefulset) < 0) {
+		json_decref(patch);
 		return -ENAMETOOLONG;
-	int r = claims_post(c, path, CLAIMS_MERGE_PATCH,
-			    json_pack("{s:{s:i}}", "spec", "replicas", (int)replicas), "PATCH", &resp);
+	}
+	int r = claims_post(c, path, CLAIMS_MERGE_PATCH, patch, "PATCH", &resp);
 	if (r < 0)
 		return r;
 	if (resp.status != 200) {
-		claims_complain("scaling the StatefulSet", &resp);
+		claims_complain(what, &resp);
 		r = -EPROTO;
 	}
 	http_response_free(&resp);
 	return r;
+}
+
+/* PATCH the StatefulSet's spec.replicas. */
+static int claims_patch_replicas(struct claims *c, unsigned replicas)
+{
+	return claims_patch_set(c, json_pack("{s:{s:i}}", "spec", "replicas", (int)replicas),
+				"scaling the StatefulSet");
+}
+
+/* See claims.h. */
+int claims_set_revision(struct claims *c, unsigned revision)
+{
+	char value[16];
+	if (!c->via_statefulset)
+		return 0;
+	snprintf(value, sizeof(value), "%u", revision);
+	return claims_patch_set(c, json_pack("{s:{s:{s:{s:{s:s}}}}}", "spec", "template", "metadata",
+					     "annotations", "claimfs-harness/revision", value),
+				"changing the StatefulSet's template");
 }
 
 /* See claims.h. */

@@ -31,6 +31,11 @@ int claims_ensure(struct claims *c);
  * claims are retained either way). 0 or -errno. */
 int claims_scale(struct claims *c, unsigned replicas);
 
+/* A new template revision of the StatefulSet (an annotation of its pod
+ * template, so the daemon records a new updateRevision); no-op without the
+ * StatefulSet API. 0 or -errno. */
+int claims_set_revision(struct claims *c, unsigned revision);
+
 /* Is claim ORDINAL present and Bound? 0, -ENOENT, or -errno. */
 int claims_check_bound(struct claims *c, unsigned ordinal);
 

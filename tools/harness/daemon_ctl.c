@@ -16,6 +16,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -71,9 +72,14 @@ int daemon_ctl_find_binary(const char *option_path, const char *self_exe, char *
 }
 
 /* See daemon_ctl.h. */
-int daemon_ctl_init(struct daemon_ctl *d, const char *binary, const char *workdir)
+int daemon_ctl_init(struct daemon_ctl *d, const char *binary, const char *workdir, bool plugin,
+		    bool supervise)
 {
 	memset(d, 0, sizeof(*d));
+	d->supervise = supervise;
+	if ((plugin ? util_format(d->plugin_socket, sizeof(d->plugin_socket), "%s/plugin.sock", workdir)
+		    : util_copy(d->plugin_socket, sizeof(d->plugin_socket), "none")) < 0)
+		return -ENAMETOOLONG;
 	if (util_copy(d->binary, sizeof(d->binary), binary) < 0 ||
 	    util_format(d->store, sizeof(d->store), "%s/store.db", workdir) < 0 ||
 	    util_format(d->mount, sizeof(d->mount), "%s/mnt", workdir) < 0 ||
@@ -165,9 +171,11 @@ static int daemon_ctl_wait_ready(struct daemon_ctl *d, unsigned timeout_ms)
 /* See daemon_ctl.h. */
 int daemon_ctl_start(struct daemon_ctl *d, unsigned timeout_ms)
 {
+	/* --supervise last: replaced by the terminating NULL without it. */
 	char *argv[] = { d->binary, "--store", d->store, "--mount", d->mount,
 			 "--listen", "127.0.0.1:0", "--port-file", d->port_file,
-			 "--log-level", "info", NULL };
+			 "--log-level", "info", "--volume-plugin-socket", d->plugin_socket,
+			 d->supervise ? "--supervise" : NULL, NULL };
 	if (d->pid)
 		return -EBUSY;
 	if (unlink(d->port_file) < 0 && errno != ENOENT)
@@ -217,6 +225,50 @@ int daemon_ctl_kill(struct daemon_ctl *d)
 		;
 	d->pid = 0;
 	return 0;
+}
+
+/* The supervisor's one child, its worker: 0 and *ret_pid, or -ESRCH. */
+static int daemon_ctl_worker_pid(const struct daemon_ctl *d, pid_t *ret_pid)
+{
+	char path[64], text[256];
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/children", (int)d->pid, (int)d->pid);
+	long n = util_read_small_file(path, text, sizeof(text));
+	unsigned long pid;
+	if (n <= 0)
+		return -ESRCH;
+	text[strcspn(text, " \n")] = '\0';
+	if (util_parse_ulong(text, INT_MAX, &pid) < 0 || pid == 0)
+		return -ESRCH;
+	*ret_pid = (pid_t)pid;
+	return 0;
+}
+
+/* See daemon_ctl.h. */
+int daemon_ctl_kill_worker(struct daemon_ctl *d, unsigned timeout_ms, pid_t *ret_worker)
+{
+	pid_t worker, next;
+	int r = d->pid && d->supervise ? daemon_ctl_worker_pid(d, &worker) : -ESRCH;
+	if (r < 0)
+		return r;
+	if (kill(worker, SIGKILL) < 0)
+		return -errno;
+	d->worker_kills++;
+	/* The old worker's port answers until it is gone: wait for a new pid. */
+	uint64_t deadline = util_now_ns() + (uint64_t)timeout_ms * 1000000u;
+	while (daemon_ctl_worker_pid(d, &next) < 0 || next == worker) {
+		int status;
+		if (daemon_ctl_poll(d, &status))
+			return -ECHILD;
+		if (util_interrupted())
+			return -EINTR;
+		if (util_now_ns() > deadline)
+			return -ETIMEDOUT;
+		util_sleep_ms(5);
+	}
+	r = daemon_ctl_wait_ready(d, (unsigned)((deadline - util_now_ns()) / 1000000u) + 1);
+	if (r == 0)
+		*ret_worker = worker;
+	return r;
 }
 
 /* See daemon_ctl.h. */

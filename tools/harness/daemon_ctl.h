@@ -17,9 +17,12 @@ struct daemon_ctl {
 	char mount[PATH_MAX];
 	char port_file[PATH_MAX];
 	char log_path[PATH_MAX];
+	char plugin_socket[PATH_MAX]; /* the volume plugin's socket, or "none" */
+	bool supervise;          /* claimfsd --supervise: pid is the supervisor */
 	pid_t pid;               /* 0 when not running */
 	struct http_endpoint api; /* valid while running */
 	unsigned starts;
+	unsigned worker_kills;
 };
 
 /* Locate the daemon: OPTION_PATH, $CLAIMFSD, ../../daemon/claimfsd and
@@ -27,8 +30,11 @@ struct daemon_ctl {
 int daemon_ctl_find_binary(const char *option_path, const char *self_exe, char *ret_path,
 			   size_t cap);
 
-/* Prepare paths below WORKDIR (store.db, mnt/, port, daemon.log). */
-int daemon_ctl_init(struct daemon_ctl *d, const char *binary, const char *workdir);
+/* Prepare paths below WORKDIR (store.db, mnt/, port, daemon.log, and
+ * plugin.sock when PLUGIN: the volume plugin's socket; else none).
+ * SUPERVISE runs claimfsd --supervise. */
+int daemon_ctl_init(struct daemon_ctl *d, const char *binary, const char *workdir, bool plugin,
+		    bool supervise);
 
 /* Start the daemon and wait until /readyz answers 200. On failure the
  * process is gone and the log tail printed. 0 or -errno (-EINTR when
@@ -40,6 +46,11 @@ int daemon_ctl_poll(struct daemon_ctl *d, int *ret_status);
 
 /* SIGKILL and reap; the dead mount stays (the next start detaches it). */
 int daemon_ctl_kill(struct daemon_ctl *d);
+
+/* --supervise: SIGKILL the supervisor's worker (never the supervisor) and
+ * wait until a new worker answers /readyz. The pid of the killed worker in
+ * *ret_worker. 0 or -errno (-ESRCH: no worker; -ECHILD: the supervisor died). */
+int daemon_ctl_kill_worker(struct daemon_ctl *d, unsigned timeout_ms, pid_t *ret_worker);
 
 /* SIGTERM, wait up to GRACE_MS, SIGKILL if needed; then make sure nothing
  * is mounted at or below the mount point. 0 or -errno. */

@@ -9,9 +9,14 @@
  *  - Ordinals >= scale have no pod; scaled_down marks them during a scale cycle.
  *  - Every pod gets a port never used before in this run, so a client that
  *    read a stale endpoint reaches nobody rather than the wrong replica.
+ *  - A pod runs the template revision it was created with: r->revision
+ *    changes only when its pod is replaced (rolling update, or with
+ *    OnDelete any re-creation after the template changed).
  */
 #include "fleet.h"
+#include "app.h"
 #include "claims.h"
+#include "dns.h"
 #include "http_client.h"
 #include "load.h"
 #include "util.h"
@@ -36,14 +41,16 @@ extern char **environ;
 
 /* See fleet.h. */
 int fleet_init(struct fleet *f, const struct options *opts, struct timeline *timeline,
-	       const char *workdir, const char *mount_dir)
+	       const char *workdir, const char *mount_dir, const struct podman *podman)
 {
 	memset(f, 0, sizeof(*f));
 	f->opts = opts;
 	f->timeline = timeline;
 	f->count = opts->replicas;
 	f->scale = opts->replicas;
-	f->namespaced = geteuid() == 0 && !opts->no_namespaces;
+	f->update_revision = 1;
+	f->podman = podman;
+	f->namespaced = !podman && geteuid() == 0 && !opts->no_namespaces;
 	ssize_t n = readlink("/proc/self/exe", f->self_exe, sizeof(f->self_exe) - 1);
 	if (n < 0)
 		return -errno;
@@ -55,6 +62,15 @@ int fleet_init(struct fleet *f, const struct options *opts, struct timeline *tim
 		return -ENAMETOOLONG;
 	if (mkdir(pods, 0755) < 0 && errno != EEXIST)
 		return -errno;
+	if (util_format(f->hosts_path, sizeof(f->hosts_path), "%s/hosts", workdir) < 0)
+		return -ENAMETOOLONG;
+	int err = dns_write_hosts(opts, f->hosts_path);
+	if (err == 0 && podman)
+		err = dns_add_hosts(opts, &f->add_hosts);
+	if (err == 0)
+		err = dns_peer_names(opts, &f->peer_names);
+	if (err < 0)
+		return err;
 	f->replicas = calloc(f->count, sizeof(*f->replicas));
 	if (!f->replicas)
 		return -ENOMEM;
@@ -65,6 +81,7 @@ int fleet_init(struct fleet *f, const struct options *opts, struct timeline *tim
 		r->on_disk = -1;
 		r->over_count = -1;
 		atomic_init(&r->max_answer, -1);
+		dns_pod_address(i, r->ip);
 		if (claims_pod_name(opts, i, r->pod_name, sizeof(r->pod_name)) < 0 ||
 		    claims_claim_name(opts, i, r->claim_name, sizeof(r->claim_name)) < 0 ||
 		    util_format(r->claim_path, sizeof(r->claim_path), "%s/%s/%s", mount_dir,
@@ -72,7 +89,9 @@ int fleet_init(struct fleet *f, const struct options *opts, struct timeline *tim
 		    util_format(r->visits_path, sizeof(r->visits_path), "%s/%s", r->claim_path,
 				opts->visits_file) < 0 ||
 		    util_format(r->log_path, sizeof(r->log_path), "%s/%s.log", pods, r->pod_name) < 0 ||
-		    util_format(r->staging_dir, sizeof(r->staging_dir), "%s/%s.root", pods, r->pod_name) < 0)
+		    util_format(r->staging_dir, sizeof(r->staging_dir), "%s/%s.root", pods, r->pod_name) < 0 ||
+		    (podman && util_format(r->container, sizeof(r->container), "%s-%s", podman->prefix,
+					   r->pod_name) < 0))
 			return -ENAMETOOLONG;
 		if (f->namespaced && mkdir(r->staging_dir, 0755) < 0 && errno != EEXIST)
 			return -errno;
@@ -85,10 +104,14 @@ void fleet_free(struct fleet *f)
 {
 	free(f->replicas);
 	f->replicas = NULL;
+	dns_free_add_hosts(f->add_hosts);
+	f->add_hosts = NULL;
+	free(f->peer_names);
+	f->peer_names = NULL;
 }
 
-/* A loopback port the kernel considers free and this run never used. */
-static int fleet_alloc_port(struct fleet *f, unsigned *ret_port)
+/* A port the kernel considers free on IP and this run never used. */
+static int fleet_alloc_port(struct fleet *f, const char *ip, unsigned *ret_port)
 {
 	for (int attempt = 0; attempt < 200; attempt++) {
 		int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -97,7 +120,9 @@ static int fleet_alloc_port(struct fleet *f, unsigned *ret_port)
 		struct sockaddr_in sin = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
 		socklen_t len = sizeof(sin);
 		int r = 0;
-		if (bind(fd, (struct sockaddr *)&sin, sizeof(sin)) < 0 ||
+		if (inet_pton(AF_INET, ip, &sin.sin_addr) != 1)
+			r = -EINVAL;
+		else if (bind(fd, (struct sockaddr *)&sin, sizeof(sin)) < 0 ||
 		    getsockname(fd, (struct sockaddr *)&sin, &len) < 0)
 			r = -errno;
 		close(fd);
@@ -139,14 +164,16 @@ static int fleet_strv_addf(char **v, size_t *n, const char *fmt, ...)
 	return 0;
 }
 
-/* The pod's environment: ours, minus names we set, plus the pod's. */
-static char **fleet_env(const struct fleet *f, const struct replica *r, const char *data_dir)
+/* The pod's environment: ours minus the names we set (INHERIT; a
+ * container gets only the pod's own), plus the pod's. */
+static char **fleet_env(const struct fleet *f, const struct replica *r, const char *data_dir,
+			bool inherit)
 {
 	static const char *const ours[] = { "POD_NAME=", "ORDINAL=", "PORT=", "DATA_DIR=", "CLAIM_NAME=",
 					    "CLAIM_PATH=", "REVISION=", "POD_NAMESPACE=", "HOSTNAME=",
-					    "VISITS_FILE=" };
+					    "VISITS_FILE=", "POD_IP=", "PEER_NAMES=" };
 	size_t total = 0, n = 0;
-	while (environ[total])
+	while (inherit && environ[total])
 		total++;
 	char **v = calloc(total + UTIL_ARRAY_SIZE(ours) + 1, sizeof(*v));
 	if (!v)
@@ -165,12 +192,14 @@ static char **fleet_env(const struct fleet *f, const struct replica *r, const ch
 	    fleet_strv_addf(v, &n, "HOSTNAME=%s", r->pod_name) < 0 ||
 	    fleet_strv_addf(v, &n, "ORDINAL=%u", r->ordinal) < 0 ||
 	    fleet_strv_addf(v, &n, "PORT=%u", r->port) < 0 ||
+	    fleet_strv_addf(v, &n, "POD_IP=%s", r->ip) < 0 ||
 	    fleet_strv_addf(v, &n, "DATA_DIR=%s", data_dir) < 0 ||
 	    fleet_strv_addf(v, &n, "CLAIM_NAME=%s", r->claim_name) < 0 ||
 	    fleet_strv_addf(v, &n, "CLAIM_PATH=%s", r->claim_path) < 0 ||
 	    fleet_strv_addf(v, &n, "REVISION=%u", r->revision) < 0 ||
 	    fleet_strv_addf(v, &n, "POD_NAMESPACE=%s", f->opts->namespace_name) < 0 ||
-	    fleet_strv_addf(v, &n, "VISITS_FILE=%s", f->opts->visits_file) < 0)
+	    fleet_strv_addf(v, &n, "VISITS_FILE=%s", f->opts->visits_file) < 0 ||
+	    fleet_strv_addf(v, &n, "PEER_NAMES=%s", f->peer_names) < 0)
 		goto fail;
 	return v;
 fail:
@@ -194,6 +223,10 @@ static char **fleet_argv(const struct fleet *f, const struct replica *r)
 	if (fleet_strv_addf(v, &n, "%s", f->self_exe) < 0 ||
 	    fleet_strv_addf(v, &n, "%s", "--internal-app") < 0)
 		goto fail;
+	/* --supervise: the app holds its file and working directory across
+	 * the daemon's restarts (app.h). */
+	if (f->opts->supervise && !f->opts->broken && fleet_strv_addf(v, &n, "%s", "--keep-open") < 0)
+		goto fail;
 	/* ack-before-fsync: every replica; cross-write: ordinal 0 into ordinal 1's claim. */
 	if (f->opts->broken == BROKEN_ACK_BEFORE_FSYNC &&
 	    fleet_strv_addf(v, &n, "%s", "--broken=ack-before-fsync") < 0)
@@ -211,18 +244,24 @@ fail:
 /* Start R's pod on a fresh port (not yet in the service). */
 static int fleet_start_pod(struct fleet *f, struct replica *r)
 {
-	int r_ = fleet_alloc_port(f, &r->port);
+	int r_ = fleet_alloc_port(f, r->ip, &r->port);
 	if (r_ < 0)
 		return r_;
-	const char *data_dir = f->namespaced ? f->opts->mount_path : r->claim_path;
-	char **env = fleet_env(f, r, data_dir);
-	char **argv = fleet_argv(f, r);
+	/* OnDelete: a pod made after the template changed runs the new one. */
+	if (f->opts->update_strategy == UPDATE_ON_DELETE)
+		r->revision = f->update_revision;
+	const char *data_dir = f->namespaced || f->podman ? f->opts->mount_path : r->claim_path;
+	char **env = fleet_env(f, r, data_dir, !f->podman);
+	char **argv = f->podman ? NULL : fleet_argv(f, r);
 	struct pod_spec spec = {
 		.argv = argv, .envp = env, .log_path = r->log_path, .cwd = f->cwd,
 		.namespaced = f->namespaced, .claim_path = r->claim_path,
 		.mount_path = f->opts->mount_path, .staging_dir = r->staging_dir,
+		.hostname = r->pod_name, .hosts_file = f->namespaced ? f->hosts_path : NULL,
+		.podman = f->podman, .container = r->container, .volume = r->claim_name,
+		.pod_env = env, .add_hosts = f->add_hosts, .command = f->opts->command,
 	};
-	r_ = env && argv ? pod_start(&r->pod, &spec) : -ENOMEM;
+	r_ = env && (argv || f->podman) ? pod_start(&r->pod, &spec) : -ENOMEM;
 	fleet_free_strv(env);
 	fleet_free_strv(argv);
 	return r_;
@@ -234,7 +273,7 @@ static int fleet_wait_ready(struct fleet *f, struct replica *r)
 	struct http_endpoint target;
 	const struct http_request probe = { .method = "GET", .path = f->opts->probe_path,
 					    .timeout_ms = 1000 };
-	util_endpoint_loopback(r->port, &target);
+	util_endpoint_ip(r->ip, r->port, &target);
 	uint64_t deadline = util_now_ns() + (uint64_t)f->opts->ready_timeout_ms * 1000000u;
 	while (!util_interrupted()) {
 		int status;
@@ -392,8 +431,9 @@ int fleet_kill_and_restart(struct fleet *f, struct replica *r)
 	int err = fleet_bring_up(f, r, true);
 	if (err == 0)
 		timeline_add(f->timeline, "kill-replica",
-			     "SIGKILL %s (pid %d); restarted on %s, ready in %.0f ms", r->pod_name, (int)pid,
-			     r->claim_name, (double)(util_now_ns() - t0) / 1e6);
+			     "%s %s (pid %d); restarted on %s at revision %u, ready in %.0f ms",
+			     f->podman ? "podman kill" : "SIGKILL", r->pod_name, (int)pid, r->claim_name,
+			     r->revision, (double)(util_now_ns() - t0) / 1e6);
 	return err;
 }
 
@@ -425,6 +465,13 @@ int fleet_supervise(struct fleet *f)
 int fleet_rolling_update(struct fleet *f)
 {
 	unsigned low = f->opts->partition;
+	f->update_revision++;
+	if (f->opts->update_strategy == UPDATE_ON_DELETE) {
+		timeline_add(f->timeline, "rolling-update",
+			     "template revision %u (OnDelete): no pod restarted; each takes it when deleted",
+			     f->update_revision);
+		return 0;
+	}
 	timeline_add(f->timeline, "rolling-update", "rolling update: ordinals %u..%u, highest first",
 		     f->count - 1, low);
 	for (unsigned i = f->count; i-- > low;) {
@@ -433,7 +480,7 @@ int fleet_rolling_update(struct fleet *f)
 			continue;
 		uint64_t t0 = util_now_ns();
 		fleet_take_down(f, r, true);
-		r->revision++;
+		r->revision = f->update_revision;
 		int err = fleet_bring_up(f, r, true);
 		if (err < 0)
 			return err;
@@ -506,6 +553,24 @@ int fleet_scale_up(struct fleet *f)
 	}
 	timeline_add(f->timeline, "scale", "scaled %s back to %u replicas", f->opts->statefulset, f->count);
 	return 0;
+}
+
+/* See fleet.h. */
+unsigned long fleet_count_syscall_errors(struct fleet *f)
+{
+	unsigned long total = 0;
+	for (unsigned i = 0; i < f->count; i++) {
+		struct replica *r = &f->replicas[i];
+		char line[1024];
+		FILE *log = fopen(r->log_path, "re");
+		r->syscall_errors = 0;
+		while (log && fgets(line, sizeof(line), log))
+			r->syscall_errors += strstr(line, APP_SYSCALL_FAILED) != NULL;
+		if (log)
+			fclose(log);
+		total += r->syscall_errors;
+	}
+	return total;
 }
 
 /* See fleet.h. */

@@ -51,7 +51,7 @@ enum load_outcome load_visit_port(struct replica *r, unsigned port, long *ret_co
 					    .timeout_ms = LOAD_REQUEST_TIMEOUT_MS };
 	struct http_response resp = { 0 };
 	bool delivered = false;
-	util_endpoint_loopback(port, &target);
+	util_endpoint_ip(r->ip, port, &target);
 	int rc = http_exchange(&target, &visit, &resp, &delivered);
 	if (!delivered) {
 		atomic_fetch_sub(&r->sent, 1);

@@ -69,9 +69,14 @@ static int options_set_broken(void *opts, const char *argument)
 /* CMDLINE_CHOICE stores an int: the enums must be ints. */
 _Static_assert(sizeof(enum options_balance) == sizeof(int), "balance is an int");
 _Static_assert(sizeof(enum options_pod_management) == sizeof(int), "pod management is an int");
+_Static_assert(sizeof(enum options_runtime) == sizeof(int), "runtime is an int");
+_Static_assert(sizeof(enum options_update_strategy) == sizeof(int), "update strategy is an int");
 
 static const char *const options_balance_choices[] = { "round-robin", "random", "weighted", NULL };
 static const char *const options_pod_management_choices[] = { "OrderedReady", "Parallel", NULL };
+/* In enum order: the index is the value. */
+static const char *const options_runtime_choices[] = { "native", "podman", NULL };
+static const char *const options_update_strategy_choices[] = { "RollingUpdate", "OnDelete", NULL };
 
 #define OPT(field) offsetof(struct options, field)
 /* A number option whose complaint names the option and its range. */
@@ -110,6 +115,22 @@ static const struct cmdline_option options_table[] = {
 		  "claim's own directory" },
 	{ .name = "no-namespaces", .kind = CMDLINE_FLAG, .offset = OPT(no_namespaces),
 	  .help = "never use namespaces (DATA_DIR is the claim directory)" },
+	{ .name = "runtime", .kind = CMDLINE_CHOICE, .offset = OPT(runtime), .arg = "NAME",
+	  .choices = options_runtime_choices,
+	  .invalid = "--runtime: native or podman, not '%s'",
+	  .help = "native (default: the harness's own namespaces) | podman:\n"
+		  "each replica is a Podman container whose claim is a\n"
+		  "claimfs volume (claimfsd's volume plugin); kills are\n"
+		  "podman kill. Podman reads its usual configuration\n"
+		  "($CONTAINERS_CONF, $CONTAINERS_STORAGE_CONF)" },
+	{ .name = "image", .kind = CMDLINE_STRING, .offset = OPT(image), .arg = "IMAGE",
+	  .help = "--runtime podman: run IMAGE (with --command) instead of\n"
+		  "busybox-static imported as an image with the built-in app" },
+	{ .name = "command", .kind = CMDLINE_STRING, .offset = OPT(command), .arg = "CMD",
+	  .help = "--runtime podman: the replica's shell command in --image\n"
+		  "(run by /bin/sh -c; environment as for --app)" },
+	{ .name = "podman", .kind = CMDLINE_STRING, .offset = OPT(podman), .arg = "PATH",
+	  .help = "the podman program (default podman)" },
 	{ .name = "probe-path", .kind = CMDLINE_STRING, .offset = OPT(probe_path), .arg = "PATH",
 	  .help = "readiness probe (default /healthz)" },
 	{ .name = "visits-file", .kind = CMDLINE_STRING, .offset = OPT(visits_file), .arg = "NAME",
@@ -120,8 +141,14 @@ static const struct cmdline_option options_table[] = {
 	  .section = "\nStatefulSet behaviour:\n",
 	  .help = "OrderedReady | Parallel (default OrderedReady)" },
 	{ .name = "rolling-update", .kind = CMDLINE_FLAG, .offset = OPT(rolling_update),
-	  .help = "mid-run, restart replicas one at a time from the highest\n"
-		  "ordinal down, waiting for readiness" },
+	  .help = "mid-run, change the pod template (a new revision); with\n"
+		  "RollingUpdate, restart replicas one at a time from the\n"
+		  "highest ordinal down, waiting for readiness" },
+	{ .name = "update-strategy", .kind = CMDLINE_CHOICE, .offset = OPT(update_strategy),
+	  .arg = "TYPE", .choices = options_update_strategy_choices,
+	  .invalid = "--update-strategy: RollingUpdate or OnDelete, not '%s'",
+	  .help = "RollingUpdate (default) | OnDelete: a replica takes the\n"
+		  "new revision only when it is deleted (killed, crashed)" },
 	{ OPT_NUMBER("partition", CMDLINE_UNSIGNED, partition, "P", 0, OPTIONS_MAX_REPLICAS, "64"),
 	  .help = "with --rolling-update, leave ordinals below P alone" },
 	{ .name = "scale-cycle", .kind = CMDLINE_FLAG, .offset = OPT(scale_cycle),
@@ -154,6 +181,11 @@ static const struct cmdline_option options_table[] = {
 	{ .name = "claimfsd", .kind = CMDLINE_STRING, .offset = OPT(claimfsd), .arg = "PATH",
 	  .section = "\nDaemon:\n",
 	  .help = "daemon binary (default: $CLAIMFSD, next to the harness, PATH)" },
+	{ .name = "supervise", .kind = CMDLINE_FLAG, .offset = OPT(supervise),
+	  .help = "run claimfsd --supervise; --kill-daemon then SIGKILLs its\n"
+		  "worker and the replicas keep running, their open files\n"
+		  "and working directories in the claim; any error a\n"
+		  "replica sees fails the run" },
 	{ .name = "api", .kind = CMDLINE_STRING, .offset = OPT(api_url), .usage = "--api URL --mount DIR",
 	  .help = "use a running daemon (http://HOST:PORT) mounted at DIR\n"
 		  "instead of starting one on a private temporary store" },
@@ -212,6 +244,7 @@ static void options_defaults(struct options *o)
 	o->probe_path = "/healthz";
 	o->ready_timeout_ms = 20000;
 	o->grace_ms = 5000;
+	o->podman = "podman";
 }
 
 /* Cross-option checks and derived defaults. */
@@ -236,6 +269,17 @@ static int options_check(struct options *o)
 		why = "--broken-app cross-write needs at least 2 replicas";
 	else if (o->weights_given && o->weights_given != o->replicas)
 		why = "--weights needs exactly one weight per replica";
+	else if (o->supervise && o->api_url)
+		why = "--supervise needs a daemon the harness starts itself (drop --api/--mount)";
+	else if (o->runtime == RUNTIME_PODMAN && o->api_url)
+		why = "--runtime podman mounts claims through the volume plugin of a daemon the "
+		      "harness starts itself (drop --api/--mount)";
+	else if (o->runtime == RUNTIME_PODMAN && (o->app || o->broken))
+		why = "--runtime podman runs --image/--command, not --app or --broken-app";
+	else if (o->runtime != RUNTIME_PODMAN && (o->image || o->command))
+		why = "--image and --command need --runtime podman";
+	else if ((o->image == NULL) != (o->command == NULL))
+		why = "--image and --command go together";
 	if (why) {
 		fprintf(stderr, "claimfs-harness: %s\n", why);
 		return -EINVAL;
@@ -278,6 +322,18 @@ const char *options_balance_name(enum options_balance balance)
 const char *options_pod_management_name(enum options_pod_management policy)
 {
 	return policy == POD_MANAGEMENT_PARALLEL ? "Parallel" : "OrderedReady";
+}
+
+/* See options.h. */
+const char *options_runtime_name(enum options_runtime runtime)
+{
+	return options_runtime_choices[runtime];
+}
+
+/* See options.h. */
+const char *options_update_strategy_name(enum options_update_strategy strategy)
+{
+	return options_update_strategy_choices[strategy];
 }
 
 /* See options.h. */

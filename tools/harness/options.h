@@ -14,6 +14,10 @@ enum options_balance { BALANCE_ROUND_ROBIN, BALANCE_RANDOM, BALANCE_WEIGHTED };
 enum options_pod_management { POD_MANAGEMENT_ORDERED_READY, POD_MANAGEMENT_PARALLEL };
 /* Deliberately broken built-in apps: the harness's own self-test. */
 enum options_broken { BROKEN_NONE, BROKEN_ACK_BEFORE_FSYNC, BROKEN_CROSS_WRITE };
+/* Who runs the replicas: the harness's own namespaces, or Podman containers. */
+enum options_runtime { RUNTIME_NATIVE, RUNTIME_PODMAN };
+/* The StatefulSet's spec.updateStrategy.type. */
+enum options_update_strategy { UPDATE_ROLLING, UPDATE_ON_DELETE };
 
 struct options {
 	unsigned replicas;
@@ -25,7 +29,8 @@ struct options {
 	const char *app;        /* shell command, or NULL for the built-in visits app */
 	const char *mount_path; /* where a replica sees its claim (namespaced mode) */
 	enum options_pod_management pod_management;
-	bool rolling_update;
+	bool rolling_update;    /* mid-run template change (a new revision) */
+	enum options_update_strategy update_strategy;
 	unsigned partition;
 	bool scale_cycle;
 	enum options_balance balance;
@@ -48,6 +53,12 @@ struct options {
 	enum options_broken broken;
 	bool no_namespaces;
 	bool quiet;
+	/* claimfsd --supervise: daemon kills kill its worker, replicas keep running */
+	bool supervise;
+	enum options_runtime runtime;
+	const char *image;   /* --runtime podman: the user's image (NULL: busybox + built-in app) */
+	const char *command; /* --runtime podman: shell command run in --image */
+	const char *podman;  /* the podman binary */
 };
 
 /* Parse ARGV into *RET. Returns 0 to run, 1 when --help/--version was
@@ -57,5 +68,7 @@ int options_parse(int argc, char **argv, struct options *ret);
 const char *options_balance_name(enum options_balance balance);
 const char *options_pod_management_name(enum options_pod_management policy);
 const char *options_broken_name(enum options_broken broken);
+const char *options_runtime_name(enum options_runtime runtime);
+const char *options_update_strategy_name(enum options_update_strategy strategy);
 
 #endif

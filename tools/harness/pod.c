@@ -30,7 +30,7 @@ static pid_t pod_clone(struct pod_sandbox *sb)
 	if (stack == MAP_FAILED)
 		return -errno;
 	pid_t pid = clone(pod_sandbox_main, (char *)stack + POD_STACK_SIZE,
-			  CLONE_NEWNS | CLONE_NEWPID | SIGCHLD, sb);
+			  CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | SIGCHLD, sb);
 	int err = errno;
 	munmap(stack, POD_STACK_SIZE);
 	return pid < 0 ? -err : pid;
@@ -56,6 +56,8 @@ int pod_start(struct pod *pod, const struct pod_spec *spec)
 	struct pod_sandbox *sb = NULL;
 	if (pod->pid)
 		return -EBUSY;
+	if (spec->podman)
+		return pod_podman_start(pod, spec);
 	int log_fd = open(spec->log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
 	if (log_fd < 0)
 		return -errno;
@@ -68,6 +70,7 @@ int pod_start(struct pod *pod, const struct pod_spec *spec)
 		goto out;
 	}
 	pod->pid = pid;
+	pod->podman = NULL;
 	pod->namespaced = spec->namespaced;
 	pod->started_ns = util_now_ns();
 	r = 0;
@@ -86,7 +89,7 @@ int pod_poll(struct pod *pod, int *ret_status)
 	pid_t r = waitpid(pod->pid, &status, WNOHANG);
 	if (r != pod->pid)
 		return 0;
-	if (!pod->namespaced)
+	if (!pod->namespaced && !pod->podman)
 		kill(-pod->pid, SIGKILL); /* leftovers of the app's process group */
 	pod->pid = 0;
 	*ret_status = status;
@@ -96,7 +99,9 @@ int pod_poll(struct pod *pod, int *ret_status)
 /* Signal the pod: its init (which owns the PID namespace) or its group. */
 static void pod_signal(const struct pod *pod, int sig)
 {
-	if (pod->namespaced)
+	if (pod->podman)
+		pod_podman_signal(pod, sig);
+	else if (pod->namespaced)
 		kill(pod->pid, sig);
 	else
 		kill(-pod->pid, sig);
@@ -107,6 +112,10 @@ void pod_kill(struct pod *pod)
 {
 	if (!pod->pid)
 		return;
+	if (pod->podman) {
+		pod_podman_kill(pod);
+		return;
+	}
 	pod_signal(pod, SIGKILL);
 	while (waitpid(pod->pid, NULL, 0) < 0 && errno == EINTR)
 		;

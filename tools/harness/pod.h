@@ -10,6 +10,14 @@
  *
  * Plain (not root, or --no-namespaces): the app runs in its own session and
  * process group, which is what gets the signals.
+ *
+ * Podman (--runtime podman, pod_podman.c): the pod is a container run by an
+ * attached `podman run --rm`, whose process is the pod's pid (it exits when
+ * the container does); signals are `podman kill`.
+ *
+ * Names (namespaced and Podman): the pod's hostname is its name and
+ * /etc/hosts is HOSTS_FILE, which maps every pod's stable name to its
+ * address, as a headless Service's DNS does.
  */
 #ifndef CLAIMFS_HARNESS_POD_H
 #define CLAIMFS_HARNESS_POD_H
@@ -28,12 +36,23 @@ struct pod_spec {
 	const char *claim_path;  /* host path of the claim directory */
 	const char *mount_path;  /* where the app sees it */
 	const char *staging_dir; /* empty host directory the pod may mount a tmpfs on */
+	const char *hostname;    /* namespaced and Podman: the pod's host name */
+	const char *hosts_file;  /* namespaced: bound onto /etc/hosts (NULL: not) */
+	/* Podman only (podman non-NULL): */
+	const struct podman *podman;
+	const char *container;   /* the container's name */
+	const char *volume;      /* the claim's volume, mounted at mount_path */
+	char *const *pod_env;    /* the pod's own variables (NAME=VALUE) */
+	char *const *add_hosts;  /* NAME:ADDRESS, each a line of its /etc/hosts */
+	const char *command;     /* run by /bin/sh -c; NULL: the image's built-in app */
 };
 
 struct pod {
 	pid_t pid; /* 0 when not running */
 	bool namespaced;
 	uint64_t started_ns;
+	const struct podman *podman; /* non-NULL: a container named container */
+	char container[160];
 };
 
 /* Start the pod. 0 or -errno. */
@@ -48,6 +67,11 @@ bool pod_stop(struct pod *pod, unsigned grace_ms);
 
 /* Child side (pod_sandbox.c): the init's entry point for clone(), and the
  * shared "become the app" step. ARG is a struct pod_sandbox. */
+/* Podman side (pod_podman.c), with the meanings above. */
+int pod_podman_start(struct pod *pod, const struct pod_spec *spec);
+void pod_podman_signal(const struct pod *pod, int sig);
+void pod_podman_kill(struct pod *pod);
+
 struct pod_sandbox;
 int pod_sandbox_plan(struct pod_sandbox **ret_sandbox, const struct pod_spec *spec, int log_fd);
 int pod_sandbox_main(void *arg);

@@ -16,6 +16,9 @@
  *               create the missing components, bind the claim there, and
  *               MS_MOVE the tmpfs onto A.
  *  SHADOW_ROOT  as above with A = "/": chroot into the mirror instead.
+ * Before any of these: the pod's hosts file is bound onto /etc/hosts (so
+ * the mirrors above carry it too) and its UTS namespace gets the pod's
+ * name as host name.
  */
 #include "pod.h"
 
@@ -47,6 +50,8 @@ struct pod_sandbox {
 	char missing[PATH_MAX]; /* target relative to anchor (shadow modes) */
 	char staging[PATH_MAX];
 	char cwd[PATH_MAX];
+	char hostname[HOST_NAME_MAX + 1]; /* "" : keep */
+	char hosts[PATH_MAX];             /* "" : keep /etc/hosts */
 	char *const *argv;
 	char *const *envp;
 	int log_fd;
@@ -97,8 +102,14 @@ int pod_sandbox_plan(struct pod_sandbox **ret_sandbox, const struct pod_spec *sp
 		return 0;
 	}
 	if (strlen(spec->cwd) >= PATH_MAX || strlen(spec->claim_path) >= PATH_MAX ||
-	    strlen(spec->mount_path) >= PATH_MAX || strlen(spec->staging_dir) >= PATH_MAX)
+	    strlen(spec->mount_path) >= PATH_MAX || strlen(spec->staging_dir) >= PATH_MAX ||
+	    (spec->hostname && strlen(spec->hostname) > HOST_NAME_MAX) ||
+	    (spec->hosts_file && strlen(spec->hosts_file) >= PATH_MAX))
 		goto fail;
+	if (spec->hostname)
+		strcpy(sb->hostname, spec->hostname);
+	if (spec->hosts_file)
+		strcpy(sb->hosts, spec->hosts_file);
 	strcpy(sb->cwd, spec->cwd);
 	strcpy(sb->claim, spec->claim_path);
 	strcpy(sb->target, spec->mount_path);
@@ -328,6 +339,14 @@ POD_CHILD int pod_sandbox_main(void *arg)
 	setsid();
 	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0) {
 		pod_complain(sb, "make / private", NULL, errno);
+		_exit(125);
+	}
+	if (sb->hosts[0] && mount(sb->hosts, "/etc/hosts", NULL, MS_BIND, NULL) < 0) {
+		pod_complain(sb, "bind onto /etc/hosts", sb->hosts, errno);
+		_exit(125);
+	}
+	if (sb->hostname[0] && sethostname(sb->hostname, strlen(sb->hostname)) < 0) {
+		pod_complain(sb, "sethostname", sb->hostname, errno);
 		_exit(125);
 	}
 	if (sb->mode == POD_MOUNT_DIRECT) {

@@ -29,13 +29,15 @@ struct replica {
 	char visits_path[PATH_MAX]; /* host path of the visits file */
 	char log_path[PATH_MAX];
 	char staging_dir[PATH_MAX];
+	char ip[16];             /* its own loopback address for the run (dns.h) */
+	char container[160];     /* --runtime podman: the container's name */
 
 	/* controller */
 	struct pod pod;
 	unsigned port;
 	bool scaled_down;  /* not part of the StatefulSet right now */
 	unsigned restarts; /* times the ordinal was started again after the first */
-	unsigned revision; /* 1, bumped by each rolling-update restart */
+	unsigned revision; /* the template revision its pod runs (1 at first) */
 	unsigned crash_streak;
 	long baseline;     /* count on disk before the run */
 	long on_disk;      /* count on disk after the run (-1: unreadable) */
@@ -47,6 +49,7 @@ struct replica {
 	bool scale_checked;
 	long scale_left_with, scale_came_back, scale_first_answer;
 	/* verdict */
+	unsigned long syscall_errors; /* failed system calls its app logged */
 	bool ok;
 	char verdict[512];
 

@@ -81,18 +81,21 @@ void report_table(const struct report *rep, FILE *out)
 		rep->visits_done, extra, acked, unacked, rep->load_seconds, rate, rep->replica_kills,
 		rep->daemon_kills, rep->daemon_crashes ? " (claimfsd also died on its own!)" : "",
 		(unsigned long long)rep->opts->seed);
+	if (rep->opts->supervise && rep->judged)
+		fprintf(out, "errors seen by replicas: %lu (%lu failed system calls, %lu visits failed)\n",
+			rep->syscall_errors + rep->failed_visits, rep->syscall_errors, rep->failed_visits);
 	fflush(out);
 }
 
 /* JSON for one replica. */
 static json_t *report_replica_json(const struct replica *r)
 {
-	json_t *scale = json_null();
+	json_t *scale = json_null(), *obj;
 	if (r->scale_checked)
 		scale = json_pack("{s:I, s:I, s:I}", "left_with", (json_int_t)r->scale_left_with,
 				  "came_back_with", (json_int_t)r->scale_came_back, "first_answer",
 				  (json_int_t)r->scale_first_answer);
-	return json_pack("{s:s, s:s, s:i, s:I, s:o, s:I, s:I, s:I, s:I, s:i, s:i, s:I, s:b, s:s, s:o}",
+	obj = json_pack("{s:s, s:s, s:i, s:I, s:o, s:I, s:I, s:I, s:I, s:i, s:i, s:I, s:b, s:s, s:o}",
 			 "pod", r->pod_name, "claim", r->claim_name, "ordinal", (int)r->ordinal,
 			 "acked", (json_int_t)atomic_load(&r->acked),
 			 "on_disk", r->on_disk < 0 ? json_null() : json_integer(r->on_disk - r->baseline),
@@ -101,12 +104,18 @@ static json_t *report_replica_json(const struct replica *r)
 			 "failed", (json_int_t)atomic_load(&r->failed), "restarts", (int)r->restarts,
 			 "revision", (int)r->revision, "max_answer", (json_int_t)atomic_load(&r->max_answer),
 			 "ok", r->ok, "verdict", r->verdict, "scale_cycle", scale);
+	if (obj && (json_object_set_new(obj, "ip", json_string(r->ip)) < 0 ||
+		    json_object_set_new(obj, "syscall_errors", json_integer((json_int_t)r->syscall_errors)) < 0)) {
+		json_decref(obj);
+		return NULL;
+	}
+	return obj;
 }
 
 /* The options part of the JSON report. */
 static json_t *report_options_json(const struct options *o)
 {
-	return json_pack("{s:i, s:I, s:i, s:i, s:i, s:s, s:s, s:b, s:i, s:b, s:s?, s:s, s:s, s:s, s:s, s:s}",
+	json_t *obj = json_pack("{s:i, s:I, s:i, s:i, s:i, s:s, s:s, s:b, s:i, s:b, s:s?, s:s, s:s, s:s, s:s, s:s}",
 			 "replicas", (int)o->replicas, "requests", (json_int_t)o->requests,
 			 "concurrency", (int)o->concurrency, "kill_replicas", (int)o->kill_replicas,
 			 "kill_daemon", (int)o->kill_daemon, "balance", options_balance_name(o->balance),
@@ -115,6 +124,14 @@ static json_t *report_options_json(const struct options *o)
 			 "scale_cycle", o->scale_cycle, "app", o->app, "mount_path", o->mount_path,
 			 "namespace", o->namespace_name, "statefulset", o->statefulset,
 			 "claim_template", o->claim_template, "broken_app", options_broken_name(o->broken));
+	if (obj && (json_object_set_new(obj, "runtime", json_string(options_runtime_name(o->runtime))) < 0 ||
+		    json_object_set_new(obj, "update_strategy",
+					json_string(options_update_strategy_name(o->update_strategy))) < 0 ||
+		    json_object_set_new(obj, "supervise", json_boolean(o->supervise)) < 0)) {
+		json_decref(obj);
+		return NULL;
+	}
+	return obj;
 }
 
 /* See report.h. */
@@ -145,6 +162,12 @@ int report_json(const struct report *rep, const char *path)
 		"kills", "replicas", (int)rep->replica_kills, "daemon", (int)rep->daemon_kills,
 		"daemon_crashes", (int)rep->daemon_crashes, "inconsistent", (int)rep->inconsistent,
 		"replicas", replicas, "timeline", timeline);
+	if (root && json_object_set_new(root, "errors_seen_by_replicas",
+					json_pack("{s:I, s:I}", "syscalls", (json_int_t)rep->syscall_errors,
+						  "visits", (json_int_t)rep->failed_visits)) < 0) {
+		json_decref(root);
+		root = NULL;
+	}
 	if (!root) {
 		util_say("claimfs-harness: cannot build the JSON report");
 		return -ENOMEM;

@@ -28,6 +28,9 @@ struct report {
 	bool via_statefulset;
 	bool namespaced;
 	bool judged;                /* the replicas' verdicts are filled */
+	/* --supervise: errors the replicas saw (failed system calls their apps
+	 * logged + visits answered with an error or not at all); must be 0 */
+	unsigned long syscall_errors, failed_visits;
 };
 
 /* The table (when judged) and the summary line. */

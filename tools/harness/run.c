@@ -19,6 +19,7 @@
 #include "files.h"
 #include "fleet.h"
 #include "load.h"
+#include "podman.h"
 #include "progress.h"
 #include "report.h"
 #include "timeline.h"
@@ -49,6 +50,8 @@ struct run {
 	struct claims claims;
 	struct fleet fleet;
 	bool have_fleet;
+	struct podman podman;
+	bool have_podman;
 	struct load load;
 	struct chaos_plan plan;
 	struct chaos_ctx chaos;
@@ -115,7 +118,7 @@ static int run_setup_daemon(struct run *run)
 		run_error(run, "cannot find claimfsd (give --claimfsd PATH or set $CLAIMFSD)");
 		return r;
 	}
-	r = daemon_ctl_init(&run->daemon, binary, run->workdir);
+	r = daemon_ctl_init(&run->daemon, binary, run->workdir, o->runtime == RUNTIME_PODMAN, o->supervise);
 	if (r < 0) {
 		run_error(run, "preparing the daemon's directory: %s", strerror(-r));
 		return r;
@@ -156,6 +159,21 @@ static int run_read_baselines(struct run *run)
 	return 0;
 }
 
+/* --runtime podman: configuration, image, the claims as volumes. */
+static int run_setup_podman(struct run *run)
+{
+	const struct options *o = run->opts;
+	int r = podman_init(&run->podman, o, run->workdir, run->daemon.plugin_socket);
+	run->have_podman = r == 0;
+	if (r == 0)
+		r = podman_prepare_image(&run->podman, o, run->workdir);
+	if (r == 0)
+		r = podman_adopt_volumes(&run->podman);
+	if (r < 0)
+		run_error(run, "cannot prepare podman: %s", strerror(-r));
+	return r;
+}
+
 /* Everything before the load starts. */
 static int run_setup(struct run *run)
 {
@@ -176,7 +194,13 @@ static int run_setup(struct run *run)
 		run_error(run, "cannot provision the claims: %s", strerror(-r));
 		return r;
 	}
-	r = fleet_init(&run->fleet, o, &run->timeline, run->workdir, run->mount_dir);
+	if (o->runtime == RUNTIME_PODMAN) {
+		r = run_setup_podman(run);
+		if (r < 0)
+			return r;
+	}
+	r = fleet_init(&run->fleet, o, &run->timeline, run->workdir, run->mount_dir,
+		       run->have_podman ? &run->podman : NULL);
 	run->have_fleet = run->fleet.replicas != NULL;
 	if (r < 0) {
 		run_error(run, "cannot prepare the replicas: %s", strerror(-r));
@@ -185,12 +209,15 @@ static int run_setup(struct run *run)
 	r = run_read_baselines(run);
 	if (r < 0)
 		return r;
-	timeline_add(&run->timeline, "setup", "%s; claims %s-%s-0..%u %s; replicas see them %s%s",
+	timeline_add(&run->timeline, "setup", "%s%s; claims %s-%s-0..%u %s; replicas %s%s%s",
 		     run->own_daemon ? "claimfsd started on a private store" : "using the running claimfsd",
+		     o->supervise ? " (--supervise)" : "",
 		     o->claim_template, o->statefulset, o->replicas - 1,
 		     run->claims.via_statefulset ? "from the StatefulSet API" : "created as PVCs",
-		     run->fleet.namespaced ? "at " : "in their own directories",
-		     run->fleet.namespaced ? o->mount_path : "");
+		     run->have_podman ? "are podman containers, their claims volumes at "
+		     : run->fleet.namespaced ? "see them at " : "see them in their own directories",
+		     run->fleet.namespaced || run->have_podman ? o->mount_path : "",
+		     run->have_podman ? " (volume plugin)" : "");
 	r = fleet_start_all(&run->fleet, false);
 	if (r < 0) {
 		run_error(run, "the replicas did not start: %s", strerror(-r));
@@ -288,6 +315,20 @@ static void run_save_logs(struct run *run)
 		util_say("claimfs-harness: cannot save the logs to %s: %s", dir, strerror(-r));
 }
 
+/* Remove our containers and volumes while the plugin still answers. */
+static void run_cleanup_podman(struct run *run)
+{
+	const char *pods[OPTIONS_MAX_REPLICAS], *claims[OPTIONS_MAX_REPLICAS];
+	unsigned n = run->have_fleet ? run->fleet.count : 0;
+	for (unsigned i = 0; i < n; i++) {
+		pods[i] = run->fleet.replicas[i].pod_name;
+		claims[i] = run->fleet.replicas[i].claim_name;
+	}
+	podman_cleanup(&run->podman, pods, n, claims, n);
+	podman_free(&run->podman);
+	run->have_podman = false;
+}
+
 /* Stop everything we started and remove the work directory. */
 static void run_cleanup(struct run *run)
 {
@@ -296,6 +337,8 @@ static void run_cleanup(struct run *run)
 		fleet_kill_all(&run->fleet);
 	load_stop(&run->load);
 	progress_stop(&run->progress);
+	if (run->have_podman)
+		run_cleanup_podman(run);
 	if (run->own_daemon)
 		daemon_ctl_stop(&run->daemon, 10000);
 	if (run->have_workdir && run->opts->logs_dir)
@@ -316,12 +359,16 @@ static void run_banner(const struct run *run)
 	const struct options *o = run->opts;
 	if (o->quiet)
 		return;
-	util_say("claimfs-harness: StatefulSet %s, %u replicas of %s%s%s, %lu visits by %u clients (%s), "
-		 "%u replica kills, %u daemon kills%s%s; seed %llu",
-		 o->statefulset, o->replicas, o->app ? "'" : "the built-in visits app",
-		 o->app ? o->app : "", o->app ? "'" : "", o->requests, o->concurrency,
-		 options_balance_name(o->balance), o->kill_replicas, o->kill_daemon,
-		 o->rolling_update ? ", rolling update" : "", o->scale_cycle ? ", scale cycle" : "",
+	const char *app = o->app ? o->app : o->command;
+	util_say("claimfs-harness: StatefulSet %s, %u replicas of %s%s%s%s, %lu visits by %u clients (%s), "
+		 "%u replica kills, %u %s kills%s%s%s%s; seed %llu",
+		 o->statefulset, o->replicas, app ? "'" : "the built-in visits app", app ? app : "",
+		 app ? "'" : "", o->runtime == RUNTIME_PODMAN ? " in podman containers" : "", o->requests,
+		 o->concurrency, options_balance_name(o->balance), o->kill_replicas, o->kill_daemon,
+		 o->supervise ? "daemon worker" : "daemon",
+		 o->rolling_update ? ", template update (" : "",
+		 o->rolling_update ? options_update_strategy_name(o->update_strategy) : "",
+		 o->rolling_update ? ")" : "", o->scale_cycle ? ", scale cycle" : "",
 		 (unsigned long long)o->seed);
 	if (o->broken)
 		util_say("claimfs-harness: self-test: the app is deliberately broken (%s); this run must FAIL",
@@ -343,6 +390,10 @@ static void run_report(struct run *run, enum report_result result, unsigned inco
 		.via_statefulset = run->claims.via_statefulset, .namespaced = run->fleet.namespaced,
 		.judged = judged && run->fleet.replicas,
 	};
+	for (unsigned i = 0; rep.judged && i < run->fleet.count; i++) {
+		rep.syscall_errors += run->fleet.replicas[i].syscall_errors;
+		rep.failed_visits += atomic_load(&run->fleet.replicas[i].failed);
+	}
 	report_table(&rep, stdout);
 	if (o->json_path)
 		report_json(&rep, o->json_path);
@@ -385,7 +436,9 @@ int run_harness(const struct options *opts)
 		run_report(run, REPORT_ERROR, 0, false);
 		exit_code = 2;
 	} else {
-		unsigned bad = verdict_judge(run->fleet.replicas, run->fleet.count, opts->scale_cycle);
+		fleet_count_syscall_errors(&run->fleet);
+		unsigned bad = verdict_judge(run->fleet.replicas, run->fleet.count, opts->scale_cycle,
+					     opts->supervise);
 		/* A daemon that died by itself is a failure even if no data was lost. */
 		run_report(run, bad || run->daemon_crashes ? REPORT_FAIL : REPORT_PASS, bad, true);
 		exit_code = bad || run->daemon_crashes ? 1 : 0;

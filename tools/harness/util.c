@@ -14,9 +14,11 @@
 #include "util.h"
 #include "http_client.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -446,4 +448,17 @@ void util_endpoint_loopback(unsigned port, struct http_endpoint *ret_endpoint)
 {
 	http_endpoint_loopback(port, ret_endpoint);
 	util_endpoint_harness(ret_endpoint);
+}
+
+/* See util.h. */
+void util_endpoint_ip(const char *ip, unsigned port, struct http_endpoint *ret_endpoint)
+{
+	struct http_endpoint *ep = ret_endpoint;
+	struct sockaddr_in *sin = (struct sockaddr_in *)&ep->addr;
+	util_endpoint_loopback(port, ep);
+	if (inet_pton(AF_INET, ip, &sin->sin_addr) != 1)
+		return; /* the fleet only makes valid ones; stay on loopback */
+	snprintf(ep->host, sizeof(ep->host), "%s", ip);
+	snprintf(ep->host_header, sizeof(ep->host_header), "%s:%u", ip, port & 0xffff);
+	snprintf(ep->url, sizeof(ep->url), "http://%s:%u", ip, port & 0xffff);
 }

@@ -56,6 +56,8 @@ struct http_endpoint;
 void util_endpoint_harness(struct http_endpoint *endpoint);
 /* 127.0.0.1:PORT, announcing the harness. */
 void util_endpoint_loopback(unsigned port, struct http_endpoint *ret_endpoint);
+/* IP:PORT (an IPv4 text address), announcing the harness. */
+void util_endpoint_ip(const char *ip, unsigned port, struct http_endpoint *ret_endpoint);
 
 /* Read at most CAP-1 bytes of PATH into BUF, NUL-terminated.
  * Returns the length or -errno. */

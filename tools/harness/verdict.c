@@ -96,7 +96,7 @@ static void verdict_scale(struct replica *r)
 }
 
 /* Judge one replica. */
-static void verdict_one(struct replica *r, bool scale_cycle)
+static void verdict_one(struct replica *r, bool scale_cycle, bool no_errors)
 {
 	long count;
 	r->verdict[0] = '\0';
@@ -130,6 +130,9 @@ static void verdict_one(struct replica *r, bool scale_cycle)
 			       r->over_count - r->baseline, r->over_sent);
 	if (scale_cycle)
 		verdict_scale(r);
+	if (no_errors && (r->syscall_errors || failed))
+		verdict_clause(r, "saw %lu errors across the daemon kills (%lu failed system calls, %lu visits failed)",
+			       r->syscall_errors + failed, r->syscall_errors, failed);
 	r->ok = r->verdict[0] == '\0';
 	if (!r->ok)
 		return;
@@ -143,11 +146,11 @@ static void verdict_one(struct replica *r, bool scale_cycle)
 }
 
 /* See verdict.h. */
-unsigned verdict_judge(struct replica *replicas, unsigned count, bool scale_cycle)
+unsigned verdict_judge(struct replica *replicas, unsigned count, bool scale_cycle, bool no_errors)
 {
 	unsigned bad = 0;
 	for (unsigned i = 0; i < count; i++) {
-		verdict_one(&replicas[i], scale_cycle);
+		verdict_one(&replicas[i], scale_cycle, no_errors);
 		bad += !replicas[i].ok;
 	}
 	return bad;

@@ -14,6 +14,9 @@ Options (for the harness's own tests):
                        directory (CLAIM_PATH), as without namespaces
   --ack-first          deliberately broken: answer at once and write the
                        count only every 0.3 s (and never on SIGTERM)
+  --fail-every N       deliberately broken: every Nth visit fails as if its
+                       write had failed (logged with the harness's marker
+                       "syscall failed:", answered 500, nothing written)
   --record FILE        append "ORDINAL START_TIME" to FILE at start-up
   --start-delay SEC    wait SEC seconds before listening (slow start-up)
 """
@@ -25,7 +28,7 @@ import sys
 import threading
 import time
 
-DATA_DIR = os.environ['DATA_DIR']
+DATA_DIR = os.environ['DATA_DIR']  # listens on POD_IP (default 127.0.0.1):PORT
 POD = os.environ.get('POD_NAME', 'visits-app')
 NAME = os.environ.get('VISITS_FILE', 'visits.txt')
 PATH = os.path.join(DATA_DIR, NAME)
@@ -78,6 +81,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
     """GET / counts a visit; GET /healthz is the probe."""
 
     ack_first = False
+    fail_every = 0
+    visits = 0
 
     def reply(self, code, text):
         body = text.encode()
@@ -97,10 +102,15 @@ class Handler(http.server.BaseHTTPRequestHandler):
                     State.dirty = True
                     count = State.count
             else:
+                Handler.visits += 1
                 try:
+                    if self.fail_every and Handler.visits % self.fail_every == 0:
+                        raise OSError(5, 'injected by --fail-every')
                     count = load() + 1
                     store(count)
                 except OSError as e:
+                    print('%s: syscall failed: write %s: %s' % (POD, PATH, e), file=sys.stderr,
+                          flush=True)
                     self.reply(500, 'visit not recorded: %s\n' % e)
                     return
             self.reply(200, '%d\n' % count)
@@ -125,12 +135,14 @@ def main():
     if '--start-delay' in args:
         time.sleep(float(args[args.index('--start-delay') + 1]))
     Handler.ack_first = '--ack-first' in args
+    if '--fail-every' in args:
+        Handler.fail_every = int(args[args.index('--fail-every') + 1])
     if Handler.ack_first:
         State.count = load()
         threading.Thread(target=flusher, daemon=True).start()
     signal.signal(signal.SIGTERM, lambda *_: os._exit(0))
     http.server.HTTPServer.allow_reuse_address = True
-    server = http.server.HTTPServer(('127.0.0.1', int(os.environ['PORT'])), Handler)
+    server = http.server.HTTPServer((os.environ.get('POD_IP', '127.0.0.1'), int(os.environ['PORT'])), Handler)
     print('%s: python visits app on port %s, data %s' % (POD, os.environ['PORT'], PATH), flush=True)
     server.serve_forever()
 
