@@ -11,6 +11,10 @@
 #   7. the same story under load: claimfs-harness (issue 4) runs a StatefulSet
 #      of visits-app replicas, SIGKILLs replicas and the daemon, and checks
 #      every acknowledged visit (skipped if the harness was not built)
+#   8. and with claimfsd --supervise (issue 16): the daemon's worker is
+#      SIGKILLed under load while the replicas keep running, their visits
+#      file open and their working directory in the claim; every
+#      acknowledged visit is on disk and no replica saw a single error
 #
 # Owns: one temp directory (store, mount, logs) and the daemons it starts.
 # Invariant: whatever happens (failure, Ctrl-C), the EXIT trap kills the
@@ -270,6 +274,20 @@ if [ "${DEMO_HARNESS:-1}" != 0 ] && [ -x "$HARNESS" ]; then
 		HARNESS_SUMMARY=' Under load, every acknowledged visit survived replica and daemon kills.'
 	else
 		bad "claimfs-harness failed (exit $rc); replay with --seed $seed"
+	fi
+
+	step "The daemon restarts under the replicas' feet: claimfsd --supervise, its worker SIGKILLed (claimfs-harness --supervise)"
+	note "The supervisor keeps the FUSE connection; replicas are not restarted and keep their open file and working directory."
+	harness_args=(--supervise --replicas 3 --requests 600 --concurrency 4 --kill-daemon 5 --seed "$seed")
+	show "claimfs-harness ${harness_args[*]}"
+	rc=0
+	CLAIMFSD="$CLAIMFSD" "$HARNESS" "${harness_args[@]}" >"$WORK/supervise.out" 2>&1 || rc=$?
+	sed 's/^/    /' "$WORK/supervise.out"
+	if [ "$rc" -eq 0 ] && grep -q '^errors seen by replicas: 0 ' "$WORK/supervise.out"; then
+		good "5 worker kills: every acknowledged visit on disk, 0 errors seen by the replicas"
+		HARNESS_SUMMARY="$HARNESS_SUMMARY Under a supervised daemon, worker kills were invisible to the replicas."
+	else
+		bad "claimfs-harness --supervise failed (exit $rc); replay with --seed $seed"
 	fi
 elif [ "${DEMO_HARNESS:-1}" != 0 ]; then
 	note "(claimfs-harness not built at $HARNESS; skipping the run under load)"

@@ -77,9 +77,9 @@ void report_table(const struct report *rep, FILE *out)
 	if (probes)
 		snprintf(extra, sizeof(extra), " (+%lu scale-cycle probes)", probes);
 	fprintf(out, "%lu visits%s: %lu acknowledged, %lu unacknowledged, in %.1f s (%.0f/s); "
-		"%u replica kills, %u daemon kills%s; seed %llu\n",
+		"%u replica kills, %u daemon %skills%s; seed %llu\n",
 		rep->visits_done, extra, acked, unacked, rep->load_seconds, rate, rep->replica_kills,
-		rep->daemon_kills, rep->daemon_crashes ? " (claimfsd also died on its own!)" : "",
+		rep->daemon_kills, rep->opts->supervise ? "worker " : "", rep->daemon_crashes ? " (claimfsd also died on its own!)" : "",
 		(unsigned long long)rep->opts->seed);
 	if (rep->opts->supervise && rep->judged)
 		fprintf(out, "errors seen by replicas: %lu (%lu failed system calls, %lu visits failed)\n",
