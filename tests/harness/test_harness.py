@@ -431,7 +431,48 @@ def test_supervise(t, s):
                   res.out, re.M)
     t.ok(m and int(m.group(2)) == 8 and int(m.group(3)) == 8,
          '--supervise: 8 logged failures and 8 failed visits counted', res.out)
+    worker_crash(t, s)
     s.check_clean('--supervise')
+
+
+def supervisor_child(tmpdir):
+    """The pid of the worker of the claimfsd --supervise started below TMPDIR."""
+    for entry in processes_mentioning(tmpdir):
+        pid, cmdline = entry.split(' ', 1)
+        if 'claimfsd' not in cmdline or '--supervise' not in cmdline:
+            continue
+        try:
+            with open('/proc/%s/task/%s/children' % (pid, pid), encoding='ascii') as f:
+                children = f.read().split()
+        except OSError:
+            continue
+        if children:
+            return int(children[0])
+    return None
+
+
+def worker_crash(t, s):
+    """A worker that dies without the harness killing it fails the run, even
+    though the supervisor replaced it and no replica noticed."""
+    cmd = [HARNESS, '--supervise', '--replicas', '1', '--requests', '600', '--concurrency', '2']
+    p = subprocess.Popen(cmd, env=s.env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    worker = None
+    try:
+        for line in p.stderr:
+            if 'replicas ready' in line:
+                worker = supervisor_child(s.tmpdir)
+                break
+        if worker:
+            os.kill(worker, signal.SIGKILL)
+        out, err = p.communicate(timeout=RUN_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        out, err = p.communicate()
+    t.ok(worker, '--supervise: found the worker under the supervisor')
+    t.eq(p.returncode, 1, '--supervise: a worker that died on its own fails the run')
+    t.ok("claimfsd's worker (pid %s) died on its own" % worker in err and
+         re.search(r'^FAIL: claimfsd exited on its own 1 times', out, re.M),
+         '--supervise: ... and the report says so', err[-1500:] + out)
 
 
 def check_names(t, res, logs):

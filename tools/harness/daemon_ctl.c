@@ -195,6 +195,7 @@ int daemon_ctl_start(struct daemon_ctl *d, unsigned timeout_ms)
 		daemon_ctl_exec_child(argv, log_fd);
 	close(log_fd);
 	d->pid = pid;
+	d->worker = 0;
 	d->starts++;
 	int r = daemon_ctl_wait_ready(d, timeout_ms);
 	if (r < 0) {
@@ -266,9 +267,25 @@ int daemon_ctl_kill_worker(struct daemon_ctl *d, unsigned timeout_ms, pid_t *ret
 		util_sleep_ms(5);
 	}
 	r = daemon_ctl_wait_ready(d, (unsigned)((deadline - util_now_ns()) / 1000000u) + 1);
-	if (r == 0)
+	if (r == 0) {
+		d->worker = next;
 		*ret_worker = worker;
+	}
 	return r;
+}
+
+/* See daemon_ctl.h. */
+int daemon_ctl_worker_replaced(struct daemon_ctl *d, pid_t *ret_worker)
+{
+	pid_t now;
+	if (!d->pid || !d->supervise || daemon_ctl_worker_pid(d, &now) < 0)
+		return 0;
+	pid_t before = d->worker;
+	d->worker = now;
+	if (before == 0 || before == now)
+		return 0;
+	*ret_worker = before;
+	return 1;
 }
 
 /* See daemon_ctl.h. */

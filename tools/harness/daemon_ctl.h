@@ -23,6 +23,7 @@ struct daemon_ctl {
 	struct http_endpoint api; /* valid while running */
 	unsigned starts;
 	unsigned worker_kills;
+	pid_t worker;            /* --supervise: the worker we last saw (0: unknown) */
 };
 
 /* Locate the daemon: OPTION_PATH, $CLAIMFSD, ../../daemon/claimfsd and
@@ -51,6 +52,11 @@ int daemon_ctl_kill(struct daemon_ctl *d);
  * wait until a new worker answers /readyz. The pid of the killed worker in
  * *ret_worker. 0 or -errno (-ESRCH: no worker; -ECHILD: the supervisor died). */
 int daemon_ctl_kill_worker(struct daemon_ctl *d, unsigned timeout_ms, pid_t *ret_worker);
+
+/* --supervise: has the worker been replaced since we last looked, other than
+ * by daemon_ctl_kill_worker (it died on its own)? 1 (its pid in
+ * *ret_worker), or 0. */
+int daemon_ctl_worker_replaced(struct daemon_ctl *d, pid_t *ret_worker);
 
 /* SIGTERM, wait up to GRACE_MS, SIGKILL if needed; then make sure nothing
  * is mounted at or below the mount point. 0 or -errno. */

@@ -252,6 +252,19 @@ static int run_daemon_crashed(struct run *run, int status)
 	return chaos_recover_daemon(&run->chaos);
 }
 
+/* --supervise: a worker that died without being killed is a crash too
+ * (the supervisor replaced it; the replicas may not even notice). */
+static void run_check_worker(struct run *run)
+{
+	pid_t worker;
+	if (!run->own_daemon || !daemon_ctl_worker_replaced(&run->daemon, &worker))
+		return;
+	run->daemon_crashes++;
+	timeline_add(&run->timeline, "daemon-crash",
+		     "claimfsd's worker (pid %d) died on its own; the supervisor replaced it", (int)worker);
+	util_print_tail(run->daemon.log_path, 10, "  claimfsd | ");
+}
+
 /* The controller loop: supervise, perform due events, sample files. */
 static int run_loop(struct run *run)
 {
@@ -290,6 +303,7 @@ static int run_loop(struct run *run)
 		uint64_t now = util_now_ns();
 		if (now - last_sample >= RUN_SAMPLE_PERIOD_NS && (!run->own_daemon || run->daemon.pid)) {
 			verdict_sample(run->fleet.replicas, run->fleet.count);
+			run_check_worker(run);
 			last_sample = now;
 		}
 		util_sleep_ms(1);
