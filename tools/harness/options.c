@@ -104,10 +104,11 @@ static const struct cmdline_option options_table[] = {
 		  "(default: N for ordinal 0 down to 1 for the last)" },
 	{ .name = "app", .kind = CMDLINE_STRING, .offset = OPT(app), .arg = "CMD",
 	  .help = "run CMD (via /bin/sh -c) as each replica instead of the\n"
-		  "built-in visits app; it gets POD_NAME, ORDINAL, PORT,\n"
-		  "DATA_DIR, CLAIM_NAME, CLAIM_PATH, REVISION in its environment,\n"
-		  "must serve GET / (count a visit durably in\n"
-		  "DATA_DIR/visits.txt, answer the new count) and the probe" },
+		  "built-in visits app; it gets POD_NAME, ORDINAL, PORT, POD_IP,\n"
+		  "DATA_DIR, CLAIM_NAME, CLAIM_PATH, REVISION, PEER_NAMES in its\n"
+		  "environment, must listen on POD_IP:PORT (or all addresses),\n"
+		  "serve GET / (count a visit durably in DATA_DIR/visits.txt,\n"
+		  "answer the new count) and the probe" },
 	{ .name = "mount-path", .kind = CMDLINE_STRING, .offset = OPT(mount_path), .arg = "PATH",
 	  .help = "where replicas see their claim (default /app/data); as root\n"
 		  "each replica runs in its own mount and PID namespace with\n"
@@ -171,7 +172,8 @@ static const struct cmdline_option options_table[] = {
 	  .help = "SIGKILL N random replicas at random moments (restarted on\n"
 		  "the same ordinal and claim)" },
 	{ OPT_NUMBER("kill-daemon", CMDLINE_UNSIGNED, kill_daemon, "N", 0, 10000, "10000"),
-	  .help = "SIGKILL claimfsd N times, restart it, recreate the replicas" },
+	  .help = "SIGKILL claimfsd N times, restart it, recreate the replicas\n"
+		  "(with --supervise: SIGKILL its worker, replicas untouched)" },
 	{ OPT_NUMBER("seed", CMDLINE_U64, seed, "N", 0, ULONG_MAX, "18446744073709551615"),
 	  .help = "seed for every random choice (printed; replays a run)" },
 	{ .name = "broken-app", .kind = CMDLINE_CALL, .set = options_set_broken, .arg = "MODE",
