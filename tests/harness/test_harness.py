@@ -387,6 +387,11 @@ def test_broken(t, s):
                  '--ready-timeout', '5'])
     t.eq(res.rc, 2, 'an app that never becomes ready: exit 2')
     t.ok(re.search(r'^ERROR: the replicas did not start', res.out, re.M), 'never ready: ERROR line', res.diag())
+    res = s.run(['--app', 'env POD_IP=127.0.0.1 ' + PY + ' ' + APP, '--replicas', '1', '--requests', '10'])
+    t.eq(res.rc, 2, 'an app listening on 127.0.0.1 only: exit 2')
+    t.ok(re.search(r'its app answers on 127\.0\.0\.1:\d+, but must listen on its own address POD_IP '
+                   r'\(127\.0\.100\.10\) or on all addresses', res.err) and
+         re.search(r' in 0\.0 s ', res.out), 'an app listening on 127.0.0.1 only: says why', res.diag())
     s.check_clean('broken apps')
 
 

@@ -110,25 +110,38 @@ void fleet_free(struct fleet *f)
 	f->peer_names = NULL;
 }
 
-/* A port the kernel considers free on IP and this run never used. */
+/* Bind a TCP socket to IP:PORT (PORT 0: the kernel picks) and close it;
+ * the port it got in *ret_port. 0 or -errno. */
+static int fleet_try_bind(const char *ip, unsigned port, unsigned *ret_port)
+{
+	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
+	socklen_t len = sizeof(sin);
+	if (inet_pton(AF_INET, ip, &sin.sin_addr) != 1)
+		return -EINVAL;
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	int r = 0;
+	if (bind(fd, (struct sockaddr *)&sin, sizeof(sin)) < 0 ||
+	    getsockname(fd, (struct sockaddr *)&sin, &len) < 0)
+		r = -errno;
+	close(fd);
+	if (r == 0)
+		*ret_port = ntohs(sin.sin_port);
+	return r;
+}
+
+/* A port the kernel considers free on IP and on 127.0.0.1 (so an answer
+ * there is this pod's, see fleet_misplaced) and this run never used. */
 static int fleet_alloc_port(struct fleet *f, const char *ip, unsigned *ret_port)
 {
 	for (int attempt = 0; attempt < 200; attempt++) {
-		int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-		if (fd < 0)
-			return -errno;
-		struct sockaddr_in sin = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-		socklen_t len = sizeof(sin);
-		int r = 0;
-		if (inet_pton(AF_INET, ip, &sin.sin_addr) != 1)
-			r = -EINVAL;
-		else if (bind(fd, (struct sockaddr *)&sin, sizeof(sin)) < 0 ||
-		    getsockname(fd, (struct sockaddr *)&sin, &len) < 0)
-			r = -errno;
-		close(fd);
+		unsigned port, same;
+		int r = fleet_try_bind(ip, 0, &port);
 		if (r < 0)
 			return r;
-		unsigned port = ntohs(sin.sin_port);
+		if (fleet_try_bind("127.0.0.1", port, &same) < 0)
+			continue;
 		if (!(f->used_ports[port / 8] & (1u << (port % 8)))) {
 			f->used_ports[port / 8] |= (uint8_t)(1u << (port % 8));
 			*ret_port = port;
@@ -267,6 +280,21 @@ static int fleet_start_pod(struct fleet *f, struct replica *r)
 	return r_;
 }
 
+/* Does R's app answer the probe on 127.0.0.1 instead of its own address?
+ * (An app written before pods had addresses: say so rather than time out.) */
+static bool fleet_misplaced(const struct fleet *f, const struct replica *r)
+{
+	struct http_endpoint target;
+	const struct http_request probe = { .method = "GET", .path = f->opts->probe_path,
+					    .timeout_ms = 1000 };
+	struct http_response resp = { 0 };
+	util_endpoint_loopback(r->port, &target);
+	if (http_exchange(&target, &probe, &resp, NULL) < 0)
+		return false;
+	http_response_free(&resp);
+	return true;
+}
+
 /* Probe R's pod until ready, exited, timed out or interrupted. */
 static int fleet_wait_ready(struct fleet *f, struct replica *r)
 {
@@ -280,11 +308,14 @@ static int fleet_wait_ready(struct fleet *f, struct replica *r)
 		if (pod_poll(&r->pod, &status))
 			return -ECHILD;
 		struct http_response resp = { 0 };
-		if (http_exchange(&target, &probe, &resp, NULL) == 0) {
+		int err = http_exchange(&target, &probe, &resp, NULL);
+		if (err == 0) {
 			unsigned code = resp.status;
 			http_response_free(&resp);
 			if (code >= 200 && code < 400)
 				return 0;
+		} else if (err == -ECONNREFUSED && fleet_misplaced(f, r)) {
+			return -EADDRNOTAVAIL;
 		}
 		if (util_now_ns() > deadline)
 			return -ETIMEDOUT;
@@ -316,8 +347,13 @@ static void fleet_take_down(struct fleet *f, struct replica *r, bool graceful)
 /* Report a pod that would not come up, with its log. */
 static void fleet_start_failed(struct replica *r, int err)
 {
-	util_say("claimfs-harness: %s did not become ready: %s; its log:", r->pod_name,
-		 err == -ECHILD ? "the app exited" : strerror(-err));
+	if (err == -EADDRNOTAVAIL)
+		util_say("claimfs-harness: %s did not become ready: its app answers on 127.0.0.1:%u, "
+			 "but must listen on its own address POD_IP (%s) or on all addresses; its log:",
+			 r->pod_name, r->port, r->ip);
+	else
+		util_say("claimfs-harness: %s did not become ready: %s; its log:", r->pod_name,
+			 err == -ECHILD ? "the app exited" : strerror(-err));
 	util_print_tail(r->log_path, 15, "  | ");
 }
 

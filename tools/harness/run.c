@@ -398,7 +398,8 @@ static void run_report(struct run *run, enum report_result result, unsigned inco
 		.timeline = &run->timeline, .result = result, .error = run->error[0] ? run->error : NULL,
 		.inconsistent = inconsistent, .visits_done = load_completed(&run->load),
 		.retries = atomic_load(&run->load.retries),
-		.load_seconds = run->load_t1 > run->load_t0 ? (double)(run->load_t1 - run->load_t0) / 1e9 : 0,
+		.load_seconds = run->load_t0 && run->load_t1 > run->load_t0
+					? (double)(run->load_t1 - run->load_t0) / 1e9 : 0,
 		.replica_kills = atomic_load(&run->chaos.replica_kills),
 		.daemon_kills = atomic_load(&run->chaos.daemon_kills), .daemon_crashes = run->daemon_crashes,
 		.via_statefulset = run->claims.via_statefulset, .namespaced = run->fleet.namespaced,
