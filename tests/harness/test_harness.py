@@ -410,16 +410,16 @@ def test_supervise(t, s):
     replicas never restarted, holding their file open and their working
     directory in the claim; no replica sees any error."""
     logs = os.path.join(s.root, 'supervise-logs')
-    res = s.run(['--supervise', '--replicas', '3', '--requests', '400', '--kill-daemon', '4',
+    res = s.run(['--supervise', '--replicas', '3', '--requests', '300', '--kill-daemon', '3',
                  '--seed', '11', '--logs', logs])
     check_consistent(t, res, '--supervise')
     t.ok(re.search(r'^errors seen by replicas: 0 \(0 failed system calls, 0 visits failed\)$', res.out, re.M),
          '--supervise: "errors seen by replicas: 0"', res.out)
     rep = res.report or {}
     t.eq(rep.get('errors_seen_by_replicas'), {'syscalls': 0, 'visits': 0}, '--supervise: no errors in JSON')
-    t.eq(rep.get('kills', {}).get('daemon'), 4, '--supervise: 4 worker kills')
+    t.eq(rep.get('kills', {}).get('daemon'), 3, '--supervise: 3 worker kills')
     kills = res.timeline('kill-daemon')
-    t.ok(len(kills) == 4 and all("claimfsd's worker" in k and 'replicas not restarted' in k for k in kills),
+    t.ok(len(kills) == 3 and all("claimfsd's worker" in k and 'replicas not restarted' in k for k in kills),
          '--supervise: each kill hit the worker, not the supervisor', kills)
     t.eq([r['restarts'] for r in res.replicas()], [0, 0, 0], '--supervise: no replica was restarted')
     t.eq(res.timeline('restart-daemon'), [], '--supervise: the daemon was never restarted by the harness')
@@ -429,13 +429,13 @@ def test_supervise(t, s):
     # The error count is real: an app that fails some visits fails the run
     # (no kills here, so every error is one the app made on purpose).
     app = PY + ' %s --fail-every 25' % APP
-    res = s.run(['--supervise', '--app', app, '--replicas', '2', '--requests', '200', '--seed', '11'])
-    check_fails(t, res, '--supervise with an app seeing errors', r'saw 8 errors across the daemon kills \(4 failed system calls, 4 visits failed\)',
+    res = s.run(['--supervise', '--app', app, '--replicas', '2', '--requests', '100', '--seed', '11'])
+    check_fails(t, res, '--supervise with an app seeing errors', r'saw 4 errors across the daemon kills \(2 failed system calls, 2 visits failed\)',
                 ['app-python-0', 'app-python-1'])
     m = re.search(r'^errors seen by replicas: (\d+) \((\d+) failed system calls, (\d+) visits failed\)$',
                   res.out, re.M)
-    t.ok(m and int(m.group(2)) == 8 and int(m.group(3)) == 8,
-         '--supervise: 8 logged failures and 8 failed visits counted', res.out)
+    t.ok(m and int(m.group(2)) == 4 and int(m.group(3)) == 4,
+         '--supervise: 4 logged failures and 4 failed visits counted', res.out)
     worker_crash(t, s)
     s.check_clean('--supervise')
 
@@ -459,7 +459,7 @@ def supervisor_child(tmpdir):
 def worker_crash(t, s):
     """A worker that dies without the harness killing it fails the run, even
     though the supervisor replaced it and no replica noticed."""
-    cmd = [HARNESS, '--supervise', '--replicas', '1', '--requests', '600', '--concurrency', '2']
+    cmd = [HARNESS, '--supervise', '--replicas', '1', '--requests', '300', '--concurrency', '2']
     p = subprocess.Popen(cmd, env=s.env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     worker = None
     try:
