@@ -163,6 +163,8 @@ static int podman_write_config(struct podman *pm, const char *base, const char *
 {
 	const char *table = "[engine.volume_plugins]";
 	const char *at = base ? strstr(base, table) : NULL;
+	while (at && at != base && at[-1] != '\n')
+		at = strstr(at + 1, table); /* a header starts its line ("#[...]" is a comment) */
 	FILE *f = fopen(pm->conf_path, "we");
 	if (!f)
 		return -errno;
