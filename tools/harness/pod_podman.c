@@ -111,7 +111,9 @@ void pod_podman_signal(const struct pod *pod, int sig)
 	char signal_name[16];
 	snprintf(signal_name, sizeof(signal_name), "%d", sig);
 	const char *const kill_args[] = { "kill", "--signal", signal_name, pod->container, NULL };
-	podman_run_command(pod->podman, kill_args, POD_PODMAN_KILL_MS, NULL);
+	/* Not checked: a container that already exited cannot be signalled, and
+	 * the caller learns the pod's end by reaping its podman process. */
+	(void)podman_run_command(pod->podman, kill_args, POD_PODMAN_KILL_MS, NULL);
 }
 
 /* See pod.h: `podman kill`, then reap the attached podman (which removes
@@ -127,7 +129,8 @@ void pod_podman_kill(struct pod *pod)
 				;
 			const char *const rm[] = { "rm", "--force", "--ignore", "--time", "0",
 						   pod->container, NULL };
-			podman_run_command(pod->podman, rm, POD_PODMAN_KILL_MS, NULL);
+			/* Best effort: the run's cleanup removes it by name again. */
+			(void)podman_run_command(pod->podman, rm, POD_PODMAN_KILL_MS, NULL);
 			break;
 		}
 		util_sleep_ms(10);

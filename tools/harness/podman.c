@@ -343,7 +343,7 @@ int podman_adopt_volumes(struct podman *pm)
 }
 
 /* Run `podman VERB FLAGS... ITEMS...` (prefixing each item with PREFIX- when
- * PREFIXED); failures only logged: cleanup goes on. */
+ * PREFIXED); a failure is only reported: cleanup goes on. */
 static void podman_remove(struct podman *pm, const char *const *verb, size_t verb_len,
 			  const char *const *items, unsigned count, bool prefixed)
 {
@@ -358,7 +358,11 @@ static void podman_remove(struct podman *pm, const char *const *verb, size_t ver
 			goto out;
 		args[verb_len + i] = names[i];
 	}
-	podman_run_command(pm, args, PODMAN_COMMAND_TIMEOUT_MS, NULL);
+	int r = podman_run_command(pm, args, PODMAN_COMMAND_TIMEOUT_MS, NULL);
+	if (r != 0)
+		util_say("claimfs-harness: podman %s %s failed (%s); see %s", verb[0],
+			 verb_len > 1 && verb[1][0] != '-' ? verb[1] : "", r < 0 ? strerror(-r) : "exit status",
+			 pm->log_path);
 out:
 	for (unsigned i = 0; names && i < count; i++)
 		free(names[i]);
