@@ -16,8 +16,10 @@ Runs:
      acknowledged visit on disk, "errors seen by replicas: 0", a pod killed
      after the change runs the new revision, every pod resolves every
      <pod>.app-python to that pod's address.
-  2. a plain daemon SIGKILLed once: the container is recreated on its
-     volume and nothing acknowledged is lost.
+  2. the user's own image and command (--image/--command: a busybox image
+     this test imports, with its own visit CGI), a plain daemon SIGKILLed
+     once: the container is recreated on its volume, nothing acknowledged
+     is lost.
 After each: no container, volume or image of the run left in podman's
 storage, no mount and no process left. Skips (with the reason) only where
 podman itself is not installed; scripts/install-deps.sh installs it.
@@ -29,6 +31,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tarfile
 import tempfile
 
 sys.path.insert(0, os.environ.get('CLAIMFS_TEST_LIB', os.path.join(os.path.dirname(__file__), '..', 'integration', 'lib')))
@@ -49,6 +52,22 @@ cgroup_manager = "cgroupfs"
 events_logger = "none"
 tmp_dir = "{tmp}"
 """
+
+# The user's app of run 2: its own visit (write a temporary file, sync it,
+# rename it over the count, sync the directory), one request at a time.
+USER_IMAGE = 'localhost/claimfs-harness-test-app'
+USER_CGI = """#!/bin/sh
+f="$DATA_DIR/$VISITS_FILE"
+n=0
+[ -s "$f" ] && read -r n w < "$f"
+n=$((n + 1))
+if echo "$n $POD_NAME" > "$f.tmp" && sync "$f.tmp" && mv "$f.tmp" "$f" && sync "$DATA_DIR"; then
+    printf 'Content-Type: text/plain\\r\\n\\r\\n%s\\n' "$n"
+else
+    printf 'Status: 500 Internal Server Error\\r\\n\\r\\nnot recorded\\n'
+fi
+"""
+USER_COMMAND = 'exec httpd -f -p "$POD_IP:$PORT" -h /srv'
 
 STORAGE_CONF = """[storage]
 driver = "vfs"
@@ -94,6 +113,27 @@ class Env:
                 report = json.load(f)
         return rc, stdout, stderr, report or {}, out
 
+    def import_user_image(self):
+        """USER_IMAGE: busybox-static with USER_CGI as GET / of httpd in /srv."""
+        rootfs = os.path.join(self.root, 'user-rootfs')
+        for sub in ('bin', 'srv/cgi-bin', 'tmp', 'app/data'):
+            os.makedirs(os.path.join(rootfs, sub))
+        shutil.copy2('/bin/busybox', os.path.join(rootfs, 'bin', 'busybox'))
+        for applet in ('sh', 'httpd', 'sync', 'mv', 'printf'):
+            os.symlink('busybox', os.path.join(rootfs, 'bin', applet))
+        with open(os.path.join(rootfs, 'srv', 'healthz'), 'w', encoding='ascii') as f:
+            f.write('ok\n')
+        cgi = os.path.join(rootfs, 'srv', 'cgi-bin', 'index.cgi')
+        with open(cgi, 'w', encoding='ascii') as f:
+            f.write(USER_CGI)
+        os.chmod(cgi, 0o755)
+        tar_path = os.path.join(self.root, 'user-image.tar')
+        with tarfile.open(tar_path, 'w') as tar:
+            tar.add(rootfs, arcname='.')
+        p = subprocess.run(['podman', 'import', '--change', 'ENV PATH=/bin', tar_path, USER_IMAGE],
+                           env=self.env, capture_output=True, text=True, timeout=120, check=False)
+        return p.returncode == 0, p.stderr
+
     def podman(self, *args):
         p = subprocess.run(['podman', *args], env=self.env, capture_output=True, text=True, timeout=60,
                            check=False)
@@ -104,7 +144,7 @@ class Env:
         left = [x for x in (self.podman('ps', '-a', '--format', '{{.Names}}').split() +
                             self.podman('volume', 'ls', '--format', '{{.Name}}').split() +
                             [i for i in self.podman('images', '--format', '{{.Repository}}').split()
-                             if 'claimfs-harness' in i])]
+                             if 'claimfs-harness' in i and i != USER_IMAGE])]
         t.eq(left, [], '%s: no container, volume or image of the run left' % what)
         tmp = os.path.join(self.root, 'tmp')
         with open('/proc/self/mounts', encoding='utf-8') as f:
@@ -167,10 +207,18 @@ def run_supervised(t, env):
 
 
 def run_daemon_kill(t, env):
-    rc, out, err, report, _ = env.harness(['--replicas', '1', '--requests', '20', '--concurrency', '2',
+    imported, why = env.import_user_image()
+    if not t.ok(imported, 'podman import of the user\'s image', why):
+        return
+    rc, out, err, report, _ = env.harness(['--image', USER_IMAGE, '--command', USER_COMMAND,
+                                           '--replicas', '1', '--requests', '20', '--concurrency', '1',
                                            '--kill-daemon', '1', '--seed', '6'])
-    what = 'podman, daemon SIGKILLed'
+    what = 'podman --image/--command, daemon SIGKILLed'
     check_pass(t, rc, out, err, report, what)
+    reps = report.get('replicas') or [{}]
+    t.ok(reps[0].get('acked', 0) > 0 and
+         reps[0]['acked'] + reps[0]['in_flight_at_kill'] + reps[0]['failed'] == 20,
+         '%s: the user\'s app answered the visits' % what, reps)
     t.ok(len([e for e in report.get('timeline', []) if e['kind'] == 'restart-daemon']) == 1 and
          all(r['restarts'] >= 1 for r in report.get('replicas', [])),
          '%s: the container was recreated on its volume' % what, report.get('timeline'))
