@@ -6,6 +6,7 @@ its mount point unmounted (lazily if the server hangs), whatever state it was
 in; force_unmount() never blocks on a dead FUSE server.
 """
 
+import ctypes
 import http.client
 import json
 import os
@@ -74,16 +75,26 @@ def drop_caches():
 
 
 class Passthrough:
-    """passthrough_ll -f -o source=SRC[,OPTIONS] MNT (default options unless given)."""
+    """passthrough_ll -f -o source=SRC[,OPTIONS] MNT (default options unless
+    given), run by root or, with USER=(uid, gid), by that user (passthrough_ll
+    creates files with its own ids, so a workload that must own its files,
+    PostgreSQL, needs one run by its user). /dev/fuse may be root's alone
+    (mode 0600), so for another user root mounts and hands the open device
+    to passthrough_ll as /dev/fd/N, which libfuse takes as mounted already;
+    OPTIONS then are kernel mount options."""
 
-    def __init__(self, binary, src, mnt, log_path, options=''):
+    def __init__(self, binary, src, mnt, log_path, options='', user=None):
         self.binary, self.src, self.mnt, self.log_path = binary, src, mnt, log_path
         self.options = options
+        self.user = user
         self.proc = None
 
     def start(self):
         os.makedirs(self.src, exist_ok=True)
         os.makedirs(self.mnt, exist_ok=True)
+        if self.user:
+            self.start_as_user()
+            return
         opts = 'source=' + self.src + (',' + self.options if self.options else '')
         with open(self.log_path, 'ab') as logf:
             self.proc = subprocess.Popen([self.binary, '-f', '-o', opts, self.mnt],
@@ -97,6 +108,30 @@ class Passthrough:
                 return
             time.sleep(0.02)
         raise BenchError('passthrough_ll did not mount %s within 10 s' % self.mnt)
+
+    def start_as_user(self):
+        uid, gid = self.user
+        fd = os.open('/dev/fuse', os.O_RDWR | os.O_CLOEXEC)
+        try:
+            opts = 'fd=%d,rootmode=40000,user_id=%d,group_id=%d%s' % (
+                fd, uid, gid, ',' + self.options if self.options else '')
+            libc = ctypes.CDLL(None, use_errno=True)
+            if libc.mount(b'passthrough_ll', self.mnt.encode(), b'fuse.passthrough_ll',
+                          ctypes.c_ulong(0), opts.encode()) != 0:
+                err = ctypes.get_errno()
+                raise BenchError('mount of %s for uid %d: %s' % (self.mnt, uid, os.strerror(err)))
+            with open(self.log_path, 'ab') as logf:
+                self.proc = subprocess.Popen(
+                    [self.binary, '-f', '-o', 'source=' + self.src, '/dev/fd/%d' % fd],
+                    stdin=subprocess.DEVNULL, stdout=logf, stderr=logf, pass_fds=(fd,),
+                    user=uid, group=gid, extra_groups=[], cwd='/')
+        finally:
+            os.close(fd)  # passthrough_ll holds its own copy now
+        time.sleep(0.1)
+        if self.proc.poll() is not None:
+            force_unmount(self.mnt)
+            raise BenchError('passthrough_ll exited with %d; see %s'
+                             % (self.proc.returncode, self.log_path))
 
     def alive(self):
         return self.proc is not None and self.proc.poll() is None
@@ -121,6 +156,7 @@ class Claimfsd:
         os.makedirs(self.mount, exist_ok=True)
         if os.path.exists(self.port_file):
             os.unlink(self.port_file)
+        self.port = None  # a restart listens on a new port
         with open(self.log_path, 'ab') as logf:
             self.proc = subprocess.Popen(
                 # The bench's claims are sized for its largest workload

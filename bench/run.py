@@ -12,6 +12,12 @@ Every workload runs on each target in alternation (A B C A B C ...) for
 --rounds rounds; the tables show medians with min-max and the claimfs/native
 and claimfs/passthrough ratios, then the issue's targets as PASS/FAIL.
 
+Two groups (--group, default all): `micro` (issue 7: visits, sequential and
+random I/O, metadata, provisioning, start-up, each a program of bench/*.c)
+and `real` (issue 18: tar -xf of a generated tree, dd, PostgreSQL's
+pgbench, SQLite, git clone, cold 8 KiB reads, with claimfsd's CPU per MiB
+written; real_group.py).
+
 The workload programs (bench-*, bench/*.c) check their own results (final
 counter values, read-back data, entry counts, HTTP statuses) and exit 1 when
 anything is wrong; any such failure makes this driver exit 1, in every mode.
@@ -19,7 +25,10 @@ A missed performance target does not, unless --enforce-targets.
 
 Files: run.py (this: workloads, rounds, set-up, main), bench_procs.py
 (passthrough_ll and claimfsd processes, mounts), bench_report.py (tables,
-ratios, target checks).
+ratios, target checks); the real group: real_group.py (its workloads),
+real_tree.py (the generated tree), real_git.py (the generated repository),
+real_pg.py (PostgreSQL), real_child.py (timed loops in a child process),
+real_report.py (its table and verdicts).
 
 Owns: one temporary work directory (under the build directory unless
 --workdir-parent), the processes it starts (passthrough_ll, claimfsd) and
@@ -52,9 +61,12 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from bench_procs import (BenchError, Claimfsd, Passthrough, drop_caches,  # noqa: E402
                          filesystem_of, force_unmount, log)
 from bench_report import REPO, TARGETS, WORKLOADS, Report, machine_info  # noqa: E402
+from real_group import REAL_FULL, REAL_QUICK, REAL_WORKLOADS, RealGroup  # noqa: E402
+from real_report import real_table, real_verdicts  # noqa: E402
 
 PASSTHROUGH_SRC = '/usr/share/doc/libfuse3-dev/examples/passthrough_ll.c'
 SKIP = 77
+GROUPS = {'micro': WORKLOADS, 'real': REAL_WORKLOADS, 'all': WORKLOADS + REAL_WORKLOADS}
 
 # Sizes. Full mode follows the issue; quick mode runs everything tiny.
 FULL = {
@@ -116,6 +128,7 @@ class Bench:
         self.errors = []
         self.notes = []
         self.memory = []     # (after workload, hwm KiB, rss KiB)
+        self.real = None     # RealGroup, when a real workload is selected
 
     # -- programs --
 
@@ -139,7 +152,7 @@ class Bench:
 
     def setup_targets(self):
         for t in self.targets:
-            if t == 'passthrough':
+            if t == 'passthrough' and any(w in WORKLOADS for w in self.args.workloads):
                 self.passthrough = Passthrough(
                     os.path.join(self.bin_dir, 'passthrough_ll'),
                     os.path.join(self.workdir, 'passthrough-src'),
@@ -153,10 +166,18 @@ class Bench:
                                          os.path.join(self.workdir, 'claimfs-mnt'),
                                          self.workdir, 'claimfsd')
                 self.claimfsd.start()
-            else:
+            elif t == 'native':
                 os.makedirs(os.path.join(self.workdir, 'native'), exist_ok=True)
+        if any(w in REAL_WORKLOADS for w in self.args.workloads):
+            self.real = RealGroup(self)
+            self.real.start()
 
     def teardown(self):
+        if self.real is not None:
+            try:
+                self.real.stop()
+            except Exception as e:  # noqa: BLE001 - teardown must go on
+                log('teardown: %s' % e)
         for what in (self.claimfsd, self.passthrough):
             if what is None:
                 continue
@@ -597,12 +618,15 @@ class Bench:
         steps = {'visits': self.run_visits, 'sequential': self.run_sequential,
                  'random': self.run_random, 'metadata': self.run_metadata,
                  'provisioning': self.run_provisioning, 'startup': self.run_startup}
-        for w in WORKLOADS:
+        for w in GROUPS['all']:
             if w in self.args.workloads:
                 log('== %s' % w)
                 perf = self.perf_start(w)
                 try:
-                    steps[w]()
+                    if w in REAL_WORKLOADS:
+                        self.real.run(w)
+                    else:
+                        steps[w]()
                 finally:
                     self.perf_stop(perf)
                 self.note_memory(w)
@@ -666,8 +690,10 @@ def parse_args(argv):
                    '(default: build and use a release build in build-release/)')
     p.add_argument('--workdir-parent', help='where the temporary work directory goes '
                    '(default: the build directory; must be on the disk being measured)')
-    p.add_argument('--workloads', default=','.join(WORKLOADS),
-                   help='comma-separated subset of ' + ','.join(WORKLOADS))
+    p.add_argument('--group', choices=sorted(GROUPS), default='all',
+                   help='micro (issue 7), real (issue 18) or all (default)')
+    p.add_argument('--workloads',
+                   help='comma-separated subset of the group: ' + ','.join(GROUPS['all']))
     p.add_argument('--targets', default=','.join(TARGETS),
                    help='comma-separated subset of ' + ','.join(TARGETS))
     p.add_argument('--visits-seconds', type=float, help='length of each visits run')
@@ -679,9 +705,10 @@ def parse_args(argv):
     p.add_argument('--perf-dir', help='record `perf record -g` profiles of the main claimfsd, '
                    'one WORKLOAD.perf.data per workload, in this directory')
     args = p.parse_args(argv)
-    args.workloads = [w for w in args.workloads.split(',') if w]
+    args.workloads = ([w for w in args.workloads.split(',') if w] if args.workloads
+                      else list(GROUPS[args.group]))
     args.targets = [t for t in args.targets.split(',') if t]
-    bad = [w for w in args.workloads if w not in WORKLOADS] + \
+    bad = [w for w in args.workloads if w not in GROUPS[args.group]] + \
           [t for t in args.targets if t not in TARGETS]
     if bad:
         p.error('unknown workload or target: %s' % ', '.join(bad))
@@ -691,6 +718,7 @@ def parse_args(argv):
 def main(argv):
     args = parse_args(argv)
     sizes = dict(QUICK if args.quick else FULL)
+    sizes.update(REAL_QUICK if args.quick else REAL_FULL)
     if args.rounds:
         sizes['rounds'] = args.rounds
     if args.visits_seconds:
@@ -743,7 +771,7 @@ def main(argv):
             log('work directory kept: %s' % workdir)
         else:
             for mnt in ('passthrough-mnt', 'passthrough-cached-mnt', 'claimfs-mnt', 'startup/mnt',
-                        'startup-build-mnt'):
+                        'startup-build-mnt', 'real-passthrough-mnt', 'real-pg-passthrough-mnt'):
                 force_unmount(os.path.join(workdir, mnt))
             shutil.rmtree(workdir, ignore_errors=True)
 
@@ -761,7 +789,10 @@ def main(argv):
           '↓ lower is better.')
     print('')
     print(report.tables())
-    print(report.checks_table(checks, args.quick))
+    if any(w in WORKLOADS for w in args.workloads):
+        print(report.checks_table(checks, args.quick))
+    rules = bench.real.rules if bench.real else {}
+    print(real_table(report, rules))
     for note in sorted(set(bench.notes)):
         print('Note: %s' % note)
     if bench.errors:
@@ -773,10 +804,12 @@ def main(argv):
             json.dump({'mode': 'quick' if args.quick else 'full', 'sizes': sizes,
                        'machine': machine, 'elapsed_s': elapsed, 'results': bench.results,
                        'summary': report.summary, 'memory': bench.memory, 'targets': checks,
+                       'real_targets': real_verdicts(report, rules),
                        'notes': sorted(set(bench.notes)), 'errors': bench.errors}, f, indent=1)
     if bench.errors:
         return 1
-    if args.enforce_targets and any(c['verdict'] == 'FAIL' for c in checks):
+    if args.enforce_targets and any(c['verdict'] == 'FAIL' for c in
+                                    checks + real_verdicts(report, rules)):
         return 1
     return 0
 
