@@ -90,8 +90,9 @@ check-valgrind: build
 	$(VALGRIND_ENV) $(MESON) test -C $(BUILD) --suite unit --print-errorlogs \
 	    --timeout-multiplier 10 --wrapper '$(VALGRIND)' --logbase check
 
-# Issue 7: claimfs against a native directory and FUSE passthrough (builds
-# its own release build in build-release/).
+# Issues 7 and 18: claimfs against a native directory and FUSE passthrough
+# (builds its own release build in build-release/); two groups, micro and
+# real, e.g. `make bench BENCH_ARGS='--group real --quick'`.
 bench:
 	$(PYTHON) bench/run.py $(BENCH_ARGS)
 

@@ -25,6 +25,10 @@ PACKAGES=(
 	# the schema table's generator (tools/schema) and its regeneration test;
 	# the official Python client, driven by the client-python integration test
 	python3-kubernetes
+	# the bench's real group (make bench): PostgreSQL's initdb, postgres and
+	# pgbench (/usr/lib/postgresql/15/bin), git for its clone workload and
+	# the bench-real-checks test
+	postgresql-15 git
 	# the volume plugin's Podman test: rootful podman with Debian's runc (crun
 	# refuses hybrid cgroups), catatonit (the pause process of kube play's
 	# pods) and an image imported from busybox-static's rootfs
