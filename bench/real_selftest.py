@@ -38,7 +38,7 @@ def expect(what, cond):
 
 
 def tree_checks(tmp):
-    spec = TreeSpec(7, 400, 1 << 20)
+    spec = TreeSpec(7, 300, 512 << 10)
     archive = os.path.join(tmp, 't.tar')
     spec.write_archive(archive)
     expected = spec.manifest()
@@ -121,7 +121,7 @@ def child_checks(tmp, randio):
         f.write(data)
     bad = child('coldread', path, '--size', str(4 << 20), '--reads', '64', '--seed', '3')
     expect('cold-read check rejects misplaced blocks', bad.returncode != 0)
-    db = child('sqlite', os.path.join(tmp, 's.db'), '--transactions', '200')
+    db = child('sqlite', os.path.join(tmp, 's.db'), '--transactions', '30')
     expect('SQLite run counts its rows', db.returncode == 0 and '"tx_per_s"' in db.stdout)
 
 
