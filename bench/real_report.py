@@ -11,12 +11,16 @@ none can be judged (a target did not run). Judged on medians only.
 REAL_ORDER = ('tar', 'dd', 'postgres', 'sqlite', 'git', 'cold-read')
 
 
-def target_text(parts, better):
+def target_text(parts, better, medians):
+    """The target in words; a reference that did not run is marked so."""
     sign = '≤' if better == 'lower' else '≥'
     out = []
     for ref, bound in parts:
-        out.append('%s %g ms/MiB' % (sign, bound) if ref == 'abs'
-                   else '%s %g× %s' % (sign, bound, ref))
+        if ref == 'abs':
+            out.append('%s %g ms/MiB' % (sign, bound))
+        else:
+            out.append('%s %g× %s%s' % (sign, bound, ref,
+                                         '' if medians.get(ref) else ' (not run)'))
     return ', '.join(out)
 
 
@@ -56,7 +60,7 @@ def real_rows(report, rules):
                     ratios.append('%.2fx' % (cf / medians[ref]) if cf is not None and medians[ref]
                                   else '-')
                 parts = rules.get(case, {}).get(metric)
-                target = target_text(parts, better) if parts else '-'
+                target = target_text(parts, better, medians) if parts else '-'
                 verdict = judge(parts, better, medians) if parts else '-'
                 rows.append((workload, case, label, better, medians,
                              [report.cell(s[t]) for t in ('native', 'passthrough', 'claimfs')],
