@@ -8,7 +8,6 @@ assumed; clone_check() accepts a clone only when `git fsck --full` is clean,
 HEAD names the source's commit and the checkout matches the index.
 """
 
-import os
 import random
 import subprocess
 

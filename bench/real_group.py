@@ -25,7 +25,10 @@ Invariants:
   - stop() leaves no process of this group running and no mount mounted.
 
 The issue's targets, per row, are in REAL_RULES; the table with its verdict
-column is written by real_report.py.
+column is written by real_report.py. Helpers: real_tree.py (the generated
+tree), real_git.py (the generated repository), real_pg.py (PostgreSQL),
+real_child.py (timed loops in a child process); real_selftest.py proves the
+checks reject wrong results (meson test bench-real-checks).
 """
 
 import hashlib

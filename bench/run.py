@@ -12,11 +12,8 @@ Every workload runs on each target in alternation (A B C A B C ...) for
 --rounds rounds; the tables show medians with min-max and the claimfs/native
 and claimfs/passthrough ratios, then the issue's targets as PASS/FAIL.
 
-Two groups (--group, default all): `micro` (issue 7: visits, sequential and
-random I/O, metadata, provisioning, start-up, each a program of bench/*.c)
-and `real` (issue 18: tar -xf of a generated tree, dd, PostgreSQL's
-pgbench, SQLite, git clone, cold 8 KiB reads, with claimfsd's CPU per MiB
-written; real_group.py).
+Groups (--group, default all): `micro` (issue 7: bench/*.c programs) and
+`real` (issue 18: tar, dd, pgbench, SQLite, git, cold reads; real_group.py).
 
 The workload programs (bench-*, bench/*.c) check their own results (final
 counter values, read-back data, entry counts, HTTP statuses) and exit 1 when
@@ -25,10 +22,7 @@ A missed performance target does not, unless --enforce-targets.
 
 Files: run.py (this: workloads, rounds, set-up, main), bench_procs.py
 (passthrough_ll and claimfsd processes, mounts), bench_report.py (tables,
-ratios, target checks); the real group: real_group.py (its workloads),
-real_tree.py (the generated tree), real_git.py (the generated repository),
-real_pg.py (PostgreSQL), real_child.py (timed loops in a child process),
-real_report.py (its table and verdicts).
+ratios, target checks); real_*.py (the real group, see real_group.py).
 
 Owns: one temporary work directory (under the build directory unless
 --workdir-parent), the processes it starts (passthrough_ll, claimfsd) and
