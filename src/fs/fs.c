@@ -487,14 +487,16 @@ static void fs_op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t 
 			struct fuse_file_info *fi)
 {
 	struct store_kill_suidgid kill;
-	ssize_t r = store_write_kill(fs_store(req), ino, (uint64_t)off, buf, size,
-				     fs_kill_request(req, fs_caller_in_group, &kill));
+	enum store_io_class io_class = STORE_IO_STANDARD;
+	ssize_t r = store_write_class(fs_store(req), ino, (uint64_t)off, buf, size,
+				      fs_kill_request(req, fs_caller_in_group, &kill), &io_class);
 
 	(void)fi;
-	if (r >= 0) {
+	if (r >= 0 && io_class == STORE_IO_DURABLE) {
 		/* A claim of the durable I/O class: the write is committed durably
-		 * before it is acknowledged, as with O_SYNC. */
-		int c = store_io_class_commit(fs_store(req), ino);
+		 * before it is acknowledged, as with O_SYNC. The class came with
+		 * the write, so a standard claim's write costs no second lookup. */
+		int c = store_fsync(fs_store(req), ino, false);
 
 		if (c < 0)
 			r = c;

@@ -367,6 +367,12 @@ int store_volume_modify(struct store *s, const char *name, uint64_t inode_limit,
 /* After a write or a close on ino: if its volume has the durable I/O class,
  * commit durably now (as store_fsync); otherwise nothing. */
 int store_io_class_commit(struct store *s, uint64_t ino);
+/* store_write_kill that also gives the I/O class of ino's volume as the write
+ * found it (*ret_class, set only on success), so a caller that commits by
+ * I/O class after each write (the FUSE layer) needs no second lookup. */
+ssize_t store_write_class(struct store *s, uint64_t ino, uint64_t offset, const char *buf,
+			  size_t size, const struct store_kill_suidgid *kill,
+			  enum store_io_class *ret_class);
 typedef int (*store_volume_cb)(void *ud, const struct store_volume *volume);
 int store_volume_list(struct store *s, store_volume_cb cb, void *ud);
 

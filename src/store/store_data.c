@@ -237,7 +237,8 @@ int store_kill_priv(struct store *s, struct store_inode *inode, const struct sto
 }
 
 static ssize_t store_do_write(struct store *s, uint64_t ino, uint64_t offset, const char *buf,
-			      size_t size, const struct store_kill_suidgid *kill, char *scratch)
+			      size_t size, const struct store_kill_suidgid *kill, char *scratch,
+			      enum store_io_class *ret_class)
 {
 	struct store_inode inode;
 	struct store_volume volume;
@@ -249,6 +250,7 @@ static ssize_t store_do_write(struct store *s, uint64_t ino, uint64_t offset, co
 	r = store_load_writable_file(s, ino, &inode, &volume);
 	if (r < 0)
 		return r;
+	*ret_class = volume.io_class;
 	if (size == 0)
 		return 0;
 	r = store_check_range(s, &volume, offset, end, size);
@@ -301,6 +303,16 @@ ssize_t store_write(struct store *s, uint64_t ino, uint64_t offset, const char *
 ssize_t store_write_kill(struct store *s, uint64_t ino, uint64_t offset, const char *buf,
 			 size_t size, const struct store_kill_suidgid *kill)
 {
+	enum store_io_class io_class;
+
+	return store_write_class(s, ino, offset, buf, size, kill, &io_class);
+}
+
+ssize_t store_write_class(struct store *s, uint64_t ino, uint64_t offset, const char *buf,
+			  size_t size, const struct store_kill_suidgid *kill,
+			  enum store_io_class *ret_class)
+{
+	enum store_io_class io_class = STORE_IO_STANDARD;
 	char *scratch = malloc(STORE_BLOCK_SIZE);
 	ssize_t r;
 
@@ -309,9 +321,11 @@ ssize_t store_write_kill(struct store *s, uint64_t ino, uint64_t offset, const c
 	r = store_op_begin(s);
 	if (r < 0)
 		goto out;
-	ssize_t written = store_do_write(s, ino, offset, buf, size, kill, scratch);
+	ssize_t written = store_do_write(s, ino, offset, buf, size, kill, scratch, &io_class);
 	int end = store_op_end(s, written < 0 ? (int)written : 0);
 	r = end < 0 ? end : written;
+	if (r >= 0)
+		*ret_class = io_class;
 out:
 	free(scratch);
 	return r;
