@@ -143,30 +143,34 @@ int store_block_patch(struct store *s, int64_t id, const void *data, size_t len,
 	return rc == SQLITE_OK ? 0 : store_errno(s, rc, "patch block");
 }
 
-/* Read a whole row into buf (STORE_BLOCK_SIZE bytes, zero-filled past its data). */
-static int store_block_load(struct store *s, int64_t id, char *buf)
+/* Copy the first len bytes of a data row (its length, from
+ * store_block_state) into buf; the caller fills the rest. */
+static int store_block_load(struct store *s, int64_t id, char *buf, uint64_t len)
 {
 	sqlite3_stmt *st = store_stmt(s, STMT_BLOCK_RANGE);
 	int rc, r = 0;
 
 	assert(store_lock_held(s));
-	memset(buf, 0, STORE_BLOCK_SIZE);
 	store_bind_int64(s, st, 1, id);
 	store_bind_int64(s, st, 2, id);
 	rc = store_step(s, st);
 	if (rc == SQLITE_ROW) {
-		int len = sqlite3_column_bytes(st, 1);
 		const void *data = sqlite3_column_blob(st, 1);
-		if (data && len > 0)
-			memcpy(buf, data, (size_t)len > STORE_BLOCK_SIZE ? STORE_BLOCK_SIZE : (size_t)len);
-	} else if (rc != SQLITE_DONE) {
-		r = store_errno(s, rc, "load block");
+		if ((uint64_t)sqlite3_column_bytes(st, 1) != len || (len > 0 && !data))
+			r = -EIO; /* the row changed under the lock: cannot happen */
+		else if (len > 0)
+			memcpy(buf, data, (size_t)len);
+	} else {
+		r = rc == SQLITE_DONE ? -EIO : store_errno(s, rc, "load block");
 	}
 	sqlite3_reset(st);
 	return r;
 }
 
-/* Write part of one block; adds the change in usage to *delta. */
+/* Write part of one block; adds the change in usage to *delta. Only the
+ * bytes of the new row are assembled in scratch (old data, zeros up to the
+ * write, the write, and for a reserved block zeros to its end), so an append
+ * that starts a block stores its data without touching scratch at all. */
 static int store_write_block(struct store *s, uint64_t ino, uint64_t index, uint64_t offset,
 			     const char *data, size_t len, char *scratch, int64_t *delta)
 {
@@ -181,19 +185,20 @@ static int store_write_block(struct store *s, uint64_t ino, uint64_t index, uint
 	bool exists = r == 0;
 	if (exists && !is_null && offset + len <= old_len)
 		return store_block_patch(s, id, data, len, offset);
-	if (offset == 0 && len == STORE_BLOCK_SIZE) {
-		new_len = STORE_BLOCK_SIZE;
+	/* A reserved block stays a whole block; otherwise keep just the data. */
+	new_len = is_null ? STORE_BLOCK_SIZE : (old_len > offset + len ? old_len : offset + len);
+	if (offset == 0 && len == new_len) {
 		r = store_block_put(s, id, data, len);
 	} else {
-		if (exists && !is_null)
-			r = store_block_load(s, id, scratch);
-		else
-			memset(scratch, 0, STORE_BLOCK_SIZE);
-		if (r < 0 && r != -ENOENT)
+		uint64_t kept = exists && !is_null ? old_len : 0; /* < offset + len here */
+		r = kept ? store_block_load(s, id, scratch, kept) : 0;
+		if (r < 0)
 			return r;
+		if (offset > kept)
+			memset(scratch + kept, 0, (size_t)(offset - kept));
 		memcpy(scratch + offset, data, len);
-		/* A reserved block stays a whole block; otherwise keep just the data. */
-		new_len = is_null ? STORE_BLOCK_SIZE : (old_len > offset + len ? old_len : offset + len);
+		if (new_len > offset + len)
+			memset(scratch + offset + len, 0, (size_t)(new_len - offset - len));
 		r = store_block_put(s, id, scratch, new_len);
 	}
 	if (r < 0)
