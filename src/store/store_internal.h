@@ -84,9 +84,11 @@
 /* Space is accounted in units of this many bytes (st_blocks, statfs). */
 #define STORE_ALLOC_UNIT 4096u
 #define STORE_LINK_MAX 65000u
-/* Past this many WAL frames, the committing thread restarts the WAL after
- * its commit (the background checkpointer has copied most frames by then). */
-#define STORE_WAL_RESTART_FRAMES 8192
+/* Past this many bytes of WAL frames (8,192 frames of 4 KiB pages, the
+ * page size stores had before 8 KiB), the committing thread restarts the WAL
+ * after its commit (the background checkpointer has copied most frames by
+ * then). In frames: store_wal_restart_frames. */
+#define STORE_WAL_RESTART_BYTES (32ll << 20)
 /* A restarted WAL keeps this much of its file (PRAGMA journal_size_limit), so
  * the next frames overwrite pages the page cache likely holds. A WAL longer
  * than this (a stream's) is truncated to nothing when it restarts instead:
@@ -322,6 +324,12 @@ struct store {
 	atomic_uint_fast64_t stat_durable_commits;
 	atomic_uint_fast64_t stat_commit_ns;
 };
+
+/* STORE_WAL_RESTART_BYTES in frames of this store's page size. */
+static inline int store_wal_restart_frames(const struct store *s)
+{
+	return (int)(STORE_WAL_RESTART_BYTES / s->page_size);
+}
 
 struct store_invalidation {
 	uint64_t parent;

@@ -360,6 +360,21 @@ static const struct store_pragma_setting {
 	const char *expect;  /* the value the PRAGMA must report, or NULL */
 	bool writable_only;  /* skipped for a read-only store */
 } store_pragmas[] = {
+	/* Before anything writes the first page: a new store gets 8 KiB pages
+	 * (SQLite's default is 4 KiB). A 16 KiB block row is then a leaf cell
+	 * and two overflow pages instead of four, so a block write walks,
+	 * journals, checksums and copies half as many WAL frames (one
+	 * pwrite pair each, and a pread and pwrite at checkpoint): measured
+	 * over 5 alternating pairs against 4 KiB pages, dd bs=8k conv=fsync
+	 * 0.82x the time, bs=128k 0.89x, 8 KiB pwrite + fdatasync 0.83x,
+	 * SQLite WAL synchronous=FULL transactions 0.47x (noisy) at about
+	 * the same daemon CPU, for ~37% more WAL bytes per small commit.
+	 * 16 KiB pages did better on streams but doubled the bytes of every
+	 * small commit. An existing store keeps its page size: SQLite ignores
+	 * this on a file that has pages, and a WAL database cannot change it
+	 * even by VACUUM (store_compact). Every size the store computes from
+	 * pages reads PRAGMA page_size (store_load_state). */
+	{ "PRAGMA page_size = 8192", NULL, true },
 	/* First: a new file takes it only before anything writes its first
 	 * page (journal_mode = WAL does). Free pages can then go back to the
 	 * host (store_vacuum.c). An existing store made without it keeps

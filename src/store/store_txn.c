@@ -498,7 +498,7 @@ int store_commit(struct store *s)
 	/* Short on disk: restart the WAL early so it reuses its space. A
 	 * stream's long WAL is left to the checkpointer (store_checkpoint_tick):
 	 * restarting it here would copy it all inside this commit. */
-	int restart_frames = STORE_WAL_RESTART_FRAMES;
+	int restart_frames = store_wal_restart_frames(s);
 	if (atomic_load(&s->ckpt_deferring) || atomic_load(&s->ckpt_draining))
 		restart_frames = (int)(STORE_WAL_DEFER_MAX_BYTES / s->page_size);
 	if (s->wal_frames > restart_frames || (atomic_load(&s->low_space) && s->wal_frames > 0))
@@ -738,7 +738,7 @@ void store_checkpoint_tick(struct store *s)
 	 * gets the checkpoint lock first. Set before deferring ends, so that
 	 * checkpoint_pending never reads false in between. */
 	if (!defer)
-		atomic_store(&s->ckpt_draining, atomic_load(&s->wal_frames) > 4 * STORE_WAL_RESTART_FRAMES);
+		atomic_store(&s->ckpt_draining, atomic_load(&s->wal_frames) > 4 * store_wal_restart_frames(s));
 	atomic_store(&s->ckpt_deferring, defer);
 	if (defer) {
 		atomic_fetch_add(&s->stat_ckpt_deferred, 1);
@@ -769,9 +769,9 @@ void store_checkpoint_tick(struct store *s)
 	/* Restart a long WAL now, right after the pass that copied and synced
 	 * most of it, rather than in the commit that crosses the limit (inside
 	 * somebody's fsync). Not in the middle of an operation. */
-	if (rc == SQLITE_OK && done_frames > STORE_WAL_RESTART_FRAMES / 2) {
+	if (rc == SQLITE_OK && done_frames > store_wal_restart_frames(s) / 2) {
 		store_lock(s);
-		if (s->op_depth == 0 && s->wal_frames > STORE_WAL_RESTART_FRAMES / 2 &&
+		if (s->op_depth == 0 && s->wal_frames > store_wal_restart_frames(s) / 2 &&
 		    store_commit(s) == 0 && s->wal_frames > 0)
 			store_wal_restart(s);
 		store_unlock(s);
@@ -785,7 +785,7 @@ void store_get_stats(struct store *s, struct store_stats *ret_stats)
 	ret_stats->wal_frames_max = (uint64_t)atomic_load(&s->wal_frames_max);
 	ret_stats->checkpoint_deferred = atomic_load(&s->stat_ckpt_deferred);
 	ret_stats->checkpoint_pending = atomic_load(&s->ckpt_deferring) || atomic_load(&s->ckpt_draining) ||
-					atomic_load(&s->wal_frames) > STORE_WAL_RESTART_FRAMES;
+					atomic_load(&s->wal_frames) > store_wal_restart_frames(s);
 	ret_stats->commits = atomic_load(&s->stat_commits);
 	ret_stats->durable_commits = atomic_load(&s->stat_durable_commits);
 	ret_stats->commit_ns_total = atomic_load(&s->stat_commit_ns);

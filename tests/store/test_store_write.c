@@ -4,14 +4,16 @@
  * append that extends a row, a write past a row's end leaving a gap, an
  * overwrite inside a row, a write into a fallocated block, a write across
  * blocks) leaves the same bytes as a plain buffer would and usage that
- * store_check agrees with; and store_write_class reports the claim's I/O
- * class. Real SQLite files, no FUSE.
+ * store_check agrees with; store_write_class reports the claim's I/O
+ * class; new stores get 8 KiB pages, old ones keep theirs. Real SQLite
+ * files, no FUSE.
  */
 #include "store.h"
 #include "store_fixture.h"
 #include "unit.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -151,6 +153,34 @@ START_TEST(test_write_path)
 }
 END_TEST
 
+/* A new store has 8 KiB pages; a store made with 4 KiB pages keeps them
+ * when this version opens it, and works. */
+START_TEST(test_page_size_of_new_and_old_stores)
+{
+	struct store_space_stats space;
+	char old_path[600], cmd[800], back[5];
+	uint64_t ino;
+
+	store_get_space_stats(st, &space);
+	ck_assert_uint_eq(space.page_size, 8192);
+	store_close(st);
+	st = NULL;
+	snprintf(old_path, sizeof(old_path), "%s/old.db", test_dir);
+	snprintf(cmd, sizeof(cmd), "sqlite3 %s 'PRAGMA page_size = 4096; CREATE TABLE t(x); DROP TABLE t;'",
+		 old_path);
+	ck_assert_int_eq(system(cmd), 0);
+	ck_assert_int_eq(store_open(old_path, 0, &st), 0);
+	store_get_space_stats(st, &space);
+	ck_assert_uint_eq(space.page_size, 4096);
+	ino = make_file("old", STORE_IO_STANDARD);
+	ck_assert_int_eq(store_write(st, ino, 20000, "hello", 5), 5);
+	ck_assert_int_eq(store_sync(st, true), 0);
+	ck_assert_int_eq(store_read(st, ino, 20000, 5, back), 5);
+	ck_assert_mem_eq(back, "hello", 5);
+	assert_consistent();
+}
+END_TEST
+
 static Suite *store_write_suite(void)
 {
 	Suite *s = suite_create("store-write");
@@ -158,6 +188,7 @@ static Suite *store_write_suite(void)
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_write_path);
+	tcase_add_test(tc, test_page_size_of_new_and_old_stores);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -436,7 +436,16 @@ def stream_longest_wal(d, path, mib):
 # What store_checkpoint_defer asks of the disk before it holds back: room for
 # the longest deferred WAL (1.5 GiB) and its copy, plus the low-space margin.
 STREAM_DEFER_ROOM = 2 * 1536 * MiB + 8 * MiB
-WAL_RESTART_FRAMES = 8192
+# The WAL restarts past this many bytes of frames (STORE_WAL_RESTART_BYTES).
+WAL_RESTART_BYTES = 32 * MiB
+
+
+def wal_restart_frames(store):
+    """STORE_WAL_RESTART_BYTES in frames of STORE's page size (8 KiB for a
+    new store, 4 KiB for one made before)."""
+    proc = subprocess.run(['sqlite3', store, 'PRAGMA page_size'], stdout=subprocess.PIPE,
+                          stderr=subprocess.STDOUT, timeout=60, check=True)
+    return WAL_RESTART_BYTES // int(proc.stdout.decode('ascii').strip())
 
 
 def phase_stream_deferred(t, d):
@@ -449,9 +458,10 @@ def phase_stream_deferred(t, d):
     d.create_claim('default', 'stream', storage='256Mi')
     path = os.path.join(d.claim_path('default', 'stream'), 'big')
     _, longest_off = stream_longest_wal(d, path, 160)
+    restart_frames = wal_restart_frames(d.store)
     t.eq(d.metric('claimfs_store_checkpoint_deferred_total'), 0,
          '--stream-mib-per-s 0: the checkpointer never held back')
-    t.ok(longest_off < 3 * WAL_RESTART_FRAMES, '--stream-mib-per-s 0: the WAL kept restarting',
+    t.ok(longest_off < 3 * restart_frames, '--stream-mib-per-s 0: the WAL kept restarting',
          'longest WAL seen: %d frames' % longest_off)
     d.stop()
     d.start(['--stream-mib-per-s', '1'])
@@ -463,7 +473,7 @@ def phase_stream_deferred(t, d):
     if room:
         t.ok(deferred and deferred > 0, 'the checkpointer held back while the stream lasted',
              'deferred passes: %r' % deferred)
-        t.ok(longest >= 3 * WAL_RESTART_FRAMES, 'the stream stayed in the WAL (no restart under it)',
+        t.ok(longest >= 3 * restart_frames, 'the stream stayed in the WAL (no restart under it)',
              'longest WAL seen: %d frames' % longest)
     else:
         for what in ('the checkpointer held back while the stream lasted',
@@ -486,7 +496,7 @@ def phase_stream_deferred(t, d):
     wait_for(lambda: d.metric('claimfs_store_checkpoint_pending') == 0 and os.path.getsize(wal) < 64 * MiB,
              timeout=60, interval=0.05)
     if room:
-        t.ok(longest >= 3 * WAL_RESTART_FRAMES, 'a second stream stayed in the WAL',
+        t.ok(longest >= 3 * restart_frames, 'a second stream stayed in the WAL',
              'longest WAL seen: %d frames' % longest)
         t.ok(os.path.getsize(wal) < 64 * MiB, "the stream's WAL was truncated once copied",
              'WAL file: %d bytes' % os.path.getsize(wal))
