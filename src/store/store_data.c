@@ -282,9 +282,6 @@ static ssize_t store_do_write(struct store *s, uint64_t ino, uint64_t offset, co
 	inode.alloc = (uint64_t)((int64_t)inode.alloc + delta);
 	store_redo_now(s, &inode.attr.mtime);
 	inode.attr.ctime = inode.attr.mtime;
-	/* Dropping set-id bits depends on the caller's groups: not replayed. */
-	bool exact = !kill || (!(inode.attr.mode & (S_ISUID | S_ISGID)) &&
-			       !store_may_have_xattr(s, "security.capability"));
 	r = store_kill_priv(s, &inode, kill);
 	if (r < 0)
 		return r;
@@ -296,7 +293,9 @@ static ssize_t store_do_write(struct store *s, uint64_t ino, uint64_t offset, co
 		if (r < 0)
 			return r;
 	}
-	store_redo_write(s, ino, offset, buf, size, &inode.attr.mtime, exact);
+	/* What dropping set-id bits left depends on the caller's groups:
+	 * the log keeps the outcome. */
+	store_redo_write(s, ino, offset, buf, size, &inode.attr.mtime, kill != NULL, inode.attr.mode);
 	return (ssize_t)size;
 }
 
@@ -601,8 +600,11 @@ static int store_do_setxattr(struct store *s, uint64_t ino, const char *name, co
 		return r;
 	if (strcmp(name, "security.capability") == 0)
 		atomic_store(&s->capability_xattrs, true);
-	store_now(&inode.attr.ctime);
-	return store_inode_save(s, &inode);
+	store_redo_now(s, &inode.attr.ctime);
+	r = store_inode_save(s, &inode);
+	if (r == 0)
+		store_redo_setxattr(s, ino, name, value, size, flags, &inode.attr.ctime);
+	return r;
 }
 
 int store_setxattr(struct store *s, uint64_t ino, const char *name, const void *value,
@@ -710,8 +712,11 @@ static int store_do_removexattr(struct store *s, uint64_t ino, const char *name)
 		return r;
 	if (sqlite3_changes(s->db) == 0)
 		return -ENODATA;
-	store_now(&inode.attr.ctime);
-	return store_inode_save(s, &inode);
+	store_redo_now(s, &inode.attr.ctime);
+	r = store_inode_save(s, &inode);
+	if (r == 0)
+		store_redo_removexattr(s, ino, name, &inode.attr.ctime);
+	return r;
 }
 
 int store_removexattr(struct store *s, uint64_t ino, const char *name)

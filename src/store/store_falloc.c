@@ -133,7 +133,7 @@ static int store_falloc_chunk_usage(struct store *s, uint64_t ino, uint64_t firs
  * (more may be left); 0 if fewer rows than a chunk are left, or the file
  * cannot be punched (the final operation takes the rest, or reports the
  * error); -errno if deleting failed. */
-static int store_falloc_punch_chunk(struct store *s, uint64_t ino, uint64_t first, uint64_t last)
+int store_falloc_punch_chunk(struct store *s, uint64_t ino, uint64_t first, uint64_t last)
 {
 	struct store_inode inode;
 	struct store_volume volume;
@@ -161,6 +161,8 @@ static int store_falloc_punch_chunk(struct store *s, uint64_t ino, uint64_t firs
 	}
 	if (r == 0 && usage)
 		r = store_volume_charge(s, volume.id, -usage, 0);
+	if (r == 0)
+		store_redo_punch_chunk(s, ino, first, last);
 	r = store_op_end(s, r);
 	return r < 0 ? r : 1;
 }
@@ -237,7 +239,7 @@ static int store_do_fallocate(struct store *s, uint64_t ino, int mode, uint64_t 
 	if (delta > 0 && volume.used_bytes + (uint64_t)delta > volume.capacity)
 		return -ENOSPC;
 	struct timespec now;
-	store_now(&now);
+	store_redo_now(s, &now);
 	if (!(mode & FALLOC_FL_KEEP_SIZE) && end > inode.attr.size) {
 		inode.attr.size = end;
 		inode.attr.mtime = now;
@@ -250,6 +252,8 @@ static int store_do_fallocate(struct store *s, uint64_t ino, int mode, uint64_t 
 	r = store_inode_save(s, &inode);
 	if (r == 0 && delta)
 		r = store_volume_charge(s, volume.id, delta, 0);
+	if (r == 0)
+		store_redo_fallocate(s, ino, mode, offset, length, &now);
 	return r;
 }
 

@@ -165,7 +165,10 @@ void store_reclaim_pending(struct store *s)
 			r = store_op_begin(s);
 			if (r < 0)
 				break;
-			r = store_op_end(s, store_reclaim_chunk(s, ino));
+			r = store_reclaim_chunk(s, ino);
+			if (r >= 0)
+				store_redo_reclaim(s, ino);
+			r = store_op_end(s, r);
 			/* Let other operations in between chunks: a 1 GiB file is
 			 * 1,024 of them, and this thread would otherwise hold the
 			 * store for the whole deletion. reclaiming keeps other
@@ -235,8 +238,12 @@ void store_forget(struct store *s, uint64_t ino, uint64_t nlookup)
 	if (r == 0 && left == 0 && store_inomap_get(&s->orphans, ino)) {
 		r = store_op_begin(s);
 		/* Re-check nlink: a rolled-back transaction may have brought a name back. */
-		if (r == 0)
-			r = store_op_end(s, store_inode_release_if_unused(s, ino));
+		if (r == 0) {
+			r = store_inode_release_if_unused(s, ino);
+			if (r == 0)
+				store_redo_release(s, ino);
+			r = store_op_end(s, r);
+		}
 	}
 	if (r < 0 && r != -ENOENT)
 		log_warn("store: forget of inode %llu: %s", (unsigned long long)ino, strerror(-r));
@@ -477,7 +484,7 @@ static int store_create_inode(struct store *s, uint64_t parent, const char *name
 		return r;
 	if (volume.used_inodes >= volume.max_inodes)
 		return -ENOSPC;
-	store_now(&now);
+	store_redo_now(s, &now);
 	inode.attr.volume_id = dir.attr.volume_id;
 	inode.attr.mode = mode;
 	inode.attr.uid = caller->uid;
@@ -511,6 +518,7 @@ static int store_create_inode(struct store *s, uint64_t parent, const char *name
 	r = store_ref(s, inode.attr.ino);
 	if (r < 0)
 		return r;
+	store_redo_create(s, parent, name, &inode.attr, target);
 	*ret_attr = inode.attr;
 	return 0;
 }
@@ -595,7 +603,7 @@ static int store_do_link(struct store *s, uint64_t ino, uint64_t new_parent, con
 	r = store_dentry_add(s, new_parent, new_name, ino);
 	if (r < 0)
 		return r;
-	store_now(&now);
+	store_redo_now(s, &now);
 	inode.attr.nlink++;
 	inode.attr.ctime = now;
 	r = store_inode_save(s, &inode);
@@ -606,9 +614,11 @@ static int store_do_link(struct store *s, uint64_t ino, uint64_t new_parent, con
 	if (r < 0)
 		return r;
 	r = store_ref(s, ino);
-	if (r == 0)
-		*ret_attr = inode.attr;
-	return r;
+	if (r < 0)
+		return r;
+	store_redo_link(s, ino, new_parent, new_name, &now);
+	*ret_attr = inode.attr;
+	return 0;
 }
 
 int store_link(struct store *s, uint64_t ino, uint64_t new_parent, const char *new_name,
@@ -681,12 +691,15 @@ static int store_do_remove(struct store *s, uint64_t parent, const char *name, b
 	r = store_dentry_remove(s, id);
 	if (r < 0)
 		return r;
-	store_now(&now);
+	store_redo_now(s, &now);
 	store_touch_dir(s, &dir, &now);
 	r = store_drop_name(s, &dir, &child, &now);
 	if (r < 0)
 		return r;
-	return store_inode_save(s, &dir);
+	r = store_inode_save(s, &dir);
+	if (r == 0)
+		store_redo_remove(s, parent, name, want_dir, ino, &now);
+	return r;
 }
 
 int store_unlink(struct store *s, uint64_t parent, const char *name)

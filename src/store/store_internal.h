@@ -399,13 +399,37 @@ void store_txn_watch_wal(struct store *s);
 
 /* store_redo.c */
 #define STORE_REDO_META_KEY "redo_batch"
-/* A write of size bytes of buf at offset of ino (lock held, succeeded),
- * mtime what it set; exact false if the replay could not reproduce it. */
+/* Records of operations that succeeded (lock held, inside the operation,
+ * after its change): what they did and what they computed (store_redo.h).
+ * A write of size bytes of buf at offset of ino, the mtime it set; killed:
+ * the caller dropped set-id bits (store_kill_priv with a kill), leaving mode. */
 void store_redo_write(struct store *s, uint64_t ino, uint64_t offset, const char *buf, size_t size,
-		      const struct timespec *mtime, bool exact);
-/* A setattr of ino by req that succeeded, now the time it used. */
+		      const struct timespec *mtime, bool killed, uint32_t mode);
+/* A setattr of ino by req, now the time it used, mode_after the mode left. */
 void store_redo_setattr(struct store *s, uint64_t ino, const struct store_setattr_request *req,
-			const struct timespec *now, bool exact);
+			const struct timespec *now, uint32_t mode_after);
+/* An inode created as attr (its ctime the time used) named name in parent. */
+void store_redo_create(struct store *s, uint64_t parent, const char *name, const struct store_attr *attr,
+		       const char *target);
+void store_redo_link(struct store *s, uint64_t ino, uint64_t parent, const char *name, const struct timespec *now);
+/* A name removed, dropping a link of victim (orphaned or not: read from s->orphans). */
+void store_redo_remove(struct store *s, uint64_t parent, const char *name, bool dir, uint64_t victim,
+		       const struct timespec *now);
+/* A rename; victim: the inode whose name it replaced (0: none). */
+void store_redo_rename(struct store *s, uint64_t parent, const char *name, uint64_t new_parent,
+		       const char *new_name, unsigned flags, uint64_t victim, const struct timespec *now);
+/* The kernel forgot the orphan ino and it was released. */
+void store_redo_release(struct store *s, uint64_t ino);
+/* A chunk of ino's queued deletion went. */
+void store_redo_reclaim(struct store *s, uint64_t ino);
+void store_redo_fallocate(struct store *s, uint64_t ino, int mode, uint64_t offset, uint64_t length,
+			  const struct timespec *now);
+/* A chunk of a big punch (block indexes first..last) or truncate (to size). */
+void store_redo_punch_chunk(struct store *s, uint64_t ino, uint64_t first, uint64_t last);
+void store_redo_truncate_chunk(struct store *s, uint64_t ino, uint64_t size);
+void store_redo_setxattr(struct store *s, uint64_t ino, const char *name, const void *value, size_t size,
+			 int flags, const struct timespec *now);
+void store_redo_removexattr(struct store *s, uint64_t ino, const char *name, const struct timespec *now);
 /* The time an operation sets: the recorded one in a replay, else now. */
 void store_redo_now(struct store *s, struct timespec *ret_now);
 /* An operation ended well (store_count_change): mark it opaque if it
@@ -489,6 +513,11 @@ int store_delete_range(struct store *s, uint64_t ino, uint64_t first, uint64_t l
 int store_block_state(struct store *s, int64_t id, bool *ret_null, uint64_t *ret_len);
 /* Overwrite len bytes at offset inside an existing data row of at least offset + len bytes. */
 int store_block_patch(struct store *s, int64_t id, const void *data, size_t len, uint64_t offset);
+
+/* store_falloc.c */
+/* One chunk of a big punch of ino's block indexes [first, last], as its own
+ * operation: 1 if a chunk went, 0 if none is left, -errno. */
+int store_falloc_punch_chunk(struct store *s, uint64_t ino, uint64_t first, uint64_t last);
 
 /* store_inode.c */
 int store_check_name(const char *name);

@@ -194,7 +194,7 @@ static int store_do_rename(struct store *s, uint64_t old_parent, const char *nam
 	} else if (flags & RENAME_EXCHANGE) {
 		return -ENOENT;
 	}
-	store_now(&c.now);
+	store_redo_now(s, &c.now);
 	if (flags & RENAME_EXCHANGE)
 		r = store_rename_exchange(s, &c, old_parent, new_parent);
 	else
@@ -206,6 +206,9 @@ static int store_do_rename(struct store *s, uint64_t old_parent, const char *nam
 	r = store_inode_save(s, &c.old_dir);
 	if (r == 0 && c.new_dir != &c.old_dir)
 		r = store_inode_save(s, c.new_dir);
+	if (r == 0)
+		store_redo_rename(s, old_parent, name, new_parent, new_name, flags,
+				  c.dst_exists && !(flags & RENAME_EXCHANGE) ? c.dst.attr.ino : 0, &c.now);
 	return r;
 }
 

@@ -6,9 +6,18 @@
  *
  * Invariants:
  *   - all or nothing: the log is checked whole first (checksums, record
- *     types, an opaque marker), then applied in one batch with the recorded
- *     results forced (timestamps); any doubt declines the replay, and the
- *     caller reports the files concerned lost (EIO once) instead;
+ *     types and lengths, an opaque marker), then applied in one batch
+ *     through the store's own operations with the recorded results forced:
+ *     the time (s->redo_now, read by store_redo_now), the inode number a
+ *     creation hands out (s->next_ino), the set-id bits a caller's kill
+ *     left (a kill whose answer is the logged mode), whether a dropped inode
+ *     stayed as an orphan (a lookup reference held around the operation);
+ *     a result that differs from the logged one (inode number, mode, owner)
+ *     or an operation that fails declines the replay, and the caller
+ *     reports the files concerned lost (EIO once) instead;
+ *   - a replay holds no kernel lookup reference outside its operations
+ *     (creations drop the one they take): the new worker starts with none,
+ *     and orphans wait in s->orphans for a FORGET as adopted ones do;
  *   - the replayed batch commits with its sequence sealed in meta before the
  *     log is emptied, so a death in between replays nothing twice;
  *   - runs before the worker serves anything: no other operation interleaves.
@@ -51,6 +60,312 @@ static int store_replay_committed(struct store *s, uint64_t *ret_seq)
 	return r;
 }
 
+/* A name of len bytes at payload + at as a C string in buf. -EBADMSG unless
+ * it is a name the store could have taken (1..max bytes, no NUL). */
+static int store_replay_name(const struct redo_record *rec, size_t at, size_t len, size_t max, char *buf)
+{
+	if (len == 0 || len > max || at > rec->len || len > rec->len - at)
+		return -EBADMSG;
+	memcpy(buf, (const char *)rec->payload + at, len);
+	buf[len] = '\0';
+	return strlen(buf) == len ? 0 : -EBADMSG;
+}
+
+/* The kernel references the replayed operation must see on victim: as
+ * many as make it stay an orphan (1) or go (0), as it did when logged.
+ * Replayed creations drop the reference they take, so outside the
+ * operations of a replay no inode has one (the new worker starts with none). */
+static void store_replay_hold(struct store *s, uint64_t victim, bool orphan)
+{
+	if (victim != 0 && orphan)
+		store_inomap_add(&s->lookups, victim, 1, NULL);
+}
+
+static void store_replay_unhold(struct store *s, uint64_t victim, bool orphan)
+{
+	if (victim != 0 && orphan)
+		store_inomap_add(&s->lookups, victim, -1, NULL);
+}
+
+/* Whether a caller's kill may keep S_ISGID: the logged outcome says. */
+static bool store_replay_kept_sgid(void *ud, uint32_t gid)
+{
+	(void)gid;
+	return (*(const uint32_t *)ud & S_ISGID) != 0;
+}
+
+/* The mode a write or setattr left must be the logged one. */
+static int store_replay_check_mode(struct store *s, uint64_t ino, uint32_t mode)
+{
+	struct store_attr attr;
+	int r = store_getattr(s, ino, &attr);
+
+	return r < 0 ? r : attr.mode == mode ? 0 : -EBADMSG;
+}
+
+/* One write record, at the time it was made. */
+static int store_replay_write(struct store *s, const struct redo_record *rec)
+{
+	struct store_redo_write_head head;
+	struct timespec mtime;
+
+	memcpy(&head, rec->payload, sizeof(head));
+	size_t size = rec->len - sizeof(head);
+	const struct store_kill_suidgid kill = { .in_group = store_replay_kept_sgid, .ud = &head.mode };
+	store_ns_to_ts(head.mtime_ns, &mtime);
+	s->redo_now = &mtime;
+	ssize_t n = store_write_kill(s, head.ino, head.offset, (const char *)rec->payload + sizeof(head), size,
+				     head.killed ? &kill : NULL);
+	s->redo_now = NULL;
+	if (n == (ssize_t)size)
+		return head.killed ? store_replay_check_mode(s, head.ino, head.mode) : 0;
+	return n < 0 ? (int)n : -EIO;
+}
+
+/* One setattr record, with the times it used. */
+static int store_replay_setattr(struct store *s, const struct redo_record *rec)
+{
+	struct store_redo_setattr r;
+	struct store_attr attr;
+	struct timespec now;
+
+	memcpy(&r, rec->payload, sizeof(r));
+	const struct store_kill_suidgid kill = { .in_group = store_replay_kept_sgid, .ud = &r.mode_after };
+	struct store_setattr_request req = { .flags = r.flags, .mode = r.mode, .uid = r.uid, .gid = r.gid,
+					     .size = r.size, .caller_uid = r.caller_uid,
+					     .caller_fowner = r.caller_fowner != 0, .kill = r.killed ? &kill : NULL };
+	store_ns_to_ts(r.atime_ns, &req.atime);
+	store_ns_to_ts(r.mtime_ns, &req.mtime);
+	store_ns_to_ts(r.ctime_ns, &req.ctime);
+	store_ns_to_ts(r.now_ns, &now);
+	s->redo_now = &now;
+	int err = store_setattr(s, r.ino, &req, &attr);
+	s->redo_now = NULL;
+	return err < 0 ? err : attr.mode == r.mode_after ? 0 : -EBADMSG;
+}
+
+/* mknod, mkdir, symlink: the same inode number, owner and mode. */
+static int store_replay_create(struct store *s, const struct redo_record *rec)
+{
+	struct store_redo_create r;
+	char name[STORE_NAME_MAX + 1], target[STORE_SYMLINK_MAX + 1];
+	struct store_attr attr;
+	struct timespec now;
+
+	memcpy(&r, rec->payload, sizeof(r));
+	int err = store_replay_name(rec, sizeof(r), r.name_len, STORE_NAME_MAX, name);
+	size_t target_at = sizeof(r) + r.name_len;
+	bool symlink = S_ISLNK(r.mode);
+	if (err == 0 && symlink)
+		err = store_replay_name(rec, target_at, rec->len - target_at, STORE_SYMLINK_MAX, target);
+	else if (err == 0 && rec->len != target_at)
+		err = -EBADMSG;
+	/* Numbers only grow: one below next_ino was handed out already. */
+	if (err == 0 && r.ino < s->next_ino)
+		err = -EBADMSG;
+	if (err < 0)
+		return err;
+	const struct store_caller caller = { .uid = r.uid, .gid = r.gid };
+	store_ns_to_ts(r.now_ns, &now);
+	s->next_ino = r.ino;
+	s->redo_now = &now;
+	err = symlink ? store_symlink(s, r.parent, name, target, &caller, &attr)
+		      : store_mknod(s, r.parent, name, r.mode, r.rdev, &caller, &attr);
+	s->redo_now = NULL;
+	if (err < 0)
+		return err;
+	store_inomap_add(&s->lookups, attr.ino, -1, NULL);
+	return attr.ino == r.ino && attr.mode == r.mode && attr.uid == r.uid && attr.gid == r.gid ? 0 : -EBADMSG;
+}
+
+static int store_replay_link(struct store *s, const struct redo_record *rec)
+{
+	struct store_redo_link r;
+	char name[STORE_NAME_MAX + 1];
+	struct store_attr attr;
+	struct timespec now;
+
+	memcpy(&r, rec->payload, sizeof(r));
+	int err = store_replay_name(rec, sizeof(r), r.name_len, STORE_NAME_MAX, name);
+	if (err == 0 && rec->len != sizeof(r) + r.name_len)
+		err = -EBADMSG;
+	if (err < 0)
+		return err;
+	store_ns_to_ts(r.now_ns, &now);
+	s->redo_now = &now;
+	err = store_link(s, r.ino, r.parent, name, &attr);
+	s->redo_now = NULL;
+	if (err == 0)
+		store_inomap_add(&s->lookups, r.ino, -1, NULL);
+	return err;
+}
+
+static int store_replay_remove(struct store *s, const struct redo_record *rec)
+{
+	struct store_redo_remove r;
+	char name[STORE_NAME_MAX + 1];
+	struct timespec now;
+
+	memcpy(&r, rec->payload, sizeof(r));
+	int err = store_replay_name(rec, sizeof(r), rec->len - sizeof(r), STORE_NAME_MAX, name);
+	if (err < 0)
+		return err;
+	store_ns_to_ts(r.now_ns, &now);
+	store_replay_hold(s, r.victim, r.orphan);
+	s->redo_now = &now;
+	err = r.dir ? store_rmdir(s, r.parent, name) : store_unlink(s, r.parent, name);
+	s->redo_now = NULL;
+	store_replay_unhold(s, r.victim, r.orphan);
+	return err;
+}
+
+static int store_replay_rename(struct store *s, const struct redo_record *rec)
+{
+	struct store_redo_rename r;
+	char name[STORE_NAME_MAX + 1], new_name[STORE_NAME_MAX + 1];
+	struct timespec now;
+
+	memcpy(&r, rec->payload, sizeof(r));
+	size_t new_at = sizeof(r) + r.name_len;
+	int err = store_replay_name(rec, sizeof(r), r.name_len, STORE_NAME_MAX, name);
+	if (err == 0)
+		err = store_replay_name(rec, new_at, rec->len - new_at, STORE_NAME_MAX, new_name);
+	if (err < 0)
+		return err;
+	store_ns_to_ts(r.now_ns, &now);
+	store_replay_hold(s, r.victim, r.orphan);
+	s->redo_now = &now;
+	err = store_rename(s, r.parent, name, r.new_parent, new_name, r.flags);
+	s->redo_now = NULL;
+	store_replay_unhold(s, r.victim, r.orphan);
+	return err;
+}
+
+/* The kernel forgot an orphan: it goes as it went then (no reference). */
+static int store_replay_release(struct store *s, const struct redo_record *rec)
+{
+	struct store_redo_inode r;
+
+	memcpy(&r, rec->payload, sizeof(r));
+	int err = store_op_begin(s);
+	if (err < 0)
+		return err;
+	return store_op_end(s, store_inode_release_if_unused(s, r.ino));
+}
+
+/* A chunk of a queued deletion went: queue the deletion again; it runs
+ * when the replay's batch ends and finishes what the dead worker began. */
+static int store_replay_reclaim(struct store *s, const struct redo_record *rec)
+{
+	struct store_redo_inode r;
+
+	memcpy(&r, rec->payload, sizeof(r));
+	if (store_inomap_get(&s->reclaim, r.ino))
+		return 0;
+	return store_inomap_add(&s->reclaim, r.ino, 1, NULL);
+}
+
+static int store_replay_fallocate(struct store *s, const struct redo_record *rec)
+{
+	struct store_redo_fallocate r;
+	struct timespec now;
+
+	memcpy(&r, rec->payload, sizeof(r));
+	store_ns_to_ts(r.now_ns, &now);
+	s->redo_now = &now;
+	int err = store_fallocate(s, r.ino, r.mode, r.offset, r.length);
+	s->redo_now = NULL;
+	return err;
+}
+
+static int store_replay_punch_chunk(struct store *s, const struct redo_record *rec)
+{
+	struct store_redo_range r;
+
+	memcpy(&r, rec->payload, sizeof(r));
+	int err = store_falloc_punch_chunk(s, r.ino, r.first, r.last);
+	return err < 0 ? err : 0;
+}
+
+/* A chunk of a big truncate: the file cut to the logged size. */
+static int store_replay_truncate_chunk(struct store *s, const struct redo_record *rec)
+{
+	struct store_redo_range r;
+	struct store_inode inode;
+
+	memcpy(&r, rec->payload, sizeof(r));
+	int err = store_op_begin(s);
+	if (err < 0)
+		return err;
+	err = store_inode_load(s, r.ino, &inode);
+	if (err == 0 && (!S_ISREG(inode.attr.mode) || r.first > inode.attr.size))
+		err = -EBADMSG;
+	if (err == 0)
+		err = store_data_truncate(s, &inode, r.first);
+	if (err == 0)
+		err = store_inode_save(s, &inode);
+	return store_op_end(s, err);
+}
+
+static int store_replay_xattr(struct store *s, const struct redo_record *rec)
+{
+	struct store_redo_xattr r;
+	char name[STORE_XATTR_NAME_MAX + 1];
+	struct timespec now;
+
+	memcpy(&r, rec->payload, sizeof(r));
+	bool set = rec->type == STORE_REDO_SETXATTR;
+	size_t value_at = sizeof(r) + r.name_len;
+	int err = store_replay_name(rec, sizeof(r), r.name_len, STORE_XATTR_NAME_MAX, name);
+	if (err == 0 && !set && rec->len != value_at)
+		err = -EBADMSG;
+	if (err < 0)
+		return err;
+	store_ns_to_ts(r.now_ns, &now);
+	s->redo_now = &now;
+	err = set ? store_setxattr(s, r.ino, name, (const char *)rec->payload + value_at, rec->len - value_at,
+				   r.flags)
+		  : store_removexattr(s, r.ino, name);
+	s->redo_now = NULL;
+	return err;
+}
+
+/* Every record type a replay knows: its fixed part and how to apply it. */
+static const struct store_replay_kind {
+	uint32_t type;
+	const char *name;
+	size_t fixed;
+	bool variable; /* names, bytes or a value follow the fixed part */
+	int (*apply)(struct store *s, const struct redo_record *rec);
+} store_replay_kinds[] = {
+	{ STORE_REDO_WRITE, "write", sizeof(struct store_redo_write_head), true, store_replay_write },
+	{ STORE_REDO_SETATTR, "setattr", sizeof(struct store_redo_setattr), false, store_replay_setattr },
+	{ STORE_REDO_CREATE, "create", sizeof(struct store_redo_create), true, store_replay_create },
+	{ STORE_REDO_LINK, "link", sizeof(struct store_redo_link), true, store_replay_link },
+	{ STORE_REDO_REMOVE, "remove", sizeof(struct store_redo_remove), true, store_replay_remove },
+	{ STORE_REDO_RENAME, "rename", sizeof(struct store_redo_rename), true, store_replay_rename },
+	{ STORE_REDO_RELEASE, "release", sizeof(struct store_redo_inode), false, store_replay_release },
+	{ STORE_REDO_RECLAIM, "reclaim", sizeof(struct store_redo_inode), false, store_replay_reclaim },
+	{ STORE_REDO_FALLOCATE, "fallocate", sizeof(struct store_redo_fallocate), false, store_replay_fallocate },
+	{ STORE_REDO_PUNCH_CHUNK, "punch", sizeof(struct store_redo_range), false, store_replay_punch_chunk },
+	{ STORE_REDO_TRUNCATE_CHUNK, "truncate", sizeof(struct store_redo_range), false,
+	  store_replay_truncate_chunk },
+	{ STORE_REDO_SETXATTR, "setxattr", sizeof(struct store_redo_xattr), true, store_replay_xattr },
+	{ STORE_REDO_REMOVEXATTR, "removexattr", sizeof(struct store_redo_xattr), true, store_replay_xattr },
+};
+
+/* The kind of a record whose length fits it; NULL for anything else (an
+ * opaque marker, another binary's layout, a wrong length). */
+static const struct store_replay_kind *store_replay_kind_of(const struct redo_record *rec)
+{
+	for (size_t i = 0; i < sizeof(store_replay_kinds) / sizeof(store_replay_kinds[0]); i++) {
+		const struct store_replay_kind *k = &store_replay_kinds[i];
+		if (k->type == rec->type)
+			return rec->len == k->fixed || (k->variable && rec->len > k->fixed) ? k : NULL;
+	}
+	return NULL;
+}
+
 /* Check every record newer than committed; *ret_count of them, *ret_last the
  * newest batch. -EBADMSG if any cannot be replayed exactly. */
 static int store_replay_check(struct redo_log *log, uint64_t committed, size_t *ret_count, uint64_t *ret_last)
@@ -63,9 +378,7 @@ static int store_replay_check(struct redo_log *log, uint64_t committed, size_t *
 	while ((r = redo_log_next(log, &cursor, &rec)) == 1) {
 		if (rec.batch_seq <= committed)
 			continue;
-		bool known = (rec.type == STORE_REDO_WRITE && rec.len >= sizeof(struct store_redo_write_head)) ||
-			     (rec.type == STORE_REDO_SETATTR && rec.len == sizeof(struct store_redo_setattr));
-		if (!known)
+		if (!store_replay_kind_of(&rec))
 			return -EBADMSG;
 		count++;
 		if (rec.batch_seq > last)
@@ -78,48 +391,6 @@ static int store_replay_check(struct redo_log *log, uint64_t committed, size_t *
 	return 0;
 }
 
-/* One write record, at the time it was made. */
-static int store_replay_write(struct store *s, const struct redo_record *rec)
-{
-	struct store_redo_write_head head;
-	struct timespec mtime;
-
-	memcpy(&head, rec->payload, sizeof(head));
-	size_t size = rec->len - sizeof(head);
-	store_ns_to_ts(head.mtime_ns, &mtime);
-	s->redo_now = &mtime;
-	ssize_t n = store_write(s, head.ino, head.offset, (const char *)rec->payload + sizeof(head), size);
-	s->redo_now = NULL;
-	if (n == (ssize_t)size)
-		return 0;
-	log_error("store: replaying a write of %zu bytes to inode %" PRIu64 " failed: %s", size, head.ino,
-		  n < 0 ? strerror((int)-n) : "short write");
-	return n < 0 ? (int)n : -EIO;
-}
-
-/* One setattr record, with the times it used. */
-static int store_replay_setattr(struct store *s, const struct redo_record *rec)
-{
-	struct store_redo_setattr r;
-	struct store_attr attr;
-	struct timespec now;
-
-	memcpy(&r, rec->payload, sizeof(r));
-	struct store_setattr_request req = { .flags = r.flags, .mode = r.mode, .uid = r.uid, .gid = r.gid,
-					     .size = r.size, .caller_uid = r.caller_uid,
-					     .caller_fowner = r.caller_fowner != 0 };
-	store_ns_to_ts(r.atime_ns, &req.atime);
-	store_ns_to_ts(r.mtime_ns, &req.mtime);
-	store_ns_to_ts(r.ctime_ns, &req.ctime);
-	store_ns_to_ts(r.now_ns, &now);
-	s->redo_now = &now;
-	int err = store_setattr(s, r.ino, &req, &attr);
-	s->redo_now = NULL;
-	if (err < 0)
-		log_error("store: replaying a setattr of inode %" PRIu64 " failed: %s", r.ino, strerror(-err));
-	return err;
-}
-
 /* Apply the checked records in one batch (lock held by the caller's batch). */
 static int store_replay_apply(struct store *s, struct redo_log *log, uint64_t committed)
 {
@@ -130,9 +401,13 @@ static int store_replay_apply(struct store *s, struct redo_log *log, uint64_t co
 	while ((r = redo_log_next(log, &cursor, &rec)) == 1) {
 		if (rec.batch_seq <= committed)
 			continue;
-		r = rec.type == STORE_REDO_WRITE ? store_replay_write(s, &rec) : store_replay_setattr(s, &rec);
-		if (r < 0)
+		const struct store_replay_kind *kind = store_replay_kind_of(&rec);
+		r = kind->apply(s, &rec);
+		if (r < 0) {
+			log_error("store: replaying a %s record (batch %" PRIu64 ") failed: %s", kind->name,
+				  rec.batch_seq, strerror(-r));
 			return r;
+		}
 	}
 	return r;
 }

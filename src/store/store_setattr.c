@@ -34,9 +34,6 @@ static int store_do_setattr(struct store *s, uint64_t ino, const struct store_se
 	if (volume.read_only)
 		return -EROFS;
 	store_redo_now(s, &now);
-	/* Dropping set-id bits depends on the caller's groups: not replayed. */
-	bool exact = !req->kill || (!(inode.attr.mode & (S_ISUID | S_ISGID)) &&
-				    !store_may_have_xattr(s, "security.capability"));
 	if (req->flags & STORE_SET_SIZE) {
 		if (S_ISDIR(inode.attr.mode))
 			return -EISDIR;
@@ -82,7 +79,8 @@ static int store_do_setattr(struct store *s, uint64_t ino, const struct store_se
 	r = store_inode_save(s, &inode);
 	if (r < 0)
 		return r;
-	store_redo_setattr(s, ino, req, &now, exact);
+	/* Dropping set-id bits depended on the caller: the log keeps the mode left. */
+	store_redo_setattr(s, ino, req, &now, inode.attr.mode);
 	*ret_attr = inode.attr;
 	return 0;
 }
@@ -110,9 +108,12 @@ static int store_truncate_in_chunks(struct store *s, uint64_t ino, uint64_t size
 			return 0; /* errors are the final setattr's to report */
 		}
 		uint64_t next = (inode.attr.size - step) / STORE_BLOCK_SIZE * STORE_BLOCK_SIZE;
-		r = store_data_truncate(s, &inode, next < size ? size : next);
+		next = next < size ? size : next;
+		r = store_data_truncate(s, &inode, next);
 		if (r == 0)
 			r = store_inode_save(s, &inode);
+		if (r == 0)
+			store_redo_truncate_chunk(s, ino, next);
 		r = store_op_end(s, r);
 		if (r < 0)
 			return r;

@@ -2,13 +2,17 @@
 """holder.py DIR - a process that uses a claim the way a database does, for
 test_restart.py: its working directory is DIR, it holds a file open, a file
 mmap'd (MAP_SHARED) and a file unlinked while open, and keeps using all of
-them: pwrite/fsync/pread, mmap stores + msync, stat, readdir, relative opens.
+them: pwrite/pread, mmap stores, stat, readdir, and every iteration creates
+files, a symlink and a directory, sets an xattr, renames over older names
+and unlinks and removes the previous ones -- never calling fsync or msync,
+so a worker killed at any point leaves acknowledged changes uncommitted,
+which the next worker must replay (no EIO, nothing missing).
 
-Prints "ok N" after iteration N is done and verified (its writes fsynced);
-"eio N WHAT" when a durability point (fsync, msync, close) reported EIO,
-claimfs' report of acknowledged changes a dead worker never committed, after
-which it redoes the iteration; on any other failure (or a second EIO)
-"err ERRNO WHAT", exit 1. Stops at SIGTERM after the iteration in progress,
+Prints "ok N" after iteration N is done and verified; "eio N WHAT" when a
+durability point (close) reported EIO, claimfs' report of acknowledged
+changes a dead worker never committed, after which it redoes the
+iteration; on any other failure (or a second EIO) "err ERRNO WHAT", exit 1.
+Stops at SIGTERM after the iteration in progress (msync-ing its mapping),
 printing "done N".
 """
 
@@ -16,6 +20,7 @@ import errno
 import mmap
 import os
 import signal
+import stat
 import sys
 
 SIZE = 16384
@@ -65,6 +70,7 @@ def main():
     except OSError as e:
         print('err %d %s: %s' % (e.errno or 0, getattr(e, 'what', '?'), e.strerror), flush=True)
         return 1
+    m.flush()
     print('done %d' % i, flush=True)
     return 0
 
@@ -96,31 +102,39 @@ def check(what, cond, detail):
         raise e
 
 
-def write_rel(name, text):
-    f = open(name, 'w')
-    f.write(text)
-    f.close()
+def names_change(i):
+    """Creations, an xattr, renames over older names, unlinks, a rmdir."""
+    step('mknod', lambda: os.mknod('f%d' % i, 0o644 | stat.S_IFREG))
+    step('setxattr', lambda: os.setxattr('f%d' % i, 'user.stamp', stamp(i)))
+    step('rename over', lambda: os.rename('f%d' % i, 'cur'))
+    step('symlink', lambda: os.symlink(stamp(i).decode(), 'ln.new'))
+    step('rename symlink over', lambda: os.rename('ln.new', 'ln'))
+    step('mkdir', lambda: os.mkdir('d%d' % i))
+    step('mknod in dir', lambda: os.mknod('d%d/x' % i, 0o600 | stat.S_IFREG))
+    if i > 1:
+        step('unlink', lambda: os.unlink('d%d/x' % (i - 1)))
+        step('rmdir', lambda: os.rmdir('d%d' % (i - 1)))
 
 
 def iteration(i, held, mapped_fd, m, orphan):
     """One round over every kind of use; raises OSError (with .what) or Reported."""
     off = (i % 16) * 1024
     step('pwrite held', lambda: os.pwrite(held, stamp(i), off))
-    step('fsync held', lambda: os.fsync(held), durable=True)
     check('pread held', step('pread held', lambda: os.pread(held, 8, off)) == stamp(i),
           'held: read back something else')
     moff = (i % 4) * 4096
     m[moff:moff + 8] = stamp(i)
-    step('msync', m.flush, durable=True)
     check('read mapped', step('read mapped', lambda: os.pread(mapped_fd, 8, moff)) == stamp(i),
           'mapped: the file does not hold what the mapping stored')
     check('stat relative', step('stat relative', lambda: os.stat('held')).st_size == SIZE, 'held: wrong size')
+    names_change(i)
     names = set(step('readdir cwd', lambda: os.listdir('.')))
-    check('readdir cwd', {'held', 'mapped'} <= names and 'orphan' not in names, 'readdir: %s' % sorted(names))
-    name = 'rel%d' % (i % 3)
-    step('relative open, write, close', lambda: write_rel(name, str(i)), durable=True)
-    check('relative read', step('relative read', lambda: open(name).read()) == str(i),
-          'rel: read back something else')
+    want = {'held', 'mapped', 'cur', 'ln', 'd%d' % i}
+    gone = {'orphan', 'f%d' % i, 'ln.new', 'd%d' % (i - 1)}
+    check('readdir cwd', want <= names and not gone & names, 'readdir: %s' % sorted(names))
+    check('xattr', step('getxattr', lambda: os.getxattr('cur', 'user.stamp')) == stamp(i),
+          'cur: another stamp')
+    check('readlink', step('readlink', lambda: os.readlink('ln')) == stamp(i).decode(), 'ln: another target')
     check('read orphan', step('read orphan', lambda: os.pread(orphan, 11, 0)) == b'orphan data',
           'orphan: read back something else')
 
