@@ -384,6 +384,11 @@ static void fs_op_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
 static void fs_op_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_t new_parent,
 			 const char *new_name, unsigned int flags)
 {
+	/* An exchange done once already would swap the names back. */
+	if ((flags & RENAME_EXCHANGE) && fs_resent_in_store(fs_store(req))) {
+		fs_reply_err(req, 0);
+		return;
+	}
 	int r = store_rename(fs_store(req), parent, name, new_parent, new_name, flags);
 
 	fs_reply_err(req, -fs_resent_removed(r, ENOENT));

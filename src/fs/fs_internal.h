@@ -75,6 +75,9 @@ bool fs_resume_test_other_init(void);
  * otherwise r. */
 int fs_resent_created(struct store *s, uint64_t parent, const char *name, uint32_t type, uint64_t ino,
 		      int r, struct store_attr *ret_attr);
+/* fs_resent.c: a resent request the dead worker applied, and the store
+ * holds everything that worker applied (committed or replayed). */
+bool fs_resent_in_store(struct store *s);
 /* The result r of a request that removes something: noted as applied if
  * 0; 0 if it is -gone (ENOENT, ENODATA) for a resent request a dead worker
  * applied; otherwise r. */

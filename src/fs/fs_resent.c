@@ -13,8 +13,11 @@
  * create, mkdir, mknod, symlink, link, unlink, rmdir or rename until its
  * reply, and only this mount changes a volume: if an applied creation finds
  * its name taken by an object of the kind it creates, it is its own; if an
- * applied removal finds its name gone, it removed it. One case is not
- * covered: a resent RENAME_EXCHANGE that had committed swaps the names back.
+ * applied removal finds its name gone, it removed it. A RENAME_EXCHANGE
+ * leaves nothing to check: it is answered without being applied again when
+ * the store holds everything the dead worker applied (its redo log was
+ * replayed whole, store_redo_nothing_lost); otherwise it is applied again,
+ * which swaps the names back if its batch had committed.
  *
  * Owns nothing; called only while the request's reply has not been sent.
  */
@@ -42,6 +45,11 @@ int fs_resent_created(struct store *s, uint64_t parent, const char *name, uint32
 	}
 	*ret_attr = a;
 	return 0;
+}
+
+bool fs_resent_in_store(struct store *s)
+{
+	return fs_resume_request_applied() && store_redo_nothing_lost(s);
 }
 
 int fs_resent_removed(int r, int gone)

@@ -287,6 +287,11 @@ void store_set_batch_hooks(struct store *s, const struct store_batch_hooks *hook
  * redo_log_arm) either way, except on an error of the store itself. */
 struct redo_log;
 int store_redo_attach(struct store *s, struct redo_log *log, size_t *ret_replayed);
+/* Whether store_redo_attach found everything the previous process
+ * acknowledged committed or replayed it: an operation it applied is then
+ * in the store, whether its batch committed or not. False without a redo
+ * log, after a declined replay, or with a log no process armed. */
+bool store_redo_nothing_lost(struct store *s);
 /* Changes to ino were acknowledged and then lost (an earlier process died
  * before committing them): its next fsync or close returns EIO, once. */
 int store_mark_lost(struct store *s, uint64_t ino);

@@ -288,6 +288,9 @@ struct store {
 	bool redo_op_changed; /* the running operation noted a change */
 	bool redo_op_logged; /* ... and wrote its record */
 	const struct timespec *redo_now; /* replay: the time the operation used */
+	/* store_redo_attach replayed an armed log whole (store_redo_nothing_lost);
+	 * written once before serving, read by any thread. */
+	atomic_bool redo_nothing_lost;
 	/* Next inode number to hand out. Only grows, even when a failed commit
 	 * rolls inserts back, so the kernel never sees one number twice. */
 	uint64_t next_ino;

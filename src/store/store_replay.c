@@ -412,10 +412,17 @@ static int store_replay_apply(struct store *s, struct redo_log *log, uint64_t co
 	return r;
 }
 
+bool store_redo_nothing_lost(struct store *s)
+{
+	return atomic_load(&s->redo_nothing_lost);
+}
+
 int store_redo_attach(struct store *s, struct redo_log *log, size_t *ret_replayed)
 {
 	uint64_t committed = 0, last = 0;
 	size_t count = 0;
+	/* Only a log some worker armed describes everything it left. */
+	bool armed = redo_log_armed(log);
 	int r = store_replay_committed(s, &committed);
 
 	if (r < 0)
@@ -436,6 +443,7 @@ int store_redo_attach(struct store *s, struct redo_log *log, size_t *ret_replaye
 		redo_log_reset(log);
 	if (r == 0 && count == 0)
 		s->redo_batch++;
+	atomic_store(&s->redo_nothing_lost, r == 0 && armed);
 	store_unlock(s);
 	if (r == 0)
 		*ret_replayed = count;

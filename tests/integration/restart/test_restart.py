@@ -28,6 +28,7 @@ upgrade is invisible to the processes using a claim (issue 16).
   worker's connection is aborted cleanly and the mount served afresh.
 """
 
+import ctypes
 import errno
 import os
 import select
@@ -187,6 +188,14 @@ def check_survival(t, d):
     return holder.last
 
 
+def attempt(call, *args):
+    """CALL(*ARGS), or the name of the errno it failed with."""
+    try:
+        return call(*args)
+    except OSError as e:
+        return errno.errorcode.get(e.errno, e.errno)
+
+
 def check_contents(t, d, last):
     """What the holder acknowledged (fsync/msync returned) is in the files."""
     claim = d.claim_path('default', 'data')
@@ -206,10 +215,11 @@ def check_contents(t, d, last):
     t.ok('orphan' not in names, 'the unlinked file has no name')
     t.eq(sorted(n for n in names if n[0] in 'dfu' or n.startswith('ln.')), ['d%d' % last],
          'created, renamed and removed names: exactly the last iteration\'s directory')
-    t.eq(os.listdir(os.path.join(claim, 'd%d' % last)), ['x'], '... holding its file')
-    t.eq(os.getxattr(os.path.join(claim, 'cur'), 'user.stamp'), b'%08d' % last,
+    t.eq(attempt(os.listdir, os.path.join(claim, 'd%d' % last)), ['x'], '... holding its file')
+    t.eq(attempt(os.getxattr, os.path.join(claim, 'cur'), 'user.stamp'), b'%08d' % last,
          'cur: the file the last iteration renamed there')
-    t.eq(os.readlink(os.path.join(claim, 'ln')), '%08d' % last, 'ln: the symlink the last iteration renamed there')
+    t.eq(attempt(os.readlink, os.path.join(claim, 'ln')), '%08d' % last,
+         'ln: the symlink the last iteration renamed there')
 
 
 def check_in_flight(t, d, label='in flight', pause=0.0):
@@ -484,6 +494,51 @@ def run_resent_create(t, root):
         d.stop()
 
 
+FUSE_RENAME2 = 45
+RENAME_EXCHANGE = 2
+AT_FDCWD = -100
+
+
+def exchange(a, b):
+    """renameat2(a, b, RENAME_EXCHANGE): 0 or the errno."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    r = libc.renameat2(AT_FDCWD, a.encode(), AT_FDCWD, b.encode(), RENAME_EXCHANGE)
+    return 0 if r == 0 else ctypes.get_errno()
+
+
+def run_resent_exchange(t, root):
+    """A RENAME_EXCHANGE the worker applied, killed before its reply, then
+    resent: the names are swapped once, whether the exchange had committed
+    (the commit timer ran during the hold) or was replayed from the log."""
+    for label, interval in (('committed', '100'), ('replayed', '60000')):
+        label = 'resent exchange, %s' % label
+        with Daemon(os.path.join(root, 'exchange-' + interval)) as d:
+            claim = start_with_claim(d, ['--supervise', '--commit-interval-ms', interval],
+                                     {'CLAIMFS_TEST_STALL_OPCODE': str(FUSE_RENAME2),
+                                      'CLAIMFS_TEST_STALL_AT': 'applied'})
+            for name in ('a', 'b'):
+                os.symlink(name, os.path.join(claim, name))
+            result = {}
+            served = serving_count(d)
+            old = worker_pid(d)
+            th = threading.Thread(target=lambda: result.update(r=exchange(os.path.join(claim, 'a'),
+                                                                          os.path.join(claim, 'b'))),
+                                  daemon=True)
+            th.start()
+            t.ok(wait_for(lambda: b'holding request' in open(d.log_path, 'rb').read(), timeout=5),
+                 label + ': the worker applied it and holds the reply')
+            time.sleep(1.0)  # ten periods of a 100 ms commit timer
+            os.kill(old, signal.SIGKILL)
+            t.ok(wait_new_worker(d, old, served), label + ': a new worker serves', d.log_tail())
+            th.join(HANG_S)
+            t.ok(not th.is_alive() and result.get('r') == 0, label + ': the exchange returned 0',
+                 errno.errorcode.get(result.get('r'), result.get('r')))
+            t.eq((os.readlink(os.path.join(claim, 'a')), os.readlink(os.path.join(claim, 'b'))), ('b', 'a'),
+                 label + ': the names are swapped once')
+            t.eq(d.log_count(b'lost changes that were acknowledged'), 0, label + ': nothing reported lost')
+            stop_cleanly(t, d, label)
+
+
 def run_other_init(t, root):
     """An upgrade to a binary that would answer FUSE_INIT differently
     refuses to serve; the connection waits, and the next matching worker
@@ -556,6 +611,7 @@ def main():
         run_lost(t, root)
         run_redo(t, root)
         run_resent_create(t, root)
+        run_resent_exchange(t, root)
         run_other_init(t, root)
         run_refusals(t, root)
         run_no_resend(t, root)
