@@ -38,6 +38,7 @@
 
 static char dir[64];
 static char path[128];
+static char template_dir[64], template_path[128];
 static uint64_t file_ino, root_ino;
 
 /* What the child leaves the parent (a MAP_SHARED page set up before fork). */
@@ -51,31 +52,60 @@ static struct shared *shared;
 
 static const struct store_caller root = { 0, 0 };
 
-/* A store with one committed file "file" holding "committed" in a volume
- * large enough for the big files. */
-static void setup(void)
+/* Once for all tests (made once: valgrind makes a store's creation slow): a
+ * store with one committed file "file" holding "committed" in a volume large
+ * enough for the big files; closed, so it is one file. */
+static void template_setup(void)
 {
 	struct store_volume volume;
 	struct store_attr attr;
 	struct store *s;
 
-	snprintf(dir, sizeof(dir), "/tmp/claimfs-unit-XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(dir));
-	snprintf(path, sizeof(path), "%s/store.db", dir);
-	ck_assert_int_eq(store_open(path, 0, &s), 0);
+	snprintf(template_dir, sizeof(template_dir), "/tmp/claimfs-unit-XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(template_dir));
+	snprintf(template_path, sizeof(template_path), "%s/store.db", template_dir);
+	ck_assert_int_eq(store_open(template_path, 0, &s), 0);
 	ck_assert_int_eq(store_volume_create(s, VOLUME, 64 << 20, 0777, &volume), 0);
 	ck_assert_int_eq(store_mknod(s, volume.root_ino, "file", S_IFREG | 0644, 0, &root, &attr), 0);
 	ck_assert_int_eq(store_write(s, attr.ino, 0, "committed", 9), 9);
 	file_ino = attr.ino;
 	root_ino = volume.root_ino;
 	store_close(s);
+}
+
+static void template_teardown(void)
+{
+	char file[160];
+
+	snprintf(file, sizeof(file), "%s-reserve", template_path);
+	unlink(file);
+	unlink(template_path);
+	rmdir(template_dir);
+}
+
+/* Each test: a copy of the template in a fresh directory. */
+static void setup(void)
+{
+	static char buf[1 << 16];
+	ssize_t n;
+
+	snprintf(dir, sizeof(dir), "/tmp/claimfs-unit-XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/store.db", dir);
+	int in = open(template_path, O_RDONLY), out = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600);
+	ck_assert(in >= 0 && out >= 0);
+	while ((n = read(in, buf, sizeof(buf))) > 0)
+		ck_assert_int_eq(write(out, buf, (size_t)n), n);
+	ck_assert_int_eq(n, 0);
+	close(in);
+	ck_assert_int_eq(close(out), 0);
 	shared = mmap(NULL, sizeof(*shared), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	ck_assert_ptr_ne(shared, MAP_FAILED);
 }
 
 static void teardown(void)
 {
-	static const char *const suffixes[] = { "", "-wal", "-shm", "-journal" };
+	static const char *const suffixes[] = { "", "-wal", "-shm", "-journal", "-reserve" };
 	char file[160];
 
 	for (size_t i = 0; i < sizeof(suffixes) / sizeof(suffixes[0]); i++) {
@@ -690,6 +720,7 @@ static Suite *replay_suite(void)
 	Suite *s = suite_create("replay");
 	TCase *tc = tcase_create("replay");
 
+	tcase_add_unchecked_fixture(tc, template_setup, template_teardown);
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_writes_setattrs);
