@@ -61,6 +61,17 @@ int store_inode_destroy(struct store *s, uint64_t ino)
 	return r < 0 ? r : store_inode_destroy_loaded(s, &inode);
 }
 
+/* Whether the kernel may hold ino: a lookup reference this process gave
+ * out, or, in a worker resuming a connection, an inode an earlier worker
+ * may have given out and the kernel has not forgotten since. */
+static bool store_inode_held(struct store *s, uint64_t ino)
+{
+	if (store_inomap_get(&s->lookups, ino) > 0)
+		return true;
+	return !s->replaying && s->adopt_orphans && ino < s->adopt_below_ino &&
+	       store_inomap_get(&s->forgotten, ino) == 0;
+}
+
 /* store_inode_release_if_unused for an inode loaded (or saved) in this operation. */
 static int store_inode_release_loaded(struct store *s, const struct store_inode *inode)
 {
@@ -68,7 +79,7 @@ static int store_inode_release_loaded(struct store *s, const struct store_inode 
 
 	if (inode->attr.nlink > 0)
 		return 0;
-	if (store_inomap_get(&s->lookups, ino) > 0)
+	if (store_inode_held(s, ino))
 		return store_inomap_get(&s->orphans, ino) ? 0 : store_inomap_add(&s->orphans, ino, 1, NULL);
 	if (inode->alloc > STORE_RECLAIM_INLINE_BYTES) {
 		/* Deleted in chunks once the current operation ends. */
@@ -110,7 +121,7 @@ static int store_reclaim_chunk(struct store *s, uint64_t ino)
 	 * kernel reference makes it an ordinary orphan again. */
 	if (inode.attr.nlink > 0)
 		return 0;
-	if (store_inomap_get(&s->lookups, ino) > 0) {
+	if (store_inode_held(s, ino)) {
 		store_inomap_add(&s->orphans, ino, 1, NULL);
 		return 0;
 	}
@@ -235,6 +246,10 @@ void store_forget(struct store *s, uint64_t ino, uint64_t nlookup)
 	/* Most forgets only drop a count: no transaction for those. */
 	store_lock(s);
 	r = store_inomap_add(&s->lookups, ino, -(int64_t)nlookup, &left);
+	/* The kernel holds no reference left, whatever an earlier worker gave. */
+	if (r == 0 && left == 0 && s->adopt_orphans && ino < s->adopt_below_ino &&
+	    store_inomap_get(&s->forgotten, ino) == 0)
+		r = store_inomap_add(&s->forgotten, ino, 1, NULL);
 	if (r == 0 && left == 0 && store_inomap_get(&s->orphans, ino)) {
 		r = store_op_begin(s);
 		/* Re-check nlink: a rolled-back transaction may have brought a name back. */

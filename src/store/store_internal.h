@@ -257,6 +257,14 @@ struct store {
 	struct store_inomap lookups; /* ino -> kernel lookup count */
 	struct store_inomap orphans; /* ino -> 1 while nlink == 0 and still referenced */
 	struct store_inomap reclaim; /* ino -> 1: nlink 0, unreferenced, data still to delete */
+	/* A worker resuming a connection (adopt_orphans) cannot know which
+	 * inodes an earlier worker handed to the kernel: every inode below
+	 * adopt_below_ino (next_ino when it started serving) may be held,
+	 * unless the kernel has forgotten it since (forgotten: ino -> 1).
+	 * A replay (replaying) goes by the logged outcomes instead. */
+	uint64_t adopt_below_ino;
+	struct store_inomap forgotten;
+	bool replaying;
 	bool reclaiming;             /* store_reclaim_pending is running (lock held) */
 	/* store_reclaim_pending, called by store_op_end (see the top of this file). */
 	void (*reclaim_pending)(struct store *s);

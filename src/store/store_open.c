@@ -176,8 +176,10 @@ static int store_start_writer(struct store *s)
 
 	if (r < 0)
 		return r;
-	if (s->adopt_orphans)
+	if (s->adopt_orphans) {
+		s->adopt_below_ino = s->next_ino; /* raised by a replay (store_redo_attach) */
 		r = store_orphans_adopt(s);
+	}
 	else if (!s->no_reclaim)
 		r = store_orphans_reclaim(s);
 	if (r < 0)
@@ -258,6 +260,7 @@ void store_close(struct store *s)
 	store_inomap_free(&s->lookups);
 	store_inomap_free(&s->orphans);
 	store_inomap_free(&s->reclaim);
+	store_inomap_free(&s->forgotten);
 	free(s->invalidations);
 	store_inomap_free(&s->txn_inodes);
 	store_inomap_free(&s->lost_inodes);

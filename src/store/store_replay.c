@@ -75,16 +75,23 @@ static int store_replay_name(const struct redo_record *rec, size_t at, size_t le
  * many as make it stay an orphan (1) or go (0), as it did when logged.
  * Replayed creations drop the reference they take, so outside the
  * operations of a replay no inode has one (the new worker starts with none). */
-static void store_replay_hold(struct store *s, uint64_t victim, bool orphan)
+static int store_replay_hold(struct store *s, uint64_t victim, bool orphan)
 {
-	if (victim != 0 && orphan)
-		store_inomap_add(&s->lookups, victim, 1, NULL);
+	return victim != 0 && orphan ? store_inomap_add(&s->lookups, victim, 1, NULL) : 0;
 }
 
-static void store_replay_unhold(struct store *s, uint64_t victim, bool orphan)
+/* After the operation (err its result): the reference goes again. */
+static int store_replay_unhold(struct store *s, uint64_t victim, bool orphan, int err)
 {
+	int r = 0;
+
 	if (victim != 0 && orphan)
-		store_inomap_add(&s->lookups, victim, -1, NULL);
+		r = store_inomap_add(&s->lookups, victim, -1, NULL);
+	/* Not held then, so never again (it has no name to be looked up by):
+	 * its deletion goes on after the replay (store_inode_held). */
+	else if (victim != 0 && store_inomap_get(&s->forgotten, victim) == 0)
+		r = store_inomap_add(&s->forgotten, victim, 1, NULL);
+	return err < 0 ? err : r;
 }
 
 /* Whether a caller's kill may keep S_ISGID: the logged outcome says. */
@@ -172,9 +179,10 @@ static int store_replay_create(struct store *s, const struct redo_record *rec)
 	err = symlink ? store_symlink(s, r.parent, name, target, &caller, &attr)
 		      : store_mknod(s, r.parent, name, r.mode, r.rdev, &caller, &attr);
 	s->redo_now = NULL;
+	if (err == 0)
+		err = store_inomap_add(&s->lookups, attr.ino, -1, NULL);
 	if (err < 0)
 		return err;
-	store_inomap_add(&s->lookups, attr.ino, -1, NULL);
 	return attr.ino == r.ino && attr.mode == r.mode && attr.uid == r.uid && attr.gid == r.gid ? 0 : -EBADMSG;
 }
 
@@ -196,7 +204,7 @@ static int store_replay_link(struct store *s, const struct redo_record *rec)
 	err = store_link(s, r.ino, r.parent, name, &attr);
 	s->redo_now = NULL;
 	if (err == 0)
-		store_inomap_add(&s->lookups, r.ino, -1, NULL);
+		err = store_inomap_add(&s->lookups, r.ino, -1, NULL);
 	return err;
 }
 
@@ -211,12 +219,13 @@ static int store_replay_remove(struct store *s, const struct redo_record *rec)
 	if (err < 0)
 		return err;
 	store_ns_to_ts(r.now_ns, &now);
-	store_replay_hold(s, r.victim, r.orphan);
+	err = store_replay_hold(s, r.victim, r.orphan);
+	if (err < 0)
+		return err;
 	s->redo_now = &now;
 	err = r.dir ? store_rmdir(s, r.parent, name) : store_unlink(s, r.parent, name);
 	s->redo_now = NULL;
-	store_replay_unhold(s, r.victim, r.orphan);
-	return err;
+	return store_replay_unhold(s, r.victim, r.orphan, err);
 }
 
 static int store_replay_rename(struct store *s, const struct redo_record *rec)
@@ -233,12 +242,13 @@ static int store_replay_rename(struct store *s, const struct redo_record *rec)
 	if (err < 0)
 		return err;
 	store_ns_to_ts(r.now_ns, &now);
-	store_replay_hold(s, r.victim, r.orphan);
+	err = store_replay_hold(s, r.victim, r.orphan);
+	if (err < 0)
+		return err;
 	s->redo_now = &now;
 	err = store_rename(s, r.parent, name, r.new_parent, new_name, r.flags);
 	s->redo_now = NULL;
-	store_replay_unhold(s, r.victim, r.orphan);
-	return err;
+	return store_replay_unhold(s, r.victim, r.orphan, err);
 }
 
 /* The kernel forgot an orphan: it goes as it went then (no reference). */
@@ -260,6 +270,8 @@ static int store_replay_reclaim(struct store *s, const struct redo_record *rec)
 	struct store_redo_inode r;
 
 	memcpy(&r, rec->payload, sizeof(r));
+	if (store_inomap_get(&s->forgotten, r.ino) == 0 && store_inomap_add(&s->forgotten, r.ino, 1, NULL) < 0)
+		return -ENOMEM;
 	if (store_inomap_get(&s->reclaim, r.ino))
 		return 0;
 	return store_inomap_add(&s->reclaim, r.ino, 1, NULL);
@@ -430,8 +442,12 @@ int store_redo_attach(struct store *s, struct redo_log *log, size_t *ret_replaye
 	r = store_replay_check(log, committed, &count, &last);
 	if (r == 0 && count > 0) {
 		r = store_batch_begin(s);
-		if (r == 0)
-			r = store_batch_end(s, store_replay_apply(s, log, committed));
+		if (r == 0) {
+			s->replaying = true;
+			r = store_replay_apply(s, log, committed);
+			s->replaying = false;
+			r = store_batch_end(s, r);
+		}
 	}
 	store_lock(s);
 	s->redo = log;
@@ -444,6 +460,9 @@ int store_redo_attach(struct store *s, struct redo_log *log, size_t *ret_replaye
 	if (r == 0 && count == 0)
 		s->redo_batch++;
 	atomic_store(&s->redo_nothing_lost, r == 0 && armed);
+	/* The kernel may hold what the dead worker created, replayed or not. */
+	if (s->adopt_orphans && s->adopt_below_ino < s->next_ino)
+		s->adopt_below_ino = s->next_ino;
 	store_unlock(s);
 	if (r == 0)
 		*ret_replayed = count;

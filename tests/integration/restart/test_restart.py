@@ -22,6 +22,8 @@ upgrade is invisible to the processes using a claim (issue 16).
   loss); a clean worker restart loses nothing.
 - A create logged, replayed and then resent by the kernel answers as the
   first one would have: the file it made, with its inode number and times.
+- A file opened before a worker's death and unlinked after it stays usable
+  through its descriptor (the new worker cannot know the kernel holds it).
 - An upgrade to a binary that would answer FUSE_INIT differently (the
   test-only CLAIMFS_TEST_OTHER_INIT) refuses; a matching one serves after.
 - Without FUSE_NOTIFY_RESEND (pretended with CLAIMFS_TEST_NO_RESEND) a dead
@@ -539,6 +541,30 @@ def run_resent_exchange(t, root):
             stop_cleanly(t, d, label)
 
 
+def run_open_unlinked(t, root):
+    """A file held open across a worker's death and unlinked after it: the
+    new worker never handed it to the kernel, yet must keep it (an orphan
+    until the kernel forgets it), not delete it under the descriptor."""
+    with Daemon(os.path.join(root, 'openunlinked')) as d:
+        claim = start_with_claim(d, ['--supervise'])
+        path = os.path.join(claim, 'f')
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        os.write(fd, b'data of an open file')
+        os.fsync(fd)
+        t.ok(replace_worker(d, signal.SIGKILL), 'open, unlinked: a new worker serves', d.log_tail())
+        os.unlink(path)
+        t.ok('f' not in os.listdir(claim), 'open, unlinked: the name is gone')
+        t.eq(attempt(store_read, fd, 64), b'data of an open file', 'open, unlinked: its data through the descriptor')
+        t.eq(attempt(os.pwrite, fd, b'DATA', 0), 4, 'open, unlinked: it takes writes')
+        t.eq(fsync_errno(fd), 0, 'open, unlinked: and fsync')
+        t.eq(attempt(store_read, fd, 64), b'DATA of an open file', 'open, unlinked: what was written')
+        os.close(fd)
+        stop_cleanly(t, d, 'open, unlinked')
+        r = subprocess.run([d.binary, '--check', '--store', d.store], capture_output=True, timeout=60)
+        t.ok(r.returncode == 0, 'open, unlinked: claimfsd --check is clean after the stop',
+             r.stdout.decode() + r.stderr.decode())
+
+
 def run_other_init(t, root):
     """An upgrade to a binary that would answer FUSE_INIT differently
     refuses to serve; the connection waits, and the next matching worker
@@ -612,6 +638,7 @@ def main():
         run_redo(t, root)
         run_resent_create(t, root)
         run_resent_exchange(t, root)
+        run_open_unlinked(t, root)
         run_other_init(t, root)
         run_refusals(t, root)
         run_no_resend(t, root)
