@@ -138,6 +138,8 @@ static int store_replay_setattr(struct store *s, const struct redo_record *rec)
 
 	memcpy(&r, rec->payload, sizeof(r));
 	const struct store_kill_suidgid kill = { .in_group = store_replay_kept_sgid, .ud = &r.mode_after };
+	/* Without .caller_chown: it only refuses (EPERM), and a logged setattr
+	 * was not refused. */
 	struct store_setattr_request req = { .flags = r.flags, .mode = r.mode, .uid = r.uid, .gid = r.gid,
 					     .size = r.size, .caller_uid = r.caller_uid,
 					     .caller_fowner = r.caller_fowner != 0, .kill = r.killed ? &kill : NULL };
