@@ -356,6 +356,11 @@ int store_mark_lost(struct store *s, uint64_t ino)
 	int r = 0;
 
 	store_lock(s);
+	/* A lost creation's number is still the kernel's name for a file: were
+	 * it handed out again, that file's descriptors and cached names would
+	 * reach the new one, in this claim or another. */
+	if (ino >= s->next_ino)
+		s->next_ino = ino + 1;
 	if (store_inomap_get(&s->lost_inodes, ino) == 0)
 		r = store_inomap_add(&s->lost_inodes, ino, 1, NULL);
 	store_unlock(s);

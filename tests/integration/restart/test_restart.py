@@ -340,6 +340,7 @@ def run_lost(t, root):
         os.fsync(lost)
         os.write(lost, b'acknowledged, never committed')
         created = os.open(os.path.join(claim, 'created'), os.O_RDWR | os.O_CREAT, 0o644)
+        created_ino = os.fstat(created).st_ino
         t.ok(damage_redo_log(d, b'acknowledged, never committed'), 'lost: a record of the redo log damaged')
         t.ok(replace_worker(d, signal.SIGKILL), 'lost: a new worker serves', d.log_tail())
         t.ok(d.log_count(b'could not be replayed exactly') == 1, 'lost: the replay was declined, saying why')
@@ -347,11 +348,25 @@ def run_lost(t, root):
         t.ok(got == errno.EIO, 'lost: fsync of the file whose acknowledged write was lost says EIO',
              errno.errorcode.get(got, got))
         t.eq(fsync_errno(lost), 0, 'lost: once (the next fsync succeeds)')
+        # The kernel still knows the lost file by its inode number: a new file
+        # must never get that number, or the old descriptor (and a cached
+        # name) would reach the new file, in this claim or another one.
+        newer = os.open(os.path.join(claim, 'newer'), os.O_RDWR | os.O_CREAT, 0o644)
+        t.ok(os.fstat(newer).st_ino != created_ino,
+             'lost: a file created after the take-over does not reuse the lost file\'s inode number',
+             '%d and %d' % (os.fstat(newer).st_ino, created_ino))
         got = fsync_errno(created)
         t.ok(got == errno.EIO, 'lost: fsync of a file whose acknowledged creation was lost says EIO',
              errno.errorcode.get(got, got))
+        try:
+            os.pwrite(created, b'through the lost descriptor', 0)
+        except OSError:
+            pass
+        t.eq(os.pread(newer, 64, 0), b'', 'lost: a write through the lost file\'s descriptor does not reach the new file')
+        os.close(newer)
         os.close(created)
         t.ok('created' not in os.listdir(claim), 'lost: ... and the file is not there')
+        os.unlink(os.path.join(claim, 'newer'))
         t.eq(fsync_errno(safe), 0, 'lost: a file whose changes were committed fsyncs without error')
         t.ok(d.log_count(b'lost changes that were acknowledged') == 1, 'lost: the log says so')
         os.pwrite(lost, b'again', 0)
