@@ -21,7 +21,9 @@
  *   model_controller_revision.c  ControllerRevisions: the history of each
  *                         set's template (rollout history), kept by the set
  *   model_claim.c         PersistentVolumeClaims: admission, binding (looks
- *                         up classes), expansion, reclaim
+ *                         up classes), updates, reclaim
+ *   model_claim_provision.c  a claim's new volume (empty or a clone) and
+ *                         its PV; growing a bound claim's volume
  *   model_claim_attrs.c   a claim's mutable attributes: annotations and its
  *                         VolumeAttributesClass applied to its volume
  *   model_claim_report.c  what the controllers report about a claim (Events)
@@ -294,6 +296,27 @@ int model_claim_ensure(struct model_txn *t, const char *ns, const json_t *body,
 /* Delete a claim by name if it exists (StatefulSet retention). */
 int model_claim_delete_if_exists(struct model_txn *t, const char *ns, const char *name,
 				 struct model_error *err);
+
+/* ---- a claim's volume made or grown (model_claim_provision.c; model_claim.c only) ---- */
+
+struct claim;
+/* Bytes of a {"storage": quantity} member of obj at path, or 0. */
+uint64_t model_claim_bytes(const json_t *obj, const char *path);
+/* The claim's StorageClass name ("" if none). */
+const char *model_claim_class(const struct claim *c);
+/* Dynamic provisioning of the Pending claim c in class: a new empty volume,
+ * bound. 0 also when it must wait for space (then reported, c stays
+ * Pending). */
+int model_claim_provision(struct model_txn *t, struct claim *c, const json_t *class);
+/* The same from c's dataSource: a point-in-time copy of the source volume;
+ * 0 while the source is missing or not ready. err != NULL (the create
+ * request): a size below the source is a 422 (-EINVAL). */
+int model_claim_clone(struct model_txn *t, struct claim *c, const json_t *class,
+		      struct model_error *err);
+/* Grow bound claim c's volume and PV to its request (c->storage) when the
+ * capacity policy lets the extra bytes in; otherwise the resize waits for
+ * space (reported; model_claim.c's reconcile retries it). */
+int model_claim_grow(struct model_txn *t, struct claim *c);
 
 /* ---- what is reported about a claim (model_claim_report.c; model_claim.c only) ---- */
 
