@@ -379,6 +379,9 @@ static int model_claim_reconcile(struct model_txn *t)
 	if (r == 0 && atomic_exchange(&t->model->attributes_class_added, false))
 		r = model_claim_each(t, "Bound", model_claim_attributes_waiting,
 				     model_claim_attributes_retry);
+	/* A class change applied now leaves the old class to go, if deleted. */
+	if (r == 0)
+		r = model_attributes_class_release(t);
 	if (r < 0 || !model_capacity_waiting(t->model, true))
 		return r;
 	model_capacity_wait_reset(t->model, true);
@@ -506,6 +509,8 @@ static int model_claim_update(struct model_txn *t, const json_t *old, const json
 		r = claim_attributes_status_put(&res, obj);
 	if (r == 0)
 		r = model_obj_update(t, MODEL_PVC, old, obj);
+	if (r == 0)
+		r = model_attributes_class_release(t); /* it may have named another class */
 	if (r == 0) {
 		*ret_obj = obj;
 		obj = NULL;
@@ -609,6 +614,8 @@ static int model_claim_remove(struct model_txn *t, json_t *old, json_t **ret_obj
 		r = model_obj_delete(t, MODEL_PVC, obj);
 	if (r == 0)
 		r = model_claim_retry_after_delete(t);
+	if (r == 0)
+		r = model_attributes_class_release(t); /* it and its PV named no class now */
 	if (r < 0) {
 		json_decref(obj);
 		return r;

@@ -98,6 +98,9 @@ struct model {
 	/* A VolumeAttributesClass was created: the next claim reconcile looks
 	 * at the bound claims whose modification waited for a class. */
 	atomic_bool attributes_class_added;
+	/* No VolumeAttributesClass is held Terminating by its use: claim and
+	 * PV changes need not look (model_attributes_class_release). */
+	atomic_bool attributes_class_settled;
 };
 
 /* One write transaction. */
@@ -169,6 +172,11 @@ int model_claim_attributes_provisionable(struct model_txn *t, const struct claim
 struct volume_attrs;
 int model_attributes_class_resolve(struct model *model, const char *name,
 				   struct volume_attrs *ret_attrs, char *why, size_t why_size);
+/* After a claim or PV stopped naming a class (changed or deleted): each
+ * Terminating class nothing names now loses kubernetes.io/vac-protection
+ * and goes, in t, as kube-controller-manager's vac-protection controller
+ * lets it. Cheap while no class is held (model->attributes_class_settled). */
+int model_attributes_class_release(struct model_txn *t);
 
 int model_txn_log(struct model_txn *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Run every kind's reconcile hook inside t: what a kind calls after a change

@@ -331,6 +331,8 @@ static int model_volume_remove(struct model_txn *t, json_t *old, json_t **ret_ob
 			r = model_obj_delete(t, MODEL_PV, obj);
 		if (r == 0)
 			r = model_txn_log(t, "deleted the volume %s and its data", name);
+		if (r == 0)
+			r = model_attributes_class_release(t); /* it named one no more */
 	}
 	if (r < 0) {
 		json_decref(obj);

@@ -17,7 +17,10 @@ Pending until the class is created; one claimfs cannot apply is Infeasible
 cancels it. A claim annotation still wins over the class for its key. A
 Pending claim naming a missing class is not provisioned until the class
 comes. Clones and restores start with their source's attributes for the
-keys they do not set themselves. The values survive a restart.
+keys they do not set themselves. A class carries the kubernetes.io/vac-protection
+finalizer: deleted while a claim or a PV names it, it stays Terminating and
+goes (DELETED) once the last of them moves to another class or goes; an
+unused class goes at once. The values survive a restart.
 
 Owns: one temporary work directory and the daemon in it (stopped by pid).
 """
@@ -328,6 +331,97 @@ def run_clones(t, d):
          json.dumps(doc))
 
 
+FINALIZER = 'kubernetes.io/vac-protection'
+
+
+def watched(d, since, name):
+    """[(type, deletionTimestamp set)] of the watch events on class NAME after
+    resourceVersion SINCE."""
+    status, _, body = d.request('GET', VACS + '?watch=1&timeoutSeconds=1&resourceVersion=' + since)
+    seen = []
+    for line in body.decode().splitlines() if status == 200 else []:
+        event = json.loads(line)
+        meta = event['object'].get('metadata', {})
+        if meta.get('name') == name:
+            seen.append((event['type'], 'deletionTimestamp' in meta))
+    return seen
+
+
+def run_protection(t, d, k):
+    """kubernetes.io/vac-protection, as kube-controller-manager's vac-protection
+    controller keeps it: a class a claim or PV names stays Terminating when
+    deleted and goes once nothing names it."""
+    status, doc = call(d, 'POST', VACS, vac('guarded', inodeLimit='40'))
+    t.ok(status == 201 and doc['metadata'].get('finalizers') == [FINALIZER],
+         'a new class carries the kubernetes.io/vac-protection finalizer', json.dumps(doc))
+    status, doc = call(d, 'PATCH', VACS + '/guarded', {'metadata': {'finalizers': None}}, MERGE)
+    t.ok(status == 200 and doc['metadata'].get('finalizers') == [FINALIZER],
+         'a live class gets the finalizer back when an update drops it', json.dumps(doc))
+    call(d, 'POST', VACS, vac('other', inodeLimit='45'))
+    body = d.claim_body('held')
+    body['spec']['volumeAttributesClassName'] = 'guarded'
+    status, doc = call(d, 'POST', CLAIMS, body)
+    t.ok(status == 201 and doc['status'].get('currentVolumeAttributesClassName') == 'guarded',
+         'a claim provisioned with class guarded', json.dumps(doc))
+    since = call(d, 'GET', VACS)[1]['metadata']['resourceVersion']
+
+    status, doc = call(d, 'DELETE', VACS + '/guarded')
+    t.ok(status == 200 and doc['metadata'].get('deletionTimestamp') and
+         doc['metadata'].get('finalizers') == [FINALIZER],
+         'DELETE of a class a claim uses: 200, Terminating (deletionTimestamp, finalizer kept)',
+         json.dumps(doc))
+    status, doc = call(d, 'GET', VACS + '/guarded')
+    t.ok(status == 200 and doc['metadata'].get('deletionTimestamp'),
+         'the class is still there while the claim names it', json.dumps(doc))
+    status, again = call(d, 'DELETE', VACS + '/guarded')
+    t.ok(status == 200 and again['metadata']['resourceVersion'] == doc['metadata']['resourceVersion'],
+         'deleting it again changes nothing', json.dumps(again))
+    status, doc = call(d, 'PATCH', VACS + '/guarded', {'metadata': {'labels': {'a': 'b'}}}, MERGE)
+    t.ok(status == 200 and doc['metadata'].get('finalizers') == [FINALIZER] and
+         call(d, 'GET', VACS + '/guarded')[0] == 200,
+         'an update of a Terminating class in use keeps it', json.dumps(doc))
+    t.eq(files(d, 'held'), 40, "the claim keeps the Terminating class's attributes")
+
+    status, doc = set_class(d, 'held', 'other')
+    t.ok(status == 200 and doc['status'].get('currentVolumeAttributesClassName') == 'other',
+         'the claim moves to class other', json.dumps(doc))
+    t.eq(call(d, 'GET', VACS + '/guarded')[0], 404,
+         'once neither the claim nor its PV names it, the Terminating class is gone')
+    t.eq(watched(d, since, 'guarded'), [('MODIFIED', True), ('MODIFIED', True), ('DELETED', True)],
+         'watch: MODIFIED (Terminating), the label, then DELETED')
+
+    # A PV alone holds a class too: a Retain volume keeps naming it after its claim goes.
+    call(d, 'POST', '/apis/storage.k8s.io/v1/storageclasses',
+         {'apiVersion': 'storage.k8s.io/v1', 'kind': 'StorageClass', 'metadata': {'name': 'keep'},
+          'provisioner': DRIVER, 'reclaimPolicy': 'Retain'})
+    body = d.claim_body('kept')
+    body['spec'].update(storageClassName='keep', volumeAttributesClassName='other')
+    status, doc = call(d, 'POST', CLAIMS, body)
+    volume = doc['spec'].get('volumeName', '')
+    call(d, 'DELETE', CLAIMS + '/held')
+    k.ok(t, 'kubectl delete vac other --wait=false (still used)', 'delete', 'vac', 'other',
+         '--wait=false', expect='volumeattributesclass.storage.k8s.io "other" deleted')
+    out = k.ok(t, 'kubectl get vac other -o jsonpath', 'get', 'vac', 'other', '-o',
+               'jsonpath={.metadata.deletionTimestamp} {.metadata.finalizers}')
+    t.ok(out.split(' ', 1)[0] and FINALIZER in out,
+         'kubectl: the class is Terminating with the finalizer', out)
+    call(d, 'DELETE', CLAIMS + '/kept')
+    pv = call(d, 'GET', '/api/v1/persistentvolumes/' + volume)[1] or {}
+    t.ok(pv.get('status', {}).get('phase') == 'Released' and
+         pv['spec'].get('volumeAttributesClassName') == 'other' and
+         call(d, 'GET', VACS + '/other')[0] == 200,
+         'its claim gone, the Released PV still names the class, which stays', json.dumps(pv))
+    status, _ = call(d, 'DELETE', '/api/v1/persistentvolumes/' + volume)
+    k.ok(t, 'kubectl wait --for=delete: the class goes with the last PV naming it', 'wait',
+         '--for=delete', 'vac/other', '--timeout=10s')
+    call(d, 'POST', VACS, vac('spare', inodeLimit='9'))
+    since = call(d, 'GET', VACS)[1]['metadata']['resourceVersion']
+    status, doc = call(d, 'DELETE', VACS + '/spare')
+    t.ok(status == 200 and call(d, 'GET', VACS + '/spare')[0] == 404 and
+         watched(d, since, 'spare') == [('DELETED', True)],
+         'an unused class goes at once: one DELETED event', json.dumps(doc))
+
+
 def run_restart(t, d):
     d.stop()
     d.start()
@@ -355,6 +449,7 @@ def run_all(t, d):
     run_claims(t, d)
     run_pending(t, d)
     run_clones(t, d)
+    run_protection(t, d, Kubectl(d.workdir, d.url))
     run_restart(t, d)
     run_check(t, d)
 
