@@ -25,9 +25,10 @@ PACKAGES=(
 	# the schema table's generator (tools/schema) and its regeneration test;
 	# the official Python client, driven by the client-python integration test
 	python3-kubernetes
-	# the bench's real group (make bench): PostgreSQL's initdb, postgres and
-	# pgbench (/usr/lib/postgresql/15/bin), git for its clone workload and
-	# the bench-real-checks test
+	# PostgreSQL 15 (/usr/lib/postgresql/15/bin): the bench's real group
+	# (make bench: initdb, postgres, pgbench) and the pgbench test (the same
+	# and pg_amcheck, in a claim while the supervised worker is killed); git
+	# for the bench's clone workload and the bench-real-checks test
 	postgresql-15 git
 	# the volume plugin's Podman test: rootful podman with Debian's runc (crun
 	# refuses hybrid cgroups), catatonit (the pause process of kube play's

@@ -43,27 +43,12 @@ import time
 
 sys.path.insert(0, os.environ.get('CLAIMFS_TEST_LIB', os.path.join(os.path.dirname(__file__), '..', 'lib')))
 from daemon import Daemon, wait_for  # noqa: E402
+from supervised import READY_S, kill_worker, serving_count, wait_new_worker, worker_pid  # noqa: E402
 from tap import Tap  # noqa: E402
 
 HOLDER = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'holder.py')
 HANG_S = 10.0       # no iteration of the holder may take longer
-READY_S = 15.0      # a new worker must be serving within this
 FUSE_MKDIR = 9
-
-
-def worker_pid(d):
-    """The supervisor's one child, or None."""
-    try:
-        with open('/proc/%d/task/%d/children' % (d.proc.pid, d.proc.pid)) as f:
-            pids = f.read().split()
-    except OSError:
-        return None
-    return int(pids[0]) if len(pids) == 1 else None
-
-
-def serving_count(d):
-    """How many workers have announced ready so far (log lines)."""
-    return d.log_count(b'info: serving ')
 
 
 class Holder:
@@ -114,12 +99,6 @@ class Holder:
         return self.proc.returncode
 
 
-def wait_new_worker(d, old_pid, served_before):
-    """Until a worker other than OLD_PID has announced ready."""
-    return wait_for(lambda: serving_count(d) > served_before and worker_pid(d) not in (None, old_pid),
-                    timeout=READY_S, interval=0.02)
-
-
 def start_with_claim(d, args, env=None):
     """Start D with ARGS (and ENV added to the environment for it), create
     the claim default/data; its directory."""
@@ -134,14 +113,6 @@ def start_with_claim(d, args, env=None):
     claim = d.claim_path('default', 'data')
     wait_for(lambda: os.path.isdir(claim))
     return claim
-
-
-def replace_worker(d, signum):
-    """Send SIGNUM to the worker; whether a new one serves within READY_S."""
-    served = serving_count(d)
-    old = worker_pid(d)
-    os.kill(old, signum)
-    return wait_new_worker(d, old, served)
 
 
 def restart_worker(t, d, holder, how, label):
@@ -342,7 +313,7 @@ def run_lost(t, root):
         created = os.open(os.path.join(claim, 'created'), os.O_RDWR | os.O_CREAT, 0o644)
         created_ino = os.fstat(created).st_ino
         t.ok(damage_redo_log(d, b'acknowledged, never committed'), 'lost: a record of the redo log damaged')
-        t.ok(replace_worker(d, signal.SIGKILL), 'lost: a new worker serves', d.log_tail())
+        t.ok(kill_worker(d, signal.SIGKILL), 'lost: a new worker serves', d.log_tail())
         t.ok(d.log_count(b'could not be replayed exactly') == 1, 'lost: the replay was declined, saying why')
         got = fsync_errno(lost)
         t.ok(got == errno.EIO, 'lost: fsync of the file whose acknowledged write was lost says EIO',
@@ -376,7 +347,7 @@ def run_lost(t, root):
         # A clean restart (SIGTERM to the worker) commits: nothing is lost.
         fd = os.open(os.path.join(claim, 'clean'), os.O_RDWR | os.O_CREAT, 0o644)
         os.write(fd, b'committed at the clean stop')
-        t.ok(replace_worker(d, signal.SIGTERM), 'lost: a new worker after SIGTERM', d.log_tail())
+        t.ok(kill_worker(d, signal.SIGTERM), 'lost: a new worker after SIGTERM', d.log_tail())
         t.eq(fsync_errno(fd), 0, 'lost: nothing lost across a clean worker restart')
         os.close(fd)
         with open(os.path.join(claim, 'clean'), 'rb') as f:
@@ -422,7 +393,7 @@ def run_redo(t, root):
         os.write(tfd, b'42')
         os.fchmod(tfd, 0o600)
         tbefore = os.fstat(tfd)
-        t.ok(replace_worker(d, signal.SIGKILL), 'redo: a new worker serves', d.log_tail())
+        t.ok(kill_worker(d, signal.SIGKILL), 'redo: a new worker serves', d.log_tail())
         t.eq(fsync_errno(fd), 0, 'redo: fsync after the kill reports no loss')
         t.eq(store_read(fd, len(want) + 10) == bytes(want), True, 'redo: every acknowledged byte is there')
         time.sleep(1.1)  # past the kernel's attribute cache
@@ -442,10 +413,10 @@ def run_redo(t, root):
         # Killed again before anything committed: both deaths' writes survive.
         os.pwrite(fd, b'second death', 5)
         want[5:17] = b'second death'
-        t.ok(replace_worker(d, signal.SIGKILL), 'redo: a new worker after a second kill', d.log_tail())
+        t.ok(kill_worker(d, signal.SIGKILL), 'redo: a new worker after a second kill', d.log_tail())
         os.pwrite(fd, b'third', 20)
         want[20:25] = b'third'
-        t.ok(replace_worker(d, signal.SIGKILL), 'redo: a new worker after a third kill', d.log_tail())
+        t.ok(kill_worker(d, signal.SIGKILL), 'redo: a new worker after a third kill', d.log_tail())
         t.eq(fsync_errno(fd), 0, 'redo: no loss after two kills in a row')
         t.eq(store_read(fd, len(want) + 10) == bytes(want), True, 'redo: all of it is there')
         t.eq(d.log_count(b'lost changes that were acknowledged'), 0, 'redo: nothing reported lost')
@@ -566,7 +537,7 @@ def run_open_unlinked(t, root):
         fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
         os.write(fd, b'data of an open file')
         os.fsync(fd)
-        t.ok(replace_worker(d, signal.SIGKILL), 'open, unlinked: a new worker serves', d.log_tail())
+        t.ok(kill_worker(d, signal.SIGKILL), 'open, unlinked: a new worker serves', d.log_tail())
         os.unlink(path)
         t.ok('f' not in os.listdir(claim), 'open, unlinked: the name is gone')
         t.eq(attempt(store_read, fd, 64), b'data of an open file', 'open, unlinked: its data through the descriptor')
@@ -624,7 +595,7 @@ def run_no_resend(t, root):
         fd = os.open(os.path.join(claim, 'f'), os.O_RDWR | os.O_CREAT, 0o644)
         os.write(fd, b'x')
         os.fsync(fd)
-        t.ok(replace_worker(d, signal.SIGKILL), 'no resend: a new worker serves a fresh mount', d.log_tail())
+        t.ok(kill_worker(d, signal.SIGKILL), 'no resend: a new worker serves a fresh mount', d.log_tail())
         try:
             os.pread(fd, 1, 0)
             got = 0
