@@ -49,6 +49,7 @@ FSX_SEEDS     ?= 1-30
 FSX_OPS       ?= 20000
 FUZZ_SECONDS  ?= 60
 LOAD_SECONDS  ?= 60
+PGBENCH_SECONDS ?= 60
 BENCH_ARGS    ?=
 RUN_ENV := CLAIMFSD=$(abspath $(BUILD))/daemon/claimfsd
 
@@ -96,10 +97,15 @@ check-valgrind: build
 bench:
 	$(PYTHON) bench/run.py $(BENCH_ARGS)
 
-# Issue 6: the crash loop with >= 1,000 daemon kills.
+# Issue 6: the crash loop with >= 1,000 daemon kills; issue 16: the same
+# load with >= 1,000 kills of a supervised worker (writers never stopped),
+# and PostgreSQL under pgbench for the issue's 60 s with 3 worker kills.
 crash-soak: build
 	$(RUN_ENV) CLAIMFS_CRASHWRITER=$(abspath $(BUILD))/tests/crash/crashwriter \
 	    $(PYTHON) tests/crash/crashloop.py --cycles $(CRASH_CYCLES) --seed $(SEED)
+	$(RUN_ENV) CLAIMFS_CRASHWRITER=$(abspath $(BUILD))/tests/crash/crashwriter \
+	    $(PYTHON) tests/crash/crashloop.py --supervise --cycles $(CRASH_CYCLES) --seed $(SEED)
+	$(RUN_ENV) $(PYTHON) tests/integration/pgbench/test_pgbench.py --seconds $(PGBENCH_SECONDS)
 
 # Issue 6: each libFuzzer target (clang, build-fuzz/) for FUZZ_SECONDS.
 fuzz: deps

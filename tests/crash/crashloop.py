@@ -18,8 +18,25 @@ Each cycle:
 After the last cycle every writer verifies once more, the daemon is stopped
 cleanly and the check must find no problem at all.
 
+With --supervise (issue 16) the daemon runs as `claimfsd --supervise` and
+each cycle SIGKILLs its worker instead, while the writers keep running:
+  1. the writers run for a seeded random time; the worker is SIGKILLed and
+     a new one must serve within a bound;
+  2. every writer must still be running: any error a writer saw (ENOTCONN,
+     EIO, anything) ends it, and that fails the run;
+  3. `claimfsd --backup` writes a copy of the store while the new worker
+     serves it, and the copy must pass the check (the store itself is locked
+     by the worker; the copy holds everything committed before it began);
+  4. every --verify-every kills, each writer must have acknowledged new
+     operations since the last time (none hung), is SIGKILLed (its operation
+     in flight is then resolved like one the daemon's death interrupted) and
+     restarted, and verifies every write it had acknowledged.
+The end is the same: every writer verifies, the supervisor is stopped
+cleanly and the check of the store must find no problem at all.
+
     crashloop.py --cycles 1000 --seed 7            # prints the totals
     crashloop.py --cycles 60 --seed 1 --tap        # the meson test
+    crashloop.py --supervise --cycles 1000         # make crash-soak, worker kills
 
 Exit status: 0 when every check passed, 1 otherwise.
 """
@@ -40,6 +57,7 @@ sys.path.insert(0, os.environ.get('CLAIMFS_TEST_LIB',
                                   os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                                '..', 'integration', 'lib')))
 from daemon import Daemon  # noqa: E402
+from supervised import READY_S, kill_worker  # noqa: E402
 
 NAMESPACE = 'default'
 CLAIM_SIZE = '256Mi'
@@ -312,6 +330,8 @@ class CrashLoop:
 
     def final(self):
         """Verify everything once more, stop cleanly, and the check must be spotless."""
+        for w in self.writers:
+            w.kill()
         self.start_writers(verify_only=True)
         for w in self.writers:
             w.proc.wait()
@@ -346,6 +366,80 @@ class CrashLoop:
         return results
 
 
+class SupervisedCrashLoop(CrashLoop):
+    """--supervise: the worker dies, the writers and their files live on."""
+
+    def __init__(self, args, rep):
+        super().__init__(args, rep)
+        self.copy = os.path.join(self.workdir, 'check-copy.db')
+        self.log_sizes = {}
+
+    def setup(self):
+        """First start (supervised), the claims, the writers."""
+        self.daemon.start(['--supervise'])
+        for claim in sorted({w.claim for w in self.writers}):
+            self.daemon.create_claim(NAMESPACE, claim, storage=CLAIM_SIZE)
+        self.start_running()
+
+    def start_running(self):
+        """(Re)start the writers: each verifies its log, then runs."""
+        self.start_writers(verify_only=False)
+        late = wait_for(self.writers, lambda w: w.has_line('running') or w.proc.poll() is not None,
+                        WRITER_START_TIMEOUT)
+        if late:
+            raise Failure('writers never started running: %s' % ', '.join(w.name() for w in late))
+        self.check_running('at start')
+        self.log_sizes = {w.log: os.path.getsize(w.log) for w in self.writers}
+
+    def check_running(self, when):
+        """Every writer is still at work: one that ended saw an error."""
+        for w in self.writers:
+            w.pump()
+            if w.proc.poll() is not None:
+                w.proc.wait()
+                w.pump()
+                raise Failure('%s ended %s (exit %d): the writer saw an error:\n%s%s' %
+                              (w.name(), when, w.proc.returncode, w.out.decode('utf-8', 'replace'),
+                               w.stderr_text()[-3000:]))
+
+    def check_copy(self, n):
+        """claimfsd --backup beside the serving worker: the copy passes the check."""
+        argv = [self.daemon.binary, '--store', self.daemon.store, '--backup', self.copy]
+        proc = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                              timeout=CHECK_TIMEOUT, check=False)
+        self.checks += 1
+        try:
+            os.unlink(self.copy)
+        except FileNotFoundError:
+            pass
+        if proc.returncode != 0:
+            raise Failure('claimfsd --backup (checked copy) after kill %d: exit %d\n%s' %
+                          (n, proc.returncode, proc.stdout.decode('utf-8', 'replace')[-3000:]))
+
+    def restart_writers(self):
+        """Each writer made progress (no call hung), then is killed and
+        restarted: its verification proves no acknowledged write was lost."""
+        idle = [w.name() for w in self.writers if os.path.getsize(w.log) <= self.log_sizes[w.log]]
+        if idle:
+            raise Failure('writers acknowledged nothing across %d worker kills (hung?): %s' %
+                          (self.args.verify_every, ', '.join(idle)))
+        for w in self.writers:
+            w.kill()
+        self.start_running()
+
+    def cycle(self, n):
+        """One worker kill under the running writers."""
+        lo, hi = self.rng.choice(RUN_TIMES)
+        time.sleep(self.rng.uniform(lo, hi))
+        if not kill_worker(self.daemon, signal.SIGKILL):
+            raise Failure('no new worker served within %.0f s after kill %d' % (READY_S, n))
+        self.kills += 1
+        self.check_running('after worker kill %d' % n)
+        self.check_copy(n)
+        if n % self.args.verify_every == 0:
+            self.restart_writers()
+
+
 def parse_args(argv):
     """Command line."""
     p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
@@ -360,6 +454,10 @@ def parse_args(argv):
     p.add_argument('--keep-on-failure', action='store_true', help='keep it when a check fails')
     p.add_argument('--time-limit', type=float, default=0,
                    help='stop starting new cycles after this many seconds (0: none)')
+    p.add_argument('--supervise', action='store_true',
+                   help='run claimfsd --supervise and kill its worker; writers must see no error')
+    p.add_argument('--verify-every', type=int, default=20,
+                   help='with --supervise: restart and verify the writers every N kills (default 20)')
     p.add_argument('--daemon', default=os.environ.get('CLAIMFSD'), help='claimfsd binary')
     p.add_argument('--writer', default=os.environ.get('CLAIMFS_CRASHWRITER'),
                    help='crashwriter binary')
@@ -391,13 +489,13 @@ def main(argv):
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
 
-    loop = CrashLoop(args, rep)
+    loop = (SupervisedCrashLoop if args.supervise else CrashLoop)(args, rep)
     started = time.monotonic()
     try:
         loop.setup()
-        rep.info('crash loop: %d cycles, seed %d, %d writers on %d claims, work dir %s' %
-                 (args.cycles, args.seed, len(loop.writers), len({w.claim for w in loop.writers}),
-                  loop.workdir))
+        rep.info('crash loop: %d %s, seed %d, %d writers on %d claims, work dir %s' %
+                 (args.cycles, 'worker kills (--supervise)' if args.supervise else 'daemon kills', args.seed,
+                  len(loop.writers), len({w.claim for w in loop.writers}), loop.workdir))
         for n in range(1, args.cycles + 1):
             if args.time_limit and time.monotonic() - started > args.time_limit:
                 rep.info('time limit reached after %d cycles' % (n - 1))
@@ -405,7 +503,9 @@ def main(argv):
             try:
                 loop.cycle(n)
                 if args.tap:
-                    rep.result(True, 'kill %d: writers stopped cleanly, check passed, restarted' % n)
+                    rep.result(True, ('worker kill %d: a new worker serves, every writer runs on, checked copy'
+                                      if args.supervise else
+                                      'kill %d: writers stopped cleanly, check passed, restarted') % n)
                 elif n % 50 == 0:
                     rep.info('%d kills, %d acknowledged writes verified, %.0f s' %
                              (loop.kills, loop.verified_acks, time.monotonic() - started))
