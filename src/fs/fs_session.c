@@ -117,9 +117,9 @@ int fs_run(struct fs *fs)
 	 * (releasing a clone ends the requests it had read with ECONNABORTED)
 	 * and what it had read stays in the kernel's processing queue, to be
 	 * resent. A daemon that mounted itself dies with its connection, so it
-	 * keeps a descriptor per thread, which measured faster (an open,
-	 * O_TRUNC, write, close loop: about 1.7x the rate of one shared
-	 * descriptor). */
+	 * may give each thread a clone; that measured no faster than one shared
+	 * descriptor (the kernel has one input queue per connection; README.md,
+	 * Restart model). */
 	if (fs->attached)
 		fs_resume(fs);
 	else
