@@ -9,7 +9,8 @@
  * same steps backwards, from wherever start-up got to; the store's final
  * commit comes last, after nothing can change it any more.
  *
- * With --supervise, main hands over to supervisor_run (supervisor.c), which
+ * By default (--no-supervise: this process does all of the above), main
+ * hands over to supervisor_run (supervisor.c), which
  * mounts and runs this binary again as a worker: a worker (worker.c) skips
  * the mount steps, serves the supervisor's /dev/fuse descriptor, reports
  * its uncommitted changes to the supervisor's record and opens the store

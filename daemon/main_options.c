@@ -203,10 +203,14 @@ static const struct cmdline_option main_options_table[] = {
 	{ .name = "fuse-debug", .kind = CMDLINE_FLAG, .offset = MAIN_OPT(fuse_debug),
 	  .help = "trace every FUSE request (very verbose)" },
 	{ .name = "supervise", .kind = CMDLINE_FLAG, .offset = MAIN_OPT(supervise),
-	  .help = "keep the mount in a small supervisor process and serve it from a\n"
-		  "worker that is restarted on the same connection when it dies;\n"
-		  "SIGHUP starts a new worker from the installed binary (upgrade);\n"
-		  "open files survive both (Linux 6.9+; see README.md, Restart model)" },
+	  .help = "(the default) keep the mount in a small supervisor process and\n"
+		  "serve it from a worker that is restarted on the same connection\n"
+		  "when it dies; SIGHUP starts a new worker from the installed binary\n"
+		  "(upgrade); open files survive both (Linux 6.9+; see README.md,\n"
+		  "Restart model)" },
+	{ .name = "no-supervise", .kind = CMDLINE_FLAG, .offset = MAIN_OPT(no_supervise),
+	  .help = "one process mounts and serves: its death ends the mount\n"
+		  "(processes using it get ENOTCONN)" },
 	{ .name = "check", .kind = CMDLINE_FLAG, .offset = MAIN_OPT(check),
 	  .help = "verify the store (daemon stopped) and exit: 0 consistent,\n"
 		  "1 problems found (each reported), 2 could not check" },
@@ -240,6 +244,10 @@ static int main_check_options(const struct main_options *o)
 	}
 	if (o->compact && (o->check || o->backup != NULL)) {
 		fprintf(stderr, "claimfsd: --compact goes alone (not with --check or --backup)\n");
+		return -EINVAL;
+	}
+	if (o->supervise && o->no_supervise) {
+		fprintf(stderr, "claimfsd: --supervise and --no-supervise contradict each other\n");
 		return -EINVAL;
 	}
 	if (!o->listen && !o->unix_socket) {
@@ -301,5 +309,9 @@ int main_parse(int argc, char **argv, struct main_options *o)
 		o->volume_plugin_default = true;
 	}
 	r = cmdline_parse(&program, argc, argv, o);
-	return r != 0 ? r : main_check_options(o);
+	if (r == 0)
+		r = main_check_options(o);
+	if (r == 0)
+		o->supervise = !o->no_supervise;
+	return r;
 }

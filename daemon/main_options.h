@@ -38,7 +38,8 @@ struct main_options {
 	bool check;
 	bool repair;
 	const char *backup; /* --backup FILE, "-": stdout */
-	bool supervise;
+	bool supervise;    /* the default; --supervise says it again */
+	bool no_supervise; /* --no-supervise: one process mounts and serves */
 	bool compact;
 };
 

@@ -370,7 +370,7 @@ def main(argv):
     try:
         with Daemon(work) as d:
             d.start(extra_args=['--log-level', 'warn'])
-            port, pid = d.port, d.proc.pid
+            port, pid = d.port, d.serving_pid()  # the worker: it holds the memory
             for i in range(args.writers):
                 d.create_claim('default', 'writer-%02d' % i, storage='16Mi')
             started = time.monotonic()

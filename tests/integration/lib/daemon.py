@@ -1,14 +1,16 @@
 """daemon.py - test fixture that runs one real claimfsd (stdlib only).
 
-Owns: one claimfsd process, its store file (workdir/store.db), its FUSE mount
-(workdir/mnt), its unix socket (workdir/api.sock), its volume plugin socket
-(workdir/plugin.sock, never the host's default), its port file and its log
-(workdir/daemon.log).
+Owns: one claimfsd process (by default a supervisor and the worker it runs;
+serving_pid() is the one that serves), its store file (workdir/store.db),
+its FUSE mount (workdir/mnt), its unix socket (workdir/api.sock), its volume
+plugin socket (workdir/plugin.sock, never the host's default), its port file
+and its log (workdir/daemon.log).
 
 Invariants:
   - After stop() or leaving the `with` block, no claimfsd started by this
-    object is running and workdir/mnt is not a mount point, whatever happened
-    in between (exceptions included).
+    object is running (a supervisor's worker included) and workdir/mnt is not
+    a mount point, whatever happened in between (exceptions included). After
+    kill() none is running either; the dead mount stays, as after a crash.
   - start() returns only once the port file exists and GET /readyz answers
     200; otherwise it raises RuntimeError carrying the tail of the log.
 
@@ -223,14 +225,58 @@ class Daemon:
             self._log.close()
             self._log = None
 
+    def children(self):
+        """The pids of the daemon's child processes (a supervisor's: its
+        worker, while one runs); [] when nothing runs."""
+        if self.proc is None or self.proc.poll() is not None:
+            return []
+        try:
+            with open('/proc/%d/task/%d/children' % (self.proc.pid, self.proc.pid)) as f:
+                return [int(pid) for pid in f.read().split()]
+        except OSError:
+            return []
+
+    def serving_pid(self):
+        """The process that serves the mount and the API: the worker of a
+        supervisor (claimfsd's default: the supervisor's one child), or the
+        daemon itself under --no-supervise. None when nothing runs."""
+        if self.proc is None or self.proc.poll() is not None:
+            return None
+        children = self.children()
+        return children[0] if len(children) == 1 else self.proc.pid
+
+    def _reap_killed(self, worker):
+        """After the daemon's SIGKILL: wait until WORKER (not our child: its
+        supervisor is gone) has died too. The supervisor's death kills it
+        (PR_SET_PDEATHSIG) a moment later; until then it still holds the
+        store and the mount, so a restart or a look at the store must wait."""
+        if worker is None or worker == self.proc.pid:
+            return True
+        deadline = time.monotonic() + STOP_TIMEOUT
+        while time.monotonic() < deadline:
+            try:
+                with open('/proc/%d/stat' % worker, 'rb') as f:
+                    # Gone, or a zombie waiting for init (it holds nothing).
+                    if f.read().split(b') ', 1)[-1][:1] in (b'Z', b'X'):
+                        return True
+            except OSError:
+                return True
+            time.sleep(0.01)
+        return False
+
     def kill(self):
-        """SIGKILL the daemon and reap it; the (stale) mount stays behind on purpose."""
+        """SIGKILL the daemon (the supervisor, by default) and reap it, and
+        wait for its worker's death; the (stale) mount stays behind on
+        purpose. Returns the daemon's exit code (-9)."""
         if self.proc is None:
             return None
+        worker = self.serving_pid()
         if self.proc.poll() is None:
             self.proc.kill()
         rc = self.proc.wait()
         self._close_log()
+        if not self._reap_killed(worker):
+            raise RuntimeError('worker %d outlived its SIGKILLed supervisor by %.0f s' % (worker, STOP_TIMEOUT))
         return rc
 
     def send_signal(self, signum):
@@ -252,11 +298,13 @@ class Daemon:
         rc = None
         if self.proc is not None:
             if self.proc.poll() is None:
+                worker = self.serving_pid()
                 self.proc.send_signal(signum)
                 rc = self._reap(timeout)
                 if rc is None:
                     self.proc.kill()
                     rc = self.proc.wait()
+                self._reap_killed(worker)
             else:
                 rc = self.proc.returncode
         self._close_log()

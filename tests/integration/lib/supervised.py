@@ -14,13 +14,9 @@ READY_S = 15.0  # a new worker must be serving within this
 
 
 def worker_pid(d):
-    """The supervisor's one child, or None."""
-    try:
-        with open('/proc/%d/task/%d/children' % (d.proc.pid, d.proc.pid)) as f:
-            pids = f.read().split()
-    except OSError:
-        return None
-    return int(pids[0]) if len(pids) == 1 else None
+    """The supervisor's one child, or None (between two workers)."""
+    pids = d.children()
+    return pids[0] if len(pids) == 1 else None
 
 
 def serving_count(d):

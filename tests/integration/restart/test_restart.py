@@ -28,6 +28,7 @@ upgrade is invisible to the processes using a claim (issue 16).
   test-only CLAIMFS_TEST_OTHER_INIT) refuses; a matching one serves after.
 - Without FUSE_NOTIFY_RESEND (pretended with CLAIMFS_TEST_NO_RESEND) a dead
   worker's connection is aborted cleanly and the mount served afresh.
+- Supervision is the default; --no-supervise serves in one process.
 """
 
 import ctypes
@@ -615,6 +616,29 @@ def run_no_resend(t, root):
         stop_cleanly(t, d, 'no resend')
 
 
+def run_default(t, root):
+    """Supervision is the default: claimfsd with no option runs a worker
+    whose death an open file survives; --no-supervise serves in one process."""
+    with Daemon(os.path.join(root, 'default')) as d:
+        claim = start_with_claim(d, [])
+        t.ok(worker_pid(d) is not None, 'default: claimfsd runs a worker under its supervisor', d.log_tail())
+        fd = os.open(os.path.join(claim, 'kept'), os.O_RDWR | os.O_CREAT, 0o644)
+        os.write(fd, b'before')
+        os.fsync(fd)
+        t.ok(kill_worker(d, signal.SIGKILL), 'default: a new worker serves after a SIGKILL', d.log_tail())
+        os.pwrite(fd, b'after!', 0)
+        t.eq(fsync_errno(fd), 0, 'default: the file opened before the kill takes a write and an fsync')
+        os.close(fd)
+        stop_cleanly(t, d, 'default')
+    with Daemon(os.path.join(root, 'unsupervised')) as d:
+        start_with_claim(d, ['--no-supervise'])
+        t.eq((d.children(), d.serving_pid()), ([], d.proc.pid), '--no-supervise: one process serves')
+        stop_cleanly(t, d, '--no-supervise')
+        proc = subprocess.run(d.command(['--supervise', '--no-supervise']), capture_output=True, timeout=30)
+        t.ok(proc.returncode == 2 and b'contradict' in proc.stderr,
+             '--supervise with --no-supervise: usage error (exit 2) saying why', proc.stderr)
+
+
 def main():
     t = Tap()
     with tempfile.TemporaryDirectory(prefix='claimfs-restart-') as root:
@@ -628,6 +652,7 @@ def main():
         run_other_init(t, root)
         run_refusals(t, root)
         run_no_resend(t, root)
+        run_default(t, root)
     t.done()
 
 
