@@ -256,11 +256,15 @@ class Daemon:
         while time.monotonic() < deadline:
             try:
                 with open('/proc/%d/stat' % worker, 'rb') as f:
-                    # Gone, or a zombie waiting for init (it holds nothing).
-                    if f.read().split(b') ', 1)[-1][:1] in (b'Z', b'X'):
-                        return True
+                    state = f.read().split(b') ', 1)[-1][:1]
+                # A zombie leader whose other threads are gone too holds
+                # nothing: the last thread closed the descriptors (and
+                # released /dev/fuse) before it exited. A leader can be a
+                # zombie while other threads still run their exit.
+                if state in (b'Z', b'X') and os.listdir('/proc/%d/task' % worker) == [str(worker)]:
+                    return True
             except OSError:
-                return True
+                return True  # gone (reaped)
             time.sleep(0.01)
         return False
 
