@@ -35,7 +35,7 @@ The end is the same: every writer verifies, the supervisor is stopped
 cleanly and the check of the store must find no problem at all.
 
     crashloop.py --cycles 1000 --seed 7            # prints the totals
-    crashloop.py --cycles 60 --seed 1 --tap        # the meson test
+    crashloop.py --cycles 30 --seed 1 --tap        # the meson test
     crashloop.py --supervise --cycles 1000         # make crash-soak, worker kills
 
 Exit status: 0 when every check passed, 1 otherwise.
