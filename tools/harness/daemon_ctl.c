@@ -277,8 +277,11 @@ int daemon_ctl_kill_worker(struct daemon_ctl *d, unsigned timeout_ms, pid_t *ret
 /* See daemon_ctl.h. */
 int daemon_ctl_worker_replaced(struct daemon_ctl *d, pid_t *ret_worker)
 {
-	pid_t now;
-	if (!d->pid || !d->supervise || daemon_ctl_worker_pid(d, &now) < 0)
+	pid_t now = 0;
+	if (!d->pid || !d->supervise)
+		return 0;
+	/* No child: the worker is gone and its successor not started yet. */
+	if (daemon_ctl_worker_pid(d, &now) < 0 && (d->worker == 0 || kill(d->worker, 0) == 0))
 		return 0;
 	pid_t before = d->worker;
 	d->worker = now;

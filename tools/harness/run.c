@@ -298,8 +298,11 @@ static int run_loop(struct run *run)
 			}
 			continue;
 		}
-		if (!due && load_completed(&run->load) >= o->requests)
+		if (!due && load_completed(&run->load) >= o->requests) {
+			/* A worker that died since the last sample counts too. */
+			run_check_worker(run);
 			return 0;
+		}
 		uint64_t now = util_now_ns();
 		if (now - last_sample >= RUN_SAMPLE_PERIOD_NS && (!run->own_daemon || run->daemon.pid)) {
 			verdict_sample(run->fleet.replicas, run->fleet.count);
