@@ -133,6 +133,9 @@ void api_fields_warn(struct api_call *call, const char *text);
 /* A claim's export/import subresources (api_tar.c): sub "export" or "import". */
 int api_claim_tar(struct api_call *call, const char *ns, const char *name, const char *sub,
 		  const char *method);
+/* GET .../volumesnapshots/NAME/export: the snapshot's files as a tar. */
+int api_snapshot_export(struct api_call *call, const char *ns, const char *name,
+			const char *method);
 int api_protobuf_decode(const char *data, size_t len, json_t **ret_body, char *msg, size_t size);
 
 /* ---- resources (api_resource.c) ------------------------------------------------------ */

@@ -582,6 +582,8 @@ int api_resource(struct api_call *call, char *const segment[], unsigned count,
 		return api_item(call, &t, method);
 	if (t.kind == MODEL_PVC && (strcmp(t.sub, "export") == 0 || strcmp(t.sub, "import") == 0))
 		return api_claim_tar(call, t.ns, t.name, t.sub, method);
+	if (t.kind == MODEL_SNAPSHOT && strcmp(t.sub, "export") == 0)
+		return api_snapshot_export(call, t.ns, t.name, method);
 	return -ENOENT;
 }
 

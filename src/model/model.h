@@ -283,6 +283,11 @@ int model_claim_export(struct model *model, const char *ns, const char *name, in
  * empty (-EEXIST otherwise). A refused or failed import leaves it empty. */
 int model_claim_import(struct model *model, const char *ns, const char *name, const void *body,
 		       size_t len, int fd, struct model_error *err);
+/* A pax tar of the VolumeSnapshot ns/name's content (its files as they were
+ * when it was taken), streamed as model_claim_export does. -ENOENT: no such
+ * snapshot; -ESTALE: it is not ready to use (or being deleted). */
+int model_snapshot_export(struct model *model, const char *ns, const char *name, int *ret_fd,
+			  struct model_error *err);
 
 /* ---- metrics ---------------------------------------------------------------------------- */
 

@@ -14,6 +14,8 @@
  *                         the Timeout of one that waited for a version in vain
  *   model_metrics.c       /metrics, from the store
  *   model_backup.c        GET /backup: the store's online backup, passed through
+ *   model_tar_snapshot.c  a VolumeSnapshot's tar export: its content volume
+ *                         bound read-only on the mount while exports run
  *   model_tar.c           a claim's tar export and import, through the mount
  *   model_namespace.c     Namespaces: implicit creation, admission (no new
  *                         content while Terminating), deletion of content
@@ -179,6 +181,19 @@ int model_attributes_class_resolve(struct model *model, const char *name,
 int model_attributes_class_release(struct model_txn *t);
 
 int model_txn_log(struct model_txn *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* model_tar.c: stream a pax tar of the directory root (on the daemon's own
+ * mount) from a thread into a pipe whose read end is *ret_fd. done (may be
+ * NULL) runs on that thread once the stream has ended, with 0 or the
+ * failure; it does not run when this returns an error. */
+typedef void (*model_tar_done_cb)(void *ud, int r);
+int model_tar_export_dir(const char *root, model_tar_done_cb done, void *done_ud, int *ret_fd,
+			 struct model_error *err);
+/* model_tar_snapshot.c: unbind the content volumes a daemon that died left
+ * bound for a snapshot export (model_open); wait for running snapshot
+ * exports to let their volumes go (model_close). */
+int model_tar_snapshot_recover(struct model *model);
+void model_tar_snapshot_quiesce(struct model *model);
 /* Run every kind's reconcile hook inside t: what a kind calls after a change
  * that may let objects of other kinds progress (a class, volume or snapshot
  * a Pending claim waits for). */

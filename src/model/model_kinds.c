@@ -48,6 +48,12 @@ int model_open(struct store *store, struct model **ret_model)
 		model_core_close(model);
 		return r;
 	}
+	r = model_tar_snapshot_recover(model);
+	if (r < 0) {
+		log_error("cannot undo an interrupted snapshot export: %s", strerror(-r));
+		model_core_close(model);
+		return r;
+	}
 	*ret_model = model;
 	return 0;
 }
@@ -56,6 +62,7 @@ void model_close(struct model *model)
 {
 	if (model == NULL)
 		return;
+	model_tar_snapshot_quiesce(model);
 	model_events_stop(model);
 	model_core_close(model);
 }

@@ -78,6 +78,8 @@ static int model_tar_claim_dir(struct model *model, const char *ns, const char *
 struct model_tar_export {
 	char root[PATH_MAX];
 	int fd; /* the pipe's write end */
+	model_tar_done_cb done; /* NULL: nobody waits for the end */
+	void *done_ud;
 };
 
 /* Write n bytes of a hole: the pax writer drops what falls in a hole of the
@@ -196,6 +198,7 @@ static void *model_tar_export_thread(void *arg)
 	struct model_tar_export *x = arg;
 	struct archive *disk = archive_read_disk_new();
 	struct archive *tar = archive_write_new();
+	int r = -EIO;
 
 	if (disk == NULL || tar == NULL ||
 	    archive_read_disk_set_standard_lookup(disk) != ARCHIVE_OK ||
@@ -207,29 +210,35 @@ static void *model_tar_export_thread(void *arg)
 		log_warn("export of %s: cannot start libarchive", x->root);
 	} else if (model_tar_walk(x, disk, tar) == 0 && archive_write_close(tar) == ARCHIVE_OK) {
 		log_info("export of %s done", x->root);
+		r = 0;
 	}
 	/* A failed export ends the stream short: the client sees a truncated tar. */
 	archive_read_free(disk);
 	archive_write_free(tar);
 	close(x->fd);
+	if (x->done != NULL)
+		x->done(x->done_ud, r);
 	free(x);
 	return NULL;
 }
 
-int model_claim_export(struct model *model, const char *ns, const char *name, int *ret_fd,
-		       struct model_error *err)
+/* See model_internal.h. */
+int model_tar_export_dir(const char *root, model_tar_done_cb done, void *done_ud, int *ret_fd,
+			 struct model_error *err)
 {
 	struct model_tar_export *x = calloc(1, sizeof(*x));
 	int fds[2] = { -1, -1 };
 	pthread_t thread;
 	int r;
 
-	model_error_init(err);
 	if (x == NULL)
 		return -ENOMEM;
-	r = model_tar_claim_dir(model, ns, name, x->root, err);
-	if (r < 0)
+	x->done = done;
+	x->done_ud = done_ud;
+	if (snprintf(x->root, sizeof(x->root), "%s", root) >= (int)sizeof(x->root)) {
+		r = model_fail(err, -ENAMETOOLONG, "the path to export is too long");
 		goto fail;
+	}
 	if (pipe2(fds, O_CLOEXEC) < 0) {
 		r = model_fail(err, -errno, "cannot export: %s", strerror(errno));
 		goto fail;
@@ -250,6 +259,17 @@ fail:
 	}
 	free(x);
 	return r;
+}
+
+int model_claim_export(struct model *model, const char *ns, const char *name, int *ret_fd,
+		       struct model_error *err)
+{
+	char root[PATH_MAX];
+	int r;
+
+	model_error_init(err);
+	r = model_tar_claim_dir(model, ns, name, root, err);
+	return r < 0 ? r : model_tar_export_dir(root, NULL, NULL, ret_fd, err);
 }
 
 /* ---- import ------------------------------------------------------------------------- */

@@ -495,6 +495,45 @@ START_TEST(test_snapshot_and_clone)
 }
 END_TEST
 
+/* A snapshot that is not ready to use is not exported (409); a content
+ * volume a dead daemon left bound for an export is unbound by model_open. */
+START_TEST(test_snapshot_export_states)
+{
+	struct store_volume v;
+	char content[128], *body;
+	json_t *obj;
+
+	drop(must("POST", PVCS, JSON, CLAIM("src", ""), 201));
+	obj = must("POST", SNAPS, JSON,
+		   "{\"metadata\":{\"name\":\"s1\"},\"spec\":{\"source\":{"
+		   "\"persistentVolumeClaimName\":\"src\"}}}",
+		   201);
+	snprintf(content, sizeof(content), "%s", at(obj, "status.boundVolumeSnapshotContentName"));
+	/* As the external snapshotter leaves one that is still being cut. */
+	ck_assert_int_eq(json_object_set_new(json_object_get(obj, "status"), "readyToUse", json_false()), 0);
+	body = json_dumps(obj, JSON_COMPACT);
+	ck_assert_ptr_nonnull(body);
+	ck_assert_int_eq(store_object_put(fixture.store, "VolumeSnapshot", "default", "s1", body,
+					  NULL, false, 0, NULL),
+			 0);
+	free(body);
+	drop(obj);
+	obj = must("GET", SNAPS "/s1/export", NULL, NULL, 409);
+	ck_assert_str_eq(at(obj, "reason"), "Conflict");
+	ck_assert_str_eq(at(obj, "message"), "the VolumeSnapshot default/s1 is not ready to use yet");
+	drop(obj);
+	drop(must("GET", SNAPS "/none/export", NULL, NULL, 404));
+	/* What a daemon killed mid-export leaves; the next start undoes it. */
+	ck_assert_int_eq(store_volume_bind(fixture.store, content, ".snapshot-exports", content), 0);
+	model_close(fixture.model);
+	fixture.model = NULL;
+	ck_assert_int_eq(model_open(fixture.store, &fixture.model), 0);
+	ck_assert_int_eq(store_volume_get(fixture.store, content, &v), 0);
+	ck_assert_str_eq(v.bound_claim, "");
+	ck_assert_str_eq(v.bound_namespace, "");
+}
+END_TEST
+
 START_TEST(test_watch_events)
 {
 	struct model_watch_options opts = { .resource_version = NULL };
@@ -601,6 +640,7 @@ static Suite *model_suite(void)
 	tcase_add_test(tc, test_statefulset_history);
 	tcase_add_test(tc, test_statefulset_on_delete);
 	tcase_add_test(tc, test_snapshot_and_clone);
+	tcase_add_test(tc, test_snapshot_export_states);
 	tcase_add_test(tc, test_watch_events);
 	tcase_add_test(tc, test_tables_and_discovery);
 	suite_add_tcase(s, tc);
