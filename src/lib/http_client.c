@@ -11,7 +11,11 @@
  *
  * One code path serves both modes: http_exchange() is a connection used
  * once and closed, asking `Connection: close`; http_connection_exchange()
- * keeps it and leaves the header out.
+ * keeps it and leaves the header out. http_stream_open() sends the same
+ * head, then streams its body from a descriptor, and leaves the answer's
+ * body on the socket for http_stream_read(), which decodes it a block at a
+ * time (http_body_decode): nothing of a streamed body is held beyond one
+ * block.
  */
 #include "http_client.h"
 
@@ -265,9 +269,11 @@ static int http_format_head(const struct http_endpoint *ep, const struct http_re
 		r = http_append(buf, size, &len, "Connection: close\r\n");
 	if (r == 0 && ep->token[0] != '\0')
 		r = http_append(buf, size, &len, "Authorization: Bearer %s\r\n", ep->token);
-	if (r == 0 && req->body != NULL && req->content_type != NULL)
+	if (r == 0 && (req->body != NULL || req->body_from_fd) && req->content_type != NULL)
 		r = http_append(buf, size, &len, "Content-Type: %s\r\n", req->content_type);
-	if (r == 0 && req->body != NULL)
+	if (r == 0 && req->body_from_fd && req->body_chunked)
+		r = http_append(buf, size, &len, "Transfer-Encoding: chunked\r\n");
+	else if (r == 0 && (req->body != NULL || req->body_from_fd))
 		r = http_append(buf, size, &len, "Content-Length: %zu\r\n", req->body_len);
 	if (r == 0)
 		r = http_append(buf, size, &len, "\r\n");
@@ -476,4 +482,173 @@ void http_connection_close(struct http_connection *conn)
 	free(conn->buf);
 	conn->buf = NULL;
 	conn->len = conn->cap = 0;
+}
+
+/* ---- streams ---------------------------------------------------------------------------- */
+
+/* Send the body read from req->body_fd to its end: body_len bytes, or in
+ * chunks (each read is one chunk; the empty read sends the last one). */
+static int http_send_body_fd(int sock, const struct http_request *req)
+{
+	/* Room for a chunk's size line before the data and its CRLF after. */
+	const size_t before = 24;
+	char *buf = malloc(before + HTTP_STREAM_BLOCK + 2), line[24];
+	size_t sent = 0;
+	int r = 0;
+
+	if (buf == NULL)
+		return -ENOMEM;
+	for (;;) {
+		size_t want = req->body_chunked ? HTTP_STREAM_BLOCK
+				: req->body_len - sent < HTTP_STREAM_BLOCK ? req->body_len - sent
+									  : HTTP_STREAM_BLOCK;
+		ssize_t n = want > 0 ? read(req->body_fd, buf + before, want) : 0;
+		int h;
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			r = -EIO;
+			break;
+		}
+		if (!req->body_chunked) {
+			if (n == 0) {
+				r = sent == req->body_len ? 0 : -EIO; /* the file shrank */
+				break;
+			}
+			r = http_send(sock, buf + before, (size_t)n, NULL, 0);
+			sent += (size_t)n;
+			if (r < 0)
+				break;
+			continue;
+		}
+		h = snprintf(line, sizeof(line), "%zx\r\n", (size_t)n);
+		memcpy(buf + before - (size_t)h, line, (size_t)h);
+		memcpy(buf + before + n, "\r\n", 2);
+		r = http_send(sock, buf + before - (size_t)h, (size_t)h + (size_t)n + 2, NULL, 0);
+		if (r < 0 || n == 0)
+			break;
+	}
+	free(buf);
+	return r;
+}
+
+/* Receive more bytes after stream's undecoded ones (moved to the front). */
+static int http_stream_fill(struct http_stream *s)
+{
+	struct http_connection *conn = &s->conn;
+	ssize_t n;
+
+	if (s->eof)
+		return -EPROTO;
+	memmove(conn->buf, conn->buf + s->pos, conn->len - s->pos);
+	conn->len -= s->pos;
+	s->pos = 0;
+	if (conn->len == conn->cap)
+		return -EPROTO; /* no framing line is that long */
+	do
+		n = recv(conn->fd, conn->buf + conn->len, conn->cap - conn->len, 0);
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return (errno == EAGAIN || errno == EWOULDBLOCK) ? -ETIMEDOUT : -errno;
+	conn->len += (size_t)n;
+	s->eof = n == 0;
+	return 0;
+}
+
+/* Read the answer's head (skipping 1xx ones); the body decoder set up. */
+static int http_stream_head(struct http_stream *s, unsigned *ret_status)
+{
+	struct http_head head;
+	int r;
+
+	for (;;) {
+		r = http_head_parse(s->conn.buf + s->pos, s->conn.len - s->pos, &head);
+		if (r == 0 && head.status >= 200)
+			break;
+		if (r == 0) {
+			s->pos += head.head_len; /* 100 Continue */
+			continue;
+		}
+		if (r != -EAGAIN)
+			return r;
+		r = http_stream_fill(s);
+		if (r == 0 && s->eof && s->conn.len == 0)
+			r = -ECONNRESET;
+		if (r < 0)
+			return r;
+	}
+	s->pos += head.head_len;
+	http_body_decoder_init(&s->body, &head);
+	*ret_status = head.status;
+	return 0;
+}
+
+/* See http_client.h. */
+int http_stream_open(const struct http_endpoint *endpoint, const struct http_request *request,
+		     struct http_stream *ret_stream, unsigned *ret_status)
+{
+	struct http_stream s = { .pos = 0 };
+	int timeout_ms = http_timeout(endpoint, request), r, sent;
+	char head[HTTP_REQUEST_HEAD_MAX];
+	size_t head_len;
+
+	http_connection_init(&s.conn, endpoint);
+	r = http_format_head(endpoint, request, false, head, sizeof(head), &head_len);
+	if (r == 0)
+		r = http_open(&s.conn, timeout_ms);
+	if (r == 0 && (s.conn.buf = malloc(HTTP_STREAM_BLOCK)) == NULL)
+		r = -ENOMEM;
+	if (r < 0)
+		goto fail;
+	s.conn.cap = HTTP_STREAM_BLOCK;
+	sent = http_send(s.conn.fd, head, head_len, request->body, request->body_len);
+	if (sent == 0 && request->body_from_fd)
+		sent = http_send_body_fd(s.conn.fd, request);
+	/* A server refusing early answers and closes: its answer says why. */
+	r = sent == 0 || sent == -EPIPE || sent == -ECONNRESET ? http_stream_head(&s, ret_status)
+							       : sent;
+	if (r < 0 && sent < 0)
+		r = sent;
+	if (r < 0)
+		goto fail;
+	*ret_stream = s;
+	return 0;
+fail:
+	http_connection_close(&s.conn);
+	return r;
+}
+
+/* See http_client.h. */
+ssize_t http_stream_read(struct http_stream *s, void *buf, size_t size)
+{
+	for (;;) {
+		const char *data;
+		size_t used, n;
+		int r = http_body_decode(&s->body, s->conn.buf + s->pos, s->conn.len - s->pos,
+					 s->eof, size, &used, &data, &n);
+
+		if (r == 0) {
+			s->pos += used;
+			if (n > 0) {
+				memcpy(buf, data, n);
+				return (ssize_t)n;
+			}
+			if (s->body.done)
+				return 0;
+			if (used > 0)
+				continue;
+		} else if (r != -EAGAIN) {
+			return r;
+		}
+		r = http_stream_fill(s);
+		if (r < 0)
+			return r;
+	}
+}
+
+/* See http_client.h. */
+void http_stream_close(struct http_stream *stream)
+{
+	http_connection_close(&stream->conn);
 }

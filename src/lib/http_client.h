@@ -23,6 +23,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <sys/socket.h>
+#include <sys/types.h>
 
 #include "http_parse.h"
 
@@ -52,6 +53,12 @@ struct http_request {
 	const char *body;         /* NULL: no body (and no Content-Length) */
 	size_t body_len;
 	int timeout_ms; /* 0: the endpoint's */
+	/* http_stream_open only: the body is read from body_fd to its end
+	 * instead of from body: body_len bytes, or as many as come, sent chunked,
+	 * when body_chunked (a pipe). */
+	bool body_from_fd;
+	bool body_chunked;
+	int body_fd;
 };
 
 /* Parse "http://HOST[:PORT][/]" (HOST may be a [V6] literal) or
@@ -94,5 +101,34 @@ int http_connection_exchange(struct http_connection *conn, const struct http_req
 			     struct http_response *ret_response);
 /* Close the connection and free its buffer; an unused or closed one is fine. */
 void http_connection_close(struct http_connection *conn);
+
+/* A request whose body and answer are streamed: an export or import of a
+ * claim's tar, of any size, never held whole in memory (a block of
+ * HTTP_STREAM_BLOCK at a time). The answer's head is read by
+ * http_stream_open, its body by http_stream_read as it arrives. */
+#define HTTP_STREAM_BLOCK (64 * 1024)
+struct http_stream {
+	struct http_connection conn; /* conn.buf[pos..len): received, not yet decoded */
+	size_t pos;
+	bool eof; /* the server closed the connection after conn.buf's bytes */
+	struct http_body_decoder body;
+};
+
+/* Send request on a fresh connection (its body from body_fd when
+ * body_from_fd) and read the answer's head: 0 with *ret_status (any status)
+ * and ret_stream ready to read the body, or a negative errno as
+ * http_exchange's (-EIO: body_fd ended before body_len bytes, or could not be
+ * read). A server that answers and closes before taking the whole body (an
+ * early error) still has its answer read. ret_stream is untouched on
+ * failure; on success http_stream_close it. */
+int http_stream_open(const struct http_endpoint *endpoint, const struct http_request *request,
+		     struct http_stream *ret_stream, unsigned *ret_status);
+/* Up to size bytes of the answer's body into buf: how many, 0 once the body
+ * has ended as its framing says, or a negative errno: -EPROTO if the
+ * connection ended before the body did (a truncated answer) or the framing
+ * is malformed, -ETIMEDOUT, -ECONNRESET. */
+ssize_t http_stream_read(struct http_stream *stream, void *buf, size_t size);
+/* Close the connection and free the buffer. */
+void http_stream_close(struct http_stream *stream);
 
 #endif

@@ -308,6 +308,100 @@ int http_response_parse(const char *buf, size_t len, bool eof, struct http_respo
 	return 0;
 }
 
+/* ---- bodies decoded as they arrive -------------------------------------------------- */
+
+/* See http_parse.h. */
+void http_body_decoder_init(struct http_body_decoder *dec, const struct http_head *head)
+{
+	*dec = (struct http_body_decoder){ .framing = HTTP_BODY_TO_EOF, .chunk = HTTP_CHUNK_SIZE };
+	if (head->status < 200 || head->status == 204 || head->status == 304) {
+		dec->done = true;
+	} else if (head->chunked) {
+		dec->framing = HTTP_BODY_CHUNKED;
+	} else if (head->has_length) {
+		dec->framing = HTTP_BODY_LENGTH;
+		dec->remaining = head->content_length;
+		dec->done = dec->remaining == 0;
+	}
+}
+
+/* One step of a chunked body: a size line, data, the CRLF after the data,
+ * or a trailer line (the empty one ends the body). */
+static int http_chunk_step(struct http_body_decoder *dec, const char *buf, size_t len,
+			   size_t want, size_t *ret_used, size_t *ret_data_len)
+{
+	size_t end;
+	uint64_t size;
+	int r;
+
+	switch (dec->chunk) {
+	case HTTP_CHUNK_DATA:
+		*ret_data_len = (size_t)(dec->remaining < want ? dec->remaining : want);
+		*ret_data_len = *ret_data_len < len ? *ret_data_len : len;
+		*ret_used = *ret_data_len;
+		dec->remaining -= *ret_data_len;
+		if (dec->remaining == 0)
+			dec->chunk = HTTP_CHUNK_DATA_END;
+		return 0;
+	case HTTP_CHUNK_DATA_END:
+		if (len < (buf[0] == '\r' ? 2u : 1u))
+			return -EAGAIN;
+		if (buf[buf[0] == '\r' ? 1 : 0] != '\n')
+			return -EPROTO;
+		*ret_used = buf[0] == '\r' ? 2 : 1;
+		dec->chunk = HTTP_CHUNK_SIZE;
+		return 0;
+	case HTTP_CHUNK_SIZE:
+		r = http_line_end(buf, len, 0, &end);
+		if (r == 0)
+			r = http_chunk_size(buf, 0, end, &size);
+		if (r < 0)
+			return r;
+		*ret_used = end;
+		dec->remaining = size;
+		dec->chunk = size > 0 ? HTTP_CHUNK_DATA : HTTP_CHUNK_TRAILER;
+		return 0;
+	case HTTP_CHUNK_TRAILER:
+		r = http_line_end(buf, len, 0, &end);
+		if (r < 0)
+			return r;
+		*ret_used = end;
+		dec->done = end == 1 || (end == 2 && buf[0] == '\r');
+		return 0;
+	}
+	return -EPROTO;
+}
+
+/* See http_parse.h. */
+int http_body_decode(struct http_body_decoder *dec, const char *buf, size_t len, bool eof,
+		     size_t want, size_t *ret_used, const char **ret_data, size_t *ret_data_len)
+{
+	size_t used = 0, data_len = 0;
+	int r = 0;
+
+	if (dec->done) {
+		/* nothing more belongs to the body */
+	} else if (dec->framing == HTTP_BODY_CHUNKED) {
+		r = len > 0 ? http_chunk_step(dec, buf, len, want, &used, &data_len) : -EAGAIN;
+	} else {
+		data_len = len < want ? len : want;
+		if (dec->framing == HTTP_BODY_LENGTH && data_len > dec->remaining)
+			data_len = (size_t)dec->remaining;
+		used = data_len;
+		dec->remaining -= dec->framing == HTTP_BODY_LENGTH ? data_len : 0;
+		dec->done = dec->framing == HTTP_BODY_LENGTH ? dec->remaining == 0 : eof && len == 0;
+		r = len == 0 && !dec->done ? -EAGAIN : 0;
+	}
+	if (r == -EAGAIN && eof)
+		r = -EPROTO; /* the stream ended inside the body: truncated */
+	if (r < 0)
+		return r;
+	*ret_used = used;
+	*ret_data = buf;
+	*ret_data_len = data_len;
+	return 0;
+}
+
 /* See http_parse.h. */
 void http_response_free(struct http_response *response)
 {

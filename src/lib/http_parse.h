@@ -59,6 +59,29 @@ int http_chunked_scan(const char *buf, size_t len, size_t *ret_raw_len, size_t *
 int http_response_parse(const char *buf, size_t len, bool eof, struct http_response *ret_response,
 			size_t *ret_message_len, bool *ret_close);
 
+/* Decoding a body as it arrives, for bodies too large to hold
+ * (http_stream_read): framed by Content-Length, chunked, or ending with the
+ * stream. Chunk sizes above HTTP_BODY_MAX are -EMSGSIZE (claimfsd's chunks
+ * are a few KiB; the body itself has no limit). */
+struct http_body_decoder {
+	enum { HTTP_BODY_LENGTH, HTTP_BODY_CHUNKED, HTTP_BODY_TO_EOF } framing;
+	enum { HTTP_CHUNK_SIZE, HTTP_CHUNK_DATA, HTTP_CHUNK_DATA_END, HTTP_CHUNK_TRAILER } chunk;
+	uint64_t remaining; /* of the body (LENGTH) or of the current chunk's data */
+	bool done;          /* the whole body has been decoded */
+};
+
+/* Start decoding the body of the response whose head is head. */
+void http_body_decoder_init(struct http_body_decoder *dec, const struct http_head *head);
+
+/* Decode from the bytes buf[0..len) that follow what was used before; eof:
+ * the peer closed after them. 0: *ret_used bytes of buf are used up and
+ * *ret_data (into buf) holds *ret_data_len <= want bytes of body (maybe 0:
+ * framing only; dec->done once the body is complete). -EAGAIN: nothing can
+ * be decoded until more bytes come (a chunk line is incomplete). -EPROTO:
+ * malformed, or the stream ended before the body did (truncated). */
+int http_body_decode(struct http_body_decoder *dec, const char *buf, size_t len, bool eof,
+		     size_t want, size_t *ret_used, const char **ret_data, size_t *ret_data_len);
+
 /* Free the body; NULL is a no-op. */
 void http_response_free(struct http_response *response);
 

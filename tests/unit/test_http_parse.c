@@ -238,6 +238,87 @@ START_TEST(test_endpoint_loopback)
 }
 END_TEST
 
+/* ---- bodies decoded as they arrive (http_body_decode) ---------------------------------- */
+
+struct body_case {
+	const char *head; /* the answer's head */
+	const char *raw;  /* the bytes after it, all received before the peer closes */
+	bool eof;         /* the peer closes after raw */
+	int rc;           /* 0, or the error decoding ends with */
+	const char *body; /* the decoded body when rc is 0 */
+};
+
+static const struct body_case body_cases[] = {
+	{ OK_HEAD "Content-Length: 5\r\n\r\n", "hello", false, 0, "hello" },
+	{ OK_HEAD "Content-Length: 5\r\n\r\n", "hel", true, -EPROTO, NULL },
+	{ OK_HEAD "Content-Length: 0\r\n\r\n", "", false, 0, "" },
+	{ OK_HEAD "Transfer-Encoding: chunked\r\n\r\n", "5\r\nhello\r\n6;x=y\r\n world\r\n0\r\n\r\n",
+	  false, 0, "hello world" },
+	{ OK_HEAD "Transfer-Encoding: chunked\r\n\r\n", "3\nabc\n0\nTrailer: x\n\n", false, 0, "abc" },
+	/* a stream cut short: inside data, before the last chunk, inside the trailers */
+	{ OK_HEAD "Transfer-Encoding: chunked\r\n\r\n", "5\r\nhel", true, -EPROTO, NULL },
+	{ OK_HEAD "Transfer-Encoding: chunked\r\n\r\n", "5\r\nhello\r\n", true, -EPROTO, NULL },
+	{ OK_HEAD "Transfer-Encoding: chunked\r\n\r\n", "0\r\n", true, -EPROTO, NULL },
+	{ OK_HEAD "Transfer-Encoding: chunked\r\n\r\n", "zz\r\n", false, -EPROTO, NULL },
+	{ OK_HEAD "Transfer-Encoding: chunked\r\n\r\n", "2\r\nhiX\r\n0\r\n\r\n", false, -EPROTO, NULL },
+	{ OK_HEAD "\r\n", "to the end", true, 0, "to the end" },
+	{ "HTTP/1.1 204 No Content\r\n\r\n", "", false, 0, "" },
+};
+
+/* Decode c's bytes as if they came `step` at a time and were asked for
+ * `want` at a time; the body into out (NUL-terminated). 0 or the error. */
+static int body_decode_all(const struct body_case *c, size_t step, size_t want, char *out,
+			   size_t out_size)
+{
+	struct http_body_decoder dec;
+	struct http_head head;
+	size_t raw_len = strlen(c->raw), avail = 0, pos = 0, out_len = 0;
+
+	ck_assert_int_eq(http_head_parse(c->head, strlen(c->head), &head), 0);
+	http_body_decoder_init(&dec, &head);
+	while (!dec.done) {
+		const char *data;
+		size_t used, n;
+		bool eof = avail == raw_len && c->eof;
+		int r = http_body_decode(&dec, c->raw + pos, avail - pos, eof, want, &used, &data, &n);
+
+		if (r == -EAGAIN) {
+			ck_assert_uint_lt(avail, raw_len); /* more was promised */
+			avail = avail + step < raw_len ? avail + step : raw_len;
+			continue;
+		}
+		if (r < 0)
+			return r;
+		ck_assert_uint_le(n, want);
+		ck_assert_uint_lt(out_len + n, out_size);
+		memcpy(out + out_len, data, n);
+		out_len += n;
+		pos += used;
+		if (used == 0 && n == 0 && !dec.done)
+			avail = avail + step < raw_len ? avail + step : raw_len;
+	}
+	out[out_len] = '\0';
+	return 0;
+}
+
+START_TEST(test_body_decode)
+{
+	const struct body_case *c = &body_cases[_i];
+	static const size_t steps[] = { 1, 2, 7, 1000 }, wants[] = { 1, 3, 4096 };
+	char out[256];
+
+	for (size_t s = 0; s < sizeof(steps) / sizeof(steps[0]); s++)
+		for (size_t w = 0; w < sizeof(wants) / sizeof(wants[0]); w++) {
+			int r = body_decode_all(c, steps[s], wants[w], out, sizeof(out));
+
+			ck_assert_msg(r == c->rc, "case %d step %zu want %zu: %d, not %d", _i,
+				      steps[s], wants[w], r, c->rc);
+			if (r == 0)
+				ck_assert_str_eq(out, c->body);
+		}
+}
+END_TEST
+
 /* Check suite of the HTTP client's pure parts. */
 static Suite *http_parse_suite(void)
 {
@@ -250,6 +331,7 @@ static Suite *http_parse_suite(void)
 	tcase_add_test(tc, test_head_too_long);
 	tcase_add_test(tc, test_head_value);
 	tcase_add_test(tc, test_chunked_scan);
+	tcase_add_loop_test(tc, test_body_decode, 0, (int)(sizeof(body_cases) / sizeof(body_cases[0])));
 	suite_add_tcase(s, tc);
 	tc = tcase_create("endpoint");
 	tcase_add_loop_test(tc, test_endpoint_parse, 0,
