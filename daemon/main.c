@@ -500,6 +500,10 @@ int main(int argc, char **argv)
 		return main_backup(&d.o);
 	if (d.o.compact)
 		return main_compact(&d.o);
+	if (d.o.export_claim != NULL)
+		return main_export(&d.o);
+	if (d.o.import_from != NULL)
+		return main_import(&d.o);
 	d.is_worker = worker_from_environment(&d.worker);
 	if (d.o.supervise && !d.is_worker) {
 		char fsname[PATH_MAX + 16];

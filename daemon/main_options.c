@@ -219,6 +219,27 @@ static const struct cmdline_option main_options_table[] = {
 		  "exit, while a daemon may serve it: writes fsynced or closed\n"
 		  "before it are in the copy, which passes --check before it is\n"
 		  "reported done (exit 0; 1 the copy failed the check; 2 error)" },
+	{ .name = "export", .kind = CMDLINE_STRING, .offset = MAIN_OPT(export_claim),
+	  .arg = "NS/CLAIM",
+	  .help = "write the claim's files as a tar (--to FILE, '-': stdout) and\n"
+		  "exit; a client of the daemon serving the API at --listen or\n"
+		  "--unix-socket (with --token-file's token); the tar is checked\n"
+		  "whole before it is reported done (exit 0; 1 it failed the check,\n"
+		  "and FILE is not written; 2 error, the server's message printed)" },
+	{ .name = "snapshot", .kind = CMDLINE_STRING, .offset = MAIN_OPT(snapshot), .arg = "NAME",
+	  .help = "with --export: the VolumeSnapshot NAME of the claim instead" },
+	{ .name = "to", .kind = CMDLINE_STRING, .offset = MAIN_OPT(export_to), .arg = "FILE",
+	  .help = "where --export writes the tar ('-': stdout)" },
+	{ .name = "import", .kind = CMDLINE_STRING, .offset = MAIN_OPT(import_from), .arg = "FILE",
+	  .help = "extract the tar FILE ('-': stdin) into the empty claim --into\n"
+		  "and exit, through the daemon's API as --export (exit 0 done;\n"
+		  "2 error, the claim left empty)" },
+	{ .name = "into", .kind = CMDLINE_STRING, .offset = MAIN_OPT(import_into),
+	  .arg = "NS/CLAIM", .help = "the claim --import fills" },
+	{ .name = "size", .kind = CMDLINE_STRING, .offset = MAIN_OPT(import_size),
+	  .arg = "QUANTITY",
+	  .help = "with --import: create the claim first, with this storage\n"
+		  "request (e.g. 1Gi) and the default class" },
 	{ .name = "repair", .kind = CMDLINE_FLAG, .offset = MAIN_OPT(repair),
 	  .help = "with --check: also fix what is safe to fix (orphans, counters)" },
 	{ .name = "compact", .kind = CMDLINE_FLAG, .offset = MAIN_OPT(compact),
@@ -229,6 +250,31 @@ static const struct cmdline_option main_options_table[] = {
 	{ .name = "help", .short_name = 'h', .kind = CMDLINE_HELP, .help = "show this help" },
 	{ .name = "version", .short_name = 'V', .kind = CMDLINE_VERSION, .help = "show the version" },
 };
+
+/* The options of --export and --import; 0 or -EINVAL (said why). */
+static int main_check_transfer_options(const struct main_options *o)
+{
+	const char *problem = NULL;
+
+	if ((o->export_claim || o->import_from) && (o->check || o->backup || o->compact))
+		problem = "--export and --import go alone (not with --check, --backup or --compact)";
+	else if (o->export_claim && o->import_from)
+		problem = "--export and --import go one at a time";
+	else if (o->export_claim && !o->export_to)
+		problem = "--export needs --to FILE (or '-' for stdout)";
+	else if (!o->export_claim && (o->export_to || o->snapshot))
+		problem = "--to and --snapshot go with --export";
+	else if (o->import_from && !o->import_into)
+		problem = "--import needs --into NAMESPACE/CLAIM";
+	else if (!o->import_from && (o->import_into || o->import_size))
+		problem = "--into and --size go with --import";
+	else if ((o->export_claim || o->import_from) && o->tls_cert_file)
+		problem = "--export and --import talk plain HTTP: give --unix-socket instead of TLS";
+	if (problem == NULL)
+		return 0;
+	fprintf(stderr, "claimfsd: %s\n", problem);
+	return -EINVAL;
+}
 
 /* Options that only make sense together; 0 or -EINVAL (said why). */
 static int main_check_options(const struct main_options *o)
@@ -250,6 +296,8 @@ static int main_check_options(const struct main_options *o)
 		fprintf(stderr, "claimfsd: --supervise and --no-supervise contradict each other\n");
 		return -EINVAL;
 	}
+	if (main_check_transfer_options(o) < 0)
+		return -EINVAL;
 	if (!o->listen && !o->unix_socket) {
 		fprintf(stderr, "claimfsd: --listen none needs --unix-socket, or the API is unreachable\n");
 		return -EINVAL;
@@ -258,7 +306,8 @@ static int main_check_options(const struct main_options *o)
 		fprintf(stderr, "claimfsd: --tls-cert-file and --tls-key-file go together\n");
 		return -EINVAL;
 	}
-	if (o->listen && !o->token_file && !o->check && !o->compact && !http_listen_is_loopback(o->listen)) {
+	if (o->listen && !o->token_file && !o->check && !o->compact && !o->export_claim &&
+	    !o->import_from && !http_listen_is_loopback(o->listen)) {
 		fprintf(stderr,
 			"claimfsd: refusing to serve the API on %s without authentication: that address "
 			"is not loopback-only; give --token-file FILE (clients then send "

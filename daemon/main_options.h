@@ -1,7 +1,8 @@
 /*
  * main_options.h — claimfsd's options (main_options.c parses and checks
- * them) and the commands that work on a stopped store (main_offline.c:
- * --check, --backup, --compact). Shared by main.c only.
+ * them), the commands that work on a stopped store (main_offline.c:
+ * --check, --backup, --compact) and those that are clients of a running
+ * daemon's API (main_transfer.c: --export, --import). Shared by main.c only.
  */
 #ifndef CLAIMFSD_MAIN_OPTIONS_H
 #define CLAIMFSD_MAIN_OPTIONS_H
@@ -41,6 +42,13 @@ struct main_options {
 	bool supervise;    /* the default; --supervise says it again */
 	bool no_supervise; /* --no-supervise: one process mounts and serves */
 	bool compact;
+	/* Clients of a running daemon's API (main_transfer.c). */
+	const char *export_claim;  /* --export NAMESPACE/CLAIM */
+	const char *snapshot;      /* --snapshot NAME: export that snapshot of the claim */
+	const char *export_to;     /* --to FILE, "-": stdout */
+	const char *import_from;   /* --import FILE, "-": stdin */
+	const char *import_into;   /* --into NAMESPACE/CLAIM */
+	const char *import_size;   /* --size QUANTITY: create the claim first */
 };
 
 /* Returns 0 to run, 1 to exit successfully (help/version), -EINVAL on bad use. */
@@ -52,5 +60,10 @@ int main_check(const struct main_options *o);
 int main_backup(const struct main_options *o);
 /* claimfsd --compact: exit 0 compacted, 1 failed (the store is as it was), 2 could not open it. */
 int main_compact(const struct main_options *o);
+/* claimfsd --export NS/CLAIM [--snapshot NAME] --to FILE|-: exit 0 done (the
+ * tar passed its check), 1 the tar failed its check, 2 error. */
+int main_export(const struct main_options *o);
+/* claimfsd --import FILE|- --into NS/CLAIM [--size Q]: exit 0 done, 2 error. */
+int main_import(const struct main_options *o);
 
 #endif

@@ -8,6 +8,8 @@
  */
 #include "http_spool.h"
 
+#include "files.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -34,15 +36,5 @@ int http_spool_open(void)
 
 int http_spool_write(int fd, const char *data, size_t size)
 {
-	while (size > 0) {
-		ssize_t n = write(fd, data, size);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return n < 0 ? -errno : -EIO;
-		data += n;
-		size -= (size_t)n;
-	}
-	return 0;
+	return files_write_all(fd, data, size);
 }

@@ -146,6 +146,24 @@ int files_sync_parent_dir(const char *file)
 }
 
 /* See files.h. */
+int files_write_all(int fd, const void *data, size_t size)
+{
+	const char *p = data;
+
+	while (size > 0) {
+		ssize_t n = write(fd, p, size);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return n < 0 ? -errno : -EIO;
+		p += n;
+		size -= (size_t)n;
+	}
+	return 0;
+}
+
+/* See files.h. */
 int files_write_atomic(const char *path, const char *text)
 {
 	char tmp[PATH_MAX];

@@ -28,6 +28,9 @@ int files_make_parent_dirs(const char *file, mode_t mode);
  * survives power loss. */
 int files_sync_parent_dir(const char *file);
 
+/* Write all size bytes of data to fd (short writes and EINTR continued). */
+int files_write_all(int fd, const void *data, size_t size);
+
 /* Replace path with text: write "path.tmp", then rename it over path, so a
  * reader sees the old file or the whole new one. */
 int files_write_atomic(const char *path, const char *text);

@@ -11,16 +11,25 @@ export and import through a running daemon's API (README "Backup"):
     and afterwards it is gone from the mount; two exports at once both
     complete; a daemon SIGKILLed mid-export unbinds it at the next start;
   - unknown snapshot: 404 NotFound; POST: 405 (not ready, 409: the unit
-    test model).
+    test model);
+  - claimfsd --export NS/CLAIM [--snapshot NAME] --to FILE|- and --import
+    FILE|- --into NS/CLAIM [--size Q]: round trips through a file, a pipe
+    (stdin sent chunked, over the unix socket) and of a snapshot, each equal
+    to its source as above; every error exits 2 with the server's message
+    and leaves nothing at FILE; a tar cut short (between entries with clean
+    HTTP framing, or mid-body) fails the check, exit 1; 40 MiB more data
+    does not raise the client's peak RSS.
 """
 
 import http.client
 import io
 import json
 import os
+import socket
 import subprocess
 import sys
 import tarfile
+import threading
 
 sys.path.insert(0, os.environ.get('CLAIMFS_TEST_LIB',
                                   os.path.join(os.path.dirname(__file__), '..', 'lib')))
@@ -202,14 +211,184 @@ def run_killed_mid_export(t, d):
          'exports again', 'bound %s gone %s status %d size %d' % (bound, gone, status, size))
 
 
+# ---- the claimfsd subcommands ---------------------------------------------------------
+
+
+def cli(d, *args, api=None, stdin=None):
+    """claimfsd ARGS against d's API (TCP unless API is given); (rc, stderr)."""
+    api = api or ('--listen', '127.0.0.1:%d' % d.port)
+    proc = subprocess.run([d.binary, *api, *args], stdin=stdin, stdout=subprocess.DEVNULL,
+                          stderr=subprocess.PIPE, timeout=120, check=False)
+    return proc.returncode, proc.stderr.decode(errors='replace')
+
+
+def peak_kib(proc, peak):
+    """The larger of PEAK and PROC's peak RSS so far (VmHWM), in KiB."""
+    try:
+        with open('/proc/%d/status' % proc.pid) as f:
+            for line in f:
+                if line.startswith('VmHWM:'):
+                    return max(peak, int(line.split()[1]))
+    except OSError:
+        pass
+    return peak
+
+
+def run_cli_round_trips(t, d, workdir):
+    """--export to a file, --import of it; a pipe between the two (stdin sent
+    chunked, --size creating the claim, over the unix socket); a snapshot."""
+    src = d.claim_path('default', 'cli-src')
+    build_tree(src)
+    tar = os.path.join(workdir, 'cli-src.tar')
+    rc, err = cli(d, '--export', 'default/cli-src', '--to', tar)
+    t.ok(rc == 0 and 'passed its check' in err and os.path.getsize(tar) < SPARSE_SIZE,
+         'claimfsd --export default/cli-src --to FILE: exit 0, the tar checked', err)
+    rc, err = cli(d, '--import', tar, '--into', 'default/cli-dst')
+    t.ok(rc == 0, 'claimfsd --import FILE --into default/cli-dst: exit 0', err)
+    same_tree(t, '--export FILE -> --import FILE', src, d.claim_path('default', 'cli-dst'))
+    unix = ('--listen', 'none', '--unix-socket', d.unix_socket)
+    exporter = subprocess.Popen([d.binary, *unix, '--export', 'default/cli-src', '--to', '-'],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    rc, err = cli(d, '--import', '-', '--into', 'default/cli-pipe', '--size', '32Mi', api=unix,
+                  stdin=exporter.stdout)
+    exporter.stdout.close()
+    export_err = exporter.stderr.read().decode(errors='replace')
+    t.ok(exporter.wait(60) == 0 and rc == 0,
+         'claimfsd --export ... --to - | claimfsd --import - --into ... --size 32Mi (unix '
+         'socket): both exit 0', export_err + err)
+    same_tree(t, '--export - | --import -', src, d.claim_path('default', 'cli-pipe'))
+    take_snapshot(d, 'snap-cli', 'cli-src')
+    mutate(src)
+    snap_tar = os.path.join(workdir, 'snap-cli.tar')
+    rc, err = cli(d, '--export', 'default/cli-src', '--snapshot', 'snap-cli', '--to', snap_tar)
+    rc2, err2 = cli(d, '--import', snap_tar, '--into', 'default/cli-snap', '--size', '32Mi')
+    t.ok(rc == 0 and rc2 == 0, 'claimfsd --export NS/CLAIM --snapshot NAME, then --import: '
+         'exit 0', err + err2)
+    same_tree(t, '--export --snapshot -> --import', d.claim_path('default', 'ref'),
+              d.claim_path('default', 'cli-snap'))
+
+
+def run_cli_errors(t, d, workdir):
+    """Each failure: exit 2, the server's message, nothing left at FILE."""
+    out = os.path.join(workdir, 'never.tar')
+    cases = [
+        ('an unknown claim', ('--export', 'default/nope', '--to', out),
+         'persistentvolumeclaims "nope" not found (404 NotFound)'),
+        ('an unknown snapshot', ('--export', 'default/cli-src', '--snapshot', 'nope', '--to', out),
+         'volumesnapshots "nope" not found (404 NotFound)'),
+        ('a snapshot of another claim',
+         ('--export', 'default/ref', '--snapshot', 'snap-cli', '--to', out),
+         'is a snapshot of claim cli-src, not of ref'),
+        ('an import into a claim that is not empty',
+         ('--import', os.path.join(workdir, 'cli-src.tar'), '--into', 'default/cli-dst'),
+         'not empty'),
+        ('an import with --size of a claim that exists',
+         ('--import', os.path.join(workdir, 'cli-src.tar'), '--into', 'default/cli-dst',
+          '--size', '1Mi'), 'persistentvolumeclaims "cli-dst" already exists (409 AlreadyExists)'),
+        ('a bad NAMESPACE/CLAIM', ('--export', 'Default/x', '--to', out), "'Default/x'"),
+    ]
+    for label, args, text in cases:
+        rc, err = cli(d, *args)
+        t.ok(rc == 2 and text in err and not os.path.exists(out),
+             'claimfsd: %s: exit 2, "%s"' % (label, err.strip()), err)
+    rc, err = cli(d, '--export', 'default/cli-src', '--to', out, api=('--listen', '127.0.0.1:1'))
+    t.ok(rc == 2 and 'Connection refused' in err and not os.path.exists(out),
+         'claimfsd --export with no daemon there: exit 2, "%s"' % err.strip(), err)
+    t.ok(not [n for n in os.listdir(workdir) if '.partial-' in n],
+         'failed exports leave no partial file behind', str(os.listdir(workdir)))
+
+
+class CutServer:
+    """An HTTP server whose every answer is a tar cut short: between two
+    entries with proper HTTP framing (a tar libarchive alone accepts), or
+    inside the body with the connection closed early."""
+
+    def __init__(self, body, declared):
+        self.body, self.declared = body, declared
+        self.sock = socket.socket()
+        self.sock.bind(('127.0.0.1', 0))
+        self.sock.listen(4)
+        self.port = self.sock.getsockname()[1]
+        self.thread = threading.Thread(target=self.serve, daemon=True)
+        self.thread.start()
+
+    def serve(self):
+        conn, _ = self.sock.accept()
+        with conn:
+            conn.recv(65536)
+            conn.sendall(b'HTTP/1.1 200 OK\r\nContent-Type: application/x-tar\r\n'
+                         b'Content-Length: %d\r\nConnection: close\r\n\r\n' % self.declared
+                         + self.body)
+
+    def close(self):
+        self.thread.join(10)
+        self.sock.close()
+
+
+def run_cli_check(t, d, workdir):
+    """--export checks the tar whole before it reports it done."""
+    rc, err = cli(d, '--export', 'default/cli-dst', '--to', os.path.join(workdir, 'whole.tar'))
+    with open(os.path.join(workdir, 'whole.tar'), 'rb') as f:
+        whole = f.read()
+    entries = tarfile.open(fileobj=io.BytesIO(whole)).getmembers()
+    # The offset of the last entry's header: the tar cut just before it.
+    boundary = entries[-1].offset
+    out = os.path.join(workdir, 'cut.tar')
+    for label, body, declared, text in (
+            ('cut between two entries, framed as complete', whole[:boundary], boundary,
+             'without its end block'),
+            ('cut inside the body, connection closed', whole[:len(whole) // 2], len(whole),
+             'failed')):
+        server = CutServer(body, declared)
+        rc, err = cli(d, '--export', 'default/x', '--to', out,
+                      api=('--listen', '127.0.0.1:%d' % server.port))
+        server.close()
+        t.ok(rc == 1 and text in err and not os.path.exists(out),
+             'an export %s: exit 1, "%s", nothing at FILE' % (label, err.strip()), err)
+
+
+def run_cli_memory(t, d, workdir):
+    """A claim's tar goes through a block at a time: the client's peak RSS,
+    sampled while it streams 40 MiB, stays far below that."""
+    with open(os.path.join(d.claim_path('default', 'mem-src'), 'blob'), 'wb') as f:
+        f.write(os.urandom(40 << 20))
+    api = ('--listen', '127.0.0.1:%d' % d.port)
+    exporter = subprocess.Popen([d.binary, *api, '--export', 'default/mem-src', '--to', '-'],
+                                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    importer = subprocess.Popen([d.binary, *api, '--import', '-', '--into', 'default/mem-dst'],
+                                stdin=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    peak_out = peak_in = moved = 0
+    while True:
+        block = exporter.stdout.read(1 << 20)
+        if not block:
+            break
+        importer.stdin.write(block)
+        moved += len(block)
+        peak_out, peak_in = peak_kib(exporter, peak_out), peak_kib(importer, peak_in)
+    importer.stdin.close()
+    codes = (exporter.wait(60), importer.wait(60))
+    exporter.stdout.close()
+    t.ok(codes == (0, 0) and moved > 40 << 20 and 0 < peak_out < 20 << 10
+         and 0 < peak_in < 20 << 10,
+         'a 40 MiB claim through --export - | --import -: the clients peak at %d and %d KiB'
+         % (peak_out, peak_in), str(codes))
+
+
 def checks(t, d):
     for name, size in (('src', '32Mi'), ('ref', '32Mi'), ('from-snap', '32Mi'),
-                       ('big', '16Mi')):
+                       ('big', '16Mi'), ('cli-src', '32Mi'), ('cli-dst', '32Mi'),
+                       ('mem-src', '48Mi'), ('mem-dst', '48Mi'), ('mem-small', '32Mi')):
         d.create_claim('default', name, storage=size)
     run_snapshot_round_trip(t, d)
     run_bound_read_only(t, d)
     run_errors(t, d)
     run_killed_mid_export(t, d)
+    workdir = os.path.join(d.workdir, 'files')
+    os.mkdir(workdir)
+    run_cli_round_trips(t, d, workdir)
+    run_cli_errors(t, d, workdir)
+    run_cli_check(t, d, workdir)
+    run_cli_memory(t, d, workdir)
 
 
 def main():
