@@ -622,6 +622,8 @@ fail:
 /* See http_client.h. */
 ssize_t http_stream_read(struct http_stream *s, void *buf, size_t size)
 {
+	if (size == 0)
+		return 0;
 	for (;;) {
 		const char *data;
 		size_t used, n;

@@ -123,7 +123,7 @@ struct http_stream {
  * failure; on success http_stream_close it. */
 int http_stream_open(const struct http_endpoint *endpoint, const struct http_request *request,
 		     struct http_stream *ret_stream, unsigned *ret_status);
-/* Up to size bytes of the answer's body into buf: how many, 0 once the body
+/* Up to size (> 0) bytes of the answer's body into buf: how many, 0 once the body
  * has ended as its framing says, or a negative errno: -EPROTO if the
  * connection ended before the body did (a truncated answer) or the framing
  * is malformed, -ETIMEDOUT, -ECONNRESET. */
