@@ -368,8 +368,9 @@ def run_cli_memory(t, d, workdir):
     importer.stdin.close()
     codes = (exporter.wait(60), importer.wait(60))
     exporter.stdout.close()
-    t.ok(codes == (0, 0) and moved > 40 << 20 and 0 < peak_out < 20 << 10
-         and 0 < peak_in < 20 << 10,
+    # ~9 MiB plain, ~17 MiB under ASan; a client holding the tar would pass 40.
+    t.ok(codes == (0, 0) and moved > 40 << 20 and 0 < peak_out < 24 << 10
+         and 0 < peak_in < 24 << 10,
          'a 40 MiB claim through --export - | --import -: the clients peak at %d and %d KiB'
          % (peak_out, peak_in), str(codes))
 
