@@ -5,7 +5,7 @@
 # ones src/<layer>/meson.build lists, compiled once with coverage
 # instrumentation.
 #
-# Targets: quantity, names, claim, api (+ yaml when src/lib/yaml_body.c exists).
+# Targets: quantity, names, claim, api, http (+ yaml when src/lib/yaml_body.c exists).
 # Needs clang and its libFuzzer runtime (Debian: libclang-rt-14-dev).
 # Output: OUTDIR/fuzz_<target> (default OUTDIR: build-fuzz/ at the top).
 # CLAIMFS_SRC=DIR builds against another copy of src/ (e.g. `git archive HEAD src`).
@@ -52,7 +52,7 @@ for src in "${sources[@]}"; do
 done
 "$CC" "${CFLAGS[@]}" -c "$here/fuzz_util.c" -o "$out/obj/fuzz_util.o"
 
-targets=(quantity names claim api)
+targets=(quantity names claim api http)
 if [ -f "$srcdir/lib/yaml_body.c" ] && printf '%s\n' "${sources[@]}" | grep -qx lib/yaml_body.c; then
 	targets+=(yaml)
 fi

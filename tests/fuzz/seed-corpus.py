@@ -97,6 +97,21 @@ API = [
     ('POST', BASE, 'application/json', json.dumps(claim(name='x' * 10000))),
 ]
 
+# Answers as claimfsd and others send them; the first byte picks how the
+# fuzz target cuts and reads the stream.
+HTTP = [
+    'HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello',
+    'HTTP/1.1 200 OK\r\nContent-Type: application/x-tar\r\nTransfer-Encoding: chunked\r\n\r\n'
+    '5\r\nhello\r\n6;ext=1\r\n world\r\n0\r\nX-Trailer: 1\r\n\r\n',
+    'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\nabc\n0\n\n',
+    'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhel',
+    'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nfffffffffffffffff\r\n',
+    'HTTP/1.0 404 Not Found\r\n\r\n{"kind":"Status","code":404}',
+    'HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok',
+    'HTTP/1.1 204 No Content\r\n\r\n',
+    'HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nshort',
+]
+
 
 def main():
     """Write every seed."""
@@ -112,6 +127,8 @@ def main():
     put('claim', 'seed-nul.json', json.dumps(claim(name='x\0y')))
     for i, (method, path, ctype, body) in enumerate(API):
         put('api', 'seed-%02d' % i, '%s\n%s\n%s\n%s' % (method, path, ctype, body))
+    for i, answer in enumerate(HTTP):
+        put('http', 'seed-%02d' % i, bytes([(i * 37) & 0xff]) + answer.encode())
     put('yaml', 'seed-claim.yaml', YAML_CLAIM)
     put('yaml', 'seed-anchors.yaml', 'a: &x [1, 2]\nb: *x\nc: !!binary aGVsbG8=\n')
     put('yaml', 'seed-flow.yaml', '{metadata: {name: x}, spec: [a, b, {c: d}]}\n')
