@@ -18,7 +18,7 @@ export and import through a running daemon's API (README "Backup"):
     to its source as above; every error exits 2 with the server's message
     and leaves nothing at FILE; a tar cut short (between entries with clean
     HTTP framing, or mid-body) fails the check, exit 1; 40 MiB more data
-    does not raise the client's peak RSS.
+    does not raise the client's peak RSS; --token-file sends the token.
 """
 
 import http.client
@@ -375,6 +375,21 @@ def run_cli_memory(t, d, workdir):
          % (peak_out, peak_in), str(codes))
 
 
+def run_cli_token(t, d, workdir):
+    """Against a daemon that asks for a token: --token-file sends it."""
+    token = os.path.join(workdir, 'token')
+    with open(token, 'w') as f:
+        f.write('export-token\n')
+    d.stop()
+    d.start(extra_args=('--token-file', token))
+    out = os.path.join(workdir, 'token.tar')
+    rc, err = cli(d, '--export', 'default/cli-dst', '--to', out)
+    rc2, err2 = cli(d, '--token-file', token, '--export', 'default/cli-dst', '--to', out)
+    t.ok(rc == 2 and '(401 Unauthorized)' in err and rc2 == 0 and os.path.getsize(out) > 0,
+         'with a token required: exit 2 "%s" without --token-file, exit 0 with it'
+         % err.strip(), err + err2)
+
+
 def checks(t, d):
     for name, size in (('src', '32Mi'), ('ref', '32Mi'), ('from-snap', '32Mi'),
                        ('big', '16Mi'), ('cli-src', '32Mi'), ('cli-dst', '32Mi'),
@@ -390,6 +405,7 @@ def checks(t, d):
     run_cli_errors(t, d, workdir)
     run_cli_check(t, d, workdir)
     run_cli_memory(t, d, workdir)
+    run_cli_token(t, d, workdir)
 
 
 def main():
