@@ -41,8 +41,9 @@
 #include "log.h"
 #include "store.h"
 
-/* The mount's directory of snapshots being exported (a store namespace). */
-#define MODEL_TAR_SNAPSHOT_DIR ".snapshot-exports"
+/* The mount's directory of snapshots being exported (a store namespace
+ * whose volumes --check expects no claim for). */
+#define MODEL_TAR_SNAPSHOT_DIR STORE_EXPORT_NAMESPACE
 /* How long model_close waits for running snapshot exports. */
 #define MODEL_TAR_QUIESCE_S 10
 

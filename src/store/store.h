@@ -302,6 +302,10 @@ bool store_may_have_xattr(struct store *s, const char *name);
 /* ---- volumes (used by model.c) ----------------------------------------- */
 
 #define STORE_NAMESPACE_MAX 63
+/* The namespace directory of volumes bound only while they are exported (a
+ * snapshot's content, model_tar_snapshot.c): a name no Kubernetes namespace
+ * can have, so no claim object is expected for the volumes in it (--check). */
+#define STORE_EXPORT_NAMESPACE ".snapshot-exports"
 #define STORE_CLAIM_NAME_MAX 253
 #define STORE_VOLUME_NAME_MAX 253
 

@@ -13,6 +13,7 @@
  *              used_inodes = sums over the volume
  *   bindings   every bound volume is linked where it says; every claim object
  *              names an existing volume, every bound volume has its claim
+ *              (but those bound for an export, in STORE_EXPORT_NAMESPACE)
  *   attributes the mutable attributes of schema 5 are in range (inode limit
  *              0 or 1..2^62, I/O class standard or durable), and a bound
  *              volume has what its claim asks for (annotations, else its
@@ -355,7 +356,7 @@ static const struct store_check_step {
 	  "  SELECT 1 FROM volumes v WHERE v.name = json_extract(o.body, '$.spec.volumeName'))"
 	  " UNION ALL SELECT 'volume ' || v.name || ' is bound to ' || v.bound_namespace || '/'"
 	  "  || v.bound_claim || ', which has no claim object' FROM volumes v WHERE v.bound_claim <> ''"
-	  "  AND NOT EXISTS (SELECT 1 FROM objects o WHERE o.kind = 'PersistentVolumeClaim'"
+	  "  AND v.bound_namespace <> '" STORE_EXPORT_NAMESPACE "' AND NOT EXISTS (SELECT 1 FROM objects o WHERE o.kind = 'PersistentVolumeClaim'"
 	  "  AND o.namespace = v.bound_namespace AND o.name = v.bound_claim)",
 	  store_check_binding_row },
 	{ "SELECT id, name, inode_limit, io_class FROM volumes WHERE io_class NOT IN (0, 1)"

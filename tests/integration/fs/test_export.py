@@ -158,6 +158,11 @@ def run_bound_read_only(t, d):
             err = e.errno
         t.ok(bound and err == 30, 'during an export the snapshot is at %s/<content>, '
              'read-only (EROFS)' % EXPORTS, 'bound %s, create: %s' % (bound, err))
+        backup = subprocess.run([d.binary, '--store', d.store, '--backup',
+                                 os.path.join(d.workdir, 'during-export.db')],
+                                capture_output=True, text=True, timeout=120, check=False)
+        t.ok(backup.returncode == 0, 'claimfsd --backup during a snapshot export passes its '
+             '--check (the binding is no claim without its object)', backup.stdout + backup.stderr)
         other = d.request('GET', SNAPS + '/snap-big/export', timeout=60)
     finally:
         data = slow.finish()
