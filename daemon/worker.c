@@ -19,6 +19,7 @@
  */
 #include "worker.h"
 
+#include "fs.h"
 #include "log.h"
 #include "redo_log.h"
 #include "store.h"
@@ -79,6 +80,12 @@ static void worker_committed(void *ud)
 	uncommitted_committed(ud);
 }
 
+static void worker_naming(void *ud)
+{
+	(void)ud;
+	fs_note_request_applied();
+}
+
 static void worker_reported(void *ud, uint64_t ino)
 {
 	uncommitted_reported(ud, ino);
@@ -134,7 +141,8 @@ int worker_watch_store(struct worker *w, struct store *store)
 			  "worker died: the next fsync or close of each returns EIO",
 			  count);
 	const struct store_batch_hooks hooks = { .changed = worker_changed, .committed = worker_committed,
-						 .reported = worker_reported, .ud = w->uncommitted };
+						 .reported = worker_reported, .naming = worker_naming,
+						 .ud = w->uncommitted };
 	store_set_batch_hooks(store, &hooks);
 	return 0;
 }

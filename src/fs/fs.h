@@ -53,6 +53,11 @@ int fs_conn_record_present(int record_fd);
 /* Detach a stale claimfs mount (left by a daemon that died) at mountpoint.
  * -EBUSY if a live filesystem is mounted there. */
 int fs_clear_stale_mount(const char *mountpoint);
+/* The request this thread serves has changed the store, or is about to
+ * log a change the next worker would replay: a resend of it after this
+ * worker dies finds its effect (store_batch_hooks.naming). Nothing outside a
+ * supervised worker's FUSE request. */
+void fs_note_request_applied(void);
 /* Create the session and mount it (or, with config->attach, take over a
  * supervisor's connection). The store must outlive the fs. */
 int fs_mount(struct store *store, const struct fs_config *config, struct fs **ret_fs);

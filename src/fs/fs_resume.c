@@ -83,9 +83,11 @@ static _Thread_local uint32_t fs_resume_opcode;
  * so that a test can kill the worker in the middle of serving it: right
  * after it was read (the kernel counts it as in flight), or, with
  * CLAIMFS_TEST_STALL_AT=applied, after it changed the store and before its
- * reply (the commit timer commits it meanwhile). */
+ * reply (the commit timer commits it meanwhile), or, with
+ * CLAIMFS_TEST_STALL_AT=stored, after the store applied (and logged) it and
+ * before this layer notes it as applied. */
 #define FS_RESUME_STALL_S 3
-enum fs_resume_point { FS_RESUME_AT_READ, FS_RESUME_AT_APPLIED };
+enum fs_resume_point { FS_RESUME_AT_READ, FS_RESUME_AT_STORED, FS_RESUME_AT_APPLIED };
 static long fs_resume_stall_opcode = -1;
 static enum fs_resume_point fs_resume_stall_at = FS_RESUME_AT_READ;
 
@@ -98,6 +100,8 @@ static void fs_resume_stall_init(void)
 		fs_resume_stall_opcode = strtol(text, NULL, 10);
 	if (at && strcmp(at, "applied") == 0)
 		fs_resume_stall_at = FS_RESUME_AT_APPLIED;
+	if (at && strcmp(at, "stored") == 0)
+		fs_resume_stall_at = FS_RESUME_AT_STORED;
 }
 
 static void fs_resume_test_stall(enum fs_resume_point point)
@@ -131,7 +135,7 @@ static off_t fs_resume_applied_slot(uint64_t unique)
 	return (off_t)(FS_RESUME_APPLIED_OFFSET + ((unique >> 1) % FS_RESUME_APPLIED_SLOTS) * sizeof(uint64_t));
 }
 
-void fs_resume_note_applied(void)
+void fs_note_request_applied(void)
 {
 	if (fs_resume_record_fd < 0 || fs_resume_unique == 0)
 		return;
@@ -139,6 +143,12 @@ void fs_resume_note_applied(void)
 		   fs_resume_applied_slot(fs_resume_unique)) != (ssize_t)sizeof(fs_resume_unique))
 		log_warn("fs: cannot note request %llu as applied: %s", (unsigned long long)fs_resume_unique,
 			 strerror(errno));
+}
+
+void fs_resume_note_applied(void)
+{
+	fs_resume_test_stall(FS_RESUME_AT_STORED);
+	fs_note_request_applied();
 	fs_resume_test_stall(FS_RESUME_AT_APPLIED);
 }
 

@@ -268,11 +268,16 @@ void store_set_invalidate_hook(struct store *s, store_invalidate_cb cb, void *ud
  *                      of the operation, emptying it);
  *   committed(ud)      the batch is committed: nothing is pending;
  *   reported(ud, ino)  a fsync or close reported the loss of ino's changes
- *                      (store_mark_lost) with EIO. */
+ *                      (store_mark_lost) with EIO;
+ *   naming(ud)         the running operation is about to log a change of
+ *                      names (create, link, remove, rename) in the redo log,
+ *                      on the caller's thread: a next worker will replay it,
+ *                      so the request counts as applied from here on. */
 struct store_batch_hooks {
 	bool (*changed)(void *ud, uint64_t ino);
 	void (*committed)(void *ud);
 	void (*reported)(void *ud, uint64_t ino);
+	void (*naming)(void *ud);
 	void *ud;
 };
 /* Install (or, with NULL, remove) the observers; nothing else may run. */

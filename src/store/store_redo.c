@@ -43,6 +43,11 @@ static void store_redo_record(struct store *s, uint32_t type, const struct iovec
 	assert(store_lock_held(s));
 	if (!s->redo || s->redo_now)
 		return;
+	/* Noted before the record, never after: a death in between leaves a
+	 * request noted but not replayed, which its resend simply applies. */
+	if (s->batch_hooks.naming && (type == STORE_REDO_CREATE || type == STORE_REDO_LINK ||
+				      type == STORE_REDO_REMOVE || type == STORE_REDO_RENAME))
+		s->batch_hooks.naming(s->batch_hooks.ud);
 	store_redo_append(s, type, parts, nparts);
 	s->redo_op_logged = true;
 }

@@ -429,13 +429,21 @@ FUSE_CREATE = 35
 
 
 def run_resent_create(t, root):
+    run_resent_create_at(t, root, 'applied', 'resent create')
+    # Killed after the store logged the create, before the FUSE layer noted
+    # the request as applied: the note taken before the record counts (the
+    # supervised crash soak once hit EEXIST here at kill 100).
+    run_resent_create_at(t, root, 'stored', 'resent create (stored)')
+
+
+def run_resent_create_at(t, root, at, label):
     """A create the worker applied and logged, killed before its reply: the
     next worker replays it, the kernel resends it, and it answers as the
     first one would have (O_EXCL: not EEXIST; the inode and ctime the first
     application gave, not a second creation after the kill)."""
-    with Daemon(os.path.join(root, 'resent')) as d:
+    with Daemon(os.path.join(root, 'resent-' + at)) as d:
         claim = start_with_claim(d, ['--supervise', '--commit-interval-ms', '60000'],
-                                 {'CLAIMFS_TEST_STALL_OPCODE': str(FUSE_CREATE), 'CLAIMFS_TEST_STALL_AT': 'applied'})
+                                 {'CLAIMFS_TEST_STALL_OPCODE': str(FUSE_CREATE), 'CLAIMFS_TEST_STALL_AT': at})
         other = os.open(os.path.join(claim, 'other'), os.O_RDWR | os.O_CREAT, 0o644)
         os.fsync(other)
         os.write(other, b'uncommitted too')
@@ -453,33 +461,33 @@ def run_resent_create(t, root):
         th = threading.Thread(target=create, daemon=True)
         th.start()
         t.ok(wait_for(lambda: d.log_count(b'holding request') > held, timeout=5),
-             'resent create: the worker applied it and holds the reply')
+             label + ': the worker applied it and holds the reply')
         killed_ns = time.time_ns()
         os.kill(old, signal.SIGKILL)
-        t.ok(wait_new_worker(d, old, served), 'resent create: a new worker serves', d.log_tail())
+        t.ok(wait_new_worker(d, old, served), label + ': a new worker serves', d.log_tail())
         th.join(HANG_S)
-        t.ok(not th.is_alive(), 'resent create: the create returned (resent, not hung)')
-        t.ok('fd' in result, 'resent create: O_EXCL create succeeded, not EEXIST',
+        t.ok(not th.is_alive(), label + ': the create returned (resent, not hung)')
+        t.ok('fd' in result, label + ': O_EXCL create succeeded, not EEXIST',
              errno.errorcode.get(result.get('errno'), result.get('errno')))
-        t.ok(d.log_count(b'info: replayed ') == 1, 'resent create: the new worker replayed the log first')
+        t.ok(d.log_count(b'info: replayed ') == 1, label + ': the new worker replayed the log first')
         if 'fd' not in result:
-            return stop_cleanly(t, d, 'resent create')
+            return stop_cleanly(t, d, label)
         fd = result['fd']
         st = os.fstat(fd)
-        t.eq(st.st_ino, os.stat(os.path.join(claim, 'made')).st_ino, 'resent create: its descriptor is the file')
-        t.ok(st.st_ctime_ns < killed_ns, 'resent create: made before the kill (the first application, replayed)',
+        t.eq(st.st_ino, os.stat(os.path.join(claim, 'made')).st_ino, label + ': its descriptor is the file')
+        t.ok(st.st_ctime_ns < killed_ns, label + ': made before the kill (the first application, replayed)',
              '%d >= %d' % (st.st_ctime_ns, killed_ns))
-        t.eq(st.st_mode & 0o7777, 0o640, 'resent create: its mode')
-        t.eq(sorted(os.listdir(claim)), ['made', 'other'], 'resent create: one file made')
-        t.eq(fsync_errno(fd), 0, 'resent create: fsync reports no loss')
-        t.eq(fsync_errno(other), 0, 'resent create: nor for the other uncommitted file')
-        t.eq(store_read(other, 64), b'uncommitted too', 'resent create: whose write was replayed')
+        t.eq(st.st_mode & 0o7777, 0o640, label + ': its mode')
+        t.eq(sorted(os.listdir(claim)), ['made', 'other'], label + ': one file made')
+        t.eq(fsync_errno(fd), 0, label + ': fsync reports no loss')
+        t.eq(fsync_errno(other), 0, label + ': nor for the other uncommitted file')
+        t.eq(store_read(other, 64), b'uncommitted too', label + ': whose write was replayed')
         os.close(fd)
         os.close(other)
         ino = st.st_ino
-        stop_cleanly(t, d, 'resent create')
+        stop_cleanly(t, d, label)
         d.start()
-        t.eq(os.stat(os.path.join(claim, 'made')).st_ino, ino, 'resent create: the same inode after a restart')
+        t.eq(os.stat(os.path.join(claim, 'made')).st_ino, ino, label + ': the same inode after a restart')
         d.stop()
 
 
